@@ -42,12 +42,9 @@ export class MemoryRepository implements Repository {
     return Promise.resolve(bytes.slice());
   }
 
-  tags(call: Call): AsyncIterable<string> {
+  async *tags(call: Call): AsyncIterable<string> {
     call.signal.throwIfAborted();
-    const sorted = [...this.tagIndex.keys()].sort();
-    return (async function* () {
-      yield* sorted;
-    })();
+    yield* [...this.tagIndex.keys()].sort();
   }
 
   referrers(subject: Descriptor, artifactType: string | undefined, call: Call): Promise<Descriptor[]> {
