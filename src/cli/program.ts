@@ -1,17 +1,49 @@
-/** Builds the commander program; each command returns its exit code instead of calling process.exit. */
+/**
+ * Builds the commander program. Each command lives in commands/<name>.ts, exports `register(program, io,
+ * setExit)` and reports its exit code through `setExit`; nothing here calls process.exit, so tests run
+ * `runCli` in-process. Exit codes: 0 ok, 1 violation / verification failure, 2 usage or input error.
+ */
 import { Command, CommanderError } from 'commander';
+import { PinwardenError, exitCodeFor, toPinwardenError } from '../core/errors.ts';
+import type { CliIo } from './io.ts';
+import { processIo } from './io.ts';
+import { COMMANDS } from './commands/index.ts';
 
 export type ExitCode = 0 | 1 | 2;
+export type SetExit = (code: ExitCode) => void;
 
-export async function runCli(argv: readonly string[]): Promise<ExitCode> {
-  const program = new Command('pinwarden')
-    .description('Guard Flux OCIRepository and Bucket sources: pin digests, require signatures, bound identities.')
-    .exitOverride();
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
+  let exitCode: ExitCode = 0;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
+    return reportFailure(error, io);
   }
+}
+
+function buildProgram(io: CliIo, setExit: SetExit): Command {
+  const program = new Command('pinwarden')
+    .description('Guard Flux OCIRepository and Bucket sources: pin digests, require signatures, bound identities.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  for (const register of COMMANDS) {
+    const command = register(program, io, setExit);
+    command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  }
+  return program;
+}
+
+function reportFailure(error: unknown, io: CliIo): ExitCode {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  const failure = error instanceof PinwardenError ? error : toPinwardenError(error);
+  io.stderr(`pinwarden: ${failure.message} [${failure.code}]\n`);
+  if (failure.code === 'PW_INTERNAL' && failure.cause instanceof Error && failure.cause.stack) {
+    io.stderr(`${failure.cause.stack}\n`);
+  }
+  return exitCodeFor(failure);
 }

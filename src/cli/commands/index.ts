@@ -1,0 +1,8 @@
+/** The command registry: one line per command file. */
+import type { Command } from 'commander';
+import type { CliIo } from '../io.ts';
+import type { SetExit } from '../program.ts';
+
+export type RegisterCommand = (program: Command, io: CliIo, setExit: SetExit) => Command;
+
+export const COMMANDS: readonly RegisterCommand[] = [];
