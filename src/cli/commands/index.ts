@@ -2,7 +2,10 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
+import { registerCheck } from './check.ts';
 
 export type RegisterCommand = (program: Command, io: CliIo, setExit: SetExit) => Command;
 
-export const COMMANDS: readonly RegisterCommand[] = [];
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerCheck,
+];

@@ -1,0 +1,98 @@
+/**
+ * `pinwarden check [PATH...|-]`: the offline dry run of /validate over manifests, for CI.
+ * Exit 0 when nothing is denied (warn mode included), 1 when something is denied, 2 on a usage or input error.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { PinwardenError } from '../../core/errors.ts';
+import { evaluate } from '../../core/evaluate.ts';
+import { defaultPolicy, loadPolicy, type SourcePolicy } from '../../core/policy/index.ts';
+import { VERSION } from '../../runtime/version.ts';
+import type { CliIo } from '../io.ts';
+import { readManifests, type ManifestObject } from '../input/read-manifests.ts';
+import { formatJson } from '../output/json.ts';
+import { summarize, type CheckReport, type CheckResult } from '../output/report.ts';
+import { formatSarif } from '../output/sarif.ts';
+import { formatText } from '../output/text.ts';
+import type { SetExit } from '../program.ts';
+
+interface CheckOptions {
+  config?: string;
+  output: 'text' | 'json' | 'sarif';
+  mode?: 'enforce' | 'warn';
+}
+
+export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Command {
+  return program
+    .command('check')
+    .description('Check Flux source manifests against the policy, offline (same rules as /validate).')
+    .argument('[paths...]', 'files or directories (recursive *.yaml, *.yml, *.json); - reads stdin')
+    .option('-c, --config <file>', 'SourcePolicy file (default: the built-in secure defaults)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(new Option('--mode <mode>', 'override spec.mode of the policy').choices(['enforce', 'warn']))
+    .action(async (paths: string[], options: CheckOptions) => {
+      setExit(await runCheck(paths, options, io));
+    });
+}
+
+export async function runCheck(paths: readonly string[], options: CheckOptions, io: CliIo): Promise<0 | 1 | 2> {
+  if (paths.length === 0) {
+    throw new PinwardenError('PW_INPUT_INVALID', 'no input: give files or directories to check, or - for stdin');
+  }
+  const policy = await readPolicy(options.config, io.cwd);
+  const manifests = await readManifests(paths, io.stdin, io.cwd);
+  const report = buildReport(manifests.objects, policy, options.mode);
+  report.problems.push(...manifests.problems);
+  for (const problem of report.problems) {
+    io.stderr(`pinwarden: ${problem.file}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
+  }
+  io.stdout(render(report, options.output, io.isTty && !io.env.NO_COLOR));
+  if (report.problems.length > 0) return 2;
+  return report.summary.denied > 0 ? 1 : 0;
+}
+
+export function buildReport(objects: readonly ManifestObject[], policy: SourcePolicy, mode?: 'enforce' | 'warn'): CheckReport {
+  const results: CheckResult[] = [];
+  let skipped = 0;
+  for (const manifest of objects) {
+    const evaluation = evaluate(manifest.object, policy, { phase: 'offline', ...(mode ? { mode } : {}) });
+    if (!evaluation.governed) {
+      skipped += 1;
+      continue;
+    }
+    results.push({
+      object: evaluation.object,
+      file: manifest.file,
+      line: manifest.line,
+      verdict: evaluation.verdict,
+      exempt: evaluation.exempt,
+      violations: evaluation.findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
+    });
+  }
+  return { results, summary: summarize(results, skipped), problems: [] };
+}
+
+async function readPolicy(file: string | undefined, cwd: string): Promise<SourcePolicy> {
+  if (file === undefined) return defaultPolicy();
+  let text: string;
+  try {
+    text = await readFile(resolve(cwd, file), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable';
+    throw new PinwardenError('PW_INPUT_INVALID', `--config ${file}: ${why}`);
+  }
+  return loadPolicy(text, file);
+}
+
+function render(report: CheckReport, format: CheckOptions['output'], useColour: boolean): string {
+  switch (format) {
+    case 'json':
+      return formatJson(report);
+    case 'sarif':
+      return formatSarif(report, VERSION);
+    case 'text':
+      return formatText({ ...report, problems: [] }, useColour);
+  }
+}

@@ -1,0 +1,25 @@
+/** `--output json`: the documented, stable shape (fields are only ever added). */
+import type { CheckReport } from './report.ts';
+
+export function formatJson(report: CheckReport): string {
+  const results = report.results.map((result) => ({
+    apiVersion: result.object.apiVersion,
+    kind: result.object.kind,
+    namespace: result.object.namespace ?? null,
+    name: result.object.name,
+    file: result.file,
+    line: result.line,
+    verdict: result.verdict,
+    ...(result.exempt ? { exempt: true } : {}),
+    violations: result.violations.map((violation) => ({
+      rule: violation.ruleId,
+      severity: violation.severity,
+      path: violation.path,
+      message: violation.message,
+      fix: violation.fix,
+      line: violation.line,
+    })),
+  }));
+  const errors = report.problems.map((problem) => ({ file: problem.file, line: problem.line ?? null, message: problem.message }));
+  return `${JSON.stringify({ results, summary: report.summary, ...(errors.length > 0 ? { errors } : {}) }, null, 2)}\n`;
+}

@@ -1,0 +1,58 @@
+/**
+ * Runs the rules over one object and derives the verdict. Pure: the caller brings the policy and, at
+ * admission, why pinning failed. Not-governed kinds and exempt namespaces are allowed without findings.
+ */
+import type { Finding, ObjectRef, Verdict } from './findings.ts';
+import { governedKindOf, objectRefOf, readBucket, readOciRepository } from './flux/objects.ts';
+import type { SourcePolicy } from './policy/index.ts';
+import { RULES, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
+
+export interface Evaluation {
+  object: ObjectRef;
+  governed: boolean;
+  exempt: boolean;
+  verdict: Verdict;
+  findings: Finding[];
+}
+
+export interface EvaluateOptions {
+  phase: RuleContext['phase'];
+  pinFailure?: string;
+  /** Overrides spec.mode (the CLI's --mode). */
+  mode?: SourcePolicy['spec']['mode'];
+}
+
+export function evaluate(object: unknown, policy: SourcePolicy, options: EvaluateOptions): Evaluation {
+  const ref = objectRefOf(object);
+  const kind = governedKindOf(object);
+  if (!kind) return { object: ref, governed: false, exempt: false, verdict: 'allow', findings: [] };
+  if (ref.namespace !== undefined && policy.spec.exemptNamespaces.includes(ref.namespace)) {
+    return { object: ref, governed: true, exempt: true, verdict: 'allow', findings: [] };
+  }
+  const context: RuleContext = {
+    policy,
+    phase: options.phase,
+    ...(options.pinFailure ? { pinFailure: options.pinFailure } : {}),
+  };
+  const mode = options.mode ?? policy.spec.mode;
+  const findings = RULES.filter((rule) => rule.kind === kind).flatMap((rule) =>
+    runRule(rule, object, context).map((finding) => toFinding(rule, finding, mode)),
+  );
+  return { object: ref, governed: true, exempt: false, verdict: verdictOf(findings), findings };
+}
+
+function runRule(rule: Rule, object: unknown, context: RuleContext): RuleFinding[] {
+  return rule.kind === 'OCIRepository'
+    ? rule.check(readOciRepository(object), context)
+    : rule.check(readBucket(object), context);
+}
+
+function toFinding(rule: Rule, finding: RuleFinding, mode: SourcePolicy['spec']['mode']): Finding {
+  const severity = mode === 'warn' ? 'warning' : (finding.severity ?? rule.severity);
+  return { ruleId: rule.id, severity, path: finding.path, message: finding.message, fix: finding.fix };
+}
+
+export function verdictOf(findings: readonly Finding[]): Verdict {
+  if (findings.some((finding) => finding.severity === 'error')) return 'deny';
+  return findings.length > 0 ? 'warn' : 'allow';
+}

@@ -1,0 +1,7 @@
+/**
+ * The SourcePolicy: its TypeScript shape, the JSON Schema that documents and validates it, and the loader
+ * that turns YAML/JSON text into a policy with secure defaults (or a PW_POLICY_INVALID naming the field).
+ */
+export type * from './types.ts';
+export { defaultPolicy, loadPolicy, toFieldPath } from './load-policy.ts';
+export { default as sourcePolicySchema } from './source-policy.schema.json' with { type: 'json' };

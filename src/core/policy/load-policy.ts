@@ -1,0 +1,96 @@
+/**
+ * Reads a SourcePolicy from YAML/JSON text: ajv (strict, allErrors) validates it against the schema file,
+ * fills secure defaults, and every identity regex must compile as Go RE2. Any problem is one
+ * PW_POLICY_INVALID error that names the field (and its line when the text has one).
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import { PinwardenError } from '../errors.ts';
+import { goRegexSyntaxError } from '../go-regex.ts';
+import schema from './source-policy.schema.json' with { type: 'json' };
+import type { SourcePolicy } from './types.ts';
+
+const ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true });
+const validate = ajv.compile<SourcePolicy>(schema);
+
+/** The policy used when none is given: every default, no keyless identity allowed. */
+export function defaultPolicy(): SourcePolicy {
+  return loadPolicy('apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: default}\n', '<default>');
+}
+
+export function loadPolicy(text: string, sourceName: string): SourcePolicy {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntaxError = document.errors[0];
+  if (syntaxError) {
+    const line = lineCounter.linePos(syntaxError.pos[0]).line;
+    throw policyError(`${sourceName}:${line}: not valid YAML: ${firstLine(syntaxError.message)}`, sourceName, line);
+  }
+  const candidate: unknown = document.toJS();
+  if (!validate(candidate)) {
+    const problems = (validate.errors ?? []).map((error) => describeSchemaError(error, document.contents, lineCounter));
+    throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
+  }
+  assertIdentityRegexes(candidate, sourceName);
+  return candidate;
+}
+
+function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {
+  const problems: string[] = [];
+  policy.spec.ociRepository.allowedIdentities.forEach((identity, index) => {
+    for (const field of ['issuer', 'subject'] as const) {
+      const message = goRegexSyntaxError(identity[field]);
+      if (message) problems.push(`spec.ociRepository.allowedIdentities[${index}].${field}: ${message}`);
+    }
+  });
+  if (problems.length > 0) {
+    throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
+  }
+}
+
+function describeSchemaError(error: ErrorObject, root: unknown, lineCounter: LineCounter): string {
+  const segments = error.instancePath.split('/').slice(1).map(decodePointerSegment);
+  let field = toFieldPath(segments);
+  let detail = error.message ?? 'is invalid';
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+    field = toFieldPath([...segments, extra]);
+    detail = 'unknown field';
+  } else if (error.keyword === 'enum') {
+    detail = `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map(String).join(', ')}`;
+  } else if (error.keyword === 'const') {
+    detail = `must be ${String((error.params as { allowedValue: unknown }).allowedValue)}`;
+  }
+  const line = lineOf(root, segments, lineCounter);
+  return `${field || '(document)'}${line ? ` (line ${line})` : ''}: ${detail}`;
+}
+
+function decodePointerSegment(segment: string): string {
+  return segment.replaceAll('~1', '/').replaceAll('~0', '~');
+}
+
+export function toFieldPath(segments: readonly (string | number)[]): string {
+  return segments.reduce<string>((path, segment) => {
+    if (typeof segment === 'number' || /^\d+$/.test(segment)) return `${path}[${segment}]`;
+    return path ? `${path}.${segment}` : segment;
+  }, '');
+}
+
+function lineOf(root: unknown, segments: readonly string[], lineCounter: LineCounter): number | undefined {
+  let node = root as Node | null | undefined;
+  for (const segment of segments) {
+    const next: unknown = isMap(node) || isSeq(node) ? node.get(isSeq(node) ? Number(segment) : segment, true) : undefined;
+    if (next === undefined || next === null) break;
+    node = next as Node;
+  }
+  const offset = node?.range?.[0];
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+}
+
+function policyError(message: string, file: string, line?: number): PinwardenError {
+  return new PinwardenError('PW_POLICY_INVALID', message, { details: { file, ...(line ? { line } : {}) } });
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,48 @@
+/** The SourcePolicy document after defaults are applied. Knob names are the SPEC's, verbatim. */
+
+export type PolicyMode = 'enforce' | 'warn';
+export type VerifyProvider = 'cosign' | 'notation';
+
+export interface AllowedIdentity {
+  issuer: string;
+  subject: string;
+}
+
+export interface OciRepositoryPolicy {
+  requireVerify: boolean;
+  allowedVerifyProviders: VerifyProvider[];
+  allowKeyBased: boolean;
+  allowedIdentities: AllowedIdentity[];
+  requireDigest: boolean;
+  mutate: { tagToDigest: boolean; semverToDigest: boolean };
+  pinning: 'sticky' | 'follow';
+  allowInsecure: boolean;
+  allowedRegistries: string[];
+  verifyAtAdmission: boolean;
+}
+
+export interface BucketPolicy {
+  requireIgnore: boolean;
+  allowInsecure: boolean;
+}
+
+export interface RegistryPolicy {
+  timeoutSeconds: number;
+  cacheTTLSeconds: number;
+  onUnreachable: 'deny' | 'warn';
+}
+
+export interface PolicySpec {
+  mode: PolicyMode;
+  exemptNamespaces: string[];
+  ociRepository: OciRepositoryPolicy;
+  bucket: BucketPolicy;
+  registry: RegistryPolicy;
+}
+
+export interface SourcePolicy {
+  apiVersion: 'pinwarden.dev/v1alpha1';
+  kind: 'SourcePolicy';
+  metadata: { name: string; generation?: number };
+  spec: PolicySpec;
+}

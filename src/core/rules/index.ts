@@ -1,0 +1,32 @@
+/**
+ * The ordered rule registry: one rule per file, each with a stable id. The webhook, `check` and the
+ * controller all run exactly these, so one rule has one implementation.
+ */
+import { bucketIgnoreRequired } from './bucket-ignore-required.ts';
+import { bucketInsecureNotAllowed } from './bucket-insecure-not-allowed.ts';
+import { digestRequired } from './digest-required.ts';
+import { identityRules } from './identity-rules.ts';
+import { insecureNotAllowed } from './insecure-not-allowed.ts';
+import { keyBasedNotAllowed } from './key-based-not-allowed.ts';
+import { keylessIdentityRequired } from './keyless-identity-required.ts';
+import { registryNotAllowed } from './registry-not-allowed.ts';
+import type { Rule } from './rule.ts';
+import { verifyProviderNotAllowed } from './verify-provider-not-allowed.ts';
+import { verifyRequired } from './verify-required.ts';
+
+export const RULES: readonly Rule[] = [
+  verifyRequired,
+  verifyProviderNotAllowed,
+  keylessIdentityRequired,
+  keyBasedNotAllowed,
+  ...identityRules,
+  digestRequired,
+  insecureNotAllowed,
+  registryNotAllowed,
+  bucketIgnoreRequired,
+  bucketInsecureNotAllowed,
+];
+
+export const RULE_IDS = RULES.map((rule) => rule.id);
+
+export type { Rule, RuleContext, RuleFinding } from './rule.ts';

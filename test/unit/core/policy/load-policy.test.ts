@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { PinwardenError } from '../../../../src/core/errors.ts';
+import { defaultPolicy, loadPolicy } from '../../../../src/core/policy/index.ts';
+
+const HEADER = 'apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: p}\n';
+
+function policyError(text: string): PinwardenError {
+  try {
+    loadPolicy(text, 'policy.yaml');
+  } catch (error) {
+    assert.ok(error instanceof PinwardenError);
+    assert.equal(error.code, 'PW_POLICY_INVALID');
+    return error;
+  }
+  assert.fail('expected the policy to be rejected');
+}
+
+test('defaults are the secure ones', () => {
+  const { spec } = defaultPolicy();
+  assert.equal(spec.mode, 'enforce');
+  assert.deepEqual(spec.exemptNamespaces, []);
+  assert.deepEqual(spec.ociRepository, {
+    requireVerify: true,
+    allowedVerifyProviders: ['cosign'],
+    allowKeyBased: true,
+    allowedIdentities: [],
+    requireDigest: true,
+    mutate: { tagToDigest: true, semverToDigest: false },
+    pinning: 'sticky',
+    allowInsecure: false,
+    allowedRegistries: [],
+    verifyAtAdmission: false,
+  });
+  assert.deepEqual(spec.bucket, { requireIgnore: true, allowInsecure: false });
+  assert.deepEqual(spec.registry, { timeoutSeconds: 2, cacheTTLSeconds: 60, onUnreachable: 'deny' });
+});
+
+test('partial sections are completed with defaults', () => {
+  const policy = loadPolicy(`${HEADER}spec:\n  ociRepository:\n    mutate: {semverToDigest: true}\n`, 'p');
+  assert.deepEqual(policy.spec.ociRepository.mutate, { tagToDigest: true, semverToDigest: true });
+  assert.equal(policy.spec.ociRepository.requireVerify, true);
+});
+
+test('the sample policy in test/fixtures loads', () => {
+  const policy = loadPolicy(readFileSync(new URL('../../../fixtures/policy.yaml', import.meta.url), 'utf8'), 'policy.yaml');
+  assert.equal(policy.spec.ociRepository.allowedIdentities.length, 2);
+});
+
+const INVALID: Array<[string, string, string[]]> = [
+  ['unknown field names the path', `${HEADER}spec:\n  ociRepository:\n    pinnig: sticky\n`, ['spec.ociRepository.pinnig', 'unknown field', 'line 6']],
+  ['bad enum lists the choices', `${HEADER}spec:\n  mode: audit\n`, ['spec.mode', 'enforce, warn']],
+  ['wrong type', `${HEADER}spec:\n  exemptNamespaces: kube-system\n`, ['spec.exemptNamespaces', 'must be array']],
+  ['wrong kind', 'apiVersion: pinwarden.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\n', ['kind', 'SourcePolicy']],
+  ['missing metadata.name', 'apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {}\n', ['metadata', 'name']],
+  ['identity needs both fields', `${HEADER}spec:\n  ociRepository:\n    allowedIdentities: [{issuer: x}]\n`, ['allowedIdentities[0]', 'subject']],
+  ['identity regex must be Go RE2', `${HEADER}spec:\n  ociRepository:\n    allowedIdentities: [{issuer: "^(?=x)", subject: "^a$"}]\n`, ['allowedIdentities[0].issuer', 'invalid or unsupported Perl syntax']],
+  ['registry prefix must be oci://', `${HEADER}spec:\n  ociRepository:\n    allowedRegistries: [ghcr.io/acme]\n`, ['allowedRegistries[0]']],
+  ['timeout range', `${HEADER}spec:\n  registry: {timeoutSeconds: 0}\n`, ['spec.registry.timeoutSeconds']],
+  ['broken YAML names the line', `${HEADER}spec:\n  mode: [enforce\n`, ['policy.yaml:', 'not valid YAML']],
+  ['not a mapping', '- just\n- a list\n', ['must be object']],
+  ['duplicate keys are ambiguous', `${HEADER}spec:\n  mode: warn\n  mode: enforce\n`, ['not valid YAML']],
+];
+
+for (const [name, text, fragments] of INVALID) {
+  test(`invalid policy: ${name}`, () => {
+    const error = policyError(text);
+    for (const fragment of fragments) assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
+  });
+}
+
+test('every violation in one document is reported at once (allErrors)', () => {
+  const error = policyError(`${HEADER}spec:\n  mode: audit\n  bucket: {requireIgnore: maybe}\n`);
+  assert.ok(error.message.includes('spec.mode'));
+  assert.ok(error.message.includes('spec.bucket.requireIgnore'));
+});
