@@ -92,7 +92,7 @@ async function issueLeaf(caCert: x509.X509Certificate, caKey: CryptoKey, options
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  return webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);
 }
 
 function validity(): { notBefore: Date; notAfter: Date; serialNumber: string } {
