@@ -65,6 +65,10 @@ export function parseBundleBytes(bytes: Uint8Array): Bundle {
   return parseBundle(json);
 }
 
+export function verifyBundleJson(json: unknown, target: BundleTarget, signer: SignerPolicy): BundleOutcome {
+  return verifyBundle(parseBundle(json), target, signer);
+}
+
 export function verifyBundleBytes(bytes: Uint8Array, target: BundleTarget, signer: SignerPolicy): BundleOutcome {
   return verifyBundle(parseBundleBytes(bytes), target, signer);
 }
@@ -146,7 +150,7 @@ function withoutTransparency(bundle: Bundle): Bundle {
   return {
     ...bundle,
     verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [], timestampVerificationData: undefined },
-  } as Bundle;
+  };
 }
 
 function artifactBuffer(target: BundleTarget): Buffer | undefined {

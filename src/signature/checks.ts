@@ -6,10 +6,11 @@
  * crashes or silent skips into named reasons (see assertBundleWellFormed).
  */
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
-import { X509Certificate, pem } from '@sigstore/core';
+import { X509Certificate } from '@sigstore/core';
 import { PinwardenError } from '../core/errors.ts';
 import type { CertificateFacts } from './certificate.ts';
 import { OID_CODE_SIGNING } from './certificate.ts';
+import { firstPemBlock } from './pem.ts';
 
 /** What signed, as the tlog body must name it. */
 export type ExpectedSigner = { certificateDer: Buffer; spki: Buffer } | { certificateDer?: undefined; spki: Buffer };
@@ -72,7 +73,7 @@ function assertIssuingOrder(chain: readonly Buffer[]): void {
   for (let i = 0; i + 1 < chain.length; i++) {
     let issued = false;
     try {
-      const [child, parent] = [X509Certificate.parse(chain[i]!), X509Certificate.parse(chain[i + 1]!)];
+      const [child, parent] = [X509Certificate.parse(Buffer.from(chain[i]!)), X509Certificate.parse(Buffer.from(chain[i + 1]!))];
       issued = child.issuer.equals(parent.subject) && child.verify(parent);
     } catch {
       issued = false;
@@ -118,10 +119,9 @@ function verifierMaterial(kind: string, spec: unknown): LoggedVerifier | undefin
 
 function fromPem(base64Pem: unknown): LoggedVerifier | undefined {
   if (typeof base64Pem !== 'string') return undefined;
-  const text = Buffer.from(base64Pem, 'base64').toString('utf8');
-  if (!text.startsWith('-----BEGIN ')) return undefined;
-  const der = pem.toDER(text);
-  return text.startsWith('-----BEGIN CERTIFICATE-----') ? { certificateDer: der } : { spki: der };
+  const block = firstPemBlock(Buffer.from(base64Pem, 'base64').toString('utf8'));
+  if (!block) return undefined;
+  return block.label === 'CERTIFICATE' ? { certificateDer: block.der } : { spki: block.der };
 }
 
 function fromV2Verifier(verifier: unknown): LoggedVerifier | undefined {
