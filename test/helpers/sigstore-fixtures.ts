@@ -1,0 +1,166 @@
+// Mints cosign signatures at test time, the way Fulcio, Rekor and cosign make them, with a self-made
+// "Fulcio" (P-384 root + intermediate, P-256 leaf: empty subject, critical SAN, codeSigning EKU, both issuer
+// extensions, 10-minute validity) and a self-made "Rekor" key (SET over the canonical JSON, one-leaf inclusion
+// proof + signed checkpoint for v0.3 bundles). No SCTs: the custom trusted root lists no CT log, so the
+// verifier's SCT threshold is 0 (what a private Fulcio without CT gets). Signing and attaching the way cosign
+// does: sigstore-fixtures-sign.ts.
+import { KeyObject, createHash, generateKeyPairSync, sign, webcrypto } from 'node:crypto';
+import './reflect-shim.ts';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const REKOR_HOST = 'rekor.pinwarden.test';
+export const TEST_ISSUER = 'https://token.actions.githubusercontent.com';
+export const TEST_SUBJECT = 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0';
+const EC = (curve: string): EcKeyGenParams => ({ name: 'ECDSA', namedCurve: curve });
+
+export interface FulcioLikeCa {
+  root: x509.X509Certificate;
+  intermediate: x509.X509Certificate;
+  intermediateKey: CryptoKey;
+}
+export interface RekorLikeLog {
+  privateKey: KeyObject;
+  spki: Buffer;
+  logId: Buffer;
+}
+export interface KeylessSigner {
+  certificatePem: string;
+  certificateDer: Buffer;
+  privateKey: KeyObject;
+  notBefore: Date;
+  notAfter: Date;
+}
+export interface SigstoreFixture {
+  ca: FulcioLikeCa;
+  rekor: RekorLikeLog;
+  trustedRoot: object;
+  trustedRootBytes: Buffer;
+}
+
+export async function createFulcioLikeCa(name = 'pinwarden-test'): Promise<FulcioLikeCa> {
+  const rootKeys = await webcrypto.subtle.generateKey(EC('P-384'), true, ['sign', 'verify']);
+  const interKeys = await webcrypto.subtle.generateKey(EC('P-384'), true, ['sign', 'verify']);
+  const ca = (ski: CryptoKey) => [
+    new x509.BasicConstraintsExtension(true, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    x509.SubjectKeyIdentifierExtension.create(ski),
+  ];
+  const notBefore = new Date(Date.now() - 24 * 3600_000);
+  const notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
+  const signingAlgorithm = { name: 'ECDSA', hash: 'SHA-384' };
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    name: `O=${name}, CN=${name}-root`, keys: rootKeys, notBefore, notAfter, signingAlgorithm,
+    extensions: await Promise.all(ca(rootKeys.publicKey)),
+  });
+  const intermediate = await x509.X509CertificateGenerator.create({
+    subject: `O=${name}, CN=${name}-intermediate`, issuer: root.subject, publicKey: interKeys.publicKey,
+    signingKey: rootKeys.privateKey, notBefore, notAfter, signingAlgorithm,
+    extensions: [...(await Promise.all(ca(interKeys.publicKey))), await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey)],
+  });
+  return { root, intermediate, intermediateKey: interKeys.privateKey };
+}
+
+export function createRekorLikeLog(): RekorLikeLog {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  return { privateKey, spki, logId: createHash('sha256').update(spki).digest() };
+}
+
+export async function createSigstoreFixture(): Promise<SigstoreFixture> {
+  const ca = await createFulcioLikeCa();
+  const rekor = createRekorLikeLog();
+  const trustedRoot = trustedRootJson(ca, rekor);
+  return { ca, rekor, trustedRoot, trustedRootBytes: Buffer.from(JSON.stringify(trustedRoot)) };
+}
+
+export function trustedRootJson(ca: FulcioLikeCa, rekor: RekorLikeLog): object {
+  const start = new Date(Date.now() - 48 * 3600_000).toISOString();
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [{
+      baseUrl: `https://${REKOR_HOST}`, hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: rekor.spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+      logId: { keyId: rekor.logId.toString('base64') },
+    }],
+    certificateAuthorities: [{
+      subject: { organization: 'pinwarden-test', commonName: 'pinwarden-test' }, uri: 'https://fulcio.pinwarden.test',
+      certChain: { certificates: [ca.intermediate, ca.root].map((c) => ({ rawBytes: Buffer.from(c.rawData).toString('base64') })) },
+      validFor: { start },
+    }],
+    ctlogs: [],
+    timestampAuthorities: [],
+  };
+}
+
+export interface LeafOptions {
+  /** SAN URI (the workflow identity); default TEST_SUBJECT. */
+  subject?: string;
+  issuer?: string;
+  extraSans?: { email?: string; dns?: string; ip?: Uint8Array; username?: string };
+  notBefore?: Date;
+  validityMinutes?: number;
+  codeSigning?: boolean;
+}
+
+export async function mintLeaf(ca: FulcioLikeCa, options: LeafOptions = {}): Promise<KeylessSigner> {
+  const keys = await webcrypto.subtle.generateKey(EC('P-256'), true, ['sign', 'verify']);
+  const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
+  const notAfter = new Date(notBefore.getTime() + (options.validityMinutes ?? 10) * 60_000);
+  const issuer = options.issuer ?? TEST_ISSUER;
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: '', issuer: ca.intermediate.subject, publicKey: keys.publicKey, signingKey: ca.intermediateKey,
+    notBefore, notAfter, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' },
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([options.codeSigning === false ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.codeSigning]),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.intermediate),
+      new x509.Extension('2.5.29.17', true, sanExtensionValue(options.subject ?? TEST_SUBJECT, options.extraSans ?? {})),
+      new x509.Extension('1.3.6.1.4.1.57264.1.1', false, Buffer.from(issuer)),
+      new x509.Extension('1.3.6.1.4.1.57264.1.8', false, der(0x0c, Buffer.from(issuer))),
+    ],
+  });
+  const certificateDer = Buffer.from(cert.rawData);
+  return { certificatePem: cert.toString('pem'), certificateDer, privateKey: KeyObject.from(keys.privateKey), notBefore, notAfter };
+}
+
+/** SAN GeneralNames by hand, so the Fulcio username otherName (57264.1.7) can be tested too. */
+function sanExtensionValue(uri: string, extra: NonNullable<LeafOptions['extraSans']>): Buffer {
+  const names = [der(0x86, Buffer.from(uri))];
+  if (extra.email) names.push(der(0x81, Buffer.from(extra.email)));
+  if (extra.dns) names.push(der(0x82, Buffer.from(extra.dns)));
+  if (extra.ip) names.push(der(0x87, Buffer.from(extra.ip)));
+  if (extra.username) {
+    const oid = der(0x06, Buffer.from([0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01, 0x07]));
+    names.push(der(0xa0, Buffer.concat([oid, der(0xa0, der(0x0c, Buffer.from(extra.username)))])));
+  }
+  return der(0x30, Buffer.concat(names));
+}
+
+function der(tag: number, content: Buffer): Buffer {
+  const length = content.length < 0x80 ? Buffer.from([content.length]) : lengthBytes(content.length);
+  return Buffer.concat([Buffer.from([tag]), length, content]);
+}
+
+function lengthBytes(length: number): Buffer {
+  const bytes: number[] = [];
+  for (let rest = length; rest > 0; rest >>= 8) bytes.unshift(rest & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/** JSON with keys sorted at every level and no whitespace (RFC 8785 for our value shapes). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const sha256 = (data: Uint8Array | string): Buffer => createHash('sha256').update(data).digest();
+export const signEcdsa = (key: KeyObject, data: Uint8Array | string): Buffer => sign(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', Buffer.from(data), key);
+export const pemOfPublicKey = (key: KeyObject): string => key.export({ format: 'pem', type: 'spki' }).toString();
+
