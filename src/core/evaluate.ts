@@ -3,7 +3,7 @@
  * admission, why pinning failed. Not-governed kinds and exempt namespaces are allowed without findings.
  */
 import type { Finding, ObjectRef, Verdict } from './findings.ts';
-import { governedKindOf, objectRefOf, readBucket, readOciRepository } from './flux/objects.ts';
+import { governedKindOf, objectRefOf, readBucket, readOciRepository, type BucketView, type OciRepositoryView } from './flux/objects.ts';
 import type { SourcePolicy } from './policy/index.ts';
 import { RULES, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
 
@@ -35,16 +35,22 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
     ...(options.pinFailure ? { pinFailure: options.pinFailure } : {}),
   };
   const mode = options.mode ?? policy.spec.mode;
+  const run = kind === 'OCIRepository' ? ruleRunner(readOciRepository(object)) : bucketRunner(readBucket(object));
   const findings = RULES.filter((rule) => rule.kind === kind).flatMap((rule) =>
-    runRule(rule, object, context).map((finding) => toFinding(rule, finding, mode)),
+    run(rule, context).map((finding) => toFinding(rule, finding, mode)),
   );
   return { object: ref, governed: true, exempt: false, verdict: verdictOf(findings), findings };
 }
 
-function runRule(rule: Rule, object: unknown, context: RuleContext): RuleFinding[] {
-  return rule.kind === 'OCIRepository'
-    ? rule.check(readOciRepository(object), context)
-    : rule.check(readBucket(object), context);
+type RuleRunner = (rule: Rule, context: RuleContext) => RuleFinding[];
+
+/** The view is read once per object and shared by its rules (identity rules memoise work on it). */
+function ruleRunner(view: OciRepositoryView): RuleRunner {
+  return (rule, context) => (rule.kind === 'OCIRepository' ? rule.check(view, context) : []);
+}
+
+function bucketRunner(view: BucketView): RuleRunner {
+  return (rule, context) => (rule.kind === 'Bucket' ? rule.check(view, context) : []);
 }
 
 function toFinding(rule: Rule, finding: RuleFinding, mode: SourcePolicy['spec']['mode']): Finding {

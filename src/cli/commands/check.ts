@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
 import { evaluate } from '../../core/evaluate.ts';
 import { defaultPolicy, loadPolicy, type SourcePolicy } from '../../core/policy/index.ts';

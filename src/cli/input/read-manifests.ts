@@ -5,7 +5,7 @@
  * never stops the other sources from being read.
  */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LineCounter, isMap, isSeq, parseAllDocuments, type Node } from 'yaml';
 
@@ -38,7 +38,7 @@ export async function readManifests(paths: readonly string[], stdin: Readable, c
       parseInto(result, '<stdin>', await readStream(stdin));
       continue;
     }
-    for (const file of await expandPath(join(cwd, path), path, result.problems, new Set())) {
+    for (const file of await expandPath(resolve(cwd, path), path, result.problems, new Set())) {
       const text = await readText(file.absolute, file.display, result.problems);
       if (text !== undefined) parseInto(result, file.display, text);
     }

@@ -5,7 +5,7 @@
 import type { OciRepositoryView, OidcIdentity } from '../flux/objects.ts';
 import { goRegexSyntaxError } from '../go-regex.ts';
 import { isKeylessCosign, type OciRepositoryRule, type RuleContext, type RuleFinding } from './rule.ts';
-import { identityVerdict } from './identity-verdict.ts';
+import { identityVerdicts, startObjectBudget, type IdentityVerdict } from './identity-verdict.ts';
 
 const FIELDS = ['issuer', 'subject'] as const;
 
@@ -85,11 +85,23 @@ function syntaxProblem(pattern: unknown): string | undefined {
   return error ? `"${pattern}" is not a valid Go regexp: ${error}` : undefined;
 }
 
-function containmentFindings(view: OciRepositoryView, context: RuleContext, wanted: 'not-allowed' | 'too-complex'): RuleFinding[] {
+/** Both containment rules read one decision per object, computed once under one time bound. */
+const decided = new WeakMap<OciRepositoryView, IdentityVerdict[]>();
+
+function containmentFindings(view: OciRepositoryView, context: RuleContext, wanted: IdentityVerdict['kind']): RuleFinding[] {
+  let verdicts = decided.get(view);
+  if (!verdicts) {
+    verdicts = decideEntries(view, context);
+    decided.set(view, verdicts);
+  }
+  return verdicts.filter((verdict) => verdict.kind === wanted).map((verdict) => verdict.finding);
+}
+
+function decideEntries(view: OciRepositoryView, context: RuleContext): IdentityVerdict[] {
   const allowed = context.policy.spec.ociRepository.allowedIdentities;
+  const budget = startObjectBudget();
   return keylessEntries(view).flatMap(({ entry, index }) => {
     if (FIELDS.some((field) => syntaxProblem(entry[field]) !== undefined)) return [];
-    const verdict = identityVerdict({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index);
-    return verdict && verdict.kind === wanted ? [verdict.finding] : [];
+    return identityVerdicts({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index, budget);
   });
 }

@@ -1,9 +1,9 @@
 /**
- * Decides one matchOIDCIdentity entry against the policy's allowed identities: allowed when ONE allowed
- * identity contains both its issuer and its subject language. A denial names the closest candidate and a
- * concrete string the submitted regex accepts but that candidate does not.
+ * Adapts the identity module's decision for one matchOIDCIdentity entry into rule findings. Results are
+ * memoised (patterns repeat across objects), and one object's entries share a time bound, so a request
+ * full of adversarial entries is denied quickly instead of stalling the webhook.
  */
-import { checkContainment, type ContainmentResult } from '../identity/index.ts';
+import { checkIdentity, describeFieldProblem, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
 import type { AllowedIdentity } from '../policy/index.ts';
 import type { RuleFinding } from './rule.ts';
 
@@ -12,75 +12,68 @@ export interface IdentityEntry {
   subject: string;
 }
 
-export type IdentityVerdict = { kind: 'not-allowed' | 'too-complex'; finding: RuleFinding } | undefined;
+export type IdentityVerdict = { kind: 'not-allowed' | 'too-complex'; finding: RuleFinding };
 
-const MEMO_LIMIT = 4096;
-const memo = new Map<string, ContainmentResult>();
+/** The whole object's identity checks stay under this, well inside a 10 s webhook timeout. */
+export const OBJECT_BUDGET_MS = 900;
+const ENTRY_BUDGET_MS = 250;
+const MEMO_LIMIT = 2048;
+const memo = new Map<string, IdentityCheck>();
 
-/** Containment is pure and patterns repeat across objects, so results are memoised (bounded). */
-function contained(submitted: string, allowed: string): ContainmentResult {
-  const key = `${submitted}\u0000${allowed}`;
+export interface EntryBudget {
+  remainingMs(): number;
+}
+
+export function startObjectBudget(now: () => number = () => performance.now()): EntryBudget {
+  const started = now();
+  return { remainingMs: () => OBJECT_BUDGET_MS - (now() - started) };
+}
+
+export function identityVerdicts(entry: IdentityEntry, allowed: readonly AllowedIdentity[], index: number, budget: EntryBudget): IdentityVerdict[] {
+  const path = `spec.verify.matchOIDCIdentity[${index}]`;
+  const check = memoisedCheck(entry, allowed, budget);
+  if (check.allowed) return [];
+  if (check.reason === 'no-allowed-identities') {
+    return [{ kind: 'not-allowed', finding: { path, message: 'this policy allows no keyless identity', fix: 'verify with a public key (secretRef), or have the identity added to spec.ociRepository.allowedIdentities' } }];
+  }
+  return check.problems.flatMap((problem) => toVerdict(problem, path, allowed));
+}
+
+function memoisedCheck(entry: IdentityEntry, allowed: readonly AllowedIdentity[], budget: EntryBudget): IdentityCheck {
+  const key = JSON.stringify([entry.issuer, entry.subject, allowed]);
   const cached = memo.get(key);
   if (cached) return cached;
-  const result = checkContainment(submitted, allowed);
+  const budgetMs = Math.min(ENTRY_BUDGET_MS, budget.remainingMs());
+  if (budgetMs <= 0) {
+    return { allowed: false, reason: 'too-complex', problems: [{ field: 'subject', pattern: entry.subject, kind: 'too-complex', reason: `this object's identities exceeded the ${OBJECT_BUDGET_MS} ms bound` }] };
+  }
+  const check = checkIdentity(entry, allowed, { budgetMs });
   if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
-  memo.set(key, result);
-  return result;
+  memo.set(key, check);
+  return check;
 }
 
-interface Candidate {
-  allowed: AllowedIdentity;
-  issuer: ContainmentResult;
-  subject: ContainmentResult;
-}
-
-export function identityVerdict(entry: IdentityEntry, allowed: readonly AllowedIdentity[], index: number): IdentityVerdict {
-  const path = `spec.verify.matchOIDCIdentity[${index}]`;
-  if (allowed.length === 0) {
-    return { kind: 'not-allowed', finding: { path, message: 'this policy allows no keyless identity', fix: 'verify with a public key (secretRef), or ask for the identity to be added to spec.ociRepository.allowedIdentities' } };
-  }
-  const candidates: Candidate[] = allowed.map((identity) => ({
-    allowed: identity,
-    issuer: contained(entry.issuer, identity.issuer),
-    subject: contained(entry.subject, identity.subject),
-  }));
-  if (candidates.some(({ issuer, subject }) => issuer.result === 'contained' && subject.result === 'contained')) return undefined;
-  const complex = tooComplex(candidates, entry, path);
-  if (complex) return complex;
-  return { kind: 'not-allowed', finding: notAllowedFinding(closest(candidates), entry, path) };
-}
-
-function tooComplex(candidates: readonly Candidate[], entry: IdentityEntry, path: string): IdentityVerdict {
-  for (const field of ['issuer', 'subject'] as const) {
-    const hit = candidates.find((candidate) => candidate[field].result === 'too-complex');
-    const result = hit?.[field];
-    if (result?.result === 'too-complex') {
-      return {
-        kind: 'too-complex',
+function toVerdict(problem: FieldProblem, path: string, allowed: readonly AllowedIdentity[]): IdentityVerdict[] {
+  const fieldPath = `${path}.${problem.field}`;
+  switch (problem.kind) {
+    case 'not-contained': {
+      const bound = problem.rejectedBy === 'all' ? undefined : allowed[problem.rejectedBy]?.[problem.field];
+      return [{
+        kind: 'not-allowed',
         finding: {
-          path: `${path}.${field}`,
-          message: `${field} "${entry[field]}" is too complex to prove inside the policy (${result.reason})`,
-          fix: 'simplify the pattern: anchor it with ^…$ and avoid large counted repetitions of alternations',
+          path: fieldPath,
+          message: `${describeFieldProblem(problem)} (Flux matches unanchored)`,
+          fix: `narrow the ${problem.field} regex${bound ? ` to fit ${JSON.stringify(bound)}` : ' to fit an allowed identity'}: anchor it with ^…$ and escape dots as \\.`,
         },
-      };
+      }];
     }
+    case 'too-complex':
+      return [{
+        kind: 'too-complex',
+        finding: { path: fieldPath, message: describeFieldProblem(problem), fix: 'simplify the pattern: anchor it with ^…$ and avoid counted repetitions of alternations' },
+      }];
+    case 'invalid':
+      // The submitted side is identity-regex-invalid's finding; policy regexes are validated when the policy loads.
+      return [];
   }
-  return undefined;
-}
-
-/** Prefer a candidate whose issuer already fits, so the message points at the subject that does not. */
-function closest(candidates: readonly Candidate[]): Candidate {
-  return candidates.find((candidate) => candidate.issuer.result === 'contained') ?? (candidates[0] as Candidate);
-}
-
-function notAllowedFinding(candidate: Candidate, entry: IdentityEntry, path: string): RuleFinding {
-  const field = candidate.issuer.result === 'contained' ? 'subject' : 'issuer';
-  const result = candidate[field];
-  const example = result.result === 'not-contained' ? `, e.g. ${JSON.stringify(result.counterexample)},` : '';
-  const policyPattern = candidate.allowed[field];
-  return {
-    path: `${path}.${field}`,
-    message: `${field} "${entry[field]}" accepts strings${example} that the allowed ${field} "${policyPattern}" rejects (Flux matches unanchored)`,
-    fix: `narrow the ${field} regex to fit "${policyPattern}": anchor it with ^…$ and escape dots as \\.`,
-  };
 }
