@@ -29,6 +29,11 @@ export interface Descriptor {
 /** Every I/O call carries a deadline. */
 export interface Call {
   signal: AbortSignal;
+  /**
+   * When the signal will fire, in ms since the epoch (the same clock the adapter uses), if known. Lets a
+   * client fail at once instead of sleeping past the deadline (e.g. a `Retry-After` longer than the time left).
+   */
+  deadline?: number;
 }
 
 export interface FetchedManifest {

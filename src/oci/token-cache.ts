@@ -1,0 +1,76 @@
+/**
+ * Bearer tokens and learned challenges, shared by every HttpRepository in the process (the webhook builds
+ * a repository per request; the cache is what keeps that to one token fetch per scope and lifetime).
+ * Keys include a credentials identity hash, so one caller's token is never reused for another's credentials.
+ */
+import type { Challenge } from './www-authenticate.ts';
+
+interface CachedToken {
+  header: string;
+  expiresAt: number;
+}
+
+const MAX_ENTRIES = 1024;
+
+export interface TokenCache {
+  get(key: string, now: number): string | undefined;
+  set(key: string, header: string, expiresAt: number): void;
+  delete(key: string): void;
+  /** The last auth challenge a registry host answered with (skips the 401 round trip next time). */
+  challengeFor(host: string): Challenge | undefined;
+  rememberChallenge(host: string, challenge: Challenge): void;
+  /** Runs `fetch` once for concurrent callers of the same key (one token request, many waiters). */
+  shareFetch(key: string, fetch: () => Promise<string>): Promise<string>;
+}
+
+export function createTokenCache(): TokenCache {
+  const tokens = new Map<string, CachedToken>();
+  const challenges = new Map<string, Challenge>();
+  const inflight = new Map<string, Promise<string>>();
+  return {
+    get(key, now) {
+      const entry = tokens.get(key);
+      if (!entry) return undefined;
+      if (entry.expiresAt <= now) {
+        tokens.delete(key);
+        return undefined;
+      }
+      return entry.header;
+    },
+    set(key, header, expiresAt) {
+      boundedSet(tokens, key, { header, expiresAt });
+    },
+    delete(key) {
+      tokens.delete(key);
+    },
+    challengeFor: (host) => challenges.get(host),
+    rememberChallenge(host, challenge) {
+      boundedSet(challenges, host, challenge);
+    },
+    shareFetch(key, fetch) {
+      const running = inflight.get(key);
+      if (running) return running;
+      const started = fetch().finally(() => inflight.delete(key));
+      inflight.set(key, started);
+      return started;
+    },
+  };
+}
+
+/** Insertion-ordered maps: dropping the first key drops the oldest entry. */
+function boundedSet<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  if (map.size >= MAX_ENTRIES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+  map.set(key, value);
+}
+
+/** Lifetime minus a safety margin (10 %, at most 30 s), so a token is not used as it expires. */
+export function tokenExpiry(now: number, expiresInSeconds: number): number {
+  const lifetimeMs = expiresInSeconds * 1000;
+  return now + lifetimeMs - Math.min(30_000, lifetimeMs / 10);
+}
+
+export const sharedTokenCache: TokenCache = createTokenCache();

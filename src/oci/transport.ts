@@ -1,0 +1,109 @@
+/**
+ * The smallest HTTP layer that gives us what `fetch` would not without an extra dependency: per-registry TLS
+ * (extra CA, client certificate), keep-alive agents, streaming bodies we can cap, and the abort signal on
+ * every request. Failures become PinwardenErrors here, already redacted (no query strings).
+ */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { PinwardenError } from '../core/errors.ts';
+import { redactUrl } from './registry-error.ts';
+import { deadlineError } from './retry.ts';
+import { secureContextOptions } from './tls.ts';
+import type { TlsOptions } from './tls.ts';
+
+export interface TransportRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  signal: AbortSignal;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Must be consumed or discarded (`discard`) so the socket returns to the pool. */
+  body: IncomingMessage;
+}
+
+export interface Transport {
+  send(request: TransportRequest): Promise<TransportResponse>;
+  close(): void;
+}
+
+export interface TransportOptions {
+  tls?: TlsOptions;
+  /** Skip server certificate checks (Flux `insecure` without a CA). */
+  skipVerify?: boolean;
+  maxSockets?: number;
+}
+
+/** Certificate problems: retrying cannot help, and the message says what failed. */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A TLS client hello answered in plain HTTP (or refused): the endpoint may speak http instead. */
+export const TLS_MISMATCH_CODES: ReadonlySet<string> = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+
+export function createTransport(options: TransportOptions = {}): Transport {
+  const maxSockets = options.maxSockets ?? 64;
+  const http = new HttpAgent({ keepAlive: true, maxSockets });
+  const https = new HttpsAgent({
+    keepAlive: true,
+    maxSockets,
+    ...secureContextOptions(options.tls),
+    rejectUnauthorized: options.skipVerify !== true,
+  });
+  return {
+    send: (request) => send(request, request.url.protocol === 'https:' ? https : http),
+    close: () => {
+      http.destroy();
+      https.destroy();
+    },
+  };
+}
+
+function send(request: TransportRequest, agent: HttpAgent): Promise<TransportResponse> {
+  const { method, url, headers, body, signal } = request;
+  if (signal.aborted) return Promise.reject(deadlineError(`${method} ${redactUrl(url)}`, signal));
+  const issue = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = issue(url, {
+      method,
+      agent,
+      signal,
+      headers: { ...headers, ...(body ? { 'content-length': String(body.byteLength) } : {}) },
+    });
+    outgoing.once('response', (response) => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response }));
+    outgoing.once('error', (error) => reject(networkError(method, url, error, signal)));
+    outgoing.end(body);
+  });
+}
+
+/** Network-level failure → PW_DEADLINE when our signal fired, else PW_REGISTRY_UNREACHABLE. */
+export function networkError(method: string, url: URL, error: unknown, signal: AbortSignal): PinwardenError {
+  const where = `${method} ${redactUrl(url)}`;
+  if (signal.aborted) return deadlineError(where, signal);
+  const code = (error as { code?: unknown }).code;
+  const codeText = typeof code === 'string' ? code : 'network error';
+  const retryable = !TLS_VERIFY_CODES.has(codeText);
+  const detail = error instanceof Error ? error.message.replace(/\?\S*/g, '') : codeText;
+  const prefix = TLS_VERIFY_CODES.has(codeText) ? 'TLS verification failed: ' : '';
+  return new PinwardenError('PW_REGISTRY_UNREACHABLE', `${where}: ${prefix}${detail}`, {
+    cause: error,
+    details: { networkCode: codeText, retryable },
+  });
+}
+
+/** Throws away a response body (keeps the connection reusable). */
+export function discard(response: TransportResponse): void {
+  response.body.resume();
+}
