@@ -8,6 +8,7 @@ import { PinwardenError, exitCodeFor, toPinwardenError } from '../core/errors.ts
 import type { CliIo } from './io.ts';
 import { processIo } from './io.ts';
 import { COMMANDS } from './commands/index.ts';
+import { VERSION } from '../runtime/version.ts';
 
 export type ExitCode = 0 | 1 | 2;
 export type SetExit = (code: ExitCode) => void;
@@ -28,6 +29,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
 function buildProgram(io: CliIo, setExit: SetExit): Command {
   const program = new Command('pinwarden')
     .description('Guard Flux OCIRepository and Bucket sources: pin digests, require signatures, bound identities.')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
