@@ -8,12 +8,14 @@ import { KeyObject, createHash, generateKeyPairSync, sign, webcrypto } from 'nod
 import './reflect-shim.ts';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = webcrypto.CryptoKey;
 
 const REKOR_HOST = 'rekor.pinwarden.test';
 export const TEST_ISSUER = 'https://token.actions.githubusercontent.com';
 export const TEST_SUBJECT = 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0';
-const EC = (curve: string): EcKeyGenParams => ({ name: 'ECDSA', namedCurve: curve });
+const EC = (curve: string): webcrypto.EcKeyGenParams => ({ name: 'ECDSA', namedCurve: curve });
 
 export interface FulcioLikeCa {
   root: x509.X509Certificate;
@@ -42,22 +44,22 @@ export interface SigstoreFixture {
 export async function createFulcioLikeCa(name = 'pinwarden-test'): Promise<FulcioLikeCa> {
   const rootKeys = await webcrypto.subtle.generateKey(EC('P-384'), true, ['sign', 'verify']);
   const interKeys = await webcrypto.subtle.generateKey(EC('P-384'), true, ['sign', 'verify']);
-  const ca = (ski: CryptoKey) => [
+  const ca = async (ski: CryptoKey): Promise<x509.Extension[]> => [
     new x509.BasicConstraintsExtension(true, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    x509.SubjectKeyIdentifierExtension.create(ski),
+    await x509.SubjectKeyIdentifierExtension.create(ski),
   ];
   const notBefore = new Date(Date.now() - 24 * 3600_000);
   const notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
   const signingAlgorithm = { name: 'ECDSA', hash: 'SHA-384' };
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     name: `O=${name}, CN=${name}-root`, keys: rootKeys, notBefore, notAfter, signingAlgorithm,
-    extensions: await Promise.all(ca(rootKeys.publicKey)),
+    extensions: await ca(rootKeys.publicKey),
   });
   const intermediate = await x509.X509CertificateGenerator.create({
     subject: `O=${name}, CN=${name}-intermediate`, issuer: root.subject, publicKey: interKeys.publicKey,
     signingKey: rootKeys.privateKey, notBefore, notAfter, signingAlgorithm,
-    extensions: [...(await Promise.all(ca(interKeys.publicKey))), await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey)],
+    extensions: [...(await ca(interKeys.publicKey)), await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey)],
   });
   return { root, intermediate, intermediateKey: interKeys.privateKey };
 }
@@ -102,6 +104,8 @@ export interface LeafOptions {
   notBefore?: Date;
   validityMinutes?: number;
   codeSigning?: boolean;
+  /** Which Fulcio issuer extensions to write (default both, as Fulcio does today). */
+  issuerExtensions?: readonly ('v1' | 'v2')[];
 }
 
 export async function mintLeaf(ca: FulcioLikeCa, options: LeafOptions = {}): Promise<KeylessSigner> {
@@ -118,12 +122,19 @@ export async function mintLeaf(ca: FulcioLikeCa, options: LeafOptions = {}): Pro
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(ca.intermediate),
       new x509.Extension('2.5.29.17', true, sanExtensionValue(options.subject ?? TEST_SUBJECT, options.extraSans ?? {})),
-      new x509.Extension('1.3.6.1.4.1.57264.1.1', false, Buffer.from(issuer)),
-      new x509.Extension('1.3.6.1.4.1.57264.1.8', false, der(0x0c, Buffer.from(issuer))),
+      ...issuerExtensions(issuer, options.issuerExtensions ?? ['v1', 'v2']),
     ],
   });
   const certificateDer = Buffer.from(cert.rawData);
   return { certificatePem: cert.toString('pem'), certificateDer, privateKey: KeyObject.from(keys.privateKey), notBefore, notAfter };
+}
+
+/** 57264.1.1 holds the raw ASCII issuer, 57264.1.8 a DER UTF8String. */
+function issuerExtensions(issuer: string, which: readonly ('v1' | 'v2')[]): x509.Extension[] {
+  return [
+    ...(which.includes('v1') ? [new x509.Extension('1.3.6.1.4.1.57264.1.1', false, Buffer.from(issuer))] : []),
+    ...(which.includes('v2') ? [new x509.Extension('1.3.6.1.4.1.57264.1.8', false, der(0x0c, Buffer.from(issuer)))] : []),
+  ];
 }
 
 /** SAN GeneralNames by hand, so the Fulcio username otherName (57264.1.7) can be tested too. */

@@ -66,7 +66,7 @@ test('attack: too many signatures → the cap stops fetching and the failure say
   const { repo, artifact } = await fresh();
   const decoys = Array.from({ length: 20 }, () => legacySignature(stranger, repo.name, artifact.digest, { rekor: fixture.rekor }));
   await attachLegacy(repo, artifact, [...decoys, legacySignature(leaf, repo.name, artifact.digest, { rekor: fixture.rekor })]);
-  const error = await verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)).catch((e: unknown) => e as PinwardenError);
+  const error = await verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)).catch((e: unknown) => e);
   assert.ok(error instanceof PinwardenError);
   assert.equal(error.code, 'PW_TOO_LARGE');
   assert.match(error.message, /5 more signature candidate\(s\) not tried/);
@@ -79,7 +79,8 @@ test('every candidate is tried until one verifies, and all reasons are listed wh
   const { repo, artifact } = await fresh();
   await attachBundle(repo, artifact, dsseBundle(stranger, artifact.digest, { rekor: fixture.rekor }));
   await attachLegacy(repo, artifact, [legacySignature(stranger, repo.name, `sha256:${'0'.repeat(64)}`, { rekor: fixture.rekor })]);
-  const error = await verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)).catch((e: unknown) => e as PinwardenError);
+  const error = await verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)).catch((e: unknown) => e);
+  assert.ok(error instanceof PinwardenError);
   assert.equal(error.code, 'PW_SIGNATURE_INVALID', 'mixed reasons');
   assert.deepEqual((error.details.reasons as { code: string }[]).map((r) => r.code), ['PW_IDENTITY_MISMATCH', 'PW_DIGEST_MISMATCH']);
   await attachLegacy(repo, artifact, [legacySignature(leaf, repo.name, artifact.digest, { rekor: fixture.rekor })]);
@@ -92,7 +93,7 @@ test('referrers that are not cosign signatures are skipped or refused with a rea
   const empty = await repo.pushBlob(Buffer.from('{}'), MEDIA_TYPES.ociEmpty, call());
   await repo.pushJson({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType: 'application/spdx+json', config: empty, layers: [sbom], subject: artifact });
   await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_NOT_FOUND');
-  const v01 = { ...(dsseBundle(leaf, artifact.digest, { rekor: fixture.rekor }) as object), mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1' };
+  const v01 = { ...(dsseBundle(leaf, artifact.digest, { rekor: fixture.rekor })), mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1' };
   await attachBundle(repo, artifact, v01);
   await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /older than v0\.3/);
 });

@@ -93,7 +93,7 @@ test('real legacy signature: verifies offline against the public-good root from 
 
 test('real legacy signature: a changed payload byte, a wrong identity, a wrong digest all fail', () => {
   const changed = Buffer.from(REAL_PAYLOAD);
-  changed[changed.indexOf('server_image') + 1] ^= 0x20;
+  changed[changed.indexOf('server_image') + 1]! ^= 0x20;
   const policy = keyless(GITHUB_ISSUER, REAL_SUBJECT);
   assert.match(codeOf(() => verifyLegacySignature({ payload: changed, annotations: REAL_ANNOTATIONS }, REAL_DIGEST, policy)), /^PW_SIGNATURE_INVALID: .*(SIGNATURE_ERROR|TLOG_BODY_ERROR)/);
   assert.match(codeOf(() => verifyLegacySignature({ payload: REAL_PAYLOAD, annotations: REAL_ANNOTATIONS }, REAL_DIGEST, keyless(GITHUB_ISSUER, '^https://github\\.com/acme/'))), /^PW_IDENTITY_MISMATCH/);
