@@ -229,7 +229,7 @@ test('planPin: a failed resolution reports the error code for validation and a w
 test('planPin: the patch never rewrites unknown fields', () => {
   const object = { ...oci('ref: {tag: v1}'), spec: { url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1' }, futureField: { x: 1 } }, status: { a: 1 } };
   const plan = planPin(object, undefined, OK, policyFrom(), NOW);
-  const patched = applyPatch(object, plan.patch) as typeof object;
+  const patched = applyPatch<typeof object>(object, plan.patch);
   assert.deepEqual(patched.spec.futureField, { x: 1 });
   assert.deepEqual(patched.status, { a: 1 });
   assert.ok(plan.patch.every((op) => op.path.startsWith('/spec/ref') || op.path.startsWith('/metadata/annotations')));
