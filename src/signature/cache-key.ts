@@ -5,7 +5,7 @@
  * identity leaks into cache listings.
  */
 import { createHash } from 'node:crypto';
-import type { Digest } from '../oci/types.ts';
+import type { Digest } from '../oci/index.ts';
 import type { SignerPolicy } from './bundle-verify.ts';
 import { keySetId } from './keys.ts';
 import type { OciVerifyBlock } from './types.ts';

@@ -6,8 +6,8 @@
  */
 import { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import { PinwardenError } from '../core/errors.ts';
-import type { Call, Descriptor, Digest, Repository } from '../oci/types.ts';
-import { MEDIA_TYPES } from '../oci/types.ts';
+import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
+import { MEDIA_TYPES } from '../oci/index.ts';
 import type { BundleOutcome, SignerPolicy } from './bundle-verify.ts';
 import { parseBundleBytes, verifyBundle } from './bundle-verify.ts';
 import type { Candidate } from './discovery.ts';

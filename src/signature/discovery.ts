@@ -7,8 +7,8 @@
  */
 import type { ErrorCode } from '../core/errors.ts';
 import { PinwardenError, isPinwardenError, isTransient } from '../core/errors.ts';
-import type { Call, Descriptor, Repository } from '../oci/types.ts';
-import { MEDIA_TYPES } from '../oci/types.ts';
+import type { Call, Descriptor, Repository } from '../oci/index.ts';
+import { MEDIA_TYPES } from '../oci/index.ts';
 import { reasonOf } from './failure.ts';
 import type { FailureReason, SignatureLimits } from './types.ts';
 

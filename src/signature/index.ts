@@ -13,7 +13,7 @@ export { verifyBundleBytes, verifyBundleJson, parseBundleBytes } from './bundle-
 export type { BundleOutcome, BundleTarget, SignerPolicy } from './bundle-verify.ts';
 export { verifyLegacySignature, legacyToBundleJson, LEGACY_ANNOTATIONS } from './legacy.ts';
 export type { LegacySignature } from './legacy.ts';
-export { identityPolicy, goMatchString } from './identity.ts';
+export { identityPolicy } from './identity.ts';
 export type { IdentityPolicy } from './identity.ts';
 export { publicKeysFromSecretData, parsePublicKey, keySetId } from './keys.ts';
 export type { PublicKeyMaterial } from './keys.ts';
@@ -28,6 +28,7 @@ export type { TrustRoot, TrustRootSource } from './trust-root.ts';
 export { signatureCacheKey, trustIdentityOf } from './cache-key.ts';
 export type { CacheKeyOptions } from './cache-key.ts';
 export { legacySignatureTag } from './discovery.ts';
+export { verifyBlockFromView } from './verify-block.ts';
 export { DEFAULT_SIGNATURE_LIMITS } from './types.ts';
 export type {
   FailureReason,

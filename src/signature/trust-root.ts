@@ -12,7 +12,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import type { KeyFinderFunc, TrustMaterial } from '@sigstore/verify';
 import { VerificationError, toTrustMaterial } from '@sigstore/verify';
 import { PinwardenError } from '../core/errors.ts';
-import type { Call } from '../oci/types.ts';
+import type { Call } from '../oci/index.ts';
 import { describeSigstoreError } from './failure.ts';
 import type { OciVerifyBlock, SecretDataReader } from './types.ts';
 

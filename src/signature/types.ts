@@ -3,7 +3,7 @@
  * kube Secrets into, the options and limits of one verification, and what a successful verification proves.
  */
 import type { ErrorCode } from '../core/errors.ts';
-import type { Call, Digest } from '../oci/types.ts';
+import type { Call, Digest } from '../oci/index.ts';
 
 /** `OCIRepository.spec.verify` (source.toolkit.fluxcd.io v1), as far as cosign needs it. */
 export interface OciVerifyBlock {

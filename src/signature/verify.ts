@@ -6,7 +6,7 @@
  * verified: each candidate faces the same checks, so trying more of them cannot admit a weaker signature.
  */
 import { PinwardenError } from '../core/errors.ts';
-import type { Call, Descriptor, Repository } from '../oci/types.ts';
+import type { Call, Descriptor, Repository } from '../oci/index.ts';
 import type { SignerPolicy } from './bundle-verify.ts';
 import type { CandidateOutcome } from './candidate.ts';
 import { verifyCandidate } from './candidate.ts';

@@ -3,7 +3,8 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { certificateFacts, formatIp } from '../../../src/signature/certificate.ts';
 import { assertIntegratedWithinValidity } from '../../../src/signature/checks.ts';
-import { assertIdentityAllowed, goMatchString, identityPolicy } from '../../../src/signature/identity.ts';
+import { goRegexMatches as goMatchString } from '../../../src/core/go-regex.ts';
+import { assertIdentityAllowed, identityPolicy } from '../../../src/signature/identity.ts';
 import type { FulcioLikeCa } from '../../helpers/sigstore-fixtures.ts';
 import { TEST_ISSUER, TEST_SUBJECT, createFulcioLikeCa, mintLeaf } from '../../helpers/sigstore-fixtures.ts';
 

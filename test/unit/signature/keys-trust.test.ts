@@ -14,6 +14,7 @@ import {
   publicKeysFromSecretData,
   secretTrustRootSource,
   signatureCacheKey,
+  verifyBlockFromView,
   verifyBundleJson,
   verifyLegacySignature,
 } from '../../../src/signature/index.ts';
@@ -110,4 +111,12 @@ test('cache key: stable for equivalent inputs, different when anything that matt
   assert.equal(new Set([key, ...variants]).size, 6);
   const keys = publicKeysFromSecretData({ 'a.pub': pemOfPublicKey(generateKeyPairSync('ed25519').publicKey) }, 's');
   assert.match(keySetId(keys), /^keys:sha256:[0-9a-f]{64}$/);
+});
+
+test('verify block from core\'s Flux view: names carried over, non-string patterns refused by field', () => {
+  const view = { provider: 'cosign', hasSecretRef: true, secretName: 'keys', trustedRootSecretName: 'root', identities: [{ issuer: 'a', subject: 'b' }] };
+  assert.deepEqual(verifyBlockFromView(view), {
+    provider: 'cosign', secretRef: { name: 'keys' }, trustedRootSecretRef: { name: 'root' }, matchOIDCIdentity: [{ issuer: 'a', subject: 'b' }],
+  });
+  assert.throws(() => verifyBlockFromView({ ...view, identities: [{ issuer: 'a', subject: 42 }] }), /matchOIDCIdentity\[0\] needs string issuer and subject/);
 });
