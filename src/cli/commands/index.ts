@@ -3,9 +3,13 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
 import { registerCheck } from './check.ts';
+import { registerResolve } from './resolve.ts';
+import { registerPush } from './push.ts';
 
 export type RegisterCommand = (program: Command, io: CliIo, setExit: SetExit) => Command;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   registerCheck,
+  registerResolve,
+  registerPush,
 ];
