@@ -62,6 +62,12 @@ interface Closure {
   readonly runePcs: readonly number[];
 }
 
+/** A class of characters no set in play distinguishes, with the ids of the sets that contain it. */
+interface CharClass {
+  readonly chars: CharSet;
+  readonly setIds: readonly number[];
+}
+
 /** One transition target of a partition: the characters and the program counters they lead to. */
 interface Move {
   readonly chars: CharSet;
@@ -78,12 +84,19 @@ export class SearchAutomaton {
   private readonly states = new Map<string, SearchState>();
   private readonly outs = new Map<SearchState, ReadonlyMap<SearchState, CharSet>>();
   private readonly finals = new Map<SearchState, boolean>();
-  private readonly partitions = new Map<string, readonly Move[]>();
+  private readonly classCache = new Map<string, readonly CharClass[]>();
+  /** Distinct character sets of the program's rune instructions, and each instruction's index into it. */
+  private readonly sets: readonly CharSet[];
+  private readonly setIds: Int32Array;
+  private readonly visited: Uint32Array;
+  private stamp = 0;
 
   constructor(program: GoProgram, limits: ConstructionLimits) {
     this.program = program;
     this.limits = limits;
     this.groups = charGroups(program.assertions);
+    this.visited = new Uint32Array(program.insts.length);
+    ({ sets: this.sets, setIds: this.setIds } = indexCharSets(program));
     this.acceptSink = { id: 0, pcs: [], context: CONTEXT.OTHER, acceptsEverything: true };
     this.initial = this.intern([], CONTEXT.START);
   }
@@ -153,29 +166,40 @@ export class SearchAutomaton {
   }
 
   /** Splits a character group into classes that lead to the same program counters. */
-  private partition(runePcs: readonly number[], groupIndex: number): readonly Move[] {
-    const key = `${groupIndex}|${runePcs.join(',')}`;
-    const cached = this.partitions.get(key);
+  private partition(runePcs: readonly number[], groupIndex: number): Move[] {
+    const targetsBySet = new Map<number, number[]>();
+    for (const pc of runePcs) {
+      const setId = this.setIds[pc] ?? 0;
+      const next = this.runeInst(pc).next;
+      const targets = targetsBySet.get(setId);
+      if (targets) targets.push(next);
+      else targetsBySet.set(setId, [next]);
+    }
+    const moves: Move[] = [];
+    for (const { chars, setIds } of this.classes(groupIndex, [...targetsBySet.keys()].sort(byNumber))) {
+      const pcs = setIds.flatMap((setId) => targetsBySet.get(setId) ?? []);
+      moves.push({ chars, pcs: this.sortedUnique(pcs) });
+    }
+    return moves;
+  }
+
+  /**
+   * The coarsest split of a group that no character set in play cuts through, each class with the sets
+   * containing it. It depends only on which distinct sets are in play, so it is cached by their ids.
+   */
+  private classes(groupIndex: number, setIds: readonly number[]): readonly CharClass[] {
+    const key = `${groupIndex}|${setIds.join(',')}`;
+    const cached = this.classCache.get(key);
     if (cached) return cached;
     const group = this.groups[groupIndex]?.chars ?? ALPHABET;
-    // Repeats share one CharSet object across many instructions (x{1000}): intersect each set once.
-    const targetsBySet = new Map<CharSet, number[]>();
-    for (const pc of runePcs) {
-      const inst = this.runeInst(pc);
-      const targets = targetsBySet.get(inst.chars);
-      if (targets) targets.push(inst.next);
-      else targetsBySet.set(inst.chars, [inst.next]);
-    }
-    const sets = [...targetsBySet.keys()];
-    const inGroup = sets.map((chars) => chars.intersect(group)).filter((chars) => !chars.isEmpty);
-    const moves: Move[] = [];
-    for (const base of new CharBase([group, ...inGroup]).sets) {
-      const probe = base.ranges[0]?.min ?? 0;
-      const pcs = sets.filter((chars) => chars.has(probe)).flatMap((chars) => targetsBySet.get(chars) ?? []);
-      moves.push({ chars: base, pcs: sortedUnique(pcs) });
-    }
-    this.partitions.set(key, moves);
-    return moves;
+    const sets = setIds.map((setId) => ({ setId, chars: this.sets[setId] ?? ALPHABET }));
+    const inGroup = sets.map(({ chars }) => chars.intersect(group)).filter((chars) => !chars.isEmpty);
+    const classes = new CharBase([group, ...inGroup]).sets.map((chars) => {
+      const probe = chars.ranges[0]?.min ?? 0;
+      return { chars, setIds: sets.filter((set) => set.chars.has(probe)).map((set) => set.setId) };
+    });
+    this.classCache.set(key, classes);
+    return classes;
   }
 
   private runeInst(pc: number): Extract<Inst, { kind: 'rune' }> {
@@ -187,14 +211,14 @@ export class SearchAutomaton {
   /** Epsilon-closure of the waiting threads plus fresh threads at the entry points (the unanchored search). */
   private closure(pcs: readonly number[], empty: number): Closure {
     const { insts } = this.program;
-    const seen = new Set<number>();
+    const stamp = this.nextStamp();
     const stack = [...pcs, ...this.program.starts];
     const runePcs: number[] = [];
     let matched = false;
     while (stack.length > 0) {
       const pc = stack.pop() ?? 0;
-      if (seen.has(pc)) continue;
-      seen.add(pc);
+      if (this.visited[pc] === stamp) continue;
+      this.visited[pc] = stamp;
       const inst = insts[pc];
       switch (inst?.kind) {
         case 'split':
@@ -217,7 +241,29 @@ export class SearchAutomaton {
           break;
       }
     }
-    return { matched, runePcs: runePcs.sort((a, b) => a - b) };
+    return { matched, runePcs: runePcs.sort(byNumber) };
+  }
+
+  /** Sorted, duplicate-free copy; program counters are small integers, so a stamped bitmap dedupes. */
+  private sortedUnique(values: readonly number[]): number[] {
+    const stamp = this.nextStamp();
+    const unique: number[] = [];
+    for (const value of values) {
+      if (this.visited[value] === stamp) continue;
+      this.visited[value] = stamp;
+      unique.push(value);
+    }
+    return unique.sort(byNumber);
+  }
+
+  /** A fresh mark for `visited`, so no per-call Set is allocated. */
+  private nextStamp(): number {
+    this.stamp += 1;
+    if (this.stamp === 0xffffffff) {
+      this.visited.fill(0);
+      this.stamp = 1;
+    }
+    return this.stamp;
   }
 
   private intern(pcs: readonly number[], context: Context): SearchState {
@@ -246,6 +292,24 @@ export class SearchAutomaton {
     if (context === CONTEXT.WORD && !seesWord) return CONTEXT.OTHER;
     return context;
   }
+}
+
+/** Numbers the distinct CharSet objects of a program (repeats like x{1000} share one object). */
+function indexCharSets(program: GoProgram): { sets: CharSet[]; setIds: Int32Array } {
+  const sets: CharSet[] = [];
+  const idOf = new Map<CharSet, number>();
+  const setIds = new Int32Array(program.insts.length);
+  program.insts.forEach((inst, pc) => {
+    if (inst.kind !== 'rune') return;
+    let id = idOf.get(inst.chars);
+    if (id === undefined) {
+      id = sets.length;
+      sets.push(inst.chars);
+      idOf.set(inst.chars, id);
+    }
+    setIds[pc] = id;
+  });
+  return { sets, setIds };
 }
 
 /** The character groups whose members can change which assertions hold (newline, word characters). */
@@ -277,6 +341,6 @@ function boundary(previous: Context, next: Context | 'end'): number {
   return empty;
 }
 
-function sortedUnique(values: readonly number[]): number[] {
-  return [...new Set(values)].sort((a, b) => a - b);
+function byNumber(a: number, b: number): number {
+  return a - b;
 }
