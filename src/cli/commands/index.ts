@@ -5,6 +5,7 @@ import type { SetExit } from '../program.ts';
 import { registerCheck } from './check.ts';
 import { registerResolve } from './resolve.ts';
 import { registerPush } from './push.ts';
+import { registerVerify } from './verify.ts';
 
 export type RegisterCommand = (program: Command, io: CliIo, setExit: SetExit) => Command;
 
@@ -12,4 +13,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerCheck,
   registerResolve,
   registerPush,
+  registerVerify,
 ];

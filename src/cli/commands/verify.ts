@@ -1,0 +1,130 @@
+/**
+ * `pinwarden verify oci://HOST/REPO@sha256:… (--issuer RE --subject RE | --key FILE) [--trusted-root FILE]`:
+ * verifies the artifact's cosign signature like `cosign verify` (legacy `.sig` and bundle referrers, offline
+ * against the public-good root or the given trusted_root.json) and prints the verified identity.
+ * Exit 0 verified, 1 no signature verified (every candidate's reason on stderr) or registry failure,
+ * 2 on bad flags, references or unreadable files.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { PinwardenError } from '../../core/errors.ts';
+import { formatReference, parseReference } from '../../oci/index.ts';
+import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from '../../signature/index.ts';
+import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
+import type { CliIo } from '../io.ts';
+import type { SetExit } from '../program.ts';
+import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
+import type { RegistryFlags } from './resolve.ts';
+
+interface VerifyFlags extends RegistryFlags {
+  issuer?: string;
+  subject?: string;
+  key?: string;
+  trustedRoot?: string;
+  requireTlog?: boolean;
+  output: string;
+}
+
+const KEY_SECRET = 'cli --key';
+
+export function registerVerify(program: Command, io: CliIo, setExit: SetExit): Command {
+  const command = program
+    .command('verify')
+    .description('Verify the cosign signature of an artifact digest (keyless identity or public key) and print who signed it.')
+    .argument('<ref>', 'oci://HOST/REPO@sha256:…')
+    .option('--issuer <regexp>', 'Go regexp the OIDC issuer must match (keyless; with --subject)')
+    .option('--subject <regexp>', 'Go regexp one certificate SAN must match (keyless; with --issuer)')
+    .option('--key <file>', 'PEM cosign public key (key-based instead of keyless)')
+    .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)')
+    .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)')
+    .option('--output <format>', 'text or json', 'text');
+  return addRegistryOptions(command).action(async (ref: string, flags: VerifyFlags) => {
+    setExit(await runVerify(ref, flags, io));
+  });
+}
+
+export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Promise<0 | 1> {
+  if (flags.output !== 'text' && flags.output !== 'json') {
+    throw new PinwardenError('PW_INPUT_INVALID', `--output must be text or json, got '${flags.output}'`);
+  }
+  const reference = parseReference(ref);
+  if (reference.digest === undefined) {
+    throw new PinwardenError('PW_INPUT_INVALID', `${ref}: verify needs a digest reference (…@sha256:…); run 'pinwarden resolve' first`);
+  }
+  const verify = verifyBlock(flags);
+  const options = { ...(await verificationOptions(flags, io)), call: callFor(flags) };
+  const repository = await openRepository(reference, flags, io);
+  try {
+    const subject = await repository.resolve(reference.digest, options.call);
+    const verified = await verifyArtifactSignature(repository, subject, verify, options);
+    io.stdout(flags.output === 'json' ? `${JSON.stringify(verified, null, 2)}\n` : describeVerified(formatReference(reference), verified));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
+    io.stderr(describeFailure(formatReference(reference), error));
+    return 1;
+  } finally {
+    repository.close();
+  }
+}
+
+function verifyBlock(flags: VerifyFlags): OciVerifyBlock {
+  const keyless = flags.issuer !== undefined || flags.subject !== undefined;
+  if (keyless === (flags.key !== undefined)) {
+    throw new PinwardenError('PW_INPUT_INVALID', 'give either --issuer and --subject (keyless) or --key FILE (key-based)');
+  }
+  if (flags.key !== undefined) return { provider: 'cosign', secretRef: { name: KEY_SECRET } };
+  if (flags.issuer === undefined || flags.subject === undefined) {
+    throw new PinwardenError('PW_INPUT_INVALID', '--issuer and --subject go together (use ".*" to accept any value on purpose)');
+  }
+  if (flags.requireTlog) throw new PinwardenError('PW_INPUT_INVALID', '--require-tlog applies to --key only; keyless always requires the tlog');
+  return { provider: 'cosign', matchOIDCIdentity: [{ issuer: flags.issuer, subject: flags.subject }] };
+}
+
+async function verificationOptions(flags: VerifyFlags, io: CliIo): Promise<Omit<VerifySignatureOptions, 'call'>> {
+  const options: Omit<VerifySignatureOptions, 'call'> = { requireTlog: flags.requireTlog === true };
+  if (flags.trustedRoot !== undefined) {
+    const file = resolvePath(io.cwd, flags.trustedRoot);
+    options.trustRoots = fixedTrustRootSource(parseTrustedRoot(await readInput(file, '--trusted-root'), `file ${file}`));
+  }
+  if (flags.key !== undefined) {
+    const file = resolvePath(io.cwd, flags.key);
+    const pem = (await readInput(file, '--key')).toString('utf8');
+    const entry = basename(file).endsWith('.pub') ? basename(file) : `${basename(file)}.pub`;
+    options.secrets = async (name) => (name === KEY_SECRET ? { [entry]: pem } : {});
+  }
+  return options;
+}
+
+async function readInput(file: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new PinwardenError('PW_INPUT_INVALID', `${flag} ${file}: cannot be read (${typeof code === 'string' ? code : 'error'})`, { cause: error });
+  }
+}
+
+function describeVerified(reference: string, verified: VerifiedSignature): string {
+  const rows: [string, string | undefined][] = [
+    ['kind', `${verified.kind} (${verified.mode}), from ${verified.source}`],
+    ['issuer', verified.issuer],
+    ...verified.subjects.map((san): [string, string] => ['subject', san]),
+    ['key', verified.keyName],
+    ['log index', verified.logIndex],
+    ['integrated time', verified.integratedTime?.toISOString()],
+  ];
+  const lines = rows.filter((row): row is [string, string] => row[1] !== undefined).map(([label, value]) => `  ${`${label}:`.padEnd(17)}${value}`);
+  return `Verified OK: ${reference}\n${lines.join('\n')}\n`;
+}
+
+function describeFailure(reference: string, error: PinwardenError): string {
+  const reasons = Array.isArray(error.details.reasons) ? (error.details.reasons as FailureReason[]) : [];
+  if (reasons.length === 0) return `Verification FAILED: ${reference}: ${error.message} [${error.code}]\n`;
+  const lines = reasons.map((reason) => `  - ${reason.candidate}: ${reason.message} [${reason.code}]`);
+  const untried = Number(error.details.untried ?? 0);
+  if (untried > 0) lines.push(`  - ${untried} more candidate(s) not tried (over the candidate cap)`);
+  return `Verification FAILED: ${reference} [${error.code}]\n${lines.join('\n')}\n`;
+}
+
