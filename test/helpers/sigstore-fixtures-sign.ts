@@ -153,7 +153,10 @@ export async function attachLegacy(repository: Repository, subject: Descriptor, 
   return repository.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, `${subject.digest.replace(':', '-')}.sig`, call());
 }
 
-/** cosign v3 `WriteReferrer`: pushed by digest, found through the referrers API (or its tag fallback). */
+/**
+ * cosign v3 `WriteReferrer`: pushed by digest; like go-containerregistry on a registry without the referrers
+ * API (Debian's distribution 2.8), it also adds the referrer to the `sha256-<hex>` tag-schema index.
+ */
 export async function attachBundle(repository: Repository, subject: Descriptor, bundle: object): Promise<Descriptor> {
   const empty = await repository.pushBlob(Buffer.from('{}'), MEDIA_TYPES.ociEmpty, call());
   const layer = await repository.pushBlob(json(bundle), MEDIA_TYPES.sigstoreBundleV03, call());
@@ -167,5 +170,20 @@ export async function attachBundle(repository: Repository, subject: Descriptor, 
       'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1',
     },
   };
-  return repository.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, undefined, call());
+  const referrer = await repository.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, undefined, call());
+  await addToReferrersTag(repository, subject, { ...referrer, artifactType: manifest.artifactType, annotations: manifest.annotations });
+  return referrer;
+}
+
+async function addToReferrersTag(repository: Repository, subject: Descriptor, referrer: Descriptor): Promise<void> {
+  const tag = subject.digest.replace(':', '-');
+  let manifests: Descriptor[] = [];
+  try {
+    const { bytes } = await repository.fetchManifest(tag, call());
+    manifests = (JSON.parse(Buffer.from(bytes).toString()) as { manifests: Descriptor[] }).manifests;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'PW_MANIFEST_UNKNOWN') throw error;
+  }
+  const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [...manifests, referrer] };
+  await repository.pushManifest(json(index), MEDIA_TYPES.ociIndex, tag, call());
 }
