@@ -85,6 +85,8 @@ class UnexpectedProgram extends Error {}
  * "error parsing regexp: invalid or unsupported Perl syntax: `(?=`".
  */
 export function compileGoRegex(pattern: string): CompileResult {
+  const encodingError = invalidUtf8(pattern);
+  if (encodingError) return { ok: false, message: encodingError };
   let compiled: RE2JS;
   try {
     compiled = RE2JS.compile(pattern);
@@ -99,6 +101,21 @@ export function compileGoRegex(pattern: string): CompileResult {
     if (!(error instanceof UnexpectedProgram)) throw error;
     return { ok: false, message: `pinwarden cannot analyse this regexp (${error.message}); please report it` };
   }
+}
+
+/**
+ * Go patterns are UTF-8, where a lone surrogate cannot exist; re2js would silently accept one. Same
+ * message shape as Go's parser (the rest of the pattern from the bad character, shown with U+FFFD).
+ */
+function invalidUtf8(pattern: string): string | undefined {
+  if (pattern.isWellFormed()) return undefined;
+  let index = 0;
+  for (const char of pattern) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code >= 0xd800 && code <= 0xdfff) break;
+    index += char.length;
+  }
+  return `error parsing regexp: invalid UTF-8: \`${pattern.slice(index).toWellFormed()}\``;
 }
 
 /** The union of several regexes: matches when any of them does. Used to ask "does ANY allowed identity accept s". */

@@ -14,7 +14,7 @@
  * complement it.
  */
 import { CharBase, CharSet } from 'refa';
-import type { TransitionIterator } from 'refa';
+import type { TransitionIterable, TransitionIterator } from 'refa';
 import { ALPHABET, EMPTY, MAX_RUNE } from './go-program.ts';
 import type { GoProgram, Inst } from './go-program.ts';
 
@@ -74,7 +74,7 @@ interface Move {
   readonly pcs: readonly number[];
 }
 
-export class SearchAutomaton {
+export class SearchAutomaton implements TransitionIterable<SearchState> {
   readonly maxCharacter = MAX_RUNE;
   readonly initial: SearchState;
   readonly acceptSink: SearchState;
@@ -90,6 +90,7 @@ export class SearchAutomaton {
   private readonly setIds: Int32Array;
   private readonly visited: Uint32Array;
   private stamp = 0;
+  private readonly sinkOut: ReadonlyMap<SearchState, CharSet>;
 
   constructor(program: GoProgram, limits: ConstructionLimits) {
     this.program = program;
@@ -98,6 +99,7 @@ export class SearchAutomaton {
     this.visited = new Uint32Array(program.insts.length);
     ({ sets: this.sets, setIds: this.setIds } = indexCharSets(program));
     this.acceptSink = { id: 0, pcs: [], context: CONTEXT.OTHER, acceptsEverything: true };
+    this.sinkOut = new Map([[this.acceptSink, ALPHABET]]);
     this.initial = this.intern([], CONTEXT.START);
   }
 
@@ -127,7 +129,7 @@ export class SearchAutomaton {
   }
 
   out(state: SearchState): ReadonlyMap<SearchState, CharSet> {
-    if (state.acceptsEverything) return new Map([[state, ALPHABET]]);
+    if (state.acceptsEverything) return this.sinkOut;
     let out = this.outs.get(state);
     if (!out) {
       out = this.computeOut(state);

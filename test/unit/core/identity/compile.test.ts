@@ -95,3 +95,8 @@ test('the empty pattern compiles and matches everything', () => {
   assert.equal(empty.matchString(''), true);
   assert.equal(empty.matchString('anything'), true);
 });
+
+test('a lone surrogate is invalid UTF-8, as Go says, even though re2js would accept it', () => {
+  assert.deepEqual(compileGoRegex('^😀a\ud800b$'), { ok: false, message: 'error parsing regexp: invalid UTF-8: `\ufffdb$`' });
+  assert.deepEqual(compileGoRegex('x\udc00'), { ok: false, message: 'error parsing regexp: invalid UTF-8: `\ufffd`' });
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RE2JS } from 're2js';
-import { checkContainment } from '../../../../src/core/identity/index.ts';
+import { checkContainment, compileGoRegex } from '../../../../src/core/identity/index.ts';
 import type { ContainmentResult } from '../../../../src/core/identity/index.ts';
 
 /** Expected outcome: contained, or not-contained with (optionally) the exact readable counterexample. */
@@ -117,6 +117,9 @@ test('(?i) uses Go simple case folding', () => {
     ['(?i)^k$', '^[kK]$', { counterexample: '\u212a' }],
     ['(?i)^k$', '^[kK\\x{212A}]$', 'contained'],
     ['(?i)^s$', '^[sS]$', { counterexample: 'ſ' }],
+    // Astral case folding (Deseret).
+    ['(?i)^\\x{10400}$', '^[\\x{10400}\\x{10428}]$', 'contained'],
+    ['(?i)^\\x{10400}$', '^\\x{10400}$', { counterexample: '\u{10428}' }],
   ]);
 });
 
@@ -229,4 +232,12 @@ test('invalid patterns are reported with the side and Go\'s message', () => {
     side: 'submitted',
     message: 'error parsing regexp: invalid or unsupported Perl syntax: `(?!`',
   });
+});
+
+test('pre-compiled regexes are accepted and give the same answers', () => {
+  const submitted = compileGoRegex('^https://github\\.com/acme/app$');
+  const allowed = compileGoRegex('^https://github\\.com/acme/');
+  assert.ok(submitted.ok && allowed.ok);
+  assert.deepEqual(checkContainment(submitted.regex, allowed.regex), { result: 'contained' });
+  assert.deepEqual(checkContainment(allowed.regex, submitted.regex), checkContainment('^https://github\\.com/acme/', '^https://github\\.com/acme/app$'));
 });
