@@ -1,0 +1,97 @@
+// `pinwarden verify` in-process against the real docker-registry: exit 0 prints the identity, exit 1 lists
+// every candidate's reason, exit 2 for usage errors.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { runCli } from '../../../src/cli/program.ts';
+import { HttpRepository } from '../../../src/oci/index.ts';
+import type { Descriptor } from '../../../src/oci/index.ts';
+import { startRegistry } from '../../helpers/registry.ts';
+import type { TestRegistry } from '../../helpers/registry.ts';
+import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
+import { attachBundle, attachLegacy, dsseBundle, legacySignature, pushArtifact } from '../../helpers/sigstore-fixtures-sign.ts';
+
+let registry: TestRegistry;
+let dir: string;
+let keylessRef: string;
+let keyedRef: string;
+let unsignedRef: string;
+const ISSUER = '^https://token\\.actions\\.githubusercontent\\.com$';
+const SUBJECT = '^https://github\\.com/acme/app/';
+
+before(async () => {
+  registry = await startRegistry({ mode: 'plain' });
+  dir = mkdtempSync(join(tmpdir(), 'pinwarden-verify-'));
+  const fixture = await createSigstoreFixture();
+  writeFileSync(join(dir, 'trusted_root.json'), fixture.trustedRootBytes);
+  const repo = new HttpRepository({ registry: registry.host, host: registry.host, path: 'acme/app' }, { insecure: true });
+  const ref = (d: Descriptor) => `oci://${registry.host}/acme/app@${d.digest}`;
+  const keyless = await pushArtifact(repo, 'keyless');
+  await attachLegacy(repo, keyless, [legacySignature(await mintLeaf(fixture.ca), repo.name, keyless.digest, { rekor: fixture.rekor, logIndex: 31 })]);
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(join(dir, 'cosign.pub'), pemOfPublicKey(keys.publicKey));
+  const keyed = await pushArtifact(repo, 'keyed');
+  await attachBundle(repo, keyed, dsseBundle(keys, keyed.digest));
+  const unsigned = await pushArtifact(repo, 'unsigned');
+  [keylessRef, keyedRef, unsignedRef] = [ref(keyless), ref(keyed), ref(unsigned)];
+  repo.close();
+});
+after(() => registry.stop());
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), stdin: Readable.from([]), isTty: false, env: {}, cwd: dir };
+  const code = await runCli(['verify', ...args, '--insecure', '--timeout', '20'], io);
+  return { code, stdout, stderr };
+}
+
+test('verify keyless: exit 0 and the verified identity, log index and time', async () => {
+  const run = await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--trusted-root', 'trusted_root.json');
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^Verified OK: /);
+  assert.match(run.stdout, /issuer: +https:\/\/token\.actions\.githubusercontent\.com/);
+  assert.ok(run.stdout.includes(`subject:         ${TEST_SUBJECT}`));
+  assert.match(run.stdout, /kind: +legacy \(keyless\)/);
+  assert.match(run.stdout, /log index: +31/);
+  assert.match(run.stdout, /integrated time: +\d{4}-\d\d-\d\dT/);
+  const json = await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--trusted-root', 'trusted_root.json', '--output', 'json');
+  assert.equal(JSON.parse(json.stdout).logIndex, '31');
+});
+
+test('verify --key: exit 0 naming the key', async () => {
+  const run = await cli(keyedRef, '--key', 'cosign.pub');
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /kind: +bundle \(key\)/);
+  assert.match(run.stdout, /key: +cosign\.pub/);
+});
+
+test('verify failures: exit 1 with every reason (wrong identity, public-good root, unsigned)', async () => {
+  const wrong = await cli(keylessRef, '--issuer', ISSUER, '--subject', '^https://github\\.com/other/', '--trusted-root', 'trusted_root.json');
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /Verification FAILED: .* \[PW_IDENTITY_MISMATCH\]\n  - legacy sha256-[0-9a-f]+\.sig layer 0: none of the expected identities/);
+  const untrusted = await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT);
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.stderr, /CERTIFICATE_ERROR/);
+  const unsigned = await cli(unsignedRef, '--issuer', ISSUER, '--subject', SUBJECT);
+  assert.equal(unsigned.code, 1);
+  assert.match(unsigned.stderr, /no signatures found .* \[PW_SIGNATURE_NOT_FOUND\]/);
+});
+
+test('verify usage errors: exit 2', async () => {
+  assert.equal((await cli(keylessRef)).code, 2, 'neither identity nor key');
+  assert.equal((await cli(keylessRef, '--issuer', ISSUER)).code, 2, '--issuer without --subject');
+  assert.equal((await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--key', 'cosign.pub')).code, 2, 'both modes');
+  const tagRef = await cli(`oci://${registry.host}/acme/app:keyless`, '--issuer', ISSUER, '--subject', SUBJECT);
+  assert.equal(tagRef.code, 2);
+  assert.match(tagRef.stderr, /needs a digest reference/);
+  const badRegex = await cli(keylessRef, '--issuer', '(?<=x)', '--subject', SUBJECT);
+  assert.equal(badRegex.code, 2);
+  assert.match(badRegex.stderr, /malformed issuer in identity/);
+  assert.equal((await cli(keylessRef, '--key', 'missing.pub')).code, 2);
+  assert.equal((await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--trusted-root', 'cosign.pub')).code, 2);
+});
