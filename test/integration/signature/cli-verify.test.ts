@@ -73,7 +73,7 @@ test('verify --key: exit 0 naming the key', async () => {
 test('verify failures: exit 1 with every reason (wrong identity, public-good root, unsigned)', async () => {
   const wrong = await cli(keylessRef, '--issuer', ISSUER, '--subject', '^https://github\\.com/other/', '--trusted-root', 'trusted_root.json');
   assert.equal(wrong.code, 1);
-  assert.match(wrong.stderr, /Verification FAILED: .* \[PW_IDENTITY_MISMATCH\]\n  - legacy sha256-[0-9a-f]+\.sig layer 0: none of the expected identities/);
+  assert.match(wrong.stderr, /Verification FAILED: .* \[PW_IDENTITY_MISMATCH\]\n {2}- legacy sha256-[0-9a-f]+\.sig layer 0: none of the expected identities/);
   const untrusted = await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT);
   assert.equal(untrusted.code, 1);
   assert.match(untrusted.stderr, /CERTIFICATE_ERROR/);
