@@ -77,6 +77,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 
   const attempt = async (method: string, url: URL, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: Endpoint, call: Call): Promise<RegistryResponse> => {
     for (let tries = 0; ; tries++) {
+      if (call.signal.aborted) throw deadlineError(`${method} ${redactUrl(url)}`, call.signal);
       const started = clock.now();
       let failure: RetryableFailure;
       try {

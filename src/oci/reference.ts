@@ -93,6 +93,7 @@ function splitRegistry(rest: string): { registry: string; repo: string } {
 }
 
 function buildRepository(input: string, registry: string, repo: string): RepositoryRef {
+  if (registry.includes('@')) throw refError(input, 'credentials do not belong in the URL (use a docker config secret)');
   if (!HOST.test(registry) || !validPort(registry)) throw refError(input, `invalid registry host '${registry}'`);
   if (repo.length < 2 || repo.length > 255) throw refError(input, 'repository path must be 2 to 255 characters');
   if (!repo.split('/').every((component) => COMPONENT.test(component))) {

@@ -14,9 +14,7 @@ const RELAXED_VERSION = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z
 const CONSTRAINT_PRERELEASE = /\d(?:\.[\dxX*]+){0,2}-[0-9A-Za-z]/;
 
 export interface SemverConstraint {
-  range: Range;
-  /** Masterminds admits pre-releases when the constraint names one; otherwise they never match. */
-  includePrerelease: boolean;
+  test(version: SemVer): boolean;
 }
 
 /** A tag as Flux reads it, or undefined when it is not a version. */
@@ -32,21 +30,31 @@ export function parseTagVersion(tag: string): SemVer | undefined {
   }
 }
 
-/** Masterminds constraint syntax (commas mean AND) → a node-semver range. */
+/**
+ * Masterminds constraint syntax (`,` is AND, `||` is OR) on top of node-semver ranges. Masterminds lets a
+ * pre-release version through a comparator only when that comparator names a pre-release itself, so a
+ * pre-release satisfies an AND-group only if every comparator in it carries one (`>=1.0.0-0 <2.0.0-0`).
+ */
 export function parseSemverConstraint(constraint: string): SemverConstraint {
-  const includePrerelease = CONSTRAINT_PRERELEASE.test(constraint);
-  const text = constraint
+  const groups = constraint.split('||').map((group) => parseGroup(group, constraint));
+  return { test: (version) => groups.some((group) => (version.prerelease.length === 0 || group.allowsPrerelease) && group.range.test(version)) };
+}
+
+function parseGroup(group: string, constraint: string): { range: Range; allowsPrerelease: boolean } {
+  const text = group
     .replace(/,/g, ' ')
+    .replace(/([<>=!~^]+)\s+/g, '$1')
     // `6.x-0` / `6.1.x-0`: the wildcard parts are zero with the pre-release kept (Masterminds), not dropped.
     .replace(/(\d+)\.[xX*](?:\.[xX*])?-([0-9A-Za-z.-]+)/g, '$1.0.0-$2')
-    .replace(/(\d+)\.(\d+)\.[xX*]-([0-9A-Za-z.-]+)/g, '$1.$2.0-$3');
-  let range: Range;
+    .replace(/(\d+)\.(\d+)\.[xX*]-([0-9A-Za-z.-]+)/g, '$1.$2.0-$3')
+    .trim();
+  const versions = text.split(/\s+/).filter((token) => /\d/.test(token));
   try {
-    range = new semver.Range(text, { loose: true, includePrerelease });
+    const range = new semver.Range(text === '' ? '*' : text, { loose: true, includePrerelease: true });
+    return { range, allowsPrerelease: versions.length > 0 && versions.every((token) => CONSTRAINT_PRERELEASE.test(token)) };
   } catch {
     throw new PinwardenError('PW_INPUT_INVALID', `semver range '${constraint.slice(0, 100)}' is not a valid constraint`);
   }
-  return { range, includePrerelease };
 }
 
 /** Compiles a Go (RE2) pattern into an unanchored matcher. */
@@ -67,7 +75,7 @@ export function highestMatchingTag(tags: Iterable<string>, constraint: SemverCon
   for (const tag of tags) {
     if (filter && !filter(tag)) continue;
     const version = parseTagVersion(tag);
-    if (!version || !constraint.range.test(version)) continue;
+    if (!version || !constraint.test(version)) continue;
     if (!best || semver.compare(version, best.version) > 0 || (semver.compare(version, best.version) === 0 && tag > best.tag)) {
       best = { tag, version };
     }
