@@ -1,33 +1,31 @@
 /**
- * Go regexp semantics for every user-supplied pattern (matchOIDCIdentity, semverFilter, policy identities):
- * RE2 syntax via re2js, linear time, and `matches` is Go's unanchored MatchString. Never JS RegExp here:
- * its syntax differs silently and it backtracks (ReDoS) on untrusted input.
+ * Go regexp semantics for every user-supplied pattern (matchOIDCIdentity, policy identities): a cached
+ * facade over the identity module's compiler, so syntax checks, matching and inclusion proofs all read a
+ * pattern exactly the same way. `goRegexMatches` is Go's unanchored MatchString. Never JS RegExp here: its
+ * syntax differs silently and it backtracks (ReDoS) on untrusted input.
  */
-import { RE2JS } from 're2js';
+import { compileGoRegex, type CompileResult } from './identity/index.ts';
 
 const COMPILED_CACHE_LIMIT = 1024;
-const compiled = new Map<string, RE2JS>();
+const compiled = new Map<string, CompileResult>();
 
-function compile(pattern: string): RE2JS {
+function compile(pattern: string): CompileResult {
   const cached = compiled.get(pattern);
   if (cached) return cached;
-  const regex = RE2JS.compile(pattern);
+  const result = compileGoRegex(pattern);
   if (compiled.size >= COMPILED_CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
-  compiled.set(pattern, regex);
-  return regex;
+  compiled.set(pattern, result);
+  return result;
 }
 
 /** Go's error text for a pattern Go would reject, or undefined when it compiles. */
 export function goRegexSyntaxError(pattern: string): string | undefined {
-  try {
-    compile(pattern);
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  const result = compile(pattern);
+  return result.ok ? undefined : result.message;
 }
 
-/** Go `regexp.MustCompile(pattern).MatchString(value)`: true when any substring matches. */
+/** Go `regexp.MustCompile(pattern).MatchString(value)`; a pattern that does not compile matches nothing. */
 export function goRegexMatches(pattern: string, value: string): boolean {
-  return compile(pattern).test(value);
+  const result = compile(pattern);
+  return result.ok && result.regex.matchString(value);
 }
