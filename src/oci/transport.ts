@@ -94,18 +94,23 @@ export function networkError(method: string, url: URL, error: unknown, signal: A
   if (signal.aborted) return deadlineError(where, signal);
   const code = (error as { code?: unknown }).code;
   const codeText = typeof code === 'string' ? code : 'network error';
-  const retryable = !TLS_VERIFY_CODES.has(codeText) && !TLS_MISMATCH_CODES.has(codeText);
+  const retryable = !isTlsFailure(codeText);
   return new PinwardenError('PW_REGISTRY_UNREACHABLE', `${where}: ${describe(codeText, error)}`, {
     cause: error,
     details: { networkCode: codeText, retryable },
   });
 }
 
+/** Certificate, handshake and protocol failures: the same request would fail the same way again. */
+function isTlsFailure(code: string): boolean {
+  return TLS_VERIFY_CODES.has(code) || TLS_MISMATCH_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_');
+}
+
 function describe(code: string, error: unknown): string {
   if (TLS_MISMATCH_CODES.has(code)) return 'the endpoint does not speak TLS (plain HTTP needs the insecure option)';
   // OpenSSL messages span lines and name source files; the first line is the useful part.
   const message = error instanceof Error ? (error.message.split('\n')[0] ?? code).replace(/\?\S*/g, '') : code;
-  return TLS_VERIFY_CODES.has(code) ? `TLS verification failed: ${message}` : message;
+  return isTlsFailure(code) ? `TLS failed: ${message}` : message;
 }
 
 /** Throws away a response body (keeps the connection reusable). */
