@@ -60,7 +60,7 @@ test('push a Flux artifact, then resolve and fetch it back digest-checked', asyn
 
   const config = JSON.parse(new TextDecoder().decode(await repo.fetchBlob(manifest.config, call()))) as { created: string; rootfs: { diff_ids: string[] } };
   assert.equal(config.created, '1970-01-01T00:00:00Z');
-  const layer = await repo.fetchBlob(manifest.layers[0]!, call());
+  const layer = await repo.fetchBlob(manifest.layers[0], call());
   const entries = await readTarGz(layer);
   assert.deepEqual(entries.map((e) => e.name), ['.', 'apps', 'apps/web', 'apps/web/deploy.yaml', 'apps/web/run.sh', 'kustomization.yaml']);
   assert.ok(entries.every((e) => e.uid === 0 && e.gid === 0 && e.uname === '' && e.gname === '' && e.mtime === 0));
