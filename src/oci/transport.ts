@@ -109,7 +109,8 @@ function isTlsFailure(code: string): boolean {
 function describe(code: string, error: unknown): string {
   if (TLS_MISMATCH_CODES.has(code)) return 'the endpoint does not speak TLS (plain HTTP needs the insecure option)';
   // OpenSSL messages span lines and name source files; the first line is the useful part.
-  const message = error instanceof Error ? (error.message.split('\n')[0] ?? code).replace(/\?\S*/g, '') : code;
+  const firstLine = error instanceof Error ? (error.message.split('\n')[0] ?? code).replace(/\?\S*/g, '') : code;
+  const message = /SSL routines:[^:]*:([^:]+)/.exec(firstLine)?.[1] ?? firstLine;
   return isTlsFailure(code) ? `TLS failed: ${message}` : message;
 }
 
