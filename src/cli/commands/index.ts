@@ -6,6 +6,7 @@ import { registerCheck } from './check.ts';
 import { registerResolve } from './resolve.ts';
 import { registerPush } from './push.ts';
 import { registerVerify } from './verify.ts';
+import { registerServe } from './serve.ts';
 
 export type RegisterCommand = (program: Command, io: CliIo, setExit: SetExit) => Command;
 
@@ -14,4 +15,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerResolve,
   registerPush,
   registerVerify,
+  registerServe,
 ];

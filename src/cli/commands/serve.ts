@@ -1,0 +1,96 @@
+/**
+ * `pinwarden serve`: the admission webhook (HTTPS `/mutate`, `/validate`) and the plain-HTTP metrics port,
+ * until SIGTERM or SIGINT, then a graceful shutdown (in-flight reviews are answered first). On a developer
+ * machine with no arguments it uses `certs/tls.crt` / `certs/tls.key`, making them with
+ * `certs/make-dev-certs.sh` when they are missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { startServe } from '../../webhook/index.ts';
+import type { CliIo } from '../io.ts';
+import type { SetExit } from '../program.ts';
+
+interface ServeCliOptions {
+  port: number;
+  metricsPort: number;
+  host: string;
+  tlsCert: string;
+  tlsKey: string;
+  config?: string;
+  kubeconfig?: string;
+}
+
+const DEV_CERT = 'certs/tls.crt';
+const DEV_KEY = 'certs/tls.key';
+const DEV_SCRIPT = 'certs/make-dev-certs.sh';
+
+export function registerServe(program: Command, io: CliIo, setExit: SetExit): Command {
+  const command = program
+    .command('serve')
+    .description('Run the admission webhook (HTTPS /mutate and /validate) and /metrics, /healthz, /readyz.')
+    .option('--port <port>', 'HTTPS port for /mutate and /validate', parsePort, 8443)
+    .option('--metrics-port <port>', 'plain HTTP port for /metrics, /healthz, /readyz', parsePort, 8080)
+    .option('--host <address>', 'listen address', '0.0.0.0')
+    .option('--tls-cert <file>', 'serving certificate (PEM), reloaded when it changes', DEV_CERT)
+    .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes', DEV_KEY)
+    .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)')
+    .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)');
+  return command.action(async (options: ServeCliOptions) => {
+    const usesDevCerts = command.getOptionValueSource('tlsCert') === 'default' && command.getOptionValueSource('tlsKey') === 'default';
+    setExit(await runServe(options, io, { usesDevCerts }));
+  });
+}
+
+export interface RunServeOptions {
+  usesDevCerts?: boolean;
+  /** Resolves when the server should stop; default: the first SIGTERM or SIGINT. */
+  untilStopped?: () => Promise<string>;
+}
+
+export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServeOptions = {}): Promise<0> {
+  const path = (file: string): string => resolve(io.cwd, file);
+  if (run.usesDevCerts === true) ensureDevCertificates(io, path);
+  const server = await startServe({
+    port: options.port,
+    metricsPort: options.metricsPort,
+    host: options.host,
+    tlsCert: path(options.tlsCert),
+    tlsKey: path(options.tlsKey),
+    ...(options.config !== undefined ? { config: path(options.config) } : {}),
+    ...(options.kubeconfig !== undefined ? { kubeconfig: path(options.kubeconfig) } : {}),
+  });
+  const reason = await (run.untilStopped ?? untilSignal)();
+  io.stderr(`pinwarden: ${reason}: shutting down\n`);
+  await server.close();
+  return 0;
+}
+
+/** Developer convenience only: the default paths, missing, with the script at hand. */
+function ensureDevCertificates(io: CliIo, path: (file: string) => string): void {
+  if (existsSync(path(DEV_CERT)) && existsSync(path(DEV_KEY))) return;
+  if (!existsSync(path(DEV_SCRIPT))) return;
+  io.stderr(`pinwarden: ${DEV_CERT} is missing; making development certificates with ${DEV_SCRIPT}\n`);
+  const result = spawnSync('sh', [path(DEV_SCRIPT)], { cwd: io.cwd, stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
+  if (result.status !== 0) io.stderr(`pinwarden: ${DEV_SCRIPT} failed (exit ${String(result.status)})\n`);
+}
+
+function untilSignal(): Promise<string> {
+  return new Promise((done) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      done(signal);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return port;
+}

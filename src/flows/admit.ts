@@ -1,0 +1,112 @@
+/**
+ * The admission flow shared by the webhook and `check --resolve`. Validate = `evaluate` in the admission
+ * phase (so `/validate` and `check` give identical verdicts), plus the reason pinning failed when the object
+ * reaches validation unpinned. Mutate = policy → (resolve only when needed) → `planPin`.
+ */
+import type { PinwardenError } from '../core/errors.ts';
+import { evaluate, verdictOf } from '../core/evaluate.ts';
+import type { Evaluation } from '../core/evaluate.ts';
+import { asRecord, asString, objectRefOf } from '../core/flux/objects.ts';
+import { applyPatch, planIntent, planPin } from '../core/mutation/index.ts';
+import type { PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
+import type { SourcePolicy } from '../core/policy/index.ts';
+import type { PinFailureLog } from './pin-failures.ts';
+import type { PinResolver } from './resolve.ts';
+import { registryCall } from './resolve.ts';
+
+export interface AdmitDeps {
+  pins: PinResolver;
+  failures: PinFailureLog;
+  now: () => Date;
+}
+
+export interface AdmissionInput {
+  object: unknown;
+  /** UPDATE only. */
+  oldObject?: unknown;
+  /** `request.namespace`: fills a missing metadata.namespace (exemptions and Secret lookups need it). */
+  namespace?: string;
+  /** What is left of the caller's own deadline, in ms (the apiserver's `?timeout=`). */
+  remainingMs?: number;
+}
+
+export interface ValidateResult {
+  evaluation: Evaluation;
+  /** Why the object is unpinned, when pinning was wanted and failed. */
+  pinFailure?: PinwardenError;
+}
+
+export async function mutateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<PinPlan> {
+  const object = withNamespace(input.object, input.namespace);
+  const intent = planIntent(object, input.oldObject, policy);
+  let resolution: Resolution | undefined;
+  if (intent.action === 'resolve') {
+    resolution = await deps.pins.resolve(object, intent.target, policy, registryCall(policy, input.remainingMs));
+    const ref = objectRefOf(object);
+    if (resolution.ok) deps.failures.forget(ref, intent.target);
+    else deps.failures.record(ref, intent.target, resolution.error);
+  }
+  return planPin(object, input.oldObject, resolution, policy, deps.now());
+}
+
+export async function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<ValidateResult> {
+  const object = withNamespace(input.object, input.namespace);
+  const first = evaluate(object, policy, { phase: 'admission' });
+  if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
+  const why = await whyUnpinned(object, input, policy, deps);
+  if (!why) return { evaluation: first };
+  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text });
+  if (!why.error) return { evaluation };
+  return { evaluation: applyOnUnreachable(evaluation, why.error, policy), pinFailure: why.error };
+}
+
+/** `check --resolve`: the object as it would be admitted (mutated), then validated. */
+export async function admitObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<{ plan: PinPlan; admitted: unknown; result: ValidateResult }> {
+  const plan = await mutateObject(input, policy, deps);
+  const admitted = plan.patch.length > 0 ? applyPatch(input.object, plan.patch) : input.object;
+  const result = await validateObject({ ...input, object: admitted }, policy, deps);
+  return { plan, admitted, result };
+}
+
+function isUnpinnedFinding(finding: { ruleId: string; path: string }): boolean {
+  return finding.ruleId === 'digest-required' && finding.path === 'spec.ref.digest';
+}
+
+/**
+ * The mutation's recorded failure if this replica saw it; otherwise ask again through the same cached,
+ * coalesced resolver within the same deadline (the mutation may have run on another replica, or not at all).
+ */
+async function whyUnpinned(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<{ text: string; error?: PinwardenError } | undefined> {
+  const intent = planIntent(object, input.oldObject, policy);
+  if (intent.action === 'reuse') return notMutated('the digest of the running object was not carried over');
+  if (intent.action !== 'resolve') return undefined;
+  const recorded = deps.failures.lookup(objectRefOf(object), intent.target);
+  const error = recorded ?? (await resolveAgain(object, intent.target, input, policy, deps));
+  if (typeof error === 'string') return notMutated(`it resolves to ${error}`);
+  return { text: `${error.message} [${error.code}]`, error };
+}
+
+/** The digest when the registry answers now, else the error. */
+async function resolveAgain(object: unknown, target: PinTarget, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<PinwardenError | string> {
+  const again = await deps.pins.resolve(object, target, policy, registryCall(policy, input.remainingMs));
+  return again.ok ? again.digest : again.error;
+}
+
+function notMutated(detail: string): { text: string } {
+  return { text: `the mutating webhook did not pin it (${detail}); is pinwarden's MutatingWebhookConfiguration installed?` };
+}
+
+/** `registry.onUnreachable: warn`: an unpinned object whose registry was unavailable is admitted with a warning. */
+function applyOnUnreachable(evaluation: Evaluation, failure: PinwardenError, policy: SourcePolicy): Evaluation {
+  if (failure.kind !== 'unavailable' || policy.spec.registry.onUnreachable !== 'warn') return evaluation;
+  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const } : finding));
+  return { ...evaluation, findings, verdict: verdictOf(findings) };
+}
+
+/** The apiserver fills metadata.namespace before admission; a hand-written review may not. */
+function withNamespace(object: unknown, namespace: string | undefined): unknown {
+  const record = asRecord(object);
+  const metadata = asRecord(record?.metadata);
+  if (!record || !metadata || namespace === undefined || namespace === '' || asString(metadata.namespace) !== undefined) return object;
+  return { ...record, metadata: { ...metadata, namespace } };
+}

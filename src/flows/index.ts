@@ -1,0 +1,13 @@
+/**
+ * Compositions used by more than one entrypoint. `admit` is the admission flow (`/mutate`, `/validate` and
+ * `check --resolve` call the same functions, so their verdicts cannot drift); `resolve` builds registry
+ * access per object the way Flux does and resolves pin targets within the registry deadline.
+ */
+export { admitObject, mutateObject, validateObject } from './admit.ts';
+export type { AdmissionInput, AdmitDeps, ValidateResult } from './admit.ts';
+export { createPinResolver, registryCall } from './resolve.ts';
+export type { PinResolver, PinResolverOptions } from './resolve.ts';
+export { clusterAccess, localAccess } from './registry-access.ts';
+export type { AccessProvider, AccessRequest, RegistryAccess } from './registry-access.ts';
+export { createPinFailureLog } from './pin-failures.ts';
+export type { PinFailureLog, PinFailureLogOptions } from './pin-failures.ts';

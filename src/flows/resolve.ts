@@ -1,0 +1,144 @@
+/**
+ * Resolves one OCIRepository pin target to a digest the way Flux would (HEAD on the manifest, GET fallback;
+ * semver: highest matching tag), with the object's own registry access, inside a deadline below the webhook
+ * timeout. Lookups go through the OCI room's Resolver (TTL cache, identical in-flight lookups coalesced);
+ * repositories are pooled per (url, credentials, TLS, scheme) so connections are reused. Never throws: every
+ * failure becomes a `Resolution` carrying a catalogued PinwardenError.
+ */
+import { createHash } from 'node:crypto';
+import { PinwardenError, toPinwardenError } from '../core/errors.ts';
+import { normalizeOciUrl, urlHasPrefix } from '../core/flux/oci-url.ts';
+import { objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import type { PinTarget, Resolution } from '../core/mutation/index.ts';
+import type { SourcePolicy } from '../core/policy/index.ts';
+import { HttpRepository, callWithTimeout, createResolver, credentialsIdentity, parseRepositoryUrl } from '../oci/index.ts';
+import type { Call, EventSink, HttpRepositoryOptions, Resolver } from '../oci/index.ts';
+import type { AccessProvider, RegistryAccess } from './registry-access.ts';
+
+export interface PinResolverOptions {
+  access: AccessProvider;
+  /** Registry and cache events (metrics). */
+  onEvent?: EventSink;
+  now?: () => number;
+  /** Pooled repositories kept (default 256); the least recently used one is closed beyond that. */
+  maxRepositories?: number;
+  /** Extra HttpRepository options (retry tuning, user agent). */
+  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent'>;
+}
+
+export interface PinResolver {
+  /** `call` bounds everything: Secret reads, token exchange, HEAD/GET, tag listing. */
+  resolve(object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<Resolution>;
+  close(): void;
+}
+
+/** The per-call deadline: `registry.timeoutSeconds`, shortened to what the caller has left. */
+export function registryCall(policy: SourcePolicy, remainingMs?: number): Call & { deadline: number } {
+  const configured = policy.spec.registry.timeoutSeconds * 1000;
+  const budget = remainingMs === undefined ? configured : Math.max(1, Math.min(configured, remainingMs));
+  return callWithTimeout(budget);
+}
+
+export function createPinResolver(options: PinResolverOptions): PinResolver {
+  const now = options.now ?? Date.now;
+  const pool = createRepositoryPool(options);
+  let resolver: Resolver | undefined;
+  let ttlMs = -1;
+  // The TTL is a policy knob and the policy reloads: a new TTL starts a new cache.
+  const resolverFor = (policy: SourcePolicy): Resolver => {
+    const wanted = policy.spec.registry.cacheTTLSeconds * 1000;
+    if (resolver === undefined || wanted !== ttlMs) {
+      ttlMs = wanted;
+      resolver = createResolver({ ttlMs: wanted, now, ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
+    }
+    return resolver;
+  };
+
+  const resolve = async (object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<Resolution> => {
+    try {
+      const repository = await repositoryFor(object, target, policy, call);
+      const lookups = resolverFor(policy);
+      if (target.source.kind === 'semver') {
+        const found = await lookups.resolveSemver(repository, target.source.range, target.source.filter, call);
+        return { ok: true, digest: found.descriptor.digest, tag: found.tag };
+      }
+      const descriptor = await lookups.resolveTag(repository, target.source.tag, call);
+      return { ok: true, digest: descriptor.digest, tag: target.source.tag };
+    } catch (error) {
+      return { ok: false, error: toPinwardenError(error) };
+    }
+  };
+
+  const repositoryFor = async (object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<HttpRepository> => {
+    const view = readOciRepository(object);
+    refuseByPolicy(target.url, view.insecure, policy);
+    const ref = parseRepositoryUrl(target.url);
+    const namespace = objectRefOf(object).namespace ?? 'default';
+    const access = await options.access({ namespace, view, registry: ref.registry }, call);
+    return pool.get(target.url, access, view.insecure);
+  };
+
+  return { resolve, close: () => pool.close() };
+}
+
+/**
+ * Never contact a registry the policy rejects anyway: the webhook must not become a way to make the cluster
+ * send requests (with credentials) to arbitrary hosts, nor speak plain HTTP where the policy forbids it.
+ */
+function refuseByPolicy(url: string, insecure: boolean, policy: SourcePolicy): void {
+  const settings = policy.spec.ociRepository;
+  if (settings.allowedRegistries.length > 0 && !settings.allowedRegistries.some((prefix) => urlHasPrefix(url, prefix))) {
+    throw new PinwardenError('PW_INPUT_INVALID', `${url} is outside spec.ociRepository.allowedRegistries; not contacted`, { details: { path: 'spec.url' } });
+  }
+  if (insecure && !settings.allowInsecure) {
+    throw new PinwardenError('PW_INPUT_INVALID', 'spec.insecure is not allowed by the policy; registry not contacted', { details: { path: 'spec.insecure' } });
+  }
+}
+
+interface RepositoryPool {
+  get(url: string, access: RegistryAccess, insecure: boolean): HttpRepository;
+  close(): void;
+}
+
+function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
+  const max = options.maxRepositories ?? 256;
+  const entries = new Map<string, HttpRepository>();
+  return {
+    get(url, access, insecure) {
+      const key = [normalizeOciUrl(url), credentialsIdentity(access.credentials), tlsKey(access), insecure].join('|');
+      const found = entries.get(key);
+      if (found) {
+        entries.delete(key);
+        entries.set(key, found);
+        return found;
+      }
+      const repository = HttpRepository.fromUrl(url, {
+        ...options.repositoryOptions,
+        ...(access.credentials ? { credentials: access.credentials } : {}),
+        ...(access.tls ? { tls: access.tls } : {}),
+        insecure,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      });
+      entries.set(key, repository);
+      if (entries.size > max) evictOldest(entries);
+      return repository;
+    },
+    close() {
+      for (const repository of entries.values()) repository.close();
+      entries.clear();
+    },
+  };
+}
+
+/** Closes the least recently used repository a little later, so a request still using it can finish. */
+function evictOldest(entries: Map<string, HttpRepository>): void {
+  const [key, repository] = entries.entries().next().value ?? [];
+  if (key === undefined || repository === undefined) return;
+  entries.delete(key);
+  setTimeout(() => repository.close(), 60_000).unref();
+}
+
+function tlsKey(access: RegistryAccess): string {
+  if (!access.tls) return 'default';
+  return createHash('sha256').update(JSON.stringify([access.tls.ca, access.tls.cert, access.tls.key])).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,9 @@
+/**
+ * The Kubernetes adapter room. Today: reading the Secrets and ServiceAccounts that registry access needs
+ * (`createKubeSecretReader` over client-node, `createMemorySecretReader` for tests). Other rooms import only
+ * from here.
+ */
+export type { KubeSecret, KubeServiceAccount, MemorySecrets, SecretReader } from './secret-reader.ts';
+export { cachingSecretReader, createMemorySecretReader } from './secret-reader.ts';
+export { createKubeSecretReader } from './secrets.ts';
+export type { KubeSecretReaderOptions } from './secrets.ts';

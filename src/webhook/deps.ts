@@ -1,0 +1,40 @@
+/** What `buildServer` needs, injected so tests swap any part (a throwing flow, a fake clock, a memory policy). */
+import type { Logger } from 'pino';
+import type { PinPlan } from '../core/mutation/index.ts';
+import type { SourcePolicy } from '../core/policy/index.ts';
+import { mutateObject, validateObject } from '../flows/index.ts';
+import type { AdmissionInput, AdmitDeps, ValidateResult } from '../flows/index.ts';
+import type { WebhookMetrics } from './metrics.ts';
+
+export interface PolicySource {
+  current(): SourcePolicy;
+}
+
+export interface AdmissionFlows {
+  mutate(input: AdmissionInput, policy: SourcePolicy): Promise<PinPlan>;
+  validate(input: AdmissionInput, policy: SourcePolicy): Promise<ValidateResult>;
+}
+
+export interface WebhookDeps {
+  policy: PolicySource;
+  flows: AdmissionFlows;
+  logger: Logger;
+  metrics: WebhookMetrics;
+  /** ms since the epoch; drives deadlines and durations. */
+  clock?: () => number;
+  /** PEM pair: served over HTTPS (TLS >= 1.2); absent: plain HTTP (inject() tests). */
+  https?: { cert: string | Buffer; key: string | Buffer };
+  /** Used when the apiserver sends no `?timeout=` (its own default is 10 s). */
+  defaultTimeoutMs?: number;
+}
+
+export function admissionFlows(deps: AdmitDeps): AdmissionFlows {
+  return {
+    mutate: (input, policy) => mutateObject(input, policy, deps),
+    validate: (input, policy) => validateObject(input, policy, deps),
+  };
+}
+
+export function staticPolicy(policy: SourcePolicy): PolicySource {
+  return { current: () => policy };
+}

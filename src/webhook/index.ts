@@ -1,0 +1,20 @@
+/**
+ * The admission webhook room: `buildServer(deps)` (fastify, not listening; `/mutate` and `/validate` speak
+ * AdmissionReview admission.k8s.io/v1), `startServe` (HTTPS + metrics port + reloads, used by
+ * `pinwarden serve`), and the pieces tests and benchmarks reuse.
+ */
+export { buildServer, MAX_REVIEW_BYTES, parseGoDuration } from './server.ts';
+export { admissionFlows, staticPolicy } from './deps.ts';
+export type { AdmissionFlows, PolicySource, WebhookDeps } from './deps.ts';
+export { startServe } from './serve.ts';
+export type { RunningServe, ServeOptions } from './serve.ts';
+export { createWebhookMetrics } from './metrics.ts';
+export type { Route, WebhookMetrics } from './metrics.ts';
+export { buildMetricsServer } from './metrics-server.ts';
+export { createLogger, REDACT_PATHS } from './logger.ts';
+export { policyFromFile } from './policy-source.ts';
+export type { ReloadingPolicySource } from './policy-source.ts';
+export { loadTlsPair, watchTlsPair } from './tls-reload.ts';
+export { decodeReview, encodeReview, REVIEW_API_VERSION } from './review.ts';
+export type { AdmissionRequest, AdmissionResponse } from './review.ts';
+export { MAX_WARNING_LENGTH, truncateWarning } from './warnings.ts';

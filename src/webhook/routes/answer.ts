@@ -1,0 +1,32 @@
+/** What a route hands back to the server: the review response plus the verdict label for logs and metrics. */
+import type { SourcePolicy } from '../../core/policy/index.ts';
+import type { AdmissionFlows } from '../deps.ts';
+import type { AdmissionRequest, AdmissionResponse } from '../review.ts';
+
+export interface Answer {
+  response: AdmissionResponse;
+  /** validate: allow | warn | deny | error; mutate: patched | unchanged | error. */
+  verdict: string;
+  kind?: string;
+  ruleIds?: string[];
+  code?: string;
+}
+
+export interface RouteEnv {
+  policy: SourcePolicy;
+  flows: AdmissionFlows;
+  /** Time the flow may still spend (ms), already short of the apiserver's timeout. */
+  remainingMs: number;
+}
+
+export type RouteHandler = (request: AdmissionRequest, env: RouteEnv) => Promise<Answer>;
+
+/** Requests pinwarden has nothing to say about: status and other subresources, DELETE, CONNECT. */
+export function isOutOfScope(request: AdmissionRequest): boolean {
+  return request.subResource !== undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE' && request.operation !== '');
+}
+
+export function objectKind(object: unknown): string | undefined {
+  const kind = (object as { kind?: unknown } | null)?.kind;
+  return typeof kind === 'string' ? kind : undefined;
+}

@@ -1,0 +1,36 @@
+/**
+ * POST /validate: the policy rules (the same `evaluate` as `check`). Deny lists every violation; warn mode
+ * admits with one warning per finding. Fail-closed: an internal error is an errored review (500, uid kept).
+ */
+import { toPinwardenError } from '../../core/errors.ts';
+import type { SourcePolicy } from '../../core/policy/index.ts';
+import { allowed, denied, errored } from '../review.ts';
+import type { AdmissionRequest } from '../review.ts';
+import { denialMessage, warningLine } from '../warnings.ts';
+import type { Answer, RouteHandler } from './answer.ts';
+import { isOutOfScope, objectKind } from './answer.ts';
+
+export const answerValidate: RouteHandler = async (request, env) => {
+  const kind = objectKind(request.object);
+  if (isOutOfScope(request)) return { response: allowed(request.uid), verdict: 'allow', ...(kind ? { kind } : {}) };
+  const { evaluation, pinFailure } = await env.flows.validate(
+    { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs },
+    env.policy,
+  );
+  const warnings = evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine);
+  const ruleIds = evaluation.findings.map((finding) => finding.ruleId);
+  const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}) };
+  if (evaluation.verdict !== 'deny') return { ...base, response: allowed(request.uid, warnings) };
+  const { kind: objectType, namespace, name } = evaluation.object;
+  const label = `${objectType}/${namespace ? `${namespace}/` : ''}${name}`;
+  return { ...base, response: denied(request.uid, denialMessage(label, evaluation.findings), warnings) };
+};
+
+export function validateFailure(request: AdmissionRequest, error: unknown, policy: SourcePolicy | undefined): Answer {
+  const failure = toPinwardenError(error);
+  // A deadline is "registry unavailable" for the policy: onUnreachable: warn admits with a warning.
+  if (failure.kind === 'unavailable' && policy?.spec.registry.onUnreachable === 'warn') {
+    return { response: allowed(request.uid, [`pinwarden: not validated (${failure.code}): ${failure.message}`]), verdict: 'warn', code: failure.code };
+  }
+  return { response: errored(request.uid, 500, `pinwarden could not decide (${failure.code}): ${failure.message}`), verdict: 'error', code: failure.code };
+}

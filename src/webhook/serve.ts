@@ -1,0 +1,91 @@
+/**
+ * The thin `serve` entry: loads policy and certificates, wires flows, metrics and logs into `buildServer`,
+ * listens (HTTPS webhook + plain-HTTP metrics port), reloads policy and certificates on change, and closes
+ * everything in order on `close()` (in-flight reviews finish first).
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:https';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { cachingSecretReader, createKubeSecretReader } from '../kube/index.ts';
+import type { SecretReader } from '../kube/index.ts';
+import { clusterAccess, createPinFailureLog, createPinResolver } from '../flows/index.ts';
+import type { PinResolverOptions } from '../flows/index.ts';
+import { admissionFlows } from './deps.ts';
+import type { FileWatch, FileWatchOptions } from './file-watch.ts';
+import { createLogger } from './logger.ts';
+import { createWebhookMetrics } from './metrics.ts';
+import { buildMetricsServer } from './metrics-server.ts';
+import { policyFromFile } from './policy-source.ts';
+import { buildServer } from './server.ts';
+import { loadTlsPair, watchTlsPair } from './tls-reload.ts';
+
+export interface ServeOptions {
+  port: number;
+  metricsPort: number;
+  /** Listen address (default 0.0.0.0: the Service reaches the pod on its IP). */
+  host?: string;
+  tlsCert: string;
+  tlsKey: string;
+  config?: string;
+  kubeconfig?: string;
+  logger?: Logger;
+  /** Secrets source override (tests); default: the cluster via client-node. */
+  secrets?: SecretReader;
+  /** Debounce / poll tuning for the policy and certificate watchers. */
+  watch?: FileWatchOptions;
+  repositoryOptions?: PinResolverOptions['repositoryOptions'];
+}
+
+export interface RunningServe {
+  webhookUrl: string;
+  metricsUrl: string;
+  isReady(): boolean;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export async function startServe(options: ServeOptions): Promise<RunningServe> {
+  const logger = options.logger ?? createLogger();
+  const metrics = createWebhookMetrics();
+  const policy = await policyFromFile(options.config, { ...options.watch, logger, onReload: (outcome) => metrics.observeReload('policy', outcome) });
+  const pair = await loadTlsPair(options.tlsCert, options.tlsKey).catch((error: unknown) => {
+    policy.close();
+    throw error;
+  });
+  const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
+  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent: metrics.onRegistryEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
+  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date() });
+  const app = buildServer({ policy, flows, logger, metrics, https: { cert: pair.cert, key: pair.key } });
+  let ready = false;
+  const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready });
+  let tlsWatch: FileWatch | undefined;
+  const close = async (): Promise<void> => {
+    ready = false;
+    tlsWatch?.close();
+    policy.close();
+    await app.close();
+    await metricsApp.close();
+    pins.close();
+  };
+  try {
+    const host = options.host ?? '0.0.0.0';
+    await app.listen({ port: options.port, host });
+    await metricsApp.listen({ port: options.metricsPort, host });
+    tlsWatch = watchTlsPair({ ...options.watch, certFile: options.tlsCert, keyFile: options.tlsKey, server: app.server as unknown as Server, current: pair, logger, onReload: (outcome) => metrics.observeReload('tls', outcome) });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  ready = true;
+  const webhookUrl = `https://${hostFor(app)}`;
+  const metricsUrl = `http://${hostFor(metricsApp)}`;
+  logger.info({ webhook: webhookUrl, metrics: metricsUrl, certificate: pair.summary, policy: policy.current().metadata.name, config: options.config ?? '(built-in defaults)' }, 'pinwarden serving');
+  return { webhookUrl, metricsUrl, isReady: () => ready, app, close };
+}
+
+function hostFor(app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${host}:${address.port}`;
+}

@@ -1,0 +1,133 @@
+/**
+ * `buildServer(deps)`: the admission webhook as a fastify instance that is not yet listening. Envelope
+ * problems are real HTTP errors (400 malformed, 413 over 3 MiB — the apiserver's own request cap — 415 wrong
+ * content type, 404 unknown path); everything inside a well-formed review is answered in the review, with the
+ * uid echoed, before the apiserver's `?timeout=` runs out.
+ */
+import { LogController, fastify } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PinwardenError } from '../core/errors.ts';
+import type { WebhookDeps } from './deps.ts';
+import type { Route } from './metrics.ts';
+import { decodeReview, encodeReview } from './review.ts';
+import type { AdmissionRequest } from './review.ts';
+import type { Answer, RouteHandler } from './routes/answer.ts';
+import { answerMutate, mutateFailure } from './routes/mutate.ts';
+import { answerValidate, validateFailure } from './routes/validate.ts';
+
+export const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
+const APISERVER_DEFAULT_TIMEOUT_MS = 10_000;
+/** Answer this much before the apiserver gives up: network and serialisation need time too. */
+const MIN_MARGIN_MS = 150;
+
+export function buildServer(deps: WebhookDeps): FastifyInstance {
+  const app = fastify({
+    loggerInstance: deps.logger,
+    // One log line per review (uid, object, verdict, duration) replaces fastify's request/response pair.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_REVIEW_BYTES,
+    return503OnClosing: true,
+    ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key, minVersion: 'TLSv1.2' as const } } : {}),
+  }) as unknown as FastifyInstance;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      done(new PinwardenError('PW_REVIEW_MALFORMED', 'malformed AdmissionReview: the body is not valid JSON'), undefined);
+    }
+  });
+  app.setErrorHandler((error: FastifyError | PinwardenError, request, reply) => answerHttpError(error, request, reply, deps));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ statusCode: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}: pinwarden serves POST /mutate and POST /validate` });
+  });
+  app.post('/mutate', reviewRoute('mutate', answerMutate, deps));
+  app.post('/validate', reviewRoute('validate', answerValidate, deps));
+  return app;
+}
+
+function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps) {
+  const clock = deps.clock ?? Date.now;
+  return async (request: FastifyRequest<{ Querystring: { timeout?: string } }>) => {
+    const started = clock();
+    const review = decodeReview(request.body);
+    const timeoutMs = parseGoDuration(request.query.timeout) ?? deps.defaultTimeoutMs ?? APISERVER_DEFAULT_TIMEOUT_MS;
+    const answerBy = started + timeoutMs - Math.max(MIN_MARGIN_MS, timeoutMs * 0.05);
+    const answer = await answerInTime(route, handler, review, deps, answerBy);
+    const durationMs = clock() - started;
+    deps.metrics.observeReview(route, answer.verdict, durationMs / 1000);
+    deps.logger.info(logFields(route, review, answer, durationMs), 'admission review');
+    return encodeReview(answer.response);
+  };
+}
+
+/** Runs the route under a wall-clock guard; a throw or an overrun becomes the route's fail-open/closed answer. */
+async function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequest, deps: WebhookDeps, answerBy: number): Promise<Answer> {
+  const clock = deps.clock ?? Date.now;
+  let policy;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    policy = deps.policy.current();
+    const remainingMs = Math.max(1, answerBy - clock() - 25);
+    const overrun = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new PinwardenError('PW_DEADLINE', `no decision within ${Math.round(answerBy - clock())}ms`)), Math.max(1, answerBy - clock()));
+    });
+    return await Promise.race([handler(review, { policy, flows: deps.flows, remainingMs }), overrun]);
+  } catch (error) {
+    if (!(error instanceof PinwardenError) || error.kind === 'internal') deps.logger.error({ err: error, reqId: review.uid, route }, 'admission review failed');
+    return route === 'mutate' ? mutateFailure(review, error) : validateFailure(review, error, policy);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const FRAMING_STATUS: Partial<Record<string, { status: number; code: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PW_REVIEW_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'PW_REVIEW_MEDIA_TYPE' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'PW_REVIEW_MALFORMED' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'PW_REVIEW_MALFORMED' },
+  PW_REVIEW_MALFORMED: { status: 400, code: 'PW_REVIEW_MALFORMED' },
+  PW_REVIEW_TOO_LARGE: { status: 413, code: 'PW_REVIEW_TOO_LARGE' },
+  PW_REVIEW_MEDIA_TYPE: { status: 415, code: 'PW_REVIEW_MEDIA_TYPE' },
+};
+
+function answerHttpError(error: FastifyError | PinwardenError, request: FastifyRequest, reply: FastifyReply, deps: WebhookDeps): void {
+  const mapped = FRAMING_STATUS[String(error.code)];
+  const route = request.routeOptions.url === '/mutate' ? 'mutate' : 'validate';
+  deps.metrics.observeReview(route, 'invalid', 0);
+  if (!mapped) {
+    deps.logger.error({ err: error, route }, 'request failed outside a review');
+    void reply.code(500).send({ statusCode: 500, code: 'PW_INTERNAL', message: 'internal error' });
+    return;
+  }
+  const message = mapped.status === 415 ? `AdmissionReview must be sent as application/json, got ${String(request.headers['content-type'] ?? 'no content type')}` : mapped.status === 413 ? `AdmissionReview body over ${MAX_REVIEW_BYTES} bytes` : error.message;
+  deps.logger.warn({ route, code: mapped.code, status: mapped.status }, message);
+  void reply.code(mapped.status).send({ statusCode: mapped.status, code: mapped.code, message });
+}
+
+/** The apiserver appends `?timeout=10s` (a Go duration) to every webhook call. */
+export function parseGoDuration(text: string | undefined): number | undefined {
+  if (text === undefined || !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) total += Number(value) * (units[unit ?? 's'] ?? 1000);
+  return total > 0 ? total : undefined;
+}
+
+function logFields(route: Route, review: AdmissionRequest, answer: Answer, durationMs: number): Record<string, unknown> {
+  const metadata = (review.object as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
+  const name = typeof metadata?.name === 'string' ? metadata.name : '';
+  const namespace = typeof metadata?.namespace === 'string' ? metadata.namespace : (review.namespace ?? '');
+  return {
+    reqId: review.uid,
+    route,
+    operation: review.operation,
+    kind: answer.kind,
+    object: namespace ? `${namespace}/${name}` : name,
+    dryRun: review.dryRun,
+    verdict: answer.verdict,
+    ...(answer.ruleIds && answer.ruleIds.length > 0 ? { ruleIds: answer.ruleIds } : {}),
+    ...(answer.code ? { code: answer.code } : {}),
+    durationMs: Math.round(durationMs * 10) / 10,
+  };
+}
