@@ -17,7 +17,7 @@ import { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES, deadlineError, parseRetryAfte
 import type { Clock, RetryPolicy, RetryableFailure } from './retry.ts';
 import { sharedTokenCache } from './token-cache.ts';
 import type { TokenCache } from './token-cache.ts';
-import { TLS_MISMATCH_CODES, createTransport } from './transport.ts';
+import { TLS_MISMATCH_CODES, sharedTransport } from './transport.ts';
 import type { Transport, TransportResponse } from './transport.ts';
 import type { TlsOptions } from './tls.ts';
 import type { Call } from './types.ts';
@@ -70,7 +70,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const clock = options.clock ?? systemClock;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const insecure = options.insecure === true;
-  const transport = options.transport ?? createTransport({ ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined });
+  const transport = options.transport ?? sharedTransport({ ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined });
   let scheme: 'https:' | 'http:' = insecure && plainHttpHosts.has(options.host) ? 'http:' : 'https:';
   const origin = (): string => `${scheme}//${options.host}`;
   const baseHeaders = { 'user-agent': options.userAgent ?? 'pinwarden/0.1' };

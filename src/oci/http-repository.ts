@@ -137,7 +137,7 @@ export class HttpRepository implements Repository {
     return descriptor;
   }
 
-  /** Releases pooled connections (CLI exit; tests). */
+  /** Closes an injected transport; the process-wide shared pool (the default) stays open for other repositories. */
   close(): void {
     this.client.close();
   }

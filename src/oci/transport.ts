@@ -9,7 +9,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { PinwardenError } from '../core/errors.ts';
 import { redactUrl } from './registry-error.ts';
 import { deadlineError } from './retry.ts';
-import { secureContextOptions } from './tls.ts';
+import { secureContextOptions, tlsIdentity } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
 
 export interface TransportRequest {
@@ -53,12 +53,39 @@ const TLS_VERIFY_CODES = new Set([
 /** A TLS client hello answered in plain HTTP (or refused): the endpoint may speak http instead. */
 export const TLS_MISMATCH_CODES: ReadonlySet<string> = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
 
+const IDLE_SOCKET_MS = 30_000;
+const MAX_SHARED = 32;
+const shared = new Map<string, Transport>();
+
+/**
+ * One transport (connection pool) per distinct TLS setup, shared by every repository in the process: the
+ * webhook builds a repository per admission request, and they should reuse connections, not leak agents.
+ * `close()` on the returned transport is a no-op; beyond 32 setups the oldest is dropped from the pool.
+ */
+export function sharedTransport(options: TransportOptions = {}): Transport {
+  const key = `${tlsIdentity(options.tls)}|${options.tls?.key === undefined ? '' : 'client'}|${options.skipVerify === true ? 'skip' : 'verify'}`;
+  let transport = shared.get(key);
+  if (!transport) {
+    if (shared.size >= MAX_SHARED) {
+      // Dropped, not closed: requests in flight on it finish; its idle sockets time out on their own.
+      const oldestKey = shared.keys().next().value;
+      if (oldestKey !== undefined) shared.delete(oldestKey);
+    }
+    transport = createTransport(options);
+    shared.set(key, transport);
+  }
+  const pooled = transport;
+  return { send: (request) => pooled.send(request), close: () => undefined };
+}
+
 export function createTransport(options: TransportOptions = {}): Transport {
   const maxSockets = options.maxSockets ?? 64;
-  const http = new HttpAgent({ keepAlive: true, maxSockets });
+  // Idle keep-alive sockets are unref'd by node (they never hold the process open) and closed after 30 s.
+  const http = new HttpAgent({ keepAlive: true, maxSockets, timeout: IDLE_SOCKET_MS });
   const https = new HttpsAgent({
     keepAlive: true,
     maxSockets,
+    timeout: IDLE_SOCKET_MS,
     ...secureContextOptions(options.tls),
     rejectUnauthorized: options.skipVerify !== true,
   });

@@ -158,6 +158,27 @@ test('referrers API: pages followed, artifactType passed and filtered client-sid
   assert.equal(fake.requests[0]?.query, 'artifactType=b');
 });
 
+test('blob redirects are followed; credentials never travel to the other origin', async () => {
+  const storage = await startFakeRegistry((req, res) => {
+    if (req.path !== '/storage/blob') return false;
+    res.writeHead(200, { 'content-length': String(BLOB.byteLength) }).end(Buffer.from(BLOB));
+    return true;
+  });
+  try {
+    fake.route = (req, res) => {
+      if (req.path !== `/v2/acme/app/blobs/${BLOB_DESCRIPTOR.digest}`) return false;
+      res.writeHead(307, { location: `${storage.url}/storage/blob?X-Amz-Signature=secret` }).end();
+      return true;
+    };
+    const bytes = await open({ credentials: { registryToken: 'registry-only' } }).fetchBlob(BLOB_DESCRIPTOR, call());
+    assert.deepEqual(bytes, BLOB);
+    assert.equal(fake.requests[0]?.headers.authorization, 'Bearer registry-only');
+    assert.equal(storage.requests[0]?.headers.authorization, undefined);
+  } finally {
+    await storage.stop();
+  }
+});
+
 async function drain(repo: HttpRepository): Promise<void> {
   for await (const _tag of repo.tags(call())) void _tag;
 }
