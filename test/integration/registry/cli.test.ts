@@ -1,5 +1,6 @@
-// `pinwarden push` and `pinwarden resolve` as users run them: the real entry point in a child process,
-// against the real registry. Exit codes: 0 ok, 1 registry failure, 2 bad flags or references.
+// `pinwarden push` and `pinwarden resolve` as users run them, against the real registry: the real entry point
+// in a child process for each exit code (0 ok, 1 registry failure, 2 bad flags), the remaining cases through
+// the same commander program in-process (a child costs about a second of module loading).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -76,8 +77,8 @@ test('push prints the digest reference; resolve prints the same digest (tag, suf
 
   const runs = await Promise.all([
     pinwarden(['resolve', ref, '--tag', 'v1.2.3', '--insecure']),
-    pinwarden(['resolve', `${ref}:v1.2.3`, '--insecure']),
-    pinwarden(['resolve', ref, '--semver', '>=1.0.0 <2.0.0', '--semver-filter', '^v1\\.', '--insecure', '--timeout', '5']),
+    inProcess(['resolve', `${ref}:v1.2.3`, '--insecure']),
+    inProcess(['resolve', ref, '--semver', '>=1.0.0 <2.0.0', '--semver-filter', '^v1\\.', '--insecure', '--timeout', '5']),
   ]);
   for (const run of runs) {
     assert.equal(run.code, 0, run.stderr);
@@ -89,7 +90,7 @@ test('registry failures exit 1 with one line and no stack', async () => {
   const ref = `oci://${plain.host}/cli/app`;
   const [missing, notInsecure, noSemver] = await Promise.all([
     pinwarden(['resolve', ref, '--tag', 'nope', '--insecure']),
-    pinwarden(['resolve', ref, '--tag', 'v1.2.3']),
+    inProcess(['resolve', ref, '--tag', 'v1.2.3']),
     inProcess(['resolve', ref, '--semver', '>=9.0.0', '--insecure']),
   ]);
   assert.deepEqual([missing.code, notInsecure.code, noSemver.code], [1, 1, 1]);
