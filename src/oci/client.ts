@@ -63,15 +63,16 @@ export interface RegistryClient {
 const MAX_REDIRECTS = 5;
 const MAX_ERROR_BODY = 64 * 1024;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Hosts where an insecure https attempt found plain http, so later clients go straight to http. */
-const plainHttpHosts = new Set<string>();
+/** Hosts where an insecure https attempt found plain http (→ when to ask again), so later clients go straight to http. */
+const plainHttpHosts = new Map<string, number>();
+const PLAIN_HTTP_MEMO_MS = 10 * 60_000;
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   const clock = options.clock ?? systemClock;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const insecure = options.insecure === true;
   const transport = options.transport ?? sharedTransport({ ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined });
-  let scheme: 'https:' | 'http:' = insecure && plainHttpHosts.has(options.host) ? 'http:' : 'https:';
+  let scheme: 'https:' | 'http:' = insecure && (plainHttpHosts.get(options.host) ?? 0) > clock.now() ? 'http:' : 'https:';
   const origin = (): string => `${scheme}//${options.host}`;
   const baseHeaders = { 'user-agent': options.userAgent ?? 'pinwarden/0.1' };
 
@@ -117,7 +118,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const code = error.details.networkCode;
     if (typeof code !== 'string' || !(TLS_MISMATCH_CODES.has(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET')) return false;
     scheme = 'http:';
-    plainHttpHosts.add(options.host);
+    if (plainHttpHosts.size >= 1024) plainHttpHosts.clear();
+    plainHttpHosts.set(options.host, clock.now() + PLAIN_HTTP_MEMO_MS);
     return true;
   };
 
