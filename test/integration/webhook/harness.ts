@@ -19,7 +19,7 @@ export interface Harness {
   review(path: '/mutate' | '/validate', body: unknown, query?: string): Promise<{ status: number; response: Loose; body: Loose; ms: number }>;
 }
 
-export function startHarness(options: { policy?: SourcePolicy | string; pins?: PinResolver; flows?: AdmissionFlows } = {}): Harness {
+export function startHarness(options: { policy?: SourcePolicy | string; pins?: PinResolver | ((metrics: WebhookMetrics) => PinResolver); flows?: AdmissionFlows } = {}): Harness {
   const policy = typeof options.policy === 'string' || options.policy === undefined ? policyFrom(options.policy) : options.policy;
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -29,7 +29,8 @@ export function startHarness(options: { policy?: SourcePolicy | string; pins?: P
     },
   });
   const metrics = createWebhookMetrics({ defaultMetrics: false });
-  const flows = options.flows ?? admissionFlows({ pins: options.pins ?? fakePinResolver(), failures: createPinFailureLog(), now: () => NOW });
+  const pins = typeof options.pins === 'function' ? options.pins(metrics) : (options.pins ?? fakePinResolver());
+  const flows = options.flows ?? admissionFlows({ pins, failures: createPinFailureLog(), now: () => NOW });
   const app = buildServer({ policy: staticPolicy(policy), flows, logger: createLogger({ destination }), metrics });
   return {
     app,
