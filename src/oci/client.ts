@@ -147,8 +147,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const withAuth = (target: URL): Record<string, string> => (authorization !== undefined && sameOrigin(target) ? { ...headers, authorization } : headers);
     let response = await attempt(request.method, url, withAuth(url), request.body, request.endpoint, call);
     if (response.status === 401 && sameOrigin(url)) {
-      const fresh = await answerChallenge(response, request.action, call);
-      if (fresh === undefined) throw await failure(response, call);
+      // Drain the 401 first: its socket must go back to the pool even if the token request fails.
+      const refusal = await failure(response, call);
+      const header = response.headers['www-authenticate'];
+      const fresh = await authorizer.answer(typeof header === 'string' ? header : undefined, request.action, call);
+      if (fresh === undefined) throw refusal;
       authorization = fresh;
       response = await attempt(request.method, response.url, withAuth(response.url), request.body, request.endpoint, call);
     }
@@ -160,13 +163,6 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       response = await attempt(method, url, withAuth(url), method === 'GET' ? undefined : request.body, request.endpoint, call);
     }
     return response;
-  };
-
-  const answerChallenge = async (response: RegistryResponse, action: Action, call: Call): Promise<string | undefined> => {
-    const header = response.headers['www-authenticate'];
-    const fresh = await authorizer.answer(typeof header === 'string' ? header : undefined, action, call);
-    if (fresh !== undefined) response.body.resume();
-    return fresh;
   };
 
   return { send, failure, close: () => transport.close() };
