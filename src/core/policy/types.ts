@@ -19,6 +19,10 @@ export interface OciRepositoryPolicy {
   allowInsecure: boolean;
   allowedRegistries: string[];
   verifyAtAdmission: boolean;
+  /** With verifyAtAdmission: a provider pinwarden cannot verify (notation) is denied, or admitted with a warning. */
+  onUnsupportedProvider: 'deny' | 'warn';
+  /** Key-based cosign signatures must also have a verified transparency-log entry. */
+  requireTlogForKeys: boolean;
 }
 
 export interface BucketPolicy {

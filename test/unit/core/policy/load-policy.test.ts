@@ -32,6 +32,8 @@ test('defaults are the secure ones', () => {
     allowInsecure: false,
     allowedRegistries: [],
     verifyAtAdmission: false,
+    onUnsupportedProvider: 'deny',
+    requireTlogForKeys: false,
   });
   assert.deepEqual(spec.bucket, { requireIgnore: true, allowInsecure: false });
   assert.deepEqual(spec.registry, { timeoutSeconds: 2, cacheTTLSeconds: 60, onUnreachable: 'deny' });
