@@ -16,11 +16,13 @@ import { summarize, type CheckReport, type CheckResult } from '../output/report.
 import { formatSarif } from '../output/sarif.ts';
 import { formatText } from '../output/text.ts';
 import type { SetExit } from '../program.ts';
+import { formatAdmitted, resolveAndCheck } from './check-resolve.ts';
 
 interface CheckOptions {
   config?: string;
-  output: 'text' | 'json' | 'sarif';
+  output: 'text' | 'json' | 'sarif' | 'yaml';
   mode?: 'enforce' | 'warn';
+  resolve?: boolean;
 }
 
 export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Command {
@@ -29,8 +31,9 @@ export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Co
     .description('Check Flux source manifests against the policy, offline (same rules as /validate).')
     .argument('[paths...]', 'files or directories (recursive *.yaml, *.yml, *.json); - reads stdin')
     .option('-c, --config <file>', 'SourcePolicy file (default: the built-in secure defaults)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'sarif', 'yaml']).default('text'))
     .addOption(new Option('--mode <mode>', 'override spec.mode of the policy').choices(['enforce', 'warn']))
+    .option('--resolve', 'contact registries (local docker login), pin tags as /mutate would, validate as /validate; with -o yaml print the admitted objects')
     .action(async (paths: string[], options: CheckOptions) => {
       setExit(await runCheck(paths, options, io));
     });
@@ -40,14 +43,24 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   if (paths.length === 0) {
     throw new PinwardenError('PW_INPUT_INVALID', 'no input: give files or directories to check, or - for stdin');
   }
+  if (options.output === 'yaml' && options.resolve !== true) {
+    throw new PinwardenError('PW_INPUT_INVALID', '--output yaml needs --resolve (it prints the objects as they would be admitted)');
+  }
   const policy = await readPolicy(options.config, io.cwd);
   const manifests = await readManifests(paths, io.stdin, io.cwd);
-  const report = buildReport(manifests.objects, policy, options.mode);
+  const resolved = options.resolve === true ? await resolveAndCheck(manifests.objects, policy, options.mode, io) : undefined;
+  const report = resolved?.report ?? buildReport(manifests.objects, policy, options.mode);
   report.problems.push(...manifests.problems);
   for (const problem of report.problems) {
     io.stderr(`pinwarden: ${problem.file}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
   }
-  io.stdout(render(report, options.output, io.isTty && !io.env.NO_COLOR));
+  if (options.output === 'yaml') {
+    // stdout stays a clean multi-document YAML stream; the verdicts go to stderr.
+    io.stdout(formatAdmitted(resolved?.admitted ?? []));
+    io.stderr(formatText({ ...report, problems: [] }, false));
+  } else {
+    io.stdout(render(report, options.output, io.isTty && !io.env.NO_COLOR));
+  }
   if (report.problems.length > 0) return 2;
   return report.summary.denied > 0 ? 1 : 0;
 }
@@ -86,7 +99,7 @@ async function readPolicy(file: string | undefined, cwd: string): Promise<Source
   return loadPolicy(text, file);
 }
 
-function render(report: CheckReport, format: CheckOptions['output'], useColour: boolean): string {
+function render(report: CheckReport, format: Exclude<CheckOptions['output'], 'yaml'>, useColour: boolean): string {
   switch (format) {
     case 'json':
       return formatJson(report);

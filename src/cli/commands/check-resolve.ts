@@ -1,0 +1,93 @@
+/**
+ * The `--resolve` half of `check`: each object goes through the same admission flow as the webhook — pinned
+ * as `/mutate` would pin it (registries contacted with the local docker login: `$DOCKER_CONFIG/config.json`
+ * or `~/.docker/config.json`), then validated in the admission phase — so a registry failure shows up as
+ * `digest-required` with its cause. `--output yaml` prints the objects as they would be admitted.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { PinwardenError } from '../../core/errors.ts';
+import type { SourcePolicy } from '../../core/policy/index.ts';
+import { admitObject, createPinFailureLog, createPinResolver, localAccess } from '../../flows/index.ts';
+import type { AdmitDeps } from '../../flows/index.ts';
+import type { CliIo } from '../io.ts';
+import type { ManifestObject } from '../input/read-manifests.ts';
+import { summarize } from '../output/report.ts';
+import type { CheckReport, CheckResult } from '../output/report.ts';
+
+export interface ResolvedCheck {
+  report: CheckReport;
+  /** Every input object, mutated where the webhook would mutate it, in input order. */
+  admitted: unknown[];
+}
+
+/** Objects are admitted a few at a time: identical lookups coalesce, and no registry sees a burst. */
+const CONCURRENCY = 8;
+
+export async function resolveAndCheck(objects: readonly ManifestObject[], policy: SourcePolicy, mode: 'enforce' | 'warn' | undefined, io: CliIo): Promise<ResolvedCheck> {
+  const effective = mode === undefined ? policy : { ...policy, spec: { ...policy.spec, mode } };
+  const pins = createPinResolver({ access: localAccess(await readDockerConfig(io)) });
+  const deps: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => new Date() };
+  try {
+    const outcomes = await mapLimited(objects, CONCURRENCY, async (manifest) => admitObject({ object: manifest.object }, effective, deps));
+    const results: CheckResult[] = [];
+    let skipped = 0;
+    outcomes.forEach(({ result }, index) => {
+      const manifest = objects[index] as ManifestObject;
+      const { evaluation } = result;
+      if (!evaluation.governed) {
+        skipped += 1;
+        return;
+      }
+      results.push({
+        object: evaluation.object,
+        file: manifest.file,
+        line: manifest.line,
+        verdict: evaluation.verdict,
+        exempt: evaluation.exempt,
+        violations: evaluation.findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
+      });
+    });
+    return { report: { results, summary: summarize(results, skipped), problems: [] }, admitted: outcomes.map((outcome) => outcome.admitted) };
+  } finally {
+    pins.close();
+  }
+}
+
+export function formatAdmitted(objects: readonly unknown[]): string {
+  return objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
+}
+
+async function readDockerConfig(io: CliIo): Promise<object | undefined> {
+  const home = io.env.HOME ?? homedir();
+  const file = io.env.DOCKER_CONFIG ? join(io.env.DOCKER_CONFIG, 'config.json') : home ? join(home, '.docker', 'config.json') : undefined;
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object') return parsed;
+  } catch {
+    // fall through: never quote the file, it holds credentials
+  }
+  throw new PinwardenError('PW_INPUT_INVALID', `${file}: not a JSON docker config`);
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,86 @@
+// `check --resolve`: the webhook's admission flow offline — pin via the registry (local docker login), then
+// validate in the admission phase; `-o yaml` prints the objects as they would be admitted.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { parseAllDocuments } from 'yaml';
+import { runCli } from '../../../src/cli/program.ts';
+import type { CliIo } from '../../../src/cli/io.ts';
+import { pushImage } from '../../helpers/push-image.ts';
+import { startRegistry } from '../../helpers/registry.ts';
+import type { TestRegistry } from '../../helpers/registry.ts';
+
+let registry: TestRegistry;
+let digest: string;
+const work = mkdtempSync(join(tmpdir(), 'pinwarden-check-resolve-'));
+
+before(async () => {
+  registry = await startRegistry({ mode: 'basic' });
+  digest = await pushImage({ host: registry.host, path: 'acme/app', insecure: true, credentials: { username: registry.user!.username, password: registry.user!.password } }, 'v1.2.0');
+  const auth = Buffer.from(`${registry.user!.username}:${registry.user!.password}`).toString('base64');
+  writeFileSync(join(work, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
+  writeFileSync(join(work, 'policy.yaml'), 'apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {allowInsecure: true}\n  registry: {timeoutSeconds: 3}\n');
+  const oci = (name: string, tag: string): string =>
+    `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: ${name}, namespace: apps}\nspec:\n  interval: 5m\n  url: oci://${registry.host}/acme/app\n  insecure: true\n  ref: {tag: ${tag}}\n  verify: {provider: cosign, secretRef: {name: cosign-pub}}\n`;
+  writeFileSync(join(work, 'sources.yaml'), [oci('good', 'v1.2.0'), oci('missing', 'v9.9.9'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n'].join('---\n'));
+});
+
+after(async () => {
+  await registry?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function check(args: string[], env: Record<string, string> = { DOCKER_CONFIG: work }): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), stdin: new PassThrough(), isTty: false, env, cwd: work };
+  const code = await runCli(['check', ...args], io);
+  return { code, stdout, stderr };
+}
+
+test('-o yaml prints every object as admitted: the tag pinned to the registry digest, others untouched', async () => {
+  const run = await check(['sources.yaml', '--config', 'policy.yaml', '--resolve', '--output', 'yaml']);
+  assert.equal(run.code, 1, run.stderr);
+  const objects = parseAllDocuments(run.stdout).map((document) => document.toJS());
+  assert.equal(objects.length, 3);
+  assert.equal(objects[0].spec.ref.digest, digest);
+  assert.equal(objects[0].spec.ref.tag, 'v1.2.0');
+  assert.equal(objects[0].metadata.annotations['pinwarden.dev/pinned-from'], 'tag:v1.2.0');
+  assert.equal(objects[1].spec.ref.digest, undefined);
+  assert.deepEqual(objects[2], { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } });
+  assert.match(run.stderr, /digest-required/);
+});
+
+test('a registry failure is digest-required with its cause (json)', async () => {
+  const run = await check(['sources.yaml', '--config', 'policy.yaml', '--resolve', '--output', 'json']);
+  assert.equal(run.code, 1);
+  const report = JSON.parse(run.stdout);
+  const byName = new Map(report.results.map((result: { name: string }) => [result.name, result]));
+  assert.equal((byName.get('good') as { verdict: string }).verdict, 'allow');
+  const missing = byName.get('missing') as { verdict: string; violations: Array<{ rule: string; message: string }> };
+  assert.equal(missing.verdict, 'deny');
+  assert.deepEqual(missing.violations.map((violation) => violation.rule), ['digest-required']);
+  assert.match(missing.violations[0]!.message, /PW_MANIFEST_UNKNOWN/);
+});
+
+test('without the docker login the registry refuses: PW_REGISTRY_AUTH in the denial', async () => {
+  const run = await check(['sources.yaml', '--config', 'policy.yaml', '--resolve', '--output', 'json'], { DOCKER_CONFIG: join(work, 'nowhere') });
+  const report = JSON.parse(run.stdout);
+  const good = report.results.find((result: { name: string }) => result.name === 'good');
+  assert.equal(good.verdict, 'deny');
+  assert.match(good.violations[0].message, /PW_REGISTRY_AUTH/);
+});
+
+test('--output yaml without --resolve is a usage error (exit 2)', async () => {
+  const run = await check(['sources.yaml', '--output', 'yaml']);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /PW_INPUT_INVALID/);
+});
+
+test('without --resolve nothing is contacted and a tag counts as pinnable (offline phase)', async () => {
+  const run = await check(['sources.yaml', '--config', 'policy.yaml', '--output', 'json']);
+  assert.equal(run.code, 0, run.stdout);
+});
