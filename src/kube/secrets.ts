@@ -59,10 +59,14 @@ async function read<T>(what: string, timeoutMs: number, outer: AbortSignal | und
   try {
     return await call({ middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as ConfigurationOptions);
   } catch (error) {
+    if (error instanceof PinwardenError) throw error;
     const status = (error as { code?: unknown }).code;
     if (status === 404) return undefined;
     if (signal.aborted) throw new PinwardenError('PW_DEADLINE', `reading ${what}: Kubernetes API deadline exceeded`, { cause: error });
-    const why = typeof status === 'number' ? `Kubernetes API answered ${status}${status === 403 ? ' (pinwarden needs RBAC get on it)' : ''}` : 'Kubernetes API unreachable';
+    // An ApiException carries the API's response body: only its status code goes into the message.
+    const why = typeof status === 'number'
+      ? `Kubernetes API answered ${status}${status === 403 ? ' (pinwarden needs RBAC get on it)' : ''}`
+      : `Kubernetes API unreachable: ${firstLine(error).slice(0, 200)}`;
     throw new PinwardenError('PW_INTERNAL', `reading ${what}: ${why}`, { details: typeof status === 'number' ? { status } : {} });
   }
 }
