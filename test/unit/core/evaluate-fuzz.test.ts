@@ -38,7 +38,7 @@ const object = fc.record(
 
 test('evaluate never throws and always returns a verdict, for any object shape', () => {
   fc.assert(
-    fc.property(fc.oneof(object, anyValue), fc.constantFrom('admission', 'offline') as fc.Arbitrary<'admission' | 'offline'>, (value, phase) => {
+    fc.property(fc.oneof(object, anyValue), fc.constantFrom<'admission' | 'offline'>('admission', 'offline'), (value, phase) => {
       const result = evaluate(value, policy, { phase });
       assert.ok(['allow', 'deny', 'warn'].includes(result.verdict));
       for (const finding of result.findings) assert.ok(finding.ruleId && finding.path && finding.message && finding.fix);
