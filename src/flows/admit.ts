@@ -7,12 +7,12 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import { asRecord, asString, objectRefOf } from '../core/flux/objects.ts';
-import { applyPatch, planIntent, planPin } from '../core/mutation/index.ts';
+import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
-import { registryCall } from './resolve.ts';
+import { withRegistryCall } from './resolve.ts';
 
 export interface AdmitDeps {
   pins: PinResolver;
@@ -41,12 +41,12 @@ export async function mutateObject(input: AdmissionInput, policy: SourcePolicy, 
   const intent = planIntent(object, input.oldObject, policy);
   let resolution: Resolution | undefined;
   if (intent.action === 'resolve') {
-    resolution = await deps.pins.resolve(object, intent.target, policy, registryCall(policy, input.remainingMs));
+    resolution = await withRegistryCall(policy, input.remainingMs, (call) => deps.pins.resolve(object, intent.target, policy, call));
     const ref = objectRefOf(object);
     if (resolution.ok) deps.failures.forget(ref, intent.target);
     else deps.failures.record(ref, intent.target, resolution.error);
   }
-  return planPin(object, input.oldObject, resolution, policy, deps.now());
+  return planPinFor(intent, object, resolution, deps.now());
 }
 
 export async function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<ValidateResult> {
@@ -88,7 +88,7 @@ async function whyUnpinned(object: unknown, input: AdmissionInput, policy: Sourc
 
 /** The digest when the registry answers now, else the error. */
 async function resolveAgain(object: unknown, target: PinTarget, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<PinwardenError | string> {
-  const again = await deps.pins.resolve(object, target, policy, registryCall(policy, input.remainingMs));
+  const again = await withRegistryCall(policy, input.remainingMs, (call) => deps.pins.resolve(object, target, policy, call));
   return again.ok ? again.digest : again.error;
 }
 

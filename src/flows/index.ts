@@ -5,7 +5,7 @@
  */
 export { admitObject, mutateObject, validateObject } from './admit.ts';
 export type { AdmissionInput, AdmitDeps, ValidateResult } from './admit.ts';
-export { createPinResolver, registryCall } from './resolve.ts';
+export { createPinResolver, withRegistryCall } from './resolve.ts';
 export type { PinResolver, PinResolverOptions } from './resolve.ts';
 export { clusterAccess, localAccess } from './registry-access.ts';
 export type { AccessProvider, AccessRequest, RegistryAccess } from './registry-access.ts';

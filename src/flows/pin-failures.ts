@@ -36,9 +36,10 @@ export function createPinFailureLog(options: PinFailureLogOptions = {}): PinFail
       entries.set(key, { error, expiresAt: now() + ttlMs });
     },
     forget(object, target) {
-      entries.delete(keyOf(object, target));
+      if (entries.size > 0) entries.delete(keyOf(object, target));
     },
     lookup(object, target) {
+      if (entries.size === 0) return undefined;
       const key = keyOf(object, target);
       const entry = entries.get(key);
       if (entry === undefined) return undefined;

@@ -7,11 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
-import { normalizeOciUrl, urlHasPrefix } from '../core/flux/oci-url.ts';
+import { urlHasPrefix } from '../core/flux/oci-url.ts';
 import { objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { HttpRepository, callWithTimeout, createResolver, credentialsIdentity, parseRepositoryUrl } from '../oci/index.ts';
+import { HttpRepository, createResolver, credentialsIdentity, parseRepositoryUrl } from '../oci/index.ts';
 import type { Call, EventSink, HttpRepositoryOptions, Resolver } from '../oci/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 
@@ -32,11 +32,23 @@ export interface PinResolver {
   close(): void;
 }
 
-/** The per-call deadline: `registry.timeoutSeconds`, shortened to what the caller has left. */
-export function registryCall(policy: SourcePolicy, remainingMs?: number): Call & { deadline: number } {
+/**
+ * Runs `work` with a deadline of `registry.timeoutSeconds`, shortened to what the caller has left. The timer
+ * is cleared as soon as `work` settles: `AbortSignal.timeout` timers cannot be cancelled, and one per
+ * admission left thousands firing (and being finalised) under load.
+ */
+export async function withRegistryCall<T>(policy: SourcePolicy, remainingMs: number | undefined, work: (call: Call) => Promise<T>): Promise<T> {
   const configured = policy.spec.registry.timeoutSeconds * 1000;
-  const budget = remainingMs === undefined ? configured : Math.max(1, Math.min(configured, remainingMs));
-  return callWithTimeout(budget);
+  // Rounded down to 50 ms: timers of equal duration share one list in Node (see webhook/server.ts coarse()).
+  const exact = remainingMs === undefined ? configured : Math.min(configured, remainingMs);
+  const budget = Math.max(1, exact >= 100 ? Math.floor(exact / 50) * 50 : Math.floor(exact));
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new PinwardenError('PW_DEADLINE', `registry deadline of ${budget}ms exceeded`)), budget);
+  try {
+    return await work({ signal: controller.signal, deadline: Date.now() + budget });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createPinResolver(options: PinResolverOptions): PinResolver {
@@ -69,10 +81,11 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     }
   };
 
+  const parsed = memo(1024, parseRepositoryUrl);
   const repositoryFor = async (object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<HttpRepository> => {
     const view = readOciRepository(object);
     refuseByPolicy(target.url, view.insecure, policy);
-    const ref = parseRepositoryUrl(target.url);
+    const ref = parsed(target.url);
     const namespace = objectRefOf(object).namespace ?? 'default';
     const access = await options.access({ namespace, view, registry: ref.registry }, call);
     return pool.get(target.url, access, view.insecure);
@@ -87,12 +100,37 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
  */
 function refuseByPolicy(url: string, insecure: boolean, policy: SourcePolicy): void {
   const settings = policy.spec.ociRepository;
-  if (settings.allowedRegistries.length > 0 && !settings.allowedRegistries.some((prefix) => urlHasPrefix(url, prefix))) {
+  if (settings.allowedRegistries.length > 0 && !isAllowedRegistry(policy, url)) {
     throw new PinwardenError('PW_INPUT_INVALID', `${url} is outside spec.ociRepository.allowedRegistries; not contacted`, { details: { path: 'spec.url' } });
   }
   if (insecure && !settings.allowInsecure) {
     throw new PinwardenError('PW_INPUT_INVALID', 'spec.insecure is not allowed by the policy; registry not contacted', { details: { path: 'spec.insecure' } });
   }
+}
+
+/** Per policy object (a reload makes a new one), the allowedRegistries verdict of each url seen. */
+const allowedByPolicy = new WeakMap<SourcePolicy, (url: string) => boolean>();
+
+function isAllowedRegistry(policy: SourcePolicy, url: string): boolean {
+  let check = allowedByPolicy.get(policy);
+  if (!check) {
+    const prefixes = policy.spec.ociRepository.allowedRegistries;
+    check = memo(1024, (candidate: string) => prefixes.some((prefix) => urlHasPrefix(candidate, prefix)));
+    allowedByPolicy.set(policy, check);
+  }
+  return check(url);
+}
+
+/** A bounded memo for pure functions of a string (parse results, verdicts); errors are not remembered. */
+function memo<T>(max: number, compute: (key: string) => T): (key: string) => T {
+  const results = new Map<string, T>();
+  return (key) => {
+    if (results.has(key)) return results.get(key) as T;
+    const value = compute(key);
+    if (results.size >= max) results.clear();
+    results.set(key, value);
+    return value;
+  };
 }
 
 interface RepositoryPool {
@@ -105,7 +143,7 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
   const entries = new Map<string, HttpRepository>();
   return {
     get(url, access, insecure) {
-      const key = [normalizeOciUrl(url), credentialsIdentity(access.credentials), tlsKey(access), insecure].join('|');
+      const key = `${url}|${credentialsIdentity(access.credentials)}|${tlsKey(access)}|${insecure}`;
       const found = entries.get(key);
       if (found) {
         entries.delete(key);

@@ -52,11 +52,26 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
     }
   };
 
+  // Label-bound children, made once per (route, verdict): prom-client hashes the labels on every call otherwise.
+  const bound = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+  const reviewSeries = (route: Route, verdict: string): { count: () => void; time: (seconds: number) => void } => {
+    const key = `${route}|${verdict}`;
+    let series = bound.get(key);
+    if (!series) {
+      const counter = requests.labels({ route, verdict });
+      const histogram = duration.labels({ route, verdict });
+      series = { count: () => counter.inc(), time: (seconds) => histogram.observe(seconds) };
+      bound.set(key, series);
+    }
+    return series;
+  };
+
   return {
     registry,
     observeReview(route, verdict, seconds) {
-      requests.inc({ route, verdict });
-      duration.observe({ route, verdict }, seconds);
+      const series = reviewSeries(route, verdict);
+      series.count();
+      series.time(seconds);
     },
     observeReload(what, outcome) {
       reloads.inc({ what, outcome });

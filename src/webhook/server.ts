@@ -4,7 +4,7 @@
  * content type, 404 unknown path); everything inside a well-formed review is answered in the review, with the
  * uid echoed, before the apiserver's `?timeout=` runs out.
  */
-import { LogController, fastify } from 'fastify';
+import { fastify } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinwardenError } from '../core/errors.ts';
 import type { WebhookDeps } from './deps.ts';
@@ -22,9 +22,9 @@ const MIN_MARGIN_MS = 150;
 
 export function buildServer(deps: WebhookDeps): FastifyInstance {
   const app = fastify({
-    loggerInstance: deps.logger,
-    // One log line per review (uid, object, verdict, duration) replaces fastify's request/response pair.
-    logController: new LogController({ disableRequestLogging: true }),
+    // No fastify logger: it would build a child logger per request. Reviews and errors log through
+    // deps.logger instead (one line per review).
+    logger: false,
     bodyLimit: MAX_REVIEW_BYTES,
     return503OnClosing: true,
     ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key, minVersion: 'TLSv1.2' as const } } : {}),
@@ -56,7 +56,10 @@ function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps) {
     const answer = await answerInTime(route, handler, review, deps, answerBy);
     const durationMs = clock() - started;
     deps.metrics.observeReview(route, answer.verdict, durationMs / 1000);
-    deps.logger.info(logFields(route, review, answer, durationMs), 'admission review');
+    // Decisions that change or refuse something are logged at info; plain "allowed, unchanged" at debug
+    // (Flux dry-runs every reconcile through the webhook: those lines would drown the rest, and cost ~3 µs each).
+    const quiet = (answer.verdict === 'allow' || answer.verdict === 'unchanged') && answer.response.warnings === undefined;
+    deps.logger[quiet ? 'debug' : 'info'](logFields(route, review, answer, durationMs), 'admission review');
     return encodeReview(answer.response);
   };
 }
@@ -69,8 +72,9 @@ async function answerInTime(route: Route, handler: RouteHandler, review: Admissi
   try {
     policy = deps.policy.current();
     const remainingMs = Math.max(1, answerBy - clock() - 25);
+    const guardMs = coarse(answerBy - clock());
     const overrun = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new PinwardenError('PW_DEADLINE', `no decision within ${Math.round(answerBy - clock())}ms`)), Math.max(1, answerBy - clock()));
+      timer = setTimeout(() => reject(new PinwardenError('PW_DEADLINE', `no decision within ${guardMs}ms`)), guardMs);
     });
     return await Promise.race([handler(review, { policy, flows: deps.flows, remainingMs }), overrun]);
   } catch (error) {
@@ -79,6 +83,15 @@ async function answerInTime(route: Route, handler: RouteHandler, review: Admissi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Node keeps one timer list per distinct duration: per-request durations that differ by a millisecond meant
+ * a list created and destroyed for nearly every review. Rounding down to 50 ms lets reviews share lists
+ * (the guard fires up to 50 ms early, inside the margin).
+ */
+export function coarse(ms: number): number {
+  return Math.max(1, ms >= 100 ? Math.floor(ms / 50) * 50 : Math.floor(ms));
 }
 
 const FRAMING_STATUS: Partial<Record<string, { status: number; code: string }>> = {

@@ -14,6 +14,7 @@ export interface PatchOp {
 
 /** RFC 6901: `~` → `~0` first, then `/` → `~1` (annotation keys such as `pinwarden.dev/pinned-at`). */
 export function escapePointerSegment(segment: string): string {
+  if (!segment.includes('~') && !segment.includes('/')) return segment;
   return segment.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 

@@ -37,7 +37,11 @@ export interface PinPlan {
  * whole seconds like Kubernetes timestamps).
  */
 export function planPin(object: unknown, oldObject: unknown, resolution: Resolution | undefined, policy: SourcePolicy, now: Date): PinPlan {
-  const intent = planIntent(object, oldObject, policy);
+  return planPinFor(planIntent(object, oldObject, policy), object, resolution, now);
+}
+
+/** `planPin` for a caller that already holds the intent (the flow computed it to decide whether to resolve). */
+export function planPinFor(intent: PinIntent, object: unknown, resolution: Resolution | undefined, now: Date): PinPlan {
   switch (intent.action) {
     case 'none':
       return { intent, patch: [], warnings: intent.note !== undefined ? [`pinwarden: ${intent.note}`] : [] };
@@ -114,6 +118,15 @@ function targetLabel(target: PinTarget): string {
   return source.kind === 'semver' ? `semver "${source.range}"` : `tag "${source.tag}"`;
 }
 
+let lastSecond = Number.NaN;
+let lastStamp = '';
+
+/** Whole seconds, UTC (`2026-03-01T12:34:56Z`); the string is reused within a second (the hot path calls it per admission). */
 export function rfc3339(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(now.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastStamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastStamp;
 }

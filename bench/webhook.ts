@@ -1,0 +1,213 @@
+/**
+ * The admission webhook under load, as ratios to baselines measured in the same run:
+ *  - /validate and warm /mutate requests/s and p99 vs a bare fastify HTTPS JSON echo of the same body, over
+ *    the same TLS certificate, at equal concurrency (targets: >= 0.8x and >= 0.7x throughput);
+ *  - cold /mutate latency (tag not cached: one HEAD to the registry inside) vs one raw HEAD to the same
+ *    registry (target <= 1.5x);
+ *  - peak RSS of the webhook process under that load.
+ * Each server runs in its own child process (this file with --serve), the load generator (autocannon) here.
+ * Run: npm run bench -- webhook   (or: node bench/webhook.ts; BENCH_SECONDS=N sets each load run's length)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { HttpRepository, MEDIA_TYPES, callWithTimeout, parseReference } from '../src/oci/index.ts';
+import { startRegistry } from '../test/helpers/registry.ts';
+import { median, percentile, round } from './stats.ts';
+import { benchPolicyText, mutateReview, serveForBench, validateReview } from './webhook-server.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const CONNECTIONS = 32;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const COLD_SAMPLES = 40;
+const SELF = fileURLToPath(import.meta.url);
+
+interface Child {
+  process: ChildProcess;
+  port: number;
+}
+
+async function spawnServer(mode: 'webhook' | 'echo', args: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, [SELF, '--serve', mode, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const parsed = JSON.parse(line) as { port: number };
+    return { process: child, port: parsed.port };
+  }
+  throw new Error(`${mode} server exited before listening`);
+}
+
+interface LoadRun {
+  rps: number;
+  p99: number;
+  errors: number;
+  /** Server CPU time (user + system) per answered request, from /proc/<pid>/stat. */
+  cpuUsPerRequest: number;
+}
+
+/** utime + stime of a process, in µs (clock ticks are 10 ms on Linux). */
+function cpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function load(server: Child, path: string, body: string, seconds: number): Promise<LoadRun> {
+  const port = server.port;
+  const cpuBefore = cpuUs(server.process.pid ?? 0);
+  const result = await autocannon({
+    url: `https://127.0.0.1:${port}${path}`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  const cpu = cpuUs(server.process.pid ?? 0) - cpuBefore;
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx, cpuUsPerRequest: cpu / Math.max(1, result.requests.total) };
+}
+
+/**
+ * Alternates echo and webhook runs (after a warm-up of each). The machine is shared and noisy, so each
+ * webhook run is compared with the echo run just before it, and the ratio reported is the median of those.
+ */
+async function compare(echo: Child, webhook: Child, path: string, body: string): Promise<Record<string, number>> {
+  await load(echo, '/echo', body, 2);
+  await load(webhook, path, body, 2);
+  const echoRuns: LoadRun[] = [];
+  const hookRuns: LoadRun[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    echoRuns.push(await load(echo, '/echo', body, SECONDS));
+    hookRuns.push(await load(webhook, path, body, SECONDS));
+  }
+  const ratios = hookRuns.map((run, index) => run.rps / (echoRuns[index]?.rps ?? Number.NaN));
+  return {
+    echoRps: round(median(echoRuns.map((run) => run.rps)), 0),
+    webhookRps: round(median(hookRuns.map((run) => run.rps)), 0),
+    throughputRatio: round(median(ratios)),
+    worstRatio: round(Math.min(...ratios)),
+    echoP99Ms: median(echoRuns.map((run) => run.p99)),
+    webhookP99Ms: median(hookRuns.map((run) => run.p99)),
+    echoCpuUsPerReq: round(median(echoRuns.map((run) => run.cpuUsPerRequest)), 1),
+    webhookCpuUsPerReq: round(median(hookRuns.map((run) => run.cpuUsPerRequest)), 1),
+    errors: [...echoRuns, ...hookRuns].reduce((sum, run) => sum + run.errors, 0),
+  };
+}
+
+function timed(send: (done: () => void) => void): Promise<number> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    send(() => resolve(performance.now() - started));
+  });
+}
+
+/**
+ * Cold /mutate (a tag never seen: the resolver must HEAD the registry) vs a raw HEAD to the same registry over
+ * a kept-alive connection, interleaved; a warm /mutate (cache hit) alongside shows the webhook's own share.
+ */
+async function coldLatency(webhook: Child, registryHost: string, ca: string): Promise<Record<string, number>> {
+  const httpsAgent = new HttpsAgent({ keepAlive: true, ca, maxSockets: 1 });
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  const mutate = (tag: string): Promise<number> => timed((done) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: webhook.port, path: '/mutate?timeout=10s', method: 'POST', agent: httpsAgent, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', done);
+    });
+    req.end(mutateReview(registryHost, tag));
+  });
+  const head = (tag: string): Promise<number> => timed((done) => {
+    const [host, port] = registryHost.split(':');
+    const req = httpRequest({ host, port: Number(port), path: `/v2/bench/app/manifests/${tag}`, method: 'HEAD', agent: httpAgent, headers: { accept: MEDIA_TYPES.ociManifest } }, (res) => {
+      res.resume();
+      res.on('end', done);
+    });
+    req.end();
+  });
+  for (let i = 0; i < 3; i++) {
+    await mutate(`warm-${i}`);
+    await head(`warm-${i}`);
+  }
+  const cold: number[] = [];
+  const raw: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < COLD_SAMPLES; i++) {
+    cold.push(await mutate(`cold-${i}`));
+    raw.push(await head(`raw-${i}`));
+    warm.push(await mutate('v1'));
+  }
+  httpsAgent.destroy();
+  httpAgent.destroy();
+  const sortedCold = [...cold].sort((a, b) => a - b);
+  const sortedRaw = [...raw].sort((a, b) => a - b);
+  return {
+    samples: COLD_SAMPLES,
+    coldMutateMedianMs: round(median(cold), 3),
+    coldMutateP90Ms: round(percentile(sortedCold, 90), 3),
+    rawHeadMedianMs: round(median(raw), 3),
+    rawHeadP90Ms: round(percentile(sortedRaw, 90), 3),
+    latencyRatio: round(median(cold) / median(raw)),
+    // The same request answered from the cache: what the webhook itself adds (TLS round trip, admission work).
+    warmMutateMedianMs: round(median(warm), 3),
+  };
+}
+
+function memoryOf(pid: number): { peakRssMiB: number; rssMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { peakRssMiB: round(kib('VmHWM') / 1024, 1), rssMiB: round(kib('VmRSS') / 1024, 1) };
+}
+
+async function pushTags(host: string, tags: readonly string[]): Promise<void> {
+  const repo = new HttpRepository(parseReference(`oci://${host}/bench/app`), { insecure: true });
+  const call = callWithTimeout(60_000);
+  const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+  const config = await repo.pushBlob(json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }), 'application/vnd.oci.image.config.v1+json', call);
+  const manifest = json({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [] });
+  for (const tag of tags) await repo.pushManifest(manifest, MEDIA_TYPES.ociManifest, tag, call);
+  repo.close();
+}
+
+export async function benchWebhook(): Promise<Record<string, unknown>> {
+  const work = mkdtempSync(join(tmpdir(), 'pinwarden-bench-webhook-'));
+  execFileSync('sh', [fileURLToPath(new URL('../certs/make-dev-certs.sh', import.meta.url)), work], { stdio: 'ignore' });
+  const registry = await startRegistry({ mode: 'plain' });
+  const children: ChildProcess[] = [];
+  try {
+    const tags = ['v1', ...[0, 1, 2].map((i) => `warm-${i}`), ...Array.from({ length: COLD_SAMPLES }, (_, i) => `cold-${i}`), ...Array.from({ length: COLD_SAMPLES }, (_, i) => `raw-${i}`)];
+    await pushTags(registry.host, tags);
+    const args = { cert: join(work, 'tls.crt'), key: join(work, 'tls.key'), registry: registry.host };
+    const echo = await spawnServer('echo', args);
+    const webhook = await spawnServer('webhook', args);
+    children.push(echo.process, webhook.process);
+    const validate = await compare(echo, webhook, '/validate', validateReview(registry.host));
+    const warmMutate = await compare(echo, webhook, '/mutate', mutateReview(registry.host, 'v1'));
+    const memory = { webhook: memoryOf(webhook.process.pid!), echo: memoryOf(echo.process.pid!) };
+    const cold = await coldLatency(webhook, registry.host, readFileSync(join(work, 'ca.crt'), 'utf8'));
+    return { node: process.version, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, validate, warmMutate, cold, memory };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await registry.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  if (process.argv[2] === '--serve') {
+    const port = await serveForBench(process.argv[3] as 'webhook' | 'echo', JSON.parse(process.argv[4] ?? '{}') as Record<string, string>);
+    console.log(JSON.stringify({ port }));
+  } else {
+    const result = await benchWebhook();
+    console.log(`webhook over TLS: ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} rounds per server (medians), Node ${process.version}`);
+    console.log(`policy:\n${benchPolicyText('<registry>')}`);
+    console.table({ '/validate': result.validate, '/mutate (warm)': result.warmMutate });
+    console.table([result.cold]);
+    console.table(result.memory);
+    console.log(JSON.stringify({ bench: 'webhook', ...result }));
+  }
+}
