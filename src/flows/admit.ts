@@ -6,6 +6,7 @@
 import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
+import type { Finding } from '../core/findings.ts';
 import { asRecord, asString, objectRefOf } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
@@ -13,11 +14,14 @@ import type { SourcePolicy } from '../core/policy/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
 import { withRegistryCall } from './resolve.ts';
+import type { AdmissionVerifier, VerifyOutcome } from './verify.ts';
 
 export interface AdmitDeps {
   pins: PinResolver;
   failures: PinFailureLog;
   now: () => Date;
+  /** Signature checks for `verifyAtAdmission`; without it the knob has no effect (e.g. `check --resolve`). */
+  verifier?: AdmissionVerifier;
 }
 
 export interface AdmissionInput {
@@ -34,6 +38,8 @@ export interface ValidateResult {
   evaluation: Evaluation;
   /** Why the object is unpinned, when pinning was wanted and failed. */
   pinFailure?: PinwardenError;
+  /** `verifyAtAdmission`: the signature check of the pinned digest, when one ran. */
+  verification?: VerifyOutcome;
 }
 
 export async function mutateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<PinPlan> {
@@ -51,6 +57,11 @@ export async function mutateObject(input: AdmissionInput, policy: SourcePolicy, 
 
 export async function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
+  const result = await evaluateAdmission(object, input, policy, deps);
+  return verifyAdmission(object, input, policy, deps, result);
+}
+
+async function evaluateAdmission(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<ValidateResult> {
   const first = evaluate(object, policy, { phase: 'admission' });
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
@@ -59,6 +70,35 @@ export async function validateObject(input: AdmissionInput, policy: SourcePolicy
   if (!why.error) return { evaluation };
   return { evaluation: applyOnUnreachable(evaluation, why.error, policy), pinFailure: why.error };
 }
+
+/**
+ * `verifyAtAdmission`: the pinned digest's signature, checked after the rules (a cached answer never replaces
+ * them). Skipped when the rules already deny: the verdict cannot change, and no registry call is wasted.
+ */
+async function verifyAdmission(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, result: ValidateResult): Promise<ValidateResult> {
+  const { evaluation } = result;
+  if (!deps.verifier || !policy.spec.ociRepository.verifyAtAdmission || !evaluation.governed || evaluation.exempt || evaluation.verdict === 'deny') return result;
+  const verifier = deps.verifier;
+  const verification = await withRegistryCall(policy, input.remainingMs, (call) => verifier.verify(object, policy, call));
+  if (!verification) return result;
+  if (verification.ok) return { ...result, verification };
+  const findings = [...evaluation.findings, signatureFinding(verification.error, policy)];
+  return { ...result, evaluation: { ...evaluation, findings, verdict: verdictOf(findings) }, verification };
+}
+
+function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding {
+  const lenient = policy.spec.mode === 'warn' || (error.kind === 'unavailable' && policy.spec.registry.onUnreachable === 'warn');
+  return {
+    ruleId: SIGNATURE_RULE_ID,
+    severity: lenient ? 'warning' : 'error',
+    path: 'spec.verify',
+    message: `the signature of the pinned digest did not verify at admission: ${error.message} [${error.code}]`,
+    fix: 'sign the artifact (cosign sign) with the key or identity spec.verify names, or correct spec.verify',
+  };
+}
+
+/** The rule id of an admission-time signature failure (not a static rule: it needs the registry). */
+export const SIGNATURE_RULE_ID = 'signature-required';
 
 /** `check --resolve`: the object as it would be admitted (mutated), then validated. */
 export async function admitObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<{ plan: PinPlan; admitted: unknown; result: ValidateResult }> {

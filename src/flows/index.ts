@@ -3,7 +3,7 @@
  * `check --resolve` call the same functions, so their verdicts cannot drift); `resolve` builds registry
  * access per object the way Flux does and resolves pin targets within the registry deadline.
  */
-export { admitObject, mutateObject, validateObject } from './admit.ts';
+export { SIGNATURE_RULE_ID, admitObject, mutateObject, validateObject } from './admit.ts';
 export type { AdmissionInput, AdmitDeps, ValidateResult } from './admit.ts';
 export { createPinResolver, withRegistryCall } from './resolve.ts';
 export type { PinResolver, PinResolverOptions } from './resolve.ts';
@@ -11,3 +11,5 @@ export { clusterAccess, localAccess } from './registry-access.ts';
 export type { AccessProvider, AccessRequest, RegistryAccess } from './registry-access.ts';
 export { createPinFailureLog } from './pin-failures.ts';
 export type { PinFailureLog, PinFailureLogOptions } from './pin-failures.ts';
+export { createAdmissionVerifier } from './verify.ts';
+export type { AdmissionVerifier, AdmissionVerifierOptions, VerifyFunction, VerifyOutcome } from './verify.ts';

@@ -12,7 +12,7 @@ import { objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { HttpRepository, createResolver, credentialsIdentity, parseRepositoryUrl } from '../oci/index.ts';
-import type { Call, EventSink, HttpRepositoryOptions, Resolver } from '../oci/index.ts';
+import type { Call, EventSink, HttpRepositoryOptions, Repository, Resolver } from '../oci/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 
 export interface PinResolverOptions {
@@ -29,6 +29,8 @@ export interface PinResolverOptions {
 export interface PinResolver {
   /** `call` bounds everything: Secret reads, token exchange, HEAD/GET, tag listing. */
   resolve(object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<Resolution>;
+  /** The pooled repository of `url` with the object's registry access (signature checks use it); throws PinwardenError. */
+  repository(object: unknown, url: string, policy: SourcePolicy, call: Call): Promise<Repository>;
   close(): void;
 }
 
@@ -82,7 +84,7 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
   };
 
   const parsed = memo(1024, parseRepositoryUrl);
-  const repositoryFor = async (object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<HttpRepository> => {
+  const repositoryFor = async (object: unknown, target: { url: string }, policy: SourcePolicy, call: Call): Promise<HttpRepository> => {
     const view = readOciRepository(object);
     refuseByPolicy(target.url, view.insecure, policy);
     const ref = parsed(target.url);
@@ -91,7 +93,7 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     return pool.get(target.url, access, view.insecure);
   };
 
-  return { resolve, close: () => pool.close() };
+  return { resolve, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
 }
 
 /**

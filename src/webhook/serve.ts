@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { cachingSecretReader, createKubeSecretReader } from '../kube/index.ts';
 import type { SecretReader } from '../kube/index.ts';
-import { clusterAccess, createPinFailureLog, createPinResolver } from '../flows/index.ts';
+import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
 import { admissionFlows } from './deps.ts';
 import type { FileWatch, FileWatchOptions } from './file-watch.ts';
@@ -55,7 +55,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   });
   const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
   const pins = createPinResolver({ access: clusterAccess(secrets), onEvent: metrics.onRegistryEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
-  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date() });
+  const verifier = createAdmissionVerifier({ pins, secrets });
+  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier });
   const app = buildServer({ policy, flows, logger, metrics, https: { cert: pair.cert, key: pair.key } });
   let ready = false;
   const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready });

@@ -114,6 +114,9 @@ export function fakePinResolver(answer: (target: PinTarget) => Resolution = () =
       const result = answer(target);
       return result.ok && target.source.kind === 'tag' ? { ...result, tag: target.source.tag } : result;
     },
+    async repository() {
+      throw new PinwardenError('PW_INTERNAL', 'the fake pin resolver has no repositories');
+    },
     close() {},
   };
 }

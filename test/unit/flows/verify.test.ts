@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PinwardenError } from '../../../src/core/errors.ts';
+import type { ErrorCode } from '../../../src/core/errors.ts';
+import { SIGNATURE_RULE_ID, createAdmissionVerifier, createPinFailureLog, validateObject } from '../../../src/flows/index.ts';
+import type { PinResolver, VerifyFunction } from '../../../src/flows/index.ts';
+import { MemoryRepository, callWithTimeout } from '../../../src/oci/index.ts';
+import type { VerifiedSignature } from '../../../src/signature/index.ts';
+import { ociRepository } from '../../helpers/admission.ts';
+import { policyFrom } from '../../helpers/rule-tester.ts';
+
+const repository = new MemoryRepository('registry.example/acme/app');
+const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }, layers: [] }));
+const subject = await repository.pushManifest(manifest, 'application/vnd.oci.image.manifest.v1+json', 'v1', callWithTimeout(1000));
+
+const pins: PinResolver = {
+  resolve: async () => ({ ok: false, error: new PinwardenError('PW_INTERNAL', 'not used') }),
+  repository: async () => repository,
+  close: () => undefined,
+};
+
+const SIGNED: VerifiedSignature = { kind: 'legacy', mode: 'key', digest: subject.digest, subjects: [], source: subject.digest, keyName: 'cosign.pub' };
+
+function counting(answer: () => VerifiedSignature | PinwardenError): VerifyFunction & { calls: number } {
+  const fn = Object.assign(async (): Promise<VerifiedSignature> => {
+    fn.calls++;
+    const result = answer();
+    if (result instanceof PinwardenError) throw result;
+    return result;
+  }, { calls: 0 });
+  return fn;
+}
+
+const object = (spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) =>
+  ociRepository({ url: 'oci://registry.example/acme/app', ref: { tag: 'v1', digest: subject.digest }, ...spec }, metadata);
+const fail = (code: ErrorCode) => new PinwardenError(code, `${code} happened`);
+const call = () => callWithTimeout(1000);
+
+test('a success is cached for the positive TTL; policy generation, namespace and verify block are part of the key', async () => {
+  let now = 0;
+  const verifyFn = counting(() => SIGNED);
+  const verifier = createAdmissionVerifier({ pins, verifyFn, now: () => now, positiveTtlMs: 1000 });
+  const policy = policyFrom();
+  assert.equal((await verifier.verify(object(), policy, call()))?.cached, false);
+  assert.equal((await verifier.verify(object(), policy, call()))?.cached, true);
+  assert.equal(verifyFn.calls, 1);
+  await verifier.verify(object({}, { namespace: 'other' }), policy, call());
+  await verifier.verify(object({ verify: { provider: 'cosign', secretRef: { name: 'other-key' } } }), policy, call());
+  await verifier.verify(object(), { ...policy, metadata: { ...policy.metadata, generation: 2 } }, call());
+  assert.equal(verifyFn.calls, 4);
+  now = 1000;
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifyFn.calls, 5, 'expired');
+});
+
+test('definitive failures are cached briefly; transient ones never', async () => {
+  let now = 0;
+  let answer: PinwardenError = fail('PW_SIGNATURE_NOT_FOUND');
+  const verifyFn = counting(() => answer);
+  const verifier = createAdmissionVerifier({ pins, verifyFn, now: () => now, negativeTtlMs: 100 });
+  const policy = policyFrom();
+  assert.equal((await verifier.verify(object(), policy, call()))?.ok, false);
+  const again = await verifier.verify(object(), policy, call());
+  assert.equal(again?.cached, true);
+  assert.equal(verifyFn.calls, 1);
+  now = 100;
+  answer = fail('PW_REGISTRY_UNREACHABLE');
+  await verifier.verify(object(), policy, call());
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifyFn.calls, 3, 'transient errors are asked again every time');
+});
+
+test('identical concurrent checks share one verification', async () => {
+  const verifyFn = counting(() => SIGNED);
+  const verifier = createAdmissionVerifier({ pins, verifyFn });
+  const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(object(), policyFrom(), call())));
+  assert.ok(results.every((result) => result?.ok));
+  assert.equal(verifyFn.calls, 1);
+});
+
+test('nothing to verify without a digest or a verify block', async () => {
+  const verifier = createAdmissionVerifier({ pins, verifyFn: counting(() => SIGNED) });
+  assert.equal(await verifier.verify(object({ ref: { tag: 'v1' } }), policyFrom(), call()), undefined);
+  assert.equal(await verifier.verify(object({ verify: undefined }), policyFrom(), call()), undefined);
+});
+
+function deps(verifyFn: VerifyFunction) {
+  return { pins, failures: createPinFailureLog(), now: () => new Date(), verifier: createAdmissionVerifier({ pins, verifyFn }) };
+}
+const VERIFYING = 'ociRepository: {allowKeyBased: true, verifyAtAdmission: true}';
+
+test('validate: a failed signature denies with signature-required and the code; a good one admits', async () => {
+  const denied = await validateObject({ object: object() }, policyFrom(VERIFYING), deps(counting(() => fail('PW_SIGNATURE_INVALID'))));
+  assert.equal(denied.evaluation.verdict, 'deny');
+  assert.deepEqual(denied.evaluation.findings.map((finding) => finding.ruleId), [SIGNATURE_RULE_ID]);
+  assert.match(denied.evaluation.findings[0]?.message ?? '', /\[PW_SIGNATURE_INVALID\]/);
+  const admitted = await validateObject({ object: object() }, policyFrom(VERIFYING), deps(counting(() => SIGNED)));
+  assert.equal(admitted.evaluation.verdict, 'allow');
+  assert.equal(admitted.verification?.ok, true);
+});
+
+test('validate: a cached verification never skips the rules', async () => {
+  const d = deps(counting(() => SIGNED));
+  const policy = policyFrom(`${VERIFYING.slice(0, -1)}, allowedRegistries: ['oci://ghcr.io/']}`);
+  await d.verifier.verify(object(), policy, call());
+  const result = await validateObject({ object: object() }, policy, d);
+  assert.equal(result.evaluation.verdict, 'deny');
+  assert.deepEqual(result.evaluation.findings.map((finding) => finding.ruleId), ['registry-not-allowed']);
+});
+
+test('validate: verification is off unless verifyAtAdmission; warn mode and onUnreachable: warn only warn', async () => {
+  const verifyFn = counting(() => fail('PW_SIGNATURE_NOT_FOUND'));
+  assert.equal((await validateObject({ object: object() }, policyFrom('ociRepository: {allowKeyBased: true}'), deps(verifyFn))).evaluation.verdict, 'allow');
+  assert.equal(verifyFn.calls, 0);
+  const warnMode = await validateObject({ object: object() }, policyFrom(`mode: warn\n${VERIFYING}`), deps(verifyFn));
+  assert.equal(warnMode.evaluation.verdict, 'warn');
+  const unreachable = await validateObject({ object: object() }, policyFrom(`${VERIFYING}\nregistry: {onUnreachable: warn}`), deps(counting(() => fail('PW_DEADLINE'))));
+  assert.equal(unreachable.evaluation.verdict, 'warn');
+  const stillDenied = await validateObject({ object: object() }, policyFrom(`${VERIFYING}\nregistry: {onUnreachable: warn}`), deps(counting(() => fail('PW_SIGNATURE_NOT_FOUND'))));
+  assert.equal(stillDenied.evaluation.verdict, 'deny');
+});
