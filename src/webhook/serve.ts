@@ -30,6 +30,8 @@ export interface ServeOptions {
   config?: string;
   kubeconfig?: string;
   logger?: Logger;
+  /** pino level of the default logger (default info; debug adds one line per allowed, unchanged review). */
+  logLevel?: string;
   /** Secrets source override (tests); default: the cluster via client-node. */
   secrets?: SecretReader;
   /** Debounce / poll tuning for the policy and certificate watchers. */
@@ -46,7 +48,7 @@ export interface RunningServe {
 }
 
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
-  const logger = options.logger ?? createLogger();
+  const logger = options.logger ?? createLogger({ ...(options.logLevel ? { level: options.logLevel } : {}) });
   const metrics = createWebhookMetrics();
   const policy = await policyFromFile(options.config, { ...options.watch, logger, onReload: (outcome) => metrics.observeReload('policy', outcome) });
   const pair = await loadTlsPair(options.tlsCert, options.tlsKey).catch((error: unknown) => {

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { startServe } from '../../webhook/index.ts';
 import type { CliIo } from '../io.ts';
@@ -21,6 +21,7 @@ interface ServeCliOptions {
   tlsKey: string;
   config?: string;
   kubeconfig?: string;
+  logLevel: string;
 }
 
 const DEV_CERT = 'certs/tls.crt';
@@ -37,7 +38,8 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     .option('--tls-cert <file>', 'serving certificate (PEM), reloaded when it changes', DEV_CERT)
     .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes', DEV_KEY)
     .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)')
-    .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)');
+    .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
+    .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'));
   return command.action(async (options: ServeCliOptions) => {
     const usesDevCerts = command.getOptionValueSource('tlsCert') === 'default' && command.getOptionValueSource('tlsKey') === 'default';
     setExit(await runServe(options, io, { usesDevCerts }));
@@ -57,6 +59,7 @@ export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServ
     port: options.port,
     metricsPort: options.metricsPort,
     host: options.host,
+    logLevel: options.logLevel,
     tlsCert: path(options.tlsCert),
     tlsKey: path(options.tlsKey),
     ...(options.config !== undefined ? { config: path(options.config) } : {}),
