@@ -15,7 +15,7 @@ const MAIN = join(REPO_ROOT, 'src', 'main.ts');
 function run(args: string[]): { child: ReturnType<typeof spawn>; exited: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [MAIN, 'serve', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
   return { child, exited };
 }
