@@ -87,7 +87,10 @@ async function verifyAdmission(object: unknown, input: AdmissionInput, policy: S
 }
 
 function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding {
-  const lenient = policy.spec.mode === 'warn' || (error.kind === 'unavailable' && policy.spec.registry.onUnreachable === 'warn');
+  const lenient =
+    policy.spec.mode === 'warn' ||
+    (error.kind === 'unavailable' && policy.spec.registry.onUnreachable === 'warn') ||
+    (error.code === 'PW_VERIFY_UNSUPPORTED' && policy.spec.ociRepository.onUnsupportedProvider === 'warn');
   return {
     ruleId: SIGNATURE_RULE_ID,
     severity: lenient ? 'warning' : 'error',

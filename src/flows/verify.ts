@@ -61,7 +61,8 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
     try {
       const repository = await options.pins.repository(object, subject.url, policy, call);
       const descriptor = await repository.resolve(subject.digest, call);
-      const signature = await verifyFn(repository, descriptor, subject.block, { call, secrets: secretData(options.secrets, subject.namespace) });
+      const requireTlog = policy.spec.ociRepository.requireTlogForKeys;
+      const signature = await verifyFn(repository, descriptor, subject.block, { call, secrets: secretData(options.secrets, subject.namespace), requireTlog });
       return { ok: true, signature };
     } catch (error) {
       return { ok: false, error: toPinwardenError(error) };
@@ -119,7 +120,8 @@ function verifyBlock(object: unknown): OciVerifyBlock {
 }
 
 function cacheKey(policy: SourcePolicy, subject: VerifySubject): string {
-  return JSON.stringify([policy.metadata.generation ?? 0, policy.metadata.name, subject.namespace, normalizeOciUrl(subject.url), subject.digest, subject.block]);
+  const settings = policy.spec.ociRepository;
+  return JSON.stringify([policy.metadata.generation ?? 0, policy.metadata.name, settings.requireTlogForKeys, subject.namespace, normalizeOciUrl(subject.url), subject.digest, subject.block]);
 }
 
 /** Secret values as text, for `*.pub` keys and `trusted_root.json`; a missing Secret is an input error. */

@@ -119,3 +119,18 @@ test('validate: verification is off unless verifyAtAdmission; warn mode and onUn
   const stillDenied = await validateObject({ object: object() }, policyFrom(`${VERIFYING}\nregistry: {onUnreachable: warn}`), deps(counting(() => fail('PW_SIGNATURE_NOT_FOUND'))));
   assert.equal(stillDenied.evaluation.verdict, 'deny');
 });
+
+test('validate: an unsupported provider (notation) follows onUnsupportedProvider; requireTlogForKeys reaches the verifier', async () => {
+  const unsupported = counting(() => fail('PW_VERIFY_UNSUPPORTED'));
+  const notation = object({ verify: { provider: 'notation' } });
+  const policy = `ociRepository: {allowKeyBased: true, verifyAtAdmission: true, allowedVerifyProviders: [cosign, notation]`;
+  assert.equal((await validateObject({ object: notation }, policyFrom(`${policy}}`), deps(unsupported))).evaluation.verdict, 'deny');
+  assert.equal((await validateObject({ object: notation }, policyFrom(`${policy}, onUnsupportedProvider: warn}`), deps(unsupported))).evaluation.verdict, 'warn');
+  let seen: boolean | undefined;
+  const spy: VerifyFunction = async (_repository, _subject, _block, options) => {
+    seen = options.requireTlog;
+    return SIGNED;
+  };
+  await validateObject({ object: object() }, policyFrom(`${VERIFYING.slice(0, -1)}, requireTlogForKeys: true}`), deps(spy));
+  assert.equal(seen, true);
+});
