@@ -55,14 +55,28 @@ export async function mutateObject(input: AdmissionInput, policy: SourcePolicy, 
   return planPinFor(intent, object, resolution, deps.now());
 }
 
-export async function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<ValidateResult> {
+/**
+ * Synchronous when the rules alone decide (the common case: a pinned object, no verifyAtAdmission), so the
+ * webhook answers without timers or promise hops; a Promise only when the registry must be asked.
+ */
+export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
-  const result = await evaluateAdmission(object, input, policy, deps);
+  const first = evaluate(object, policy, { phase: 'admission' });
+  if (!first.findings.some(isUnpinnedFinding)) {
+    if (!needsVerification(first, policy, deps)) return { evaluation: first };
+    const cached = deps.verifier?.cached(object, policy);
+    if (cached === undefined) return { evaluation: first };
+    if (cached !== 'miss') return withVerification({ evaluation: first }, cached, policy);
+  }
+  return finishValidation(object, input, policy, deps, first);
+}
+
+async function finishValidation(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation): Promise<ValidateResult> {
+  const result = await explainUnpinned(object, input, policy, deps, first);
   return verifyAdmission(object, input, policy, deps, result);
 }
 
-async function evaluateAdmission(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<ValidateResult> {
-  const first = evaluate(object, policy, { phase: 'admission' });
+async function explainUnpinned(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation): Promise<ValidateResult> {
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
   if (!why) return { evaluation: first };
@@ -76,14 +90,21 @@ async function evaluateAdmission(object: unknown, input: AdmissionInput, policy:
  * them). Skipped when the rules already deny: the verdict cannot change, and no registry call is wasted.
  */
 async function verifyAdmission(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, result: ValidateResult): Promise<ValidateResult> {
-  const { evaluation } = result;
-  if (!deps.verifier || !policy.spec.ociRepository.verifyAtAdmission || !evaluation.governed || evaluation.exempt || evaluation.verdict === 'deny') return result;
   const verifier = deps.verifier;
+  if (!verifier || !needsVerification(result.evaluation, policy, deps)) return result;
   const verification = await withRegistryCall(policy, input.remainingMs, (call) => verifier.verify(object, policy, call));
-  if (!verification) return result;
+  return verification ? withVerification(result, verification, policy) : result;
+}
+
+/** A failed signature check becomes a `signature-required` finding next to the rules' own findings. */
+function withVerification(result: ValidateResult, verification: VerifyOutcome, policy: SourcePolicy): ValidateResult {
   if (verification.ok) return { ...result, verification };
-  const findings = [...evaluation.findings, signatureFinding(verification.error, policy)];
-  return { ...result, evaluation: { ...evaluation, findings, verdict: verdictOf(findings) }, verification };
+  const findings = [...result.evaluation.findings, signatureFinding(verification.error, policy)];
+  return { ...result, evaluation: { ...result.evaluation, findings, verdict: verdictOf(findings) }, verification };
+}
+
+function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: AdmitDeps): boolean {
+  return deps.verifier !== undefined && policy.spec.ociRepository.verifyAtAdmission && evaluation.governed && !evaluation.exempt && evaluation.verdict !== 'deny';
 }
 
 function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding {

@@ -20,6 +20,8 @@ export type VerifyOutcome = { ok: true; signature: VerifiedSignature; cached: bo
 export interface AdmissionVerifier {
   /** undefined when there is nothing to verify (no digest, no verify block). Never throws. */
   verify(object: unknown, policy: SourcePolicy, call: Call): Promise<VerifyOutcome | undefined>;
+  /** The fresh cached outcome without any I/O; 'miss' when `verify` must ask the registry. Never throws. */
+  cached(object: unknown, policy: SourcePolicy): VerifyOutcome | 'miss' | undefined;
 }
 
 export type VerifyFunction = (repository: Repository, subject: Descriptor, verify: OciVerifyBlock, options: VerifySignatureOptions) => Promise<VerifiedSignature>;
@@ -69,14 +71,24 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
     }
   };
 
+  const fresh = (key: string): VerifyOutcome | undefined => {
+    const hit = entries.get(key);
+    if (hit && hit.expiresAt > now()) return { ...hit.outcome, cached: true };
+    if (hit) entries.delete(key);
+    return undefined;
+  };
+
   return {
+    cached(object, policy) {
+      const subject = verifySubject(object);
+      return subject ? (fresh(cacheKey(policy, subject)) ?? 'miss') : undefined;
+    },
     async verify(object, policy, call) {
       const subject = verifySubject(object);
       if (!subject) return undefined;
       const key = cacheKey(policy, subject);
-      const hit = entries.get(key);
-      if (hit && hit.expiresAt > now()) return { ...hit.outcome, cached: true };
-      if (hit) entries.delete(key);
+      const hit = fresh(key);
+      if (hit) return hit;
       let flight = inFlight.get(key);
       if (!flight) {
         flight = run(object, subject, policy, call).finally(() => inFlight.delete(key));

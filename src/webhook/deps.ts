@@ -12,7 +12,8 @@ export interface PolicySource {
 
 export interface AdmissionFlows {
   mutate(input: AdmissionInput, policy: SourcePolicy): Promise<PinPlan>;
-  validate(input: AdmissionInput, policy: SourcePolicy): Promise<ValidateResult>;
+  /** Synchronous when no registry call is needed. */
+  validate(input: AdmissionInput, policy: SourcePolicy): ValidateResult | Promise<ValidateResult>;
 }
 
 export interface WebhookDeps {

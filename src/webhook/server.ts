@@ -7,6 +7,7 @@
 import { fastify } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinwardenError } from '../core/errors.ts';
+import type { SourcePolicy } from '../core/policy/index.ts';
 import type { WebhookDeps } from './deps.ts';
 import type { Route } from './metrics.ts';
 import { decodeReview, encodeReview } from './review.ts';
@@ -48,41 +49,66 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
 
 function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps) {
   const clock = deps.clock ?? Date.now;
-  return async (request: FastifyRequest<{ Querystring: { timeout?: string } }>) => {
+  // Not async: a review the rules decide without I/O is answered in the same tick (fastify sends a plain
+  // return value); only a review that waits on a registry goes through a promise.
+  return (request: FastifyRequest<{ Querystring: { timeout?: string } }>): AdmissionReviewBody | Promise<AdmissionReviewBody> => {
     const started = clock();
     const review = decodeReview(request.body);
     const timeoutMs = parseGoDuration(request.query.timeout) ?? deps.defaultTimeoutMs ?? APISERVER_DEFAULT_TIMEOUT_MS;
     const answerBy = started + timeoutMs - Math.max(MIN_MARGIN_MS, timeoutMs * 0.05);
-    const answer = await answerInTime(route, handler, review, deps, answerBy);
-    const durationMs = clock() - started;
-    deps.metrics.observeReview(route, answer.verdict, durationMs / 1000);
-    // Decisions that change or refuse something are logged at info; plain "allowed, unchanged" at debug
-    // (Flux dry-runs every reconcile through the webhook: those lines would drown the rest, and cost ~3 µs each).
-    const quiet = (answer.verdict === 'allow' || answer.verdict === 'unchanged') && answer.response.warnings === undefined;
-    deps.logger[quiet ? 'debug' : 'info'](logFields(route, review, answer, durationMs), 'admission review');
-    return encodeReview(answer.response);
+    const answer = answerInTime(route, handler, review, deps, answerBy);
+    return answer instanceof Promise ? answer.then((settled) => finish(route, review, settled, deps, started)) : finish(route, review, answer, deps, started);
   };
 }
 
-/** Runs the route under a wall-clock guard; a throw or an overrun becomes the route's fail-open/closed answer. */
-async function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequest, deps: WebhookDeps, answerBy: number): Promise<Answer> {
+type AdmissionReviewBody = ReturnType<typeof encodeReview>;
+
+function finish(route: Route, review: AdmissionRequest, answer: Answer, deps: WebhookDeps, started: number): AdmissionReviewBody {
+  const durationMs = (deps.clock ?? Date.now)() - started;
+  deps.metrics.observeReview(route, answer.verdict, durationMs / 1000);
+  // Decisions that change or refuse something are logged at info; plain "allowed, unchanged" at debug, and
+  // so is a dry-run pin: kustomize-controller dry-runs every reconcile with the tag from Git, so each one is
+  // patched again, and those lines would drown the rest (and cost ~3 µs each).
+  const routine = answer.verdict === 'allow' || answer.verdict === 'unchanged' || (review.dryRun && answer.verdict === 'patched');
+  const quiet = routine && answer.response.warnings === undefined;
+  const level = quiet ? 'debug' : 'info';
+  if (deps.logger.isLevelEnabled(level)) deps.logger[level](logFields(route, review, answer, durationMs), 'admission review');
+  return encodeReview(answer.response);
+}
+
+/**
+ * Runs the route; a throw becomes the route's fail-open (mutate) or fail-closed (validate) answer. An answer
+ * that needs I/O also runs under a wall-clock guard, so an overrun is answered before the apiserver gives up.
+ */
+function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequest, deps: WebhookDeps, answerBy: number): Answer | Promise<Answer> {
   const clock = deps.clock ?? Date.now;
-  let policy;
-  let timer: NodeJS.Timeout | undefined;
+  let policy: SourcePolicy | undefined;
   try {
     policy = deps.policy.current();
     const remainingMs = Math.max(1, answerBy - clock() - 25);
-    const guardMs = coarse(answerBy - clock());
-    const overrun = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new PinwardenError('PW_DEADLINE', `no decision within ${guardMs}ms`)), guardMs);
-    });
-    return await Promise.race([handler(review, { policy, flows: deps.flows, remainingMs }), overrun]);
+    const outcome = handler(review, { policy, flows: deps.flows, remainingMs });
+    if (!(outcome instanceof Promise)) return outcome;
+    return guarded(outcome, coarse(answerBy - clock())).catch((error: unknown) => failureAnswer(route, review, error, deps, policy));
   } catch (error) {
-    if (!(error instanceof PinwardenError) || error.kind === 'internal') deps.logger.error({ err: error, reqId: review.uid, route }, 'admission review failed');
-    return route === 'mutate' ? mutateFailure(review, error) : validateFailure(review, error, policy);
+    return failureAnswer(route, review, error, deps, policy);
+  }
+}
+
+async function guarded(outcome: Promise<Answer>, guardMs: number): Promise<Answer> {
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new PinwardenError('PW_DEADLINE', `no decision within ${guardMs}ms`)), guardMs);
+  });
+  try {
+    return await Promise.race([outcome, overrun]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+function failureAnswer(route: Route, review: AdmissionRequest, error: unknown, deps: WebhookDeps, policy: SourcePolicy | undefined): Answer {
+  if (!(error instanceof PinwardenError) || error.kind === 'internal') deps.logger.error({ err: error, reqId: review.uid, route }, 'admission review failed');
+  return route === 'mutate' ? mutateFailure(review, error) : validateFailure(review, error, policy);
 }
 
 /**

@@ -27,7 +27,18 @@ export function normalizeOciUrl(url: string): string {
 
 /** Prefix match on path boundaries: `oci://ghcr.io/acme` admits `oci://ghcr.io/acme/app`, not `…/acmex`. */
 export function urlHasPrefix(url: string, prefix: string): boolean {
+  return urlHasAnyPrefix(url, [prefix]);
+}
+
+/** Normalised prefixes per policy list, so a hot admission path normalises only the submitted URL. */
+const normalisedPrefixes = new WeakMap<readonly string[], string[]>();
+
+export function urlHasAnyPrefix(url: string, prefixes: readonly string[]): boolean {
+  let bases = normalisedPrefixes.get(prefixes);
+  if (!bases) {
+    bases = prefixes.map(normalizeOciUrl);
+    normalisedPrefixes.set(prefixes, bases);
+  }
   const candidate = normalizeOciUrl(url);
-  const base = normalizeOciUrl(prefix);
-  return candidate === base || candidate.startsWith(`${base}/`);
+  return bases.some((base) => candidate === base || candidate.startsWith(`${base}/`));
 }

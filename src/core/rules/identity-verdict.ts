@@ -18,7 +18,8 @@ export type IdentityVerdict = { kind: 'not-allowed' | 'too-complex'; finding: Ru
 export const OBJECT_BUDGET_MS = 900;
 const ENTRY_BUDGET_MS = 250;
 const MEMO_LIMIT = 2048;
-const memo = new Map<string, IdentityCheck>();
+/** Per allowed-identity list (one per loaded policy), keyed by the submitted issuer and subject. */
+const memos = new WeakMap<readonly AllowedIdentity[], Map<string, IdentityCheck>>();
 
 export interface EntryBudget {
   remainingMs(): number;
@@ -40,7 +41,12 @@ export function identityVerdicts(entry: IdentityEntry, allowed: readonly Allowed
 }
 
 function memoisedCheck(entry: IdentityEntry, allowed: readonly AllowedIdentity[], budget: EntryBudget): IdentityCheck {
-  const key = JSON.stringify([entry.issuer, entry.subject, allowed]);
+  let memo = memos.get(allowed);
+  if (!memo) {
+    memo = new Map();
+    memos.set(allowed, memo);
+  }
+  const key = `${entry.issuer}\u0000${entry.subject}`;
   const cached = memo.get(key);
   if (cached) return cached;
   const budgetMs = Math.min(ENTRY_BUDGET_MS, budget.remainingMs());

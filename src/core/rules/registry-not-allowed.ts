@@ -1,4 +1,4 @@
-import { urlHasPrefix } from '../flux/oci-url.ts';
+import { urlHasAnyPrefix } from '../flux/oci-url.ts';
 import type { OciRepositoryRule } from './rule.ts';
 
 export const registryNotAllowed: OciRepositoryRule = {
@@ -10,7 +10,7 @@ export const registryNotAllowed: OciRepositoryRule = {
     const allowed = policy.spec.ociRepository.allowedRegistries;
     if (allowed.length === 0) return [];
     const url = view.url ?? '';
-    if (url !== '' && allowed.some((prefix) => urlHasPrefix(url, prefix))) return [];
+    if (url !== '' && urlHasAnyPrefix(url, allowed)) return [];
     return [
       {
         path: 'spec.url',

@@ -19,7 +19,8 @@ export interface RouteEnv {
   remainingMs: number;
 }
 
-export type RouteHandler = (request: AdmissionRequest, env: RouteEnv) => Promise<Answer>;
+/** Returns the answer directly when no I/O was needed (see server.ts answerInTime). */
+export type RouteHandler = (request: AdmissionRequest, env: RouteEnv) => Answer | Promise<Answer>;
 
 /** Requests pinwarden has nothing to say about: status and other subresources, DELETE, CONNECT. */
 export function isOutOfScope(request: AdmissionRequest): boolean {

@@ -4,19 +4,24 @@
  */
 import { toPinwardenError } from '../../core/errors.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
+import type { ValidateResult } from '../../flows/index.ts';
 import { allowed, denied, errored } from '../review.ts';
 import type { AdmissionRequest } from '../review.ts';
 import { denialMessage, warningLine } from '../warnings.ts';
 import type { Answer, RouteHandler } from './answer.ts';
 import { isOutOfScope, objectKind } from './answer.ts';
 
-export const answerValidate: RouteHandler = async (request, env) => {
+export const answerValidate: RouteHandler = (request, env) => {
   const kind = objectKind(request.object);
   if (isOutOfScope(request)) return { response: allowed(request.uid), verdict: 'allow', ...(kind ? { kind } : {}) };
-  const { evaluation, pinFailure } = await env.flows.validate(
+  const result = env.flows.validate(
     { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs },
     env.policy,
   );
+  return result instanceof Promise ? result.then((settled) => validateAnswer(request, kind, settled)) : validateAnswer(request, kind, result);
+};
+
+function validateAnswer(request: AdmissionRequest, kind: string | undefined, { evaluation, pinFailure }: ValidateResult): Answer {
   const warnings = evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine);
   const ruleIds = evaluation.findings.map((finding) => finding.ruleId);
   const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}) };
@@ -24,7 +29,7 @@ export const answerValidate: RouteHandler = async (request, env) => {
   const { kind: objectType, namespace, name } = evaluation.object;
   const label = `${objectType}/${namespace ? `${namespace}/` : ''}${name}`;
   return { ...base, response: denied(request.uid, denialMessage(label, evaluation.findings), warnings) };
-};
+}
 
 export function validateFailure(request: AdmissionRequest, error: unknown, policy: SourcePolicy | undefined): Answer {
   const failure = toPinwardenError(error);

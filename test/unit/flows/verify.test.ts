@@ -134,3 +134,41 @@ test('validate: an unsupported provider (notation) follows onUnsupportedProvider
   await validateObject({ object: object() }, policyFrom(`${VERIFYING.slice(0, -1)}, requireTlogForKeys: true}`), deps(spy));
   assert.equal(seen, true);
 });
+
+test('cached() answers without I/O: a fresh outcome, "miss" before or after it, nothing for an unpinned object', async () => {
+  let now = 0;
+  const verifyFn = counting(() => SIGNED);
+  const verifier = createAdmissionVerifier({ pins, verifyFn, now: () => now, positiveTtlMs: 1000 });
+  const policy = policyFrom();
+  assert.equal(verifier.cached(object(), policy), 'miss');
+  await verifier.verify(object(), policy, call());
+  const hit = verifier.cached(object(), policy);
+  assert.ok(hit !== 'miss' && hit?.ok === true && hit.cached);
+  assert.equal(verifier.cached(object({ ref: { tag: 'v1' } }), policy), undefined, 'no digest: nothing to verify');
+  now = 1000;
+  assert.equal(verifier.cached(object(), policy), 'miss', 'expired');
+  assert.equal(verifyFn.calls, 1, 'cached() never verifies');
+});
+
+test('transient failures never reach cached(): the next admission asks again', async () => {
+  const verifyFn = counting(() => fail('PW_REGISTRY_UNREACHABLE'));
+  const verifier = createAdmissionVerifier({ pins, verifyFn });
+  const policy = policyFrom();
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifier.cached(object(), policy), 'miss');
+});
+
+test('a warm cache answers /validate synchronously, and the rules still run', () => {
+  const verifier = createAdmissionVerifier({ pins, verifyFn: counting(() => SIGNED) });
+  // warn mode: the insecure finding stays a warning, so the verdict is not deny and verification runs.
+  const policy = policyFrom('mode: warn\nociRepository: {verifyAtAdmission: true}');
+  const deps = { pins, failures: createPinFailureLog(), now: () => new Date(), verifier };
+  const input = { object: object({ verify: { provider: 'cosign', secretRef: { name: 'k' } }, insecure: true }) };
+  return (async () => {
+    await verifier.verify(input.object, policy, call());
+    const result = validateObject(input, policy, deps);
+    assert.ok(!(result instanceof Promise), 'no promise on a warm cache');
+    assert.equal(result.verification?.ok, true);
+    assert.deepEqual(result.evaluation.findings.map((finding) => finding.ruleId), ['insecure-not-allowed'], 'a cache hit never skips a rule');
+  })();
+});
