@@ -44,13 +44,37 @@ export async function withRegistryCall<T>(policy: SourcePolicy, remainingMs: num
   // Rounded down to 50 ms: timers of equal duration share one list in Node (see webhook/server.ts coarse()).
   const exact = remainingMs === undefined ? configured : Math.min(configured, remainingMs);
   const budget = Math.max(1, exact >= 100 ? Math.floor(exact / 50) * 50 : Math.floor(exact));
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new PinwardenError('PW_DEADLINE', `registry deadline of ${budget}ms exceeded`)), budget);
+  const deadline = lazyDeadline(budget);
   try {
-    return await work({ signal: controller.signal, deadline: Date.now() + budget });
+    return await work(deadline.call);
   } finally {
-    clearTimeout(timer);
+    deadline.dispose();
   }
+}
+
+/**
+ * A Call whose AbortController and timer exist only once something reads `signal`: a warm admission (cache
+ * hit, no Secret read) never does, and then pays for neither. The deadline still counts from creation.
+ */
+function lazyDeadline(budgetMs: number): { call: Call; dispose(): void } {
+  const deadline = Date.now() + budgetMs;
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const call: Call = {
+    get signal(): AbortSignal {
+      if (!controller) {
+        const armed = new AbortController();
+        const abort = (): void => armed.abort(new PinwardenError('PW_DEADLINE', `registry deadline of ${budgetMs}ms exceeded`));
+        const left = deadline - Date.now();
+        if (left <= 0) abort();
+        else timer = setTimeout(abort, left >= 100 ? Math.floor(left / 50) * 50 : left);
+        controller = armed;
+      }
+      return controller.signal;
+    },
+    deadline,
+  };
+  return { call, dispose: () => clearTimeout(timer) };
 }
 
 export function createPinResolver(options: PinResolverOptions): PinResolver {
