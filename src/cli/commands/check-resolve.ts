@@ -14,8 +14,8 @@ import { admitObject, createPinFailureLog, createPinResolver, localAccess } from
 import type { AdmitDeps } from '../../flows/index.ts';
 import type { CliIo } from '../io.ts';
 import type { ManifestObject } from '../input/read-manifests.ts';
-import { summarize } from '../output/report.ts';
-import type { CheckReport, CheckResult } from '../output/report.ts';
+import { reportFrom } from '../output/report.ts';
+import type { CheckReport } from '../output/report.ts';
 
 export interface ResolvedCheck {
   report: CheckReport;
@@ -32,25 +32,8 @@ export async function resolveAndCheck(objects: readonly ManifestObject[], policy
   const deps: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => new Date() };
   try {
     const outcomes = await mapLimited(objects, CONCURRENCY, async (manifest) => admitObject({ object: manifest.object }, effective, deps));
-    const results: CheckResult[] = [];
-    let skipped = 0;
-    outcomes.forEach(({ result }, index) => {
-      const manifest = objects[index] as ManifestObject;
-      const { evaluation } = result;
-      if (!evaluation.governed) {
-        skipped += 1;
-        return;
-      }
-      results.push({
-        object: evaluation.object,
-        file: manifest.file,
-        line: manifest.line,
-        verdict: evaluation.verdict,
-        exempt: evaluation.exempt,
-        violations: evaluation.findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
-      });
-    });
-    return { report: { results, summary: summarize(results, skipped), problems: [] }, admitted: outcomes.map((outcome) => outcome.admitted) };
+    const report = reportFrom(outcomes.map(({ result }, index) => ({ manifest: objects[index] as ManifestObject, evaluation: result.evaluation })));
+    return { report, admitted: outcomes.map((outcome) => outcome.admitted) };
   } finally {
     pins.close();
   }

@@ -12,7 +12,7 @@ import { VERSION } from '../../runtime/version.ts';
 import type { CliIo } from '../io.ts';
 import { readManifests, type ManifestObject } from '../input/read-manifests.ts';
 import { formatJson } from '../output/json.ts';
-import { summarize, type CheckReport, type CheckResult } from '../output/report.ts';
+import { reportFrom, type CheckReport } from '../output/report.ts';
 import { formatSarif } from '../output/sarif.ts';
 import { formatText } from '../output/text.ts';
 import type { SetExit } from '../program.ts';
@@ -66,24 +66,7 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
 }
 
 export function buildReport(objects: readonly ManifestObject[], policy: SourcePolicy, mode?: 'enforce' | 'warn'): CheckReport {
-  const results: CheckResult[] = [];
-  let skipped = 0;
-  for (const manifest of objects) {
-    const evaluation = evaluate(manifest.object, policy, { phase: 'offline', ...(mode ? { mode } : {}) });
-    if (!evaluation.governed) {
-      skipped += 1;
-      continue;
-    }
-    results.push({
-      object: evaluation.object,
-      file: manifest.file,
-      line: manifest.line,
-      verdict: evaluation.verdict,
-      exempt: evaluation.exempt,
-      violations: evaluation.findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
-    });
-  }
-  return { results, summary: summarize(results, skipped), problems: [] };
+  return reportFrom(objects.map((manifest) => ({ manifest, evaluation: evaluate(manifest.object, policy, { phase: 'offline', ...(mode ? { mode } : {}) }) })));
 }
 
 async function readPolicy(file: string | undefined, cwd: string): Promise<SourcePolicy> {

@@ -1,6 +1,7 @@
 /** The `check` report: what every formatter (text, json, sarif) renders. Plain data, built once. */
+import type { Evaluation } from '../../core/evaluate.ts';
 import type { Finding, ObjectRef, Verdict } from '../../core/findings.ts';
-import type { InputProblem } from '../input/read-manifests.ts';
+import type { InputProblem, ManifestObject } from '../input/read-manifests.ts';
 
 export interface Violation extends Finding {
   line: number;
@@ -35,6 +36,27 @@ export function summarize(results: readonly CheckResult[], skipped: number): Che
     warned: results.filter((result) => result.verdict === 'warn').length,
     skipped,
   };
+}
+
+/** One result per governed object, with every finding's line in its file; other kinds count as skipped. */
+export function reportFrom(checked: Iterable<{ manifest: ManifestObject; evaluation: Evaluation }>): CheckReport {
+  const results: CheckResult[] = [];
+  let skipped = 0;
+  for (const { manifest, evaluation } of checked) {
+    if (!evaluation.governed) {
+      skipped += 1;
+      continue;
+    }
+    results.push({
+      object: evaluation.object,
+      file: manifest.file,
+      line: manifest.line,
+      verdict: evaluation.verdict,
+      exempt: evaluation.exempt,
+      violations: evaluation.findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
+    });
+  }
+  return { results, summary: summarize(results, skipped), problems: [] };
 }
 
 export function describeObject(object: ObjectRef): string {
