@@ -1,28 +1,33 @@
-// `npm test` entry: makes sure the real OCI registry the integration tests need is installed, then runs
+// `npm test` entry: makes sure the real tools the integration tests need are installed, then runs
 // every test file with node's own runner on the Node 24 that package.json provides.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const REGISTRY_BINARY = '/usr/bin/docker-registry';
+/** Debian packages the integration tests run for real: the reference registry, and skopeo to compare against. */
+const TOOLS = [
+  { binary: '/usr/bin/docker-registry', pkg: 'docker-registry' },
+  { binary: '/usr/bin/skopeo', pkg: 'skopeo' },
+] as const;
 
-function ensureRegistry(): void {
-  if (existsSync(REGISTRY_BINARY)) return;
+function ensureTools(): void {
+  const missing = TOOLS.filter((tool) => !existsSync(tool.binary)).map((tool) => tool.pkg);
+  if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    console.error(`docker-registry is missing: run "sudo apt-get install -y docker-registry" and retry.`);
+    console.error(`missing test tools: run "sudo apt-get install -y ${missing.join(' ')}" and retry.`);
     process.exit(1);
   }
-  console.log('installing Debian package docker-registry (the reference OCI registry the tests start)…');
+  console.log(`installing Debian packages the tests need: ${missing.join(', ')}…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'docker-registry']]) {
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...missing]]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (result.status !== 0) {
-      console.error(`apt-get ${args.join(' ')} failed: install docker-registry by hand and retry.`);
+      console.error(`apt-get ${args.join(' ')} failed: install ${missing.join(' ')} by hand and retry.`);
       process.exit(1);
     }
   }
 }
 
-ensureRegistry();
+ensureTools();
 const patterns = process.argv.slice(2);
 const files = patterns.length > 0 ? patterns : ['test/**/*.test.ts'];
 const result = spawnSync(
