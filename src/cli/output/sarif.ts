@@ -67,6 +67,6 @@ function sarifResult(result: CheckResult, violation: Violation, ruleIndex: numbe
 function location(file: string, line: number): { physicalLocation: object } {
   const artifactLocation = isAbsolute(file)
     ? { uri: pathToFileURL(file).href }
-    : { uri: file.split('\\').join('/').replace(/^\.\//, ''), uriBaseId: '%SRCROOT%' };
+    : { uri: encodeURI(file.split('\\').join('/').replace(/^\.\//, '')), uriBaseId: '%SRCROOT%' };
   return { physicalLocation: { artifactLocation, region: { startLine: Math.max(1, line) } } };
 }

@@ -129,3 +129,13 @@ test('SARIF 2.1.0 carries rules, results and file:line locations', async () => {
     assert.ok(['error', 'warning'].includes(result.level));
   }
 });
+
+test('SARIF locations are valid URI references, also for stdin and paths with spaces', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinwarden cli '));
+  writeFileSync(join(dir, 'my app.yaml'), 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: b}\nspec: {}\n');
+  const fromDir = await runBuiltCli(['check', 'my app.yaml', '--output', 'sarif'], { cwd: dir });
+  const fromStdin = await runBuiltCli(['check', '-', '--output', 'sarif'], { stdin: 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: b}\nspec: {}\n' });
+  const uriOf = (run: { stdout: string }) => JSON.parse(run.stdout).runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri as string;
+  assert.equal(uriOf(fromDir), 'my%20app.yaml');
+  assert.equal(uriOf(fromStdin), '%3Cstdin%3E');
+});
