@@ -7,7 +7,24 @@ const IO_PACKAGES = [
   'node:dgram', 'node:dns', 'node:tls', 'fs', 'net', 'http', 'https', 'child_process',
   'fastify', '@kubernetes/client-node', 'pino', 'prom-client', 'undici', 'commander', 'tar-stream',
 ];
-const roomBan = (rooms) => ({ patterns: rooms.map((room) => ({ group: [`**/${room}/**`, `../${room}`, `../../${room}`], message: `core may not import ${room}` })) });
+const ROOMS = ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'webhook', 'controller', 'cli', 'runtime'];
+const roomBan = (from, rooms) => ({
+  patterns: rooms.map((room) => ({ group: [`**/${room}/**`, `../${room}`, `../../${room}`], message: `${from} may not import ${room} (see src/README.md)` })),
+});
+/** The room table of src/README.md: what each room may import from src/. */
+const MAY_IMPORT = {
+  oci: ['core'],
+  signature: ['core', 'oci'],
+  artifact: ['core', 'oci'],
+  kube: ['core'],
+  runtime: ['core'],
+  flows: ['core', 'oci', 'signature', 'artifact', 'kube', 'runtime'],
+  webhook: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'runtime'],
+};
+const adapterRules = Object.entries(MAY_IMPORT).map(([room, allowed]) => ({
+  files: [`src/${room}/**/*.ts`],
+  rules: { 'no-restricted-imports': ['error', roomBan(room, ROOMS.filter((other) => other !== room && !allowed.includes(other)))] },
+}));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'deploy/**', 'eslint.config.js'] },
@@ -33,10 +50,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: IO_PACKAGES,
-        ...roomBan(['oci', 'signature', 'artifact', 'kube', 'flows', 'webhook', 'controller', 'cli', 'runtime']),
+        ...roomBan('core', ROOMS.filter((room) => room !== 'core')),
       }],
     },
   },
+  ...adapterRules,
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
