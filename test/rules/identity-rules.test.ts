@@ -68,7 +68,7 @@ ruleTester('identity-too-complex', {
 
 test('identity-too-complex reports the exponential-DFA subject', () => {
   const paths = findingsOf('identity-too-complex', { name: 'blow-up', yaml: keyless(GITHUB, '(a|b)*a(a|b){30}'), policy }).map((finding) => finding.path);
-  assert.ok(paths.includes('spec.verify.matchOIDCIdentity[0].subject'), paths.join());
+  assert.deepEqual(paths, ['spec.verify.matchOIDCIdentity[0].subject'], 'only the subject: the anchored issuer is provably fine');
 });
 
 test('many adversarial entries in one object stay inside the object bound', () => {
