@@ -41,7 +41,7 @@ export interface PinResolver {
  */
 export async function withRegistryCall<T>(policy: SourcePolicy, remainingMs: number | undefined, work: (call: Call) => Promise<T>): Promise<T> {
   const configured = policy.spec.registry.timeoutSeconds * 1000;
-  // Rounded down to 50 ms: timers of equal duration share one list in Node (see webhook/server.ts coarse()).
+  // Rounded down to 50 ms: Node keeps one timer list per distinct duration, so equal durations share one.
   const exact = remainingMs === undefined ? configured : Math.min(configured, remainingMs);
   const budget = Math.max(1, exact >= 100 ? Math.floor(exact / 50) * 50 : Math.floor(exact));
   const deadline = lazyDeadline(budget);

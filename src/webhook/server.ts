@@ -12,6 +12,7 @@ import type { WebhookDeps } from './deps.ts';
 import type { Route } from './metrics.ts';
 import { decodeReview, encodeReview } from './review.ts';
 import type { AdmissionRequest } from './review.ts';
+import { createWatchdog, type Watchdog } from './watchdog.ts';
 import type { Answer, RouteHandler } from './routes/answer.ts';
 import { answerMutate, mutateFailure } from './routes/mutate.ts';
 import { answerValidate, validateFailure } from './routes/validate.ts';
@@ -20,6 +21,8 @@ export const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
 const APISERVER_DEFAULT_TIMEOUT_MS = 10_000;
 /** Answer this much before the apiserver gives up: network and serialisation need time too. */
 const MIN_MARGIN_MS = 150;
+/** How often overdue reviews are swept; well inside MIN_MARGIN_MS. */
+const WATCHDOG_TICK_MS = 25;
 
 export function buildServer(deps: WebhookDeps): FastifyInstance {
   const app = fastify({
@@ -42,12 +45,17 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ statusCode: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}: pinwarden serves POST /mutate and POST /validate` });
   });
-  app.post('/mutate', reviewRoute('mutate', answerMutate, deps));
-  app.post('/validate', reviewRoute('validate', answerValidate, deps));
+  const watchdog = createWatchdog(WATCHDOG_TICK_MS, deps.clock ?? Date.now);
+  app.addHook('onClose', (_instance, done) => {
+    watchdog.stop();
+    done();
+  });
+  app.post('/mutate', reviewRoute('mutate', answerMutate, deps, watchdog));
+  app.post('/validate', reviewRoute('validate', answerValidate, deps, watchdog));
   return app;
 }
 
-function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps) {
+function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, watchdog: Watchdog) {
   const clock = deps.clock ?? Date.now;
   // Not async: a review the rules decide without I/O is answered in the same tick (fastify sends a plain
   // return value); only a review that waits on a registry goes through a promise.
@@ -56,7 +64,7 @@ function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps) {
     const review = decodeReview(request.body);
     const timeoutMs = parseGoDuration(request.query.timeout) ?? deps.defaultTimeoutMs ?? APISERVER_DEFAULT_TIMEOUT_MS;
     const answerBy = started + timeoutMs - Math.max(MIN_MARGIN_MS, timeoutMs * 0.05);
-    const answer = answerInTime(route, handler, review, deps, answerBy);
+    const answer = answerInTime(route, handler, review, deps, answerBy, watchdog);
     return answer instanceof Promise ? answer.then((settled) => finish(route, review, settled, deps, started)) : finish(route, review, answer, deps, started);
   };
 }
@@ -80,7 +88,7 @@ function finish(route: Route, review: AdmissionRequest, answer: Answer, deps: We
  * Runs the route; a throw becomes the route's fail-open (mutate) or fail-closed (validate) answer. An answer
  * that needs I/O also runs under a wall-clock guard, so an overrun is answered before the apiserver gives up.
  */
-function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequest, deps: WebhookDeps, answerBy: number): Answer | Promise<Answer> {
+function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequest, deps: WebhookDeps, answerBy: number, watchdog: Watchdog): Answer | Promise<Answer> {
   const clock = deps.clock ?? Date.now;
   let policy: SourcePolicy | undefined;
   try {
@@ -88,36 +96,16 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
     const remainingMs = Math.max(1, answerBy - clock() - 25);
     const outcome = handler(review, { policy, flows: deps.flows, remainingMs });
     if (!(outcome instanceof Promise)) return outcome;
-    return guarded(outcome, coarse(answerBy - clock())).catch((error: unknown) => failureAnswer(route, review, error, deps, policy));
+    // The watchdog sweeps every WATCHDOG_TICK_MS, so it may fire up to one tick after answerBy (inside the margin).
+    return watchdog.guard(outcome, answerBy).catch((error: unknown) => failureAnswer(route, review, error, deps, policy));
   } catch (error) {
     return failureAnswer(route, review, error, deps, policy);
-  }
-}
-
-async function guarded(outcome: Promise<Answer>, guardMs: number): Promise<Answer> {
-  let timer: NodeJS.Timeout | undefined;
-  const overrun = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new PinwardenError('PW_DEADLINE', `no decision within ${guardMs}ms`)), guardMs);
-  });
-  try {
-    return await Promise.race([outcome, overrun]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 function failureAnswer(route: Route, review: AdmissionRequest, error: unknown, deps: WebhookDeps, policy: SourcePolicy | undefined): Answer {
   if (!(error instanceof PinwardenError) || error.kind === 'internal') deps.logger.error({ err: error, reqId: review.uid, route }, 'admission review failed');
   return route === 'mutate' ? mutateFailure(review, error) : validateFailure(review, error, policy);
-}
-
-/**
- * Node keeps one timer list per distinct duration: per-request durations that differ by a millisecond meant
- * a list created and destroyed for nearly every review. Rounding down to 50 ms lets reviews share lists
- * (the guard fires up to 50 ms early, inside the margin).
- */
-export function coarse(ms: number): number {
-  return Math.max(1, ms >= 100 ? Math.floor(ms / 50) * 50 : Math.floor(ms));
 }
 
 const FRAMING_STATUS: Partial<Record<string, { status: number; code: string }>> = {
