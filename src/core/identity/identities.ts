@@ -66,7 +66,11 @@ export function checkIdentity(
   if (candidates.length === 0) return { allowed: false, reason: 'invalid', problems };
   const budget = startBudget(options);
   const outsideAll = fieldsOutsideEveryIdentity(entry, candidates, budget);
-  if (outsideAll.length > 0) return { allowed: false, reason: 'not-contained', problems: outsideAll };
+  const proven = outsideAll.filter((problem) => problem.kind === 'not-contained');
+  if (proven.length > 0) return { allowed: false, reason: 'not-contained', problems: proven };
+  // A field too complex even against the union is the answer: searching candidates after it has spent the
+  // budget would blame the other field too, for running out of time rather than for its language.
+  if (outsideAll.length > 0) return { allowed: false, reason: 'too-complex', problems: outsideAll };
   return searchCandidates(entry, candidates, budget);
 }
 
@@ -100,17 +104,17 @@ function compileAllowed(allowed: readonly IdentityRegexes[]): { candidates: Comp
 /**
  * A field whose language escapes the union of every allowed identity's field gives the strongest denial:
  * a string no allowed identity accepts. With a single candidate the per-candidate search says the same.
+ * Fields too complex to decide against the union are returned too (kind 'too-complex').
  */
 function fieldsOutsideEveryIdentity(entry: CompiledIdentity, candidates: readonly CompiledIdentity[], budget: Budget): FieldProblem[] {
   if (candidates.length === 1) return [];
   const problems: FieldProblem[] = [];
   for (const field of IDENTITY_FIELDS) {
     const union = unionOf(candidates.map((candidate) => candidate[field]));
-    const outcome = containsWithin(entry[field], union, budget);
-    if (outcome.result === 'not-contained') {
-      const pattern = entry[field].source;
-      problems.push({ field, pattern, kind: 'not-contained', counterexample: outcome.counterexample, rejectedBy: 'all' });
-    }
+    const problem = toProblem(field, entry[field].source, containsWithin(entry[field], union, budget), 'all');
+    if (problem) problems.push(problem);
+    // The budget is spent: checking the next field now would only report that, not its language.
+    if (problem?.kind === 'too-complex') break;
   }
   return problems;
 }

@@ -94,3 +94,14 @@ test('an allowed identity that does not compile is skipped, the others still cou
   assert.equal(onlyBroken.reason, 'invalid');
   assert.equal(onlyBroken.problems[0]?.kind === 'invalid' && onlyBroken.problems[0].source, 0);
 });
+
+test('when time runs out on one field, only that field is blamed (a tight budget makes this deterministic)', () => {
+  let clock = 0;
+  // Every clock read advances 1 ms: 400 "ms" is plenty for the issuer (a whole simple entry takes ~480 reads)
+  // and always runs out inside the blow-up subject, whatever the machine's load.
+  const now = () => (clock += 1);
+  const check = checkIdentity({ issuer: GITHUB_ISSUER, subject: '(a|b)*a(a|b){30}' }, POLICY, { budgetMs: 400, now });
+  assert.equal(check.allowed, false);
+  assert.ok(!check.allowed && check.reason === 'too-complex');
+  assert.deepEqual(check.problems.map((problem) => [problem.field, problem.kind]), [['subject', 'too-complex']]);
+});
