@@ -7,7 +7,7 @@
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { LineCounter, isMap, isSeq, parseAllDocuments, type Node } from 'yaml';
+import { LineCounter, isMap, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 
 export interface ManifestObject {
   file: string;
@@ -30,6 +30,8 @@ export interface ManifestSet {
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** YAML anchors expanded per document: enough for real manifests, far below a "billion laughs" bomb. */
+const MAX_ALIAS_COUNT = 100;
 
 export async function readManifests(paths: readonly string[], stdin: Readable, cwd: string): Promise<ManifestSet> {
   const result: ManifestSet = { objects: [], problems: [] };
@@ -109,7 +111,22 @@ function parseInto(result: ManifestSet, file: string, text: string): void {
     }
     const contents = document.contents;
     if (contents === null) continue;
-    collectObjects(result.objects, file, contents, document.toJS({ maxAliasCount: 100 }) as unknown, lineCounter);
+    const value = documentValue(document);
+    if (value instanceof Error) {
+      result.problems.push({ file, line: lineCounter.linePos(contents.range?.[0] ?? 0).line, message: value.message });
+      continue;
+    }
+    collectObjects(result.objects, file, contents, value, lineCounter);
+  }
+}
+
+/** The document as plain data; an alias bomb (or anything else toJS refuses) is an input problem, not a crash. */
+function documentValue(document: Document): unknown {
+  try {
+    return document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new Error(`not usable YAML: ${firstLine(reason)}`);
   }
 }
 

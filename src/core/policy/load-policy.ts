@@ -26,7 +26,13 @@ export function loadPolicy(text: string, sourceName: string): SourcePolicy {
     const line = lineCounter.linePos(syntaxError.pos[0]).line;
     throw policyError(`${sourceName}:${line}: not valid YAML: ${firstLine(syntaxError.message)}`, sourceName, line);
   }
-  const candidate: unknown = document.toJS();
+  let candidate: unknown;
+  try {
+    candidate = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw policyError(`${sourceName}: not usable YAML: ${firstLine(reason)}`, sourceName);
+  }
   if (!validate(candidate)) {
     const problems = (validate.errors ?? []).map((error) => describeSchemaError(error, document.contents, lineCounter));
     throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);

@@ -139,3 +139,25 @@ test('SARIF locations are valid URI references, also for stdin and paths with sp
   assert.equal(uriOf(fromDir), 'my%20app.yaml');
   assert.equal(uriOf(fromStdin), '%3Cstdin%3E');
 });
+
+function aliasBomb(): string {
+  const levels = ['  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i < 10; i += 1) levels.push(`  a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(',')}]`);
+  return `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: bomb}\nspec:\n${levels.join('\n')}\n`;
+}
+
+test('a YAML alias bomb is an input error with its file, not a crash or a hang; other files are still checked', async () => {
+  const run = await runBuiltCli(['check', tempFile('bomb.yaml', aliasBomb()), join(FLUX_EXAMPLES, 'ocirepo-01-sample-tag.yaml'), '--output', 'json']);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /bomb\.yaml:1: not usable YAML: Excessive alias count/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal((JSON.parse(run.stdout) as { summary: { objects: number } }).summary.objects, 1);
+});
+
+test('an alias bomb as the policy is PW_POLICY_INVALID, exit 2', async () => {
+  const policy = tempFile('policy.yaml', aliasBomb().replace('kind: OCIRepository', 'kind: SourcePolicy'));
+  const run = await runBuiltCli(['check', FLUX_EXAMPLES, '--config', policy]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /not usable YAML.*\[PW_POLICY_INVALID\]/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+});
