@@ -64,6 +64,11 @@ export const ERRORS = {
     reason: 'VerificationError',
     summary: 'the verification provider is not supported',
   },
+  PW_KUBE_API: {
+    kind: 'unavailable',
+    reason: 'ReconciliationFailed',
+    summary: 'the Kubernetes API could not be reached or refused a read',
+  },
   PW_INTERNAL: { kind: 'internal', reason: 'ReconciliationFailed', summary: 'an unexpected internal error' },
 } as const satisfies Record<string, CatalogueEntry>;
 

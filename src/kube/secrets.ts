@@ -67,7 +67,7 @@ async function read<T>(what: string, timeoutMs: number, outer: AbortSignal | und
     const why = typeof status === 'number'
       ? `Kubernetes API answered ${status}${status === 403 ? ' (pinwarden needs RBAC get on it)' : ''}`
       : `Kubernetes API unreachable: ${firstLine(error).slice(0, 200)}`;
-    throw new PinwardenError('PW_INTERNAL', `reading ${what}: ${why}`, { details: typeof status === 'number' ? { status } : {} });
+    throw new PinwardenError('PW_KUBE_API', `reading ${what}: ${why}`, { details: typeof status === 'number' ? { status } : {} });
   }
 }
 

@@ -75,6 +75,8 @@ test('RBAC refusal: a catalogued error naming the object and the status, never t
   const reader = createKubeSecretReader({ kubeconfig });
   await assert.rejects(reader.getSecret('locked', 'x'), (error: unknown) => {
     assert.ok(error instanceof PinwardenError);
+    assert.equal(error.code, 'PW_KUBE_API');
+    assert.equal(error.kind, 'unavailable', 'an API refusal follows registry.onUnreachable, not the internal-error path');
     assert.match(error.message, /Secret locked\/x.*403/);
     assert.ok(!error.message.includes('cannot get resource'));
     return true;
