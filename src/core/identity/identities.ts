@@ -173,7 +173,7 @@ function isCloser(problems: readonly FieldProblem[], than: readonly FieldProblem
  * `subject "^https://github.com/org/.*$" accepts "https://githubXcom/org/" which no allowed identity accepts`.
  */
 export function describeFieldProblem(problem: FieldProblem): string {
-  const subject = `${problem.field} ${JSON.stringify(problem.pattern)}`;
+  const subject = `${problem.field} ${quotePattern(problem.pattern)}`;
   switch (problem.kind) {
     case 'not-contained': {
       const who = problem.rejectedBy === 'all' ? 'no allowed identity accepts' : `allowed identity #${problem.rejectedBy} does not accept`;
@@ -186,4 +186,12 @@ export function describeFieldProblem(problem: FieldProblem): string {
     case 'too-complex':
       return `${subject} could not be proven inside the allowed identities: ${problem.reason}`;
   }
+}
+
+/**
+ * A regex as its author wrote it, in quotes: JSON escaping would double every backslash (`\\.` for `\.`),
+ * which misreads as a different regex. Counterexamples keep JSON escaping: they may hold control characters.
+ */
+export function quotePattern(pattern: string): string {
+  return `"${pattern.replaceAll('"', '\\"')}"`;
 }

@@ -3,7 +3,7 @@
  * memoised (patterns repeat across objects), and one object's entries share a time bound, so a request
  * full of adversarial entries is denied quickly instead of stalling the webhook.
  */
-import { checkIdentity, describeFieldProblem, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
+import { checkIdentity, describeFieldProblem, quotePattern, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
 import type { AllowedIdentity } from '../policy/index.ts';
 import type { RuleFinding } from './rule.ts';
 
@@ -69,7 +69,7 @@ function toVerdict(problem: FieldProblem, path: string, allowed: readonly Allowe
         finding: {
           path: fieldPath,
           message: `${describeFieldProblem(problem)} (Flux matches unanchored)`,
-          fix: `narrow the ${problem.field} regex${bound ? ` to fit ${JSON.stringify(bound)}` : ' to fit an allowed identity'}: anchor it with ^…$ and escape dots as \\.`,
+          fix: `narrow the ${problem.field} regex${bound ? ` to fit ${quotePattern(bound)}` : ' to fit an allowed identity'}: anchor it with ^…$ and escape dots as \\.`,
         },
       }];
     }

@@ -71,7 +71,7 @@ test('invalid, empty-policy and too-complex outcomes are data', () => {
     invalid.problems.map((problem) => describeFieldProblem(problem)),
     [
       'issuer "(?=x)" is not a valid Go regexp: error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
-      'subject "(a)\\\\1" is not a valid Go regexp: error parsing regexp: invalid escape sequence: `\\1`',
+      'subject "(a)\\1" is not a valid Go regexp: error parsing regexp: invalid escape sequence: `\\1`',
     ],
   );
 
