@@ -9,7 +9,7 @@ import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
 import { asRecord, asString, objectRefOf } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
-import type { PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
+import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
@@ -42,16 +42,23 @@ export interface ValidateResult {
   verification?: VerifyOutcome;
 }
 
-export async function mutateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<PinPlan> {
+/**
+ * Synchronous when no registry call is needed: nothing to pin, a sticky reuse, or a digest the resolver
+ * already holds for this object's registry access. A Promise only when the registry must be asked.
+ */
+export function mutateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): PinPlan | Promise<PinPlan> {
   const object = withNamespace(input.object, input.namespace);
   const intent = planIntent(object, input.oldObject, policy);
-  let resolution: Resolution | undefined;
-  if (intent.action === 'resolve') {
-    resolution = await withRegistryCall(policy, input.remainingMs, (call) => deps.pins.resolve(object, intent.target, policy, call));
-    const ref = objectRefOf(object);
-    if (resolution.ok) deps.failures.forget(ref, intent.target);
-    else deps.failures.record(ref, intent.target, resolution.error);
-  }
+  if (intent.action !== 'resolve') return planPinFor(intent, object, undefined, deps.now());
+  const cached = deps.pins.peek?.(object, intent.target, policy);
+  if (cached) return pinWith(intent, object, cached, deps);
+  return withRegistryCall(policy, input.remainingMs, (call) => deps.pins.resolve(object, intent.target, policy, call)).then((resolution) => pinWith(intent, object, resolution, deps));
+}
+
+function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, resolution: Resolution, deps: AdmitDeps): PinPlan {
+  const ref = objectRefOf(object);
+  if (resolution.ok) deps.failures.forget(ref, intent.target);
+  else deps.failures.record(ref, intent.target, resolution.error);
   return planPinFor(intent, object, resolution, deps.now());
 }
 

@@ -29,6 +29,8 @@ export interface PinResolverOptions {
 export interface PinResolver {
   /** `call` bounds everything: Secret reads, token exchange, HEAD/GET, tag listing. */
   resolve(object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<Resolution>;
+  /** What `resolve` would answer from its caches alone, without I/O; undefined on any miss. Never throws. */
+  peek?(object: unknown, target: PinTarget, policy: SourcePolicy): Resolution | undefined;
   /** The pooled repository of `url` with the object's registry access (signature checks use it); throws PinwardenError. */
   repository(object: unknown, url: string, policy: SourcePolicy, call: Call): Promise<Repository>;
   close(): void;
@@ -92,6 +94,22 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     return resolver;
   };
 
+  const peek = (object: unknown, target: PinTarget, policy: SourcePolicy): Resolution | undefined => {
+    try {
+      const repository = knownRepositoryFor(object, target, policy);
+      if (!repository) return undefined;
+      const lookups = resolverFor(policy);
+      if (target.source.kind === 'semver') {
+        const found = lookups.peekSemver(repository, target.source.range, target.source.filter);
+        return found && { ok: true, digest: found.descriptor.digest, tag: found.tag };
+      }
+      const descriptor = lookups.peekTag(repository, target.source.tag);
+      return descriptor && { ok: true, digest: descriptor.digest, tag: target.source.tag };
+    } catch {
+      return undefined;
+    }
+  };
+
   const resolve = async (object: unknown, target: PinTarget, policy: SourcePolicy, call: Call): Promise<Resolution> => {
     try {
       const repository = await repositoryFor(object, target, policy, call);
@@ -108,16 +126,30 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
   };
 
   const parsed = memo(1024, parseRepositoryUrl);
-  const repositoryFor = async (object: unknown, target: { url: string }, policy: SourcePolicy, call: Call): Promise<HttpRepository> => {
+  // The access an object's references resolved to, for as long as the Secret cache keeps them (10 s): lets a
+  // warm admission find its pooled repository, and so its cached digest, without awaiting anything.
+  const recentAccess = createTtlMemo<RegistryAccess>(ACCESS_TTL_MS, now);
+  const accessRequest = (object: unknown, target: { url: string }, policy: SourcePolicy) => {
     const view = readOciRepository(object);
     refuseByPolicy(target.url, view.insecure, policy);
-    const ref = parsed(target.url);
+    const registry = parsed(target.url).registry;
     const namespace = objectRefOf(object).namespace ?? 'default';
-    const access = await options.access({ namespace, view, registry: ref.registry }, call);
-    return pool.get(target.url, access, view.insecure);
+    const key = [namespace, registry, view.secretName, view.serviceAccountName, view.certSecretName].join('\u0000');
+    return { request: { namespace, view, registry }, key };
+  };
+  const repositoryFor = async (object: unknown, target: { url: string }, policy: SourcePolicy, call: Call): Promise<HttpRepository> => {
+    const { request, key } = accessRequest(object, target, policy);
+    const access = await options.access(request, call);
+    recentAccess.set(key, access);
+    return pool.get(target.url, access, request.view.insecure);
+  };
+  const knownRepositoryFor = (object: unknown, target: { url: string }, policy: SourcePolicy): HttpRepository | undefined => {
+    const { request, key } = accessRequest(object, target, policy);
+    const access = recentAccess.get(key);
+    return access && pool.get(target.url, access, request.view.insecure);
   };
 
-  return { resolve, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
+  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
 }
 
 /**
@@ -145,6 +177,31 @@ function isAllowedRegistry(policy: SourcePolicy, url: string): boolean {
     allowedByPolicy.set(policy, check);
   }
   return check(url);
+}
+
+/** How long a built registry access is reused without reading its Secrets again (the Secret cache's TTL). */
+const ACCESS_TTL_MS = 10_000;
+
+interface TtlMemo<T> {
+  get(key: string): T | undefined;
+  set(key: string, value: T): void;
+}
+
+function createTtlMemo<T>(ttlMs: number, now: () => number, max = 4096): TtlMemo<T> {
+  const entries = new Map<string, { value: T; expiresAt: number }>();
+  return {
+    get(key) {
+      const entry = entries.get(key);
+      if (entry && entry.expiresAt > now()) return entry.value;
+      if (entry) entries.delete(key);
+      return undefined;
+    },
+    set(key, value) {
+      entries.delete(key);
+      if (entries.size >= max) entries.delete(entries.keys().next().value ?? '');
+      entries.set(key, { value, expiresAt: now() + ttlMs });
+    },
+  };
 }
 
 /** A bounded memo for pure functions of a string (parse results, verdicts); errors are not remembered. */

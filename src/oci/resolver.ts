@@ -26,6 +26,10 @@ export interface SemverResolution {
 
 export interface Resolver {
   resolveTag(repository: Repository, tag: string, call: Call): Promise<Descriptor>;
+  /** The cached answer of `resolveTag`, without I/O; undefined when only the registry can tell. */
+  peekTag(repository: Repository, tag: string): Descriptor | undefined;
+  /** The cached answer of `resolveSemver`, without I/O. */
+  peekSemver(repository: Repository, range: string, filter: string | undefined): SemverResolution | undefined;
   /** Highest tag inside `range` (after the optional Go-regexp `filter`), resolved. PW_NO_MATCHING_TAG if none. */
   resolveSemver(repository: Repository, range: string, filter: string | undefined, call: Call): Promise<SemverResolution>;
   clear(): void;
@@ -87,13 +91,23 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
     return flight;
   };
 
+  /** A hit counts as one (it answers an admission); a miss does not, the resolve that follows counts it. */
+  const peek = <T>(key: string): T | undefined => {
+    const hit = cache.get(key) as T | undefined;
+    if (hit !== undefined) emit(options.onEvent, { type: 'cache', outcome: 'hit' });
+    return hit;
+  };
+  const tagKey = (repository: Repository, tag: string): string => `tag\u0000${identityOf(repository)}\u0000${tag}`;
+  const semverKey = (repository: Repository, range: string, filter: string | undefined): string =>
+    `semver\u0000${identityOf(repository)}\u0000${range}\u0000${filter ?? ''}`;
+
   const resolveTag = (repository: Repository, tag: string, call: Call): Promise<Descriptor> =>
-    cachedOrShared(`tag\u0000${identityOf(repository)}\u0000${tag}`, call, `resolve ${repository.name}:${tag}`, (shared) => repository.resolve(tag, shared));
+    cachedOrShared(tagKey(repository, tag), call, `resolve ${repository.name}:${tag}`, (shared) => repository.resolve(tag, shared));
 
   const resolveSemver = (repository: Repository, range: string, filter: string | undefined, call: Call): Promise<SemverResolution> => {
     const constraint = parseSemverConstraint(range);
     const matches = filter === undefined || filter === '' ? undefined : compileTagFilter(filter);
-    const key = `semver\u0000${identityOf(repository)}\u0000${range}\u0000${filter ?? ''}`;
+    const key = semverKey(repository, range, filter);
     return cachedOrShared(key, call, `resolve ${repository.name} semver ${range}`, async (shared) => {
       const tags: string[] = [];
       for await (const tag of repository.tags(shared)) tags.push(tag);
@@ -105,7 +119,13 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
     });
   };
 
-  return { resolveTag, resolveSemver, clear: () => cache.clear() };
+  return {
+    resolveTag,
+    resolveSemver,
+    peekTag: (repository, tag) => peek<Descriptor>(tagKey(repository, tag)),
+    peekSemver: (repository, range, filter) => peek<SemverResolution>(semverKey(repository, range, filter)),
+    clear: () => cache.clear(),
+  };
 }
 
 function identityOf(repository: Repository): string {

@@ -11,7 +11,8 @@ export interface PolicySource {
 }
 
 export interface AdmissionFlows {
-  mutate(input: AdmissionInput, policy: SourcePolicy): Promise<PinPlan>;
+  /** Synchronous when no registry call is needed. */
+  mutate(input: AdmissionInput, policy: SourcePolicy): PinPlan | Promise<PinPlan>;
   /** Synchronous when no registry call is needed. */
   validate(input: AdmissionInput, policy: SourcePolicy): ValidateResult | Promise<ValidateResult>;
 }

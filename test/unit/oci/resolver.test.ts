@@ -121,3 +121,24 @@ test('resolveSemver: highest matching tag (filtered with a Go regexp), then its 
   // 'app-3.0.0' is not a version tag, even though 3.0.0 would match.
   await assert.rejects(resolver.resolveSemver(repo, '>=3.0.0', undefined, call()), (e: unknown) => e instanceof PinwardenError && e.code === 'PW_NO_MATCHING_TAG');
 });
+
+test('peekTag and peekSemver answer only from the cache: no registry call, a hit counted, a miss not', async () => {
+  const { repo, digests } = await seeded();
+  let now = 0;
+  const { stats, onEvent } = createRegistryStats();
+  const resolver = createResolver({ ttlMs: 1000, now: () => now, onEvent });
+  assert.equal(resolver.peekTag(repo, 'v1.0.0'), undefined);
+  assert.equal(resolver.peekSemver(repo, '>=1.0.0 <2.0.0', undefined), undefined);
+  assert.equal(stats.cacheMisses + stats.cacheHits, 0, 'a peek miss is counted by the resolve that follows it');
+  await resolver.resolveTag(repo, 'v1.0.0', call());
+  await resolver.resolveSemver(repo, '>=1.0.0 <2.0.0', undefined, call());
+  const calls = repo.resolveCalls;
+  const hitsBefore = stats.cacheHits;
+  assert.equal(resolver.peekTag(repo, 'v1.0.0')?.digest, digests['v1.0.0']);
+  assert.equal(resolver.peekSemver(repo, '>=1.0.0 <2.0.0', undefined)?.tag, 'v1.1.0');
+  assert.equal(repo.resolveCalls, calls, 'peeks never ask the registry');
+  assert.equal(stats.cacheHits - hitsBefore, 2, 'each peek hit is counted once');
+  assert.equal(resolver.peekTag(new GatedRepository('memory|sha256:other-credentials'), 'v1.0.0'), undefined, 'identities never share');
+  now = 1000;
+  assert.equal(resolver.peekTag(repo, 'v1.0.0'), undefined, 'expired');
+});
