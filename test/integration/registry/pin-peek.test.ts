@@ -23,7 +23,7 @@ after(async () => {
 });
 
 const policy = policyFrom('ociRepository: {allowInsecure: true}');
-const target = (): PinTarget => ({ url: `oci://${registry.host}/acme/app`, source: { kind: 'tag', tag: 'v1' } });
+const target = (): PinTarget => ({ url: `oci://${registry.host}/acme/app`, source: { kind: 'tag', tag: 'v1', implicit: false } });
 const object = (spec: Record<string, unknown> = {}) => ociRepository({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1' }, ...spec });
 
 test('peek misses until a resolve has filled the caches, then answers the same digest without I/O', async () => {
