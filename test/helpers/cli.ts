@@ -11,11 +11,20 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runBuiltCli(args: readonly string[], options: { stdin?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+export interface CliRunOptions {
+  stdin?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** false: the child sees only PATH plus `env` (no docker config or HOME of the machine leaks in). */
+  inheritEnv?: boolean;
+}
+
+export function runBuiltCli(args: readonly string[], options: CliRunOptions = {}): Promise<CliRun> {
+  const base = options.inheritEnv === false ? { PATH: process.env.PATH ?? '' } : { ...process.env, NO_COLOR: '' };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BUILT_CLI, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '', ...options.env },
+      env: { ...base, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -3,41 +3,28 @@
 // the same commander program in-process (a child costs about a second of module loading).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { runCli } from '../../../src/cli/program.ts';
+import { REPO_ROOT, runBuiltCli } from '../../helpers/cli.ts';
+import type { CliRun } from '../../helpers/cli.ts';
 import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
 import { makeManifestsDir } from './fixtures.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 
 let plain: TestRegistry;
 let secured: TestRegistry;
 let manifests: Awaited<ReturnType<typeof makeManifestsDir>>;
 let home: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
+/** The built entry point in a child process, with HOME pointing at this test's own (empty) docker config. */
 function pinwarden(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, ['src/main.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runBuiltCli(args, { inheritEnv: false, env: { HOME: home, ...env } });
 }
 
 /** In-process run through the same program (fast), for cases whose process behaviour is covered above. */
@@ -50,7 +37,7 @@ async function inProcess(args: string[], env: Record<string, string> = {}): Prom
     stdin: Readable.from([]),
     isTty: false,
     env: { HOME: home, ...env },
-    cwd: ROOT,
+    cwd: REPO_ROOT,
   });
   return { code, stdout, stderr };
 }
