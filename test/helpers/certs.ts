@@ -36,36 +36,34 @@ export interface LeafOptions {
 }
 
 export async function createTestCa(commonName = 'pinwarden test CA'): Promise<TestCa> {
-  const keys = await generateKeys();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${commonName}`,
-    keys,
-    signingAlgorithm: SIGNING,
-    ...validity(),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
+  const { cert, keys } = await selfSigned(commonName, async (publicKey) => [
+    new x509.BasicConstraintsExtension(true, 1, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
+  ]);
   const ca = await toPem(cert, keys.privateKey);
   return { ...ca, issue: (options) => issueLeaf(cert, keys.privateKey, options) };
 }
 
 /** A self-signed certificate usable directly as a trust anchor (the token server's JWT signer). */
 export async function createSelfSignedSigner(commonName: string): Promise<KeyPairPem> {
+  const { cert, keys } = await selfSigned(commonName, async () => [
+    new x509.BasicConstraintsExtension(true, 0, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
+  ]);
+  return toPem(cert, keys.privateKey);
+}
+
+async function selfSigned(commonName: string, extensions: (publicKey: CryptoKey) => Promise<x509.Extension[]>): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${commonName}`,
     keys,
     signingAlgorithm: SIGNING,
     ...validity(),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
-    ],
+    extensions: await extensions(keys.publicKey),
   });
-  return toPem(cert, keys.privateKey);
+  return { cert, keys };
 }
 
 async function issueLeaf(caCert: x509.X509Certificate, caKey: CryptoKey, options: LeafOptions): Promise<KeyPairPem> {
