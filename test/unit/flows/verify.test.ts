@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { publicKeyFingerprint } from '../../../src/core/trust/index.ts';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import type { ErrorCode } from '../../../src/core/errors.ts';
 import { SIGNATURE_RULE_ID, createAdmissionVerifier, createPinFailureLog, readVerifyTrust, validateObject } from '../../../src/flows/index.ts';
@@ -189,4 +191,35 @@ test('a warm cache answers /validate synchronously, and the rules still run', ()
     assert.equal(result.verification?.ok, true);
     assert.deepEqual(result.evaluation.findings.map((finding) => finding.ruleId), ['insecure-not-allowed'], 'a cache hit never skips a rule');
   })();
+});
+
+test('the cache key includes the key set used: a Secret rotated to another trusted key is verified again', async () => {
+  const second = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const content: Record<string, string> = { 'cosign.pub': PLATFORM_KEY_PEM };
+  const rotating = { ...secrets, getSecret: async () => ({ type: 'Opaque', data: Object.fromEntries(Object.entries(content).map(([k, v]) => [k, Buffer.from(v)])) }) };
+  const verifyFn = counting(() => SIGNED);
+  const verifier = createAdmissionVerifier({ pins, secrets: rotating, verifyFn });
+  const policy = policyFrom(`ociRepository: {trustedKeys: ["${publicKeyFingerprint(PLATFORM_KEY_PEM)}", "${publicKeyFingerprint(second)}"]}`);
+  await verifier.verify(object(), policy, call());
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifyFn.calls, 1, 'same keys: cached');
+  content['cosign.pub'] = second;
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifyFn.calls, 2, 'other keys: not the cached answer');
+});
+
+test('the verifier hands the signature room only the vetted keys and never a root it did not vet', async () => {
+  let seenKeys: Readonly<Record<string, string>> | undefined;
+  let seenRoot: string | undefined;
+  const spy: VerifyFunction = async (_repository, _subject, block, options) => {
+    seenKeys = await options.secrets?.(block.secretRef?.name ?? '', call());
+    seenRoot = (await options.trustRoots?.trustRoot(block, call()))?.source;
+    await assert.rejects(options.secrets!('some-other-secret', call()), { code: 'PW_KEY_NOT_TRUSTED' });
+    return SIGNED;
+  };
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn: spy });
+  const outcome = await verifier.verify(object(), policyFrom(KEYS), call());
+  assert.equal(outcome?.ok, true);
+  assert.deepEqual(seenKeys, { 'cosign.pub': PLATFORM_KEY_PEM });
+  assert.match(seenRoot ?? '', /public-good/);
 });
