@@ -15,7 +15,7 @@ const ROOT = Buffer.from('{"mediaType":"application/vnd.dev.sigstore.trustedroot
 const POLICY = policyFrom(`ociRepository: {${TRUSTS_PLATFORM_KEY}, trustedRoots: ["${sha256Name(ROOT)}"]}`);
 const view = (verify: Record<string, unknown>) => readOciRepository(ociRepository({ verify: { provider: 'cosign', ...verify } }));
 const read = (verify: Record<string, unknown>, secrets: SecretReader | undefined) => readVerifyTrust(view(verify), 'apps', POLICY, secrets, callWithTimeout(1000));
-const throwing = (error: unknown): SecretReader => ({ getSecret: () => Promise.reject(error), getServiceAccount: () => Promise.reject(error) });
+const throwing = (error: Error): SecretReader => ({ getSecret: () => Promise.reject(error), getServiceAccount: () => Promise.reject(error) });
 
 test('trusted keys and a trusted root become usable material, with their facts', async () => {
   const trust = await read({ secretRef: { name: 'cosign-pub' }, trustedRootSecretRef: { name: 'root' } }, platformKeySecrets({ 'apps/root': { data: { 'trusted_root.json': ROOT } } }));
