@@ -25,6 +25,7 @@ spec:
     allowedIdentities:
       - {issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/'}
     allowedRegistries: ['oci://ghcr.io/acme/']
+    trustedKeys: ['sha256:${'ab'.repeat(32)}']
 `, 'bench');
 
 function generateObject(index: number): string {

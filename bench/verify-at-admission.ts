@@ -5,7 +5,6 @@
  * network does not hide the difference), medians of many runs.
  * Run: npm run bench -- verify-at-admission   (or: node bench/verify-at-admission.ts)
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { createAdmissionVerifier, clusterAccess, createPinFailureLog, createPinResolver } from '../src/flows/index.ts';
 import { createMemorySecretReader } from '../src/kube/index.ts';
 import { HttpRepository, parseReference } from '../src/oci/index.ts';
@@ -14,6 +13,7 @@ import { admissionReview, ociRepository } from '../test/helpers/admission.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { attachLegacy, legacySignature, pushArtifact } from '../test/helpers/sigstore-fixtures-sign.ts';
 import { pemOfPublicKey } from '../test/helpers/sigstore-fixtures.ts';
+import { PLATFORM_KEY, TRUSTS_PLATFORM_KEY } from '../test/helpers/trust.ts';
 import { startHarness } from '../test/integration/webhook/harness.ts';
 import { median, percentile, round } from './stats.ts';
 
@@ -21,7 +21,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 4000);
 
 export async function benchVerifyAtAdmission(): Promise<Record<string, number>> {
   const registry = await startRegistry({ mode: 'plain' });
-  const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = PLATFORM_KEY;
   const repo = new HttpRepository(parseReference(`oci://${registry.host}/acme/app`), { insecure: true });
   const resolvers: Array<{ close(): void }> = [];
   try {
@@ -32,8 +32,8 @@ export async function benchVerifyAtAdmission(): Promise<Record<string, number>> 
       const pins = createPinResolver({ access: clusterAccess(secrets) });
       resolvers.push(pins);
       const verifier = createAdmissionVerifier({ pins, secrets });
-      const policy = `ociRepository: {allowInsecure: true, verifyAtAdmission: ${verifyAtAdmission}}\nregistry: {timeoutSeconds: 5, cacheTTLSeconds: 600}`;
-      return startHarness({ policy, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier }) });
+      const policy = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, verifyAtAdmission: ${verifyAtAdmission}}\nregistry: {timeoutSeconds: 5, cacheTTLSeconds: 600}`;
+      return startHarness({ policy, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }) });
     };
     const body = admissionReview(ociRepository({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1', digest: signed.digest }, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } }));
     const off = webhook(false);

@@ -64,6 +64,16 @@ export const ERRORS = {
     reason: 'VerificationError',
     summary: 'the verification provider is not supported',
   },
+  PW_KEY_NOT_TRUSTED: {
+    kind: 'verification',
+    reason: 'VerificationError',
+    summary: 'a public key in verify.secretRef is not one the policy trusts',
+  },
+  PW_TRUST_ROOT_NOT_TRUSTED: {
+    kind: 'verification',
+    reason: 'VerificationError',
+    summary: 'the trusted root in verify.trustedRootSecretRef is not one the policy trusts',
+  },
   PW_KUBE_API: {
     kind: 'unavailable',
     reason: 'ReconciliationFailed',

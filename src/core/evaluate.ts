@@ -5,6 +5,7 @@
 import type { Finding, ObjectRef, Verdict } from './findings.ts';
 import { governedKindOf, objectRefOf, readBucket, readOciRepository, type BucketView, type OciRepositoryView } from './flux/objects.ts';
 import type { SourcePolicy } from './policy/index.ts';
+import type { VerifySecretFacts } from './trust/index.ts';
 import { RULES, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
 
 export interface Evaluation {
@@ -18,6 +19,8 @@ export interface Evaluation {
 export interface EvaluateOptions {
   phase: RuleContext['phase'];
   pinFailure?: string;
+  /** Admission: fingerprints and digest of the Secrets `spec.verify` names (see core/trust). */
+  verifySecrets?: VerifySecretFacts;
   /** Overrides spec.mode (the CLI's --mode). */
   mode?: SourcePolicy['spec']['mode'];
 }
@@ -33,6 +36,7 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
     policy,
     phase: options.phase,
     ...(options.pinFailure ? { pinFailure: options.pinFailure } : {}),
+    ...(options.verifySecrets ? { verifySecrets: options.verifySecrets } : {}),
   };
   const mode = options.mode ?? policy.spec.mode;
   const run = kind === 'OCIRepository' ? ruleRunner(readOciRepository(object)) : bucketRunner(readBucket(object));

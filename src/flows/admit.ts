@@ -7,14 +7,17 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
-import { asRecord, asString, objectRefOf } from '../core/flux/objects.ts';
+import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
+import type { SecretReader } from '../kube/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
 import { withRegistryCall } from './resolve.ts';
 import type { AdmissionVerifier, VerifyOutcome } from './verify.ts';
+import { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
+import type { VerifyTrust } from './verify-trust.ts';
 
 export interface AdmitDeps {
   pins: PinResolver;
@@ -22,6 +25,11 @@ export interface AdmitDeps {
   now: () => Date;
   /** Signature checks for `verifyAtAdmission`; without it the knob has no effect (e.g. `check --resolve`). */
   verifier?: AdmissionVerifier;
+  /**
+   * Reads the Secrets `spec.verify` names so the trust rules can judge them (`key-not-trusted`,
+   * `trusted-root-not-allowed`); without it (`check --resolve`) those rules can only warn.
+   */
+  secrets?: SecretReader;
 }
 
 export interface AdmissionInput {
@@ -63,12 +71,16 @@ function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, res
 }
 
 /**
- * Synchronous when the rules alone decide (the common case: a pinned object, no verifyAtAdmission), so the
- * webhook answers without timers or promise hops; a Promise only when the registry must be asked.
+ * Synchronous when the rules alone decide (the common case: a pinned object, no verifyAtAdmission, no Secret
+ * in `spec.verify`), so the webhook answers without timers or promise hops; a Promise when the registry must be
+ * asked or the keys / trusted root a `spec.verify` names must be read and checked against the policy.
  */
 export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
   const first = evaluate(object, policy, { phase: 'admission' });
+  if (deps.secrets && first.governed && !first.exempt && needsVerifyTrust(readOciRepository(object))) {
+    return validateWithTrust(object, input, policy, deps, deps.secrets);
+  }
   if (!first.findings.some(isUnpinnedFinding)) {
     if (!needsVerification(first, policy, deps)) return { evaluation: first };
     const cached = deps.verifier?.cached(object, policy);
@@ -78,16 +90,24 @@ export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps
   return finishValidation(object, input, policy, deps, first);
 }
 
-async function finishValidation(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation): Promise<ValidateResult> {
-  const result = await explainUnpinned(object, input, policy, deps, first);
-  return verifyAdmission(object, input, policy, deps, result);
+/** The Secrets are read once: their facts feed the rules, and the same vetted material feeds verification. */
+async function validateWithTrust(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, secrets: SecretReader): Promise<ValidateResult> {
+  const namespace = objectRefOf(object).namespace ?? 'default';
+  const trust = await withRegistryCall(policy, input.remainingMs, (call) => readVerifyTrust(readOciRepository(object), namespace, policy, secrets, call));
+  const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts });
+  return finishValidation(object, input, policy, deps, first, trust);
 }
 
-async function explainUnpinned(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation): Promise<ValidateResult> {
+async function finishValidation(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation, trust?: VerifyTrust): Promise<ValidateResult> {
+  const result = await explainUnpinned(object, input, policy, deps, first, trust);
+  return verifyAdmission(object, input, policy, deps, result, trust);
+}
+
+async function explainUnpinned(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation, trust?: VerifyTrust): Promise<ValidateResult> {
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
   if (!why) return { evaluation: first };
-  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text });
+  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}) });
   if (!why.error) return { evaluation };
   return { evaluation: applyOnUnreachable(evaluation, why.error, policy), pinFailure: why.error };
 }
@@ -96,10 +116,10 @@ async function explainUnpinned(object: unknown, input: AdmissionInput, policy: S
  * `verifyAtAdmission`: the pinned digest's signature, checked after the rules (a cached answer never replaces
  * them). Skipped when the rules already deny: the verdict cannot change, and no registry call is wasted.
  */
-async function verifyAdmission(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, result: ValidateResult): Promise<ValidateResult> {
+async function verifyAdmission(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, result: ValidateResult, trust?: VerifyTrust): Promise<ValidateResult> {
   const verifier = deps.verifier;
   if (!verifier || !needsVerification(result.evaluation, policy, deps)) return result;
-  const verification = await withRegistryCall(policy, input.remainingMs, (call) => verifier.verify(object, policy, call));
+  const verification = await withRegistryCall(policy, input.remainingMs, (call) => verifier.verify(object, policy, call, trust));
   return verification ? withVerification(result, verification, policy) : result;
 }
 

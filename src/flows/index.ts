@@ -13,3 +13,5 @@ export { createPinFailureLog } from './pin-failures.ts';
 export type { PinFailureLog, PinFailureLogOptions } from './pin-failures.ts';
 export { createAdmissionVerifier } from './verify.ts';
 export type { AdmissionVerifier, AdmissionVerifierOptions, VerifyFunction, VerifyOutcome } from './verify.ts';
+export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
+export type { VerifyTrust } from './verify-trust.ts';

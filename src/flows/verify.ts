@@ -1,6 +1,8 @@
 /**
  * `verifyAtAdmission`: checks the cosign signature of the pinned digest inside the registry deadline, with a
- * cache keyed by (policy generation, namespace, url, digest, verify block). Successes are kept for the
+ * cache keyed by (policy generation, namespace, url, digest, verify block, the key set and trust root used).
+ * Keys and roots come only from `readVerifyTrust`, i.e. only what the policy trusts (`trustedKeys`,
+ * `trustedRoots`); the signature room never reads a tenant's Secret itself. Successes are kept for the
  * positive TTL; definitive failures (a verification-kind error: no signature, bad signature, wrong identity)
  * for a short negative TTL; transient errors (registry down, deadline) are never kept. The cache only ever
  * answers this one question: every policy rule still runs on every admission.
@@ -8,20 +10,26 @@
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
 import { isValidDigest, normalizeOciUrl } from '../core/flux/oci-url.ts';
 import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import type { OciRepositoryView } from '../core/flux/objects.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { SecretReader } from '../kube/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
-import { verifyArtifactSignature } from '../signature/index.ts';
-import type { OciVerifyBlock, SecretDataReader, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
+import { fixedTrustRootSource, parseTrustedRoot, publicGoodTrustRoot, verifyArtifactSignature } from '../signature/index.ts';
+import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
 import type { PinResolver } from './resolve.ts';
+import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
+import type { VerifyTrust } from './verify-trust.ts';
 
 export type VerifyOutcome = { ok: true; signature: VerifiedSignature; cached: boolean } | { ok: false; error: PinwardenError; cached: boolean };
 
 export interface AdmissionVerifier {
-  /** undefined when there is nothing to verify (no digest, no verify block). Never throws. */
-  verify(object: unknown, policy: SourcePolicy, call: Call): Promise<VerifyOutcome | undefined>;
-  /** The fresh cached outcome without any I/O; 'miss' when `verify` must ask the registry. Never throws. */
-  cached(object: unknown, policy: SourcePolicy): VerifyOutcome | 'miss' | undefined;
+  /**
+   * undefined when there is nothing to verify (no digest, no verify block). Never throws. `trust`: what
+   * /validate already read and judged; without it the verifier reads the block's Secrets itself.
+   */
+  verify(object: unknown, policy: SourcePolicy, call: Call, trust?: VerifyTrust): Promise<VerifyOutcome | undefined>;
+  /** The fresh cached outcome without any I/O; 'miss' when `verify` must ask (or a Secret must be read). Never throws. */
+  cached(object: unknown, policy: SourcePolicy, trust?: VerifyTrust): VerifyOutcome | 'miss' | undefined;
 }
 
 export type VerifyFunction = (repository: Repository, subject: Descriptor, verify: OciVerifyBlock, options: VerifySignatureOptions) => Promise<VerifiedSignature>;
@@ -59,12 +67,20 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
     entries.set(key, { outcome, expiresAt: now() + ttl });
   };
 
-  const run = async (object: unknown, subject: VerifySubject, policy: SourcePolicy, call: Call): Promise<Entry['outcome']> => {
+  const roots = trustRootCache();
+  const run = async (object: unknown, subject: VerifySubject, trust: VerifyTrust, policy: SourcePolicy, call: Call): Promise<Entry['outcome']> => {
     try {
+      // Refused before any registry call: untrusted material is never used, not even to fail with.
+      if (trust.refusal) throw trust.refusal;
       const repository = await options.pins.repository(object, subject.url, policy, call);
       const descriptor = await repository.resolve(subject.digest, call);
       const requireTlog = policy.spec.ociRepository.requireTlogForKeys;
-      const signature = await verifyFn(repository, descriptor, subject.block, { call, secrets: secretData(options.secrets, subject.namespace), requireTlog });
+      const signature = await verifyFn(repository, descriptor, subject.block, {
+        call,
+        secrets: vettedKeys(subject.block, trust),
+        trustRoots: fixedTrustRootSource(roots.of(trust)),
+        requireTlog,
+      });
       return { ok: true, signature };
     } catch (error) {
       return { ok: false, error: toPinwardenError(error) };
@@ -79,19 +95,22 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
   };
 
   return {
-    cached(object, policy) {
-      const subject = verifySubject(object);
-      return subject ? (fresh(cacheKey(policy, subject)) ?? 'miss') : undefined;
-    },
-    async verify(object, policy, call) {
+    cached(object, policy, given) {
       const subject = verifySubject(object);
       if (!subject) return undefined;
-      const key = cacheKey(policy, subject);
+      const trust = given ?? (subject.needsTrust ? undefined : PUBLIC_GOOD_TRUST);
+      return trust ? (fresh(cacheKey(policy, subject, trust)) ?? 'miss') : 'miss';
+    },
+    async verify(object, policy, call, given) {
+      const subject = verifySubject(object);
+      if (!subject) return undefined;
+      const trust = given ?? (subject.needsTrust ? await readVerifyTrust(subject.view, subject.namespace, policy, options.secrets, call) : PUBLIC_GOOD_TRUST);
+      const key = cacheKey(policy, subject, trust);
       const hit = fresh(key);
       if (hit) return hit;
       let flight = inFlight.get(key);
       if (!flight) {
-        flight = run(object, subject, policy, call).finally(() => inFlight.delete(key));
+        flight = run(object, subject, trust, policy, call).finally(() => inFlight.delete(key));
         inFlight.set(key, flight);
         void flight.then((outcome) => remember(key, outcome, policy));
       }
@@ -105,13 +124,16 @@ interface VerifySubject {
   url: string;
   digest: Digest;
   block: OciVerifyBlock;
+  view: OciRepositoryView;
+  needsTrust: boolean;
 }
 
 function verifySubject(object: unknown): VerifySubject | undefined {
   const view = readOciRepository(object);
   const digest = view.ref?.digest;
   if (!view.verify || view.url === undefined || digest === undefined || !isValidDigest(digest)) return undefined;
-  return { namespace: objectRefOf(object).namespace ?? 'default', url: view.url, digest: digest as Digest, block: verifyBlock(object) };
+  const namespace = objectRefOf(object).namespace ?? 'default';
+  return { namespace, url: view.url, digest: digest as Digest, block: verifyBlock(object), view, needsTrust: needsVerifyTrust(view) };
 }
 
 /** The raw `spec.verify`, typed the way the signature room takes it (absent provider = cosign, like Flux). */
@@ -131,19 +153,33 @@ function verifyBlock(object: unknown): OciVerifyBlock {
   };
 }
 
-function cacheKey(policy: SourcePolicy, subject: VerifySubject): string {
+/** The trust id is a hash of the key fingerprints and root the verification could use (never their bytes). */
+function cacheKey(policy: SourcePolicy, subject: VerifySubject, trust: VerifyTrust): string {
   const settings = policy.spec.ociRepository;
-  return JSON.stringify([policy.metadata.generation ?? 0, policy.metadata.name, settings.requireTlogForKeys, subject.namespace, normalizeOciUrl(subject.url), subject.digest, subject.block]);
+  return JSON.stringify([policy.metadata.generation ?? 0, policy.metadata.name, settings.requireTlogForKeys, subject.namespace, normalizeOciUrl(subject.url), subject.digest, subject.block, trust.id]);
 }
 
-/** Secret values as text, for `*.pub` keys and `trusted_root.json`; a missing Secret is an input error. */
-function secretData(secrets: SecretReader | undefined, namespace: string): SecretDataReader | undefined {
-  if (!secrets) return undefined;
-  return async (name, call) => {
-    const secret = await secrets.getSecret(namespace, name, call.signal);
-    if (!secret) throw new PinwardenError('PW_INPUT_INVALID', `spec.verify: Secret ${namespace}/${name} not found`);
-    const text: Record<string, string> = {};
-    for (const [key, value] of Object.entries(secret.data)) text[key] = new TextDecoder().decode(value);
-    return text;
+/** Only the vetted `*.pub` entries, and only under the name the block gives: nothing else is readable. */
+function vettedKeys(block: OciVerifyBlock, trust: VerifyTrust): SecretDataReader {
+  return async (name) => {
+    if (trust.keys && name === block.secretRef?.name) return trust.keys;
+    throw new PinwardenError('PW_KEY_NOT_TRUSTED', `Secret ${name}: no key the policy trusts`);
+  };
+}
+
+/** The vetted custom root (parsed once per digest), else the public-good root. */
+function trustRootCache(): { of(trust: VerifyTrust): TrustRoot } {
+  const parsed = new Map<string, TrustRoot>();
+  return {
+    of(trust) {
+      const custom = trust.trustedRoot;
+      if (!custom) return publicGoodTrustRoot();
+      const known = parsed.get(custom.digest);
+      if (known) return known;
+      const root = parseTrustedRoot(custom.bytes, custom.source);
+      if (parsed.size >= 8) parsed.delete(parsed.keys().next().value ?? '');
+      parsed.set(custom.digest, root);
+      return root;
+    },
   };
 }

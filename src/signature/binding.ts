@@ -11,6 +11,8 @@ import { PinwardenError } from '../core/errors.ts';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
+/** The in-toto predicate type `cosign sign` (v3 bundle format) writes; `cosign attest` writes anything else. */
+export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 
 /** What a signature must be about: the artifact bytes and/or an `algorithm:hex` digest. */
 export interface BundleTarget {
@@ -51,6 +53,28 @@ export function assertBundleNamesTarget(bundle: Bundle, target: BundleTarget): v
   }
 }
 
+/**
+ * An OCI signature bundle and an attestation differ only in the statement's predicate type (cosign pushes both
+ * as the same kind of referrer). Like cosign v3's verify, only `cosign/sign/v1` is a signature: an SLSA
+ * provenance or a vulnerability scan signed by an allowed identity says something else about the artifact.
+ */
+export function assertCosignSignatureStatement(bundle: Bundle): void {
+  if (bundle.content.$case !== 'dsseEnvelope') return;
+  const predicateType = (parseStatement(bundle.content.dsseEnvelope.payload) as { predicateType?: unknown } | null)?.predicateType;
+  if (predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
+    const shown = typeof predicateType === 'string' ? JSON.stringify(predicateType.slice(0, 100)) : 'none';
+    throw new PinwardenError('PW_SIGNATURE_INVALID', `bundle is an attestation (predicate type ${shown}), not a cosign signature (${COSIGN_SIGN_PREDICATE_TYPE})`);
+  }
+}
+
+function parseStatement(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new PinwardenError('PW_SIGNATURE_INVALID', 'DSSE payload is not a JSON in-toto statement');
+  }
+}
+
 function targetDigest(target: BundleTarget): { algorithm: string; hex: string } {
   if (target.digest !== undefined) {
     const match = /^(sha256|sha384|sha512):([a-f0-9]+)$/.exec(target.digest.toLowerCase());
@@ -62,12 +86,7 @@ function targetDigest(target: BundleTarget): { algorithm: string; hex: string } 
 }
 
 function assertStatementNames(payload: Buffer, want: { algorithm: string; hex: string }): void {
-  let statement: unknown;
-  try {
-    statement = JSON.parse(payload.toString('utf8'));
-  } catch {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', 'DSSE payload is not a JSON in-toto statement');
-  }
+  const statement = parseStatement(payload);
   const subjects = (statement as { subject?: unknown } | null)?.subject;
   if (!Array.isArray(subjects)) throw new PinwardenError('PW_SIGNATURE_INVALID', 'in-toto statement has no subject list');
   const named = subjects.flatMap((subject: unknown) => {

@@ -2,7 +2,8 @@
  * Verifies one discovered candidate, verified bytes first: every manifest and blob is fetched by digest
  * (the Repository checks size and sha256) under its cap, and only then parsed. A referrer must be a cosign
  * bundle referrer (one `application/vnd.dev.sigstore.bundle*` layer, subject = this digest) holding a
- * bundle ≥ v0.3 with a DSSE envelope; a legacy layer must be a simple-signing payload.
+ * bundle ≥ v0.3 with a DSSE envelope whose statement is a cosign signature (predicate `cosign/sign/v1`, not
+ * an attestation); a legacy layer must be a simple-signing payload.
  */
 import { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import { PinwardenError } from '../core/errors.ts';
@@ -10,6 +11,7 @@ import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
 import { MEDIA_TYPES } from '../oci/index.ts';
 import type { BundleOutcome, SignerPolicy } from './bundle-verify.ts';
 import { parseBundleBytes, verifyBundle } from './bundle-verify.ts';
+import { assertCosignSignatureStatement } from './binding.ts';
 import type { Candidate } from './discovery.ts';
 import { SIGSTORE_BUNDLE_MEDIA_PREFIX, assertWithinCap, descriptorAt, parseJsonObject } from './discovery.ts';
 import { verifyLegacySignature } from './legacy.ts';
@@ -59,6 +61,7 @@ async function verifyBundleReferrer(referrer: Descriptor, context: CandidateCont
   if (bundle.content.$case !== 'dsseEnvelope') {
     throw new PinwardenError('PW_SIGNATURE_INVALID', 'bundle does not contain a DSSE envelope');
   }
+  assertCosignSignatureStatement(bundle);
   const outcome = verifyBundle(bundle, { digest: context.subject.digest }, context.signer);
   return { ...outcome, kind: 'bundle', source: referrer.digest };
 }

@@ -58,7 +58,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
   const pins = createPinResolver({ access: clusterAccess(secrets), onEvent: metrics.onRegistryEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
   const verifier = createAdmissionVerifier({ pins, secrets });
-  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier });
+  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets });
   const app = buildServer({ policy, flows, logger, metrics, https: { cert: pair.cert, key: pair.key } });
   let ready = false;
   const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { evaluate } from '../../src/core/evaluate.ts';
 import { loadPolicy, type SourcePolicy } from '../../src/core/policy/index.ts';
+import type { VerifySecretFacts } from '../../src/core/trust/index.ts';
 
 export interface RuleCase {
   name: string;
@@ -16,6 +17,8 @@ export interface RuleCase {
   policy?: string;
   phase?: 'admission' | 'offline';
   pinFailure?: string;
+  /** What the webhook saw in the verify Secrets (fingerprints, digest); absent = nobody could look. */
+  verifySecrets?: VerifySecretFacts;
 }
 
 export interface InvalidRuleCase extends RuleCase {
@@ -40,6 +43,7 @@ export function findingsOf(ruleId: string, testCase: RuleCase) {
   const result = evaluate(objectFrom(testCase.yaml), policyFrom(testCase.policy), {
     phase: testCase.phase ?? 'admission',
     ...(testCase.pinFailure ? { pinFailure: testCase.pinFailure } : {}),
+    ...(testCase.verifySecrets ? { verifySecrets: testCase.verifySecrets } : {}),
   });
   return result.findings.filter((finding) => finding.ruleId === ruleId);
 }

@@ -78,13 +78,20 @@ function setPayload(rekor: RekorLikeLog, body: string, integratedTime: number, l
   return { body: b64(body), integratedTime, logIndex, logID: rekor.logId.toString('hex') };
 }
 
-/** A cosign v3 signature bundle; `subjectDigests` lets a test sign a statement about something else. */
-export function dsseBundle(signer: Signer, digest: string, entry: EntryOptions = {}, subjectDigests = [digest]): object {
+/** The predicate type `cosign sign` writes; `cosign attest` writes the attestation's own (SLSA, vuln…). */
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+export const SLSA_PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
+
+/**
+ * A cosign v3 signature bundle; `subjectDigests` lets a test sign a statement about something else, and
+ * `predicate` makes it an attestation (`cosign attest --new-bundle-format` output) instead.
+ */
+export function dsseBundle(signer: Signer, digest: string, entry: EntryOptions = {}, subjectDigests = [digest], predicate: { type: string; body?: object } = { type: COSIGN_SIGN_PREDICATE }): object {
   const statement = JSON.stringify({
     _type: 'https://in-toto.io/Statement/v1',
     subject: subjectDigests.map((d) => ({ digest: { [d.split(':')[0]!]: d.split(':')[1] } })),
-    predicateType: 'https://sigstore.dev/cosign/sign/v1',
-    predicate: {},
+    predicateType: predicate.type,
+    predicate: predicate.body ?? {},
   });
   const payloadType = 'application/vnd.in-toto+json';
   const pae = Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${Buffer.byteLength(statement)} ${statement}`);
@@ -157,7 +164,7 @@ export async function attachLegacy(repository: Repository, subject: Descriptor, 
  * cosign v3 `WriteReferrer`: pushed by digest; like go-containerregistry on a registry without the referrers
  * API (Debian's distribution 2.8), it also adds the referrer to the `sha256-<hex>` tag-schema index.
  */
-export async function attachBundle(repository: Repository, subject: Descriptor, bundle: object): Promise<Descriptor> {
+export async function attachBundle(repository: Repository, subject: Descriptor, bundle: object, predicateType = COSIGN_SIGN_PREDICATE): Promise<Descriptor> {
   const empty = await repository.pushBlob(Buffer.from('{}'), MEDIA_TYPES.ociEmpty, call());
   const layer = await repository.pushBlob(json(bundle), MEDIA_TYPES.sigstoreBundleV03, call());
   const manifest = {
@@ -167,7 +174,7 @@ export async function attachBundle(repository: Repository, subject: Descriptor, 
     annotations: {
       'org.opencontainers.image.created': new Date().toISOString(),
       'dev.sigstore.bundle.content': 'dsse-envelope',
-      'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1',
+      'dev.sigstore.bundle.predicateType': predicateType,
     },
   };
   const referrer = await repository.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, undefined, call());

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { PinwardenError } from '../errors.ts';
 import { goRegexSyntaxError } from '../go-regex.ts';
+import { trustedKeyFingerprint } from '../trust/fingerprint.ts';
 import schema from './source-policy.schema.json' with { type: 'json' };
 import type { SourcePolicy } from './types.ts';
 
@@ -38,7 +39,35 @@ export function loadPolicy(text: string, sourceName: string): SourcePolicy {
     throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
   }
   assertIdentityRegexes(candidate, sourceName);
+  applyKeyTrust(candidate, sourceName);
   return candidate;
+}
+
+/** How to migrate, part of the error (documented in README "Policy reference"). */
+const KEY_TRUST_MIGRATION =
+  'list the accepted keys in spec.ociRepository.trustedKeys (PEM, or sha256:<hex> of the DER SubjectPublicKeyInfo: ' +
+  'openssl pkey -pubin -in cosign.pub -outform DER | sha256sum), or set allowKeyBased: false; see README "Policy reference"';
+
+/**
+ * Key-based verification means nothing unless the policy names the keys: a tenant can put a key of their own
+ * in the Secret that `verify.secretRef` names. So `allowKeyBased` defaults to "trustedKeys lists a key", and an
+ * explicit `true` without any trusted key is refused with the migration, not silently narrowed.
+ */
+function applyKeyTrust(policy: SourcePolicy, sourceName: string): void {
+  const settings = policy.spec.ociRepository as Omit<SourcePolicy['spec']['ociRepository'], 'allowKeyBased'> & { allowKeyBased?: boolean };
+  const problems = settings.trustedKeys.flatMap((entry, index) =>
+    trustedKeyFingerprint(entry) === undefined
+      ? [`spec.ociRepository.trustedKeys[${index}]: neither sha256:<64 lowercase hex> nor a PEM public key (ECDSA, RSA, Ed25519)`]
+      : [],
+  );
+  if (settings.allowKeyBased === true && settings.trustedKeys.length === 0) {
+    problems.push(
+      'spec.ociRepository.allowKeyBased: true needs spec.ociRepository.trustedKeys: without it any key a tenant puts in the ' +
+        `Secret that verify.secretRef names would count as verified; ${KEY_TRUST_MIGRATION}`,
+    );
+  }
+  if (problems.length > 0) throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
+  settings.allowKeyBased ??= settings.trustedKeys.length > 0;
 }
 
 function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {

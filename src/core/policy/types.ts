@@ -11,7 +11,12 @@ export interface AllowedIdentity {
 export interface OciRepositoryPolicy {
   requireVerify: boolean;
   allowedVerifyProviders: VerifyProvider[];
+  /** verify.secretRef with cosign public keys; defaults to true exactly when `trustedKeys` lists a key. */
   allowKeyBased: boolean;
+  /** Public keys (PEM) or `sha256:<hex>` SPKI fingerprints; every key in a verify.secretRef Secret must be one. */
+  trustedKeys: string[];
+  /** `sha256:<hex>` of each trusted_root.json a verify.trustedRootSecretRef may hold; empty: public-good only. */
+  trustedRoots: string[];
   allowedIdentities: AllowedIdentity[];
   requireDigest: boolean;
   mutate: { tagToDigest: boolean; semverToDigest: boolean };

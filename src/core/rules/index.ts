@@ -8,9 +8,11 @@ import { digestRequired } from './digest-required.ts';
 import { identityRules } from './identity-rules.ts';
 import { insecureNotAllowed } from './insecure-not-allowed.ts';
 import { keyBasedNotAllowed } from './key-based-not-allowed.ts';
+import { keyNotTrusted } from './key-not-trusted.ts';
 import { keylessIdentityRequired } from './keyless-identity-required.ts';
 import { registryNotAllowed } from './registry-not-allowed.ts';
 import type { Rule } from './rule.ts';
+import { trustedRootNotAllowed } from './trusted-root-not-allowed.ts';
 import { verifyProviderNotAllowed } from './verify-provider-not-allowed.ts';
 import { verifyRequired } from './verify-required.ts';
 
@@ -19,6 +21,8 @@ export const RULES: readonly Rule[] = [
   verifyProviderNotAllowed,
   keylessIdentityRequired,
   keyBasedNotAllowed,
+  keyNotTrusted,
+  trustedRootNotAllowed,
   ...identityRules,
   digestRequired,
   insecureNotAllowed,

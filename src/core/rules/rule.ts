@@ -2,6 +2,7 @@
 import type { Finding } from '../findings.ts';
 import type { BucketView, OciRepositoryView } from '../flux/objects.ts';
 import type { SourcePolicy } from '../policy/index.ts';
+import type { VerifySecretFacts } from '../trust/index.ts';
 
 export interface RuleContext {
   policy: SourcePolicy;
@@ -9,6 +10,8 @@ export interface RuleContext {
   phase: 'admission' | 'offline';
   /** Admission only: why the mutating hook could not pin this object, when known. */
   pinFailure?: string;
+  /** What the webhook saw in the Secrets `spec.verify` names; absent where nobody can look (`check`). */
+  verifySecrets?: VerifySecretFacts;
 }
 
 export type RuleFinding = Omit<Finding, 'ruleId' | 'severity'> & { severity?: Finding['severity'] };

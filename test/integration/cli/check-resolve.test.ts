@@ -22,7 +22,7 @@ before(async () => {
   digest = await pushImage({ host: registry.host, path: 'acme/app', insecure: true, credentials: { username: registry.user!.username, password: registry.user!.password } }, 'v1.2.0');
   const auth = Buffer.from(`${registry.user!.username}:${registry.user!.password}`).toString('base64');
   writeFileSync(join(work, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
-  writeFileSync(join(work, 'policy.yaml'), 'apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {allowInsecure: true}\n  registry: {timeoutSeconds: 3}\n');
+  writeFileSync(join(work, 'policy.yaml'), `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {allowInsecure: true, trustedKeys: ['sha256:${'ab'.repeat(32)}']}\n  registry: {timeoutSeconds: 3}\n`);
   const oci = (name: string, tag: string): string =>
     `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: ${name}, namespace: apps}\nspec:\n  interval: 5m\n  url: oci://${registry.host}/acme/app\n  insecure: true\n  ref: {tag: ${tag}}\n  verify: {provider: cosign, secretRef: {name: cosign-pub}}\n`;
   writeFileSync(join(work, 'sources.yaml'), [oci('good', 'v1.2.0'), oci('missing', 'v9.9.9'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n'].join('---\n'));
@@ -59,11 +59,14 @@ test('a registry failure is digest-required with its cause (json)', async () => 
   assert.equal(run.code, 1);
   const report = JSON.parse(run.stdout);
   const byName = new Map(report.results.map((result: { name: string }) => [result.name, result]));
-  assert.equal((byName.get('good') as { verdict: string }).verdict, 'allow');
+  // check has no cluster: whether the Secret holds only trusted keys is a warning, not a verdict.
+  const good = byName.get('good') as { verdict: string; violations: Array<{ rule: string; severity: string }> };
+  assert.equal(good.verdict, 'warn');
+  assert.deepEqual(good.violations.map((violation) => [violation.rule, violation.severity]), [['key-not-trusted', 'warning']]);
   const missing = byName.get('missing') as { verdict: string; violations: Array<{ rule: string; message: string }> };
   assert.equal(missing.verdict, 'deny');
-  assert.deepEqual(missing.violations.map((violation) => violation.rule), ['digest-required']);
-  assert.match(missing.violations[0]!.message, /PW_MANIFEST_UNKNOWN/);
+  assert.deepEqual(missing.violations.map((violation) => violation.rule), ['key-not-trusted', 'digest-required']);
+  assert.match(missing.violations[1]!.message, /PW_MANIFEST_UNKNOWN/);
 });
 
 test('without the docker login the registry refuses: PW_REGISTRY_AUTH in the denial', async () => {
@@ -71,7 +74,7 @@ test('without the docker login the registry refuses: PW_REGISTRY_AUTH in the den
   const report = JSON.parse(run.stdout);
   const good = report.results.find((result: { name: string }) => result.name === 'good');
   assert.equal(good.verdict, 'deny');
-  assert.match(good.violations[0].message, /PW_REGISTRY_AUTH/);
+  assert.match(good.violations.find((violation: { rule: string }) => violation.rule === 'digest-required').message, /PW_REGISTRY_AUTH/);
 });
 
 test('--output yaml without --resolve is a usage error (exit 2)', async () => {

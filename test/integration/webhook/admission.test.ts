@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { applyPatch } from '../../../src/core/mutation/index.ts';
 import { DIGEST_A, DIGEST_B, admissionReview, decodePatch, fakePinResolver, ociRepository, serverSideApplied } from '../../helpers/admission.ts';
 import { KEY_BASED, startHarness } from './harness.ts';
+import { TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 
 const PINNED_AT = '2026-03-01T12:00:00Z';
 
@@ -66,7 +67,7 @@ test('UPDATE with sticky pinning keeps the digest of oldObject and does not ask 
 
 test('UPDATE with pinning: follow re-resolves the unchanged tag', async () => {
   const pins = fakePinResolver(() => ({ ok: true, digest: DIGEST_B, tag: 'x' }));
-  const h = startHarness({ policy: 'ociRepository: {allowKeyBased: true, pinning: follow}', pins });
+  const h = startHarness({ policy: `ociRepository: {${TRUSTS_PLATFORM_KEY}, pinning: follow}`, pins });
   const oldObject = ociRepository({ ref: { tag: '6.6.2', digest: DIGEST_A } });
   const mutated = await h.review('/mutate', admissionReview(ociRepository(), { operation: 'UPDATE', oldObject }));
   assert.equal(decodePatch(mutated.response)[0]?.value, DIGEST_B);

@@ -9,6 +9,7 @@ import type { AdmissionFlows, WebhookMetrics } from '../../../src/webhook/index.
 import { fakePinResolver } from '../../helpers/admission.ts';
 import type { Loose } from '../../helpers/admission.ts';
 import { policyFrom } from '../../helpers/rule-tester.ts';
+import { TRUSTS_PLATFORM_KEY, platformKeySecrets } from '../../helpers/trust.ts';
 
 export const NOW = new Date('2026-03-01T12:00:00Z');
 
@@ -30,7 +31,7 @@ export function startHarness(options: { policy?: SourcePolicy | string; pins?: P
   });
   const metrics = createWebhookMetrics({ defaultMetrics: false });
   const pins = typeof options.pins === 'function' ? options.pins(metrics) : (options.pins ?? fakePinResolver());
-  const flows = options.flows ?? admissionFlows({ pins, failures: createPinFailureLog(), now: () => NOW });
+  const flows = options.flows ?? admissionFlows({ pins, failures: createPinFailureLog(), now: () => NOW, secrets: platformKeySecrets() });
   const app = buildServer({ policy: staticPolicy(policy), flows, logger: createLogger({ destination }), metrics });
   return {
     app,
@@ -45,5 +46,5 @@ export function startHarness(options: { policy?: SourcePolicy | string; pins?: P
   };
 }
 
-/** Policy accepting key-based cosign (the objects below verify with a Secret), plain defaults otherwise. */
-export const KEY_BASED = 'ociRepository: {allowKeyBased: true}';
+/** Policy trusting the platform key that `apps/cosign-pub` holds (the objects verify with it), defaults otherwise. */
+export const KEY_BASED = `ociRepository: {${TRUSTS_PLATFORM_KEY}}`;

@@ -18,9 +18,10 @@ import { pushFluxArtifact, pushImage } from '../../helpers/push-image.ts';
 import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
 import { startHarness } from './harness.ts';
+import { TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 
-const INSECURE_POLICY = 'ociRepository: {allowKeyBased: true, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {timeoutSeconds: 5}';
-const SECURE_POLICY = 'ociRepository: {allowKeyBased: true}\nregistry: {timeoutSeconds: 5}';
+const INSECURE_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {timeoutSeconds: 5}`;
+const SECURE_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}}\nregistry: {timeoutSeconds: 5}`;
 
 let plain: TestRegistry;
 let tls: TestRegistry;

@@ -14,12 +14,13 @@ import { startFakeRegistry } from '../../helpers/fake-registry.ts';
 import type { FakeRegistry } from '../../helpers/fake-registry.ts';
 import { freePort } from '../../helpers/registry.ts';
 import { startHarness } from './harness.ts';
+import { TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 
 const TIMEOUT_S = 1;
 /** What the answer may take beyond the registry deadline (scheduling, serialisation). */
 const MARGIN_MS = 400;
-const POLICY = `ociRepository: {allowKeyBased: true, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}}`;
-const WARN_POLICY = `ociRepository: {allowKeyBased: true, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}, onUnreachable: warn}`;
+const POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}}`;
+const WARN_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}, onUnreachable: warn}`;
 
 let blackHole: Server;
 let blackHoleHost: string;

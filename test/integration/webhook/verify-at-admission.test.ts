@@ -17,9 +17,10 @@ import type { TestRegistry } from '../../helpers/registry.ts';
 import { attachLegacy, legacySignature, pushArtifact } from '../../helpers/sigstore-fixtures-sign.ts';
 import { pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
 import { startHarness } from './harness.ts';
+import { PLATFORM_KEY, TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 
-const POLICY = 'ociRepository: {allowKeyBased: true, allowInsecure: true, verifyAtAdmission: true}\nregistry: {timeoutSeconds: 5}';
-const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, verifyAtAdmission: true}\nregistry: {timeoutSeconds: 5}`;
+const signer = PLATFORM_KEY;
 const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 let registry: TestRegistry;
@@ -55,7 +56,7 @@ function harness() {
   const pins = createPinResolver({ access: clusterAccess(secrets) });
   resolvers.push(pins);
   const verifier = createAdmissionVerifier({ pins, secrets });
-  return startHarness({ policy: POLICY, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier }) });
+  return startHarness({ policy: POLICY, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }) });
 }
 
 const objectFor = (digest: string) => ociRepository({ url: `oci://${proxy.host}/acme/signed`, insecure: true, ref: { tag: 'v1', digest } });

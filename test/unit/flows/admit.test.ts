@@ -6,13 +6,14 @@ import { createPinFailureLog, mutateObject, validateObject } from '../../../src/
 import type { AdmitDeps } from '../../../src/flows/index.ts';
 import { DIGEST_A, fakePinResolver, ociRepository } from '../../helpers/admission.ts';
 import { policyFrom } from '../../helpers/rule-tester.ts';
+import { TRUSTS_PLATFORM_KEY, platformKeySecrets } from '../../helpers/trust.ts';
 
 const NOW = new Date('2026-03-01T00:00:00Z');
-const KEY_BASED = 'ociRepository: {allowKeyBased: true}';
+const KEY_BASED = `ociRepository: {${TRUSTS_PLATFORM_KEY}}`;
 
 function deps(answer: () => Resolution) {
   const pins = fakePinResolver(answer);
-  const value: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => NOW };
+  const value: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => NOW, secrets: platformKeySecrets() };
   return { deps: value, pins };
 }
 

@@ -1,13 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { publicKeyFingerprint } from '../../../src/core/trust/index.ts';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import type { ErrorCode } from '../../../src/core/errors.ts';
-import { SIGNATURE_RULE_ID, createAdmissionVerifier, createPinFailureLog, validateObject } from '../../../src/flows/index.ts';
+import { SIGNATURE_RULE_ID, createAdmissionVerifier, createPinFailureLog, readVerifyTrust, validateObject } from '../../../src/flows/index.ts';
+import { readOciRepository } from '../../../src/core/flux/objects.ts';
 import type { PinResolver, VerifyFunction } from '../../../src/flows/index.ts';
 import { MemoryRepository, callWithTimeout } from '../../../src/oci/index.ts';
 import type { VerifiedSignature } from '../../../src/signature/index.ts';
 import { ociRepository } from '../../helpers/admission.ts';
 import { policyFrom } from '../../helpers/rule-tester.ts';
+import { PLATFORM_KEY_PEM, TRUSTS_PLATFORM_KEY, platformKeySecrets } from '../../helpers/trust.ts';
 
 const repository = new MemoryRepository('registry.example/acme/app');
 const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }, layers: [] }));
@@ -35,12 +39,14 @@ const object = (spec: Record<string, unknown> = {}, metadata: Record<string, unk
   ociRepository({ url: 'oci://registry.example/acme/app', ref: { tag: 'v1', digest: subject.digest }, ...spec }, metadata);
 const fail = (code: ErrorCode) => new PinwardenError(code, `${code} happened`);
 const call = () => callWithTimeout(1000);
+const secrets = platformKeySecrets({ 'apps/other-key': { data: { 'cosign.pub': PLATFORM_KEY_PEM } }, 'other/cosign-pub': { data: { 'cosign.pub': PLATFORM_KEY_PEM } } });
+const KEYS = `ociRepository: {${TRUSTS_PLATFORM_KEY}}`;
 
 test('a success is cached for the positive TTL; policy generation, namespace and verify block are part of the key', async () => {
   let now = 0;
   const verifyFn = counting(() => SIGNED);
-  const verifier = createAdmissionVerifier({ pins, verifyFn, now: () => now, positiveTtlMs: 1000 });
-  const policy = policyFrom();
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn, now: () => now, positiveTtlMs: 1000 });
+  const policy = policyFrom(KEYS);
   assert.equal((await verifier.verify(object(), policy, call()))?.cached, false);
   assert.equal((await verifier.verify(object(), policy, call()))?.cached, true);
   assert.equal(verifyFn.calls, 1);
@@ -57,8 +63,8 @@ test('definitive failures are cached briefly; transient ones never', async () =>
   let now = 0;
   let answer: PinwardenError = fail('PW_SIGNATURE_NOT_FOUND');
   const verifyFn = counting(() => answer);
-  const verifier = createAdmissionVerifier({ pins, verifyFn, now: () => now, negativeTtlMs: 100 });
-  const policy = policyFrom();
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn, now: () => now, negativeTtlMs: 100 });
+  const policy = policyFrom(KEYS);
   assert.equal((await verifier.verify(object(), policy, call()))?.ok, false);
   const again = await verifier.verify(object(), policy, call());
   assert.equal(again?.cached, true);
@@ -72,22 +78,22 @@ test('definitive failures are cached briefly; transient ones never', async () =>
 
 test('identical concurrent checks share one verification', async () => {
   const verifyFn = counting(() => SIGNED);
-  const verifier = createAdmissionVerifier({ pins, verifyFn });
-  const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(object(), policyFrom(), call())));
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn });
+  const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(object(), policyFrom(KEYS), call())));
   assert.ok(results.every((result) => result?.ok));
   assert.equal(verifyFn.calls, 1);
 });
 
 test('nothing to verify without a digest or a verify block', async () => {
-  const verifier = createAdmissionVerifier({ pins, verifyFn: counting(() => SIGNED) });
-  assert.equal(await verifier.verify(object({ ref: { tag: 'v1' } }), policyFrom(), call()), undefined);
-  assert.equal(await verifier.verify(object({ verify: undefined }), policyFrom(), call()), undefined);
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn: counting(() => SIGNED) });
+  assert.equal(await verifier.verify(object({ ref: { tag: 'v1' } }), policyFrom(KEYS), call()), undefined);
+  assert.equal(await verifier.verify(object({ verify: undefined }), policyFrom(KEYS), call()), undefined);
 });
 
 function deps(verifyFn: VerifyFunction) {
-  return { pins, failures: createPinFailureLog(), now: () => new Date(), verifier: createAdmissionVerifier({ pins, verifyFn }) };
+  return { pins, failures: createPinFailureLog(), now: () => new Date(), verifier: createAdmissionVerifier({ pins, secrets, verifyFn }), secrets };
 }
-const VERIFYING = 'ociRepository: {allowKeyBased: true, verifyAtAdmission: true}';
+const VERIFYING = `ociRepository: {${TRUSTS_PLATFORM_KEY}, verifyAtAdmission: true}`;
 
 test('validate: a failed signature denies with signature-required and the code; a good one admits', async () => {
   const denied = await validateObject({ object: object() }, policyFrom(VERIFYING), deps(counting(() => fail('PW_SIGNATURE_INVALID'))));
@@ -110,7 +116,7 @@ test('validate: a cached verification never skips the rules', async () => {
 
 test('validate: verification is off unless verifyAtAdmission; warn mode and onUnreachable: warn only warn', async () => {
   const verifyFn = counting(() => fail('PW_SIGNATURE_NOT_FOUND'));
-  assert.equal((await validateObject({ object: object() }, policyFrom('ociRepository: {allowKeyBased: true}'), deps(verifyFn))).evaluation.verdict, 'allow');
+  assert.equal((await validateObject({ object: object() }, policyFrom(`ociRepository: {${TRUSTS_PLATFORM_KEY}}`), deps(verifyFn))).evaluation.verdict, 'allow');
   assert.equal(verifyFn.calls, 0);
   const warnMode = await validateObject({ object: object() }, policyFrom(`mode: warn\n${VERIFYING}`), deps(verifyFn));
   assert.equal(warnMode.evaluation.verdict, 'warn');
@@ -123,7 +129,7 @@ test('validate: verification is off unless verifyAtAdmission; warn mode and onUn
 test('validate: an unsupported provider (notation) follows onUnsupportedProvider; requireTlogForKeys reaches the verifier', async () => {
   const unsupported = counting(() => fail('PW_VERIFY_UNSUPPORTED'));
   const notation = object({ verify: { provider: 'notation' } });
-  const policy = `ociRepository: {allowKeyBased: true, verifyAtAdmission: true, allowedVerifyProviders: [cosign, notation]`;
+  const policy = `ociRepository: {${TRUSTS_PLATFORM_KEY}, verifyAtAdmission: true, allowedVerifyProviders: [cosign, notation]`;
   assert.equal((await validateObject({ object: notation }, policyFrom(`${policy}}`), deps(unsupported))).evaluation.verdict, 'deny');
   assert.equal((await validateObject({ object: notation }, policyFrom(`${policy}, onUnsupportedProvider: warn}`), deps(unsupported))).evaluation.verdict, 'warn');
   let seen: boolean | undefined;
@@ -138,32 +144,46 @@ test('validate: an unsupported provider (notation) follows onUnsupportedProvider
 test('cached() answers without I/O: a fresh outcome, "miss" before or after it, nothing for an unpinned object', async () => {
   let now = 0;
   const verifyFn = counting(() => SIGNED);
-  const verifier = createAdmissionVerifier({ pins, verifyFn, now: () => now, positiveTtlMs: 1000 });
-  const policy = policyFrom();
-  assert.equal(verifier.cached(object(), policy), 'miss');
-  await verifier.verify(object(), policy, call());
-  const hit = verifier.cached(object(), policy);
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn, now: () => now, positiveTtlMs: 1000 });
+  const policy = policyFrom('ociRepository: {allowedIdentities: [{issuer: "^a$", subject: "^b$"}]}');
+  const keyless = object({ verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: '^a$', subject: '^b$' }] } });
+  assert.equal(verifier.cached(keyless, policy), 'miss');
+  await verifier.verify(keyless, policy, call());
+  const hit = verifier.cached(keyless, policy);
   assert.ok(hit !== 'miss' && hit?.ok === true && hit.cached);
   assert.equal(verifier.cached(object({ ref: { tag: 'v1' } }), policy), undefined, 'no digest: nothing to verify');
   now = 1000;
-  assert.equal(verifier.cached(object(), policy), 'miss', 'expired');
+  assert.equal(verifier.cached(keyless, policy), 'miss', 'expired');
   assert.equal(verifyFn.calls, 1, 'cached() never verifies');
+});
+
+test('a key-based outcome is cached under the key set that was used: without it cached() cannot answer', async () => {
+  const verifyFn = counting(() => SIGNED);
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn });
+  const policy = policyFrom(KEYS);
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifier.cached(object(), policy), 'miss', 'which keys the Secret holds now needs a read');
+  const trust = await readVerifyTrust(readOciRepository(object()), 'apps', policy, secrets, call());
+  const hit = verifier.cached(object(), policy, trust);
+  assert.ok(hit !== 'miss' && hit?.ok === true);
+  assert.equal(verifyFn.calls, 1);
 });
 
 test('transient failures never reach cached(): the next admission asks again', async () => {
   const verifyFn = counting(() => fail('PW_REGISTRY_UNREACHABLE'));
-  const verifier = createAdmissionVerifier({ pins, verifyFn });
-  const policy = policyFrom();
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn });
+  const policy = policyFrom(KEYS);
   await verifier.verify(object(), policy, call());
   assert.equal(verifier.cached(object(), policy), 'miss');
 });
 
 test('a warm cache answers /validate synchronously, and the rules still run', () => {
-  const verifier = createAdmissionVerifier({ pins, verifyFn: counting(() => SIGNED) });
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn: counting(() => SIGNED) });
   // warn mode: the insecure finding stays a warning, so the verdict is not deny and verification runs.
-  const policy = policyFrom('mode: warn\nociRepository: {verifyAtAdmission: true}');
+  const policy = policyFrom('mode: warn\nociRepository: {verifyAtAdmission: true, allowedIdentities: [{issuer: "^a$", subject: "^b$"}]}');
   const deps = { pins, failures: createPinFailureLog(), now: () => new Date(), verifier };
-  const input = { object: object({ verify: { provider: 'cosign', secretRef: { name: 'k' } }, insecure: true }) };
+  // Keyless on the public-good root: no Secret to read, so nothing but the cache is needed.
+  const input = { object: object({ verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: '^a$', subject: '^b$' }] }, insecure: true }) };
   return (async () => {
     await verifier.verify(input.object, policy, call());
     const result = validateObject(input, policy, deps);
@@ -171,4 +191,35 @@ test('a warm cache answers /validate synchronously, and the rules still run', ()
     assert.equal(result.verification?.ok, true);
     assert.deepEqual(result.evaluation.findings.map((finding) => finding.ruleId), ['insecure-not-allowed'], 'a cache hit never skips a rule');
   })();
+});
+
+test('the cache key includes the key set used: a Secret rotated to another trusted key is verified again', async () => {
+  const second = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const content: Record<string, string> = { 'cosign.pub': PLATFORM_KEY_PEM };
+  const rotating = { ...secrets, getSecret: async () => ({ type: 'Opaque', data: Object.fromEntries(Object.entries(content).map(([k, v]) => [k, Buffer.from(v)])) }) };
+  const verifyFn = counting(() => SIGNED);
+  const verifier = createAdmissionVerifier({ pins, secrets: rotating, verifyFn });
+  const policy = policyFrom(`ociRepository: {trustedKeys: ["${publicKeyFingerprint(PLATFORM_KEY_PEM)}", "${publicKeyFingerprint(second)}"]}`);
+  await verifier.verify(object(), policy, call());
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifyFn.calls, 1, 'same keys: cached');
+  content['cosign.pub'] = second;
+  await verifier.verify(object(), policy, call());
+  assert.equal(verifyFn.calls, 2, 'other keys: not the cached answer');
+});
+
+test('the verifier hands the signature room only the vetted keys and never a root it did not vet', async () => {
+  let seenKeys: Readonly<Record<string, string>> | undefined;
+  let seenRoot: string | undefined;
+  const spy: VerifyFunction = async (_repository, _subject, block, options) => {
+    seenKeys = await options.secrets?.(block.secretRef?.name ?? '', call());
+    seenRoot = (await options.trustRoots?.trustRoot(block, call()))?.source;
+    await assert.rejects(options.secrets!('some-other-secret', call()), { code: 'PW_KEY_NOT_TRUSTED' });
+    return SIGNED;
+  };
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn: spy });
+  const outcome = await verifier.verify(object(), policyFrom(KEYS), call());
+  assert.equal(outcome?.ok, true);
+  assert.deepEqual(seenKeys, { 'cosign.pub': PLATFORM_KEY_PEM });
+  assert.match(seenRoot ?? '', /public-good/);
 });

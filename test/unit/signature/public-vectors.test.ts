@@ -64,15 +64,15 @@ test('cosign oci-attestation bundle: a different image digest fails the subject 
   assert.match(codeOf(() => verifyBundleBytes(COSIGN_ATTESTATION, { digest: other }, keyless(SIGSTORE_JS, 'cody'))), /^PW_DIGEST_MISMATCH: signed statement is about \[sha256:7321/);
 });
 
-test('cosign oci-attestation bundle: served as a referrer, found and verified through a Repository', async () => {
+test('cosign oci-attestation bundle: served as a referrer it is found, but an attestation is not a signature', async () => {
   const repo = new MemoryRepository('127.0.0.1:60943/repo');
   const subject = { mediaType: MEDIA_TYPES.ociManifest, digest: COSIGN_DIGEST, size: 0 } as const;
   const call = { signal: AbortSignal.timeout(5000) };
   const layer = await repo.pushBlob(COSIGN_ATTESTATION, MEDIA_TYPES.sigstoreBundleV03, call);
   const config = await repo.pushBlob(Buffer.from('{}'), MEDIA_TYPES.ociEmpty, call);
   await repo.pushJson({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType: MEDIA_TYPES.sigstoreBundleV03, config, layers: [layer], subject });
-  const verified = await verifyArtifactSignature(repo, subject, { provider: 'cosign', matchOIDCIdentity: [{ issuer: SIGSTORE_JS, subject: '^cody@soyland\\.com$' }] }, { call });
-  assert.deepEqual([verified.kind, verified.subjects], ['bundle', ['cody@soyland.com']]);
+  const verifying = verifyArtifactSignature(repo, subject, { provider: 'cosign', matchOIDCIdentity: [{ issuer: SIGSTORE_JS, subject: '^cody@soyland\\.com$' }] }, { call });
+  await assert.rejects(verifying, (error: { code?: string; message: string }) => error.code === 'PW_SIGNATURE_INVALID' && /is an attestation \(predicate type "https:\/\/cosign\.sigstore\.dev\/attestation\/v1"\), not a cosign signature/.test(error.message));
 });
 
 const REAL = join(DATA, 'legacy-real/salrashid123-server_image');

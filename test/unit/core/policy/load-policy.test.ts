@@ -24,7 +24,9 @@ test('defaults are the secure ones', () => {
   assert.deepEqual(spec.ociRepository, {
     requireVerify: true,
     allowedVerifyProviders: ['cosign'],
-    allowKeyBased: true,
+    allowKeyBased: false,
+    trustedKeys: [],
+    trustedRoots: [],
     allowedIdentities: [],
     requireDigest: true,
     mutate: { tagToDigest: true, semverToDigest: false },
@@ -62,6 +64,9 @@ const INVALID: Array<[string, string, string[]]> = [
   ['timeout range', `${HEADER}spec:\n  registry: {timeoutSeconds: 0}\n`, ['spec.registry.timeoutSeconds']],
   ['broken YAML names the line', `${HEADER}spec:\n  mode: [enforce\n`, ['policy.yaml:', 'not valid YAML']],
   ['not a mapping', '- just\n- a list\n', ['must be object']],
+  ['allowKeyBased: true without trustedKeys says why and how to migrate', `${HEADER}spec:\n  ociRepository: {allowKeyBased: true}\n`, ['spec.ociRepository.allowKeyBased: true needs spec.ociRepository.trustedKeys', 'any key a tenant puts in the Secret', 'sha256sum', 'allowKeyBased: false', 'Policy reference']],
+  ['a trusted key is a fingerprint or a PEM public key', `${HEADER}spec:\n  ociRepository: {trustedKeys: ["sha256:ABC", "-----BEGIN PUBLIC KEY-----"]}\n`, ['trustedKeys[0]: neither', 'trustedKeys[1]: neither']],
+  ['a trusted root is sha256:<hex>', `${HEADER}spec:\n  ociRepository: {trustedRoots: ["trusted_root.json"]}\n`, ['spec.ociRepository.trustedRoots[0]']],
   ['duplicate keys are ambiguous', `${HEADER}spec:\n  mode: warn\n  mode: enforce\n`, ['not valid YAML']],
 ];
 
@@ -76,4 +81,21 @@ test('every violation in one document is reported at once (allErrors)', () => {
   const error = policyError(`${HEADER}spec:\n  mode: audit\n  bucket: {requireIgnore: maybe}\n`);
   assert.ok(error.message.includes('spec.mode'));
   assert.ok(error.message.includes('spec.bucket.requireIgnore'));
+});
+
+test('allowKeyBased follows trustedKeys unless set: listing a key allows key-based, an explicit false still forbids it', () => {
+  const fingerprint = `sha256:${'ab'.repeat(32)}`;
+  const listed = loadPolicy(`${HEADER}spec:\n  ociRepository: {trustedKeys: ["${fingerprint}"]}\n`, 'p');
+  assert.equal(listed.spec.ociRepository.allowKeyBased, true);
+  const off = loadPolicy(`${HEADER}spec:\n  ociRepository: {trustedKeys: ["${fingerprint}"], allowKeyBased: false}\n`, 'p');
+  assert.equal(off.spec.ociRepository.allowKeyBased, false);
+  const explicit = loadPolicy(`${HEADER}spec:\n  ociRepository: {trustedKeys: ["${fingerprint}"], allowKeyBased: true}\n`, 'p');
+  assert.equal(explicit.spec.ociRepository.allowKeyBased, true);
+});
+
+test('the example policies load under the trust rules', () => {
+  for (const file of ['../../../../examples/policy.yaml', '../../../fixtures/policy.yaml']) {
+    const policy = loadPolicy(readFileSync(new URL(file, import.meta.url), 'utf8'), file);
+    assert.ok(policy.spec.ociRepository.trustedKeys.length > 0 === policy.spec.ociRepository.allowKeyBased, file);
+  }
 });
