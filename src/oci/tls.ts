@@ -41,10 +41,15 @@ export function secureContextOptions(tls: TlsOptions | undefined): SecureContext
   return options;
 }
 
-/** Identity of the TLS material for cache keys (different trust → different answers may be valid). */
+/**
+ * Identity of the TLS material for connection pools and cache keys (different trust → different answers may
+ * be valid). It covers the client KEY, not only the certificate: a certificate is public, so a tenant holding
+ * another tenant's certificate with a key of their own must get their own (failing) handshake, never the
+ * other tenant's pooled connection, token or cached digests.
+ */
 export function tlsIdentity(tls: TlsOptions | undefined): string {
   if (!tls || (tls.ca === undefined && tls.cert === undefined)) return 'default';
-  return createHash('sha256').update(JSON.stringify([tls.ca, tls.cert])).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify([tls.ca, tls.cert, tls.key])).digest('hex').slice(0, 16);
 }
 
 let cachedRoots: readonly string[] | undefined;

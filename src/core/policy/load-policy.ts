@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { PinwardenError } from '../errors.ts';
 import { goRegexSyntaxError } from '../go-regex.ts';
+import { parseCidr } from './cidr.ts';
 import schema from './source-policy.schema.json' with { type: 'json' };
 import type { SourcePolicy } from './types.ts';
 
@@ -38,7 +39,18 @@ export function loadPolicy(text: string, sourceName: string): SourcePolicy {
     throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
   }
   assertIdentityRegexes(candidate, sourceName);
+  assertNetworks(candidate, sourceName);
   return candidate;
+}
+
+function assertNetworks(policy: SourcePolicy, sourceName: string): void {
+  const problems: string[] = [];
+  for (const field of ['allowNetworks', 'denyNetworks'] as const) {
+    policy.spec.registry[field].forEach((cidr, index) => {
+      if (!parseCidr(cidr)) problems.push(`spec.registry.${field}[${index}]: '${cidr}' is not an IPv4 or IPv6 CIDR (address/prefix)`);
+    });
+  }
+  if (problems.length > 0) throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
 }
 
 function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {
