@@ -19,8 +19,8 @@ import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
 import { startHarness } from './harness.ts';
 
-const INSECURE_POLICY = 'ociRepository: {allowKeyBased: true, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {timeoutSeconds: 5}';
-const SECURE_POLICY = 'ociRepository: {allowKeyBased: true}\nregistry: {timeoutSeconds: 5}';
+const INSECURE_POLICY = 'ociRepository: {allowKeyBased: true, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}';
+const SECURE_POLICY = 'ociRepository: {allowKeyBased: true}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}';
 
 let plain: TestRegistry;
 let tls: TestRegistry;

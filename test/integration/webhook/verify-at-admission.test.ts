@@ -18,7 +18,7 @@ import { attachLegacy, legacySignature, pushArtifact } from '../../helpers/sigst
 import { pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
 import { startHarness } from './harness.ts';
 
-const POLICY = 'ociRepository: {allowKeyBased: true, allowInsecure: true, verifyAtAdmission: true}\nregistry: {timeoutSeconds: 5}';
+const POLICY = 'ociRepository: {allowKeyBased: true, allowInsecure: true, verifyAtAdmission: true}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}';
 const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
