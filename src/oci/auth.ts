@@ -68,7 +68,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       return cached;
     }
     return cache.shareFetch(key, async () => {
-      const { token, expiresIn } = await fetchToken(options, challenge, scope, call);
+      const { token, expiresIn } = await fetchToken(options, challenge, scope, call).catch((error: unknown) => {
+        // A realm that failed or hung must not stick: the next request asks the registry for a fresh challenge.
+        cache.forgetChallenge(host);
+        throw error;
+      });
       const header = `Bearer ${token}`;
       cache.set(key, header, tokenExpiry(options.now(), expiresIn));
       emit(options.onEvent, { type: 'token', registry: host, outcome: 'fetched' });
