@@ -121,7 +121,7 @@ export function guardedLookup(guard: NetworkGuard): LookupFunction {
       const first = usable[0];
       if (!first) {
         const failure = refusal ?? new PinwardenError('PW_REGISTRY_UNREACHABLE', `${hostname}: no address`);
-        return callback(failure as unknown as NodeJS.ErrnoException, '', 0);
+        return callback(failure, '', 0);
       }
       if (options.all === true) return callback(null, usable);
       return callback(null, first.address, first.family);
