@@ -135,7 +135,7 @@ export function literalAddress(url: URL): string | undefined {
   return isIP(host) === 0 ? undefined : host;
 }
 
-/** IPv4 in IPv6 (mapped, NAT64, 6to4) is judged as the IPv4 address it reaches; zone ids are dropped. */
+/** IPv4 in IPv6 (mapped, translated, NAT64, 6to4) is judged as the IPv4 address it reaches; zone ids are dropped. */
 export function canonicalAddress(address: string): { address: string; family: Family } | undefined {
   const bare = address.split('%')[0] ?? '';
   const version = isIP(bare);
@@ -151,6 +151,8 @@ function embeddedIpv4(groups: readonly number[]): string | undefined {
   const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = groups;
   const quad = (high: number, low: number): string => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
   if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) return quad(g6, g7);
+  // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765): also reaches an IPv4 host through a translator.
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0) return quad(g6, g7);
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return quad(g6, g7);
   if (g0 === 0x2002) return quad(g1, g2);
   return undefined;

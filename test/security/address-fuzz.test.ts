@@ -30,6 +30,7 @@ function spellingsOf(a: number, b: number, c: number, d: number): string[] {
     `[::ffff:${hex((a << 8) + b)}:${hex((c << 8) + d)}]`,
     `[0:0:0:0:0:ffff:${a}.${b}.${c}.${d}]`,
     `[64:ff9b::${a}.${b}.${c}.${d}]`,
+    `[::ffff:0:${a}.${b}.${c}.${d}]`,
     `[2002:${hex((a << 8) + b)}:${hex((c << 8) + d)}::1]`,
   ];
 }

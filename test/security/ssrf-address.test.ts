@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { clusterAccess, createPinResolver, withRegistryCall } from '../../src/flows/index.ts';
 import { createMemorySecretReader } from '../../src/kube/index.ts';
+import type { PinTarget } from '../../src/core/mutation/index.ts';
 import { policyFrom } from '../helpers/rule-tester.ts';
 import { admissionReview, ociRepository } from '../helpers/admission.ts';
 import { freePort } from '../helpers/registry.ts';
@@ -123,7 +124,8 @@ test('the CLI acts for its user: an unguarded resolver reaches loopback (check -
   try {
     const object = ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag: 'v1' }, insecure: true });
     const policy = policyFrom('ociRepository: {allowInsecure: true}');
-    const resolution = await withRegistryCall(policy, undefined, (call) => pins.resolve(object, { url: `oci://${tenant.host}/acme/app`, source: { kind: 'tag', tag: 'v1' } } as never, policy, call));
+    const target: PinTarget = { url: `oci://${tenant.host}/acme/app`, source: { kind: 'tag', tag: 'v1' } };
+    const resolution = await withRegistryCall(policy, undefined, (call) => pins.resolve(object, target, policy, call));
     assert.equal(resolution.ok, true);
   } finally {
     pins.close();
