@@ -124,7 +124,7 @@ test('the CLI acts for its user: an unguarded resolver reaches loopback (check -
   try {
     const object = ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag: 'v1' }, insecure: true });
     const policy = policyFrom('ociRepository: {allowInsecure: true}');
-    const target: PinTarget = { url: `oci://${tenant.host}/acme/app`, source: { kind: 'tag', tag: 'v1' } };
+    const target: PinTarget = { url: `oci://${tenant.host}/acme/app`, source: { kind: 'tag', tag: 'v1', implicit: false } };
     const resolution = await withRegistryCall(policy, undefined, (call) => pins.resolve(object, target, policy, call));
     assert.equal(resolution.ok, true);
   } finally {
