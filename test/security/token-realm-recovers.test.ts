@@ -4,6 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import { PinwardenError } from '../../src/core/errors.ts';
+import { HttpRepository, callWithTimeout, createTokenCache } from '../../src/oci/index.ts';
 import { admissionReview, decodePatch, ociRepository } from '../helpers/admission.ts';
 import { sendJson, sendManifest, sha256, startFakeRegistry } from '../helpers/fake-registry.ts';
 import type { FakeRegistry } from '../helpers/fake-registry.ts';
@@ -58,5 +60,21 @@ test('after the realm hung (and then failed), the next admission once it recover
     assert.equal(decodePatch(recovered.response).find((op) => op.path === '/spec/ref/digest')?.value, sha256(MANIFEST), JSON.stringify(recovered.response.warnings));
   } finally {
     pins.close();
+  }
+});
+
+test('a failed token exchange forgets the learned challenge, so the next request starts from the registry 401 again', async () => {
+  realmMode = 'fail';
+  const tokenCache = createTokenCache();
+  const repository = new HttpRepository({ registry: tenant.host, host: tenant.host, path: 'acme/app' }, { insecure: true, tokenCache, retry: { maxAttempts: 1 } });
+  try {
+    await assert.rejects(repository.resolve('v1', callWithTimeout(2000)), (error: unknown) => error instanceof PinwardenError);
+    assert.equal(tokenCache.challengeFor(tenant.host), undefined, 'the challenge of a failed exchange is not kept');
+    realmMode = 'ok';
+    const before = tenant.requests.length;
+    assert.equal((await repository.resolve('v1', callWithTimeout(2000))).digest, sha256(MANIFEST));
+    assert.equal(tenant.requests[before]?.headers.authorization, undefined, 'the retry started without a stale Authorization');
+  } finally {
+    repository.close();
   }
 });
