@@ -32,7 +32,7 @@ export async function benchVerifyAtAdmission(): Promise<Record<string, number>> 
       const pins = createPinResolver({ access: clusterAccess(secrets) });
       resolvers.push(pins);
       const verifier = createAdmissionVerifier({ pins, secrets });
-      const policy = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, verifyAtAdmission: ${verifyAtAdmission}}\nregistry: {timeoutSeconds: 5, cacheTTLSeconds: 600}`;
+      const policy = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, verifyAtAdmission: ${verifyAtAdmission}}\nregistry: {timeoutSeconds: 5, cacheTTLSeconds: 600, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
       return startHarness({ policy, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }) });
     };
     const body = admissionReview(ociRepository({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1', digest: signed.digest }, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } }));

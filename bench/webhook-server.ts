@@ -22,7 +22,7 @@ spec:
     allowInsecure: true
     allowedIdentities: [{issuer: '${IDENTITY.issuer}', subject: '${IDENTITY.subject}'}]
     allowedRegistries: ['oci://${registryHost}/bench/']
-  registry: {timeoutSeconds: 2, cacheTTLSeconds: 600}
+  registry: {timeoutSeconds: 2, cacheTTLSeconds: 600, allowNetworks: ["127.0.0.0/8", "::1/128"]}
 `;
 }
 

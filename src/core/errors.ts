@@ -42,6 +42,11 @@ export const ERRORS = {
     reason: 'OCIArtifactPullFailed',
     summary: 'the registry answered outside the distribution spec',
   },
+  PW_REGISTRY_ADDRESS_DENIED: {
+    kind: 'input',
+    reason: 'InvalidInput',
+    summary: 'the registry, redirect or token realm address is one the policy does not let the webhook contact',
+  },
   PW_MANIFEST_UNKNOWN: { kind: 'unavailable', reason: 'OCIArtifactPullFailed', summary: 'the tag or manifest does not exist' },
   PW_NO_MATCHING_TAG: { kind: 'unavailable', reason: 'ReadOperationFailed', summary: 'no tag satisfies the semver range' },
   PW_RATE_LIMITED: { kind: 'unavailable', reason: 'OCIArtifactPullFailed', summary: 'the registry rate-limited the request' },

@@ -11,8 +11,8 @@ import { urlHasPrefix } from '../core/flux/oci-url.ts';
 import { objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { HttpRepository, createResolver, credentialsIdentity, parseRepositoryUrl } from '../oci/index.ts';
-import type { Call, EventSink, HttpRepositoryOptions, Repository, Resolver } from '../oci/index.ts';
+import { HttpRepository, createNetworkGuard, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
+import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, Repository, Resolver } from '../oci/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 
 export interface PinResolverOptions {
@@ -23,7 +23,13 @@ export interface PinResolverOptions {
   /** Pooled repositories kept (default 256); the least recently used one is closed beyond that. */
   maxRepositories?: number;
   /** Extra HttpRepository options (retry tuning, user agent). */
-  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent'>;
+  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard'>;
+  /**
+   * The SSRF guard (default true): addresses are checked against the policy's `registry.allowNetworks` /
+   * `denyNetworks` and `allowedRegistries` hosts. The webhook (and the controller) act on tenants' objects and
+   * keep it; `check --resolve` acts for the person running it and turns it off (`localhost:5000` is fine there).
+   */
+  guardNetworks?: boolean;
 }
 
 export interface PinResolver {
@@ -82,6 +88,16 @@ function lazyDeadline(budgetMs: number): { call: Call; dispose(): void } {
 export function createPinResolver(options: PinResolverOptions): PinResolver {
   const now = options.now ?? Date.now;
   const pool = createRepositoryPool(options);
+  const guards = new WeakMap<SourcePolicy, NetworkGuard>();
+  const guardFor = (policy: SourcePolicy): NetworkGuard | undefined => {
+    if (options.guardNetworks === false) return undefined;
+    let guard = guards.get(policy);
+    if (!guard) {
+      guard = networkGuardOf(policy);
+      guards.set(policy, guard);
+    }
+    return guard;
+  };
   let resolver: Resolver | undefined;
   let ttlMs = -1;
   // The TTL is a policy knob and the policy reloads: a new TTL starts a new cache.
@@ -141,12 +157,12 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     const { request, key } = accessRequest(object, target, policy);
     const access = await options.access(request, call);
     recentAccess.set(key, access);
-    return pool.get(target.url, access, request.view.insecure);
+    return pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
   const knownRepositoryFor = (object: unknown, target: { url: string }, policy: SourcePolicy): HttpRepository | undefined => {
     const { request, key } = accessRequest(object, target, policy);
     const access = recentAccess.get(key);
-    return access && pool.get(target.url, access, request.view.insecure);
+    return access && pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
 
   return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
@@ -216,8 +232,17 @@ function memo<T>(max: number, compute: (key: string) => T): (key: string) => T {
   };
 }
 
+/** The addresses a policy lets the webhook reach: see `NetworkGuard` in the OCI room. */
+export function networkGuardOf(policy: SourcePolicy): NetworkGuard {
+  return createNetworkGuard({
+    allowNetworks: policy.spec.registry.allowNetworks,
+    denyNetworks: policy.spec.registry.denyNetworks,
+    namedHosts: hostsOfPrefixes(policy.spec.ociRepository.allowedRegistries),
+  });
+}
+
 interface RepositoryPool {
-  get(url: string, access: RegistryAccess, insecure: boolean): HttpRepository;
+  get(url: string, access: RegistryAccess, insecure: boolean, guard: NetworkGuard | undefined): HttpRepository;
   close(): void;
 }
 
@@ -225,8 +250,8 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
   const max = options.maxRepositories ?? 256;
   const entries = new Map<string, HttpRepository>();
   return {
-    get(url, access, insecure) {
-      const key = `${url}|${credentialsIdentity(access.credentials)}|${tlsKey(access)}|${insecure}`;
+    get(url, access, insecure, guard) {
+      const key = `${url}|${credentialsIdentity(access.credentials)}|${tlsKey(access)}|${insecure}|${guard?.identity ?? 'unguarded'}`;
       const found = entries.get(key);
       if (found) {
         entries.delete(key);
@@ -239,6 +264,9 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
         ...(access.tls ? { tls: access.tls } : {}),
         insecure,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...(guard ? { guard } : {}),
+        // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
+        verifyOnResolve: true,
       });
       entries.set(key, repository);
       if (entries.size > max) evictOldest(entries);

@@ -9,7 +9,7 @@ import { PinwardenError } from '../core/errors.ts';
 import { readCapped } from './body.ts';
 import { credentialsIdentity } from './credentials.ts';
 import type { Credentials } from './credentials.ts';
-import { emit } from './events.ts';
+import { emit, emitResponseBody } from './events.ts';
 import type { EventSink } from './events.ts';
 import { redactUrl, statusError } from './registry-error.ts';
 import type { TokenCache } from './token-cache.ts';
@@ -34,6 +34,8 @@ export interface AuthorizerOptions {
   credentials?: Credentials;
   /** Plain-HTTP token realms are only accepted for insecure registries. */
   insecure: boolean;
+  /** The client certificate in use: a registry may issue tokens by it, so tokens are kept per TLS identity too. */
+  tlsIdentity?: string;
   cache: TokenCache;
   now: () => number;
   /** Sends a token request (with the client's retries, without registry auth). */
@@ -53,7 +55,7 @@ const DEFAULT_EXPIRES_IN = 60;
 
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const { credentials, cache, host } = options;
-  const identity = credentialsIdentity(credentials);
+  const identity = `${credentialsIdentity(credentials)}|${options.tlsIdentity ?? 'default'}`;
   const scopeFor = (action: Action): string => `repository:${options.repository}:${action === 'push' ? 'pull,push' : 'pull'}`;
 
   const bearer = async (challenge: Challenge, action: Action, call: Call, fresh: boolean): Promise<string> => {
@@ -66,7 +68,11 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       return cached;
     }
     return cache.shareFetch(key, async () => {
-      const { token, expiresIn } = await fetchToken(options, challenge, scope, call);
+      const { token, expiresIn } = await fetchToken(options, challenge, scope, call).catch((error: unknown) => {
+        // A realm that failed or hung must not stick: the next request asks the registry for a fresh challenge.
+        cache.forgetChallenge(host);
+        throw error;
+      });
       const header = `Bearer ${token}`;
       cache.set(key, header, tokenExpiry(options.now(), expiresIn));
       emit(options.onEvent, { type: 'token', registry: host, outcome: 'fetched' });
@@ -113,6 +119,7 @@ async function fetchToken(options: AuthorizerOptions, challenge: Challenge, scop
   const response = await options.send(request, call);
   const what = `${request.method} ${redactUrl(realm)}`;
   const body = await readCapped(response, MAX_TOKEN_RESPONSE, { what, signal: call.signal });
+  if (response.status < 200 || response.status >= 300) emitResponseBody(options.onEvent, options.host, request.method, realm, response.status, body);
   if (response.status === 401 || response.status === 403) {
     throw new PinwardenError('PW_REGISTRY_AUTH', `${what}: the token service refused the credentials (${response.status})`, { details: { status: response.status } });
   }

@@ -10,7 +10,7 @@ import { createAuthorizer } from './auth.ts';
 import type { Action, Authorizer } from './auth.ts';
 import { readCapped } from './body.ts';
 import type { Credentials } from './credentials.ts';
-import { emit } from './events.ts';
+import { emit, emitResponseBody } from './events.ts';
 import type { Endpoint, EventSink } from './events.ts';
 import { redactUrl, statusError } from './registry-error.ts';
 import { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES, deadlineError, parseRetryAfter, planRetry, systemClock } from './retry.ts';
@@ -19,7 +19,9 @@ import { sharedTokenCache } from './token-cache.ts';
 import type { TokenCache } from './token-cache.ts';
 import { TLS_MISMATCH_CODES, sharedTransport } from './transport.ts';
 import type { Transport, TransportResponse } from './transport.ts';
+import { tlsIdentity } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
+import type { NetworkGuard } from './network-guard.ts';
 import type { Call } from './types.ts';
 
 export interface RegistryClientOptions {
@@ -35,6 +37,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
   transport?: Transport;
   tokenCache?: TokenCache;
+  /** The SSRF guard: checks every address connected to, and the hosts of redirects and token realms. */
+  guard?: NetworkGuard;
 }
 
 export interface RegistryRequest {
@@ -71,7 +75,9 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const clock = options.clock ?? systemClock;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const insecure = options.insecure === true;
-  const transport = options.transport ?? sharedTransport({ ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined });
+  const { guard } = options;
+  const transport =
+    options.transport ?? sharedTransport({ ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined, ...(guard ? { guard } : {}) });
   let scheme: 'https:' | 'http:' = insecure && (plainHttpHosts.get(options.host) ?? 0) > clock.now() ? 'http:' : 'https:';
   const origin = (): string => `${scheme}//${options.host}`;
   const baseHeaders = { 'user-agent': options.userAgent ?? 'pinwarden/0.1' };
@@ -86,6 +92,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         report(endpoint, method, response.status, started);
         if (!RETRYABLE_STATUSES.has(response.status)) return { ...response, method, url };
         const errorBody = await readCapped(response, MAX_ERROR_BODY, { what: `${method} ${redactUrl(url)}`, signal: call.signal }).catch(() => new Uint8Array());
+        emitResponseBody(options.onEvent, options.host, method, url, response.status, errorBody);
         const retryAfterMs = parseRetryAfter(response.headers['retry-after'], clock.now());
         failure = { error: statusError(method, url, response.status, errorBody, retryAfterMs === undefined ? {} : { retryAfterMs }), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
       } catch (error) {
@@ -128,14 +135,20 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     repository: options.repository,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     insecure,
+    tlsIdentity: tlsIdentity(options.tls),
     cache: options.tokenCache ?? sharedTokenCache,
     now: () => clock.now(),
-    send: (request, call) => attempt(request.method, request.url, request.headers, request.body, 'token', call),
+    send: (request, call) => {
+      const refusal = guard?.checkHost(request.url, 'token realm');
+      if (refusal) return Promise.reject(refusal);
+      return attempt(request.method, request.url, request.headers, request.body, 'token', call);
+    },
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
 
   const failure = async (response: RegistryResponse, call: Call, details: Record<string, unknown> = {}): Promise<PinwardenError> => {
     const body = await readCapped(response, MAX_ERROR_BODY, { what: `${response.method} ${redactUrl(response.url)}`, signal: call.signal }).catch(() => new Uint8Array());
+    emitResponseBody(options.onEvent, options.host, response.method, response.url, response.status, body);
     return statusError(response.method, response.url, response.status, body, details);
   };
 
@@ -155,10 +168,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       authorization = fresh;
       response = await attempt(request.method, response.url, withAuth(response.url), request.body, request.endpoint, call);
     }
-    for (let hops = 0; REDIRECTS.has(response.status) && typeof response.headers.location === 'string'; hops++) {
-      if (hops >= MAX_REDIRECTS) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${request.method} ${redactUrl(url)}: too many redirects`);
+    for (let hops = 0; REDIRECTS.has(response.status); hops++) {
       response.body.resume();
-      url = new URL(response.headers.location, response.url);
+      url = redirectTarget(response, request.endpoint, hops);
+      const refusal = guard?.checkHost(url, 'redirect target');
+      if (refusal) throw refusal;
       const method = response.status === 303 ? 'GET' : request.method;
       response = await attempt(method, url, withAuth(url), method === 'GET' ? undefined : request.body, request.endpoint, call);
     }
@@ -166,4 +180,27 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   };
 
   return { send, failure, close: () => transport.close() };
+}
+
+/**
+ * Where a redirect may lead: only blob downloads are redirected (to storage), never manifests, tags,
+ * referrers or tokens (an answer that pins must come from the registry itself); never from https to http.
+ * Credentials only follow to the same host (`withAuth`).
+ */
+function redirectTarget(response: RegistryResponse, endpoint: Endpoint, hops: number): URL {
+  const where = `${response.method} ${redactUrl(response.url)}`;
+  if (endpoint !== 'blob') throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirected (${response.status}); pinwarden follows redirects only for blob downloads`, { details: { status: response.status } });
+  if (hops >= MAX_REDIRECTS) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: too many redirects`);
+  const location = response.headers.location;
+  let target: URL;
+  try {
+    target = new URL(typeof location === 'string' ? location : '', response.url);
+  } catch {
+    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirect without a valid Location`);
+  }
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirect to an unsupported scheme`);
+  if (response.url.protocol === 'https:' && target.protocol === 'http:') {
+    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirect from https to plain http refused`);
+  }
+  return target;
 }

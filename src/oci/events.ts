@@ -3,6 +3,7 @@
  * room importing either: pass `onEvent` to HttpRepository / createResolver, or fold events into
  * `createRegistryStats()` for a plain counters object.
  */
+import { redactUrl, summarizeErrorBody } from './registry-error.ts';
 
 /** Which distribution-spec endpoint a request hit (bounded label set for metrics). */
 export type Endpoint = 'manifest' | 'blob' | 'upload' | 'tags' | 'referrers' | 'token';
@@ -20,7 +21,9 @@ export type RegistryEvent =
   | { type: 'retry'; endpoint: Endpoint; registry: string; reason: string; delayMs: number }
   | { type: 'cache'; outcome: 'hit' | 'miss' }
   | { type: 'coalesced' }
-  | { type: 'token'; registry: string; outcome: 'fetched' | 'cached' };
+  | { type: 'token'; registry: string; outcome: 'fetched' | 'cached' }
+  /** A non-success answer's body, summarised (capped, control characters and credentials removed): debug logs only. */
+  | { type: 'response-body'; registry: string; method: string; url: string; status: number; summary: string };
 
 export type EventSink = (event: RegistryEvent) => void;
 
@@ -77,6 +80,8 @@ function record(stats: RegistryStats, event: RegistryEvent): void {
       if (event.outcome === 'fetched') stats.tokensFetched++;
       else stats.tokensCached++;
       return;
+    case 'response-body':
+      return;
   }
 }
 
@@ -88,4 +93,10 @@ export function emit(sink: EventSink | undefined, event: RegistryEvent): void {
   } catch {
     // metrics must never change the outcome of a call
   }
+}
+
+/** Hands a non-success body to debug logging (summarised, capped and redacted), never to an error message. */
+export function emitResponseBody(sink: EventSink | undefined, registry: string, method: string, url: URL, status: number, body: Uint8Array): void {
+  if (!sink || body.byteLength === 0) return;
+  emit(sink, { type: 'response-body', registry, method, url: redactUrl(url), status, summary: summarizeErrorBody(body) });
 }

@@ -10,7 +10,7 @@ import { createRegistryClient } from './client.ts';
 import type { RegistryClient, RegistryClientOptions, RegistryResponse } from './client.ts';
 import { credentialsIdentity } from './credentials.ts';
 import { isDigest, sha256Digest } from './digest.ts';
-import { MANIFEST_ACCEPT, bareMediaType, manifestMediaType } from './manifest.ts';
+import { MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES, bareMediaType, manifestMediaType } from './manifest.ts';
 import { isValidTag, parseRepositoryUrl, repositoryName } from './reference.ts';
 import type { RepositoryRef } from './reference.ts';
 import { listReferrers } from './referrers.ts';
@@ -27,6 +27,11 @@ export interface HttpRepositoryOptions extends Omit<RegistryClientOptions, 'host
   /** `n` for tags and referrers pages (default 1000) and the page limit (default 100). */
   pageSize?: number;
   maxPages?: number;
+  /**
+   * `resolve` reads and checks the manifest (GET) instead of trusting a HEAD's Docker-Content-Digest: what a
+   * webhook pins must be a manifest whose bytes hash to the digest, not whatever a header claims.
+   */
+  verifyOnResolve?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -38,11 +43,19 @@ export class HttpRepository implements Repository {
   readonly cacheIdentity: string;
   private readonly client: RegistryClient;
   private readonly limits: { manifest: number; blob: number; pageSize: number; maxPages: number };
+  private readonly verifyOnResolve: boolean;
 
   constructor(ref: RepositoryRef, options: HttpRepositoryOptions = {}) {
     this.ref = ref;
     this.name = repositoryName(ref);
-    this.cacheIdentity = [this.name, credentialsIdentity(options.credentials), tlsIdentity(options.tls), options.insecure === true ? 'insecure' : 'secure'].join('|');
+    this.cacheIdentity = [
+      this.name,
+      credentialsIdentity(options.credentials),
+      tlsIdentity(options.tls),
+      options.insecure === true ? 'insecure' : 'secure',
+      options.guard?.identity ?? 'unguarded',
+    ].join('|');
+    this.verifyOnResolve = options.verifyOnResolve === true;
     this.client = createRegistryClient({ ...options, host: ref.host, repository: ref.path });
     this.limits = {
       manifest: options.maxManifestBytes ?? 4 * MIB,
@@ -58,6 +71,7 @@ export class HttpRepository implements Repository {
   }
 
   async resolve(reference: string, call: Call): Promise<Descriptor> {
+    if (this.verifyOnResolve) return (await this.fetchManifest(reference, call)).descriptor;
     const target = this.manifestPath(reference);
     const response = await this.client.send({ method: 'HEAD', target, headers: { accept: MANIFEST_ACCEPT }, endpoint: 'manifest', action: 'pull' }, call);
     response.body.resume();
@@ -79,9 +93,9 @@ export class HttpRepository implements Repository {
     const bytes = await readCapped(response, this.limits.manifest, { what, signal: call.signal });
     const digest = sha256Digest(bytes);
     checkServedDigest(response, digest, reference, bytes.byteLength, what);
-    const mediaType = manifestMediaType(headerText(response, 'content-type'), bytes);
-    if (mediaType === undefined) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: the manifest has no media type`);
-    return { descriptor: { mediaType, digest, size: bytes.byteLength }, bytes };
+    const accepted = manifestMediaType(headerText(response, 'content-type'), bytes);
+    if ('why' in accepted) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: ${accepted.why}; nothing pinned`, { details: { status: response.status, host: response.url.host } });
+    return { descriptor: { mediaType: accepted.mediaType, digest, size: bytes.byteLength }, bytes };
   }
 
   async fetchBlob(descriptor: Descriptor, call: Call, maxBytes: number = this.limits.blob): Promise<Uint8Array> {
@@ -168,7 +182,7 @@ function descriptorFromHead(response: RegistryResponse, reference: string): Desc
   const digest = header !== undefined && isDigest(header) ? header : isDigest(reference) ? reference : undefined;
   const length = headerText(response, 'content-length');
   const mediaType = bareMediaType(headerText(response, 'content-type'));
-  if (digest === undefined || length === undefined || !/^\d+$/.test(length) || mediaType === undefined) return undefined;
+  if (digest === undefined || length === undefined || !/^\d+$/.test(length) || mediaType === undefined || !MANIFEST_MEDIA_TYPES.includes(mediaType)) return undefined;
   if (isDigest(reference) && digest !== reference) {
     throw new PinwardenError('PW_DIGEST_MISMATCH', `HEAD ${redactUrl(response.url)}: registry answered with ${digest}`);
   }

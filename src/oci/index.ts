@@ -37,3 +37,5 @@ export { parseWwwAuthenticate } from './www-authenticate.ts';
 export type { Challenge } from './www-authenticate.ts';
 export { createTokenCache } from './token-cache.ts';
 export type { TokenCache } from './token-cache.ts';
+export { createNetworkGuard, hostsOfPrefixes } from './network-guard.ts';
+export type { NetworkGuard, NetworkGuardOptions } from './network-guard.ts';

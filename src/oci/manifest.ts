@@ -24,13 +24,27 @@ export function bareMediaType(contentType: string | undefined): string | undefin
   return bare === '' ? undefined : bare;
 }
 
-/** The Content-Type when it names a manifest type, else the body's own `mediaType` field. */
-export function manifestMediaType(contentType: string | undefined, bytes: Uint8Array): string | undefined {
+const INDEX_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList];
+
+/**
+ * The media type of a served manifest, or why the answer is not one: it must be a JSON object with
+ * `schemaVersion: 2`, a manifest media type (the Content-Type's, else the body's own `mediaType`) that the
+ * body does not contradict, and the shape of that type (`config` + `layers`, or `manifests`). A registry
+ * that answers 200 with anything else has not given us something we may pin.
+ */
+export function manifestMediaType(contentType: string | undefined, bytes: Uint8Array): { mediaType: string } | { why: string } {
+  const body = parseJsonObject(bytes);
+  if (!body) return { why: 'the answer is not a JSON manifest' };
+  if (body.schemaVersion !== 2) return { why: 'the answer is not a schemaVersion 2 manifest' };
   const header = bareMediaType(contentType);
-  if (header !== undefined && MANIFEST_MEDIA_TYPES.includes(header)) return header;
-  const declared = parseJsonObject(bytes)?.mediaType;
-  if (typeof declared === 'string' && declared !== '') return declared;
-  return header;
+  const declared = typeof body.mediaType === 'string' && body.mediaType !== '' ? body.mediaType : undefined;
+  const mediaType = header !== undefined && MANIFEST_MEDIA_TYPES.includes(header) ? header : declared;
+  if (mediaType === undefined || !MANIFEST_MEDIA_TYPES.includes(mediaType)) return { why: 'the answer does not have a manifest media type' };
+  if (declared !== undefined && declared !== mediaType) return { why: `the Content-Type says ${mediaType} but the manifest says ${declared.slice(0, 100)}` };
+  const shaped = INDEX_TYPES.includes(mediaType)
+    ? Array.isArray(body.manifests)
+    : body.config !== null && typeof body.config === 'object' && Array.isArray(body.layers);
+  return shaped ? { mediaType } : { why: `the answer does not have the shape of ${mediaType}` };
 }
 
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {

@@ -1,8 +1,11 @@
 /**
  * Registry answers → PinwardenError. Error bodies follow
  * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes
- * (`{"errors":[{"code","message","detail"}]}`); only code and message reach our text, capped, because
- * `detail` may echo request data. URLs are shown without query strings (upload `_state`, signed URLs).
+ * (`{"errors":[{"code","message","detail"}]}`). An error's message carries the method, the redacted URL, the
+ * HTTP status and only the distribution-spec error codes of the body (a fixed vocabulary), never the body's
+ * text: the webhook answers tenants with these messages, and a body may come from whatever a tenant's registry
+ * redirected or pointed us at (no read-back). The capped, redacted summary goes to debug logs through the
+ * `response-body` event. URLs are shown without query strings (upload `_state`, signed URLs).
  */
 import { PinwardenError } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
@@ -48,10 +51,40 @@ export function codeForStatus(status: number): ErrorCode {
   return 'PW_REGISTRY_PROTOCOL';
 }
 
+/** The distribution-spec error codes (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes). */
+const SPEC_ERROR_CODES = new Set([
+  'BLOB_UNKNOWN',
+  'BLOB_UPLOAD_INVALID',
+  'BLOB_UPLOAD_UNKNOWN',
+  'DIGEST_INVALID',
+  'MANIFEST_BLOB_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_UNKNOWN',
+  'NAME_INVALID',
+  'NAME_UNKNOWN',
+  'SIZE_INVALID',
+  'UNAUTHORIZED',
+  'DENIED',
+  'UNSUPPORTED',
+  'TOOMANYREQUESTS',
+]);
+
+/** The body's distribution-spec codes, e.g. `MANIFEST_UNKNOWN`; nothing else of the body. */
+export function specErrorCodes(body: Uint8Array): string[] {
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as { errors?: { code?: unknown }[] };
+    if (!Array.isArray(parsed.errors)) return [];
+    const codes = parsed.errors.map((entry) => entry?.code).filter((code): code is string => typeof code === 'string' && SPEC_ERROR_CODES.has(code));
+    return [...new Set(codes)];
+  } catch {
+    return [];
+  }
+}
+
 export function statusError(method: string, url: URL, status: number, body: Uint8Array, extra: Record<string, unknown> = {}): PinwardenError {
-  const summary = summarizeErrorBody(body);
-  const text = `${method} ${redactUrl(url)}: ${status}${summary === '' ? '' : ` ${summary}`}`;
-  return new PinwardenError(codeForStatus(status), text, { details: { status, ...extra } });
+  const codes = specErrorCodes(body);
+  const text = `${method} ${redactUrl(url)}: ${status}${codes.length === 0 ? '' : ` ${codes.join(', ')}`}`;
+  return new PinwardenError(codeForStatus(status), text, { details: { status, host: url.host, ...extra } });
 }
 
 export function protocolError(method: string, url: URL, why: string): PinwardenError {

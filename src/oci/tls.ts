@@ -3,7 +3,7 @@
  * `getTLSConfig`): `ca.crt` extends the system trust pool (never replaces it), `tls.crt` + `tls.key` are a
  * client certificate; the deprecated `caFile`/`certFile`/`keyFile` keys still work.
  */
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { getCACertificates, rootCertificates } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import { PinwardenError } from '../core/errors.ts';
@@ -26,7 +26,25 @@ export function tlsFromSecretData(data: SecretData): TlsOptions {
   if ((cert === undefined) !== (key === undefined)) {
     throw new PinwardenError('PW_INPUT_INVALID', 'TLS secret must hold both a client certificate (tls.crt) and its key (tls.key), or neither');
   }
+  if (cert !== undefined && key !== undefined) assertKeyMatches(cert, key);
   return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
+}
+
+/**
+ * The client key must belong to the certificate. A certificate is public: without this check a tenant
+ * holding another tenant's certificate would only be stopped by the handshake; with it, the Secret is refused
+ * before any connection, with a message that says why.
+ */
+function assertKeyMatches(cert: string, key: string): void {
+  let certificateKey: Buffer;
+  let privateKey: Buffer;
+  try {
+    certificateKey = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
+    privateKey = createPublicKey(createPrivateKey(key)).export({ type: 'spki', format: 'der' });
+  } catch {
+    throw new PinwardenError('PW_INPUT_INVALID', 'TLS secret: tls.crt or tls.key is not a readable PEM certificate and private key');
+  }
+  if (!certificateKey.equals(privateKey)) throw new PinwardenError('PW_INPUT_INVALID', 'TLS secret: tls.key is not the private key of the certificate in tls.crt');
 }
 
 /** Options for node:https: the default roots plus the OS store plus our CA, and the client pair. */
@@ -41,10 +59,15 @@ export function secureContextOptions(tls: TlsOptions | undefined): SecureContext
   return options;
 }
 
-/** Identity of the TLS material for cache keys (different trust → different answers may be valid). */
+/**
+ * Identity of the TLS material for connection pools and cache keys (different trust → different answers may
+ * be valid). It covers the client KEY, not only the certificate: a certificate is public, so a tenant holding
+ * another tenant's certificate with a key of their own must get their own (failing) handshake, never the
+ * other tenant's pooled connection, token or cached digests.
+ */
 export function tlsIdentity(tls: TlsOptions | undefined): string {
   if (!tls || (tls.ca === undefined && tls.cert === undefined)) return 'default';
-  return createHash('sha256').update(JSON.stringify([tls.ca, tls.cert])).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify([tls.ca, tls.cert, tls.key])).digest('hex').slice(0, 16);
 }
 
 let cachedRoots: readonly string[] | undefined;

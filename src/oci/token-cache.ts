@@ -19,6 +19,8 @@ export interface TokenCache {
   /** The last auth challenge a registry host answered with (skips the 401 round trip next time). */
   challengeFor(host: string): Challenge | undefined;
   rememberChallenge(host: string, challenge: Challenge): void;
+  /** After a failed or timed-out token exchange: the next request starts again from the registry's 401. */
+  forgetChallenge(host: string): void;
   /** Runs `fetch` once for concurrent callers of the same key (one token request, many waiters). */
   shareFetch(key: string, fetch: () => Promise<string>): Promise<string>;
 }
@@ -46,6 +48,9 @@ export function createTokenCache(): TokenCache {
     challengeFor: (host) => challenges.get(host),
     rememberChallenge(host, challenge) {
       boundedSet(challenges, host, challenge);
+    },
+    forgetChallenge(host) {
+      challenges.delete(host);
     },
     shareFetch(key, fetch) {
       const running = inflight.get(key);

@@ -7,6 +7,8 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { PinwardenError } from '../core/errors.ts';
+import { guardedLookup, literalAddress } from './network-guard.ts';
+import type { NetworkGuard } from './network-guard.ts';
 import { redactUrl } from './registry-error.ts';
 import { deadlineError } from './retry.ts';
 import { secureContextOptions, tlsIdentity } from './tls.ts';
@@ -37,6 +39,8 @@ export interface TransportOptions {
   /** Skip server certificate checks (Flux `insecure` without a CA). */
   skipVerify?: boolean;
   maxSockets?: number;
+  /** Refuses addresses the caller may not reach (the webhook's SSRF guard); none for the CLI. */
+  guard?: NetworkGuard;
 }
 
 /** Certificate problems: retrying cannot help, and the message says what failed. */
@@ -63,7 +67,7 @@ const shared = new Map<string, Transport>();
  * `close()` on the returned transport is a no-op; beyond 32 setups the oldest is dropped from the pool.
  */
 export function sharedTransport(options: TransportOptions = {}): Transport {
-  const key = `${tlsIdentity(options.tls)}|${options.tls?.key === undefined ? '' : 'client'}|${options.skipVerify === true ? 'skip' : 'verify'}`;
+  const key = `${tlsIdentity(options.tls)}|${options.skipVerify === true ? 'skip' : 'verify'}|${options.guard?.identity ?? 'unguarded'}`;
   let transport = shared.get(key);
   if (!transport) {
     if (shared.size >= MAX_SHARED) {
@@ -81,16 +85,26 @@ export function sharedTransport(options: TransportOptions = {}): Transport {
 export function createTransport(options: TransportOptions = {}): Transport {
   const maxSockets = options.maxSockets ?? 64;
   // Idle keep-alive sockets are unref'd by node (they never hold the process open) and closed after 30 s.
-  const http = new HttpAgent({ keepAlive: true, maxSockets, timeout: IDLE_SOCKET_MS });
+  const { guard } = options;
+  // The guard judges every address a socket connects to, after DNS, whichever host or spelling asked for it.
+  const lookup = guard ? { lookup: guardedLookup(guard) } : {};
+  const http = new HttpAgent({ keepAlive: true, maxSockets, timeout: IDLE_SOCKET_MS, ...lookup });
   const https = new HttpsAgent({
     keepAlive: true,
     maxSockets,
     timeout: IDLE_SOCKET_MS,
+    ...lookup,
     ...secureContextOptions(options.tls),
     rejectUnauthorized: options.skipVerify !== true,
   });
   return {
-    send: (request) => send(request, request.url.protocol === 'https:' ? https : http),
+    send: (request) => {
+      // Literal IP hosts connect without a lookup: judge them here, before any socket exists.
+      const literal = guard ? literalAddress(request.url) : undefined;
+      const refusal = literal === undefined ? undefined : guard?.checkAddress(literal, literal);
+      if (refusal) return Promise.reject(refusal);
+      return send(request, request.url.protocol === 'https:' ? https : http);
+    },
     close: () => {
       http.destroy();
       https.destroy();
@@ -103,12 +117,19 @@ function send(request: TransportRequest, agent: HttpAgent): Promise<TransportRes
   if (signal.aborted) return Promise.reject(deadlineError(`${method} ${redactUrl(url)}`, signal));
   const issue = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const outgoing = issue(url, {
-      method,
-      agent,
-      signal,
-      headers: { ...headers, ...(body ? { 'content-length': String(body.byteLength) } : {}) },
-    });
+    let outgoing: ReturnType<typeof issue>;
+    try {
+      outgoing = issue(url, {
+        method,
+        agent,
+        signal,
+        headers: { ...headers, ...(body ? { 'content-length': String(body.byteLength) } : {}) },
+      });
+    } catch (error) {
+      // e.g. a client certificate whose key does not match: node refuses to build the TLS context.
+      reject(networkError(method, url, error, signal));
+      return;
+    }
     outgoing.once('response', (response) => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response }));
     outgoing.once('error', (error) => reject(networkError(method, url, error, signal)));
     outgoing.end(body);
@@ -119,6 +140,8 @@ function send(request: TransportRequest, agent: HttpAgent): Promise<TransportRes
 export function networkError(method: string, url: URL, error: unknown, signal: AbortSignal): PinwardenError {
   const where = `${method} ${redactUrl(url)}`;
   if (signal.aborted) return deadlineError(where, signal);
+  // The SSRF guard's refusal, raised inside the agent's lookup: already safe to show, never retried.
+  if (error instanceof PinwardenError) return error;
   const code = (error as { code?: unknown }).code;
   const codeText = typeof code === 'string' ? code : 'network error';
   const retryable = !isTlsFailure(codeText);

@@ -48,6 +48,7 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
         coalesced.inc();
         return;
       case 'token':
+      case 'response-body':
         return;
     }
   };

@@ -11,6 +11,7 @@ import { cachingSecretReader, createKubeSecretReader } from '../kube/index.ts';
 import type { SecretReader } from '../kube/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
+import type { EventSink } from '../oci/index.ts';
 import { admissionFlows } from './deps.ts';
 import type { FileWatch, FileWatchOptions } from './file-watch.ts';
 import { createLogger } from './logger.ts';
@@ -56,7 +57,12 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     throw error;
   });
   const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
-  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent: metrics.onRegistryEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
+  const onEvent: EventSink = (event) => {
+    // Registry error bodies never reach an admission answer (no read-back); operators see them at debug level.
+    if (event.type === 'response-body') logger.debug({ registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary }, 'registry error body');
+    metrics.onRegistryEvent(event);
+  };
+  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
   const verifier = createAdmissionVerifier({ pins, secrets });
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets });
   const app = buildServer({ policy, flows, logger, metrics, https: { cert: pair.cert, key: pair.key } });

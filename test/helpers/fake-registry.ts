@@ -29,7 +29,8 @@ export interface FakeRegistry {
   stop(): Promise<void>;
 }
 
-export async function startFakeRegistry(route: FakeRoute = () => false): Promise<FakeRegistry> {
+/** `host`: the loopback address to listen on (default 127.0.0.1; the security tests put tenants on 127.0.0.2). */
+export async function startFakeRegistry(route: FakeRoute = () => false, host = '127.0.0.1'): Promise<FakeRegistry> {
   const requests: FakeRequest[] = [];
   const fake = { requests, route } as FakeRegistry;
   const server = createServer((req, res) => {
@@ -39,10 +40,10 @@ export async function startFakeRegistry(route: FakeRoute = () => false): Promise
     req.resume();
     if (fake.route(request, res) !== true) sendJson(res, 404, { errors: [{ code: 'NAME_UNKNOWN', message: 'no route in fake registry' }] });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  fake.url = `http://127.0.0.1:${port}`;
-  fake.host = `127.0.0.1:${port}`;
+  fake.url = `http://${host}:${port}`;
+  fake.host = `${host}:${port}`;
   fake.count = (method, path) => requests.filter((r) => r.method === method && r.path === path).length;
   fake.stop = () =>
     new Promise<void>((resolve) => {

@@ -5,3 +5,5 @@
 export type * from './types.ts';
 export { defaultPolicy, loadPolicy, toFieldPath } from './load-policy.ts';
 export { default as sourcePolicySchema } from './source-policy.schema.json' with { type: 'json' };
+export { parseCidr } from './cidr.ts';
+export type { Cidr } from './cidr.ts';

@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { PinwardenError } from '../errors.ts';
 import { goRegexSyntaxError } from '../go-regex.ts';
 import { trustedKeyFingerprint } from '../trust/fingerprint.ts';
+import { parseCidr } from './cidr.ts';
 import schema from './source-policy.schema.json' with { type: 'json' };
 import type { SourcePolicy } from './types.ts';
 
@@ -40,6 +41,7 @@ export function loadPolicy(text: string, sourceName: string): SourcePolicy {
   }
   assertIdentityRegexes(candidate, sourceName);
   applyKeyTrust(candidate, sourceName);
+  assertNetworks(candidate, sourceName);
   return candidate;
 }
 
@@ -68,6 +70,17 @@ function applyKeyTrust(policy: SourcePolicy, sourceName: string): void {
   }
   if (problems.length > 0) throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
   settings.allowKeyBased ??= settings.trustedKeys.length > 0;
+
+}
+
+function assertNetworks(policy: SourcePolicy, sourceName: string): void {
+  const problems: string[] = [];
+  for (const field of ['allowNetworks', 'denyNetworks'] as const) {
+    policy.spec.registry[field].forEach((cidr, index) => {
+      if (!parseCidr(cidr)) problems.push(`spec.registry.${field}[${index}]: '${cidr}' is not an IPv4 or IPv6 CIDR (address/prefix)`);
+    });
+  }
+  if (problems.length > 0) throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
 }
 
 function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {

@@ -39,6 +39,10 @@ export interface RegistryPolicy {
   timeoutSeconds: number;
   cacheTTLSeconds: number;
   onUnreachable: 'deny' | 'warn';
+  /** CIDRs the webhook may contact even when they are loopback, link-local, private or otherwise special. */
+  allowNetworks: string[];
+  /** CIDRs the webhook never contacts (the cluster's pod and service ranges); wins over allowNetworks. */
+  denyNetworks: string[];
 }
 
 export interface PolicySpec {

@@ -22,7 +22,7 @@ after(async () => {
   await registry?.stop();
 });
 
-const policy = policyFrom('ociRepository: {allowInsecure: true}');
+const policy = policyFrom('ociRepository: {allowInsecure: true}\nregistry: {allowNetworks: ["127.0.0.0/8", "::1/128"]}');
 const target = (): PinTarget => ({ url: `oci://${registry.host}/acme/app`, source: { kind: 'tag', tag: 'v1', implicit: false } });
 const object = (spec: Record<string, unknown> = {}) => ociRepository({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1' }, ...spec });
 

@@ -20,8 +20,8 @@ import type { TestRegistry } from '../../helpers/registry.ts';
 import { startHarness } from './harness.ts';
 import { TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 
-const INSECURE_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {timeoutSeconds: 5}`;
-const SECURE_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}}\nregistry: {timeoutSeconds: 5}`;
+const INSECURE_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
+const SECURE_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
 
 let plain: TestRegistry;
 let tls: TestRegistry;
@@ -111,11 +111,12 @@ test('coalescing: 500 concurrent /mutate admissions of one tag reach the registr
   assert.equal(proxy.countPrefix('HEAD /v2/hot/app/manifests/') + proxy.countPrefix('GET /v2/hot/app/manifests/'), 1);
   const metrics = await h.metrics.registry.metrics();
   assert.match(metrics, /pinwarden_resolver_coalesced_total 499/);
-  assert.match(metrics, /pinwarden_registry_requests_total\{endpoint="manifest",method="HEAD",outcome="200"\} 1/);
+  // The webhook reads the manifest (GET) and checks it before pinning, rather than trusting a HEAD header.
+  assert.match(metrics, /pinwarden_registry_requests_total\{endpoint="manifest",method="GET",outcome="200"\} 1/);
 
   // Warm: the next admissions are answered from the TTL cache.
   await Promise.all(reviews.slice(0, 20).map((review) => h.review('/mutate', review)));
-  assert.equal(proxy.countPrefix('HEAD /v2/hot/app/manifests/'), 1);
+  assert.equal(proxy.countPrefix('GET /v2/hot/app/manifests/'), 1);
   assert.match(await h.metrics.registry.metrics(), /pinwarden_resolver_cache_hits_total 20/);
 });
 

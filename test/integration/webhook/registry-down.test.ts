@@ -19,8 +19,8 @@ import { TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 const TIMEOUT_S = 1;
 /** What the answer may take beyond the registry deadline (scheduling, serialisation). */
 const MARGIN_MS = 400;
-const POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}}`;
-const WARN_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}, onUnreachable: warn}`;
+const POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
+const WARN_POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true}\nregistry: {timeoutSeconds: ${TIMEOUT_S}, onUnreachable: warn, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
 
 let blackHole: Server;
 let blackHoleHost: string;
@@ -101,7 +101,7 @@ test('another replica validates without having seen the mutation: it asks again 
 });
 
 test('a short apiserver timeout shortens the registry deadline', async () => {
-  const h = startHarness({ policy: 'ociRepository: {allowInsecure: true}\nregistry: {timeoutSeconds: 5}', pins: pins() });
+  const h = startHarness({ policy: 'ociRepository: {allowInsecure: true}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}', pins: pins() });
   const mutated = await h.review('/mutate', admissionReview(objectAt(blackHoleHost)), '?timeout=1s');
   assert.ok(mutated.ms < 1000, `mutate took ${Math.round(mutated.ms)}ms`);
   assert.equal(mutated.response.allowed, true);
@@ -131,7 +131,7 @@ test('onUnreachable: warn does not excuse other failures (a registry outside all
 });
 
 test('spec.insecure while the policy forbids it: the registry is not contacted over plain HTTP', async () => {
-  const h = startHarness({ policy: 'registry: {timeoutSeconds: 1}', pins: pins() });
+  const h = startHarness({ policy: 'registry: {timeoutSeconds: 1, allowNetworks: ["127.0.0.0/8", "::1/128"]}', pins: pins() });
   const before = failing.requests.length;
   const mutated = await h.review('/mutate', admissionReview(objectAt(failing.host)));
   assert.equal(mutated.response.patch, undefined);

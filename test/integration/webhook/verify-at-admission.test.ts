@@ -19,7 +19,7 @@ import { pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
 import { startHarness } from './harness.ts';
 import { PLATFORM_KEY, TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 
-const POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, verifyAtAdmission: true}\nregistry: {timeoutSeconds: 5}`;
+const POLICY = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, verifyAtAdmission: true}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
 const signer = PLATFORM_KEY;
 const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 

@@ -6,6 +6,11 @@ import { clusterAccess, localAccess } from '../../../src/flows/index.ts';
 import { createMemorySecretReader } from '../../../src/kube/index.ts';
 import type { MemorySecrets } from '../../../src/kube/index.ts';
 import { callWithTimeout } from '../../../src/oci/index.ts';
+import { createTestCa } from '../../helpers/certs.ts';
+
+// Client pairs must be real: the key is checked against the certificate.
+const ca = await createTestCa();
+const [client, otherClient] = await Promise.all([ca.issue({ commonName: 'client', usage: 'client' }), ca.issue({ commonName: 'other', usage: 'client' })]);
 
 const HOST = 'registry.example.com';
 const config = (host: string, user: string, password: string): string => JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } });
@@ -22,8 +27,9 @@ const SECRETS: MemorySecrets = {
     'apps/legacy': { type: 'kubernetes.io/dockercfg', data: { '.dockercfg': JSON.stringify({ [`https://${HOST}`]: { username: 'carol', password: 'c-pass' } }) } },
     'apps/broken': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': '{"auths": oops secret-text' } },
     'apps/ca': { data: { 'ca.crt': 'CA PEM' } },
-    'apps/mtls': { type: 'kubernetes.io/tls', data: { 'tls.crt': 'CERT', 'tls.key': 'KEY', 'ca.crt': 'CA' } },
-    'apps/old-keys': { data: { caFile: 'CA2', certFile: 'CERT2', keyFile: 'KEY2' } },
+    'apps/mtls': { type: 'kubernetes.io/tls', data: { 'tls.crt': client.certPem, 'tls.key': client.keyPem, 'ca.crt': 'CA' } },
+    'apps/old-keys': { data: { caFile: 'CA2', certFile: otherClient.certPem, keyFile: otherClient.keyPem } },
+    'apps/borrowed-cert': { type: 'kubernetes.io/tls', data: { 'tls.crt': client.certPem, 'tls.key': otherClient.keyPem } },
     'apps/half': { data: { 'tls.crt': 'CERT' } },
   },
   serviceAccounts: { 'apps/puller': { imagePullSecrets: ['elsewhere', 'legacy'] }, 'apps/nobody': {} },
@@ -48,8 +54,12 @@ test('nothing for the host: anonymous', async () => {
 
 test('certSecretRef: ca.crt, client pair, deprecated keys', async () => {
   assert.deepEqual((await access(SECRETS, { certSecretRef: { name: 'ca' } })).tls, { ca: 'CA PEM' });
-  assert.deepEqual((await access(SECRETS, { certSecretRef: { name: 'mtls' } })).tls, { ca: 'CA', cert: 'CERT', key: 'KEY' });
-  assert.deepEqual((await access(SECRETS, { certSecretRef: { name: 'old-keys' } })).tls, { ca: 'CA2', cert: 'CERT2', key: 'KEY2' });
+  assert.deepEqual((await access(SECRETS, { certSecretRef: { name: 'mtls' } })).tls, { ca: 'CA', cert: client.certPem, key: client.keyPem });
+  assert.deepEqual((await access(SECRETS, { certSecretRef: { name: 'old-keys' } })).tls, { ca: 'CA2', cert: otherClient.certPem, key: otherClient.keyPem });
+});
+
+test("certSecretRef: another tenant's certificate with one's own key is refused before any connection", async () => {
+  await assert.rejects(access(SECRETS, { certSecretRef: { name: 'borrowed-cert' } }), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID' && /tls\.key is not the private key/.test(error.message));
 });
 
 const isInput = (error: unknown): boolean => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID';

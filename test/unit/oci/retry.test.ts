@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import { HttpRepository, createTokenCache } from '../../../src/oci/index.ts';
-import type { HttpRepositoryOptions } from '../../../src/oci/index.ts';
+import type { HttpRepositoryOptions, RegistryEvent } from '../../../src/oci/index.ts';
 import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, planRetry } from '../../../src/oci/retry.ts';
 import { callUntil, fakeTransport, manualClock } from '../../helpers/fake-transport.ts';
 import type { ScriptedAnswer } from '../../helpers/fake-transport.ts';
@@ -94,15 +94,18 @@ test('404, 401 and 403 are final and never retried', async () => {
   }
 });
 
-test('registry JSON errors reach the message, capped and without detail', async () => {
-  const body = JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'x'.repeat(5000) } }] });
-  const { repository } = repositoryWith(() => ({ status: 404, body }));
+test('only the distribution-spec codes of a registry error reach the message; the body text goes to the event sink', async () => {
+  const body = JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'x'.repeat(5000) } }, { code: 'ANYTHING_ELSE' }] });
+  const events: RegistryEvent[] = [];
+  const { repository } = repositoryWith(() => ({ status: 404, body }), { onEvent: (event) => events.push(event) });
   await assert.rejects(repository.fetchManifest('v9', callUntil()), (error: unknown) => {
     assert.ok(error instanceof PinwardenError);
-    assert.match(error.message, /404 MANIFEST_UNKNOWN: manifest unknown$/);
-    assert.ok(error.message.length < 300);
+    assert.equal(error.message, 'GET https://r.example/v2/acme/app/manifests/v9: 404 MANIFEST_UNKNOWN');
     return true;
   });
+  const logged = events.find((event) => event.type === 'response-body');
+  assert.ok(logged && logged.type === 'response-body');
+  assert.match(logged.summary, /^MANIFEST_UNKNOWN: manifest unknown; ANYTHING_ELSE$/);
 });
 
 test('an aborted call surfaces as PW_DEADLINE', async () => {

@@ -38,7 +38,7 @@ test('defaults are the secure ones', () => {
     requireTlogForKeys: false,
   });
   assert.deepEqual(spec.bucket, { requireIgnore: true, allowInsecure: false });
-  assert.deepEqual(spec.registry, { timeoutSeconds: 2, cacheTTLSeconds: 60, onUnreachable: 'deny' });
+  assert.deepEqual(spec.registry, { timeoutSeconds: 2, cacheTTLSeconds: 60, onUnreachable: 'deny', allowNetworks: [], denyNetworks: [] });
 });
 
 test('partial sections are completed with defaults', () => {
