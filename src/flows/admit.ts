@@ -3,6 +3,7 @@
  * phase (so `/validate` and `check` give identical verdicts), plus the reason pinning failed when the object
  * reaches validation unpinned. Mutate = policy → (resolve only when needed) → `planPin`.
  */
+import { briefCause } from '../core/brief-cause.ts';
 import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
@@ -190,7 +191,9 @@ function notMutated(detail: string): { text: string } {
 /** `registry.onUnreachable: warn`: an unpinned object whose registry was unavailable is admitted with a warning. */
 function applyOnUnreachable(evaluation: Evaluation, failure: PinwardenError, policy: SourcePolicy): Evaluation {
   if (failure.kind !== 'unavailable' || policy.spec.registry.onUnreachable !== 'warn') return evaluation;
-  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const } : finding));
+  // The warning is cut at 120 characters: the cause goes first, the request line (a long URL) is dropped.
+  const message = `not pinned, registry unavailable (${failure.code}): ${briefCause(failure.message)}`;
+  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const, message } : finding));
   return { ...evaluation, findings, verdict: verdictOf(findings) };
 }
 

@@ -2,6 +2,7 @@
  * POST /validate: the policy rules (the same `evaluate` as `check`). Deny lists every violation; warn mode
  * admits with one warning per finding. Fail-closed: an internal error is an errored review (500, uid kept).
  */
+import { briefCause } from '../../core/brief-cause.ts';
 import { toPinwardenError } from '../../core/errors.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
 import type { ValidateResult } from '../../flows/index.ts';
@@ -35,7 +36,7 @@ export function validateFailure(request: AdmissionRequest, error: unknown, polic
   const failure = toPinwardenError(error);
   // A deadline is "registry unavailable" for the policy: onUnreachable: warn admits with a warning.
   if (failure.kind === 'unavailable' && policy?.spec.registry.onUnreachable === 'warn') {
-    return { response: allowed(request.uid, [`pinwarden: not validated (${failure.code}): ${failure.message}`]), verdict: 'warn', code: failure.code };
+    return { response: allowed(request.uid, [`pinwarden: not validated (${failure.code}): ${briefCause(failure.message)}`]), verdict: 'warn', code: failure.code };
   }
   return { response: errored(request.uid, 500, `pinwarden could not decide (${failure.code}): ${failure.message}`), verdict: 'error', code: failure.code };
 }
