@@ -6,7 +6,7 @@ import type { Finding, ObjectRef, Verdict } from './findings.ts';
 import { governedKindOf, objectRefOf, readBucket, readOciRepository, type BucketView, type OciRepositoryView } from './flux/objects.ts';
 import type { SourcePolicy } from './policy/index.ts';
 import type { VerifySecretFacts } from './trust/index.ts';
-import { RULES, inputTooLarge, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
+import { RULES, inputTooLarge, type PrecomputedIdentities, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
 
 export interface Evaluation {
   object: ObjectRef;
@@ -21,6 +21,8 @@ export interface EvaluateOptions {
   pinFailure?: string;
   /** Admission: fingerprints and digest of the Secrets `spec.verify` names (see core/trust). */
   verifySecrets?: VerifySecretFacts;
+  /** Identity decisions made off the event loop (see rules/identity-verdict.ts). */
+  identities?: PrecomputedIdentities;
   /** Overrides spec.mode (the CLI's --mode). */
   mode?: SourcePolicy['spec']['mode'];
 }
@@ -37,6 +39,7 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
     phase: options.phase,
     ...(options.pinFailure ? { pinFailure: options.pinFailure } : {}),
     ...(options.verifySecrets ? { verifySecrets: options.verifySecrets } : {}),
+    ...(options.identities ? { identities: options.identities } : {}),
   };
   const mode = options.mode ?? policy.spec.mode;
   const run = kind === 'OCIRepository' ? ruleRunner(readOciRepository(object)) : bucketRunner(readBucket(object));

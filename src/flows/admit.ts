@@ -12,6 +12,7 @@ import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
+import type { PrecomputedIdentities } from '../core/rules/index.ts';
 import type { SecretReader } from '../kube/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
@@ -41,6 +42,12 @@ export interface AdmissionInput {
   namespace?: string;
   /** What is left of the caller's own deadline, in ms (the apiserver's `?timeout=`). */
   remainingMs?: number;
+  /** Identity decisions the webhook made in its worker, off the event loop. */
+  identities?: PrecomputedIdentities;
+}
+
+function precomputed(input: AdmissionInput): { identities?: PrecomputedIdentities } {
+  return input.identities ? { identities: input.identities } : {};
 }
 
 export interface ValidateResult {
@@ -78,7 +85,7 @@ function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, res
  */
 export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
-  const first = evaluate(object, policy, { phase: 'admission' });
+  const first = evaluate(object, policy, { phase: 'admission', ...precomputed(input) });
   if (deps.secrets && first.governed && !first.exempt && needsVerifyTrust(readOciRepository(object))) {
     return validateWithTrust(object, input, policy, deps, deps.secrets);
   }
@@ -95,7 +102,7 @@ export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps
 async function validateWithTrust(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, secrets: SecretReader): Promise<ValidateResult> {
   const namespace = objectRefOf(object).namespace ?? 'default';
   const trust = await withRegistryCall(policy, input.remainingMs, (call) => readVerifyTrust(readOciRepository(object), namespace, policy, secrets, call));
-  const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts });
+  const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts, ...precomputed(input) });
   return finishValidation(object, input, policy, deps, first, trust);
 }
 
@@ -108,7 +115,7 @@ async function explainUnpinned(object: unknown, input: AdmissionInput, policy: S
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
   if (!why) return { evaluation: first };
-  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}) });
+  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}), ...precomputed(input) });
   if (!why.error) return { evaluation };
   return { evaluation: applyOnUnreachable(evaluation, why.error, policy), pinFailure: why.error };
 }

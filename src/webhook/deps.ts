@@ -5,6 +5,7 @@ import type { SourcePolicy } from '../core/policy/index.ts';
 import { mutateObject, validateObject } from '../flows/index.ts';
 import type { AdmissionInput, AdmitDeps, ValidateResult } from '../flows/index.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
+import type { IdentityOffload } from './identity-offload.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { ServingMaterial } from './tls-policy.ts';
 
@@ -30,6 +31,8 @@ export interface WebhookDeps {
   https?: ServingMaterial;
   /** Connection, time and body bounds (defaults: connection-limits.ts DEFAULT_LIMITS). */
   limits?: Partial<ConnectionLimits>;
+  /** Decides keyless identities in a worker before `/validate` runs the rules; absent: inline (tests). */
+  identityOffload?: IdentityOffload;
   /** Used when the apiserver sends no `?timeout=` (its own default is 10 s). */
   defaultTimeoutMs?: number;
 }

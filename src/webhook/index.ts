@@ -10,6 +10,8 @@ export { INTERMEDIATE_CIPHERS, reloadRefusal } from './tls-policy.ts';
 export { admissionFlows, staticPolicy } from './deps.ts';
 export type { AdmissionFlows, PolicySource, WebhookDeps } from './deps.ts';
 export { startServe } from './serve.ts';
+export { createIdentityOffload } from './identity-offload.ts';
+export type { IdentityOffload } from './identity-offload.ts';
 export type { RunningServe, ServeOptions } from './serve.ts';
 export { createWebhookMetrics } from './metrics.ts';
 export type { Route, WebhookMetrics } from './metrics.ts';

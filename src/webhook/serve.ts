@@ -19,6 +19,7 @@ import { createWebhookMetrics } from './metrics.ts';
 import { buildMetricsServer } from './metrics-server.ts';
 import { policyFromFile } from './policy-source.ts';
 import { buildServer } from './server.ts';
+import { createIdentityOffload } from './identity-offload.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import { loadTlsPair, watchTlsPair } from './tls-reload.ts';
 
@@ -70,9 +71,11 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
   const verifier = createAdmissionVerifier({ pins, secrets });
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets });
+  const identityOffload = createIdentityOffload();
   const app = buildServer({
     policy,
     flows,
+    identityOffload,
     logger,
     metrics,
     https: { cert: pair.cert, key: pair.key, ...(pair.clientCa ? { clientCa: pair.clientCa } : {}) },
@@ -87,6 +90,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     policy.close();
     await app.close();
     await metricsApp.close();
+    await identityOffload.close();
     pins.close();
   };
   try {

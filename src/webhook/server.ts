@@ -18,7 +18,8 @@ import type { BodyBudget } from './connection-limits.ts';
 import { decodeReview, encodeReview } from './review.ts';
 import type { AdmissionRequest } from './review.ts';
 import { createWatchdog, type Watchdog } from './watchdog.ts';
-import type { Answer, RouteHandler } from './routes/answer.ts';
+import type { Answer, RouteEnv, RouteHandler } from './routes/answer.ts';
+import { isOutOfScope } from './routes/answer.ts';
 import { answerMutate, mutateFailure } from './routes/mutate.ts';
 import { answerValidate, validateFailure } from './routes/validate.ts';
 
@@ -147,8 +148,11 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
   let policy: SourcePolicy | undefined;
   try {
     policy = deps.policy.current();
-    const remainingMs = Math.max(1, answerBy - clock() - 25);
-    const outcome = handler(review, { policy, flows: deps.flows, remainingMs });
+    const current = policy;
+    // Identity containment the rules would compute inline runs in the worker first (off the event loop).
+    const identities = route === 'validate' && !isOutOfScope(review) ? deps.identityOffload?.prepare(review.object, review.namespace, current, answerBy) : undefined;
+    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock() - 25), ...env });
+    const outcome = identities ? identities.then((decided) => run({ identities: decided })) : run({});
     if (!(outcome instanceof Promise)) return outcome;
     // The watchdog sweeps every WATCHDOG_TICK_MS, so it may fire up to one tick after answerBy (inside the margin).
     return watchdog.guard(outcome, answerBy).catch((error: unknown) => failureAnswer(route, review, error, deps, policy));

@@ -16,7 +16,7 @@ export const answerValidate: RouteHandler = (request, env) => {
   const kind = objectKind(request.object);
   if (isOutOfScope(request)) return { response: allowed(request.uid), verdict: 'allow', ...(kind ? { kind } : {}) };
   const result = env.flows.validate(
-    { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs },
+    { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs, ...(env.identities ? { identities: env.identities } : {}) },
     env.policy,
   );
   return result instanceof Promise ? result.then((settled) => validateAnswer(request, kind, settled)) : validateAnswer(request, kind, result);
