@@ -208,7 +208,7 @@ function logFields(route: Route, review: AdmissionRequest, answer: Answer, durat
     route,
     operation: review.operation,
     kind: answer.kind,
-    object: namespace ? `${namespace}/${name}` : name,
+    object: cut(namespace ? `${namespace}/${name}` : name, 300),
     dryRun: review.dryRun,
     verdict: answer.verdict,
     ...(answer.ruleIds && answer.ruleIds.length > 0 ? { ruleIds: answer.ruleIds } : {}),

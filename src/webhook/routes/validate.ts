@@ -28,7 +28,8 @@ function validateAnswer(request: AdmissionRequest, kind: string | undefined, { e
   const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}) };
   if (evaluation.verdict !== 'deny') return { ...base, response: allowed(request.uid, warnings) };
   const { kind: objectType, namespace, name } = evaluation.object;
-  const label = `${objectType}/${namespace ? `${namespace}/` : ''}${name}`;
+  // Kubernetes names are at most 253 characters: a longer one is not echoed whole.
+  const label = cutName(`${objectType}/${namespace ? `${namespace}/` : ''}${name}`);
   return { ...base, response: denied(request.uid, denialMessage(label, evaluation.findings), warnings) };
 }
 
@@ -39,4 +40,8 @@ export function validateFailure(request: AdmissionRequest, error: unknown, polic
     return { response: allowed(request.uid, [`pinwarden: not validated (${failure.code}): ${briefCause(failure.message)}`]), verdict: 'warn', code: failure.code };
   }
   return { response: errored(request.uid, 500, `pinwarden could not decide (${failure.code}): ${failure.message}`), verdict: 'error', code: failure.code };
+}
+
+function cutName(label: string): string {
+  return label.length > 300 ? `${label.slice(0, 300)}…` : label;
 }
