@@ -18,8 +18,20 @@ function compile(pattern: string): CompileResult {
   return result;
 }
 
+/** Syntax verdicts computed elsewhere (the webhook's identity worker), so this thread need not compile. */
+const SYNTAX_VERDICT_LIMIT = 4096;
+const syntaxVerdicts = new Map<string, string | null>();
+
+/** Records what compiling `pattern` gave in another thread: its Go error text, or undefined when it compiles. */
+export function rememberSyntaxVerdict(pattern: string, error: string | undefined): void {
+  if (syntaxVerdicts.size >= SYNTAX_VERDICT_LIMIT) syntaxVerdicts.delete(syntaxVerdicts.keys().next().value as string);
+  syntaxVerdicts.set(pattern, error ?? null);
+}
+
 /** Go's error text for a pattern Go would reject, or undefined when it compiles. */
 export function goRegexSyntaxError(pattern: string): string | undefined {
+  const known = syntaxVerdicts.get(pattern);
+  if (known !== undefined) return known ?? undefined;
   const result = compile(pattern);
   return result.ok ? undefined : result.message;
 }

@@ -11,9 +11,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import { governedKindOf, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import type { OciRepositoryView } from '../core/flux/objects.ts';
 import { inputCapViolations } from '../core/input-caps.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { decidableIdentityEntries, identityKey, isIdentityDecided } from '../core/rules/index.ts';
+import { rememberSyntaxVerdict } from '../core/go-regex.ts';
+import { identityKey, isIdentityDecided } from '../core/rules/index.ts';
 import type { IdentityEntry, PrecomputedIdentities } from '../core/rules/index.ts';
 import type { IdentityCheck } from '../core/identity/index.ts';
 import type { IdentityJob } from './identity-worker.ts';
@@ -35,6 +37,8 @@ interface Pending {
 interface WorkerAnswer {
   id: number;
   results: Array<[string, IdentityCheck]>;
+  /** Each pattern's Go syntax error, or null when it compiles. */
+  syntax?: Array<[string, string | null]>;
   skipped?: boolean;
   error?: string;
 }
@@ -63,6 +67,7 @@ export function createIdentityOffload(options: { clock?: () => number } = {}): I
     const started = new Worker(WORKER_URL);
     started.unref();
     started.on('message', (answer: WorkerAnswer) => {
+      for (const [pattern, error] of answer.syntax ?? []) rememberSyntaxVerdict(pattern, error ?? undefined);
       const missing = answer.error !== undefined ? `could not be decided (${answer.error.slice(0, 80)})` : answer.skipped ? NOT_IN_TIME : "exceeded this object's identity time bound";
       settle(answer.id, { checks: new Map(answer.results), missing });
     });
@@ -84,7 +89,8 @@ export function createIdentityOffload(options: { clock?: () => number } = {}): I
       if (inputCapViolations(view).length > 0) return undefined;
       const allowed = policy.spec.ociRepository.allowedIdentities;
       if (allowed.length === 0) return undefined;
-      const undecided = unique(decidableIdentityEntries(view).filter((entry) => !isIdentityDecided(entry, allowed)));
+      // No compiling here (the worker does it): every keyless entry of two strings not memoised yet goes.
+      const undecided = unique(keylessStringEntries(view).filter((entry) => !isIdentityDecided(entry, allowed)));
       if (undecided.length === 0) return undefined;
       worker ??= start();
       const id = nextId++;
@@ -113,4 +119,11 @@ function unique(entries: IdentityEntry[]): IdentityEntry[] {
     seen.add(key);
     return true;
   });
+}
+
+/** Keyless cosign entries (no secretRef) whose issuer and subject are strings: what the identity rules read. */
+function keylessStringEntries(view: OciRepositoryView): IdentityEntry[] {
+  const verify = view.verify;
+  if (!verify || verify.provider !== 'cosign' || verify.hasSecretRef) return [];
+  return verify.identities.flatMap((entry) => (typeof entry.issuer === 'string' && typeof entry.subject === 'string' ? [{ issuer: entry.issuer, subject: entry.subject }] : []));
 }

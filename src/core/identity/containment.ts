@@ -25,7 +25,10 @@ export interface ContainmentOptions {
   readonly maxStates?: number;
   /** Wall-clock budget in milliseconds for the whole check. Default 250. */
   readonly budgetMs?: number;
-  /** Clock in milliseconds; injected by tests. Default `budgetClock`: this thread's CPU time. */
+  /**
+   * Clock in milliseconds; injected by tests (then the budget is that clock only). Default `budgetClock`,
+   * this thread's CPU time, with wall time capped at WALL_CEILING_FACTOR × the budget.
+   */
   readonly now?: () => number;
 }
 
@@ -56,14 +59,22 @@ export const budgetClock: () => number = threadCpuUsage
     }
   : () => performance.now();
 
+/**
+ * With the default (CPU) clock, wall time is capped too, at this multiple of the budget: a thread starved of
+ * CPU on an overloaded node still gives up in bounded time (fail-closed: "too complex").
+ */
+export const WALL_CEILING_FACTOR = 3;
+
 export function startBudget(options: ContainmentOptions = {}): Budget {
   const now = options.now ?? budgetClock;
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
   const deadline = now() + budgetMs;
+  const wallDeadline = options.now === undefined ? performance.now() + budgetMs * WALL_CEILING_FACTOR : Number.POSITIVE_INFINITY;
   return {
     maxStates: options.maxStates ?? DEFAULT_MAX_STATES,
     checkBudget: () => {
       if (now() > deadline) throw new ComplexityExceeded(`the check ran out of its ${budgetMs} ms budget`);
+      if (performance.now() > wallDeadline) throw new ComplexityExceeded(`the check ran out of its ${budgetMs} ms budget (${budgetMs * WALL_CEILING_FACTOR} ms of wall time)`);
     },
   };
 }

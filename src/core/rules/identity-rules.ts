@@ -105,10 +105,3 @@ function decideEntries(view: OciRepositoryView, context: RuleContext): IdentityV
     return identityVerdicts({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index, budget, context.identities);
   });
 }
-
-/** The entries whose containment the rules would decide (valid Go regexes on a keyless cosign verify). */
-export function decidableIdentityEntries(view: OciRepositoryView): Array<{ issuer: string; subject: string }> {
-  return keylessEntries(view)
-    .filter(({ entry }) => FIELDS.every((field) => syntaxProblem(entry[field]) === undefined))
-    .map(({ entry }) => ({ issuer: entry.issuer as string, subject: entry.subject as string }));
-}

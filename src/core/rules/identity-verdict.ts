@@ -3,7 +3,7 @@
  * memoised (patterns repeat across objects), and one object's entries share a time bound, so a request
  * full of adversarial entries is denied quickly instead of stalling the webhook.
  */
-import { budgetClock, checkIdentity, describeFieldProblem, quotePattern, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
+import { budgetClock, checkIdentity, WALL_CEILING_FACTOR, describeFieldProblem, quotePattern, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
 import type { AllowedIdentity } from '../policy/index.ts';
 import type { RuleFinding } from './rule.ts';
 
@@ -41,9 +41,17 @@ export function identityKey(entry: IdentityEntry): string {
   return `${entry.issuer}\u0000${entry.subject}`;
 }
 
-export function startObjectBudget(now: () => number = budgetClock): EntryBudget {
-  const started = now();
-  return { remainingMs: () => OBJECT_BUDGET_MS - (now() - started), now };
+/** Default clock: CPU time, with wall time capped at WALL_CEILING_FACTOR × the object budget (see containment). */
+export function startObjectBudget(now?: () => number): EntryBudget {
+  if (now) {
+    const started = now();
+    return { remainingMs: () => OBJECT_BUDGET_MS - (now() - started), now };
+  }
+  const started = budgetClock();
+  const wallStarted = performance.now();
+  return {
+    remainingMs: () => Math.min(OBJECT_BUDGET_MS - (budgetClock() - started), (OBJECT_BUDGET_MS * WALL_CEILING_FACTOR - (performance.now() - wallStarted)) / WALL_CEILING_FACTOR),
+  };
 }
 
 /** Whether this entry's decision is memoised for this allowed list (no work would be done for it). */

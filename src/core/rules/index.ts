@@ -39,4 +39,3 @@ export type { Rule, RuleContext, RuleFinding } from './rule.ts';
 export { INPUT_TOO_LARGE_RULE_ID, inputTooLarge } from './input-too-large.ts';
 export { decideIdentities, identityKey, isIdentityDecided, OBJECT_BUDGET_MS } from './identity-verdict.ts';
 export type { IdentityEntry, PrecomputedIdentities } from './identity-verdict.ts';
-export { decidableIdentityEntries } from './identity-rules.ts';
