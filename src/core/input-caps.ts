@@ -3,7 +3,7 @@
  * semver walk), checked before any of that work: an object over a cap is answered from the lengths alone.
  * Pure: reads the tolerant view, never the whole object, and stops counting at the first cap passed.
  */
-import type { OciRepositoryView } from './flux/objects.ts';
+import type { BucketView, OciRepositoryView } from './flux/objects.ts';
 
 export const INPUT_CAPS = {
   /** `spec.url`, in UTF-8 bytes: real registry references are far below (Docker caps a name at 255). */
@@ -16,6 +16,8 @@ export const INPUT_CAPS = {
   semverRangeChars: 256,
   /** `spec.ref.semverFilter`, in UTF-8 bytes (a Go regexp run against every tag). */
   semverFilterBytes: 1024,
+  /** Bucket `spec.ignore`, in UTF-8 bytes: every line is parsed as a .gitignore pattern (about 40 ms per 16 KiB). */
+  bucketIgnoreBytes: 16 * 1024,
 } as const;
 
 export interface CapViolation {
@@ -48,6 +50,13 @@ export function inputCapViolations(view: OciRepositoryView): CapViolation[] {
     bytes(`spec.verify.matchOIDCIdentity[${index}].subject`, entry.subject, INPUT_CAPS.identityPatternBytes);
   });
   return violations;
+}
+
+export function bucketCapViolations(view: BucketView): CapViolation[] {
+  if (typeof view.ignore !== 'string') return [];
+  const size = utf8LengthUpTo(view.ignore, INPUT_CAPS.bucketIgnoreBytes);
+  if (size <= INPUT_CAPS.bucketIgnoreBytes) return [];
+  return [{ path: 'spec.ignore', cap: `${INPUT_CAPS.bucketIgnoreBytes} bytes`, actual: describeSize(view.ignore, size, INPUT_CAPS.bucketIgnoreBytes) }];
 }
 
 /** UTF-8 length of `text`; a string longer than `limit` characters is not walked (a 3 MB string costs O(1)). */

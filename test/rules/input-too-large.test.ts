@@ -41,3 +41,12 @@ test('the mutating side does not pin an oversized object, and says which cap', (
   assert.ok(intent.action === 'none' && intent.reason === 'input-too-large');
   assert.match(intent.action === 'none' ? (intent.note ?? '') : '', /PW_INPUT_TOO_LARGE.*spec\.url.*2048 bytes/);
 });
+
+test('a Bucket spec.ignore over 16 KiB is refused from its length; under it the ignore rule still runs', () => {
+  const bucket = (ignore: string): unknown => ({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Bucket', metadata: { name: 'b', namespace: 'apps' }, spec: { bucketName: 'x', endpoint: 'minio:9000', ignore } });
+  const over = evaluate(bucket('/*\n!/deploy\n'.repeat(100_000)), policyFrom(), { phase: 'admission' });
+  assert.deepEqual(over.findings.map((finding) => [finding.ruleId, finding.path]), [['input-too-large', 'spec.ignore']]);
+  assert.match(over.findings[0]?.message ?? '', /16384 bytes/);
+  const under = evaluate(bucket('# only a comment\n'.repeat(100)), policyFrom(), { phase: 'admission' });
+  assert.deepEqual(under.findings.map((finding) => finding.ruleId), ['bucket-ignore-required']);
+});

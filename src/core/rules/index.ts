@@ -36,6 +36,6 @@ export const RULES: readonly Rule[] = [
 export const RULE_IDS = RULES.map((rule) => rule.id);
 
 export type { Rule, RuleContext, RuleFinding } from './rule.ts';
-export { INPUT_TOO_LARGE_RULE_ID, inputTooLarge } from './input-too-large.ts';
+export { INPUT_TOO_LARGE_RULE_ID, bucketInputTooLarge, inputTooLarge } from './input-too-large.ts';
 export { decideIdentities, identityKey, isIdentityDecided, OBJECT_BUDGET_MS } from './identity-verdict.ts';
 export type { IdentityEntry, PrecomputedIdentities } from './identity-verdict.ts';
