@@ -1,6 +1,7 @@
 /**
- * The one cache shape of the process: bounded in entries AND in bytes, keyed by the sha256 of its input (a
- * 3 MB `spec.url` costs 43 bytes of key, not 6 MB), entries expire after a TTL, and expired ones are swept
+ * The one cache shape of the process: bounded in entries AND in bytes, keyed by the sha256 of any long input
+ * (a 3 MB `spec.url` costs a 44-character key, not 6 MB; keys of up to 96 characters are kept as they are,
+ * so the hot path hashes nothing), entries expire after a TTL, and expired ones are swept
  * (not only skipped) on a timer-free schedule driven by writes. The clock is injected so tests step time.
  * Least recently used entries are dropped first when either bound is reached. A value larger than the whole
  * byte budget is not stored at all.
@@ -37,13 +38,17 @@ interface Entry<V> {
   bytes: number;
 }
 
-/** The sha256 of a key as stored (base64url, 43 characters). */
+/** Keys up to this length are stored as they are (no hashing on the hot path); longer ones as their sha256. */
+const SHORT_KEY = 96;
+
+/** The key as stored: short keys verbatim, long ones as `#` + sha256 (base64url); never over 97 characters. */
 export function cacheKeyOf(key: string): string {
-  return createHash('sha256').update(key).digest('base64url');
+  if (key.length <= SHORT_KEY && !key.startsWith('#')) return key;
+  return `#${createHash('sha256').update(key).digest('base64url')}`;
 }
 
-/** Key (43 chars, UTF-16) and Map slot overhead, charged to every entry. */
-const ENTRY_OVERHEAD_BYTES = 43 * 2 + 80;
+/** Key (at most 97 chars, UTF-16) and Map slot overhead, charged to every entry. */
+const ENTRY_OVERHEAD_BYTES = (SHORT_KEY + 1) * 2 + 80;
 
 export function defaultSizeOf(value: unknown): number {
   if (typeof value === 'string') return 64 + value.length * 2;

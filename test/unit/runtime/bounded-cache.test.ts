@@ -53,7 +53,7 @@ test('the byte bound holds whatever the values weigh; a value above the whole bu
   assert.ok(cache.bytes <= 64 * 1024);
 });
 
-test('keys are stored as their sha256: a 3 MB key costs no more than a short one', () => {
+test('long keys are stored as their sha256: a 3 MB key costs no more than a short one', () => {
   const cache = createBoundedCache<number>({ maxEntries: 10, maxBytes: 10_000, ttlMs: 10_000 });
   const huge = `oci://${'a'.repeat(3 * 1024 * 1024)}`;
   cache.set(huge, 1);
@@ -63,7 +63,9 @@ test('keys are stored as their sha256: a 3 MB key costs no more than a short one
   assert.equal(cache.bytes, withHugeKey);
   cache.set(huge, 2);
   assert.equal(cache.get(huge), 2);
-  assert.equal(cacheKeyOf(huge).length, 43);
+  assert.equal(cacheKeyOf(huge).length, 44);
+  assert.equal(cacheKeyOf('short'), 'short');
+  assert.notEqual(cacheKeyOf(`#${'x'.repeat(10)}`), `#${'x'.repeat(10)}`, 'a short key cannot pose as a hash');
 });
 
 test('delete and clear release the bytes', () => {
