@@ -30,6 +30,8 @@ const ROUTES = new Set(['/mutate', '/validate']);
 const APISERVER_DEFAULT_TIMEOUT_MS = 10_000;
 /** Answer this much before the apiserver gives up: network and serialisation need time too. */
 const MIN_MARGIN_MS = 150;
+/** The identity worker's answers are due this long before answerBy (the rules still run after them). */
+const IDENTITY_MARGIN_MS = 100;
 /** How often overdue reviews are swept; well inside MIN_MARGIN_MS. */
 const WATCHDOG_TICK_MS = 25;
 
@@ -150,7 +152,10 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
     policy = deps.policy.current();
     const current = policy;
     // Identity containment the rules would compute inline runs in the worker first (off the event loop).
-    const identities = route === 'validate' && !isOutOfScope(review) ? deps.identityOffload?.prepare(review.object, review.namespace, current, answerBy) : undefined;
+    // Its deadline comes before answerBy, so an undecided identity is denied by the rules (identity-too-complex)
+    // rather than reaching the watchdog, whose deadline answer `registry.onUnreachable: warn` would admit.
+    const identitiesBy = Math.max(clock() + 1, answerBy - IDENTITY_MARGIN_MS);
+    const identities = route === 'validate' && !isOutOfScope(review) ? deps.identityOffload?.prepare(review.object, review.namespace, current, identitiesBy) : undefined;
     const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock() - 25), ...env });
     const outcome = identities ? identities.then((decided) => run({ identities: decided })) : run({});
     if (!(outcome instanceof Promise)) return outcome;
