@@ -66,6 +66,8 @@ export interface ServeOptions {
   /** Host directory with policy.yaml, mounted at /etc/pinwarden/policy. */
   policyDir: string;
   extraArgs?: string[];
+  /** More `host:container[:ro]` volumes (e.g. a kubeconfig). */
+  extraVolumes?: string[];
 }
 
 /** `pinwarden serve` from the image, as the Helm chart runs it (same paths, a tmpfs /tmp), as the image's user. */
@@ -76,6 +78,7 @@ export async function startServe(image: string, options: ServeOptions): Promise<
     '--mount', 'type=tmpfs,destination=/tmp',
     '--volume', `${options.tlsDir}:/etc/pinwarden/tls:ro`,
     '--volume', `${options.policyDir}:/etc/pinwarden/policy:ro`,
+    ...(options.extraVolumes ?? []).flatMap((volume) => ['--volume', volume]),
     container.name, '--',
     'pinwarden', 'serve',
     `--port=${options.port}`, `--metrics-port=${options.metricsPort}`, '--host=127.0.0.1',
