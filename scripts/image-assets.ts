@@ -59,8 +59,7 @@ function step(message: string): void {
 }
 
 /** The stand-in for node:24-bookworm-slim; built once (about 6 minutes cold) and kept in the buildah cache. */
-export function ensureBaseImage(): string {
-  const tag = baseImageTag();
+export function ensureBaseImage(tag = baseImageTag()): string {
   if (imageExists(tag)) return tag;
   const work = join(IMAGES_DIR, 'work');
   const rootfs = join(work, `rootfs-${DEBIAN_SUITE}`);
