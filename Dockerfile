@@ -14,6 +14,7 @@ FROM ${NODE_IMAGE} AS build
 # `--volume ca.crt:/run/build-ca.crt:ro`) and pass --build-arg NODE_EXTRA_CA_CERTS=/run/build-ca.crt.
 # A build-stage ARG: it never reaches the runtime image.
 ARG NODE_EXTRA_CA_CERTS
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: no install script runs (the `node` dev dependency would fetch a second Node binary).

@@ -58,7 +58,7 @@ function step(message: string): void {
   console.log(`[image-assets] ${message}`);
 }
 
-/** The stand-in for node:24-bookworm-slim; built once (about 6 minutes cold) and kept in the buildah cache. */
+/** The stand-in for node:24-bookworm-slim; built once (about 3 minutes cold) and kept in the buildah cache. */
 export function ensureBaseImage(tag = baseImageTag()): string {
   if (imageExists(tag)) return tag;
   const work = join(IMAGES_DIR, 'work');

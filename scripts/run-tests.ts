@@ -66,7 +66,7 @@ function ensureHelmStep(): void {
   }
 }
 
-/** The stand-in Node base image (~6 min cold) and the image of this tree's Dockerfile (~1.5 min), built once per run. */
+/** The stand-in Node base image (~3 min cold) and the image of this tree's Dockerfile (~1.5 min), built once per run. */
 function ensureImageStep(): void {
   try {
     ensureAppImage();

@@ -5,7 +5,7 @@
 // apiserver, and nothing left behind by uninstall.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -14,7 +14,7 @@ import { loopbackPolicy, ociRepositoryObject } from '../../support/policies.ts';
 import { freePort, startRegistry, type TestRegistry } from '../../helpers/registry.ts';
 import { pushImage } from '../../helpers/push-image.ts';
 import { APISERVER_CIDR, CHART_DIR, deepMerge, helm, withValues, type Run } from './helm.ts';
-import { appImage, startServe, type RunningServe } from './image.ts';
+import { appImage, startServe, uidOf, type RunningServe } from './image.ts';
 
 const NS = 'pinwarden-system';
 const RELEASE = 'pw';
@@ -42,6 +42,18 @@ after(async () => {
   await cp?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
+
+let generation = 0;
+/** Writes files into `dir` the way the kubelet projects a ConfigMap: `..<gen>/`, `..data` → it, `name` → `..data/name`. */
+function project(dir: string, files: Record<string, string>): void {
+  const version = `..gen_${++generation}`;
+  mkdirSync(join(dir, version), { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, version, name), content, { mode: 0o644 });
+  symlinkSync(version, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  for (const name of Object.keys(files)) if (!existsSync(join(dir, name))) symlinkSync(join('..data', name), join(dir, name));
+  if (generation > 1) rmSync(join(dir, `..gen_${generation - 1}`), { recursive: true, force: true });
+}
 
 /** Values of this file's release: the webhooks call `pinwarden serve` from the image on loopback by url. */
 function values(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -140,7 +152,7 @@ test('the rendered webhook configurations, served by the image, admit, pin and d
   for (const dir of [tlsDir, policyDir, kubeDir]) mkdirSync(dir, { recursive: true });
   writeFileSync(join(tlsDir, 'tls.crt'), Buffer.from(secret['tls.crt'] ?? '', 'base64'));
   writeFileSync(join(tlsDir, 'tls.key'), Buffer.from(secret['tls.key'] ?? '', 'base64'), { mode: 0o644 });
-  writeFileSync(join(policyDir, 'policy.yaml'), policy);
+  project(policyDir, { 'policy.yaml': policy });
   const saKubeconfig = await cp.serviceAccountKubeconfig(NS, FULL);
   writeFileSync(join(kubeDir, 'config'), readFileSync(saKubeconfig), { mode: 0o644 });
   serve = await startServe(image, {
@@ -200,6 +212,28 @@ test('helm upgrade keeps the generated certificate and caBundle (lookup against 
   // And the webhooks still answer with the kept certificate.
   const denied = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(ociRepositoryObject({ name: 'again', namespace: 'apps', url: 'oci://ghcr.io/evil/app', ref: { digest } })) });
   assert.match(denied.stderr, /registry-not-allowed/);
+});
+
+test('a policy edit by helm upgrade reaches the running serve through the ConfigMap mount, without a restart', async () => {
+  assert.ok(serve, 'serve runs');
+  const pid = serve.pid;
+  const result = await helmRelease('upgrade', { policy: { spec: { mode: 'warn' } } });
+  assert.equal(result.code, 0, result.stderr);
+  const policy = ((await json(['get', 'configmap', `${FULL}-policy`, '-n', NS])).data as Record<string, string>)['policy.yaml'] ?? '';
+  assert.match(policy, /mode: warn/);
+  // What the kubelet does with the new ConfigMap: a new timestamped directory, then the ..data symlink swapped.
+  project(join(scratch, 'policy'), { 'policy.yaml': policy });
+  const object = JSON.stringify(ociRepositoryObject({ name: 'warned', namespace: 'apps', url: 'oci://ghcr.io/evil/app', ref: { digest } }));
+  let last = { code: 1, stdout: '', stderr: '' };
+  for (let attempt = 0; attempt < 60; attempt++) {
+    last = await cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: object });
+    if (last.code === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  assert.equal(last.code, 0, `still denied after the policy edit: ${last.stderr}`);
+  assert.match(last.stderr, /Warning: .*registry-not-allowed/);
+  assert.equal(serve.pid, pid);
+  assert.equal(uidOf(pid), 65532, 'the same process, still running');
 });
 
 test('RBAC with the controller: its sources, status, events and one Lease, nothing to apply until granted', async () => {
