@@ -18,6 +18,8 @@ export interface LoopbackPolicyOptions {
   registryTimeoutSeconds?: number;
   onUnreachable?: 'deny' | 'warn';
   requireDigest?: boolean;
+  /** More `host:port` registries to allow besides `registryHost`. */
+  extraRegistries?: string[];
 }
 
 /** Admits keyless-verified OCIRepositories from `registryHost` (`127.0.0.1:PORT`), pinned to a digest. */
@@ -35,7 +37,7 @@ spec:
     allowedIdentities:
       - issuer: '^https://token\\.actions\\.githubusercontent\\.com$'
         subject: '^https://github\\.com/acme/'
-    allowedRegistries: ['oci://${registryHost}/']
+    allowedRegistries: ${JSON.stringify([registryHost, ...(options.extraRegistries ?? [])].map((host) => `oci://${host}/`))}
     requireDigest: ${options.requireDigest ?? true}
     mutate: {tagToDigest: ${options.tagToDigest ?? true}, semverToDigest: ${options.semverToDigest ?? true}}
     pinning: ${options.pinning ?? 'sticky'}

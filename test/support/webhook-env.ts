@@ -52,9 +52,8 @@ export async function startWebhookEnv(options: WebhookEnvOptions = {}): Promise<
       await waitForWebhooks(cp, pw);
     }
     let count = 0;
-    const started = pw;
-    return {
-      cp, registry, pw: started, digests, push,
+    const env: WebhookEnv = {
+      cp, registry, pw, digests, push,
       async namespace(prefix = 'ns', labels = {}) {
         const name = `${prefix}-${++count}`;
         const labelArgs = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
@@ -72,12 +71,14 @@ export async function startWebhookEnv(options: WebhookEnvOptions = {}): Promise<
       async stored(namespace, name = 'app', version = 'v1') {
         return JSON.parse(await cp.kubectlOk(['get', `ocirepositories.${version}.source.toolkit.fluxcd.io`, '-n', namespace, name, '-o', 'json', '--show-managed-fields']));
       },
+      /** Stops whatever `env.pw` is now (a test may have restarted pinwarden). */
       async stop() {
-        await started.stop();
+        await env.pw.stop();
         await registry.stop();
         await cp.stop();
       },
     };
+    return env;
   } catch (error) {
     await pw?.stop();
     await registry.stop();
