@@ -4,7 +4,7 @@
 // digest skopeo confirms.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestCa } from '../../helpers/certs.ts';
@@ -124,6 +124,19 @@ test('serve from the image answers AdmissionReviews with mounted certificates, a
     assert.equal((allowed.body as { response: { allowed: boolean } }).response.allowed, true);
     const malformed = await postReview(serve.port, '/validate', ca.certPem, { hello: 'world' });
     assert.equal(malformed.status, 400);
+    // Certificate rotation as the kubelet projects a renewed Secret (new ..data directory, symlink swapped):
+    // the same process serves the new pair, signed by a new CA, without a restart.
+    const rotatedCa = await createTestCa('pinwarden rotated CA');
+    const rotated = await rotatedCa.issue({ commonName: 'localhost', usage: 'server', ips: ['127.0.0.1'], dns: ['localhost'] });
+    projectTls(tlsDir, rotated.certPem, rotated.keyPem);
+    let answered = false;
+    for (let attempt = 0; attempt < 80 && !answered; attempt++) {
+      answered = await postReview(serve.port, '/validate', rotatedCa.certPem, admissionReview(bucket)).then(() => true, () => false);
+      if (!answered) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.ok(answered, `the rotated certificate was not served within 20 s\n${serve.output()}`);
+    await assert.rejects(postReview(serve.port, '/validate', ca.certPem, admissionReview(bucket)), 'the old CA no longer verifies the server');
+    assert.equal(uidOf(serve.pid), 65532, 'the same process still serves');
     await serve.stop({ keepContainer: true });
     stopped = true;
     // The container's rootfs (vfs: a plain directory) holds no file written since the start, outside /tmp (a
@@ -139,6 +152,20 @@ test('serve from the image answers AdmissionReviews with mounted certificates, a
     else await serve.removeContainer();
   }
 });
+
+/** kubelet-style Secret update: files in a new `..tls_N/` directory, `..data` swapped to it, names linked through it. */
+function projectTls(dir: string, certPem: string, keyPem: string): void {
+  const version = `..tls_${Date.now()}`;
+  mkdirSync(join(dir, version));
+  writeFileSync(join(dir, version, 'tls.crt'), certPem, { mode: 0o644 });
+  writeFileSync(join(dir, version, 'tls.key'), keyPem, { mode: 0o644 });
+  symlinkSync(version, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  for (const name of ['tls.crt', 'tls.key']) {
+    rmSync(join(dir, name), { force: true });
+    symlinkSync(join('..data', name), join(dir, name));
+  }
+}
 
 function writtenSince(root: string, sinceMs: number): string[] {
   const ignored = new Set(['etc/hosts', 'etc/resolv.conf', 'etc/hostname', 'run/.containerenv', 'tmp', 'proc', 'sys', 'dev']);

@@ -159,7 +159,7 @@ export function postReview(port: number, path: string, caPem: string, body: unkn
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request({
-      host: '127.0.0.1', port, path: `${path}?timeout=10s`, method: 'POST', ca: caPem, servername: 'localhost', timeout: 15_000,
+      host: '127.0.0.1', port, path: `${path}?timeout=10s`, method: 'POST', ca: caPem, servername: 'localhost', timeout: 15_000, agent: false,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
     }, (res) => {
       let text = '';
