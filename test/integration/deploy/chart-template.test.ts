@@ -233,9 +233,12 @@ test('RBAC by default: get on Secrets and ServiceAccounts only; no wildcard, no 
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: FULL, namespace: NS }]);
 });
 
-test('RBAC, registry auth off: no role at all', async () => {
+test('RBAC, registry auth off: no role at all, and no API token in the Pod', async () => {
   const objects = await template(baseValues({ registryAuth: { enabled: false } }));
   assert.deepEqual(rbac(objects), []);
+  assert.equal(podSpec(objects).automountServiceAccountToken, false);
+  assert.equal(podSpec(await template(baseValues())).automountServiceAccountToken, true);
+  assert.equal(podSpec(await template(baseValues({ registryAuth: { enabled: false }, controller: { enabled: true } }))).automountServiceAccountToken, true);
 });
 
 test('RBAC, registry auth in named namespaces: Roles there, nothing cluster-wide', async () => {
