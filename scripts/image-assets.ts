@@ -145,6 +145,20 @@ function revision(): string {
   return result.status === 0 ? result.stdout.trim() : 'unknown';
 }
 
+/**
+ * Under vfs every image is a full copy of its rootfs: drop images of older trees and dangling build stages, but
+ * only those over an hour old, so a build or test run in another worktree sharing this cache is never hit.
+ */
+export function pruneImages(keep: string): void {
+  const listed = JSON.parse(buildah(['images', '--all', '--json'], { quiet: true }) || '[]') as { id: string; names?: string[] | null; created: number }[];
+  const hourAgo = Date.now() / 1000 - 3600;
+  for (const image of listed) {
+    const names = image.names ?? [];
+    const stale = names.length === 0 || names.every((name) => name.startsWith('localhost/pinwarden:ctx-') && name !== keep);
+    if (stale && image.created < hourAgo) spawnSync('buildah', [...buildahGlobalArgs(), 'rmi', image.id], { stdio: 'ignore' });
+  }
+}
+
 /** This machine reaches npm through a TLS-intercepting proxy whose CA the host trusts: hand it to the build stage. */
 function proxyCaArgs(): string[] {
   const ca = process.env.NODE_EXTRA_CA_CERTS;
@@ -168,12 +182,7 @@ export function ensureAppImage(): string {
     '--tag', tag, '--file', join(REPO_ROOT, 'Dockerfile'), REPO_ROOT,
   ]);
   step(`built ${tag} in ${Math.round((Date.now() - started) / 1000)} s`);
-  // Under vfs every image is a full copy: drop the images of earlier contexts and the dangling build stages.
-  const names = buildah(['images', '--format', '{{.Name}}:{{.Tag}}'], { quiet: true }).split('\n');
-  for (const name of names) {
-    if (name.startsWith('localhost/pinwarden:ctx-') && name !== tag) spawnSync('buildah', [...buildahGlobalArgs(), 'rmi', name], { stdio: 'ignore' });
-  }
-  spawnSync('buildah', [...buildahGlobalArgs(), 'rmi', '--prune'], { stdio: 'ignore' });
+  pruneImages(tag);
   return tag;
 }
 
