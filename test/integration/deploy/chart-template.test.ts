@@ -3,9 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMap, parseDocument, type Scalar, type YAMLMap } from 'yaml';
+import { REPO_ROOT } from '../../helpers/cli.ts';
 import { loadPolicy } from '../../../src/core/policy/index.ts';
 import { isPinwardenError } from '../../../src/core/errors.ts';
-import { APISERVER_CIDR, CHART_DIR, baseValues, helm, kinds, only, template, withValues, type K8sObject } from './helm.ts';
+import { APISERVER_CIDR, CHART_DIR, baseValues, helm, kinds, only, parseObjects, template, withValues, type K8sObject } from './helm.ts';
 
 const NS = 'pinwarden-system';
 const FULL = 'pw-pinwarden';
@@ -344,4 +348,57 @@ test('NOTES.txt carries the recovery command', async () => {
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, new RegExp(`kubectl delete validatingwebhookconfiguration ${FULL}`));
   assert.match(result.stdout, new RegExp(`kubectl delete mutatingwebhookconfiguration ${FULL}`));
+});
+
+/** The fenced sh blocks of README.md's "Install" section. */
+function readmeInstallBlocks(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Install\n');
+  assert.ok(start >= 0, 'README has an Install section');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 5));
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+}
+
+/** Splits a shell command line (quotes, backslash-newline continuations; no expansions but $APISERVER). */
+function shellWords(command: string, env: Record<string, string>): string[] {
+  const text = command.replace(/\\\n\s*/g, ' ').replace(/\$(\w+)/g, (_, name: string) => env[name] ?? '');
+  const words: string[] = [];
+  for (const match of text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2] ?? match[3] ?? '');
+  return words;
+}
+
+test('README: the three install commands render with this chart, and its recovery commands match NOTES.txt', async () => {
+  const blocks = readmeInstallBlocks();
+  const threeCommands = blocks.find((block) => block.includes('helm install pinwarden'));
+  assert.ok(threeCommands, 'a block with helm install');
+  const install = threeCommands.slice(threeCommands.indexOf('helm install'));
+  const words = shellWords(install.trim(), { APISERVER: '10.0.0.1' });
+  assert.deepEqual(words.slice(0, 4), ['helm', 'install', 'pinwarden', 'deploy/helm/pinwarden']);
+  const result = await helm(['template', ...words.slice(2)]);
+  assert.equal(result.code, 0, result.stderr);
+  const objects = parseObjects(result.stdout);
+  const policy = loadPolicy((only(objects, 'ConfigMap').data as Record<string, string>)['policy.yaml'] ?? '', 'policy.yaml');
+  assert.equal(policy.spec.mode, 'warn', 'the README installs in warn mode first');
+  const peers = ((only(objects, 'NetworkPolicy').spec as { ingress: { from: unknown[] }[] }).ingress[0]?.from) ?? [];
+  assert.deepEqual(peers, [{ ipBlock: { cidr: '10.0.0.1/32' } }]);
+  const image = (((only(objects, 'Deployment').spec as Record<string, unknown>).template as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image);
+  assert.equal(image, 'registry.example.com/pinwarden:0.1.0');
+
+  const notes = await withValues(baseValues(), (flags) => helm(['install', 'pinwarden', CHART_DIR, '--dry-run=client', '--namespace', NS, ...flags]));
+  const notesRecovery = notes.stdout.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('kubectl delete'));
+  const readmeRecovery = blocks.flatMap((block) => block.split('\n')).map((line) => line.trim()).filter((line) => line.startsWith('kubectl delete'));
+  assert.equal(notesRecovery.length, 2);
+  assert.deepEqual(readmeRecovery, notesRecovery);
+});
+
+test('values.yaml: every top-level field is documented by a comment', () => {
+  const document = parseDocument(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'));
+  const undocumented: string[] = [];
+  for (const pair of (document.contents as YAMLMap).items) {
+    const key = pair.key as Scalar;
+    const first = isMap(pair.value) ? (pair.value.items[0]?.key as Scalar | undefined) : undefined;
+    const nested = isMap(pair.value) ? pair.value.commentBefore : undefined;
+    if (!key.commentBefore && !first?.commentBefore && !nested && !(document.commentBefore && pair === (document.contents as YAMLMap).items[0])) undocumented.push(String(key.value));
+  }
+  assert.deepEqual(undocumented, []);
 });
