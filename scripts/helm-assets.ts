@@ -27,7 +27,7 @@ export function ensureHelm(): string {
     'install', '-trimpath',
     `-ldflags=-s -w -X ${HELM_MODULE}/internal/version.version=${HELM_VERSION}`,
     `${HELM_MODULE}/cmd/helm@${HELM_VERSION}`,
-  ], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' } });
+  ], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' }, timeout: 45 * 60_000 });
   renameSync(join(gobin, 'helm'), target);
   rmSync(gobin, { recursive: true, force: true });
   console.log(`[helm-assets] built ${target} in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -22,9 +22,12 @@ export function buildahGlobalArgs(): string[] {
   return ['--root', join(IMAGES_DIR, 'storage'), '--runroot', join(IMAGES_DIR, 'run'), '--storage-driver', 'vfs'];
 }
 
-function buildah(args: string[], options: { quiet?: boolean } = {}): string {
+const MINUTE = 60_000;
+
+function buildah(args: string[], options: { quiet?: boolean; timeoutMs?: number } = {}): string {
   return execFileSync('buildah', [...buildahGlobalArgs(), ...args], {
     encoding: 'utf8',
+    timeout: options.timeoutMs ?? 5 * MINUTE,
     stdio: ['ignore', 'pipe', options.quiet === true ? 'pipe' : 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
   }).trim();
@@ -51,7 +54,7 @@ function nodeBinary(): string {
 }
 
 function npmVersion(): string {
-  return execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim();
+  return execFileSync('npm', ['--version'], { encoding: 'utf8', timeout: MINUTE }).trim();
 }
 
 function step(message: string): void {
@@ -68,7 +71,7 @@ export function ensureBaseImage(tag = baseImageTag()): string {
   if (!existsSync(stamp)) {
     rmSync(rootfs, { recursive: true, force: true });
     step(`debootstrap --variant=minbase ${DEBIAN_SUITE} (a few minutes)…`);
-    execFileSync('debootstrap', ['--variant=minbase', DEBIAN_SUITE, rootfs, DEBIAN_MIRROR], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('debootstrap', ['--variant=minbase', DEBIAN_SUITE, rootfs, DEBIAN_MIRROR], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30 * MINUTE });
     // apt's lists and archives are not part of a slim image.
     for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
       for (const entry of readdirSync(join(rootfs, dir))) {
@@ -81,7 +84,7 @@ export function ensureBaseImage(tag = baseImageTag()): string {
   const npmDir = join(work, 'npm');
   rmSync(npmDir, { recursive: true, force: true });
   mkdirSync(npmDir, { recursive: true });
-  const tarball = execFileSync('npm', ['pack', `npm@${npmVersion()}`, '--silent', '--pack-destination', npmDir], { encoding: 'utf8', cwd: npmDir }).trim().split('\n').pop() ?? '';
+  const tarball = execFileSync('npm', ['pack', `npm@${npmVersion()}`, '--silent', '--pack-destination', npmDir], { encoding: 'utf8', cwd: npmDir, timeout: 5 * MINUTE }).trim().split('\n').pop() ?? '';
   const local = join(rootfs, 'usr', 'local');
   mkdirSync(join(local, 'bin'), { recursive: true });
   mkdirSync(join(local, 'lib', 'node_modules', 'npm'), { recursive: true });
@@ -180,7 +183,7 @@ export function ensureAppImage(): string {
     '--build-arg', `REVISION=${revision()}`,
     ...proxyCaArgs(),
     '--tag', tag, '--file', join(REPO_ROOT, 'Dockerfile'), REPO_ROOT,
-  ]);
+  ], { timeoutMs: 30 * MINUTE });
   step(`built ${tag} in ${Math.round((Date.now() - started) / 1000)} s`);
   pruneImages(tag);
   return tag;
