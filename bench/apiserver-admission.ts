@@ -25,13 +25,23 @@ const WEBHOOKS = ['mutate.pinwarden.dev', 'validate.pinwarden.dev'] as const;
 
 type Buckets = Map<string, Map<number, number>>;
 
-/** Cumulative bucket counts of the admission-duration histogram, per webhook name. */
+/** Cumulative bucket counts of the apiserver's admission-duration histogram, per webhook name. */
 async function admissionHistogram(env: WebhookEnv): Promise<Buckets> {
   const { body } = await get(`${env.cp.url}/metrics`, env.cp.ca.certPem, env.cp.admin);
+  return parseHistogram(body, 'apiserver_admission_webhook_admission_duration_seconds', /name="([^"]+)"/);
+}
+
+/** pinwarden's own request-duration histogram, per route, as `mutate.pinwarden.dev` / `validate.pinwarden.dev`. */
+async function pinwardenHistogram(env: WebhookEnv): Promise<Buckets> {
+  const parsed = parseHistogram(await env.pw.metrics(), 'pinwarden_webhook_request_duration_seconds', /route="\/?([^"]+)"/);
+  return new Map([...parsed].map(([route, buckets]) => [`${route.replace(/^\//, '')}.pinwarden.dev`, buckets]));
+}
+
+function parseHistogram(body: string, metric: string, key: RegExp): Buckets {
   const out: Buckets = new Map();
   for (const line of body.split('\n')) {
-    if (!line.startsWith('apiserver_admission_webhook_admission_duration_seconds_bucket{')) continue;
-    const name = /name="([^"]+)"/.exec(line)?.[1];
+    if (!line.startsWith(`${metric}_bucket{`)) continue;
+    const name = key.exec(line)?.[1];
     const le = /le="([^"]+)"/.exec(line)?.[1];
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (!name || !le) continue;
@@ -96,13 +106,16 @@ async function main(): Promise<void> {
     for (let index = 0; index < COLD; index++) await env.push(`cold-${index}`, 'cold');
     const without: number[] = [];
     const withHooks: number[] = [];
-    const warm = new Map<string, Array<[number, number]>>();
-    const addWarm = (after: Buckets, before: Buckets): void => {
+    const accumulate = (into: Map<string, Array<[number, number]>>) => (after: Buckets, before: Buckets): void => {
       for (const name of WEBHOOKS) {
-        const sum = warm.get(name) ?? [];
-        warm.set(name, delta(after, before, name).map(([bound, count], index) => [bound, count + (sum[index]?.[1] ?? 0)]));
+        const sum = into.get(name) ?? [];
+        into.set(name, delta(after, before, name).map(([bound, count], index) => [bound, count + (sum[index]?.[1] ?? 0)]));
       }
     };
+    const warm = new Map<string, Array<[number, number]>>();
+    const own = new Map<string, Array<[number, number]>>();
+    const addWarm = accumulate(warm);
+    const addOwn = accumulate(own);
     for (let round_ = 0; round_ < ROUNDS; round_++) {
       await unregisterWebhooks(env.cp);
       await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -111,9 +124,11 @@ async function main(): Promise<void> {
       await waitForWebhooks(env.cp, env.pw);
       const ns = await env.namespace('bench-on');
       const before = await admissionHistogram(env);
+      const ownBefore = await pinwardenHistogram(env);
       withHooks.push(await createMany(env, ns, COUNT, () => '1.0.0'));
       const after = await admissionHistogram(env);
       addWarm(after, before);
+      addOwn(await pinwardenHistogram(env), ownBefore);
       console.log(`round ${round_ + 1}: without ${round(without.at(-1)!, 1)}/s, with ${round(withHooks.at(-1)!, 1)}/s`);
     }
     const coldBefore = await admissionHistogram(env);
@@ -130,7 +145,12 @@ async function main(): Promise<void> {
       console.log(`  ${name}: warm n=${hot.at(-1)?.[1]} p50 ${round(quantile(hot, 0.5), 2)} ms, p99 ${round(quantile(hot, 0.99), 2)} ms, ≤5 ms ${round(shareAtMost(hot, 0.005) * 100, 1)}%;` +
         ` cold n=${cold.at(-1)?.[1]} p50 ${round(quantile(cold, 0.5), 2)} ms, p99 ${round(quantile(cold, 0.99), 2)} ms, ≤5 ms ${round(shareAtMost(cold, 0.005) * 100, 1)}%`);
     }
-    console.log(`  buckets (s): ${warm.get(WEBHOOKS[0])!.map(([bound]) => bound).join(', ')}`);
+    console.log("pinwarden's own pinwarden_webhook_request_duration_seconds over the warm rounds (its answer time, no TLS/network):");
+    for (const name of WEBHOOKS) {
+      const mine = own.get(name)!;
+      console.log(`  ${name}: n=${mine.at(-1)?.[1]} p50 ${round(quantile(mine, 0.5), 2)} ms, p99 ${round(quantile(mine, 0.99), 2)} ms`);
+    }
+    console.log(`  apiserver buckets (s): ${warm.get(WEBHOOKS[0])!.map(([bound]) => bound).join(', ')}`);
     console.log(`load average after: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
   } finally {
     await env.stop();
