@@ -6,6 +6,7 @@
 // Ctrl-C stops all of it and removes its temporary directories.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { KUBE_VERSION, ensureKubeAssets } from './kube-assets.ts';
 import { startControlPlane } from '../test/support/control-plane.ts';
@@ -100,7 +101,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`npm run cluster: ${(error as Error).message}`);
-  process.exit(1);
-});
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(`npm run cluster: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
