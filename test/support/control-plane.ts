@@ -39,7 +39,7 @@ export interface StartControlPlaneOptions {
   fluxCrds?: FluxCrdSet;
   /** Extra kube-apiserver flags, e.g. `--admission-control-config-file=…`. */
   apiserverArgs?: string[];
-  /** Give up on start-up after this long (default 60 s: generous for a loaded machine; ~5 s idle). */
+  /** Give up on start-up after this long (default 120 s: generous for a loaded machine; ~5 s idle). */
   startTimeoutMs?: number;
 }
 
@@ -99,7 +99,7 @@ export function requireKubeAssets(): KubeAssets {
 export async function startControlPlane(options: StartControlPlaneOptions = {}): Promise<ControlPlane> {
   const assets = requireKubeAssets();
   const started = Date.now();
-  const deadline = started + (options.startTimeoutMs ?? 60_000);
+  const deadline = started + (options.startTimeoutMs ?? 120_000);
   const dir = mkdtempSync(join(tmpdir(), 'pinwarden-cp-'));
   const children: ChildProcess[] = [];
   const onExit = (): void => {

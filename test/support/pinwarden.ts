@@ -212,7 +212,7 @@ export async function reviewsAnswered(pw: Pinwarden): Promise<number> {
  * Waits until the apiserver really calls pinwarden (its webhook informer lags the configuration write):
  * server-side dry-run creates of a probe OCIRepository in `namespace` until pinwarden's review count moves.
  */
-export async function waitForWebhooks(cp: ControlPlane, pw: Pinwarden, namespace = 'default', timeoutMs = 30_000): Promise<void> {
+export async function waitForWebhooks(cp: ControlPlane, pw: Pinwarden, namespace = 'default', timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const probe = JSON.stringify({
     apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository',

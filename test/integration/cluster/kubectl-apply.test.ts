@@ -3,58 +3,30 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startRegistry } from '../../helpers/registry.ts';
-import type { TestRegistry } from '../../helpers/registry.ts';
-import { pushImage } from '../../helpers/push-image.ts';
 import type { Loose } from '../../helpers/admission.ts';
-import { startControlPlane } from '../../support/control-plane.ts';
-import type { ControlPlane } from '../../support/control-plane.ts';
-import { registerWebhooks, startPinwarden, waitForWebhooks } from '../../support/pinwarden.ts';
-import type { Pinwarden } from '../../support/pinwarden.ts';
-import { loopbackPolicy, ociRepositoryObject } from '../../support/policies.ts';
 import type { OciRepositoryOptions } from '../../support/policies.ts';
+import { startWebhookEnv } from '../../support/webhook-env.ts';
+import type { WebhookEnv } from '../../support/webhook-env.ts';
 
-let cp: ControlPlane;
-let registry: TestRegistry;
-let pw: Pinwarden;
-const digests: Record<string, string> = {};
-
+let env: WebhookEnv;
+let digests: Record<string, string>;
 before(async () => {
-  [cp, registry] = await Promise.all([startControlPlane(), startRegistry({ mode: 'tls' })]);
-  for (const tag of ['1.0.0', '1.1.0', '2.0.0', 'stable']) digests[tag] = await pushImage({ host: registry.host, path: 'acme/app', tls: { ca: registry.tls!.caPem } }, tag);
-  pw = await startPinwarden({ policy: loopbackPolicy(registry.host), kubeconfig: cp.adminKubeconfig });
-  await registerWebhooks(cp, pw);
-  await waitForWebhooks(cp, pw);
+  env = await startWebhookEnv({ tags: ['1.0.0', '1.1.0', '2.0.0', 'stable'] });
+  digests = env.digests;
 });
-after(async () => {
-  await pw?.stop();
-  await registry?.stop();
-  await cp?.stop();
-});
+after(() => env?.stop());
 
-let namespaces = 0;
-async function namespace(): Promise<string> {
-  const name = `apply-${++namespaces}`;
-  await cp.kubectlOk(['create', 'namespace', name]);
-  await cp.kubectlOk(['create', 'secret', 'generic', 'registry-ca', '-n', name, `--from-literal=ca.crt=${registry.tls!.caPem}`]);
-  return name;
-}
-
-function repo(options: Partial<OciRepositoryOptions> & { namespace: string }): Record<string, unknown> {
-  return ociRepositoryObject({ name: 'app', url: `oci://${registry.host}/acme/app`, ref: { tag: '1.0.0' }, extraSpec: { certSecretRef: { name: 'registry-ca' }, ...options.extraSpec }, ...options, ...(options.extraSpec ? { extraSpec: { certSecretRef: { name: 'registry-ca' }, ...options.extraSpec } } : {}) });
-}
-
-async function stored(ns: string, name = 'app'): Promise<Loose> {
-  return JSON.parse(await cp.kubectlOk(['get', 'ocirepositories.source.toolkit.fluxcd.io', '-n', ns, name, '-o', 'json', '--show-managed-fields']));
-}
+const namespace = (): Promise<string> => env.namespace('apply');
+const repo = (options: Partial<OciRepositoryOptions> & { namespace: string }): Loose => env.repo(options);
+const stored = (ns: string): Promise<Loose> => env.stored(ns);
 
 function skopeoDigest(tag: string): string {
-  return execFileSync('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${registry.host}/acme/app:${tag}`], { encoding: 'utf8', timeout: 30_000 }).trim();
+  return execFileSync('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${env.registry.host}/acme/app:${tag}`], { encoding: 'utf8', timeout: 30_000 }).trim();
 }
 
 test('kubectl apply (client-side): etcd holds the digest skopeo reports and the pinwarden.dev annotations', async () => {
   const ns = await namespace();
-  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) });
+  await env.cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) });
   const object = await stored(ns);
   assert.equal(object.spec.ref.digest, skopeoDigest('1.0.0'));
   assert.equal(object.spec.ref.tag, '1.0.0', 'the tag is kept');
@@ -66,7 +38,7 @@ test('kubectl apply (client-side): etcd holds the digest skopeo reports and the 
 
 test('kubectl apply --server-side: pinned, and the webhook-added digest belongs to no apply manager', async () => {
   const ns = await namespace();
-  await cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) });
+  await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) });
   const object = await stored(ns);
   assert.equal(object.spec.ref.digest, skopeoDigest('1.0.0'));
   assert.equal(object.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:1.0.0');
@@ -78,26 +50,25 @@ test('kubectl apply --server-side: pinned, and the webhook-added digest belongs 
 
 test('sticky: an UPDATE that keeps the tag keeps the digest even after the tag moved in the registry', async () => {
   const ns = await namespace();
-  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: 'stable' } })) });
+  await env.cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: 'stable' } })) });
   const first = (await stored(ns)).spec.ref.digest;
   assert.equal(first, digests.stable);
-  const moved = await pushImage({ host: registry.host, path: 'acme/app', tls: { ca: registry.tls!.caPem } }, 'stable', 'moved-stable');
+  const moved = await env.push('stable', 'moved-stable');
   assert.notEqual(moved, first);
   for (const mode of [[], ['--server-side']]) {
-    await cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: 'stable' }, extraSpec: { interval: mode.length ? '7m' : '6m' } })) });
+    await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: 'stable' }, extraSpec: { interval: mode.length ? '7m' : '6m' } })) });
     const object = await stored(ns);
     assert.equal(object.spec.interval, mode.length ? '7m' : '6m', 'the update went through');
     assert.equal(object.spec.ref.digest, first, `sticky across ${mode.length ? 'server-side' : 'client-side'} apply`);
   }
-  digests.stable = moved;
 });
 
 test('a changed tag pins again, client-side and server-side', async () => {
   for (const mode of [[], ['--server-side']]) {
     const ns = await namespace();
-    await cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) });
+    await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) });
     assert.equal((await stored(ns)).spec.ref.digest, digests['1.0.0']);
-    await cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: '2.0.0' } })) });
+    await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: '2.0.0' } })) });
     const object = await stored(ns);
     assert.equal(object.spec.ref.digest, digests['2.0.0'], `re-pinned (${mode.join('') || 'client-side'})`);
     assert.equal(object.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:2.0.0');
@@ -106,7 +77,7 @@ test('a changed tag pins again, client-side and server-side', async () => {
 
 test('a semver ref is pinned to the highest matching tag (the policy allows it)', async () => {
   const ns = await namespace();
-  await cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { semver: '>=1.0.0 <2.0.0' } })) });
+  await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { semver: '>=1.0.0 <2.0.0' } })) });
   const object = await stored(ns);
   assert.equal(object.spec.ref.digest, skopeoDigest('1.1.0'));
   assert.equal(object.spec.ref.semver, '>=1.0.0 <2.0.0');
@@ -116,10 +87,10 @@ test('a semver ref is pinned to the highest matching tag (the policy allows it)'
 test('--dry-run=server gets the same pinned answer, and nothing is stored', async () => {
   const ns = await namespace();
   for (const mode of [[], ['--server-side']]) {
-    const out = JSON.parse(await cp.kubectlOk(['apply', ...mode, '--dry-run=server', '-o', 'json', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) }));
+    const out = JSON.parse(await env.cp.kubectlOk(['apply', ...mode, '--dry-run=server', '-o', 'json', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) }));
     assert.equal(out.spec.ref.digest, digests['1.0.0']);
     assert.equal(out.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:1.0.0');
-    const get = await cp.kubectl(['get', 'ocirepositories.source.toolkit.fluxcd.io', '-n', ns, 'app']);
+    const get = await env.cp.kubectl(['get', 'ocirepositories.source.toolkit.fluxcd.io', '-n', ns, 'app']);
     assert.equal(get.code, 1);
     assert.match(get.stderr, /NotFound/);
   }
@@ -127,10 +98,10 @@ test('--dry-run=server gets the same pinned answer, and nothing is stored', asyn
 
 test('a tag the registry does not have is denied with the reason, and nothing is stored', async () => {
   const ns = await namespace();
-  const result = await cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: '9.9.9' } })) });
+  const result = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: '9.9.9' } })) });
   assert.equal(result.code, 1);
   assert.match(result.stderr, /admission webhook "validate\.pinwarden\.dev" denied the request: .*\n?.*\[digest-required\] spec\.ref/);
   assert.match(result.stderr, /fix: /);
   assert.match(result.stderr, /9\.9\.9/);
-  assert.equal((await cp.kubectl(['get', 'ocirepositories.source.toolkit.fluxcd.io', '-n', ns, 'app'])).code, 1);
+  assert.equal((await env.cp.kubectl(['get', 'ocirepositories.source.toolkit.fluxcd.io', '-n', ns, 'app'])).code, 1);
 });
