@@ -57,10 +57,12 @@ function project(dir: string, files: Record<string, string>): void {
 
 /** Values of this file's release: the webhooks call `pinwarden serve` from the image on loopback by url. */
 function values(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const policy = parse(loopbackPolicy(registry.host)) as { spec: Record<string, unknown> };
+  // Generous deadlines: a loaded 2-core CI machine must not turn a slow registry answer into a flake (the
+  // defaults, 3 s and 5 s, are asserted by chart-template.test.ts).
+  const policy = parse(loopbackPolicy(registry.host, { registryTimeoutSeconds: 5 })) as { spec: Record<string, unknown> };
   return deepMerge({
     networkPolicy: { webhook: { apiserverCIDRs: [APISERVER_CIDR] } },
-    webhooks: { url: `https://127.0.0.1:${webhookPort}` },
+    webhooks: { url: `https://127.0.0.1:${webhookPort}`, mutating: { timeoutSeconds: 10 }, validating: { timeoutSeconds: 10 } },
     certificates: { generate: { extraIPs: ['127.0.0.1'] } },
     policy: { name: 'cluster-test', spec: policy.spec },
   }, extra);
