@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { PinwardenError, exitCodeFor, toPinwardenError } from '../core/errors.ts';
 import type { CliIo } from './io.ts';
 import { processIo } from './io.ts';
-import { COMMANDS } from './commands/index.ts';
+import { loadCommands, type RegisterCommand } from './commands/index.ts';
 import { VERSION } from '../runtime/version.ts';
 import { HELP_CONFIGURATION, addHelpFooter } from './help.ts';
 
@@ -16,7 +16,7 @@ export type SetExit = (code: ExitCode) => void;
 
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
   let exitCode: ExitCode = 0;
-  const program = buildProgram(io, (code) => {
+  const program = buildProgram(io, await loadCommands(argv), (code) => {
     exitCode = code;
   });
   try {
@@ -27,7 +27,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   }
 }
 
-function buildProgram(io: CliIo, setExit: SetExit): Command {
+function buildProgram(io: CliIo, commands: readonly RegisterCommand[], setExit: SetExit): Command {
   // commander's own errors (unknown option, missing argument, bad choice) get the same one-line shape as
   // every other error: "pinwarden: MESSAGE [PW_USAGE]", exit 2 (reportFailure).
   const output = { writeOut: io.stdout, writeErr: io.stderr, outputError: (text: string) => io.stderr(formatUsageError(text)) };
@@ -39,7 +39,7 @@ function buildProgram(io: CliIo, setExit: SetExit): Command {
     .configureHelp(HELP_CONFIGURATION)
     .exitOverride();
   addHelpFooter(program, 'pinwarden');
-  for (const register of COMMANDS) {
+  for (const register of commands) {
     const command = register(program, io, setExit);
     command.exitOverride().configureOutput(output);
     addHelpFooter(command, command.name());

@@ -18,7 +18,7 @@ import { ReportBuilder, reportFrom, type CheckReport } from '../output/report.ts
 import { formatSarif } from '../output/sarif.ts';
 import { formatText } from '../output/text.ts';
 import type { SetExit } from '../program.ts';
-import { formatAdmitted, resolveAndCheck } from './check-resolve.ts';
+import type { ResolvedCheck } from './check-resolve.ts';
 
 interface CheckOptions {
   config?: string;
@@ -57,11 +57,13 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   const policy = await readPolicy(options.config, io.cwd);
   const locator = new OriginLocator(resolve(io.cwd, options.originRoot ?? '.'), io.cwd);
   const readOptions = { exclude: options.exclude ?? [] };
-  let resolved: Awaited<ReturnType<typeof resolveAndCheck>> | undefined;
+  let resolved: ResolvedCheck | undefined;
   let report: CheckReport;
   let documents: number;
   if (options.resolve === true) {
     // --resolve admits objects concurrently and may print them all (-o yaml): it reads everything first.
+    // Imported here: the admission flow (registries, Sigstore) is loaded only when it is used.
+    const { resolveAndCheck } = await import('./check-resolve.ts');
     const manifests = await readManifests(paths, io.stdin, io.cwd, readOptions);
     const located = await Promise.all(manifests.objects.map((manifest) => locator.locate(manifest)));
     resolved = await resolveAndCheck(located, policy, options.mode, io);
@@ -78,6 +80,7 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   }
   if (options.output === 'yaml') {
     // stdout stays a clean multi-document YAML stream; the verdicts go to stderr.
+    const { formatAdmitted } = await import('./check-resolve.ts');
     io.stdout(formatAdmitted(resolved?.admitted ?? []));
     io.stderr(formatText({ ...report, problems: [] }, false));
   } else {

@@ -147,6 +147,8 @@ export function parseDocuments(text: string): ParsedDocument[] {
       out.push({ problem: value.message, line: lineCounter.linePos(contents.range?.[0] ?? 0).line });
       continue;
     }
+    // An explicit but empty document (`---` and nothing after it) holds no object: it is not a document read.
+    if (value === null || value === undefined) continue;
     out.push({ node: contents, value, lineCounter });
   }
   return out;

@@ -70,20 +70,22 @@ export class ReportBuilder {
   add(manifest: ManifestObject, evaluation: Evaluation): void {
     if (!evaluation.governed) {
       const { reason, notable } = notGovernedReason(manifest.object);
-      this.skipped.push({ object: evaluation.object, file: manifest.file, line: manifest.line, reason, notable });
+      this.skipped.push(detached({ object: evaluation.object, file: manifest.file, line: manifest.line, reason, notable }));
       return;
     }
     const severity = this.mode === 'warn' ? 'warning' : 'error';
     const schema = evaluation.exempt ? [] : (schemaFindings(manifest.object) ?? []).map((finding) => ({ ...finding, severity }) satisfies Finding);
     const findings = [...schema, ...evaluation.findings];
-    this.results.push({
-      object: evaluation.object,
-      file: manifest.file,
-      line: manifest.line,
-      verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
-      exempt: evaluation.exempt,
-      violations: findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
-    });
+    this.results.push(
+      detached({
+        object: evaluation.object,
+        file: manifest.file,
+        line: manifest.line,
+        verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
+        exempt: evaluation.exempt,
+        violations: findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
+      }),
+    );
   }
 
   finish(extra: Partial<Pick<CheckReport, 'problems' | 'emptyFiles' | 'notes'>> = {}): CheckReport {
@@ -96,6 +98,15 @@ export class ReportBuilder {
       notes: extra.notes ?? [],
     };
   }
+}
+
+/**
+ * A deep copy with fresh, flat strings. Values read from YAML are often slices of the file's text, and V8 keeps
+ * a sliced (or concatenated) string's whole parent alive: kept as-is, one short name or pattern in a message
+ * would pin every input file in memory (measured: 4 KB retained per file, 128 MB heaps thrashing at 10,000).
+ */
+function detached<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 /** One result per governed object, with every finding's line in its file; other kinds are skipped with a reason. */

@@ -7,7 +7,7 @@
  */
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { Finding } from '../findings.ts';
-import { goRegexMatches } from '../go-regex.ts';
+import { RE2JS } from 're2js';
 import { asRecord, asString } from './objects.ts';
 import derived from './flux-source-schemas.json' with { type: 'json' };
 
@@ -24,11 +24,18 @@ let validators: Map<string, ValidateFunction> | undefined;
 
 type RegExpEngine = NonNullable<NonNullable<Options['code']>['regExp']>;
 
-/** Kubernetes checks OpenAPI patterns with Go's regexp: the same RE2 semantics pinwarden uses everywhere. */
-// ajv caches compiled patterns under toString(): it must be the pattern, or every pattern shares one entry.
+/**
+ * Kubernetes checks OpenAPI patterns with Go's regexp: RE2 semantics, so re2js (linear time, no backtracking),
+ * compiled once per pattern. Not core/go-regex's matcher: that one builds automata for inclusion proofs and
+ * allocates per match, which a 10,000-file `check` under a small heap cannot afford (measured).
+ * ajv caches compiled patterns under toString(): it must be the pattern, or every pattern shares one entry.
+ */
 const re2Engine: RegExpEngine = Object.assign(
-  (pattern: string) => ({ test: (value: string) => goRegexMatches(pattern, value), toString: () => `re2:${pattern}` }),
-  { code: 'goRegexMatches' },
+  (pattern: string) => {
+    const compiledPattern = RE2JS.compile(pattern);
+    return { test: (value: string) => compiledPattern.matcher(value).find(), toString: () => `re2:${pattern}` };
+  },
+  { code: 're2js' },
 );
 
 function compiled(): Map<string, ValidateFunction> {
