@@ -52,12 +52,13 @@ formatJson(report);
 const code = report.summary.denied > 0 ? 1 : 0;
 process.stdout.write(JSON.stringify({ code, maxRssKb: process.resourceUsage().maxRSS }));`;
 
-function measure(script: string, tree: string, heapMb?: number): { code: number; maxRssMb: number } | { failed: string } {
-  const args = [...(heapMb ? [`--max-old-space-size=${heapMb}`] : []), '--input-type=module', '-e', script];
+function measure(script: string, tree: string, heapMb?: number, extraFlags: readonly string[] = []): { code: number; maxRssMb: number; seconds: number } | { failed: string } {
+  const args = [...(heapMb ? [`--max-old-space-size=${heapMb}`] : []), ...extraFlags, '--input-type=module', '-e', script];
+  const started = performance.now();
   const result = spawnSync(process.execPath, args, { env: { ...process.env, TREE: tree }, encoding: 'utf8', maxBuffer: 1 << 20 });
   if (result.status === null || !result.stdout.startsWith('{')) return { failed: `exit ${String(result.status)} ${String(result.signal)}: ${result.stderr.split('\n').find((line) => /heap|memory/i.test(line)) ?? result.stderr.slice(0, 200)}` };
   const parsed = JSON.parse(result.stdout) as { code: number; maxRssKb: number };
-  return { code: parsed.code, maxRssMb: parsed.maxRssKb / 1024 };
+  return { code: parsed.code, maxRssMb: parsed.maxRssKb / 1024, seconds: (performance.now() - started) / 1000 };
 }
 
 function medianRss(script: string, tree: string): number {
@@ -71,17 +72,19 @@ function medianRss(script: string, tree: string): number {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log('files | collect-all peak RSS (median) | streaming peak RSS (median) | ratio | streaming under 128 MB heap');
+  console.log('files | collect-all peak RSS (median) | streaming peak RSS (median) | ratio | streaming under 128 MB heap | same, young generation capped (--max-semi-space-size=4)');
   for (const files of counts.length > 0 ? counts : [2000, 10_000]) {
     const tree = generateTree(files);
     try {
       const collecting = medianRss(COLLECTING, tree);
       const streaming = medianRss(STREAMING, tree);
       const capped = measure(STREAMING, tree, 128);
-      const cappedText = 'failed' in capped ? `FAILED (${capped.failed})` : `completed (exit ${capped.code}, ${capped.maxRssMb.toFixed(0)} MB RSS)`;
+      const cappedText = 'failed' in capped ? `FAILED (${capped.failed})` : `completed (exit ${capped.code}, ${capped.maxRssMb.toFixed(0)} MB RSS, ${capped.seconds.toFixed(0)} s)`;
+      const young = measure(STREAMING, tree, 128, ['--max-semi-space-size=4']);
+      const youngText = 'failed' in young ? `FAILED (${young.failed})` : `completed (exit ${young.code}, ${young.maxRssMb.toFixed(0)} MB RSS, ${young.seconds.toFixed(0)} s)`;
       const cappedCollect = measure(COLLECTING, tree, 128);
       const cappedCollectText = 'failed' in cappedCollect ? 'collect-all FAILED' : 'collect-all completed';
-      console.log(`${files} | ${collecting.toFixed(0)} MB | ${streaming.toFixed(0)} MB | ${(streaming / collecting).toFixed(2)} | ${cappedText}; ${cappedCollectText}`);
+      console.log(`${files} | ${collecting.toFixed(0)} MB | ${streaming.toFixed(0)} MB | ${(streaming / collecting).toFixed(2)} | ${cappedText}; ${cappedCollectText} | ${youngText}`);
     } finally {
       rmSync(tree, { recursive: true, force: true });
     }

@@ -60,6 +60,8 @@ export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServ
   // One logger for the whole process, so every line it prints (start, reloads, shutdown) is JSON.
   const logger = run.logger ?? createLogger({ level: options.logLevel });
   if (run.usesDevCerts === true) ensureDevCertificates(io, path, logger);
+  // Listen for the stop signal before serving: a SIGTERM right after "pinwarden serving" must drain, not kill.
+  const stopped = (run.untilStopped ?? untilSignal)();
   const server = await startServe({
     logger,
     port: options.port,
@@ -71,7 +73,7 @@ export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServ
     ...(options.config !== undefined ? { config: path(options.config) } : {}),
     ...(options.kubeconfig !== undefined ? { kubeconfig: path(options.kubeconfig) } : {}),
   });
-  const reason = await (run.untilStopped ?? untilSignal)();
+  const reason = await stopped;
   logger.info({ signal: reason }, 'shutting down');
   await server.close();
   logger.info({ signal: reason }, 'stopped');

@@ -84,13 +84,17 @@ test('an invalid policy file exits 2 with PW_POLICY_INVALID', async () => {
   }
 });
 
-async function servingLine(child: ReturnType<typeof spawn>): Promise<{ webhook?: string; metrics?: string }> {
-  for await (const line of createInterface({ input: child.stdout! })) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { msg?: string; webhook?: string; metrics?: string };
-    if (entry.msg === 'pinwarden serving') return entry;
-  }
-  throw new Error('the server never logged "pinwarden serving"');
+/** The "pinwarden serving" entry; the rest of stdout keeps being read (closing it would break the child's later log lines). */
+function servingLine(child: ReturnType<typeof spawn>): Promise<{ webhook?: string; metrics?: string }> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const entry = JSON.parse(line) as { msg?: string; webhook?: string; metrics?: string };
+      if (entry.msg === 'pinwarden serving') resolve(entry);
+    });
+    lines.on('close', () => reject(new Error('the server never logged "pinwarden serving"')));
+  });
 }
 
 function refused(url: string): Promise<boolean> {
