@@ -14,12 +14,11 @@ import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from 
 import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
+import { addCosignIdentityOptions, identityRegexps, type CosignIdentityFlags } from '../flags/cosign-identity.ts';
 import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
 import type { RegistryFlags } from './resolve.ts';
 
-interface VerifyFlags extends RegistryFlags {
-  issuer?: string;
-  subject?: string;
+interface VerifyFlags extends RegistryFlags, CosignIdentityFlags {
   key?: string;
   trustedRoot?: string;
   requireTlog?: boolean;
@@ -39,7 +38,7 @@ export function registerVerify(program: Command, io: CliIo, setExit: SetExit): C
     .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)')
     .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)')
     .option('--output <format>', 'text or json', 'text');
-  return addRegistryOptions(command).action(async (ref: string, flags: VerifyFlags) => {
+  return addRegistryOptions(addCosignIdentityOptions(command)).action(async (ref: string, flags: VerifyFlags) => {
     setExit(await runVerify(ref, flags, io));
   });
 }
@@ -69,10 +68,11 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   }
 }
 
-function verifyBlock(flags: VerifyFlags): OciVerifyBlock {
+function verifyBlock(rawFlags: VerifyFlags): OciVerifyBlock {
+  const flags = { ...rawFlags, ...identityRegexps(rawFlags) };
   const keyless = flags.issuer !== undefined || flags.subject !== undefined;
   if (keyless === (flags.key !== undefined)) {
-    throw new PinwardenError('PW_INPUT_INVALID', 'give either --issuer and --subject (keyless) or --key FILE (key-based)');
+    throw new PinwardenError('PW_INPUT_INVALID', 'give either --issuer and --subject (keyless; cosign names: --certificate-oidc-issuer[-regexp], --certificate-identity[-regexp]) or --key FILE (key-based)');
   }
   if (flags.key !== undefined) return { provider: 'cosign', secretRef: { name: KEY_SECRET } };
   if (flags.issuer === undefined || flags.subject === undefined) {
