@@ -85,6 +85,11 @@ export const ERRORS = {
     summary: 'the Kubernetes API could not be reached or refused a read',
   },
   PW_INTERNAL: { kind: 'internal', reason: 'ReconciliationFailed', summary: 'an unexpected internal error' },
+  PW_COMMIT_BINDING: {
+    kind: 'verification',
+    reason: 'VerificationError',
+    summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
