@@ -7,6 +7,7 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
+import { COMMIT_BINDING_ANNOTATION, abbreviateCommits } from '../core/binding/index.ts';
 import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
@@ -123,11 +124,37 @@ async function verifyAdmission(object: unknown, input: AdmissionInput, policy: S
   return verification ? withVerification(result, verification, policy) : result;
 }
 
-/** A failed signature check becomes a `signature-required` finding next to the rules' own findings. */
+/**
+ * A failed signature check becomes a `signature-required` finding (`commit-binding` when the only reason was
+ * the binding) next to the rules' own findings; a verified signature whose commit binding only warns adds a
+ * `commit-binding` warning.
+ */
 function withVerification(result: ValidateResult, verification: VerifyOutcome, policy: SourcePolicy): ValidateResult {
-  if (verification.ok) return { ...result, verification };
-  const findings = [...result.evaluation.findings, signatureFinding(verification.error, policy)];
+  const extra = verification.ok ? bindingFindings(verification) : [signatureFinding(verification.error, policy)];
+  if (extra.length === 0) return { ...result, verification };
+  const findings = [...result.evaluation.findings, ...extra];
   return { ...result, evaluation: { ...result.evaluation, findings, verdict: verdictOf(findings) }, verification };
+}
+
+/** The rule id of a commit-binding outcome at admission (`ociRepository.commitBinding`). */
+export const COMMIT_BINDING_RULE_ID = 'commit-binding';
+
+function bindingFindings(verification: VerifyOutcome & { ok: true }): Finding[] {
+  const binding = verification.binding;
+  if (!binding) return [];
+  const findings: Finding[] = [];
+  if (binding.decision.action === 'warn') {
+    findings.push({
+      ruleId: COMMIT_BINDING_RULE_ID,
+      severity: 'warning',
+      path: 'spec.ref.digest',
+      // Admission warnings are cut at 120 characters: long commit ids are shortened so both sides fit.
+      message: abbreviateCommits(binding.decision.message),
+      fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
+    });
+  }
+  if (binding.note) findings.push({ ruleId: COMMIT_BINDING_RULE_ID, severity: 'warning', path: 'metadata.annotations', message: binding.note, fix: `set ${COMMIT_BINDING_ANNOTATION} to enforce, or remove it` });
+  return findings;
 }
 
 function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: AdmitDeps): boolean {
@@ -135,6 +162,15 @@ function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: A
 }
 
 function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding {
+  if (error.code === 'PW_COMMIT_BINDING') {
+    return {
+      ruleId: COMMIT_BINDING_RULE_ID,
+      severity: policy.spec.mode === 'warn' ? 'warning' : 'error',
+      path: 'spec.ref.digest',
+      message: `the signature of the pinned digest is not bound to the commit the artifact names: ${error.message} [${error.code}]`,
+      fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
+    };
+  }
   const lenient =
     policy.spec.mode === 'warn' ||
     (error.kind === 'unavailable' && policy.spec.registry.onUnreachable === 'warn') ||
