@@ -7,7 +7,7 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
-import { COMMIT_BINDING_ANNOTATION, abbreviateCommits } from '../core/binding/index.ts';
+import { COMMIT_BINDING_ANNOTATION } from '../core/binding/index.ts';
 import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
@@ -148,8 +148,8 @@ function bindingFindings(verification: VerifyOutcome & { ok: true }): Finding[] 
       ruleId: COMMIT_BINDING_RULE_ID,
       severity: 'warning',
       path: 'spec.ref.digest',
-      // Admission warnings are cut at 120 characters: long commit ids are shortened so both sides fit.
-      message: abbreviateCommits(binding.decision.message),
+      // Admission warnings are cut at 120 characters: the brief form, long commit ids shortened, so both sides fit.
+      message: binding.decision.brief,
       fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
     });
   }

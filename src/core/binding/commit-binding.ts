@@ -21,11 +21,11 @@ export type BindingSigner = { mode: 'keyless'; claims: CertificateClaims } | { m
 
 export type BindingCheck =
   | { bound: true; commit: string; repository: string; ref?: string }
-  | { bound: false; keyBased: boolean; problems: string[] };
+  | { bound: false; keyBased: boolean; problems: string[]; /** The same, short enough for a 120-character admission warning. */ briefs: string[] };
 
 export type BindingDecision =
   | { action: 'accept'; check?: BindingCheck }
-  | { action: 'warn' | 'refuse'; check: BindingCheck & { bound: false }; message: string };
+  | { action: 'warn' | 'refuse'; check: BindingCheck & { bound: false }; message: string; brief: string };
 
 const RANK: Readonly<Record<CommitBindingMode, number>> = { off: 0, warn: 1, enforce: 2 };
 
@@ -47,7 +47,7 @@ export function effectiveBindingMode(policyMode: CommitBindingMode, annotation: 
 
 export function checkCommitBinding(annotations: Readonly<Record<string, string>> | undefined, signer: BindingSigner): BindingCheck {
   if (signer.mode === 'key') {
-    return { bound: false, keyBased: true, problems: ['the signature is key-based: a public key carries no workflow claims, so nothing binds the artifact to a commit'] };
+    return { bound: false, keyBased: true, problems: ['the signature is key-based: a public key carries no workflow claims, so nothing binds the artifact to a commit'], briefs: ['key-based signature: no workflow claims'] };
   }
   const { claims } = signer;
   const commit = claims.values.sourceRepositoryDigest?.toLowerCase();
@@ -56,37 +56,53 @@ export function checkCommitBinding(annotations: Readonly<Record<string, string>>
   if (commit === undefined || repository === undefined) {
     const missing = [commit === undefined ? 'SourceRepositoryDigest' : undefined, repository === undefined ? 'SourceRepositoryURI' : undefined].filter(Boolean).join(' and ');
     const extra = claims.problems.length > 0 ? ` (${claims.problems.join('; ')})` : '';
-    return { bound: false, keyBased: false, problems: [`the signing certificate carries no ${missing}: it was not issued to a CI workflow run, so nothing binds the artifact to a commit${extra}`] };
+    return {
+      bound: false, keyBased: false,
+      problems: [`the signing certificate carries no ${missing}: it was not issued to a CI workflow run, so nothing binds the artifact to a commit${extra}`],
+      briefs: [`certificate has no ${missing}: not from a CI workflow`],
+    };
   }
-  const problems = [
+  const found = [
     ...revisionProblems(annotations?.[REVISION_ANNOTATION], commit, ref, claims),
     ...sourceProblems(annotations?.[SOURCE_ANNOTATION], repository, claims),
   ];
-  if (problems.length > 0) return { bound: false, keyBased: false, problems };
+  if (found.length > 0) return { bound: false, keyBased: false, problems: found.map((problem) => problem.text), briefs: found.map((problem) => problem.brief) };
   return { bound: true, commit, repository, ...(ref !== undefined ? { ref } : {}) };
 }
 
-function revisionProblems(revision: string | undefined, commit: string, ref: string | undefined, claims: CertificateClaims): string[] {
+interface Problem {
+  text: string;
+  brief: string;
+}
+
+function revisionProblems(revision: string | undefined, commit: string, ref: string | undefined, claims: CertificateClaims): Problem[] {
   const built = `the signing workflow built ${commit} (${describeOrigin(claims, 'sourceRepositoryDigest')})`;
-  if (revision === undefined) return [`the artifact has no ${REVISION_ANNOTATION} annotation, but ${built}`];
+  const signer = `signer built ${commit}`;
+  if (revision === undefined) return [{ text: `the artifact has no ${REVISION_ANNOTATION} annotation, but ${built}`, brief: `no revision annotation; ${signer}` }];
   const parsed = parseRevision(revision);
-  if (!parsed.ok) return [`revision annotation ${quoted(revision)} ${parsed.reason}, but ${built}`];
-  const problems: string[] = [];
-  if (parsed.hex !== commit) problems.push(`revision annotation ${quoted(revision)} but ${built}`);
+  if (!parsed.ok) return [{ text: `revision annotation ${quoted(revision)} ${parsed.reason}, but ${built}`, brief: `revision ${quoted(revision, 60)} unusable; ${signer}` }];
+  const problems: Problem[] = [];
+  if (parsed.hex !== commit) problems.push({ text: `revision annotation ${quoted(revision)} but ${built}`, brief: `revision ${quoted(revision, 60)} but ${signer}` });
   if (parsed.ref !== undefined && ref !== undefined && !refsAgree(parsed.ref, ref)) {
-    problems.push(`revision annotation ref ${quoted(parsed.ref)} but the signing workflow ran on ${ref} (${describeOrigin(claims, 'sourceRepositoryRef')})`);
+    problems.push({
+      text: `revision annotation ref ${quoted(parsed.ref)} but the signing workflow ran on ${ref} (${describeOrigin(claims, 'sourceRepositoryRef')})`,
+      brief: `revision ref ${quoted(parsed.ref, 40)} but signer ran on ${ref}`,
+    });
   }
   return problems;
 }
 
-function sourceProblems(source: string | undefined, repository: string, claims: CertificateClaims): string[] {
+function sourceProblems(source: string | undefined, repository: string, claims: CertificateClaims): Problem[] {
   const ranIn = `the signing workflow ran in ${repository} (${describeOrigin(claims, 'sourceRepositoryURI')})`;
-  if (source === undefined) return [`the artifact has no ${SOURCE_ANNOTATION} annotation, but ${ranIn}`];
+  const signer = `signer ran in ${repository}`;
+  if (source === undefined) return [{ text: `the artifact has no ${SOURCE_ANNOTATION} annotation, but ${ranIn}`, brief: `no source annotation; ${signer}` }];
   const annotated = normalizeSourceUrl(source);
-  if (!annotated.ok) return [`source annotation ${quoted(source)} ${annotated.reason}, but ${ranIn}`];
+  if (!annotated.ok) return [{ text: `source annotation ${quoted(source)} ${annotated.reason}, but ${ranIn}`, brief: `source ${quoted(source, 60)} unusable; ${signer}` }];
   const certified = normalizeSourceUrl(repository);
-  if (!certified.ok) return [`source annotation ${quoted(source)} cannot be compared: the certificate's repository ${quoted(repository)} ${certified.reason}`];
-  return annotated.key === certified.key ? [] : [`source annotation ${quoted(source)} but ${ranIn}`];
+  if (!certified.ok) {
+    return [{ text: `source annotation ${quoted(source)} cannot be compared: the certificate's repository ${quoted(repository)} ${certified.reason}`, brief: `certificate repository ${quoted(repository, 60)} unusable` }];
+  }
+  return annotated.key === certified.key ? [] : [{ text: `source annotation ${quoted(source)} but ${ranIn}`, brief: `source ${quoted(source, 60)} but ${signer}` }];
 }
 
 /** The mode applied to one check. Key-based signatures: `warn` says nothing, `enforce` refuses and says why. */
@@ -94,7 +110,8 @@ export function bindingDecision(mode: CommitBindingMode, check: BindingCheck): B
   if (mode === 'off' || check.bound) return { action: 'accept', check };
   if (check.keyBased && mode === 'warn') return { action: 'accept', check };
   const message = `commit binding: ${check.problems.join('; ')}`;
-  return mode === 'warn' ? { action: 'warn', check, message } : { action: 'refuse', check, message: check.keyBased ? `${message} (commitBinding is enforce)` : message };
+  const brief = abbreviateCommits(check.briefs.join('; '));
+  return mode === 'warn' ? { action: 'warn', check, message, brief } : { action: 'refuse', check, brief, message: check.keyBased ? `${message} (commitBinding is enforce)` : message };
 }
 
 /** `7624bd5f279fb5d4700ea72c1b2373ee33960700` → `7624bd5f279f…`: long ids in 120-character admission warnings. */
@@ -103,8 +120,8 @@ export function abbreviateCommits(text: string): string {
 }
 
 /** A tenant's annotation inside our message: quoted, control characters escaped, long values cut. */
-function quoted(value: string): string {
-  return JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value);
+function quoted(value: string, max = 200): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
 }
 
 /** One line for a verified, bound signature (CLI output, SourceVerified message). */

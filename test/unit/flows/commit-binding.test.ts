@@ -11,6 +11,7 @@ import { PinwardenError } from '../../../src/core/errors.ts';
 import { MemoryRepository } from '../../../src/oci/index.ts';
 import type { Descriptor } from '../../../src/oci/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from '../../../src/signature/index.ts';
+import { truncateWarning, warningLine } from '../../../src/webhook/warnings.ts';
 import { ociRepository } from '../../helpers/admission.ts';
 import { COMMIT, COMMIT_SHA256, OTHER_COMMIT, fluxAnnotations, pushAnnotatedArtifact, signKeyless } from '../../helpers/binding-fixtures.ts';
 import type { SignWith } from '../../helpers/binding-fixtures.ts';
@@ -80,9 +81,12 @@ test('other commit: warn admits with a commit-binding warning naming both commit
   assert.equal(warned.evaluation.verdict, 'warn');
   assert.deepEqual(only(warned), {
     ruleId: 'commit-binding', severity: 'warning', path: 'spec.ref.digest',
-    message: 'commit binding: revision annotation "main@sha1:111111111111…" but the signing workflow built 222222222222… (certificate SourceRepositoryDigest)',
+    message: 'revision "main@sha1:111111111111…" but signer built 222222222222…',
     fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
   });
+  // As the webhook sends it: at most 120 characters, both commits still readable.
+  const line = truncateWarning(warningLine(only(warned)));
+  assert.equal(line, '[commit-binding] spec.ref.digest: revision "main@sha1:111111111111…" but signer built 222222222222…');
   const denied = await admit(objectFor(artifact), 'enforce');
   assert.equal(denied.evaluation.verdict, 'deny');
   const finding = only(denied);

@@ -124,7 +124,11 @@ test('v1 origin is named with its OID', () => {
 
 test('no claims: a keyless certificate from a person, and a key-based signature', () => {
   const person = checkCommitBinding(annotations(SHA1), keyless(claims({ issuer: 'https://accounts.google.com' })));
-  assert.deepEqual(person, { bound: false, keyBased: false, problems: ['the signing certificate carries no SourceRepositoryDigest and SourceRepositoryURI: it was not issued to a CI workflow run, so nothing binds the artifact to a commit'] });
+  assert.deepEqual(person, {
+    bound: false, keyBased: false,
+    problems: ['the signing certificate carries no SourceRepositoryDigest and SourceRepositoryURI: it was not issued to a CI workflow run, so nothing binds the artifact to a commit'],
+    briefs: ['certificate has no SourceRepositoryDigest and SourceRepositoryURI: not from a CI workflow'],
+  });
   const key = checkCommitBinding(annotations(SHA1), { mode: 'key' });
   assert.equal(key.bound, false);
   assert.ok(!key.bound && key.keyBased);
@@ -139,6 +143,7 @@ test('modes: off accepts, warn warns, enforce refuses; key-based is silent in wa
   const warn = bindingDecision('warn', mismatch);
   assert.equal(warn.action, 'warn');
   assert.match(warn.action === 'warn' ? warn.message : '', /^commit binding: revision annotation "1{40}" but the signing workflow built 2{40}/);
+  assert.equal(warn.action === 'warn' ? warn.brief : '', 'revision "111111111111…" but signer built 222222222222…');
   assert.equal(bindingDecision('enforce', mismatch).action, 'refuse');
   assert.equal(bindingDecision('warn', key).action, 'accept');
   const refused = bindingDecision('enforce', key);
