@@ -167,7 +167,7 @@ function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding 
       ruleId: COMMIT_BINDING_RULE_ID,
       severity: policy.spec.mode === 'warn' ? 'warning' : 'error',
       path: 'spec.ref.digest',
-      message: `the signature of the pinned digest is not bound to the commit the artifact names: ${error.message} [${error.code}]`,
+      message: `the signature verifies, but is not bound to the commit the artifact names: ${bindingReasons(error)} [${error.code}]`,
       fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
     };
   }
@@ -182,6 +182,13 @@ function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding 
     message: `the signature of the pinned digest did not verify at admission: ${error.message} [${error.code}]`,
     fix: 'sign the artifact (cosign sign) with the key or identity spec.verify names, or correct spec.verify',
   };
+}
+
+/** Every candidate verified and failed only the binding (the final code is the one they share): list them. */
+function bindingReasons(error: PinwardenError): string {
+  const reasons = Array.isArray(error.details.reasons) ? (error.details.reasons as { candidate?: unknown; message?: unknown }[]) : [];
+  if (reasons.length === 0) return error.message.replace(/^commit binding: /, '');
+  return reasons.map((reason) => `${String(reason.candidate)}: ${String(reason.message).replace(/^commit binding: /, '')}`).join('; ');
 }
 
 /** The rule id of an admission-time signature failure (not a static rule: it needs the registry). */

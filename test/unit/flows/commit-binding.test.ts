@@ -91,7 +91,7 @@ test('other commit: warn admits with a commit-binding warning naming both commit
   assert.equal(denied.evaluation.verdict, 'deny');
   const finding = only(denied);
   assert.equal(finding.ruleId, 'commit-binding');
-  assert.match(finding.message, new RegExp(`legacy sha256-[0-9a-f]{64}\\.sig layer 0: commit binding: revision annotation "main@sha1:${OTHER_COMMIT}" but the signing workflow built ${COMMIT} \\(certificate SourceRepositoryDigest\\) \\[PW_COMMIT_BINDING\\]`));
+  assert.match(finding.message, new RegExp(`^the signature verifies, but is not bound to the commit the artifact names: legacy sha256-[0-9a-f]{64}\\.sig layer 0: revision annotation "main@sha1:${OTHER_COMMIT}" but the signing workflow built ${COMMIT} \\(certificate SourceRepositoryDigest\\) \\[PW_COMMIT_BINDING\\]$`));
   assert.ok(!denied.verification?.ok && denied.verification?.error.code === 'PW_COMMIT_BINDING');
 });
 
@@ -162,7 +162,7 @@ test('key-based: warn says nothing; enforce refuses and says why', async () => {
   assert.equal(warned.evaluation.verdict, 'allow', JSON.stringify(warned.evaluation.findings));
   const denied = await admit(objectFor(artifact, keyed), 'enforce');
   assert.equal(denied.evaluation.verdict, 'deny');
-  assert.match(only(denied).message, /commit binding: the signature is key-based: a public key carries no workflow claims, so nothing binds the artifact to a commit \(commitBinding is enforce\) \[PW_COMMIT_BINDING\]/);
+  assert.match(only(denied).message, /: the signature is key-based: a public key carries no workflow claims, so nothing binds the artifact to a commit \(commitBinding is enforce\) \[PW_COMMIT_BINDING\]/);
 });
 
 test('off: a mismatch is not even looked at', async () => {
