@@ -86,7 +86,9 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
       const descriptor = await repository.resolve(subject.digest, call);
       const requireTlog = policy.spec.ociRepository.requireTlogForKeys;
       // Commit binding reads the artifact's own annotations; claim patterns and binding judge every candidate.
-      const checks = subject.checks.bindingMode === 'off' ? subject.checks : { ...subject.checks, annotations: await artifactAnnotations(repository, descriptor.digest, call) };
+      // (A public key carries no claims: its binding never reads them, so no manifest GET for key-based blocks.)
+      const readAnnotations = subject.checks.bindingMode !== 'off' && subject.block.secretRef === undefined;
+      const checks = readAnnotations ? { ...subject.checks, annotations: await artifactAnnotations(repository, descriptor.digest, call) } : subject.checks;
       const judge = signatureJudge(checks);
       const signature = await verifyFn(repository, descriptor, subject.block, {
         call,

@@ -50,9 +50,10 @@ export function claimPatterns(flags: BindingFlags, keyless: boolean): ClaimConst
 }
 
 /** Reads the annotations (unless off) and returns the judge to pass to the verification, and the checks used. */
-export async function bindingChecks(flags: BindingFlags, repository: Repository, subject: Descriptor, call: Call): Promise<{ checks: SignatureChecks; judge: VerifySignatureOptions['judge'] }> {
+export async function bindingChecks(flags: BindingFlags, repository: Repository, subject: Descriptor, call: Call, keyless: boolean): Promise<{ checks: SignatureChecks; judge: VerifySignatureOptions['judge'] }> {
   const mode = bindingMode(flags);
-  const checks: SignatureChecks = mode === 'off' ? { bindingMode: mode } : { bindingMode: mode, annotations: await artifactAnnotations(repository, subject.digest, call) };
+  // A public key carries no claims: its binding never reads the annotations.
+  const checks: SignatureChecks = mode === 'off' || !keyless ? { bindingMode: mode } : { bindingMode: mode, annotations: await artifactAnnotations(repository, subject.digest, call) };
   return { checks, judge: signatureJudge(checks) };
 }
 

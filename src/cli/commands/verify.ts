@@ -60,7 +60,7 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   const repository = await openRepository(reference, flags, io);
   try {
     const subject = await repository.resolve(reference.digest, options.call);
-    const { checks, judge } = await bindingChecks(flags, repository, subject, options.call);
+    const { checks, judge } = await bindingChecks(flags, repository, subject, options.call, verify.secretRef === undefined);
     const verified = await verifyArtifactSignature(repository, subject, verify, { ...options, ...(judge ? { judge } : {}) });
     const binding = checks.bindingMode === 'off' ? {} : { commitBinding: bindingJson(checks, verified) };
     io.stdout(flags.output === 'json' ? `${JSON.stringify({ ...verified, ...binding }, null, 2)}\n` : describeVerified(formatReference(reference), verified, describeBinding(checks, verified)));

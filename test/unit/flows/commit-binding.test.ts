@@ -202,3 +202,25 @@ test('claim patterns in allowedIdentities: ref and runner enforced at admission,
   const v1Only = await run("buildSignerURI: 'release\\.yml'", { claims: githubClaims({ repository: 'acme/app', sha: COMMIT, ref: 'refs/heads/main', v1Only: true }) });
   assert.match(only(v1Only).message, /the certificate has no buildSignerURI claim \(wanted release\\\.yml\)/);
 });
+
+test('the artifact manifest is read for keyless blocks only (a public key has no claims to bind)', async () => {
+  const reads: string[] = [];
+  const counting = new Proxy(repository, {
+    get(target, property, receiver) {
+      if (property === 'fetchManifest') return (reference: string, c: never) => (reads.push(reference), target.fetchManifest(reference, c));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+  const countingPins: PinResolver = { ...pins, repository: async () => counting };
+  const keyedArtifact = await pushAnnotatedArtifact(repository, fluxAnnotations(`main@sha1:${COMMIT}`));
+  await attachBundle(repository, keyedArtifact, dsseBundle(PLATFORM_KEY, keyedArtifact.digest));
+  const keylessArtifact = await signed(fluxAnnotations(`main@sha1:${COMMIT}`));
+  const secrets = platformKeySecrets();
+  for (const [artifact, verify] of [[keyedArtifact, { provider: 'cosign', secretRef: { name: 'cosign-pub' } }], [keylessArtifact, undefined]] as const) {
+    const verifier = createAdmissionVerifier({ pins: countingPins, secrets, verifyFn });
+    const result = await validateObject({ object: objectFor(artifact, verify) }, policyFrom(policyText('warn')), { pins: countingPins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets });
+    assert.equal(result.evaluation.verdict, 'allow', JSON.stringify(result.evaluation.findings));
+  }
+  assert.deepEqual(reads.filter((reference) => reference === keyedArtifact.digest), []);
+  assert.deepEqual(reads.filter((reference) => reference === keylessArtifact.digest), [keylessArtifact.digest]);
+});
