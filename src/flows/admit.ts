@@ -7,7 +7,6 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
-import { COMMIT_BINDING_ANNOTATION } from '../core/binding/index.ts';
 import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
@@ -153,7 +152,6 @@ function bindingFindings(verification: VerifyOutcome & { ok: true }): Finding[] 
       fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
     });
   }
-  if (binding.note) findings.push({ ruleId: COMMIT_BINDING_RULE_ID, severity: 'warning', path: 'metadata.annotations', message: binding.note, fix: `set ${COMMIT_BINDING_ANNOTATION} to enforce, or remove it` });
   return findings;
 }
 
