@@ -136,6 +136,7 @@ function claimRows(verified: VerifiedSignature): [string, string | undefined][] 
     ['runner', values.runnerEnvironment],
     ['build signer', values.buildSignerURI],
     ['run', values.runInvocationURI],
+    ...(verified.claims?.problems ?? []).map((problem): [string, string] => ['claim problem', problem]),
   ];
 }
 

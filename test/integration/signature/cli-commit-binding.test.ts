@@ -22,6 +22,7 @@ let dir: string;
 let boundRef: string;
 let otherRef: string;
 let keyedRef: string;
+let oddRef: string;
 const ISSUER = '^https://token\\.actions\\.githubusercontent\\.com$';
 const SUBJECT = '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/heads/main$';
 
@@ -40,7 +41,9 @@ before(async () => {
   await signKeyless(fixture, repo, other, { claims, subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main', format: 'bundle' });
   const keyed = await pushAnnotatedArtifact(repo, fluxAnnotations(`main@sha1:${COMMIT}`));
   await attachBundle(repo, keyed, dsseBundle(PLATFORM_KEY, keyed.digest));
-  [boundRef, otherRef, keyedRef] = [ref(bound), ref(other), ref(keyed)];
+  const odd = await pushAnnotatedArtifact(repo, fluxAnnotations(`main@sha1:${COMMIT}`));
+  await signKeyless(fixture, repo, odd, { claims: [...claims, { n: 99, value: 'future' }, { n: 21, value: 'https://example.test/run/2' }, { n: 23, raw: Buffer.from('not DER') }], subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main' });
+  [boundRef, otherRef, keyedRef, oddRef] = [ref(bound), ref(other), ref(keyed), ref(odd)];
   repo.close();
 });
 after(() => registry.stop());
@@ -106,4 +109,14 @@ test('usage errors: exit 2 for a bad mode, a bad claim regexp, and claim flags w
   const keyed = await cli(keyedRef, '--key', 'cosign.pub', '--runner-environment', 'x');
   assert.equal(keyed.code, 2);
   assert.match(keyed.stderr, /apply to keyless verification only/);
+});
+
+test('unknown, malformed and duplicated claim extensions are printed as claim problems, and do not stop a bound verification', async () => {
+  const run = await keyless(oddRef, '--commit-binding', 'enforce');
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /claim problem: +extension 1\.3\.6\.1\.4\.1\.57264\.1\.99 is not one this version of pinwarden knows; ignored\n/);
+  assert.match(run.stdout, /claim problem: +extension 1\.3\.6\.1\.4\.1\.57264\.1\.23 \(DeploymentEnvironment\) is not a DER UTF8String; ignored\n/);
+  assert.match(run.stdout, /claim problem: +extension 1\.3\.6\.1\.4\.1\.57264\.1\.21 appears more than once; ignored\n/);
+  assert.doesNotMatch(run.stdout, /run: /);
+  assert.match(run.stdout, /commit binding: +bound to commit 2{40}/);
 });
