@@ -128,3 +128,15 @@ test('real conformance bundle (sigstore-conformance beacon, long-form DER length
   assert.equal(claims.values.sourceRepositoryDigest, 'c7b3dfb335f051e1c86bda4c716fac97df62ad81');
   assert.equal(claims.values.buildTrigger, 'workflow_dispatch');
 });
+
+test('claim patterns are part of the verification cache key and are checked as Go regexps up front', async () => {
+  const { signatureCacheKey, identityPolicy } = await import('../../../src/signature/index.ts');
+  const digest = `sha256:${'d'.repeat(64)}` as const;
+  const base = { issuer: 'i', subject: 's' };
+  const key = (identity: object) => signatureCacheKey(digest, { provider: 'cosign', matchOIDCIdentity: [identity as typeof base] }, 'root');
+  assert.equal(key(base), key({ ...base, sourceRepositoryRef: '' }));
+  assert.notEqual(key(base), key({ ...base, sourceRepositoryRef: '^refs/heads/main$' }));
+  assert.notEqual(key({ ...base, runnerEnvironment: 'a' }), key({ ...base, buildSignerURI: 'a' }));
+  assert.throws(() => identityPolicy([{ ...base, buildSignerURI: '(?!x)' }]), /malformed buildSignerURI in identity: \(\?!x\)/);
+  assert.deepEqual(identityPolicy([{ ...base, runnerEnvironment: '^github-hosted$', sourceRepositoryRef: '' }]).identities, [{ ...base, runnerEnvironment: '^github-hosted$' }]);
+});
