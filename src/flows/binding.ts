@@ -9,8 +9,8 @@ import { COMMIT_BINDING_ANNOTATION, EMPTY_CLAIMS, bindingDecision, checkCommitBi
 import { PinwardenError } from '../core/errors.ts';
 import { asRecord } from '../core/flux/objects.ts';
 import type { AllowedIdentity, SourcePolicy } from '../core/policy/index.ts';
-import type { Call, Digest, Repository } from '../oci/index.ts';
-import type { SignatureRefusal, VerifiedSignature } from '../signature/index.ts';
+import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
+import type { OciVerifyBlock, SignatureRefusal, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
 
 export interface SignatureChecks {
   /** The effective commit-binding mode (policy, tightened by the object's annotation). */
@@ -74,4 +74,26 @@ function claimRefusal(identities: readonly AllowedIdentity[] | undefined, signat
   const listed = misses.slice(0, MAX_LISTED).map((miss, index) => `allowedIdentities[${index}]: ${miss}`);
   if (misses.length > MAX_LISTED) listed.push(`${misses.length - MAX_LISTED} more`);
   return new PinwardenError('PW_IDENTITY_MISMATCH', `the signing certificate fits no allowed identity of the policy in full (${listed.join('; ')})`);
+}
+
+export type SignatureVerifier = (repository: Repository, subject: Descriptor, verify: OciVerifyBlock, options: VerifySignatureOptions) => Promise<VerifiedSignature>;
+
+/**
+ * Verify with the checks: reads the manifest annotations when the binding needs them (keyless, mode not off;
+ * a caller that already holds the manifest, like the controller, passes `annotations`), judges every candidate,
+ * and returns the signature taken with its binding decision (absent when the mode is off).
+ */
+export async function verifyWithChecks(
+  verifyFn: SignatureVerifier,
+  repository: Repository,
+  subject: Descriptor,
+  block: OciVerifyBlock,
+  options: VerifySignatureOptions,
+  checks: SignatureChecks,
+): Promise<{ signature: VerifiedSignature; binding?: BindingDecision }> {
+  const readAnnotations = checks.bindingMode !== 'off' && block.secretRef === undefined && checks.annotations === undefined;
+  const judged = readAnnotations ? { ...checks, annotations: await artifactAnnotations(repository, subject.digest, options.call) } : checks;
+  const judge = signatureJudge(judged);
+  const signature = await verifyFn(repository, subject, block, { ...options, ...(judge ? { judge } : {}) });
+  return checks.bindingMode === 'off' ? { signature } : { signature, binding: bindingOf(judged, signature) };
 }

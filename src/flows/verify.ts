@@ -17,7 +17,7 @@ import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, publicGoodTrustRoot, verifyArtifactSignature } from '../signature/index.ts';
 import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
 import type { BindingDecision } from '../core/binding/index.ts';
-import { admissionChecks, artifactAnnotations, bindingOf, signatureJudge } from './binding.ts';
+import { admissionChecks, verifyWithChecks } from './binding.ts';
 import type { SignatureChecks } from './binding.ts';
 import type { PinResolver } from './resolve.ts';
 import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
@@ -85,20 +85,12 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
       const repository = await options.pins.repository(object, subject.url, policy, call);
       const descriptor = await repository.resolve(subject.digest, call);
       const requireTlog = policy.spec.ociRepository.requireTlogForKeys;
-      // Commit binding reads the artifact's own annotations; claim patterns and binding judge every candidate.
-      // (A public key carries no claims: its binding never reads them, so no manifest GET for key-based blocks.)
-      const readAnnotations = subject.checks.bindingMode !== 'off' && subject.block.secretRef === undefined;
-      const checks = readAnnotations ? { ...subject.checks, annotations: await artifactAnnotations(repository, descriptor.digest, call) } : subject.checks;
-      const judge = signatureJudge(checks);
-      const signature = await verifyFn(repository, descriptor, subject.block, {
-        call,
-        secrets: vettedKeys(subject.block, trust),
-        trustRoots: fixedTrustRootSource(roots.of(trust)),
-        requireTlog,
-        ...(judge ? { judge } : {}),
-      });
-      if (checks.bindingMode === 'off') return { ok: true, signature };
-      return { ok: true, signature, binding: { decision: bindingOf(checks, signature), ...(checks.bindingNote ? { note: checks.bindingNote } : {}) } };
+      // Commit binding reads the artifact's own annotations (keyless only: a public key has no claims to bind);
+      // claim patterns and the binding judge every candidate.
+      const verifyOptions = { call, secrets: vettedKeys(subject.block, trust), trustRoots: fixedTrustRootSource(roots.of(trust)), requireTlog };
+      const { signature, binding } = await verifyWithChecks(verifyFn, repository, descriptor, subject.block, verifyOptions, subject.checks);
+      if (!binding) return { ok: true, signature };
+      return { ok: true, signature, binding: { decision: binding, ...(subject.checks.bindingNote ? { note: subject.checks.bindingNote } : {}) } };
     } catch (error) {
       return { ok: false, error: toPinwardenError(error) };
     }

@@ -8,10 +8,6 @@ import type { Command } from 'commander';
 import type { BindingDecision, ClaimConstraints, CommitBindingMode } from '../../core/binding/index.ts';
 import { COMMIT_BINDING_MODES, describeBound } from '../../core/binding/index.ts';
 import { PinwardenError } from '../../core/errors.ts';
-import { artifactAnnotations, bindingOf, signatureJudge } from '../../flows/index.ts';
-import type { SignatureChecks } from '../../flows/index.ts';
-import type { Call, Descriptor, Repository } from '../../oci/index.ts';
-import type { VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
 
 export interface BindingFlags {
   commitBinding?: string;
@@ -49,27 +45,17 @@ export function claimPatterns(flags: BindingFlags, keyless: boolean): ClaimConst
   return patterns;
 }
 
-/** Reads the annotations (unless off) and returns the judge to pass to the verification, and the checks used. */
-export async function bindingChecks(flags: BindingFlags, repository: Repository, subject: Descriptor, call: Call, keyless: boolean): Promise<{ checks: SignatureChecks; judge: VerifySignatureOptions['judge'] }> {
-  const mode = bindingMode(flags);
-  // A public key carries no claims: its binding never reads the annotations.
-  const checks: SignatureChecks = mode === 'off' || !keyless ? { bindingMode: mode } : { bindingMode: mode, annotations: await artifactAnnotations(repository, subject.digest, call) };
-  return { checks, judge: signatureJudge(checks) };
-}
-
-/** The text line printed beside the verified identity. */
-export function describeBinding(checks: SignatureChecks, verified: VerifiedSignature): string | undefined {
-  if (checks.bindingMode === 'off') return undefined;
-  const decision = bindingOf(checks, verified);
+/** The text line printed beside the verified identity (undefined when the mode is off). */
+export function describeBinding(decision: BindingDecision | undefined): string | undefined {
+  if (!decision) return undefined;
   if (decision.check?.bound) return `bound to ${describeBound(decision.check)}`;
   if (decision.action === 'warn') return `WARNING ${decision.message}`;
   return decision.check && !decision.check.bound ? `not checked: ${decision.check.problems.join('; ')}` : undefined;
 }
 
 /** The JSON field: what was decided, with the certificate side when bound. */
-export function bindingJson(checks: SignatureChecks, verified: VerifiedSignature): { mode: CommitBindingMode; outcome: BindingDecision['action'] | 'bound'; message?: string; commit?: string; repository?: string; ref?: string } {
-  const decision = bindingOf(checks, verified);
+export function bindingJson(mode: CommitBindingMode, decision: BindingDecision): { mode: CommitBindingMode; outcome: BindingDecision['action'] | 'bound'; message?: string; commit?: string; repository?: string; ref?: string } {
   const check = decision.check;
-  if (check?.bound) return { mode: checks.bindingMode, outcome: 'bound', commit: check.commit, repository: check.repository, ...(check.ref !== undefined ? { ref: check.ref } : {}) };
-  return { mode: checks.bindingMode, outcome: decision.action, ...(check && !check.bound ? { message: check.problems.join('; ') } : {}) };
+  if (check?.bound) return { mode, outcome: 'bound', commit: check.commit, repository: check.repository, ...(check.ref !== undefined ? { ref: check.ref } : {}) };
+  return { mode, outcome: decision.action, ...(check && !check.bound ? { message: check.problems.join('; ') } : {}) };
 }

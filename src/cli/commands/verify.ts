@@ -14,7 +14,8 @@ import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from 
 import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
-import { addBindingOptions, bindingChecks, bindingJson, bindingMode, claimPatterns, describeBinding } from './binding-flags.ts';
+import { verifyWithChecks } from '../../flows/index.ts';
+import { addBindingOptions, bindingJson, bindingMode, claimPatterns, describeBinding } from './binding-flags.ts';
 import type { BindingFlags } from './binding-flags.ts';
 import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
 import type { RegistryFlags } from './resolve.ts';
@@ -60,10 +61,10 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   const repository = await openRepository(reference, flags, io);
   try {
     const subject = await repository.resolve(reference.digest, options.call);
-    const { checks, judge } = await bindingChecks(flags, repository, subject, options.call, verify.secretRef === undefined);
-    const verified = await verifyArtifactSignature(repository, subject, verify, { ...options, ...(judge ? { judge } : {}) });
-    const binding = checks.bindingMode === 'off' ? {} : { commitBinding: bindingJson(checks, verified) };
-    io.stdout(flags.output === 'json' ? `${JSON.stringify({ ...verified, ...binding }, null, 2)}\n` : describeVerified(formatReference(reference), verified, describeBinding(checks, verified)));
+    const mode = bindingMode(flags);
+    const { signature: verified, binding } = await verifyWithChecks(verifyArtifactSignature, repository, subject, verify, options, { bindingMode: mode });
+    const bindingField = binding ? { commitBinding: bindingJson(mode, binding) } : {};
+    io.stdout(flags.output === 'json' ? `${JSON.stringify({ ...verified, ...bindingField }, null, 2)}\n` : describeVerified(formatReference(reference), verified, describeBinding(binding)));
     return 0;
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
