@@ -7,7 +7,7 @@
 import type { CertificateClaims } from './claims.ts';
 import { describeOrigin } from './claims.ts';
 import { parseRevision, refsAgree } from './revision.ts';
-import { normalizeSourceUrl } from './source-url.ts';
+import { normalizeSourceUrl, redactSourceUrl } from './source-url.ts';
 
 export const COMMIT_BINDING_MODES = ['off', 'warn', 'enforce'] as const;
 export type CommitBindingMode = (typeof COMMIT_BINDING_MODES)[number];
@@ -92,11 +92,13 @@ function revisionProblems(revision: string | undefined, commit: string, ref: str
   return problems;
 }
 
-function sourceProblems(source: string | undefined, repository: string, claims: CertificateClaims): Problem[] {
+function sourceProblems(annotation: string | undefined, repository: string, claims: CertificateClaims): Problem[] {
   const ranIn = `the signing workflow ran in ${repository} (${describeOrigin(claims, 'sourceRepositoryURI')})`;
   const signer = `signer ran in ${repository}`;
-  if (source === undefined) return [{ text: `the artifact has no ${SOURCE_ANNOTATION} annotation, but ${ranIn}`, brief: `no source annotation; ${signer}` }];
-  const annotated = normalizeSourceUrl(source);
+  if (annotation === undefined) return [{ text: `the artifact has no ${SOURCE_ANNOTATION} annotation, but ${ranIn}`, brief: `no source annotation; ${signer}` }];
+  // Shown redacted: a CI that clones with a token writes it into the URL.
+  const source = redactSourceUrl(annotation);
+  const annotated = normalizeSourceUrl(annotation);
   if (!annotated.ok) return [{ text: `source annotation ${quoted(source)} ${annotated.reason}, but ${ranIn}`, brief: `source ${quoted(source, 60)} unusable; ${signer}` }];
   const certified = normalizeSourceUrl(repository);
   if (!certified.ok) {

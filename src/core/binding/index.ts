@@ -6,7 +6,7 @@ export { CLAIM_NAMES, EMPTY_CLAIMS, describeOrigin } from './claims.ts';
 export type { CertificateClaims, ClaimName, ClaimOrigin } from './claims.ts';
 export { MAX_REVISION_LENGTH, parseRevision, refsAgree } from './revision.ts';
 export type { ParsedRevision } from './revision.ts';
-export { MAX_SOURCE_LENGTH, normalizeSourceUrl } from './source-url.ts';
+export { MAX_SOURCE_LENGTH, normalizeSourceUrl, redactSourceUrl } from './source-url.ts';
 export type { NormalizedSource } from './source-url.ts';
 export {
   COMMIT_BINDING_ANNOTATION,

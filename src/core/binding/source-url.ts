@@ -47,3 +47,12 @@ function splitUrl(text: string): UrlParts | undefined {
   if (scp) return { scheme: 'ssh', host: scp[1]!, path: scp[2]!.replace(/^\/+/, '') };
   return undefined;
 }
+
+/**
+ * The annotation as it may be shown: `https://user:token@host/…` is what `git config --get remote.origin.url`
+ * prints in a CI that clones with a token, and `flux push artifact --source` copies it verbatim. Userinfo in a
+ * `scheme://` URL is replaced (except ssh's conventional `git` user); nothing else changes.
+ */
+export function redactSourceUrl(raw: string): string {
+  return raw.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^@/?#]*)@/, (whole, scheme: string, userinfo: string) => (userinfo === 'git' ? whole : `${scheme}***@`));
+}

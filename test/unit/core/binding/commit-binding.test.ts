@@ -10,6 +10,7 @@ import {
   effectiveBindingMode,
   normalizeSourceUrl,
   parseRevision,
+  redactSourceUrl,
   refsAgree,
 } from '../../../../src/core/binding/index.ts';
 
@@ -166,4 +167,16 @@ test('abbreviateCommits keeps 12 hex of 40- and 64-character ids, nothing else',
 test('a hostile annotation is quoted and cut in the message', () => {
   const text = problemsOf(checkCommitBinding(annotations(`"\n${'x'.repeat(500)}`), keyless()))[0]!;
   assert.ok(!text.includes('\n') && text.length < 400, text);
+});
+
+test('a token in the source annotation URL never reaches the message; it still compares as its repository', () => {
+  const token = 'ghs_0123456789abcdefSECRET';
+  const bound = checkCommitBinding(annotations(SHA1, `https://x-access-token:${token}@github.com/acme/app.git`), keyless());
+  assert.equal(bound.bound, true);
+  const other = checkCommitBinding(annotations(SHA1, `https://${token}@github.com/acme/other`), keyless());
+  const text = JSON.stringify(other);
+  assert.ok(!text.includes(token), text);
+  assert.match(problemsOf(other)[0]!, /^source annotation "https:\/\/\*\*\*@github\.com\/acme\/other" but/);
+  assert.equal(redactSourceUrl('ssh://git@github.com/acme/app'), 'ssh://git@github.com/acme/app');
+  assert.equal(redactSourceUrl('git@github.com:acme/app.git'), 'git@github.com:acme/app.git');
 });
