@@ -94,9 +94,10 @@ function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {
       if (message) problems.push(`spec.ociRepository.allowedIdentities[${index}].${field}: ${message}`);
     }
     const claims = CLAIM_CONSTRAINTS.filter((field) => identity[field] !== undefined);
-    if (claims.length > 0 && !settings.verifyAtAdmission) {
+    if (claims.length > 0 && (!settings.verifyAtAdmission || !settings.requireDigest)) {
+      const missing = [settings.verifyAtAdmission ? undefined : 'verifyAtAdmission: true', settings.requireDigest ? undefined : 'requireDigest: true'].filter(Boolean).join(' and ');
       problems.push(
-        `spec.ociRepository.allowedIdentities[${index}].${claims[0]}: certificate claim patterns need spec.ociRepository.verifyAtAdmission: true. ` +
+        `spec.ociRepository.allowedIdentities[${index}].${claims[0]}: certificate claim patterns need spec.ociRepository.${missing}. ` +
           "Flux's matchOIDCIdentity has only issuer and subject, so Flux would accept any " +
           `${claims.join(', ')}; only pinwarden's own verification of the pinned digest can enforce them`,
       );

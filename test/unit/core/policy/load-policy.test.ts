@@ -114,6 +114,9 @@ test('claim patterns on allowedIdentities: Go RE2 checked, and they need verifyA
   assert.equal(ok.spec.ociRepository.allowedIdentities[0]?.runnerEnvironment, '^github-hosted$');
   const unenforced = policyError(`${HEADER}spec: {ociRepository: {allowedIdentities: [${identity}]}}\n`);
   assert.match(unenforced.message, /allowedIdentities\[0\]\.sourceRepositoryRef: certificate claim patterns need spec\.ociRepository\.verifyAtAdmission: true\. Flux's matchOIDCIdentity has only issuer and subject, so Flux would accept any sourceRepositoryRef, runnerEnvironment, buildSignerURI/);
+  const unpinned = policyError(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, requireDigest: false, allowedIdentities: [${identity}]}}\n`);
+  assert.match(unpinned.message, /allowedIdentities\[0\]\.sourceRepositoryRef: certificate claim patterns need spec\.ociRepository\.requireDigest: true\./);
+  assert.match(policyError(`${HEADER}spec: {ociRepository: {requireDigest: false, allowedIdentities: [${identity}]}}\n`).message, /need spec\.ociRepository\.verifyAtAdmission: true and requireDigest: true\./);
   const bad = policyError(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, allowedIdentities: [{issuer: a, subject: b, runnerEnvironment: '(?=x)'}]}}\n`);
   assert.match(bad.message, /allowedIdentities\[0\]\.runnerEnvironment: /);
   assert.match(policyError(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, allowedIdentities: [{issuer: a, subject: b, sourceRepositoryRef: ''}]}}\n`).message, /sourceRepositoryRef.*must NOT have fewer than 1 characters/);
