@@ -8,6 +8,11 @@ ruleTester('commit-binding-annotation', {
     { name: 'no annotation', yaml: 'spec: {url: oci://ghcr.io/a/b}' },
     { name: 'enforce where pinwarden verifies', yaml: annotated('enforce'), policy: VERIFYING },
     { name: 'warn equals the default policy', yaml: annotated('warn'), policy: VERIFYING },
+    {
+      name: 'pinned where the policy does not require it',
+      yaml: `metadata: {name: app, namespace: apps, annotations: {pinwarden.dev/commit-binding: enforce}}\nspec: {url: oci://ghcr.io/a/b, ref: {digest: "sha256:${'a'.repeat(64)}"}}`,
+      policy: 'ociRepository: {verifyAtAdmission: true, requireDigest: false}',
+    },
     { name: 'off under a policy that is off asks for nothing', yaml: annotated('off'), policy: 'ociRepository: {commitBinding: off}' },
   ],
   invalid: [
@@ -17,6 +22,14 @@ ruleTester('commit-binding-annotation', {
       paths: ['metadata.annotations.pinwarden.dev/commit-binding'],
       severity: 'warning',
       messageIncludes: ['commit binding enforce is asked for, but this policy does not verify signatures at admission'],
+    },
+    {
+      name: 'unpinned, and the policy does not require a digest',
+      yaml: annotated('enforce'),
+      policy: 'ociRepository: {verifyAtAdmission: true, requireDigest: false}',
+      paths: ['metadata.annotations.pinwarden.dev/commit-binding'],
+      severity: 'warning',
+      messageIncludes: ['this object is not pinned to a digest and the policy does not require one'],
     },
     {
       name: 'a value that is not a mode',

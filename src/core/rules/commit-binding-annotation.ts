@@ -23,6 +23,13 @@ export const commitBindingAnnotation: OciRepositoryRule = {
         fix: 'have spec.ociRepository.verifyAtAdmission turned on in the SourcePolicy, or check in CI with pinwarden verify --commit-binding enforce',
       }];
     }
+    if (mode !== 'off' && !policy.spec.ociRepository.requireDigest && view.ref?.digest === undefined) {
+      return [{
+        path,
+        message: `commit binding ${mode} is asked for, but this object is not pinned to a digest and the policy does not require one: only a pinned digest is verified`,
+        fix: 'pin spec.ref.digest (or have spec.ociRepository.requireDigest turned on)',
+      }];
+    }
     return [];
   },
 };
