@@ -15,8 +15,8 @@ import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureO
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
 import { verifyWithChecks } from '../../flows/index.ts';
-import { addBindingOptions, bindingJson, bindingMode, claimPatterns, describeBinding } from './binding-flags.ts';
-import type { BindingFlags } from './binding-flags.ts';
+import { addBindingOptions, bindingJson, bindingMode, claimPatterns, describeBinding } from '../flags/commit-binding.ts';
+import type { BindingFlags } from '../flags/commit-binding.ts';
 import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
 import type { RegistryFlags } from './resolve.ts';
 
