@@ -5,7 +5,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Finding } from '../../../src/core/findings.ts';
-import { createAdmissionVerifier, createPinFailureLog, validateObject } from '../../../src/flows/index.ts';
+import { createAdmissionVerifier, createPinFailureLog, validateObject, verifyWithChecks } from '../../../src/flows/index.ts';
 import type { PinResolver, ValidateResult, VerifyFunction } from '../../../src/flows/index.ts';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import { MemoryRepository } from '../../../src/oci/index.ts';
@@ -222,4 +222,26 @@ test('the artifact manifest is read for keyless blocks only (a public key has no
   }
   assert.deepEqual(reads.filter((reference) => reference === keyedArtifact.digest), []);
   assert.deepEqual(reads.filter((reference) => reference === keylessArtifact.digest), [keylessArtifact.digest]);
+});
+
+test('verifyWithChecks (the controller seam): given annotations are used as they are, the manifest is not read again', async () => {
+  const artifact = await signed(fluxAnnotations(`main@sha1:${COMMIT}`));
+  const reads: string[] = [];
+  const counting = new Proxy(repository, {
+    get(target, property, receiver) {
+      if (property === 'fetchManifest') return (reference: string, c: never) => (reads.push(reference), target.fetchManifest(reference, c));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+  const block = { provider: 'cosign', matchOIDCIdentity: [IDENTITY] };
+  const options = { call: { signal: AbortSignal.timeout(10_000) } };
+  // The fetched manifest said another commit: the caller's annotations are what is judged.
+  const given = await verifyWithChecks(verifyFn, counting, artifact, block, options, { bindingMode: 'warn', annotations: fluxAnnotations(`main@sha1:${OTHER_COMMIT}`) });
+  assert.equal(given.binding?.action, 'warn');
+  assert.deepEqual(reads.filter((reference) => reference === artifact.digest), []);
+  const read = await verifyWithChecks(verifyFn, counting, artifact, block, options, { bindingMode: 'enforce' });
+  assert.ok(read.binding?.check?.bound);
+  assert.deepEqual(reads.filter((reference) => reference === artifact.digest), [artifact.digest]);
+  const off = await verifyWithChecks(verifyFn, counting, artifact, block, options, { bindingMode: 'off' });
+  assert.equal(off.binding, undefined);
 });
