@@ -36,6 +36,8 @@ export interface LeafOptions {
   /** Validity window (default: from a day ago to a week ahead). */
   notBefore?: Date;
   notAfter?: Date;
+  /** Subject O= values: Kubernetes reads them as the user's groups (e.g. `system:masters`). */
+  organizations?: string[];
 }
 
 export async function createTestCa(commonName = 'pinwarden test CA'): Promise<TestCa> {
@@ -76,7 +78,7 @@ async function issueLeaf(caCert: x509.X509Certificate, caKey: CryptoKey, options
   const dns = options.dns ?? (server ? ['localhost'] : []);
   const names = [...ips.map((value) => ({ type: 'ip' as const, value })), ...dns.map((value) => ({ type: 'dns' as const, value }))];
   const cert = await x509.X509CertificateGenerator.create({
-    subject: `CN=${options.commonName}`,
+    subject: [`CN=${options.commonName}`, ...(options.organizations ?? []).map((org) => `O=${org}`)].join(', '),
     issuer: caCert.subject,
     publicKey: keys.publicKey,
     signingKey: caKey,
