@@ -85,6 +85,24 @@ export const ERRORS = {
     summary: 'the Kubernetes API could not be reached or refused a read',
   },
   PW_INTERNAL: { kind: 'internal', reason: 'ReconciliationFailed', summary: 'an unexpected internal error' },
+  PW_INPUT_TOO_LARGE: {
+    kind: 'input',
+    reason: 'InvalidInput',
+    summary: 'a field of the object is over its size cap, or deciding it would cost more than its budget',
+  },
+  PW_REVIEW_BUSY: {
+    kind: 'framing',
+    reason: 'InvalidInput',
+    summary: 'the webhook holds its maximum of request bodies in flight and refuses more for now',
+  },
+  PW_USAGE: { kind: 'input', reason: 'InvalidInput', summary: 'the command line is not valid (unknown option, missing argument)' },
+  PW_INPUT_EMPTY: { kind: 'input', reason: 'InvalidInput', summary: 'check read no documents at all' },
+  PW_NODE_UNSUPPORTED: { kind: 'input', reason: 'InvalidInput', summary: 'the Node.js running pinwarden is older than it supports' },
+  PW_COMMIT_BINDING: {
+    kind: 'verification',
+    reason: 'VerificationError',
+    summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

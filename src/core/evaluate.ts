@@ -6,7 +6,7 @@ import type { Finding, ObjectRef, Verdict } from './findings.ts';
 import { governedKindOf, objectRefOf, readBucket, readOciRepository, type BucketView, type OciRepositoryView } from './flux/objects.ts';
 import type { SourcePolicy } from './policy/index.ts';
 import type { VerifySecretFacts } from './trust/index.ts';
-import { RULES, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
+import { RULES, bucketInputTooLarge, inputTooLarge, type PrecomputedIdentities, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
 
 export interface Evaluation {
   object: ObjectRef;
@@ -21,6 +21,8 @@ export interface EvaluateOptions {
   pinFailure?: string;
   /** Admission: fingerprints and digest of the Secrets `spec.verify` names (see core/trust). */
   verifySecrets?: VerifySecretFacts;
+  /** Identity decisions made off the event loop (see rules/identity-verdict.ts). */
+  identities?: PrecomputedIdentities;
   /** Overrides spec.mode (the CLI's --mode). */
   mode?: SourcePolicy['spec']['mode'];
 }
@@ -37,10 +39,15 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
     phase: options.phase,
     ...(options.pinFailure ? { pinFailure: options.pinFailure } : {}),
     ...(options.verifySecrets ? { verifySecrets: options.verifySecrets } : {}),
+    ...(options.identities ? { identities: options.identities } : {}),
   };
   const mode = options.mode ?? policy.spec.mode;
   const run = kind === 'OCIRepository' ? ruleRunner(readOciRepository(object)) : bucketRunner(readBucket(object));
-  const findings = RULES.filter((rule) => rule.kind === kind).flatMap((rule) =>
+  // Caps first: an oversized field is answered from its length, before any rule builds work from it.
+  const capRule = kind === 'OCIRepository' ? inputTooLarge : bucketInputTooLarge;
+  const oversized = run(capRule, context).map((finding) => toFinding(capRule, finding, mode));
+  if (oversized.length > 0) return { object: ref, governed: true, exempt: false, verdict: verdictOf(oversized), findings: oversized };
+  const findings = RULES.filter((rule) => rule.kind === kind && rule.id !== capRule.id).flatMap((rule) =>
     run(rule, context).map((finding) => toFinding(rule, finding, mode)),
   );
   return { object: ref, governed: true, exempt: false, verdict: verdictOf(findings), findings };

@@ -3,6 +3,7 @@
  * phase (so `/validate` and `check` give identical verdicts), plus the reason pinning failed when the object
  * reaches validation unpinned. Mutate = policy → (resolve only when needed) → `planPin`.
  */
+import { briefCause } from '../core/brief-cause.ts';
 import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
@@ -11,6 +12,7 @@ import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
+import type { PrecomputedIdentities } from '../core/rules/index.ts';
 import type { SecretReader } from '../kube/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
@@ -40,6 +42,12 @@ export interface AdmissionInput {
   namespace?: string;
   /** What is left of the caller's own deadline, in ms (the apiserver's `?timeout=`). */
   remainingMs?: number;
+  /** Identity decisions the webhook made in its worker, off the event loop. */
+  identities?: PrecomputedIdentities;
+}
+
+function precomputed(input: AdmissionInput): { identities?: PrecomputedIdentities } {
+  return input.identities ? { identities: input.identities } : {};
 }
 
 export interface ValidateResult {
@@ -77,7 +85,7 @@ function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, res
  */
 export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
-  const first = evaluate(object, policy, { phase: 'admission' });
+  const first = evaluate(object, policy, { phase: 'admission', ...precomputed(input) });
   if (deps.secrets && first.governed && !first.exempt && needsVerifyTrust(readOciRepository(object))) {
     return validateWithTrust(object, input, policy, deps, deps.secrets);
   }
@@ -94,7 +102,7 @@ export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps
 async function validateWithTrust(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, secrets: SecretReader): Promise<ValidateResult> {
   const namespace = objectRefOf(object).namespace ?? 'default';
   const trust = await withRegistryCall(policy, input.remainingMs, (call) => readVerifyTrust(readOciRepository(object), namespace, policy, secrets, call));
-  const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts });
+  const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts, ...precomputed(input) });
   return finishValidation(object, input, policy, deps, first, trust);
 }
 
@@ -107,7 +115,7 @@ async function explainUnpinned(object: unknown, input: AdmissionInput, policy: S
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
   if (!why) return { evaluation: first };
-  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}) });
+  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}), ...precomputed(input) });
   if (!why.error) return { evaluation };
   return { evaluation: applyOnUnreachable(evaluation, why.error, policy), pinFailure: why.error };
 }
@@ -123,11 +131,36 @@ async function verifyAdmission(object: unknown, input: AdmissionInput, policy: S
   return verification ? withVerification(result, verification, policy) : result;
 }
 
-/** A failed signature check becomes a `signature-required` finding next to the rules' own findings. */
+/**
+ * A failed signature check becomes a `signature-required` finding (`commit-binding` when the only reason was
+ * the binding) next to the rules' own findings; a verified signature whose commit binding only warns adds a
+ * `commit-binding` warning.
+ */
 function withVerification(result: ValidateResult, verification: VerifyOutcome, policy: SourcePolicy): ValidateResult {
-  if (verification.ok) return { ...result, verification };
-  const findings = [...result.evaluation.findings, signatureFinding(verification.error, policy)];
+  const extra = verification.ok ? bindingFindings(verification) : [signatureFinding(verification.error, policy)];
+  if (extra.length === 0) return { ...result, verification };
+  const findings = [...result.evaluation.findings, ...extra];
   return { ...result, evaluation: { ...result.evaluation, findings, verdict: verdictOf(findings) }, verification };
+}
+
+/** The rule id of a commit-binding outcome at admission (`ociRepository.commitBinding`). */
+export const COMMIT_BINDING_RULE_ID = 'commit-binding';
+
+function bindingFindings(verification: VerifyOutcome & { ok: true }): Finding[] {
+  const binding = verification.binding;
+  if (!binding) return [];
+  const findings: Finding[] = [];
+  if (binding.decision.action === 'warn') {
+    findings.push({
+      ruleId: COMMIT_BINDING_RULE_ID,
+      severity: 'warning',
+      path: 'spec.ref.digest',
+      // Admission warnings are cut at 120 characters: the brief form, long commit ids shortened, so both sides fit.
+      message: binding.decision.brief,
+      fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
+    });
+  }
+  return findings;
 }
 
 function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: AdmitDeps): boolean {
@@ -135,6 +168,15 @@ function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: A
 }
 
 function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding {
+  if (error.code === 'PW_COMMIT_BINDING') {
+    return {
+      ruleId: COMMIT_BINDING_RULE_ID,
+      severity: policy.spec.mode === 'warn' ? 'warning' : 'error',
+      path: 'spec.ref.digest',
+      message: `the signature verifies, but is not bound to the commit the artifact names: ${bindingReasons(error)} [${error.code}]`,
+      fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
+    };
+  }
   const lenient =
     policy.spec.mode === 'warn' ||
     (error.kind === 'unavailable' && policy.spec.registry.onUnreachable === 'warn') ||
@@ -146,6 +188,13 @@ function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding 
     message: `the signature of the pinned digest did not verify at admission: ${error.message} [${error.code}]`,
     fix: 'sign the artifact (cosign sign) with the key or identity spec.verify names, or correct spec.verify',
   };
+}
+
+/** Every candidate verified and failed only the binding (the final code is the one they share): list them. */
+function bindingReasons(error: PinwardenError): string {
+  const reasons = Array.isArray(error.details.reasons) ? (error.details.reasons as { candidate?: unknown; message?: unknown }[]) : [];
+  if (reasons.length === 0) return error.message.replace(/^commit binding: /, '');
+  return reasons.map((reason) => `${String(reason.candidate)}: ${String(reason.message).replace(/^commit binding: /, '')}`).join('; ');
 }
 
 /** The rule id of an admission-time signature failure (not a static rule: it needs the registry). */
@@ -190,7 +239,9 @@ function notMutated(detail: string): { text: string } {
 /** `registry.onUnreachable: warn`: an unpinned object whose registry was unavailable is admitted with a warning. */
 function applyOnUnreachable(evaluation: Evaluation, failure: PinwardenError, policy: SourcePolicy): Evaluation {
   if (failure.kind !== 'unavailable' || policy.spec.registry.onUnreachable !== 'warn') return evaluation;
-  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const } : finding));
+  // The warning is cut at 120 characters: the cause goes first, the request line (a long URL) is dropped.
+  const message = `not pinned, registry unavailable (${failure.code}): ${briefCause(failure.message)}`;
+  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const, message } : finding));
   return { ...evaluation, findings, verdict: verdictOf(findings) };
 }
 

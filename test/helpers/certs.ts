@@ -33,6 +33,9 @@ export interface LeafOptions {
   /** Subject alternative names; defaults to 127.0.0.1 and localhost for servers. */
   ips?: string[];
   dns?: string[];
+  /** Validity window (default: from a day ago to a week ahead). */
+  notBefore?: Date;
+  notAfter?: Date;
   /** Subject O= values: Kubernetes reads them as the user's groups (e.g. `system:masters`). */
   organizations?: string[];
 }
@@ -81,6 +84,8 @@ async function issueLeaf(caCert: x509.X509Certificate, caKey: CryptoKey, options
     signingKey: caKey,
     signingAlgorithm: SIGNING,
     ...validity(),
+    ...(options.notBefore ? { notBefore: options.notBefore } : {}),
+    ...(options.notAfter ? { notAfter: options.notAfter } : {}),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),

@@ -32,7 +32,7 @@ export async function resolveAndCheck(objects: readonly ManifestObject[], policy
   const deps: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => new Date() };
   try {
     const outcomes = await mapLimited(objects, CONCURRENCY, async (manifest) => admitObject({ object: manifest.object }, effective, deps));
-    const report = reportFrom(outcomes.map(({ result }, index) => ({ manifest: objects[index] as ManifestObject, evaluation: result.evaluation })));
+    const report = reportFrom(outcomes.map(({ result }, index) => ({ manifest: objects[index] as ManifestObject, evaluation: result.evaluation })), effective.spec.mode);
     return { report, admitted: outcomes.map((outcome) => outcome.admitted) };
   } finally {
     pins.close();
