@@ -79,6 +79,8 @@ export interface ControlPlane {
   serviceAccountKubeconfig(namespace: string, name: string): Promise<string>;
   /** A client certificate for any user and groups, signed by the apiserver's client CA. */
   clientCertificate(user: string, groups?: string[]): Promise<KeyPairPem>;
+  /** The raw value etcd holds for a key (its v3 JSON gateway), e.g. `/registry/<group>/<resource>/<ns>/<name>`. */
+  etcdGet(key: string): Promise<string | undefined>;
   /** Whatever the processes wrote, for assertion messages. */
   logs(): { etcd: string; apiserver: string };
   stop(): Promise<void>;
@@ -177,6 +179,12 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
       pids: { etcd: etcd.pid!, apiserver: apiserver.pid! },
       startupMs: Date.now() - started,
       kubectl, kubectlOk, logs,
+      async etcdGet(key) {
+        const response = await fetch(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from(key).toString('base64') }), signal: AbortSignal.timeout(10_000) });
+        const body = (await response.json()) as { kvs?: Array<{ value: string }> };
+        const value = body.kvs?.[0]?.value;
+        return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+      },
       kubeConfig(path = adminKubeconfig) {
         const config = new KubeConfig();
         config.loadFromFile(path);

@@ -32,6 +32,9 @@ test('kubectl apply (client-side): etcd holds the digest skopeo reports and the 
   assert.equal(object.spec.ref.tag, '1.0.0', 'the tag is kept');
   assert.equal(object.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:1.0.0');
   assert.match(object.metadata.annotations['pinwarden.dev/pinned-at'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const raw = JSON.parse((await env.cp.etcdGet(`/registry/source.toolkit.fluxcd.io/ocirepositories/${ns}/app`))!);
+  assert.equal(raw.spec.ref.digest, skopeoDigest('1.0.0'), 'the bytes in etcd carry the digest');
+  assert.equal(raw.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:1.0.0');
   const lastApplied = JSON.parse(object.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
   assert.equal(lastApplied.spec.ref.digest, undefined, 'kubectl recorded what it sent, without the digest');
 });
