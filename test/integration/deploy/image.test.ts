@@ -183,6 +183,37 @@ function writtenSince(root: string, sinceMs: number): string[] {
   return written;
 }
 
+test('serve from the image with --client-ca-file (the chart\'s clientCA mount) answers only the apiserver\'s client certificate', async () => {
+  const ca = await createTestCa('pinwarden image serving CA');
+  const leaf = await ca.issue({ commonName: 'localhost', usage: 'server', ips: ['127.0.0.1'], dns: ['localhost'] });
+  const clientCa = await createTestCa('apiserver webhook client CA');
+  const apiserver = await clientCa.issue({ commonName: 'kube-apiserver', usage: 'client' });
+  const stranger = await (await createTestCa('someone else')).issue({ commonName: 'kube-apiserver', usage: 'client' });
+  const dirs = { tls: join(scratch, 'mtls-tls'), policy: join(scratch, 'mtls-policy'), clientCa: join(scratch, 'mtls-client-ca') };
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dirs.tls, 'tls.crt'), leaf.certPem);
+  writeFileSync(join(dirs.tls, 'tls.key'), leaf.keyPem, { mode: 0o644 });
+  writeFileSync(join(dirs.policy, 'policy.yaml'), 'apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: mtls}\n');
+  writeFileSync(join(dirs.clientCa, 'ca.crt'), clientCa.certPem);
+  const serve = await startServe(image, {
+    port: await freePort(), metricsPort: await freePort(), tlsDir: dirs.tls, policyDir: dirs.policy,
+    extraVolumes: [`${dirs.clientCa}:/etc/pinwarden/client-ca:ro`],
+    extraArgs: ['--client-ca-file=/etc/pinwarden/client-ca/ca.crt'],
+  });
+  try {
+    const review = admissionReview({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'apps' } });
+    const answered = await postReview(serve.port, '/validate', ca.certPem, review, apiserver);
+    assert.equal(answered.status, 200);
+    assert.equal((answered.body as { response: { allowed: boolean } }).response.allowed, true);
+    for (const client of [undefined, stranger]) {
+      const outcome = await postReview(serve.port, '/validate', ca.certPem, review, client).then((result) => result.status, (error: Error) => error.message);
+      assert.notEqual(outcome, 200, `answered without the apiserver's certificate (${client ? 'foreign CA' : 'none'})`);
+    }
+  } finally {
+    await serve.stop();
+  }
+});
+
 let registry: TestRegistry | undefined;
 after(async () => registry?.stop());
 

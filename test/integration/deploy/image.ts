@@ -155,11 +155,12 @@ async function waitReady(metricsPort: number, gone: () => boolean, timeoutMs: nu
 }
 
 /** POSTs an AdmissionReview over HTTPS, trusting only `caPem`. */
-export function postReview(port: number, path: string, caPem: string, body: unknown): Promise<{ status: number; body: unknown }> {
+export function postReview(port: number, path: string, caPem: string, body: unknown, client?: { certPem: string; keyPem: string }): Promise<{ status: number; body: unknown }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request({
       host: '127.0.0.1', port, path: `${path}?timeout=10s`, method: 'POST', ca: caPem, servername: 'localhost', timeout: 15_000, agent: false,
+      ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
     }, (res) => {
       let text = '';
