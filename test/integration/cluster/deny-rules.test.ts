@@ -48,8 +48,8 @@ const CASES: Array<{ rule: string; object: (ns: string) => Loose; setup?: (ns: s
   { rule: 'bucket-insecure-not-allowed', object: (ns) => bucket(ns, { ignore: '/*\n!/deploy\n', insecure: true }) },
 ];
 
-test('the table covers every rule that denies (identity-multiple-entries only warns; key-not-trusted below)', () => {
-  const covered = new Set([...CASES.map((entry) => entry.rule), 'key-not-trusted', 'identity-multiple-entries']);
+test('the table covers every rule that denies (identity-multiple-entries and commit-binding-annotation only warn; key-not-trusted below)', () => {
+  const covered = new Set([...CASES.map((entry) => entry.rule), 'key-not-trusted', 'identity-multiple-entries', 'commit-binding-annotation']);
   assert.deepEqual(RULE_IDS.filter((id) => !covered.has(id)), []);
 });
 
