@@ -5,6 +5,7 @@
  * `--runner-environment`, `--build-signer-uri` are Go regexps (unanchored) the certificate's claims must match.
  */
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type { BindingDecision, ClaimConstraints, CommitBindingMode } from '../../core/binding/index.ts';
 import { COMMIT_BINDING_MODES, describeBound } from '../../core/binding/index.ts';
 import { PinwardenError } from '../../core/errors.ts';
@@ -18,7 +19,11 @@ export interface BindingFlags {
 
 export function addBindingOptions(command: Command): Command {
   return command
-    .option('--commit-binding <mode>', 'off, warn or enforce: the artifact\'s org.opencontainers.image.source/revision must be the repository and commit the signing workflow ran on', 'warn')
+    .addOption(
+      new Option('--commit-binding <mode>', "the artifact's org.opencontainers.image.source/revision must be the repository and commit the signing workflow ran on")
+        .choices(COMMIT_BINDING_MODES)
+        .default('warn'),
+    )
     .option('--source-repository-ref <regexp>', 'keyless: Go regexp the certificate SourceRepositoryRef claim must match (e.g. ^refs/heads/main$)')
     .option('--runner-environment <regexp>', 'keyless: Go regexp the certificate RunnerEnvironment claim must match (e.g. ^github-hosted$)')
     .option('--build-signer-uri <regexp>', 'keyless: Go regexp the certificate BuildSignerURI claim (the signing workflow file) must match');
