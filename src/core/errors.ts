@@ -85,6 +85,7 @@ export const ERRORS = {
     summary: 'the Kubernetes API could not be reached or refused a read',
   },
   PW_INTERNAL: { kind: 'internal', reason: 'ReconciliationFailed', summary: 'an unexpected internal error' },
+  PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

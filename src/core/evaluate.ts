@@ -2,9 +2,12 @@
  * Runs the rules over one object and derives the verdict. Pure: the caller brings the policy and, at
  * admission, why pinning failed. Not-governed kinds and exempt namespaces are allowed without findings.
  */
+import { applyExceptions } from './exceptions/index.ts';
+import type { ExceptionSet, ExpiredException, WaivedFinding } from './exceptions/index.ts';
 import type { Finding, ObjectRef, Verdict } from './findings.ts';
 import { governedKindOf, objectRefOf, readBucket, readOciRepository, type BucketView, type OciRepositoryView } from './flux/objects.ts';
-import type { SourcePolicy } from './policy/index.ts';
+import type { DecidingRule, SourcePolicy } from './policy/index.ts';
+import { describeRule, selectRule, type ScopeFacts } from './scope/index.ts';
 import type { VerifySecretFacts } from './trust/index.ts';
 import { RULES, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
 
@@ -14,6 +17,12 @@ export interface Evaluation {
   exempt: boolean;
   verdict: Verdict;
   findings: Finding[];
+  /** The policy rule that decided (governed, not exempt objects): `spec.rules[N]` or the flat blocks. */
+  rule?: DecidingRule;
+  /** Findings a SourcePolicyException waived: reported, not counted. */
+  waived?: WaivedFinding[];
+  /** Expired exceptions that would have waived a finding here. */
+  expiredExceptions?: ExpiredException[];
 }
 
 export interface EvaluateOptions {
@@ -23,6 +32,10 @@ export interface EvaluateOptions {
   verifySecrets?: VerifySecretFacts;
   /** Overrides spec.mode (the CLI's --mode). */
   mode?: SourcePolicy['spec']['mode'];
+  /** What is known beyond the object (its Namespace's labels) for selecting the deciding rule. */
+  scope?: ScopeFacts;
+  /** SourcePolicyExceptions and the clock they are judged by. */
+  exceptions?: ExceptionSet;
 }
 
 export function evaluate(object: unknown, policy: SourcePolicy, options: EvaluateOptions): Evaluation {
@@ -32,18 +45,50 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
   if (ref.namespace !== undefined && policy.spec.exemptNamespaces.includes(ref.namespace)) {
     return { object: ref, governed: true, exempt: true, verdict: 'allow', findings: [] };
   }
+  const selection = selectRule(object, policy, options.scope);
   const context: RuleContext = {
-    policy,
+    policy: selection.policy,
     phase: options.phase,
     ...(options.pinFailure ? { pinFailure: options.pinFailure } : {}),
     ...(options.verifySecrets ? { verifySecrets: options.verifySecrets } : {}),
   };
   const mode = options.mode ?? policy.spec.mode;
   const run = kind === 'OCIRepository' ? ruleRunner(readOciRepository(object)) : bucketRunner(readBucket(object));
-  const findings = RULES.filter((rule) => rule.kind === kind).flatMap((rule) =>
+  const found = RULES.filter((rule) => rule.kind === kind).flatMap((rule) =>
     run(rule, context).map((finding) => toFinding(rule, finding, mode)),
   );
-  return { object: ref, governed: true, exempt: false, verdict: verdictOf(findings), findings };
+  if (selection.unjudged.length > 0) found.unshift(unjudgedFinding(selection.rule, selection.unjudged, ref, options.phase, mode));
+  const base = { object: ref, governed: true, exempt: false, rule: selection.rule };
+  if (!options.exceptions) return { ...base, verdict: verdictOf(found), findings: found };
+  const outcome = applyExceptions(object, ref, selection.rule, found, options.exceptions);
+  return {
+    ...base,
+    verdict: verdictOf(outcome.findings),
+    findings: outcome.findings,
+    ...(outcome.waived.length > 0 ? { waived: outcome.waived } : {}),
+    ...(outcome.expired.length > 0 ? { expiredExceptions: outcome.expired } : {}),
+  };
+}
+
+/** The rule id of a finding that says the deciding rule could not be told (a namespaceSelector, labels unknown). */
+export const RULE_UNJUDGED_ID = 'policy-rule-unjudged';
+
+/**
+ * Fail closed at admission: a rule that selects by namespace labels the webhook could not read might have
+ * been stricter than the one that decided. Offline it is a warning: `check` can only judge what it is given.
+ */
+function unjudgedFinding(rule: DecidingRule, unjudged: readonly string[], ref: ObjectRef, phase: RuleContext['phase'], mode: SourcePolicy['spec']['mode']): Finding {
+  const names = unjudged.map((name) => `'${name}'`).join(', ');
+  const namespace = ref.namespace ?? '(no namespace)';
+  return {
+    ruleId: RULE_UNJUDGED_ID,
+    severity: phase === 'admission' && mode === 'enforce' ? 'error' : 'warning',
+    path: 'metadata.namespace',
+    message: `the labels of namespace ${namespace} are unknown here, so rule ${names} (namespaceSelector) could not be judged and ${describeRule(rule)} decided instead`,
+    fix: phase === 'offline'
+      ? `add the Namespace manifest of ${namespace} to the checked files, or match by namespaces instead of namespaceSelector`
+      : `let pinwarden read Namespaces (RBAC get on namespaces), or match by namespaces instead of namespaceSelector`,
+  };
 }
 
 type RuleRunner = (rule: Rule, context: RuleContext) => RuleFinding[];

@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
 import { evaluate } from '../../core/evaluate.ts';
+import { expiredExceptions, loadExceptions, type ExceptionSet } from '../../core/exceptions/index.ts';
+import { namespaceLabelsOf } from '../../core/scope/index.ts';
 import { defaultPolicy, loadPolicy, type SourcePolicy } from '../../core/policy/index.ts';
 import { VERSION } from '../../runtime/version.ts';
 import type { CliIo } from '../io.ts';
@@ -23,6 +25,7 @@ interface CheckOptions {
   output: 'text' | 'json' | 'sarif' | 'yaml';
   mode?: 'enforce' | 'warn';
   resolve?: boolean;
+  exceptions?: string;
 }
 
 export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Command {
@@ -34,6 +37,7 @@ export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Co
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'sarif', 'yaml']).default('text'))
     .addOption(new Option('--mode <mode>', 'override spec.mode of the policy').choices(['enforce', 'warn']))
     .option('--resolve', 'contact registries (local docker login), pin tags as /mutate would, validate as /validate; with -o yaml print the admitted objects')
+    .option('--exceptions <file>', 'SourcePolicyException documents (YAML, --- separated) that waive rule ids for named objects; expired ones waive nothing and are reported')
     .action(async (paths: string[], options: CheckOptions) => {
       setExit(await runCheck(paths, options, io));
     });
@@ -47,10 +51,17 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
     throw new PinwardenError('PW_INPUT_INVALID', '--output yaml needs --resolve (it prints the objects as they would be admitted)');
   }
   const policy = await readPolicy(options.config, io.cwd);
+  const exceptions = options.exceptions === undefined ? undefined : { exceptions: await readExceptions(options.exceptions, io.cwd), now: new Date() };
   const manifests = await readManifests(paths, io.stdin, io.cwd);
-  const resolved = options.resolve === true ? await resolveAndCheck(manifests.objects, policy, options.mode, io) : undefined;
-  const report = resolved?.report ?? buildReport(manifests.objects, policy, options.mode);
+  const resolved = options.resolve === true ? await resolveAndCheck(manifests.objects, policy, options.mode, io, exceptions) : undefined;
+  const report = resolved?.report ?? buildReport(manifests.objects, policy, options.mode, exceptions);
   report.problems.push(...manifests.problems);
+  if (exceptions) {
+    report.expiredExceptions = expiredExceptions(exceptions);
+    for (const lapsed of report.expiredExceptions) {
+      io.stderr(`pinwarden: exception ${lapsed.exception} expired ${lapsed.expires} and waives nothing (reason was: ${lapsed.reason})\n`);
+    }
+  }
   for (const problem of report.problems) {
     io.stderr(`pinwarden: ${problem.file}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
   }
@@ -65,8 +76,32 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   return report.summary.denied > 0 ? 1 : 0;
 }
 
-export function buildReport(objects: readonly ManifestObject[], policy: SourcePolicy, mode?: 'enforce' | 'warn'): CheckReport {
-  return reportFrom(objects.map((manifest) => ({ manifest, evaluation: evaluate(manifest.object, policy, { phase: 'offline', ...(mode ? { mode } : {}) }) })));
+export function buildReport(objects: readonly ManifestObject[], policy: SourcePolicy, mode?: 'enforce' | 'warn', exceptions?: ExceptionSet): CheckReport {
+  // Namespace manifests in the input tell the rules with a namespaceSelector what they need.
+  const namespaces = namespaceLabelsOf(objects.map((manifest) => manifest.object));
+  return reportFrom(
+    objects.map((manifest) => {
+      const namespaceLabels = namespaces.get(namespaceOf(manifest.object) ?? '');
+      const options = { phase: 'offline' as const, ...(mode ? { mode } : {}), ...(namespaceLabels ? { scope: { namespaceLabels } } : {}), ...(exceptions ? { exceptions } : {}) };
+      return { manifest, evaluation: evaluate(manifest.object, policy, options) };
+    }),
+  );
+}
+
+function namespaceOf(object: unknown): string | undefined {
+  const namespace = (object as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
+  return typeof namespace === 'string' ? namespace : undefined;
+}
+
+async function readExceptions(file: string, cwd: string): Promise<ExceptionSet['exceptions']> {
+  let text: string;
+  try {
+    text = await readFile(resolve(cwd, file), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PinwardenError('PW_INPUT_INVALID', `--exceptions ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable'}`);
+  }
+  return loadExceptions(text, file);
 }
 
 async function readPolicy(file: string | undefined, cwd: string): Promise<SourcePolicy> {

@@ -11,6 +11,7 @@ export function formatJson(report: CheckReport): string {
     line: result.line,
     verdict: result.verdict,
     ...(result.exempt ? { exempt: true } : {}),
+    ...(result.rule !== undefined ? { policyRule: result.rule } : {}),
     violations: result.violations.map((violation) => ({
       rule: violation.ruleId,
       severity: violation.severity,
@@ -19,7 +20,9 @@ export function formatJson(report: CheckReport): string {
       fix: violation.fix,
       line: violation.line,
     })),
+    ...(result.waived ? { waived: result.waived.map((finding) => ({ rule: finding.ruleId, path: finding.path, message: finding.message, line: finding.line, exception: finding.exception, reason: finding.reason, expires: finding.expires })) } : {}),
   }));
   const errors = report.problems.map((problem) => ({ file: problem.file, line: problem.line ?? null, message: problem.message }));
-  return `${JSON.stringify({ results, summary: report.summary, ...(errors.length > 0 ? { errors } : {}) }, null, 2)}\n`;
+  const expired = report.expiredExceptions;
+  return `${JSON.stringify({ results, summary: report.summary, ...(errors.length > 0 ? { errors } : {}), ...(expired ? { exceptions: { expired } } : {}) }, null, 2)}\n`;
 }

@@ -1,5 +1,6 @@
 /** The `check` report: what every formatter (text, json, sarif) renders. Plain data, built once. */
 import type { Evaluation } from '../../core/evaluate.ts';
+import type { ExpiredException, WaivedFinding } from '../../core/exceptions/index.ts';
 import type { Finding, ObjectRef, Verdict } from '../../core/findings.ts';
 import type { InputProblem, ManifestObject } from '../input/read-manifests.ts';
 
@@ -14,6 +15,10 @@ export interface CheckResult {
   verdict: Verdict;
   exempt: boolean;
   violations: Violation[];
+  /** The policy rule that decided (spec.rules[].name, or default). */
+  rule?: string;
+  /** Findings a SourcePolicyException waived. */
+  waived?: Array<WaivedFinding & { line: number }>;
 }
 
 export interface CheckSummary {
@@ -27,6 +32,8 @@ export interface CheckReport {
   results: CheckResult[];
   summary: CheckSummary;
   problems: InputProblem[];
+  /** `--exceptions`: every exception past its expiry (they waive nothing). */
+  expiredExceptions?: ExpiredException[];
 }
 
 export function summarize(results: readonly CheckResult[], skipped: number): CheckSummary {
@@ -54,6 +61,8 @@ export function reportFrom(checked: Iterable<{ manifest: ManifestObject; evaluat
       verdict: evaluation.verdict,
       exempt: evaluation.exempt,
       violations: evaluation.findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
+      ...(evaluation.rule ? { rule: evaluation.rule.name } : {}),
+      ...(evaluation.waived ? { waived: evaluation.waived.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })) } : {}),
     });
   }
   return { results, summary: summarize(results, skipped), problems: [] };

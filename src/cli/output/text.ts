@@ -7,7 +7,7 @@ type Colour = keyof typeof COLOURS;
 
 export function formatText(report: CheckReport, useColour: boolean): string {
   const paint = (colour: Colour, text: string): string => (useColour ? `${COLOURS[colour]}${text}${COLOURS.reset}` : text);
-  const blocks = report.results.filter((result) => result.violations.length > 0).map((result) => formatResult(result, paint));
+  const blocks = report.results.filter((result) => result.violations.length > 0 || (result.waived?.length ?? 0) > 0).map((result) => formatResult(result, paint));
   const problems = report.problems.map((problem) => `${problem.file}${problem.line ? `:${problem.line}` : ''}: ${paint('red', 'error')} ${problem.message}\n`);
   const { objects, denied, warned, skipped } = report.summary;
   const summary = `${objects} object${objects === 1 ? '' : 's'} checked: ${paint(denied > 0 ? 'red' : 'green', `${denied} denied`)}, ${paint(warned > 0 ? 'yellow' : 'green', `${warned} warned`)}, ${objects - denied - warned} allowed, ${skipped} skipped${problems.length > 0 ? `, ${problems.length} input error${problems.length === 1 ? '' : 's'}` : ''}\n`;
@@ -15,11 +15,15 @@ export function formatText(report: CheckReport, useColour: boolean): string {
 }
 
 function formatResult(result: CheckResult, paint: (colour: Colour, text: string) => string): string {
-  const verdict = result.verdict === 'deny' ? paint('red', 'DENY') : paint('yellow', 'WARN');
-  const header = `${paint('bold', describeObject(result.object))} ${paint('dim', `${result.file}:${result.line}`)} ${verdict}\n`;
+  const verdict = result.verdict === 'deny' ? paint('red', 'DENY') : result.verdict === 'warn' ? paint('yellow', 'WARN') : paint('green', 'ALLOW');
+  const rule = result.rule !== undefined ? ` ${paint('dim', `(rule ${result.rule})`)}` : '';
+  const header = `${paint('bold', describeObject(result.object))} ${paint('dim', `${result.file}:${result.line}`)} ${verdict}${rule}\n`;
   const lines = result.violations.map((violation) => {
     const mark = violation.severity === 'error' ? paint('red', '✖ error  ') : paint('yellow', '⚠ warning');
     return `  ${mark} ${violation.ruleId}  ${violation.path} ${paint('dim', `(line ${violation.line})`)}\n      ${violation.message}\n      ${paint('dim', `fix: ${violation.fix}`)}\n`;
   });
-  return header + lines.join('');
+  const waived = (result.waived ?? []).map(
+    (finding) => `  ${paint('dim', '○ waived ')} ${finding.ruleId}  ${finding.path}\n      ${finding.message}\n      ${paint('dim', `by exception ${finding.exception} until ${finding.expires}: ${finding.reason}`)}\n`,
+  );
+  return header + lines.join('') + waived.join('');
 }

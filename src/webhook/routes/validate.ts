@@ -27,7 +27,8 @@ function validateAnswer(request: AdmissionRequest, kind: string | undefined, { e
   const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}) };
   if (evaluation.verdict !== 'deny') return { ...base, response: allowed(request.uid, warnings) };
   const { kind: objectType, namespace, name } = evaluation.object;
-  const label = `${objectType}/${namespace ? `${namespace}/` : ''}${name}`;
+  const decided = evaluation.rule ? ` (rule ${evaluation.rule.name})` : '';
+  const label = `${objectType}/${namespace ? `${namespace}/` : ''}${name}${decided}`;
   return { ...base, response: denied(request.uid, denialMessage(label, evaluation.findings), warnings) };
 }
 
