@@ -43,7 +43,11 @@ export function loadExceptions(text: string, sourceName: string): SourcePolicyEx
     }
     if (candidate === null || candidate === undefined) continue;
     if (!validate(candidate)) {
-      const problems = (validate.errors ?? []).map((error) => describeSchemaError(error, document.contents, lineCounter));
+      const problems = (validate.errors ?? []).map((error) =>
+        error.instancePath === '/spec/expires' && error.keyword === 'pattern'
+          ? describeSchemaError({ ...error, message: 'must be an RFC 3339 time such as 2026-12-31T00:00:00Z' }, document.contents, lineCounter)
+          : describeSchemaError(error, document.contents, lineCounter),
+      );
       throw invalid(`${where}: invalid SourcePolicyException: ${problems.join('; ')}`, sourceName);
     }
     const problems = semanticProblems(candidate);
@@ -66,6 +70,10 @@ function semanticProblems(exception: SourcePolicyException): string[] {
   });
   exception.spec.objects.forEach((object, index) => {
     const selector = object.selector;
+    if ((object.name === undefined) === (selector === undefined)) {
+      problems.push(`spec.objects[${index}]: give exactly one of name or selector`);
+      return;
+    }
     if (selector && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0) {
       problems.push(`spec.objects[${index}].selector: an empty selector would waive every ${object.kind} in the namespace; name the objects or their labels`);
     }
