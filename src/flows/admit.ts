@@ -7,13 +7,13 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
-import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import { asRecord, asString, governedKindOf, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
-import { selectRule, type ScopeFacts } from '../core/scope/index.ts';
-import type { SecretReader } from '../kube/index.ts';
+import { needsNamespaceLabels, selectRule, type ScopeFacts } from '../core/scope/index.ts';
+import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
 import { withRegistryCall } from './resolve.ts';
@@ -32,6 +32,8 @@ export interface AdmitDeps {
    * `trusted-root-not-allowed`); without it (`check --resolve`) those rules can only warn.
    */
   secrets?: SecretReader;
+  /** Reads Namespace labels for rules with a `match.namespaceSelector`; without it such rules cannot be judged. */
+  namespaces?: NamespaceReader;
 }
 
 export interface AdmissionInput {
@@ -61,6 +63,10 @@ export interface ValidateResult {
  * already holds for this object's registry access. A Promise only when the registry must be asked.
  */
 export function mutateObject(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): PinPlan | Promise<PinPlan> {
+  return withScope(input, given, deps, (scoped) => mutateScoped(scoped, given, deps));
+}
+
+function mutateScoped(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): PinPlan | Promise<PinPlan> {
   const object = withNamespace(input.object, input.namespace);
   // The rule that decides this object supplies every setting below (pinning, registry calls).
   const policy = selectRule(object, given, input.scope).policy;
@@ -84,6 +90,10 @@ function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, res
  * asked or the keys / trusted root a `spec.verify` names must be read and checked against the policy.
  */
 export function validateObject(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
+  return withScope(input, given, deps, (scoped) => validateScoped(scoped, given, deps));
+}
+
+function validateScoped(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
   // The rule that decides this object supplies every setting below (rules, verifyAtAdmission, registry calls).
   const policy = selectRule(object, given, input.scope).policy;
@@ -214,4 +224,19 @@ function withNamespace(object: unknown, namespace: string | undefined): unknown 
 
 function extrasOf(input: AdmissionInput): { scope?: ScopeFacts; exceptions?: ExceptionSet } {
   return { ...(input.scope ? { scope: input.scope } : {}), ...(input.exceptions ? { exceptions: input.exceptions } : {}) };
+}
+
+/**
+ * A policy with a `namespaceSelector` rule needs the Namespace's labels before any rule can be selected: read
+ * (cached) within the same deadline. Otherwise synchronous as before. A missing Namespace leaves the labels
+ * unknown, so such a rule is unjudged and /validate denies (`policy-rule-unjudged`).
+ */
+function withScope<T>(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, run: (input: AdmissionInput) => T | Promise<T>): T | Promise<T> {
+  const reader = deps.namespaces;
+  if (input.scope !== undefined || !reader || !needsNamespaceLabels(policy) || governedKindOf(input.object) === undefined) return run(input);
+  const namespace = objectRefOf(withNamespace(input.object, input.namespace)).namespace;
+  if (namespace === undefined) return run(input);
+  return withRegistryCall(policy, input.remainingMs, (call) => reader.getNamespaceLabels(namespace, call.signal)).then((labels) =>
+    run({ ...input, scope: labels ? { namespaceLabels: labels } : {} }),
+  );
 }

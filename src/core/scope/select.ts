@@ -103,3 +103,15 @@ function ruleFits(match: RuleMatch | undefined, object: unknown, facts: ScopeFac
 export function describeRule(rule: DecidingRule): string {
   return rule.source === 'spec' ? `rule ${rule.name} (spec.ociRepository/spec.bucket)` : `rule ${rule.name} (${rule.source})`;
 }
+
+const needsLabels = new WeakMap<SourcePolicy, boolean>();
+
+/** Whether any rule selects by namespace labels (then the webhook reads the object's Namespace first). */
+export function needsNamespaceLabels(policy: SourcePolicy): boolean {
+  let known = needsLabels.get(policy);
+  if (known === undefined) {
+    known = policy.spec.decidedBy === undefined && (policy.spec.rules ?? []).some((rule) => rule.match?.namespaceSelector !== undefined);
+    needsLabels.set(policy, known);
+  }
+  return known;
+}
