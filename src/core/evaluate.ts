@@ -55,7 +55,7 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
   const mode = options.mode ?? policy.spec.mode;
   const run = kind === 'OCIRepository' ? ruleRunner(readOciRepository(object)) : bucketRunner(readBucket(object));
   const found = RULES.filter((rule) => rule.kind === kind).flatMap((rule) =>
-    run(rule, context).map((finding) => toFinding(rule, finding, mode)),
+    run(rule, context).map((finding) => toFinding(rule, finding, mode, selection.rule)),
   );
   if (selection.unjudged.length > 0) found.unshift(unjudgedFinding(selection.rule, selection.unjudged, ref, options.phase, mode));
   const base = { object: ref, governed: true, exempt: false, rule: selection.rule };
@@ -102,9 +102,15 @@ function bucketRunner(view: BucketView): RuleRunner {
   return (rule, context) => (rule.kind === 'Bucket' ? rule.check(view, context) : []);
 }
 
-function toFinding(rule: Rule, finding: RuleFinding, mode: SourcePolicy['spec']['mode']): Finding {
+function toFinding(rule: Rule, finding: RuleFinding, mode: SourcePolicy['spec']['mode'], decided: DecidingRule): Finding {
   const severity = mode === 'warn' ? 'warning' : (finding.severity ?? rule.severity);
-  return { ruleId: rule.id, severity, path: finding.path, message: finding.message, fix: finding.fix };
+  return { ruleId: rule.id, severity, path: finding.path, message: inRule(finding.message, decided), fix: inRule(finding.fix, decided) };
+}
+
+/** Rules name policy fields as spec.ociRepository.X; under spec.rules[N] the field the owner edits is that rule's. */
+function inRule(text: string, decided: DecidingRule): string {
+  if (decided.source === 'spec') return text;
+  return text.replaceAll('spec.ociRepository.', `${decided.source}.ociRepository.`).replaceAll('spec.bucket.', `${decided.source}.bucket.`);
 }
 
 export function verdictOf(findings: readonly Finding[]): Verdict {

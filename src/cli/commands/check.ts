@@ -26,6 +26,7 @@ interface CheckOptions {
   mode?: 'enforce' | 'warn';
   resolve?: boolean;
   exceptions?: string;
+  at?: string;
 }
 
 export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Command {
@@ -38,6 +39,7 @@ export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Co
     .addOption(new Option('--mode <mode>', 'override spec.mode of the policy').choices(['enforce', 'warn']))
     .option('--resolve', 'contact registries (local docker login), pin tags as /mutate would, validate as /validate; with -o yaml print the admitted objects')
     .option('--exceptions <file>', 'SourcePolicyException documents (YAML, --- separated) that waive rule ids for named objects; expired ones waive nothing and are reported')
+    .option('--at <time>', 'judge exception expiry at this RFC 3339 time instead of now (what breaks when they expire?)')
     .action(async (paths: string[], options: CheckOptions) => {
       setExit(await runCheck(paths, options, io));
     });
@@ -51,7 +53,8 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
     throw new PinwardenError('PW_INPUT_INVALID', '--output yaml needs --resolve (it prints the objects as they would be admitted)');
   }
   const policy = await readPolicy(options.config, io.cwd);
-  const exceptions = options.exceptions === undefined ? undefined : { exceptions: await readExceptions(options.exceptions, io.cwd), now: new Date() };
+  const now = clockOf(options.at);
+  const exceptions = options.exceptions === undefined ? undefined : { exceptions: await readExceptions(options.exceptions, io.cwd), now };
   const manifests = await readManifests(paths, io.stdin, io.cwd);
   const resolved = options.resolve === true ? await resolveAndCheck(manifests.objects, policy, options.mode, io, exceptions) : undefined;
   const report = resolved?.report ?? buildReport(manifests.objects, policy, options.mode, exceptions);
@@ -91,6 +94,13 @@ export function buildReport(objects: readonly ManifestObject[], policy: SourcePo
 function namespaceOf(object: unknown): string | undefined {
   const namespace = (object as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
   return typeof namespace === 'string' ? namespace : undefined;
+}
+
+function clockOf(at: string | undefined): Date {
+  if (at === undefined) return new Date();
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(at) ? Date.parse(at) : Number.NaN;
+  if (Number.isNaN(time)) throw new PinwardenError('PW_INPUT_INVALID', `--at ${at}: not an RFC 3339 time such as 2027-01-31T00:00:00Z`);
+  return new Date(time);
 }
 
 async function readExceptions(file: string, cwd: string): Promise<ExceptionSet['exceptions']> {

@@ -3,8 +3,9 @@
  * memoised (patterns repeat across objects), and one object's entries share a time bound, so a request
  * full of adversarial entries is denied quickly instead of stalling the webhook.
  */
-import { checkIdentity, describeFieldProblem, quotePattern, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
+import { checkIdentity, describeFieldProblem, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
 import type { AllowedIdentity } from '../policy/index.ts';
+import { notContainedFinding } from './identity-messages.ts';
 import type { RuleFinding } from './rule.ts';
 
 export interface IdentityEntry {
@@ -30,12 +31,25 @@ export function startObjectBudget(now: () => number = () => performance.now()): 
   return { remainingMs: () => OBJECT_BUDGET_MS - (now() - started) };
 }
 
-export function identityVerdicts(entry: IdentityEntry, allowed: readonly AllowedIdentity[], index: number, budget: EntryBudget): IdentityVerdict[] {
+/** What the deciding rule offers besides keyless identities, so a fix never points where the rule allows nothing. */
+export interface IdentityHints {
+  /** The rule lists trusted keys (key-based verification is possible). */
+  trustsKeys: boolean;
+  /** `rule <name>` for messages. */
+  ruleLabel: string;
+}
+
+export function identityVerdicts(entry: IdentityEntry, allowed: readonly AllowedIdentity[], index: number, budget: EntryBudget, hints?: IdentityHints): IdentityVerdict[] {
   const path = `spec.verify.matchOIDCIdentity[${index}]`;
   const check = memoisedCheck(entry, allowed, budget);
   if (check.allowed) return [];
   if (check.reason === 'no-allowed-identities') {
-    return [{ kind: 'not-allowed', finding: { path, message: 'this policy allows no keyless identity', fix: 'verify with a public key (secretRef), or have the identity added to spec.ociRepository.allowedIdentities' } }];
+    const who = hints ? hints.ruleLabel : 'this policy';
+    // Never "add the identity": the deciding rule allows none on purpose (README "Policy cookbook").
+    const fix = hints && !hints.trustsKeys
+      ? `${who} accepts neither keyless identities nor public keys: ask the policy owner which rule should decide this source (spec.rules[].match)`
+      : `verify with a public key ${who} trusts (spec.verify.secretRef), or ask the policy owner which rule should decide this source (spec.rules[].match)`;
+    return [{ kind: 'not-allowed', finding: { path, message: `${who} allows no keyless identity`, fix } }];
   }
   return check.problems.flatMap((problem) => toVerdict(problem, path, allowed));
 }
@@ -62,17 +76,8 @@ function memoisedCheck(entry: IdentityEntry, allowed: readonly AllowedIdentity[]
 function toVerdict(problem: FieldProblem, path: string, allowed: readonly AllowedIdentity[]): IdentityVerdict[] {
   const fieldPath = `${path}.${problem.field}`;
   switch (problem.kind) {
-    case 'not-contained': {
-      const bound = problem.rejectedBy === 'all' ? undefined : allowed[problem.rejectedBy]?.[problem.field];
-      return [{
-        kind: 'not-allowed',
-        finding: {
-          path: fieldPath,
-          message: `${describeFieldProblem(problem)} (Flux matches unanchored)`,
-          fix: `narrow the ${problem.field} regex${bound ? ` to fit ${quotePattern(bound)}` : ' to fit an allowed identity'}: anchor it with ^…$ and escape dots as \\.`,
-        },
-      }];
-    }
+    case 'not-contained':
+      return [{ kind: 'not-allowed', finding: notContainedFinding(problem, fieldPath, allowed, 'spec.ociRepository.allowedIdentities') }];
     case 'too-complex':
       return [{
         kind: 'too-complex',
