@@ -20,8 +20,8 @@ function notContainedMessage(problem: NotContained): string {
   if (problem.pattern === '') return `${problem.field} is empty, which matches every identity, and no allowed identity accepts every ${problem.field}`;
   // The conclusion before the pattern (warnings are cut at 120 characters); a long pattern is clipped, the object holds it whole.
   const who = problem.rejectedBy === 'all' ? 'no allowed identity accepts' : `allowed identity #${problem.rejectedBy} does not accept`;
-  const unanchored = missingAnchors(problem.pattern).length > 0 ? ' (Flux matches unanchored)' : '';
-  return `${problem.field} accepts ${JSON.stringify(problem.counterexample)}, which ${who}: ${quotePattern(clip(problem.pattern))}${unanchored}`;
+  const unanchored = missingAnchors(problem.pattern).length > 0 ? '; Flux matches unanchored' : '';
+  return `${problem.field} accepts ${JSON.stringify(problem.counterexample)}, which ${who} (pattern ${quotePattern(clip(problem.pattern))}${unanchored})`;
 }
 
 function notContainedFix(problem: NotContained, allowed: readonly AllowedIdentity[], allowedField: string): string {

@@ -58,7 +58,7 @@ test('an unanchored regex: anchoring (and escaping dots) is suggested', () => {
   const finding = identityFinding('^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v1$', 'https://token.actions.githubusercontent.com');
   assert.match(finding.path, /\.issuer$/);
   assert.match(finding.fix, /anchor it with \^…\$ and escape dots as \\\./);
-  assert.match(finding.message, /\(Flux matches unanchored\)$/);
+  assert.match(finding.message, /; Flux matches unanchored\)$/);
   const startOnly = identityFinding('^https://github\\.com/acme/.*', ISSUER);
   assert.match(startOnly.fix, /: end it with \$$/, 'only the missing end anchor is named');
   assert.doesNotMatch(startOnly.fix, /escape dots/, 'its dots are escaped');
