@@ -27,7 +27,7 @@ const object = fc.record({
   labels: fc.oneof(fc.constantFrom(...LABELS), fc.jsonValue({ maxDepth: 1 })),
 });
 
-const nsLabels = fc.option(fc.constantFrom({ tenant: 'true' }, {}), { nil: undefined });
+const nsLabels = fc.option(fc.constantFrom<Record<string, string>>({ tenant: 'true' }, {}), { nil: undefined });
 
 function prefixFits(url: unknown, prefix: string): boolean {
   if (typeof url !== 'string') return false;
