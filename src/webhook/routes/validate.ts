@@ -24,7 +24,7 @@ export const answerValidate: RouteHandler = (request, env) => {
 function validateAnswer(request: AdmissionRequest, kind: string | undefined, { evaluation, pinFailure }: ValidateResult): Answer {
   const warnings = evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine);
   const ruleIds = evaluation.findings.map((finding) => finding.ruleId);
-  const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}) };
+  const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}), ...(evaluation.rule ? { policyRule: evaluation.rule.name } : {}) };
   if (evaluation.verdict !== 'deny') return { ...base, response: allowed(request.uid, warnings) };
   const { kind: objectType, namespace, name } = evaluation.object;
   const decided = evaluation.rule ? ` (rule ${evaluation.rule.name})` : '';

@@ -45,6 +45,7 @@ test('/validate names the deciding rule in a denial; Namespace labels are read o
   const first = await h.review('/validate', admissionReview(object));
   assert.equal(first.response.allowed, false);
   assert.match(first.response.status.message, /^pinwarden denied OCIRepository\/team-a\/podinfo \(rule tenants\):\n\[verify-required\]/);
+  assert.equal(h.logs.at(-1)?.policyRule, 'tenants', 'the log line names the deciding rule');
   await h.review('/validate', admissionReview(object));
   await h.review('/mutate', admissionReview(object));
   assert.equal(reader?.reads, 1);
