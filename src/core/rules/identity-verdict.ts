@@ -51,7 +51,24 @@ export function identityVerdicts(entry: IdentityEntry, allowed: readonly Allowed
       : `verify with a public key ${who} trusts (spec.verify.secretRef), or ask the policy owner which rule should decide this source (spec.rules[].match)`;
     return [{ kind: 'not-allowed', finding: { path, message: `${who} allows no keyless identity`, fix } }];
   }
-  return check.problems.flatMap((problem) => toVerdict(problem, path, allowed));
+  return derivedVerdicts(check, `${index}`, () => check.problems.flatMap((problem) => toVerdict(problem, path, allowed)));
+}
+
+/** Findings built from a memoised check are memoised with it (messages compare patterns; denials repeat). */
+const derived = new WeakMap<IdentityCheck, Map<string, IdentityVerdict[]>>();
+
+function derivedVerdicts(check: IdentityCheck, key: string, build: () => IdentityVerdict[]): IdentityVerdict[] {
+  let byKey = derived.get(check);
+  if (!byKey) {
+    byKey = new Map();
+    derived.set(check, byKey);
+  }
+  let verdicts = byKey.get(key);
+  if (!verdicts) {
+    verdicts = build();
+    if (byKey.size < 64) byKey.set(key, verdicts);
+  }
+  return verdicts;
 }
 
 function memoisedCheck(entry: IdentityEntry, allowed: readonly AllowedIdentity[], budget: EntryBudget): IdentityCheck {
