@@ -2,7 +2,7 @@
  * `pinwarden check [PATH...|-]`: the offline dry run of /validate over manifests, for CI.
  * Exit 0 when nothing is denied (warn mode included), 1 when something is denied, 2 on a usage or input error.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
@@ -103,11 +103,17 @@ function clockOf(at: string | undefined): Date {
   return new Date(time);
 }
 
+/** Exceptions are a few KiB each and at most 1024 documents; a larger file is a mistake, not input. */
+const MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024;
+
 async function readExceptions(file: string, cwd: string): Promise<ExceptionSet['exceptions']> {
   let text: string;
   try {
-    text = await readFile(resolve(cwd, file), 'utf8');
+    const path = resolve(cwd, file);
+    if ((await stat(path)).size > MAX_EXCEPTIONS_BYTES) throw new PinwardenError('PW_INPUT_INVALID', `--exceptions ${file}: larger than ${MAX_EXCEPTIONS_BYTES / 1024 / 1024} MiB`);
+    text = await readFile(path, 'utf8');
   } catch (error) {
+    if (error instanceof PinwardenError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new PinwardenError('PW_INPUT_INVALID', `--exceptions ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable'}`);
   }

@@ -103,6 +103,11 @@ test('a bad exceptions file or --at is exit 2 with the code, nothing checked', a
   const missing = await runBuiltCli(['check', FLEET, '--exceptions', join(dir, 'nope.yaml')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--exceptions .*nope\.yaml: no such file/);
+  const huge = join(dir, 'huge.yaml');
+  writeFileSync(huge, `# ${'x'.repeat(5 * 1024 * 1024)}\n`);
+  const tooLarge = await runBuiltCli(['check', FLEET, '--exceptions', huge]);
+  assert.equal(tooLarge.code, 2);
+  assert.match(tooLarge.stderr, /huge\.yaml: larger than 4 MiB/);
   const at = await runBuiltCli(['check', FLEET, '--exceptions', EXCEPTIONS, '--at', 'tomorrow']);
   assert.equal(at.code, 2);
   assert.match(at.stderr, /--at tomorrow: not an RFC 3339 time/);
