@@ -7,7 +7,7 @@
  * its own output (an effective policy carries `spec.decidedBy`).
  */
 import { governedKindOf, objectRefOf, readOciRepository } from '../flux/objects.ts';
-import { urlHasAnyPrefix } from '../flux/oci-url.ts';
+import { normalizeOciUrl } from '../flux/oci-url.ts';
 import { DEFAULT_RULE_NAME } from '../policy/index.ts';
 import type { DecidingRule, PolicyRule, RuleMatch, SourcePolicy } from '../policy/index.ts';
 import { labelsOf, selectorMatches, type Labels } from './label-selector.ts';
@@ -40,12 +40,45 @@ export function selectRule(object: unknown, policy: SourcePolicy, facts: ScopeFa
   if (decided) return { rule: decided, policy, unjudged: decided.unjudged ?? [] };
   const rules = policy.spec.rules ?? [];
   const unjudged: string[] = [];
+  const subject = rules.length > 0 ? subjectOf(object) : undefined;
   for (const [index, rule] of rules.entries()) {
-    const fit = ruleFits(rule.match, object, facts);
+    const fit = subject ? ruleFits(rule.match, subject, facts) : true;
     if (fit === 'unknown') unjudged.push(rule.name);
     else if (fit) return selection(policy, { name: rule.name, source: `spec.rules[${index}]` }, rule, unjudged);
   }
   return selection(policy, FLAT_RULE, undefined, unjudged);
+}
+
+/** What the matches read, taken from the object once: the URL normalised once, whatever the number of rules. */
+interface MatchSubject {
+  /** Normalised spec.url of an OCIRepository; undefined for a Bucket or a missing URL. */
+  url: string | undefined;
+  namespace: string | undefined;
+  labels: () => Labels;
+}
+
+/** Longer URLs never fit a rule: the input-size rule denies them, and normalising them is wasted work. */
+const MAX_URL_LENGTH = 4096;
+
+function subjectOf(object: unknown): MatchSubject {
+  const raw = governedKindOf(object) === 'OCIRepository' ? readOciRepository(object).url : undefined;
+  let labels: Labels | undefined;
+  return {
+    url: raw === undefined || raw.length > MAX_URL_LENGTH ? undefined : normalizeOciUrl(raw),
+    namespace: objectRefOf(object).namespace,
+    labels: () => (labels ??= labelsOf(object)),
+  };
+}
+
+const normalisedPrefixes = new WeakMap<readonly string[], string[]>();
+
+function urlFits(url: string, prefixes: readonly string[]): boolean {
+  let bases = normalisedPrefixes.get(prefixes);
+  if (!bases) {
+    bases = prefixes.map(normalizeOciUrl);
+    normalisedPrefixes.set(prefixes, bases);
+  }
+  return bases.some((base) => url === base || url.startsWith(`${base}/`));
 }
 
 function selection(policy: SourcePolicy, base: DecidingRule, rule: PolicyRule | undefined, unjudged: string[]): RuleSelection {
@@ -80,16 +113,12 @@ function variant(policy: SourcePolicy, key: string, make: () => SourcePolicy): S
 }
 
 /** true / false, or 'unknown' when everything else fits but the namespace labels a selector needs are unknown. */
-function ruleFits(match: RuleMatch | undefined, object: unknown, facts: ScopeFacts): boolean | 'unknown' {
+function ruleFits(match: RuleMatch | undefined, subject: MatchSubject, facts: ScopeFacts): boolean | 'unknown' {
   if (match === undefined) return true;
-  if (match.urls !== undefined) {
-    if (governedKindOf(object) !== 'OCIRepository') return false;
-    const url = readOciRepository(object).url;
-    if (url === undefined || !urlHasAnyPrefix(url, match.urls)) return false;
-  }
-  const namespace = objectRefOf(object).namespace;
+  if (match.urls !== undefined && (subject.url === undefined || !urlFits(subject.url, match.urls))) return false;
+  const namespace = subject.namespace;
   if (match.namespaces !== undefined && (namespace === undefined || !match.namespaces.includes(namespace))) return false;
-  if (match.selector !== undefined && !selectorMatches(match.selector, labelsOf(object))) return false;
+  if (match.selector !== undefined && !selectorMatches(match.selector, subject.labels())) return false;
   if (match.namespaceSelector !== undefined) {
     if (namespace === undefined || facts.namespaceLabels === undefined) return 'unknown';
     // The API server gives every Namespace this label; a Namespace manifest in a repository may not spell it.
