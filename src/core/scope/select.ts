@@ -57,14 +57,11 @@ interface MatchSubject {
   labels: () => Labels;
 }
 
-/** Longer URLs never fit a rule: the input-size rule denies them, and normalising them is wasted work. */
-const MAX_URL_LENGTH = 4096;
-
 function subjectOf(object: unknown): MatchSubject {
   const raw = governedKindOf(object) === 'OCIRepository' ? readOciRepository(object).url : undefined;
   let labels: Labels | undefined;
   return {
-    url: raw === undefined || raw.length > MAX_URL_LENGTH ? undefined : normalizeOciUrl(raw),
+    url: raw === undefined ? undefined : normalizeOciUrl(raw),
     namespace: objectRefOf(object).namespace,
     labels: () => (labels ??= labelsOf(object)),
   };

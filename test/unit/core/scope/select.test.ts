@@ -173,14 +173,14 @@ for (const entry of SELECTORS) {
   });
 }
 
-test('selection work is bounded per object: a huge URL is normalised never, whatever the number of rules', () => {
+test('selection work is bounded per object: a huge URL is normalised once, whatever the number of rules', () => {
   const rules = Array.from({ length: 256 }, (_, index) => ({ name: `r${index}`, match: { urls: [`oci://ghcr.io/team-${index}/`] } }));
   const policy = loadPolicy(JSON.stringify({ apiVersion: 'pinwarden.dev/v1alpha1', kind: 'SourcePolicy', metadata: { name: 'p' }, spec: { rules } }), 'p');
   const huge = `oci://ghcr.io/team-7/${'a/'.repeat(1_500_000)}`;
   const started = performance.now();
   const selected = selectRule(oci(huge, 'apps'), policy, PLAIN);
   const elapsed = performance.now() - started;
-  assert.equal(selected.rule.name, 'default', 'a URL past the size cap fits no rule (the input-size rule answers it)');
+  assert.equal(selected.rule.name, 'r7');
   assert.ok(elapsed < 2000, `${elapsed} ms`);
   assert.equal(selectRule(oci('oci://ghcr.io/team-7/app', 'apps'), policy, PLAIN).rule.name, 'r7');
 });
