@@ -110,9 +110,15 @@ function nestMarker(depth: number, asArray: boolean): string {
   return `${NEST_MARK}${depth}:${asArray ? 'array' : 'object'}`;
 }
 
+/** Beyond this much spliced nesting a marker becomes `1`: a marker copied 30,000 times (a multiplied identity) would need gigabytes. */
+const MAX_SPLICED = 8 << 20;
+
 function spliceNesting(body: string): string {
+  let spliced = 0;
   return body.replace(/"\\u0000nest:(\d+):(array|object)"/g, (_match, depth: string, shape: string) => {
     const count = Number(depth);
+    spliced += count * (shape === 'array' ? 2 : 6);
+    if (spliced > MAX_SPLICED) return '1';
     return shape === 'array' ? `${'['.repeat(count)}1${']'.repeat(count)}` : `${'{"a":'.repeat(count)}1${'}'.repeat(count)}`;
   });
 }
@@ -263,6 +269,7 @@ async function main(): Promise<number> {
       while (next < reviews.length && exitedEarly === undefined) {
         const build = reviews[next++];
         if (build) outcomes.push(await send(port, agent, build()));
+        if (outcomes.length % 5000 === 0) progress(outcomes, health, performance.now() - started);
       }
     }));
     const elapsed = performance.now() - started;
@@ -278,6 +285,15 @@ async function main(): Promise<number> {
     await registry.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** A line every 5,000 reviews, so a run cut short still reports what it saw. */
+function progress(outcomes: Outcome[], health: number[], elapsedMs: number): void {
+  const http5xx = outcomes.filter((outcome) => outcome.status >= 500).length;
+  const overDeadline = outcomes.filter((outcome) => outcome.ms > DEADLINE_MS).length;
+  const transport = outcomes.filter((outcome) => outcome.status === 0).length;
+  const finite = health.filter(Number.isFinite);
+  console.log(`progress: ${outcomes.length} reviews in ${round(elapsedMs / 1000, 0)} s; http5xx ${http5xx}, transport errors ${transport}, over deadline ${overDeadline}, healthz max ${round(Math.max(0, ...finite), 0)} ms (${health.length - finite.length} failed)`);
 }
 
 function policyText(host: string): string {

@@ -1,13 +1,24 @@
 // `npm test` entry: makes sure the real tools the integration tests need are installed, then runs
-// every test file with node's own runner on the Node 24 that package.json provides.
+// every test file with node's own runner on the Node 24 that package.json provides, in two phases:
+// everything else first, then the control-plane tests (test/integration/cluster/, real kube-apiserver
+// + etcd, CPU-heavy) with lower concurrency, so they do not make the rest flake.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, globSync } from 'node:fs';
+import { ensureKubeAssets, findKubeAssets, goVersion } from './kube-assets.ts';
+import { ensureHelm } from './helm-assets.ts';
+import { ensureAppImage } from './image-assets.ts';
 
 /** Debian packages the integration tests run for real: the reference registry, and skopeo to compare against. */
 const TOOLS = [
   { binary: '/usr/bin/docker-registry', pkg: 'docker-registry' },
   { binary: '/usr/bin/skopeo', pkg: 'skopeo' },
+  // The container image tests: buildah builds and runs the Dockerfile, debootstrap makes the stand-in base.
+  { binary: '/usr/bin/buildah', pkg: 'buildah' },
+  { binary: '/usr/sbin/debootstrap', pkg: 'debootstrap' },
 ] as const;
+
+const CLUSTER_TESTS = ['test/integration/cluster/', 'test/integration/deploy/chart-install', 'test/integration/deploy/chart-crds'];
+const DEPLOY_TESTS = 'test/integration/deploy/';
 
 function ensureTools(): void {
   const missing = TOOLS.filter((tool) => !existsSync(tool.binary)).map((tool) => tool.pkg);
@@ -27,12 +38,67 @@ function ensureTools(): void {
   }
 }
 
+/**
+ * kube-apiserver, etcd and kubectl for the control-plane tests: reused from the cache or KUBEBUILDER_ASSETS,
+ * built from Go modules when Go is there (once, ~12 min cold). Without Go the cluster tests still run and
+ * fail with the one-line instruction: never a silent skip.
+ */
+function ensureKubeAssetsStep(): void {
+  const found = findKubeAssets();
+  if (!('error' in found)) return;
+  if (goVersion() === undefined) {
+    console.error(found.error);
+    return;
+  }
+  try {
+    ensureKubeAssets(process.env, (line) => console.log(line));
+  } catch (error) {
+    console.error((error as Error).message.split('\n').slice(0, 20).join('\n'));
+  }
+}
+
+/** helm v4 built from Go modules (~14 min cold). A failure is printed; the chart tests then fail with it. */
+function ensureHelmStep(): void {
+  try {
+    ensureHelm();
+  } catch (error) {
+    console.error(`helm could not be built: ${(error as Error).message.split('\n').slice(0, 20).join('\n')}`);
+  }
+}
+
+/** The stand-in Node base image (~3 min cold) and the image of this tree's Dockerfile (~1.5 min), built once per run. */
+function ensureImageStep(): void {
+  try {
+    ensureAppImage();
+  } catch (error) {
+    console.error(`the container image could not be built: ${(error as Error).message.split('\n').slice(0, 20).join('\n')}`);
+  }
+}
+
+function runNodeTests(files: string[], concurrency: number): number {
+  if (files.length === 0) return 0;
+  const result = spawnSync(
+    process.execPath,
+    ['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...files],
+    { stdio: 'inherit' },
+  );
+  return result.status ?? 1;
+}
+
 ensureTools();
 const patterns = process.argv.slice(2);
-const files = patterns.length > 0 ? patterns : ['test/**/*.test.ts'];
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+const files = globSync(patterns.length > 0 ? patterns : ['test/**/*.test.ts']).sort();
+const isCluster = (file: string): boolean => CLUSTER_TESTS.some((prefix) => file.replaceAll('\\', '/').includes(prefix));
+if (files.some((file) => file.replaceAll('\\', '/').includes(DEPLOY_TESTS))) {
+  ensureHelmStep();
+  ensureImageStep();
+}
+const general = files.filter((file) => !isCluster(file));
+const cluster = files.filter(isCluster);
+const first = runNodeTests(general, 2);
+if (cluster.length > 0) {
+  console.log(`\n# control-plane tests (${cluster.length} files, real kube-apiserver + etcd, one at a time)`);
+  ensureKubeAssetsStep();
+}
+const second = runNodeTests(cluster, 1);
+process.exit(first !== 0 ? first : second);

@@ -85,6 +85,16 @@ export const ERRORS = {
     summary: 'the Kubernetes API could not be reached or refused a read',
   },
   PW_INTERNAL: { kind: 'internal', reason: 'ReconciliationFailed', summary: 'an unexpected internal error' },
+  PW_INPUT_TOO_LARGE: {
+    kind: 'input',
+    reason: 'InvalidInput',
+    summary: 'a field of the object is over its size cap, or deciding it would cost more than its budget',
+  },
+  PW_REVIEW_BUSY: {
+    kind: 'framing',
+    reason: 'InvalidInput',
+    summary: 'the webhook holds its maximum of request bodies in flight and refuses more for now',
+  },
   PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid' },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -9,7 +9,7 @@ import { governedKindOf, objectRefOf, readBucket, readOciRepository, type Bucket
 import type { DecidingRule, SourcePolicy } from './policy/index.ts';
 import { describeRule, selectRule, type ScopeFacts } from './scope/index.ts';
 import type { VerifySecretFacts } from './trust/index.ts';
-import { RULES, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
+import { RULES, bucketInputTooLarge, inputTooLarge, type PrecomputedIdentities, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
 
 export interface Evaluation {
   object: ObjectRef;
@@ -30,6 +30,8 @@ export interface EvaluateOptions {
   pinFailure?: string;
   /** Admission: fingerprints and digest of the Secrets `spec.verify` names (see core/trust). */
   verifySecrets?: VerifySecretFacts;
+  /** Identity decisions made off the event loop (see rules/identity-verdict.ts). */
+  identities?: PrecomputedIdentities;
   /** Overrides spec.mode (the CLI's --mode). */
   mode?: SourcePolicy['spec']['mode'];
   /** What is known beyond the object (its Namespace's labels) for selecting the deciding rule. */
@@ -51,10 +53,15 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
     phase: options.phase,
     ...(options.pinFailure ? { pinFailure: options.pinFailure } : {}),
     ...(options.verifySecrets ? { verifySecrets: options.verifySecrets } : {}),
+    ...(options.identities ? { identities: options.identities } : {}),
   };
   const mode = options.mode ?? policy.spec.mode;
   const run = kind === 'OCIRepository' ? ruleRunner(readOciRepository(object)) : bucketRunner(readBucket(object));
-  const found = RULES.filter((rule) => rule.kind === kind).flatMap((rule) =>
+  // Caps first: an oversized field is answered from its length, before any rule builds work from it.
+  const capRule = kind === 'OCIRepository' ? inputTooLarge : bucketInputTooLarge;
+  const oversized = run(capRule, context).map((finding) => toFinding(capRule, finding, mode, selection.rule));
+  if (oversized.length > 0) return { object: ref, governed: true, exempt: false, rule: selection.rule, verdict: verdictOf(oversized), findings: oversized };
+  const found = RULES.filter((rule) => rule.kind === kind && rule.id !== capRule.id).flatMap((rule) =>
     run(rule, context).map((finding) => toFinding(rule, finding, mode, selection.rule)),
   );
   if (selection.unjudged.length > 0) found.unshift(unjudgedFinding(selection.rule, selection.unjudged, ref, options.phase, mode));

@@ -3,6 +3,7 @@
  * phase (so `/validate` and `check` give identical verdicts), plus the reason pinning failed when the object
  * reaches validation unpinned. Mutate = policy → (resolve only when needed) → `planPin`.
  */
+import { briefCause } from '../core/brief-cause.ts';
 import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
@@ -12,6 +13,7 @@ import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
+import type { PrecomputedIdentities } from '../core/rules/index.ts';
 import { needsNamespaceLabels, selectRule, type ScopeFacts } from '../core/scope/index.ts';
 import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
@@ -48,6 +50,8 @@ export interface AdmissionInput {
   scope?: ScopeFacts;
   /** SourcePolicyExceptions in force and the clock they are judged by. */
   exceptions?: ExceptionSet;
+  /** Identity decisions the webhook made in its worker, off the event loop. */
+  identities?: PrecomputedIdentities;
 }
 
 export interface ValidateResult {
@@ -210,7 +214,9 @@ function notMutated(detail: string): { text: string } {
 /** `registry.onUnreachable: warn`: an unpinned object whose registry was unavailable is admitted with a warning. */
 function applyOnUnreachable(evaluation: Evaluation, failure: PinwardenError, policy: SourcePolicy): Evaluation {
   if (failure.kind !== 'unavailable' || policy.spec.registry.onUnreachable !== 'warn') return evaluation;
-  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const } : finding));
+  // The warning is cut at 120 characters: the cause goes first, the request line (a long URL) is dropped.
+  const message = `not pinned, registry unavailable (${failure.code}): ${briefCause(failure.message)}`;
+  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const, message } : finding));
   return { ...evaluation, findings, verdict: verdictOf(findings) };
 }
 
@@ -222,8 +228,12 @@ function withNamespace(object: unknown, namespace: string | undefined): unknown 
   return { ...record, metadata: { ...metadata, namespace } };
 }
 
-function extrasOf(input: AdmissionInput): { scope?: ScopeFacts; exceptions?: ExceptionSet } {
-  return { ...(input.scope ? { scope: input.scope } : {}), ...(input.exceptions ? { exceptions: input.exceptions } : {}) };
+function extrasOf(input: AdmissionInput): { scope?: ScopeFacts; exceptions?: ExceptionSet; identities?: PrecomputedIdentities } {
+  return {
+    ...(input.scope ? { scope: input.scope } : {}),
+    ...(input.exceptions ? { exceptions: input.exceptions } : {}),
+    ...(input.identities ? { identities: input.identities } : {}),
+  };
 }
 
 /**

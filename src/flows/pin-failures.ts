@@ -9,6 +9,7 @@ import type { ObjectRef } from '../core/findings.ts';
 import { normalizeOciUrl } from '../core/flux/oci-url.ts';
 import { describeSource } from '../core/mutation/index.ts';
 import type { PinTarget } from '../core/mutation/index.ts';
+import { createBoundedCache } from '../runtime/index.ts';
 
 export interface PinFailureLog {
   record(object: ObjectRef, target: PinTarget, error: PinwardenError): void;
@@ -20,32 +21,27 @@ export interface PinFailureLogOptions {
   /** How long a failure explains a later denial (default 30 s: longer than any webhook timeout). */
   ttlMs?: number;
   maxEntries?: number;
+  /** Bound on retained bytes (default 4 MiB); messages are counted by length. */
+  maxBytes?: number;
   now?: () => number;
 }
 
 export function createPinFailureLog(options: PinFailureLogOptions = {}): PinFailureLog {
-  const ttlMs = options.ttlMs ?? 30_000;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const now = options.now ?? Date.now;
-  const entries = new Map<string, { error: PinwardenError; expiresAt: number }>();
+  const entries = createBoundedCache<PinwardenError>({
+    maxEntries: options.maxEntries ?? 10_000,
+    maxBytes: options.maxBytes ?? 4 * 1024 * 1024,
+    ttlMs: options.ttlMs ?? 30_000,
+    ...(options.now ? { now: options.now } : {}),
+    sizeOf: (error) => 256 + error.message.length * 2,
+  });
   return {
-    record(object, target, error) {
-      const key = keyOf(object, target);
-      entries.delete(key);
-      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value ?? '');
-      entries.set(key, { error, expiresAt: now() + ttlMs });
-    },
+    record: (object, target, error) => entries.set(keyOf(object, target), error),
     forget(object, target) {
       if (entries.size > 0) entries.delete(keyOf(object, target));
     },
     lookup(object, target) {
       if (entries.size === 0) return undefined;
-      const key = keyOf(object, target);
-      const entry = entries.get(key);
-      if (entry === undefined) return undefined;
-      if (entry.expiresAt > now()) return entry.error;
-      entries.delete(key);
-      return undefined;
+      return entries.get(keyOf(object, target));
     },
   };
 }

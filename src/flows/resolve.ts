@@ -14,6 +14,7 @@ import type { SourcePolicy } from '../core/policy/index.ts';
 import { HttpRepository, createNetworkGuard, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
 import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, Repository, Resolver } from '../oci/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
+import { createBoundedCache } from '../runtime/index.ts';
 
 export interface PinResolverOptions {
   access: AccessProvider;
@@ -204,30 +205,18 @@ interface TtlMemo<T> {
 }
 
 function createTtlMemo<T>(ttlMs: number, now: () => number, max = 4096): TtlMemo<T> {
-  const entries = new Map<string, { value: T; expiresAt: number }>();
-  return {
-    get(key) {
-      const entry = entries.get(key);
-      if (entry && entry.expiresAt > now()) return entry.value;
-      if (entry) entries.delete(key);
-      return undefined;
-    },
-    set(key, value) {
-      entries.delete(key);
-      if (entries.size >= max) entries.delete(entries.keys().next().value ?? '');
-      entries.set(key, { value, expiresAt: now() + ttlMs });
-    },
-  };
+  const cache = createBoundedCache<T>({ maxEntries: max, maxBytes: 8 * 1024 * 1024, ttlMs, now, sizeOf: () => 1024 });
+  return { get: (key) => cache.get(key), set: (key, value) => cache.set(key, value) };
 }
 
 /** A bounded memo for pure functions of a string (parse results, verdicts); errors are not remembered. */
 function memo<T>(max: number, compute: (key: string) => T): (key: string) => T {
-  const results = new Map<string, T>();
+  const results = createBoundedCache<{ value: T }>({ maxEntries: max, maxBytes: max * 1024, ttlMs: Number.POSITIVE_INFINITY, sweepEveryMs: 60_000, sizeOf: () => 512 });
   return (key) => {
-    if (results.has(key)) return results.get(key) as T;
+    const hit = results.get(key);
+    if (hit) return hit.value;
     const value = compute(key);
-    if (results.size >= max) results.clear();
-    results.set(key, value);
+    results.set(key, { value });
     return value;
   };
 }

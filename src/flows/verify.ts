@@ -16,6 +16,7 @@ import type { SecretReader } from '../kube/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, publicGoodTrustRoot, verifyArtifactSignature } from '../signature/index.ts';
 import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
+import { createBoundedCache } from '../runtime/index.ts';
 import type { PinResolver } from './resolve.ts';
 import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 import type { VerifyTrust } from './verify-trust.ts';
@@ -50,21 +51,17 @@ export interface AdmissionVerifierOptions {
 
 interface Entry {
   outcome: { ok: true; signature: VerifiedSignature } | { ok: false; error: PinwardenError };
-  expiresAt: number;
 }
 
 export function createAdmissionVerifier(options: AdmissionVerifierOptions): AdmissionVerifier {
   const now = options.now ?? Date.now;
   const verifyFn = options.verifyFn ?? verifyArtifactSignature;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, Entry>();
+  const entries = createBoundedCache<Entry['outcome']>({ maxEntries: options.maxEntries ?? 10_000, maxBytes: 16 * 1024 * 1024, ttlMs: 60_000, now, sizeOf: (outcome) => (outcome.ok ? 4096 : 256 + outcome.error.message.length * 2) });
   const inFlight = new Map<string, Promise<Entry['outcome']>>();
 
   const remember = (key: string, outcome: Entry['outcome'], policy: SourcePolicy): void => {
     const ttl = outcome.ok ? (options.positiveTtlMs ?? policy.spec.registry.cacheTTLSeconds * 1000) : outcome.error.kind === 'verification' ? (options.negativeTtlMs ?? 10_000) : 0;
-    if (ttl <= 0) return;
-    if (entries.size >= maxEntries) entries.delete(entries.keys().next().value ?? '');
-    entries.set(key, { outcome, expiresAt: now() + ttl });
+    if (ttl > 0) entries.set(key, outcome, ttl);
   };
 
   const roots = trustRootCache();
@@ -89,9 +86,7 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
 
   const fresh = (key: string): VerifyOutcome | undefined => {
     const hit = entries.get(key);
-    if (hit && hit.expiresAt > now()) return { ...hit.outcome, cached: true };
-    if (hit) entries.delete(key);
-    return undefined;
+    return hit ? { ...hit, cached: true } : undefined;
   };
 
   return {
@@ -169,7 +164,8 @@ function vettedKeys(block: OciVerifyBlock, trust: VerifyTrust): SecretDataReader
 
 /** The vetted custom root (parsed once per digest), else the public-good root. */
 function trustRootCache(): { of(trust: VerifyTrust): TrustRoot } {
-  const parsed = new Map<string, TrustRoot>();
+  // Few roots (the policy lists them by digest); each parsed root holds keys and certificates, so few bytes.
+  const parsed = createBoundedCache<TrustRoot>({ maxEntries: 8, maxBytes: 8 * 256 * 1024, ttlMs: 3_600_000, sizeOf: () => 256 * 1024 });
   return {
     of(trust) {
       const custom = trust.trustedRoot;
@@ -177,7 +173,6 @@ function trustRootCache(): { of(trust: VerifyTrust): TrustRoot } {
       const known = parsed.get(custom.digest);
       if (known) return known;
       const root = parseTrustedRoot(custom.bytes, custom.source);
-      if (parsed.size >= 8) parsed.delete(parsed.keys().next().value ?? '');
       parsed.set(custom.digest, root);
       return root;
     },

@@ -3,6 +3,7 @@
  * as a tiny interface so flows and tests never depend on client-node. Secret values are bytes already
  * base64-decoded; nothing here ever logs or formats them.
  */
+import { createBoundedCache } from '../runtime/index.ts';
 
 export interface KubeSecret {
   /** `kubernetes.io/dockerconfigjson`, `kubernetes.io/tls`, `Opaque`… ('' when the API gave none). */
@@ -53,14 +54,15 @@ export function createMemorySecretReader(content: MemorySecrets = {}): SecretRea
  * admissions for objects with the same `secretRef` costs one API read. Errors are never remembered.
  */
 export function cachingSecretReader(reader: SecretReader, ttlMs = 10_000, now: () => number = Date.now): SecretReader {
-  const entries = new Map<string, { value: Promise<unknown>; expiresAt: number }>();
+  // The value is a promise, so its size is not known when stored: each counts as 16 KiB (pull credentials,
+  // keys and certificates are a few KiB), so 4096 entries stay within the 64 MiB budget.
+  const entries = createBoundedCache<Promise<unknown>>({ maxEntries: 4096, maxBytes: 64 * 1024 * 1024, ttlMs, now, sizeOf: () => 16 * 1024 });
   const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => {
     const hit = entries.get(key);
-    if (hit && hit.expiresAt > now()) return hit.value as Promise<T>;
+    if (hit) return hit as Promise<T>;
     const value = load();
-    entries.set(key, { value, expiresAt: now() + ttlMs });
+    entries.set(key, value);
     value.catch(() => entries.delete(key));
-    if (entries.size > 4096) entries.delete(entries.keys().next().value ?? '');
     return value;
   };
   return {

@@ -5,16 +5,19 @@
  * up (its signal aborts) leaves the shared request running for the others; the last one to leave aborts it.
  */
 import { PinwardenError } from '../core/errors.ts';
+import { createBoundedCache } from '../runtime/index.ts';
 import { emit } from './events.ts';
 import type { EventSink } from './events.ts';
 import { deadlineError } from './retry.ts';
-import { compileTagFilter, highestMatchingTag, parseSemverConstraint } from './semver-tags.ts';
+import { compileTagFilter, highestMatchingTagWithin, parseSemverConstraint } from './semver-tags.ts';
 import type { Call, Descriptor, Repository } from './types.ts';
 
 export interface ResolverOptions {
   /** How long a resolved tag is trusted (default 60 s, SPEC `registry.cacheTTLSeconds`). */
   ttlMs?: number;
   maxEntries?: number;
+  /** Bound on the cache's retained bytes (default 16 MiB). */
+  maxBytes?: number;
   now?: () => number;
   onEvent?: EventSink;
 }
@@ -50,7 +53,7 @@ interface Flight {
 export function createResolver(options: ResolverOptions = {}): Resolver {
   const ttlMs = options.ttlMs ?? 60_000;
   const now = options.now ?? Date.now;
-  const cache = createTtlCache<unknown>(options.maxEntries ?? 10_000, now);
+  const cache = createBoundedCache<unknown>({ maxEntries: options.maxEntries ?? 10_000, maxBytes: options.maxBytes ?? 16 * 1024 * 1024, ttlMs, now, sizeOf: () => 512 });
   const flights = new Map<string, Flight>();
 
   const cachedOrShared = async <T>(key: string, call: Call, what: string, run: (shared: Call) => Promise<T>): Promise<T> => {
@@ -78,7 +81,7 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
     const flight: Flight = { promise: Promise.resolve(), controller, waiters: 0, settled: false };
     flight.promise = run(shared)
       .then((value) => {
-        cache.set(key, value, now() + ttlMs);
+        cache.set(key, value);
         return value;
       })
       .finally(() => {
@@ -111,7 +114,7 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
     return cachedOrShared(key, call, `resolve ${repository.name} semver ${range}`, async (shared) => {
       const tags: string[] = [];
       for await (const tag of repository.tags(shared)) tags.push(tag);
-      const tag = highestMatchingTag(tags, constraint, matches);
+      const tag = await highestMatchingTagWithin(tags, constraint, matches, { signal: shared.signal });
       if (tag === undefined) {
         throw new PinwardenError('PW_NO_MATCHING_TAG', `no tag of ${repository.name} matches semver '${range}'${matches ? ` with filter '${filter}'` : ''}`);
       }
@@ -141,34 +144,4 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, what: string)
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-interface TtlCache<V> {
-  get(key: string): V | undefined;
-  set(key: string, value: V, expiresAt: number): void;
-  clear(): void;
-}
-
-function createTtlCache<V>(maxEntries: number, now: () => number): TtlCache<V> {
-  const entries = new Map<string, { value: V; expiresAt: number }>();
-  return {
-    get(key) {
-      const entry = entries.get(key);
-      if (!entry) return undefined;
-      if (entry.expiresAt <= now()) {
-        entries.delete(key);
-        return undefined;
-      }
-      return entry.value;
-    },
-    set(key, value, expiresAt) {
-      entries.delete(key);
-      if (entries.size >= maxEntries) {
-        const oldest = entries.keys().next().value;
-        if (oldest !== undefined) entries.delete(oldest);
-      }
-      entries.set(key, { value, expiresAt });
-    },
-    clear: () => entries.clear(),
-  };
 }

@@ -71,13 +71,58 @@ export function compileTagFilter(pattern: string): (tag: string) => boolean {
 
 /** The highest tag satisfying the constraint (after the filter), or undefined. */
 export function highestMatchingTag(tags: Iterable<string>, constraint: SemverConstraint, filter?: (tag: string) => boolean): string | undefined {
-  let best: { tag: string; version: SemVer } | undefined;
-  for (const tag of tags) {
-    if (filter && !filter(tag)) continue;
-    const version = parseTagVersion(tag);
-    if (!version || !constraint.test(version)) continue;
-    if (!best || semver.compare(version, best.version) > 0 || (semver.compare(version, best.version) === 0 && tag > best.tag)) {
-      best = { tag, version };
+  let best: Best | undefined;
+  for (const tag of tags) best = better(best, tag, constraint, filter);
+  return best?.tag;
+}
+
+type Best = { tag: string; version: SemVer };
+
+function better(best: Best | undefined, tag: string, constraint: SemverConstraint, filter?: (tag: string) => boolean): Best | undefined {
+  if (filter && !filter(tag)) return best;
+  const version = parseTagVersion(tag);
+  if (!version || !constraint.test(version)) return best;
+  if (!best || semver.compare(version, best.version) > 0 || (semver.compare(version, best.version) === 0 && tag > best.tag)) return { tag, version };
+  return best;
+}
+
+export interface SelectionBudget {
+  /** CPU time the selection may spend in total (ms, default 2000). */
+  budgetMs?: number;
+  /** Work this long at most before yielding to the event loop (ms, default 10). */
+  sliceMs?: number;
+  /** ms clock (default performance.now); tests inject one. */
+  now?: () => number;
+  signal?: AbortSignal;
+}
+
+export const SEMVER_BUDGET_MS = 2000;
+
+/**
+ * `highestMatchingTag` for the webhook: works in slices of `sliceMs` and yields between them, so other
+ * reviews and `/healthz` are served while a long range is tested against thousands of tags; the time spent
+ * working is bounded (PW_INPUT_TOO_LARGE past `budgetMs`), and an aborted call stops at the next slice.
+ */
+export async function highestMatchingTagWithin(tags: readonly string[], constraint: SemverConstraint, filter: ((tag: string) => boolean) | undefined, options: SelectionBudget = {}): Promise<string | undefined> {
+  const now = options.now ?? (() => performance.now());
+  const budgetMs = options.budgetMs ?? SEMVER_BUDGET_MS;
+  const sliceMs = options.sliceMs ?? 10;
+  let best: Best | undefined;
+  let spent = 0;
+  let index = 0;
+  while (index < tags.length) {
+    const sliceStart = now();
+    do {
+      best = better(best, tags[index] as string, constraint, filter);
+      index++;
+    } while (index < tags.length && (index % 16 !== 0 || now() - sliceStart < sliceMs));
+    spent += now() - sliceStart;
+    if (spent > budgetMs && index < tags.length) {
+      throw new PinwardenError('PW_INPUT_TOO_LARGE', `the semver range and filter took over the ${budgetMs} ms selection budget against ${tags.length} tags (stopped after ${index})`);
+    }
+    if (index < tags.length) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new PinwardenError('PW_DEADLINE', 'semver selection was cancelled');
     }
   }
   return best?.tag;

@@ -3,6 +3,7 @@
  * a repository per request; the cache is what keeps that to one token fetch per scope and lifetime).
  * Keys include a credentials identity hash, so one caller's token is never reused for another's credentials.
  */
+import { createBoundedCache } from '../runtime/index.ts';
 import type { Challenge } from './www-authenticate.ts';
 
 interface CachedToken {
@@ -26,8 +27,9 @@ export interface TokenCache {
 }
 
 export function createTokenCache(): TokenCache {
-  const tokens = new Map<string, CachedToken>();
-  const challenges = new Map<string, Challenge>();
+  // Tokens carry their own expiry (checked against the caller's clock); the cache's TTL is an upper bound.
+  const tokens = createBoundedCache<CachedToken>({ maxEntries: MAX_ENTRIES, maxBytes: 8 * 1024 * 1024, ttlMs: 3_600_000, sizeOf: (token) => 64 + token.header.length * 2 });
+  const challenges = createBoundedCache<Challenge>({ maxEntries: MAX_ENTRIES, maxBytes: 2 * 1024 * 1024, ttlMs: 3_600_000, sizeOf: (challenge) => 64 + JSON.stringify(challenge).length * 2 });
   const inflight = new Map<string, Promise<string>>();
   return {
     get(key, now) {
@@ -40,14 +42,14 @@ export function createTokenCache(): TokenCache {
       return entry.header;
     },
     set(key, header, expiresAt) {
-      boundedSet(tokens, key, { header, expiresAt });
+      tokens.set(key, { header, expiresAt });
     },
     delete(key) {
       tokens.delete(key);
     },
     challengeFor: (host) => challenges.get(host),
     rememberChallenge(host, challenge) {
-      boundedSet(challenges, host, challenge);
+      challenges.set(host, challenge);
     },
     forgetChallenge(host) {
       challenges.delete(host);
@@ -60,16 +62,6 @@ export function createTokenCache(): TokenCache {
       return started;
     },
   };
-}
-
-/** Insertion-ordered maps: dropping the first key drops the oldest entry. */
-function boundedSet<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  if (map.size >= MAX_ENTRIES) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
-  }
-  map.set(key, value);
 }
 
 /** Lifetime minus a safety margin (10 %, at most 30 s), so a token is not used as it expires. */

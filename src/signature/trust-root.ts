@@ -13,6 +13,8 @@ import type { KeyFinderFunc, TrustMaterial } from '@sigstore/verify';
 import { VerificationError, toTrustMaterial } from '@sigstore/verify';
 import { PinwardenError } from '../core/errors.ts';
 import type { Call } from '../oci/index.ts';
+import { createBoundedCache } from '../runtime/index.ts';
+import type { BoundedCache } from '../runtime/index.ts';
 import { describeSigstoreError } from './failure.ts';
 import type { OciVerifyBlock, SecretDataReader } from './types.ts';
 
@@ -70,7 +72,7 @@ export function fixedTrustRootSource(root: TrustRoot): TrustRootSource {
 
 /** Flux semantics: `trustedRootSecretRef` → that Secret's `trusted_root.json`, else the public-good root. */
 export function secretTrustRootSource(secrets?: SecretDataReader, fallback: () => TrustRoot = publicGoodTrustRoot): TrustRootSource {
-  const parsed = new Map<string, TrustRoot>();
+  const parsed = createBoundedCache<TrustRoot>({ maxEntries: 8, maxBytes: 8 * 256 * 1024, ttlMs: 3_600_000, sizeOf: () => 256 * 1024 });
   return {
     async trustRoot(verify, call) {
       const name = verify.trustedRootSecretRef?.name;
@@ -86,12 +88,11 @@ export function secretTrustRootSource(secrets?: SecretDataReader, fallback: () =
 }
 
 /** Secrets rarely change: keep the last few parsed roots by content, so each verification does not re-parse. */
-function rememberParsed(cache: Map<string, TrustRoot>, text: string, source: string): TrustRoot {
-  const key = `${source}\n${createHash('sha256').update(text).digest('hex')}`;
+function rememberParsed(cache: BoundedCache<TrustRoot>, text: string, source: string): TrustRoot {
+  const key = `${source}\n${text}`;
   const known = cache.get(key);
   if (known) return known;
   const root = parseTrustedRoot(Buffer.from(text, 'utf8'), source);
-  if (cache.size >= 8) cache.delete(cache.keys().next().value!);
   cache.set(key, root);
   return root;
 }

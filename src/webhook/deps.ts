@@ -4,7 +4,10 @@ import type { PinPlan } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { mutateObject, validateObject } from '../flows/index.ts';
 import type { AdmissionInput, AdmitDeps, ValidateResult } from '../flows/index.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
+import type { IdentityOffload } from './identity-offload.ts';
 import type { WebhookMetrics } from './metrics.ts';
+import type { ServingMaterial } from './tls-policy.ts';
 
 export interface PolicySource {
   current(): SourcePolicy;
@@ -24,8 +27,12 @@ export interface WebhookDeps {
   metrics: WebhookMetrics;
   /** ms since the epoch; drives deadlines and durations. */
   clock?: () => number;
-  /** PEM pair: served over HTTPS (TLS >= 1.2); absent: plain HTTP (inject() tests). */
-  https?: { cert: string | Buffer; key: string | Buffer };
+  /** PEM pair (and client CA): served over HTTPS (TLS >= 1.2); absent: plain HTTP (inject() tests). */
+  https?: ServingMaterial;
+  /** Connection, time and body bounds (defaults: connection-limits.ts DEFAULT_LIMITS). */
+  limits?: Partial<ConnectionLimits>;
+  /** Decides keyless identities in a worker before `/validate` runs the rules; absent: inline (tests). */
+  identityOffload?: IdentityOffload;
   /** Used when the apiserver sends no `?timeout=` (its own default is 10 s). */
   defaultTimeoutMs?: number;
 }

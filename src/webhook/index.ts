@@ -3,10 +3,15 @@
  * AdmissionReview admission.k8s.io/v1), `startServe` (HTTPS + metrics port + reloads, used by
  * `pinwarden serve`), and the pieces tests and benchmarks reuse.
  */
-export { buildServer, MAX_REVIEW_BYTES, parseGoDuration } from './server.ts';
+export { buildServer, MAX_JSON_DEPTH, MAX_REVIEW_BYTES, parseGoDuration } from './server.ts';
+export { DEFAULT_LIMITS, createBodyBudget, jsonDepthExceeds } from './connection-limits.ts';
+export type { ConnectionLimits } from './connection-limits.ts';
+export { INTERMEDIATE_CIPHERS, reloadRefusal } from './tls-policy.ts';
 export { admissionFlows, staticPolicy } from './deps.ts';
 export type { AdmissionFlows, PolicySource, WebhookDeps } from './deps.ts';
 export { startServe } from './serve.ts';
+export { createIdentityOffload } from './identity-offload.ts';
+export type { IdentityOffload } from './identity-offload.ts';
 export type { RunningServe, ServeOptions } from './serve.ts';
 export { createWebhookMetrics } from './metrics.ts';
 export type { Route, WebhookMetrics } from './metrics.ts';
@@ -15,6 +20,6 @@ export { createLogger, REDACT_PATHS } from './logger.ts';
 export { policyFromFile } from './policy-source.ts';
 export type { ReloadingPolicySource } from './policy-source.ts';
 export { loadTlsPair, watchTlsPair } from './tls-reload.ts';
-export { decodeReview, encodeReview, REVIEW_API_VERSION } from './review.ts';
+export { boundMessage, decodeReview, encodeReview, MAX_ANSWER_BYTES, REVIEW_API_VERSION } from './review.ts';
 export type { AdmissionRequest, AdmissionResponse } from './review.ts';
 export { MAX_WARNING_LENGTH, truncateWarning } from './warnings.ts';

@@ -10,6 +10,11 @@ import type { PatchOp } from '../core/mutation/index.ts';
 import { limitWarnings } from './warnings.ts';
 
 export const REVIEW_API_VERSION = 'admission.k8s.io/v1';
+const MAX_UID_LENGTH = 128;
+/** The whole encoded answer stays under this (the denial text is what can grow). */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+/** Denial and error texts are cut to this many characters (UTF-16 units; at most 3 bytes each in JSON). */
+const MAX_MESSAGE_CHARS = 8 * 1024;
 
 export interface AdmissionRequest {
   uid: string;
@@ -41,6 +46,8 @@ export function decodeReview(body: unknown): AdmissionRequest {
   if (!request) throw malformed('request is missing or not an object');
   const uid = asString(request.uid);
   if (uid === undefined || uid === '') throw malformed('request.uid is missing');
+  // The uid is echoed in the answer: a Kubernetes uid is a 36-character UUID, so a long one is not a review.
+  if (uid.length > MAX_UID_LENGTH) throw malformed(`request.uid is longer than ${MAX_UID_LENGTH} characters`);
   const namespace = asString(request.namespace);
   const subResource = asString(request.subResource);
   const user = asString(asRecord(request.userInfo)?.username);
@@ -65,7 +72,7 @@ export function allowed(uid: string, warnings: readonly string[] = []): Admissio
 }
 
 export function denied(uid: string, message: string, warnings: readonly string[] = []): AdmissionResponse {
-  return withWarnings({ uid, allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message } }, warnings);
+  return withWarnings({ uid, allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message: boundMessage(message) } }, warnings);
 }
 
 export function patched(uid: string, patch: readonly PatchOp[], warnings: readonly string[] = []): AdmissionResponse {
@@ -76,7 +83,7 @@ export function patched(uid: string, patch: readonly PatchOp[], warnings: readon
 
 /** Fail-closed answer that still echoes the uid (the apiserver rejects a review with another uid). */
 export function errored(uid: string, code: number, message: string): AdmissionResponse {
-  return { uid, allowed: false, status: { status: 'Failure', code, reason: code === 500 ? 'InternalError' : 'BadRequest', message } };
+  return { uid, allowed: false, status: { status: 'Failure', code, reason: code === 500 ? 'InternalError' : 'BadRequest', message: boundMessage(message) } };
 }
 
 export function withWarnings(response: AdmissionResponse, warnings: readonly string[]): AdmissionResponse {
@@ -88,8 +95,47 @@ function malformed(why: string): PinwardenError {
   return new PinwardenError('PW_REVIEW_MALFORMED', `malformed AdmissionReview: ${why}`);
 }
 
+/** Never serialises the value: a field nested 5,000 deep would overflow JSON.stringify's stack. */
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? `"${value}"` : JSON.stringify(value) ?? typeof value;
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  if (typeof value === 'string') return `"${cutQuoted(value, 60)}"`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+function cutQuoted(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Every quoted value in a message is cut to MAX_QUOTED_CHARS (denials quote tenant patterns, names and
+ * URLs), then the whole text to MAX_MESSAGE_CHARS: an answer never grows with the tenant's input.
+ * One linear pass, no regex.
+ */
+export function boundMessage(message: string): string {
+  let out = '';
+  let quoted = -1;
+  let start = 0;
+  for (let index = 0; index < message.length && out.length <= MAX_MESSAGE_CHARS; index++) {
+    if (message.charCodeAt(index) !== 0x22) continue;
+    if (quoted < 0) {
+      quoted = index;
+      continue;
+    }
+    const length = index - quoted - 1;
+    if (length > MAX_QUOTED_CHARS) {
+      out += `${message.slice(start, quoted + 1 + MAX_QUOTED_CHARS)}…`;
+      start = index;
+    }
+    quoted = -1;
+  }
+  if (quoted >= 0 && message.length - quoted - 1 > MAX_QUOTED_CHARS) {
+    out += `${message.slice(start, quoted + 1 + MAX_QUOTED_CHARS)}…`;
+    start = message.length;
+  }
+  out += message.slice(start);
+  return out.length > MAX_MESSAGE_CHARS ? `${out.slice(0, MAX_MESSAGE_CHARS)}… (cut)` : out;
+}
+
+const MAX_QUOTED_CHARS = 200;

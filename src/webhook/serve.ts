@@ -19,6 +19,8 @@ import { createWebhookMetrics } from './metrics.ts';
 import { buildMetricsServer } from './metrics-server.ts';
 import { policyFromFile } from './policy-source.ts';
 import { buildServer } from './server.ts';
+import { createIdentityOffload } from './identity-offload.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
 import { loadTlsPair, watchTlsPair } from './tls-reload.ts';
 
 export interface ServeOptions {
@@ -28,6 +30,10 @@ export interface ServeOptions {
   host?: string;
   tlsCert: string;
   tlsKey: string;
+  /** CA bundle (PEM): a client certificate signed by it is required on every connection (the apiserver's). */
+  clientCaFile?: string;
+  /** Connection, time and body bounds (defaults: DEFAULT_LIMITS). */
+  limits?: Partial<ConnectionLimits>;
   config?: string;
   kubeconfig?: string;
   logger?: Logger;
@@ -54,7 +60,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const logger = options.logger ?? createLogger({ ...(options.logLevel ? { level: options.logLevel } : {}) });
   const metrics = createWebhookMetrics();
   const policy = await policyFromFile(options.config, { ...options.watch, logger, onReload: (outcome) => metrics.observeReload('policy', outcome) });
-  const pair = await loadTlsPair(options.tlsCert, options.tlsKey).catch((error: unknown) => {
+  const pair = await loadTlsPair(options.tlsCert, options.tlsKey, options.clientCaFile).catch((error: unknown) => {
     policy.close();
     throw error;
   });
@@ -68,7 +74,16 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const verifier = createAdmissionVerifier({ pins, secrets });
   const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets, namespaces });
-  const app = buildServer({ policy, flows, logger, metrics, https: { cert: pair.cert, key: pair.key } });
+  const identityOffload = createIdentityOffload();
+  const app = buildServer({
+    policy,
+    flows,
+    identityOffload,
+    logger,
+    metrics,
+    https: { cert: pair.cert, key: pair.key, ...(pair.clientCa ? { clientCa: pair.clientCa } : {}) },
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   let ready = false;
   const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready });
   let tlsWatch: FileWatch | undefined;
@@ -78,13 +93,23 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     policy.close();
     await app.close();
     await metricsApp.close();
+    await identityOffload.close();
     pins.close();
   };
   try {
     const host = options.host ?? '0.0.0.0';
     await app.listen({ port: options.port, host });
     await metricsApp.listen({ port: options.metricsPort, host });
-    tlsWatch = watchTlsPair({ ...options.watch, certFile: options.tlsCert, keyFile: options.tlsKey, server: app.server as unknown as Server, current: pair, logger, onReload: (outcome) => metrics.observeReload('tls', outcome) });
+    tlsWatch = watchTlsPair({
+      ...options.watch,
+      certFile: options.tlsCert,
+      keyFile: options.tlsKey,
+      ...(options.clientCaFile !== undefined ? { clientCaFile: options.clientCaFile } : {}),
+      server: app.server as unknown as Server,
+      current: pair,
+      logger,
+      onReload: (outcome) => metrics.observeReload('tls', outcome),
+    });
   } catch (error) {
     await close();
     throw error;
@@ -92,7 +117,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   ready = true;
   const webhookUrl = `https://${hostFor(app)}`;
   const metricsUrl = `http://${hostFor(metricsApp)}`;
-  logger.info({ webhook: webhookUrl, metrics: metricsUrl, certificate: pair.summary, policy: policy.current().metadata.name, config: options.config ?? '(built-in defaults)' }, 'pinwarden serving');
+  logger.info({ webhook: webhookUrl, metrics: metricsUrl, certificate: pair.summary, clientCertificates: pair.clientCa ? 'required' : 'not asked for', policy: policy.current().metadata.name, config: options.config ?? '(built-in defaults)' }, 'pinwarden serving');
   return { webhookUrl, metricsUrl, isReady: () => ready, app, close };
 }
 

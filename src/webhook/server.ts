@@ -1,42 +1,65 @@
 /**
  * `buildServer(deps)`: the admission webhook as a fastify instance that is not yet listening. Envelope
- * problems are real HTTP errors (400 malformed, 413 over 3 MiB — the apiserver's own request cap — 415 wrong
- * content type, 404 unknown path); everything inside a well-formed review is answered in the review, with the
- * uid echoed, before the apiserver's `?timeout=` runs out.
+ * problems are real HTTP errors (400 malformed — including JSON nested past MAX_JSON_DEPTH —, 413 over 3 MiB
+ * — the apiserver's own request cap —, 415 wrong content type, 404 unknown path, answered before the body is
+ * read, 503 when the body budget is full); everything inside a well-formed review is answered in the review,
+ * with the uid echoed, before the apiserver's `?timeout=` runs out. Connections are bounded in number, time
+ * and held body bytes (see connection-limits.ts).
  */
 import { fastify } from 'fastify';
+import { serverTlsOptions } from './tls-policy.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinwardenError } from '../core/errors.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { WebhookDeps } from './deps.ts';
 import type { Route } from './metrics.ts';
+import { DEFAULT_LIMITS, createBodyBudget, jsonDepthExceeds } from './connection-limits.ts';
+import type { BodyBudget } from './connection-limits.ts';
 import { decodeReview, encodeReview } from './review.ts';
 import type { AdmissionRequest } from './review.ts';
 import { createWatchdog, type Watchdog } from './watchdog.ts';
-import type { Answer, RouteHandler } from './routes/answer.ts';
+import type { Answer, RouteEnv, RouteHandler } from './routes/answer.ts';
+import { isOutOfScope } from './routes/answer.ts';
 import { answerMutate, mutateFailure } from './routes/mutate.ts';
 import { answerValidate, validateFailure } from './routes/validate.ts';
 
 export const MAX_REVIEW_BYTES = 3 * 1024 * 1024;
+/** Flux source objects (with managedFields) nest about 15 deep; anything past this is not a review. */
+export const MAX_JSON_DEPTH = 128;
+const ROUTES = new Set(['/mutate', '/validate']);
 const APISERVER_DEFAULT_TIMEOUT_MS = 10_000;
 /** Answer this much before the apiserver gives up: network and serialisation need time too. */
 const MIN_MARGIN_MS = 150;
+/** The identity worker's answers are due this long before answerBy (the rules still run after them). */
+const IDENTITY_MARGIN_MS = 100;
 /** How often overdue reviews are swept; well inside MIN_MARGIN_MS. */
 const WATCHDOG_TICK_MS = 25;
 
 export function buildServer(deps: WebhookDeps): FastifyInstance {
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const app = fastify({
     // No fastify logger: it would build a child logger per request. Reviews and errors log through
     // deps.logger instead (one line per review).
     logger: false,
     bodyLimit: MAX_REVIEW_BYTES,
     return503OnClosing: true,
-    ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    ...(deps.https ? { https: { ...serverTlsOptions(deps.https), connectionsCheckingInterval: limits.checkIntervalMs, headersTimeout: limits.headersTimeoutMs } } : {}),
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  const budget = createBodyBudget(limits.bodyBudgetBytes);
+  app.addHook('onRequest', (request, reply, done) => admitRequest(request, reply, done, budget, deps));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    const bytes = body as Buffer;
+    if (jsonDepthExceeds(bytes, MAX_JSON_DEPTH)) {
+      done(new PinwardenError('PW_REVIEW_MALFORMED', `malformed AdmissionReview: JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
     try {
-      done(null, JSON.parse(body.toString('utf8')));
+      done(null, JSON.parse(bytes.toString('utf8')));
     } catch {
       done(new PinwardenError('PW_REVIEW_MALFORMED', 'malformed AdmissionReview: the body is not valid JSON'), undefined);
     }
@@ -53,6 +76,40 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
   app.post('/mutate', reviewRoute('mutate', answerMutate, deps, watchdog));
   app.post('/validate', reviewRoute('validate', answerValidate, deps, watchdog));
   return app;
+}
+
+/**
+ * Before any body byte is read: unknown paths get their 404, and the request's body is reserved against the
+ * in-flight budget (its declared length, or the body limit when chunked), or refused with 503. Either early
+ * answer closes the connection, so an unread body is never parsed as a next request.
+ */
+function admitRequest(request: FastifyRequest, reply: FastifyReply, done: () => void, budget: BodyBudget, deps: WebhookDeps): void {
+  const path = request.url.split('?')[0] ?? '';
+  if (request.method !== 'POST' || !ROUTES.has(path)) {
+    void reply.code(404).header('connection', 'close').send({ statusCode: 404, message: `no route ${request.method} ${cut(path, 100)}: pinwarden serves POST /mutate and POST /validate` });
+    return;
+  }
+  const declared = Number(request.headers['content-length']);
+  const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_REVIEW_BYTES) : MAX_REVIEW_BYTES;
+  if (!budget.reserve(bytes)) {
+    deps.metrics.observeReview(path === '/mutate' ? 'mutate' : 'validate', 'busy', 0);
+    deps.logger.warn({ code: 'PW_REVIEW_BUSY', held: budget.held, bytes }, 'request refused: the in-flight body budget is full');
+    void reply.code(503).header('connection', 'close').header('retry-after', '1').send({ statusCode: 503, code: 'PW_REVIEW_BUSY', message: 'pinwarden is holding its maximum of request bodies; retry' });
+    return;
+  }
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    budget.release(bytes);
+  };
+  reply.raw.once('close', release);
+  reply.raw.once('finish', release);
+  done();
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, watchdog: Watchdog) {
@@ -93,8 +150,14 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
   let policy: SourcePolicy | undefined;
   try {
     policy = deps.policy.current();
-    const remainingMs = Math.max(1, answerBy - clock() - 25);
-    const outcome = handler(review, { policy, flows: deps.flows, remainingMs });
+    const current = policy;
+    // Identity containment the rules would compute inline runs in the worker first (off the event loop).
+    // Its deadline comes before answerBy, so an undecided identity is denied by the rules (identity-too-complex)
+    // rather than reaching the watchdog, whose deadline answer `registry.onUnreachable: warn` would admit.
+    const identitiesBy = Math.max(clock() + 1, answerBy - IDENTITY_MARGIN_MS);
+    const identities = route === 'validate' && !isOutOfScope(review) ? deps.identityOffload?.prepare(review.object, review.namespace, current, identitiesBy) : undefined;
+    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock() - 25), ...env });
+    const outcome = identities ? identities.then((decided) => run({ identities: decided })) : run({});
     if (!(outcome instanceof Promise)) return outcome;
     // The watchdog sweeps every WATCHDOG_TICK_MS, so it may fire up to one tick after answerBy (inside the margin).
     return watchdog.guard(outcome, answerBy).catch((error: unknown) => failureAnswer(route, review, error, deps, policy));
@@ -150,7 +213,7 @@ function logFields(route: Route, review: AdmissionRequest, answer: Answer, durat
     route,
     operation: review.operation,
     kind: answer.kind,
-    object: namespace ? `${namespace}/${name}` : name,
+    object: cut(namespace ? `${namespace}/${name}` : name, 300),
     dryRun: review.dryRun,
     verdict: answer.verdict,
     ...(answer.ruleIds && answer.ruleIds.length > 0 ? { ruleIds: answer.ruleIds } : {}),

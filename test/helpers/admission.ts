@@ -20,7 +20,10 @@ export interface ReviewOptions {
   oldObject?: unknown;
   dryRun?: boolean;
   uid?: string;
-  /** CreateOptions / UpdateOptions / PatchOptions as the apiserver fills them. */
+  /**
+   * CreateOptions / UpdateOptions as the apiserver fills them. A PATCH (server-side apply included) reaches
+   * admission as CREATE or UPDATE with these, never with PatchOptions (captured from kube-apiserver v1.37).
+   */
   options?: Record<string, unknown>;
   subResource?: string;
 }
@@ -55,9 +58,16 @@ export function admissionReview(object: Record<string, Loose> | null, review: Re
       object,
       oldObject: review.oldObject ?? null,
       dryRun: review.dryRun ?? false,
-      options: review.options ?? (operation === 'UPDATE'
-        ? { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' }
-        : { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' }),
+      // A dry run shows twice, as the real apiserver sends it: request.dryRun and options.dryRun ["All"].
+      options: review.options ?? (operation === 'DELETE'
+        ? { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...(review.dryRun === true ? { dryRun: ['All'] } : {}), propagationPolicy: 'Background' }
+        : {
+            kind: operation === 'UPDATE' ? 'UpdateOptions' : 'CreateOptions',
+            apiVersion: 'meta.k8s.io/v1',
+            ...(review.dryRun === true ? { dryRun: ['All'] } : {}),
+            fieldManager: 'kubectl-client-side-apply',
+            fieldValidation: 'Strict',
+          }),
     },
   };
 }

@@ -33,6 +33,11 @@ export interface LeafOptions {
   /** Subject alternative names; defaults to 127.0.0.1 and localhost for servers. */
   ips?: string[];
   dns?: string[];
+  /** Validity window (default: from a day ago to a week ahead). */
+  notBefore?: Date;
+  notAfter?: Date;
+  /** Subject O= values: Kubernetes reads them as the user's groups (e.g. `system:masters`). */
+  organizations?: string[];
 }
 
 export async function createTestCa(commonName = 'pinwarden test CA'): Promise<TestCa> {
@@ -73,12 +78,14 @@ async function issueLeaf(caCert: x509.X509Certificate, caKey: CryptoKey, options
   const dns = options.dns ?? (server ? ['localhost'] : []);
   const names = [...ips.map((value) => ({ type: 'ip' as const, value })), ...dns.map((value) => ({ type: 'dns' as const, value }))];
   const cert = await x509.X509CertificateGenerator.create({
-    subject: `CN=${options.commonName}`,
+    subject: [`CN=${options.commonName}`, ...(options.organizations ?? []).map((org) => `O=${org}`)].join(', '),
     issuer: caCert.subject,
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: SIGNING,
     ...validity(),
+    ...(options.notBefore ? { notBefore: options.notBefore } : {}),
+    ...(options.notAfter ? { notAfter: options.notAfter } : {}),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { startServe } from '../../webhook/index.ts';
+import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
 
@@ -19,6 +19,9 @@ interface ServeCliOptions {
   host: string;
   tlsCert: string;
   tlsKey: string;
+  clientCaFile?: string;
+  maxConnections: number;
+  maxBodyBudget: number;
   config?: string;
   kubeconfig?: string;
   logLevel: string;
@@ -37,6 +40,9 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     .option('--host <address>', 'listen address', '0.0.0.0')
     .option('--tls-cert <file>', 'serving certificate (PEM), reloaded when it changes', DEV_CERT)
     .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes', DEV_KEY)
+    .option('--client-ca-file <file>', 'require a client certificate signed by this CA (PEM) on every connection: the apiserver\'s, from its AdmissionConfiguration kubeConfigFile; reloaded when it changes')
+    .option('--max-connections <n>', 'concurrent connections; more are closed on accept', parseCount, DEFAULT_LIMITS.maxConnections)
+    .option('--max-body-budget <MiB>', 'request bodies held at once; past it a request gets 503 PW_REVIEW_BUSY before its body is read', parseCount, DEFAULT_LIMITS.bodyBudgetBytes / (1024 * 1024))
     .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)')
     .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
     .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'));
@@ -62,6 +68,8 @@ export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServ
     logLevel: options.logLevel,
     tlsCert: path(options.tlsCert),
     tlsKey: path(options.tlsKey),
+    ...(options.clientCaFile !== undefined ? { clientCaFile: path(options.clientCaFile) } : {}),
+    limits: { maxConnections: options.maxConnections, bodyBudgetBytes: options.maxBodyBudget * 1024 * 1024 },
     ...(options.config !== undefined ? { config: path(options.config) } : {}),
     ...(options.kubeconfig !== undefined ? { kubeconfig: path(options.kubeconfig) } : {}),
   });
@@ -96,4 +104,10 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
   return port;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1 || count > 1_000_000) throw new InvalidArgumentError('must be a whole number from 1 to 1000000');
+  return count;
 }

@@ -25,7 +25,10 @@ export interface ContainmentOptions {
   readonly maxStates?: number;
   /** Wall-clock budget in milliseconds for the whole check. Default 250. */
   readonly budgetMs?: number;
-  /** Monotonic clock in milliseconds; injected by tests. Default `performance.now`. */
+  /**
+   * Clock in milliseconds; injected by tests (then the budget is that clock only). Default `budgetClock`,
+   * this thread's CPU time, with wall time capped at WALL_CEILING_FACTOR × the budget.
+   */
   readonly now?: () => number;
 }
 
@@ -40,14 +43,38 @@ export interface Budget {
   readonly checkBudget: () => void;
 }
 
+type ThreadCpuUsage = () => { user: number; system: number };
+const threadCpuUsage = (globalThis as { process?: { threadCpuUsage?: ThreadCpuUsage } }).process?.threadCpuUsage;
+
+/**
+ * The budget clock: CPU time of the calling thread (ms) where the runtime offers it, else wall time. A check
+ * is synchronous, so its CPU time is the work it did: other processes on a loaded machine do not eat into
+ * it (the same pattern is judged the same way under load), while an adversarial one is cut at the same
+ * amount of work. Wall time is bounded by the webhook's own deadline.
+ */
+export const budgetClock: () => number = threadCpuUsage
+  ? () => {
+      const usage = threadCpuUsage.call(process);
+      return (usage.user + usage.system) / 1000;
+    }
+  : () => performance.now();
+
+/**
+ * With the default (CPU) clock, wall time is capped too, at this multiple of the budget: a thread starved of
+ * CPU on an overloaded node still gives up in bounded time (fail-closed: "too complex").
+ */
+export const WALL_CEILING_FACTOR = 3;
+
 export function startBudget(options: ContainmentOptions = {}): Budget {
-  const now = options.now ?? (() => performance.now());
+  const now = options.now ?? budgetClock;
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
   const deadline = now() + budgetMs;
+  const wallDeadline = options.now === undefined ? performance.now() + budgetMs * WALL_CEILING_FACTOR : Number.POSITIVE_INFINITY;
   return {
     maxStates: options.maxStates ?? DEFAULT_MAX_STATES,
     checkBudget: () => {
       if (now() > deadline) throw new ComplexityExceeded(`the check ran out of its ${budgetMs} ms budget`);
+      if (performance.now() > wallDeadline) throw new ComplexityExceeded(`the check ran out of its ${budgetMs} ms budget (${budgetMs * WALL_CEILING_FACTOR} ms of wall time)`);
     },
   };
 }

@@ -8,6 +8,7 @@ import { compileGoRegex, unionOf } from './go-program.ts';
 import type { GoRegex } from './go-program.ts';
 import { containsWithin, startBudget } from './containment.ts';
 import type { Budget, ContainmentOptions, DecidedContainment } from './containment.ts';
+import { ComplexityExceeded } from './search-automaton.ts';
 
 export const IDENTITY_FIELDS = ['issuer', 'subject'] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
@@ -59,12 +60,15 @@ export function checkIdentity(
   allowed: readonly IdentityRegexes[],
   options: ContainmentOptions = {},
 ): IdentityCheck {
+  // Compiling counts against the budget too: a 1 KiB pattern of nested counted repeats is expensive to parse.
+  const budget = startBudget(options);
   const entry = compileSubmitted(submitted);
   if (Array.isArray(entry)) return { allowed: false, reason: 'invalid', problems: entry };
   if (allowed.length === 0) return { allowed: false, reason: 'no-allowed-identities', problems: [] };
   const { candidates, problems } = compileAllowed(allowed);
   if (candidates.length === 0) return { allowed: false, reason: 'invalid', problems };
-  const budget = startBudget(options);
+  const spent = budgetSpent(budget);
+  if (spent) return { allowed: false, reason: 'too-complex', problems: [{ field: 'subject', pattern: submitted.subject, kind: 'too-complex', reason: `compiling the patterns ${spent}` }] };
   const outsideAll = fieldsOutsideEveryIdentity(entry, candidates, budget);
   const proven = outsideAll.filter((problem) => problem.kind === 'not-contained');
   if (proven.length > 0) return { allowed: false, reason: 'not-contained', problems: proven };
@@ -72,6 +76,17 @@ export function checkIdentity(
   // budget would blame the other field too, for running out of time rather than for its language.
   if (outsideAll.length > 0) return { allowed: false, reason: 'too-complex', problems: outsideAll };
   return searchCandidates(entry, candidates, budget);
+}
+
+/** The budget's message when compiling already used it up, else undefined. */
+function budgetSpent(budget: Budget): string | undefined {
+  try {
+    budget.checkBudget();
+    return undefined;
+  } catch (error) {
+    if (error instanceof ComplexityExceeded) return error.message;
+    throw error;
+  }
 }
 
 function compileSubmitted(submitted: IdentityRegexes): CompiledIdentity | FieldProblem[] {

@@ -6,6 +6,7 @@
 import { isValidDigest, isValidTag, normalizeOciUrl } from '../flux/oci-url.ts';
 import { asRecord, asString, governedKindOf, objectRefOf, readOciRepository } from '../flux/objects.ts';
 import type { OciRepositoryView } from '../flux/objects.ts';
+import { describeCapViolation, inputCapViolations } from '../input-caps.ts';
 import type { SourcePolicy } from '../policy/index.ts';
 import { selectRule, type ScopeFacts } from '../scope/index.ts';
 
@@ -30,7 +31,8 @@ export type NoPinReason =
   | 'tag-to-digest-off'
   | 'semver-to-digest-off'
   | 'no-url'
-  | 'invalid-tag';
+  | 'invalid-tag'
+  | 'input-too-large';
 
 export interface ReusedPin {
   digest: string;
@@ -50,6 +52,9 @@ export function planIntent(object: unknown, oldObject: unknown, given: SourcePol
   if (namespace !== undefined && given.spec.exemptNamespaces.includes(namespace)) return { action: 'none', reason: 'exempt' };
   const policy = selectRule(object, given, facts).policy;
   const view = readOciRepository(object);
+  // Before anything else (a trim, a cache key, a registry call): an oversized field is never worked on.
+  const [oversized] = inputCapViolations(view);
+  if (oversized) return { action: 'none', reason: 'input-too-large', note: `not pinned (PW_INPUT_TOO_LARGE): ${describeCapViolation(oversized)}` };
   if (view.url === undefined || view.url.trim() === '') return { action: 'none', reason: 'no-url' };
   const source = pinSourceOf(view);
   if (source.kind === 'tag' && !isValidTag(source.tag)) return { action: 'none', reason: 'invalid-tag' };

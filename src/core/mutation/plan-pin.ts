@@ -4,6 +4,7 @@
  * `pinwarden.dev/pinned-from` and `pinwarden.dev/pinned-at`. Only fields whose value changes get an op, so
  * a second pass over a patched object plans nothing, and dryRun gets the same answer as a real request.
  */
+import { briefCause } from '../brief-cause.ts';
 import type { PinwardenError } from '../errors.ts';
 import { isValidDigest } from '../flux/oci-url.ts';
 import { asRecord } from '../flux/objects.ts';
@@ -129,7 +130,7 @@ function frozenFloatingTag(target: PinTarget, digest: string): string[] {
 }
 
 function failureWarning(target: PinTarget, error: PinwardenError): string {
-  return `pinwarden: ${targetLabel(target)} not pinned (${error.code}): ${error.message}`;
+  return `pinwarden: not pinned (${error.code}): ${briefCause(error.message)}; ${targetLabel(target)}`;
 }
 
 function targetLabel(target: PinTarget): string {

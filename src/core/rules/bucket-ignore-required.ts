@@ -16,7 +16,8 @@ export const bucketIgnoreRequired: BucketRule = {
     if (view.ignore === undefined || view.ignore === null) return [missing('spec.ignore is missing')];
     if (typeof view.ignore !== 'string') return [missing('spec.ignore must be a string of .gitignore patterns')];
     const patterns = gitignorePatterns(view.ignore);
-    const invalid = patterns.find((pattern) => !isParsable(pattern));
+    // One matcher for all lines first (the common, valid case); line by line only to name a bad one.
+    const invalid = isParsableAll(patterns) ? undefined : patterns.find((pattern) => !isParsable(pattern));
     if (invalid !== undefined) {
       return [missing(`spec.ignore pattern "${invalid}" is not valid .gitignore syntax`)];
     }
@@ -40,6 +41,15 @@ function trimUnescapedTrailingSpaces(line: string): string {
   let end = line.length;
   while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t') && line[end - 2] !== '\\') end -= 1;
   return line.slice(0, end);
+}
+
+function isParsableAll(patterns: readonly string[]): boolean {
+  try {
+    ignore().add([...new Set(patterns)]).ignores('probe');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isParsable(pattern: string): boolean {

@@ -105,6 +105,6 @@ function decideEntries(view: OciRepositoryView, context: RuleContext): IdentityV
   const budget = startObjectBudget();
   return keylessEntries(view).flatMap(({ entry, index }) => {
     if (FIELDS.some((field) => syntaxProblem(entry[field]) !== undefined)) return [];
-    return identityVerdicts({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index, budget, hints);
+    return identityVerdicts({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index, budget, context.identities, hints);
   });
 }

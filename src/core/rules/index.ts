@@ -6,6 +6,7 @@ import { bucketIgnoreRequired } from './bucket-ignore-required.ts';
 import { bucketInsecureNotAllowed } from './bucket-insecure-not-allowed.ts';
 import { digestRequired } from './digest-required.ts';
 import { identityRules } from './identity-rules.ts';
+import { inputTooLarge } from './input-too-large.ts';
 import { insecureNotAllowed } from './insecure-not-allowed.ts';
 import { keyBasedNotAllowed } from './key-based-not-allowed.ts';
 import { keyNotTrusted } from './key-not-trusted.ts';
@@ -17,6 +18,7 @@ import { verifyProviderNotAllowed } from './verify-provider-not-allowed.ts';
 import { verifyRequired } from './verify-required.ts';
 
 export const RULES: readonly Rule[] = [
+  inputTooLarge,
   verifyRequired,
   verifyProviderNotAllowed,
   keylessIdentityRequired,
@@ -34,3 +36,6 @@ export const RULES: readonly Rule[] = [
 export const RULE_IDS = RULES.map((rule) => rule.id);
 
 export type { Rule, RuleContext, RuleFinding } from './rule.ts';
+export { INPUT_TOO_LARGE_RULE_ID, bucketInputTooLarge, inputTooLarge } from './input-too-large.ts';
+export { decideIdentities, identityKey, isIdentityDecided, OBJECT_BUDGET_MS } from './identity-verdict.ts';
+export type { IdentityEntry, PrecomputedIdentities } from './identity-verdict.ts';

@@ -3,6 +3,7 @@ import type { Finding } from '../findings.ts';
 import type { BucketView, OciRepositoryView } from '../flux/objects.ts';
 import type { SourcePolicy } from '../policy/index.ts';
 import type { VerifySecretFacts } from '../trust/index.ts';
+import type { PrecomputedIdentities } from './identity-verdict.ts';
 
 export interface RuleContext {
   policy: SourcePolicy;
@@ -12,6 +13,8 @@ export interface RuleContext {
   pinFailure?: string;
   /** What the webhook saw in the Secrets `spec.verify` names; absent where nobody can look (`check`). */
   verifySecrets?: VerifySecretFacts;
+  /** Identity decisions already made off the event loop (the webhook's worker); absent: decided inline. */
+  identities?: PrecomputedIdentities;
 }
 
 export type RuleFinding = Omit<Finding, 'ruleId' | 'severity'> & { severity?: Finding['severity'] };

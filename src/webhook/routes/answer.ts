@@ -1,5 +1,6 @@
 /** What a route hands back to the server: the review response plus the verdict label for logs and metrics. */
 import type { SourcePolicy } from '../../core/policy/index.ts';
+import type { PrecomputedIdentities } from '../../core/rules/index.ts';
 import type { AdmissionFlows } from '../deps.ts';
 import type { AdmissionRequest, AdmissionResponse } from '../review.ts';
 
@@ -19,6 +20,8 @@ export interface RouteEnv {
   flows: AdmissionFlows;
   /** Time the flow may still spend (ms), already short of the apiserver's timeout. */
   remainingMs: number;
+  /** `/validate`: identity decisions made in the worker (see identity-offload.ts). */
+  identities?: PrecomputedIdentities;
 }
 
 /** Returns the answer directly when no I/O was needed (see server.ts answerInTime). */

@@ -1,4 +1,5 @@
 /** POST /mutate: pin the tag to a digest. Fail-open: whatever goes wrong, the object is allowed unchanged. */
+import { briefCause } from '../../core/brief-cause.ts';
 import { toPinwardenError } from '../../core/errors.ts';
 import type { PinPlan } from '../../core/mutation/index.ts';
 import { allowed, patched } from '../review.ts';
@@ -23,6 +24,6 @@ function mutateAnswer(request: AdmissionRequest, kind: string | undefined, plan:
 
 export function mutateFailure(request: AdmissionRequest, error: unknown): Answer {
   const failure = toPinwardenError(error);
-  const warning = `pinwarden: object not pinned, the webhook failed (${failure.code}): ${failure.message}`;
+  const warning = `pinwarden: object not pinned, the webhook failed (${failure.code}): ${briefCause(failure.message)}`;
   return { response: allowed(request.uid, [warning]), verdict: 'error', code: failure.code };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkIdentity, describeFieldProblem } from '../../../../src/core/identity/index.ts';
+import { budgetClock, checkIdentity, describeFieldProblem } from '../../../../src/core/identity/index.ts';
 import type { IdentityRegexes } from '../../../../src/core/identity/index.ts';
 
 const GITHUB_ISSUER = '^https://token\\.actions\\.githubusercontent\\.com$';
@@ -15,7 +15,23 @@ test('an entry inside one allowed identity is allowed, naming which', () => {
     [{ issuer: GITLAB_ISSUER, subject: '^https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/heads/main$' }, 1],
     [{ issuer: '\\Ahttps://gitlab\\.com\\z', subject: '^https://gitlab\\.com/acme/(app|lib)//\\.gitlab-ci\\.yml@refs/heads/main$' }, 1],
   ];
-  for (const [entry, index] of rows) assert.deepEqual(checkIdentity(entry, POLICY), { allowed: true, allowedIndex: index });
+  // A frozen budget clock: this test is about the decision, not the bound (asserted in limits tests), so a
+  // loaded machine cannot turn "allowed" into "too complex".
+  const frozen = { now: () => 0 };
+  for (const [entry, index] of rows) assert.deepEqual(checkIdentity(entry, POLICY, frozen), { allowed: true, allowedIndex: index });
+});
+
+test('the default budget clock is this thread\'s CPU time: time spent waiting (other processes running) is not charged', () => {
+  const before = budgetClock();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120);
+  const charged = budgetClock() - before;
+  assert.ok(charged < 60, `a 120 ms wait charged ${charged} ms`);
+  const spinStart = budgetClock();
+  const wallStart = performance.now();
+  while (budgetClock() - spinStart < 30 && performance.now() - wallStart < 10_000) {
+    // busy: this thread's CPU time must advance
+  }
+  assert.ok(budgetClock() - spinStart >= 30, 'busy work is charged');
 });
 
 test('a field outside every allowed identity is denied with a counterexample no identity accepts', () => {
