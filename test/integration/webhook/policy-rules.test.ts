@@ -69,3 +69,34 @@ test('a namespaceSelector rule that cannot be judged fails closed at /validate',
   const known = await h.review('/validate', admissionReview(ociRepository({ ref: { digest: DIGEST_A } })));
   assert.equal(known.response.allowed, true, 'labels known, rule tenants does not fit, default decides (its key is trusted)');
 });
+
+test('the identity worker decides against the deciding rule\'s identities, never another rule\'s', async () => {
+  const { createIdentityOffload, buildServer, createLogger, createWebhookMetrics, staticPolicy } = await import('../../../src/webhook/index.ts');
+  const { Writable } = await import('node:stream');
+  const policy = policyFrom(`rules:
+  - name: vendor
+    match: {urls: ['oci://ghcr.io/vendor/']}
+    ociRepository:
+      allowedIdentities: [{issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/vendor/'}]
+ociRepository:
+  allowedIdentities: [{issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/'}]`);
+  const identityOffload = createIdentityOffload();
+  const flows = admissionFlows({ pins: fakePinResolver(), failures: createPinFailureLog(), now: () => NOW });
+  const app = buildServer({ policy: staticPolicy(policy), flows, identityOffload, logger: createLogger({ destination: new Writable({ write: (_c, _e, done) => done() }) }), metrics: createWebhookMetrics({ defaultMetrics: false }) });
+  try {
+    const keyless = (url: string, subject: string) =>
+      ociRepository({ url, ref: { digest: DIGEST_A }, verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject }] } });
+    const answer = async (object: unknown) => JSON.parse((await app.inject({ method: 'POST', url: '/validate', payload: admissionReview(object as never) })).body).response;
+    // Fresh patterns (never decided in this process), so the worker decides them.
+    const vendorSubject = `^https://github\\.com/vendor/chart-${Date.now()}/\\.github/workflows/release\\.yml$`;
+    assert.equal((await answer(keyless('oci://ghcr.io/vendor/chart', vendorSubject))).allowed, true, 'rule vendor allows its publisher');
+    const acmeSubject = `^https://github\\.com/acme/app-${Date.now()}/\\.github/workflows/release\\.yml$`;
+    const denied = await answer(keyless('oci://ghcr.io/vendor/chart', acmeSubject));
+    assert.equal(denied.allowed, false, 'rule vendor does not allow the default rule\'s identities');
+    assert.match(denied.status.message, /\(rule vendor\):\n\[identity-not-allowed\]/);
+    assert.equal((await answer(keyless('oci://ghcr.io/acme/app', acmeSubject))).allowed, true, 'the default rule allows acme');
+  } finally {
+    await app.close();
+    await identityOffload.close();
+  }
+});
