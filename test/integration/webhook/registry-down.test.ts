@@ -115,7 +115,7 @@ test('onUnreachable: warn — /validate admits the unpinned object with a digest
   assert.equal(validated.response.allowed, true);
   assert.equal(validated.response.warnings.length, 1);
   // The cause first (the 120-character cut keeps it), the rule id always last.
-  assert.match(validated.response.warnings[0], /^tag "[^"]+" is not pinned: .+ \[digest-required( spec\.ref\.digest)?\]$/);
+  assert.match(validated.response.warnings[0], /^not pinned, registry unavailable \(PW_[A-Z_]+\): .+ \[digest-required( spec\.ref\.digest)?\]$/);
   assert.ok(validated.response.warnings[0].length <= 120);
 });
 
