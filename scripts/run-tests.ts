@@ -7,6 +7,7 @@ import { existsSync, globSync } from 'node:fs';
 import { ensureKubeAssets, findKubeAssets, goVersion } from './kube-assets.ts';
 import { ensureHelm } from './helm-assets.ts';
 import { ensureAppImage } from './image-assets.ts';
+import { join } from 'node:path';
 
 /** Debian packages the integration tests run for real: the reference registry, and skopeo to compare against. */
 const TOOLS = [
@@ -85,7 +86,34 @@ function runNodeTests(files: string[], concurrency: number): number {
   return result.status ?? 1;
 }
 
+/**
+ * kustomize v5.7.1 for the `check` origin-annotation test (test/integration/cli/check-ci.test.ts): the Go
+ * module proxy builds it once into $GOPATH/bin (cached there and in ~/.cache/go-build); tests find it through
+ * PINWARDEN_KUSTOMIZE. Without Go the test is reported as skipped, with the reason.
+ */
+const KUSTOMIZE_VERSION = 'v5.7.1';
+
+function ensureKustomize(): void {
+  const gopath = spawnSync('go', ['env', 'GOPATH'], { encoding: 'utf8' });
+  if (gopath.status !== 0) {
+    console.log('go is not installed: the kustomize test will be skipped');
+    return;
+  }
+  const binary = join(gopath.stdout.trim(), 'bin', 'kustomize');
+  const installed = existsSync(binary) ? spawnSync(binary, ['version'], { encoding: 'utf8' }).stdout.trim() : '';
+  if (installed !== KUSTOMIZE_VERSION) {
+    console.log(`installing kustomize ${KUSTOMIZE_VERSION} (go install)…`);
+    const result = spawnSync('go', ['install', `sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}`], { stdio: 'inherit', timeout: 600_000 });
+    if (result.status !== 0) {
+      console.log('go install kustomize failed: the kustomize test will be skipped');
+      return;
+    }
+  }
+  process.env.PINWARDEN_KUSTOMIZE = binary;
+}
+
 ensureTools();
+ensureKustomize();
 const patterns = process.argv.slice(2);
 const files = globSync(patterns.length > 0 ? patterns : ['test/**/*.test.ts']).sort();
 const isCluster = (file: string): boolean => CLUSTER_TESTS.some((prefix) => file.replaceAll('\\', '/').includes(prefix));

@@ -1,5 +1,14 @@
 #!/usr/bin/env node
 // The only reader of process.argv and the only writer of process.exitCode.
-import { runCli } from './cli/program.ts';
+// The Node check runs before anything else loads: on an older Node the program's imports themselves fail
+// (tls.getCACertificates, newer built-ins), so they are imported only once the version is known to fit.
+import { nodeVersionProblem } from './runtime/node-version.ts';
 
-process.exitCode = await runCli(process.argv.slice(2));
+const problem = nodeVersionProblem(process.versions.node);
+if (problem !== undefined) {
+  process.stderr.write(`pinwarden: ${problem} [PW_NODE_UNSUPPORTED]\n`);
+  process.exitCode = 2;
+} else {
+  const { runCli } = await import('./cli/program.ts');
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -7,15 +7,16 @@ import { Command, CommanderError } from 'commander';
 import { PinwardenError, exitCodeFor, toPinwardenError } from '../core/errors.ts';
 import type { CliIo } from './io.ts';
 import { processIo } from './io.ts';
-import { COMMANDS } from './commands/index.ts';
+import { loadCommands, type RegisterCommand } from './commands/index.ts';
 import { VERSION } from '../runtime/version.ts';
+import { HELP_CONFIGURATION, addHelpFooter } from './help.ts';
 
 export type ExitCode = 0 | 1 | 2;
 export type SetExit = (code: ExitCode) => void;
 
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
   let exitCode: ExitCode = 0;
-  const program = buildProgram(io, (code) => {
+  const program = buildProgram(io, await loadCommands(argv), (code) => {
     exitCode = code;
   });
   try {
@@ -26,22 +27,33 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   }
 }
 
-function buildProgram(io: CliIo, setExit: SetExit): Command {
+function buildProgram(io: CliIo, commands: readonly RegisterCommand[], setExit: SetExit): Command {
+  // commander's own errors (unknown option, missing argument, bad choice) get the same one-line shape as
+  // every other error: "pinwarden: MESSAGE [PW_USAGE]", exit 2 (reportFailure).
+  const output = { writeOut: io.stdout, writeErr: io.stderr, outputError: (text: string) => io.stderr(formatUsageError(text)) };
   const program = new Command('pinwarden')
     .description('Guard Flux OCIRepository and Bucket sources: pin digests, require signatures, bound identities.')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput(output)
+    .configureHelp(HELP_CONFIGURATION)
     .exitOverride();
-  for (const register of COMMANDS) {
+  addHelpFooter(program, 'pinwarden');
+  for (const register of commands) {
     const command = register(program, io, setExit);
-    command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    command.exitOverride().configureOutput(output);
+    addHelpFooter(command, command.name());
   }
   return program;
 }
 
+export function formatUsageError(text: string): string {
+  const message = text.trim().replace(/^error: /, '');
+  return `pinwarden: ${message} [PW_USAGE]\n`;
+}
+
 function reportFailure(error: unknown, io: CliIo): ExitCode {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodeFor(new PinwardenError('PW_USAGE', error.message));
   const failure = error instanceof PinwardenError ? error : toPinwardenError(error);
   io.stderr(`pinwarden: ${failure.message} [${failure.code}]\n`);
   if (failure.code === 'PW_INTERNAL' && failure.cause instanceof Error && failure.cause.stack) {

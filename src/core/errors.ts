@@ -95,6 +95,14 @@ export const ERRORS = {
     reason: 'InvalidInput',
     summary: 'the webhook holds its maximum of request bodies in flight and refuses more for now',
   },
+  PW_USAGE: { kind: 'input', reason: 'InvalidInput', summary: 'the command line is not valid (unknown option, missing argument)' },
+  PW_INPUT_EMPTY: { kind: 'input', reason: 'InvalidInput', summary: 'check read no documents at all' },
+  PW_NODE_UNSUPPORTED: { kind: 'input', reason: 'InvalidInput', summary: 'the Node.js running pinwarden is older than it supports' },
+  PW_COMMIT_BINDING: {
+    kind: 'verification',
+    reason: 'VerificationError',
+    summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on",
+  },
   PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid' },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -147,11 +147,36 @@ async function verifyAdmission(object: unknown, input: AdmissionInput, policy: S
   return verification ? withVerification(result, verification, policy) : result;
 }
 
-/** A failed signature check becomes a `signature-required` finding next to the rules' own findings. */
+/**
+ * A failed signature check becomes a `signature-required` finding (`commit-binding` when the only reason was
+ * the binding) next to the rules' own findings; a verified signature whose commit binding only warns adds a
+ * `commit-binding` warning.
+ */
 function withVerification(result: ValidateResult, verification: VerifyOutcome, policy: SourcePolicy): ValidateResult {
-  if (verification.ok) return { ...result, verification };
-  const findings = [...result.evaluation.findings, signatureFinding(verification.error, policy)];
+  const extra = verification.ok ? bindingFindings(verification) : [signatureFinding(verification.error, policy)];
+  if (extra.length === 0) return { ...result, verification };
+  const findings = [...result.evaluation.findings, ...extra];
   return { ...result, evaluation: { ...result.evaluation, findings, verdict: verdictOf(findings) }, verification };
+}
+
+/** The rule id of a commit-binding outcome at admission (`ociRepository.commitBinding`). */
+export const COMMIT_BINDING_RULE_ID = 'commit-binding';
+
+function bindingFindings(verification: VerifyOutcome & { ok: true }): Finding[] {
+  const binding = verification.binding;
+  if (!binding) return [];
+  const findings: Finding[] = [];
+  if (binding.decision.action === 'warn') {
+    findings.push({
+      ruleId: COMMIT_BINDING_RULE_ID,
+      severity: 'warning',
+      path: 'spec.ref.digest',
+      // Admission warnings are cut at 120 characters: the brief form, long commit ids shortened, so both sides fit.
+      message: binding.decision.brief,
+      fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
+    });
+  }
+  return findings;
 }
 
 function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: AdmitDeps): boolean {
@@ -159,6 +184,15 @@ function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: A
 }
 
 function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding {
+  if (error.code === 'PW_COMMIT_BINDING') {
+    return {
+      ruleId: COMMIT_BINDING_RULE_ID,
+      severity: policy.spec.mode === 'warn' ? 'warning' : 'error',
+      path: 'spec.ref.digest',
+      message: `the signature verifies, but is not bound to the commit the artifact names: ${bindingReasons(error)} [${error.code}]`,
+      fix: 'push the artifact from the commit the signing workflow ran on (flux push artifact --source --revision), or sign it from that commit',
+    };
+  }
   const lenient =
     policy.spec.mode === 'warn' ||
     (error.kind === 'unavailable' && policy.spec.registry.onUnreachable === 'warn') ||
@@ -170,6 +204,13 @@ function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding 
     message: `the signature of the pinned digest did not verify at admission: ${error.message} [${error.code}]`,
     fix: 'sign the artifact (cosign sign) with the key or identity spec.verify names, or correct spec.verify',
   };
+}
+
+/** Every candidate verified and failed only the binding (the final code is the one they share): list them. */
+function bindingReasons(error: PinwardenError): string {
+  const reasons = Array.isArray(error.details.reasons) ? (error.details.reasons as { candidate?: unknown; message?: unknown }[]) : [];
+  if (reasons.length === 0) return error.message.replace(/^commit binding: /, '');
+  return reasons.map((reason) => `${String(reason.candidate)}: ${String(reason.message).replace(/^commit binding: /, '')}`).join('; ');
 }
 
 /** The rule id of an admission-time signature failure (not a static rule: it needs the registry). */

@@ -3,7 +3,7 @@
  * `check --resolve` call the same functions, so their verdicts cannot drift); `resolve` builds registry
  * access per object the way Flux does and resolves pin targets within the registry deadline.
  */
-export { SIGNATURE_RULE_ID, admitObject, mutateObject, validateObject } from './admit.ts';
+export { COMMIT_BINDING_RULE_ID, SIGNATURE_RULE_ID, admitObject, mutateObject, validateObject } from './admit.ts';
 export type { AdmissionInput, AdmitDeps, ValidateResult } from './admit.ts';
 export { createPinResolver, withRegistryCall } from './resolve.ts';
 export type { PinResolver, PinResolverOptions } from './resolve.ts';
@@ -12,6 +12,8 @@ export type { AccessProvider, AccessRequest, RegistryAccess } from './registry-a
 export { createPinFailureLog } from './pin-failures.ts';
 export type { PinFailureLog, PinFailureLogOptions } from './pin-failures.ts';
 export { createAdmissionVerifier } from './verify.ts';
-export type { AdmissionVerifier, AdmissionVerifierOptions, VerifyFunction, VerifyOutcome } from './verify.ts';
+export type { AdmissionVerifier, AdmissionVerifierOptions, BindingReport, VerifyFunction, VerifyOutcome } from './verify.ts';
+export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verifyWithChecks } from './binding.ts';
+export type { SignatureChecks, SignatureVerifier } from './binding.ts';
 export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 export type { VerifyTrust } from './verify-trust.ts';

@@ -17,11 +17,21 @@ import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, publicGoodTrustRoot, verifyArtifactSignature } from '../signature/index.ts';
 import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
+import type { BindingDecision } from '../core/binding/index.ts';
+import { admissionChecks, verifyWithChecks } from './binding.ts';
+import type { SignatureChecks } from './binding.ts';
 import type { PinResolver } from './resolve.ts';
 import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 import type { VerifyTrust } from './verify-trust.ts';
 
-export type VerifyOutcome = { ok: true; signature: VerifiedSignature; cached: boolean } | { ok: false; error: PinwardenError; cached: boolean };
+export type VerifyOutcome = { ok: true; signature: VerifiedSignature; cached: boolean; binding?: BindingReport } | { ok: false; error: PinwardenError; cached: boolean };
+
+/** The commit binding of the signature taken (absent when `commitBinding` is off for this object). */
+export interface BindingReport {
+  decision: BindingDecision;
+  /** Why the object's commit-binding annotation was ignored, when it was. */
+  note?: string;
+}
 
 export interface AdmissionVerifier {
   /**
@@ -50,7 +60,7 @@ export interface AdmissionVerifierOptions {
 }
 
 interface Entry {
-  outcome: { ok: true; signature: VerifiedSignature } | { ok: false; error: PinwardenError };
+  outcome: { ok: true; signature: VerifiedSignature; binding?: BindingReport } | { ok: false; error: PinwardenError };
 }
 
 export function createAdmissionVerifier(options: AdmissionVerifierOptions): AdmissionVerifier {
@@ -72,13 +82,12 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
       const repository = await options.pins.repository(object, subject.url, policy, call);
       const descriptor = await repository.resolve(subject.digest, call);
       const requireTlog = policy.spec.ociRepository.requireTlogForKeys;
-      const signature = await verifyFn(repository, descriptor, subject.block, {
-        call,
-        secrets: vettedKeys(subject.block, trust),
-        trustRoots: fixedTrustRootSource(roots.of(trust)),
-        requireTlog,
-      });
-      return { ok: true, signature };
+      // Commit binding reads the artifact's own annotations (keyless only: a public key has no claims to bind);
+      // claim patterns and the binding judge every candidate.
+      const verifyOptions = { call, secrets: vettedKeys(subject.block, trust), trustRoots: fixedTrustRootSource(roots.of(trust)), requireTlog };
+      const { signature, binding } = await verifyWithChecks(verifyFn, repository, descriptor, subject.block, verifyOptions, subject.checks);
+      if (!binding) return { ok: true, signature };
+      return { ok: true, signature, binding: { decision: binding, ...(subject.checks.bindingNote ? { note: subject.checks.bindingNote } : {}) } };
     } catch (error) {
       return { ok: false, error: toPinwardenError(error) };
     }
@@ -91,13 +100,13 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
 
   return {
     cached(object, policy, given) {
-      const subject = verifySubject(object);
+      const subject = verifySubject(object, policy);
       if (!subject) return undefined;
       const trust = given ?? (subject.needsTrust ? undefined : PUBLIC_GOOD_TRUST);
       return trust ? (fresh(cacheKey(policy, subject, trust)) ?? 'miss') : 'miss';
     },
     async verify(object, policy, call, given) {
-      const subject = verifySubject(object);
+      const subject = verifySubject(object, policy);
       if (!subject) return undefined;
       const trust = given ?? (subject.needsTrust ? await readVerifyTrust(subject.view, subject.namespace, policy, options.secrets, call) : PUBLIC_GOOD_TRUST);
       const key = cacheKey(policy, subject, trust);
@@ -121,14 +130,15 @@ interface VerifySubject {
   block: OciVerifyBlock;
   view: OciRepositoryView;
   needsTrust: boolean;
+  checks: SignatureChecks;
 }
 
-function verifySubject(object: unknown): VerifySubject | undefined {
+function verifySubject(object: unknown, policy: SourcePolicy): VerifySubject | undefined {
   const view = readOciRepository(object);
   const digest = view.ref?.digest;
   if (!view.verify || view.url === undefined || digest === undefined || !isValidDigest(digest)) return undefined;
   const namespace = objectRefOf(object).namespace ?? 'default';
-  return { namespace, url: view.url, digest: digest as Digest, block: verifyBlock(object), view, needsTrust: needsVerifyTrust(view) };
+  return { namespace, url: view.url, digest: digest as Digest, block: verifyBlock(object), view, needsTrust: needsVerifyTrust(view), checks: admissionChecks(object, policy) };
 }
 
 /** The raw `spec.verify`, typed the way the signature room takes it (absent provider = cosign, like Flux). */
@@ -151,7 +161,7 @@ function verifyBlock(object: unknown): OciVerifyBlock {
 /** The trust id is a hash of the key fingerprints and root the verification could use (never their bytes). */
 function cacheKey(policy: SourcePolicy, subject: VerifySubject, trust: VerifyTrust): string {
   const settings = policy.spec.ociRepository;
-  return JSON.stringify([policy.metadata.generation ?? 0, policy.metadata.name, settings.requireTlogForKeys, subject.namespace, normalizeOciUrl(subject.url), subject.digest, subject.block, trust.id]);
+  return JSON.stringify([policy.metadata.generation ?? 0, policy.metadata.name, settings.requireTlogForKeys, subject.namespace, normalizeOciUrl(subject.url), subject.digest, subject.block, trust.id, subject.checks.bindingMode]);
 }
 
 /** Only the vetted `*.pub` entries, and only under the name the block gives: nothing else is readable. */

@@ -16,6 +16,7 @@ import {
 } from '@sigstore/bundle';
 import type { TrustMaterial } from '@sigstore/verify';
 import { Verifier, toSignedEntity } from '@sigstore/verify';
+import type { CertificateClaims } from '../core/binding/index.ts';
 import { PinwardenError } from '../core/errors.ts';
 import type { BundleTarget } from './binding.ts';
 import { assertBundleNamesTarget } from './binding.ts';
@@ -38,6 +39,8 @@ export interface BundleOutcome {
   mode: 'keyless' | 'key';
   issuer?: string;
   subjects: string[];
+  /** Keyless: the leaf's Fulcio workflow claims. */
+  claims?: CertificateClaims;
   keyName?: string;
   logIndex?: string;
   integratedTime?: Date;
@@ -94,7 +97,7 @@ function verifyKeyless(bundle: Bundle, target: BundleTarget, signer: Extract<Sig
   assertLoggedSignerMatches(entries, { certificateDer: facts.der, spki: facts.spki });
   assertIntegratedWithinValidity(entries, facts);
   assertIdentityAllowed(signer.identity, facts);
-  return { mode: 'keyless', issuer: facts.issuer, subjects: facts.subjects, ...tlogFacts(bundle) };
+  return { mode: 'keyless', issuer: facts.issuer, subjects: facts.subjects, claims: facts.claims, ...tlogFacts(bundle) };
 }
 
 function leafCertificate(bundle: Bundle): Buffer {

@@ -5,6 +5,7 @@
  * identity leaks into cache listings.
  */
 import { createHash } from 'node:crypto';
+import { CLAIM_CONSTRAINTS } from '../core/binding/index.ts';
 import type { Digest } from '../oci/index.ts';
 import type { SignerPolicy } from './bundle-verify.ts';
 import { keySetId } from './keys.ts';
@@ -21,7 +22,7 @@ export interface CacheKeyOptions {
  */
 export function signatureCacheKey(digest: Digest, verify: OciVerifyBlock, trustIdentity: string, options: CacheKeyOptions = {}): string {
   const identities = (verify.matchOIDCIdentity ?? [])
-    .map((identity) => JSON.stringify([identity.issuer, identity.subject]))
+    .map((identity) => JSON.stringify([identity.issuer, identity.subject, ...CLAIM_CONSTRAINTS.map((name) => identity[name] ?? '')]))
     .sort()
     .filter((item, index, all) => all.indexOf(item) === index);
   const canonical = JSON.stringify([

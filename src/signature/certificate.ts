@@ -1,11 +1,14 @@
 /**
  * What we read out of a Fulcio leaf certificate ourselves, because sigstore-js reports only the first URI or
  * email SAN and never looks at the EKU: issuer (57264.1.8, else 57264.1.1), every SAN in cosign's order
- * (DNS, email, IP, URI, Fulcio username otherName 57264.1.7), the codeSigning EKU, validity and SPKI.
+ * (DNS, email, IP, URI, Fulcio username otherName 57264.1.7), the codeSigning EKU, validity, SPKI and the
+ * workflow claims (claims.ts).
  */
 import type { ASN1Obj } from '@sigstore/core';
 import { X509Certificate } from '@sigstore/core';
+import type { CertificateClaims } from '../core/binding/index.ts';
 import { PinwardenError } from '../core/errors.ts';
+import { readClaims } from './claims.ts';
 
 const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
@@ -23,6 +26,8 @@ export interface CertificateFacts {
   extendedKeyUsages: string[];
   notBefore: Date;
   notAfter: Date;
+  /** The Fulcio workflow claims (57264.1.*): repository, commit, ref, runner, build signer… */
+  claims: CertificateClaims;
 }
 
 export function certificateFacts(der: Uint8Array): CertificateFacts {
@@ -36,6 +41,7 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
       extendedKeyUsages: extendedKeyUsages(cert),
       notBefore: cert.notBefore,
       notAfter: cert.notAfter,
+      claims: readClaims(cert.extensions),
     };
   } catch (error) {
     throw new PinwardenError('PW_SIGNATURE_INVALID', `signing certificate cannot be parsed: ${(error as Error).message}`);

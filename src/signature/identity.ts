@@ -4,8 +4,10 @@
  * may match any SAN; an empty pattern is no constraint; pairs are OR-ed. Zero pairs is refused unless the caller says
  * explicitly that any identity is acceptable (that decision belongs to the policy rules upstream).
  */
+import { CLAIM_CONSTRAINTS, EMPTY_CLAIMS, identityMismatch } from '../core/binding/index.ts';
+import type { ClaimConstraintName } from '../core/binding/index.ts';
 import { PinwardenError } from '../core/errors.ts';
-import { goRegexMatches, goRegexSyntaxError } from '../core/go-regex.ts';
+import { goRegexSyntaxError } from '../core/go-regex.ts';
 import type { CertificateFacts } from './certificate.ts';
 import type { OidcIdentity } from './types.ts';
 
@@ -22,29 +24,36 @@ export function identityPolicy(identities: readonly OidcIdentity[], allowAnyIden
   for (const identity of identities) {
     assertGoRegexp(identity.issuer, 'issuer');
     assertGoRegexp(identity.subject, 'subject');
+    for (const claim of CLAIM_CONSTRAINTS) assertGoRegexp(identity[claim] ?? '', claim);
   }
-  return { identities: identities.map(({ issuer, subject }) => ({ issuer, subject })), allowAnyIdentity };
+  return { identities: identities.map(copyIdentity), allowAnyIdentity };
 }
 
-function assertGoRegexp(pattern: string, field: 'issuer' | 'subject'): void {
+function copyIdentity(identity: OidcIdentity): OidcIdentity {
+  const claims = CLAIM_CONSTRAINTS.flatMap((name) => ((identity[name] ?? '') !== '' ? [[name, identity[name]!] as const] : []));
+  return { issuer: identity.issuer, subject: identity.subject, ...Object.fromEntries(claims) };
+}
+
+function assertGoRegexp(pattern: string, field: 'issuer' | 'subject' | ClaimConstraintName): void {
   const error = pattern === '' ? undefined : goRegexSyntaxError(pattern);
   if (error !== undefined) throw new PinwardenError('PW_INPUT_INVALID', `malformed ${field} in identity: ${pattern} : ${error}`);
 }
 
-/** An empty pattern is no constraint (cosign's legacy path); otherwise Go's unanchored MatchString. */
-function constrains(pattern: string, value: string): boolean {
-  return pattern === '' || goRegexMatches(pattern, value);
-}
-
-export function assertIdentityAllowed(policy: IdentityPolicy, facts: Pick<CertificateFacts, 'issuer' | 'subjects'>): void {
+/**
+ * Some identity must match in full: issuer, one SAN, and every claim pattern it sets (core/binding's matcher:
+ * empty = no constraint, Go's unanchored MatchString, an absent claim fails its constraint).
+ */
+export function assertIdentityAllowed(policy: IdentityPolicy, facts: Pick<CertificateFacts, 'issuer' | 'subjects'> & Partial<Pick<CertificateFacts, 'claims'>>): void {
   if (policy.identities.length === 0 && policy.allowAnyIdentity) return;
-  const issuer = facts.issuer ?? '';
-  const matched = policy.identities.some(
-    (identity) => constrains(identity.issuer, issuer) && (identity.subject === '' || facts.subjects.some((san) => constrains(identity.subject, san))),
-  );
-  if (matched) return;
+  const signer = { issuer: facts.issuer, subjects: facts.subjects, claims: facts.claims ?? EMPTY_CLAIMS };
+  const misses = policy.identities.map((identity) => identityMismatch(identity, signer));
+  if (misses.some((miss) => miss === undefined)) return;
+  // Only claim failures (issuer and subject matched) get their own words: the classic text stays cosign's.
+  const claimMiss = misses.find((miss, index) => miss !== undefined && identityMismatch({ ...policy.identities[index]!, ...NO_CLAIMS }, signer) === undefined);
   throw new PinwardenError(
     'PW_IDENTITY_MISMATCH',
-    `none of the expected identities matched what was in the certificate, got subjects [${facts.subjects.join(', ')}] with issuer ${facts.issuer ?? '(none)'}`,
+    `none of the expected identities matched what was in the certificate, got subjects [${facts.subjects.join(', ')}] with issuer ${facts.issuer ?? '(none)'}${claimMiss ? ` (${claimMiss})` : ''}`,
   );
 }
+
+const NO_CLAIMS = Object.fromEntries(CLAIM_CONSTRAINTS.map((name) => [name, ''])) as Record<ClaimConstraintName, string>;

@@ -8,7 +8,8 @@
  * every candidate's failure reason in one PinwardenError.
  */
 export { verifyArtifactSignature, signerPolicy } from './verify.ts';
-export type { VerifySignatureOptions } from './verify.ts';
+export type { SignatureRefusal, VerifySignatureOptions } from './verify.ts';
+export { readClaims } from './claims.ts';
 export { verifyBundleBytes, verifyBundleJson, parseBundleBytes } from './bundle-verify.ts';
 export type { BundleOutcome, BundleTarget, SignerPolicy } from './bundle-verify.ts';
 export { verifyLegacySignature, legacyToBundleJson, LEGACY_ANNOTATIONS } from './legacy.ts';

@@ -2,6 +2,7 @@
  * Shapes shared by the signature module: the Flux `spec.verify` block, the seams the webhook/controller plug
  * kube Secrets into, the options and limits of one verification, and what a successful verification proves.
  */
+import type { CertificateClaims, ClaimConstraints } from '../core/binding/index.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { Call, Digest } from '../oci/index.ts';
 
@@ -13,8 +14,12 @@ export interface OciVerifyBlock {
   trustedRootSecretRef?: { name: string };
 }
 
-/** Go regexps (RE2, unanchored `MatchString`); an empty string means "no constraint" as in cosign. */
-export interface OidcIdentity {
+/**
+ * Go regexps (RE2, unanchored `MatchString`); an empty string means "no constraint" as in cosign. The claim
+ * patterns (`sourceRepositoryRef`, `runnerEnvironment`, `buildSignerURI`) are pinwarden's: Flux's
+ * matchOIDCIdentity has only issuer and subject; the CLI flags and the policy's allowedIdentities set them.
+ */
+export interface OidcIdentity extends ClaimConstraints {
   issuer: string;
   subject: string;
 }
@@ -56,6 +61,8 @@ export interface VerifiedSignature {
   issuer?: string;
   /** Keyless: every SAN of the leaf (URI, email, DNS, IP, Fulcio username otherName). */
   subjects: string[];
+  /** Keyless: the Fulcio workflow claims of the leaf (repository, commit, ref, runner…), and any problem reading them. */
+  claims?: CertificateClaims;
   /** Key-based: the Secret entry (e.g. `cosign.pub`) whose key verified. */
   keyName?: string;
   /** Transparency log index and integrated time, when a tlog entry was verified. */

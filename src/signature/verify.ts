@@ -31,6 +31,18 @@ export interface VerifySignatureOptions {
   /** Keyless with an empty `matchOIDCIdentity`: accept any identity from the trusted Fulcio (legacy cosign). */
   allowAnyIdentity?: boolean;
   limits?: Partial<SignatureLimits>;
+  /**
+   * Judges every signature that verified, before it is taken (commit binding, the policy's claim patterns):
+   * undefined takes it; a refusal rejects it and is listed with the other candidates' reasons, unless it is a
+   * `fallback`: then the first such signature is taken only when no candidate is accepted outright.
+   */
+  judge?: (signature: VerifiedSignature) => SignatureRefusal | undefined;
+}
+
+export interface SignatureRefusal {
+  error: PinwardenError;
+  /** Acceptable when nothing better verifies (commitBinding: warn). */
+  fallback?: boolean;
 }
 
 export async function verifyArtifactSignature(
@@ -44,15 +56,22 @@ export async function verifyArtifactSignature(
   const context = { repository, subject, signer, limits, call: options.call };
   const log: DiscoveryLog = { failures: [], untried: 0 };
   const reasons = log.failures;
+  let fallback: VerifiedSignature | undefined;
   for await (const candidate of discoverCandidates(repository, subject, limits, options.call, log)) {
     try {
       const outcome = await verifyCandidate(candidate, context);
-      if (outcome) return verifiedSignature(outcome, subject);
+      if (!outcome) continue;
+      const verified = verifiedSignature(outcome, subject);
+      const refusal = options.judge?.(verified);
+      if (!refusal) return verified;
+      if (refusal.fallback) fallback ??= verified;
+      else throw refusal.error;
     } catch (error) {
       rethrowIfUndecidable(error, options.call);
       reasons.push(reasonOf(candidate.label, error));
     }
   }
+  if (fallback) return fallback;
   throw noVerifiedSignature(`${repository.name}@${subject.digest}`, reasons, log.untried);
 }
 
@@ -81,6 +100,7 @@ function verifiedSignature(outcome: CandidateOutcome, subject: Descriptor): Veri
     subjects: outcome.subjects,
     source: outcome.source,
     ...(outcome.issuer !== undefined ? { issuer: outcome.issuer } : {}),
+    ...(outcome.claims !== undefined ? { claims: outcome.claims } : {}),
     ...(outcome.keyName !== undefined ? { keyName: outcome.keyName } : {}),
     ...(outcome.logIndex !== undefined ? { logIndex: outcome.logIndex } : {}),
     ...(outcome.integratedTime !== undefined ? { integratedTime: outcome.integratedTime } : {}),

@@ -106,6 +106,64 @@ export interface LeafOptions {
   codeSigning?: boolean;
   /** Which Fulcio issuer extensions to write (default both, as Fulcio does today). */
   issuerExtensions?: readonly ('v1' | 'v2')[];
+  /** Workflow claim extensions (57264.1.N → value); see githubClaims / gitlabClaims. */
+  claims?: readonly ClaimExtension[];
+}
+
+/** One 57264.1.N extension: v2 numbers are written as DER UTF8String, v1 (2–6) raw; `raw` forces the bytes. */
+export interface ClaimExtension {
+  n: number;
+  value?: string;
+  raw?: Buffer;
+}
+
+export interface WorkflowRun {
+  /** `owner/name` (GitHub) or `group/project` (GitLab). */
+  repository: string;
+  sha: string;
+  ref: string;
+  runner?: string;
+  /** Write the deprecated GitHub v1 extensions too (.2, .3, .5, .6), as Fulcio still does for GitHub. */
+  v1?: boolean;
+  /** Only the v1 extensions (a certificate from before the v2 OIDs existed). */
+  v1Only?: boolean;
+  workflow?: string;
+}
+
+/** The extensions Fulcio writes for a GitHub Actions token (fulcio pkg/identity/github). */
+export function githubClaims(run: WorkflowRun): ClaimExtension[] {
+  const url = `https://github.com/${run.repository}`;
+  const workflow = `${url}/${run.workflow ?? '.github/workflows/release.yml'}@${run.ref}`;
+  const v1: ClaimExtension[] = [
+    { n: 2, value: 'push' }, { n: 3, value: run.sha }, { n: 4, value: 'Release' }, { n: 5, value: run.repository }, { n: 6, value: run.ref },
+  ];
+  const v2: ClaimExtension[] = [
+    { n: 9, value: workflow }, { n: 10, value: run.sha }, { n: 11, value: run.runner ?? 'github-hosted' },
+    { n: 12, value: url }, { n: 13, value: run.sha }, { n: 14, value: run.ref }, { n: 15, value: '123456' },
+    { n: 16, value: `https://github.com/${run.repository.split('/')[0]}` }, { n: 17, value: '654321' },
+    { n: 18, value: workflow }, { n: 19, value: run.sha }, { n: 20, value: 'push' },
+    { n: 21, value: `${url}/actions/runs/1/attempts/1` }, { n: 22, value: 'public' },
+  ];
+  if (run.v1Only) return v1;
+  return run.v1 === false ? v2 : [...v1, ...v2];
+}
+
+/** The extensions Fulcio writes for a GitLab CI token (fulcio pkg/identity/gitlabcom): v2 only. */
+export function gitlabClaims(run: WorkflowRun): ClaimExtension[] {
+  const url = `https://gitlab.com/${run.repository}`;
+  const config = `${url}//${run.workflow ?? '.gitlab-ci.yml'}@${run.ref}`;
+  return [
+    { n: 9, value: config }, { n: 10, value: run.sha }, { n: 11, value: run.runner ?? 'gitlab-hosted' },
+    { n: 12, value: url }, { n: 13, value: run.sha }, { n: 14, value: run.ref }, { n: 15, value: '42' },
+    { n: 16, value: `https://gitlab.com/${run.repository.split('/')[0]}` }, { n: 17, value: '7' },
+    { n: 18, value: config }, { n: 19, value: run.sha }, { n: 20, value: 'push' },
+    { n: 21, value: `${url}/-/jobs/99` }, { n: 22, value: 'public' },
+  ];
+}
+
+function claimExtension(claim: ClaimExtension): x509.Extension {
+  const bytes = claim.raw ?? (claim.n >= 2 && claim.n <= 6 ? Buffer.from(claim.value ?? '') : der(0x0c, Buffer.from(claim.value ?? '')));
+  return new x509.Extension(`1.3.6.1.4.1.57264.1.${claim.n}`, false, bytes);
 }
 
 export async function mintLeaf(ca: FulcioLikeCa, options: LeafOptions = {}): Promise<KeylessSigner> {
@@ -123,6 +181,7 @@ export async function mintLeaf(ca: FulcioLikeCa, options: LeafOptions = {}): Pro
       await x509.AuthorityKeyIdentifierExtension.create(ca.intermediate),
       new x509.Extension('2.5.29.17', true, sanExtensionValue(options.subject ?? TEST_SUBJECT, options.extraSans ?? {})),
       ...issuerExtensions(issuer, options.issuerExtensions ?? ['v1', 'v2']),
+      ...(options.claims ?? []).map(claimExtension),
     ],
   });
   const certificateDer = Buffer.from(cert.rawData);

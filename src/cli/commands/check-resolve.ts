@@ -39,7 +39,7 @@ export async function resolveAndCheck(objects: readonly ManifestObject[], policy
       const namespaceLabels = namespaces.get(objectRefOf(manifest.object).namespace ?? '');
       return admitObject({ object: manifest.object, ...(namespaceLabels ? { scope: { namespaceLabels } } : {}), ...(exceptions ? { exceptions } : {}) }, effective, deps);
     });
-    const report = reportFrom(outcomes.map(({ result }, index) => ({ manifest: objects[index] as ManifestObject, evaluation: result.evaluation })));
+    const report = reportFrom(outcomes.map(({ result }, index) => ({ manifest: objects[index] as ManifestObject, evaluation: result.evaluation })), effective.spec.mode);
     return { report, admitted: outcomes.map((outcome) => outcome.admitted) };
   } finally {
     pins.close();

@@ -4,7 +4,7 @@
  * Exit 0 when pushed, 1 when the registry fails, 2 on bad flags, references or an unreadable DIR.
  */
 import { resolve as resolvePath } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
 import { packArtifact, pushArtifact } from '../../artifact/index.ts';
 import { formatReference, parseReference } from '../../oci/index.ts';
@@ -18,6 +18,8 @@ interface PushFlags extends RegistryFlags {
   revision: string;
   reproducible?: boolean;
   ignorePaths?: string;
+  annotation?: string[];
+  /** Hidden alias of --annotation (the old name), also one value per flag. */
   annotations?: string[];
 }
 
@@ -31,7 +33,8 @@ export function registerPush(program: Command, io: CliIo, setExit: SetExit): Com
     .requiredOption('--revision <rev>', 'source revision, e.g. main@sha1:<commit> (org.opencontainers.image.revision)')
     .option('--reproducible', 'use the epoch as the created time, so equal content gives an equal digest')
     .option('--ignore-paths <patterns>', 'comma-separated .gitignore patterns replacing the default exclusions')
-    .option('-a, --annotations <key=value...>', 'extra manifest annotations');
+    .option('-a, --annotation <key=value>', 'extra manifest annotation, one per flag (repeatable)', collect)
+    .addOption(new Option('--annotations <key=value>').argParser(collect).hideHelp());
   return addRegistryOptions(command).action(async (dir: string, ref: string, flags: PushFlags) => {
     setExit(await runPush(dir, ref, flags, io));
   });
@@ -52,7 +55,7 @@ export async function runPush(dir: string, ref: string, flags: PushFlags, io: Cl
     revision: flags.revision,
     reproducible: flags.reproducible === true,
     ...(flags.ignorePaths !== undefined ? { ignorePaths: splitList(flags.ignorePaths) } : {}),
-    annotations: parseAnnotations(flags.annotations ?? []),
+    annotations: parseAnnotations([...(flags.annotation ?? []), ...(flags.annotations ?? [])]),
   });
   const repository = await openRepository(reference, flags, io);
   try {
@@ -64,6 +67,10 @@ export async function runPush(dir: string, ref: string, flags: PushFlags, io: Cl
   return 0;
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 function splitList(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
@@ -72,7 +79,7 @@ function parseAnnotations(pairs: readonly string[]): Record<string, string> {
   const annotations: Record<string, string> = {};
   for (const pair of pairs) {
     const equals = pair.indexOf('=');
-    if (equals <= 0) throw new PinwardenError('PW_INPUT_INVALID', `--annotations expects key=value, got '${pair.slice(0, 80)}'`);
+    if (equals <= 0) throw new PinwardenError('PW_INPUT_INVALID', `--annotation expects key=value, got '${pair.slice(0, 80)}'`);
     annotations[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
   return annotations;

@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
+import { durationFlagMs } from '../flags/duration.ts';
 import { HttpRepository, callWithTimeout, createResolver, credentialsFromDockerConfig, parseReference } from '../../oci/index.ts';
 import type { Call, Credentials, Reference, TlsOptions } from '../../oci/index.ts';
 import type { CliIo } from '../io.ts';
@@ -19,6 +20,9 @@ export interface RegistryFlags {
   insecure?: boolean;
   dockerConfig?: string;
   caFile?: string;
+  clientCert?: string;
+  clientKey?: string;
+  /** Hidden aliases of --client-cert / --client-key (the names before 0.2). */
   certFile?: string;
   keyFile?: string;
   timeout: string;
@@ -48,9 +52,11 @@ export function addRegistryOptions(command: Command): Command {
     .option('--insecure', 'allow plain HTTP (and unverified TLS without --ca-file)')
     .option('--docker-config <file>', 'dockerconfigjson with credentials (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)')
     .option('--ca-file <file>', 'PEM CA bundle trusted in addition to the system roots')
-    .option('--cert-file <file>', 'PEM client certificate (mTLS)')
-    .option('--key-file <file>', 'PEM private key of the client certificate')
-    .option('--timeout <seconds>', 'deadline for all registry calls', '30');
+    .option('--client-cert <file>', 'PEM client certificate (mTLS; with --client-key)')
+    .option('--client-key <file>', 'PEM private key of the client certificate')
+    .addOption(new Option('--cert-file <file>').hideHelp())
+    .addOption(new Option('--key-file <file>').hideHelp())
+    .option('--timeout <duration>', 'deadline for all registry calls (Go duration: 30s, 2m, 1m30s)', '30s');
 }
 
 export async function runResolve(ref: string, flags: ResolveFlags, io: CliIo): Promise<0> {
@@ -79,11 +85,7 @@ export async function runResolve(ref: string, flags: ResolveFlags, io: CliIo): P
 }
 
 export function callFor(flags: Pick<RegistryFlags, 'timeout'>): Call {
-  const seconds = Number(flags.timeout);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
-    throw new PinwardenError('PW_INPUT_INVALID', `--timeout must be a number of seconds between 0 and 3600, got '${flags.timeout}'`);
-  }
-  return callWithTimeout(Math.round(seconds * 1000));
+  return callWithTimeout(durationFlagMs('--timeout', flags.timeout));
 }
 
 export async function openRepository(reference: Reference, flags: RegistryFlags, io: CliIo): Promise<HttpRepository> {
@@ -116,16 +118,24 @@ function defaultDockerConfig(io: CliIo): string | undefined {
 }
 
 async function readTls(flags: RegistryFlags, io: CliIo): Promise<TlsOptions | undefined> {
-  if ((flags.certFile === undefined) !== (flags.keyFile === undefined)) {
-    throw new PinwardenError('PW_INPUT_INVALID', '--cert-file and --key-file go together');
+  const certFile = clientFlag(flags.clientCert, flags.certFile, '--client-cert', '--cert-file');
+  const keyFile = clientFlag(flags.clientKey, flags.keyFile, '--client-key', '--key-file');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new PinwardenError('PW_INPUT_INVALID', '--client-cert and --client-key go together');
   }
   const tls: TlsOptions = {};
   if (flags.caFile !== undefined) tls.ca = await readText(resolvePath(io.cwd, flags.caFile), '--ca-file');
-  if (flags.certFile !== undefined && flags.keyFile !== undefined) {
-    tls.cert = await readText(resolvePath(io.cwd, flags.certFile), '--cert-file');
-    tls.key = await readText(resolvePath(io.cwd, flags.keyFile), '--key-file');
+  if (certFile !== undefined && keyFile !== undefined) {
+    tls.cert = await readText(resolvePath(io.cwd, certFile), '--client-cert');
+    tls.key = await readText(resolvePath(io.cwd, keyFile), '--client-key');
   }
   return tls.ca !== undefined || tls.cert !== undefined ? tls : undefined;
+}
+
+/** The new flag name or its hidden old alias; both at once is a usage error. */
+function clientFlag(value: string | undefined, alias: string | undefined, flag: string, aliasFlag: string): string | undefined {
+  if (value !== undefined && alias !== undefined) throw new PinwardenError('PW_INPUT_INVALID', `${flag} and ${aliasFlag} are the same flag; give one`);
+  return value ?? alias;
 }
 
 async function readText(file: string, flag: string): Promise<string> {

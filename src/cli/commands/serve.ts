@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
+import type { Logger } from 'pino';
+import { DEFAULT_LIMITS, createLogger, startServe } from '../../webhook/index.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
 
@@ -37,7 +38,7 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     .description('Run the admission webhook (HTTPS /mutate and /validate) and /metrics, /healthz, /readyz.')
     .option('--port <port>', 'HTTPS port for /mutate and /validate', parsePort, 8443)
     .option('--metrics-port <port>', 'plain HTTP port for /metrics, /healthz, /readyz', parsePort, 8080)
-    .option('--host <address>', 'listen address', '0.0.0.0')
+    .option('--host <address>', 'listen address of both ports (0.0.0.0: every interface, as a container needs; 127.0.0.1 keeps it on this machine)', '0.0.0.0')
     .option('--tls-cert <file>', 'serving certificate (PEM), reloaded when it changes', DEV_CERT)
     .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes', DEV_KEY)
     .option('--client-ca-file <file>', 'require a client certificate signed by this CA (PEM) on every connection: the apiserver\'s, from its AdmissionConfiguration kubeConfigFile; reloaded when it changes')
@@ -54,14 +55,21 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
 
 export interface RunServeOptions {
   usesDevCerts?: boolean;
+  /** The process logger (default: pino JSON lines on stdout at --log-level). */
+  logger?: Logger;
   /** Resolves when the server should stop; default: the first SIGTERM or SIGINT. */
   untilStopped?: () => Promise<string>;
 }
 
 export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServeOptions = {}): Promise<0> {
   const path = (file: string): string => resolve(io.cwd, file);
-  if (run.usesDevCerts === true) ensureDevCertificates(io, path);
+  // One logger for the whole process, so every line it prints (start, reloads, shutdown) is JSON.
+  const logger = run.logger ?? createLogger({ level: options.logLevel });
+  if (run.usesDevCerts === true) ensureDevCertificates(io, path, logger);
+  // Listen for the stop signal before serving: a SIGTERM right after "pinwarden serving" must drain, not kill.
+  const stopped = (run.untilStopped ?? untilSignal)();
   const server = await startServe({
+    logger,
     port: options.port,
     metricsPort: options.metricsPort,
     host: options.host,
@@ -73,19 +81,20 @@ export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServ
     ...(options.config !== undefined ? { config: path(options.config) } : {}),
     ...(options.kubeconfig !== undefined ? { kubeconfig: path(options.kubeconfig) } : {}),
   });
-  const reason = await (run.untilStopped ?? untilSignal)();
-  io.stderr(`pinwarden: ${reason}: shutting down\n`);
+  const reason = await stopped;
+  logger.info({ signal: reason }, 'shutting down');
   await server.close();
+  logger.info({ signal: reason }, 'stopped');
   return 0;
 }
 
 /** Developer convenience only: the default paths, missing, with the script at hand. */
-function ensureDevCertificates(io: CliIo, path: (file: string) => string): void {
+function ensureDevCertificates(io: CliIo, path: (file: string) => string, logger: Logger): void {
   if (existsSync(path(DEV_CERT)) && existsSync(path(DEV_KEY))) return;
   if (!existsSync(path(DEV_SCRIPT))) return;
-  io.stderr(`pinwarden: ${DEV_CERT} is missing; making development certificates with ${DEV_SCRIPT}\n`);
-  const result = spawnSync('sh', [path(DEV_SCRIPT)], { cwd: io.cwd, stdio: ['ignore', 'ignore', 'inherit'], timeout: 60_000 });
-  if (result.status !== 0) io.stderr(`pinwarden: ${DEV_SCRIPT} failed (exit ${String(result.status)})\n`);
+  logger.info({ certificate: DEV_CERT, script: DEV_SCRIPT }, 'certificate missing: making development certificates');
+  const result = spawnSync('sh', [path(DEV_SCRIPT)], { cwd: io.cwd, stdio: ['ignore', 'ignore', 'ignore'], timeout: 60_000 });
+  if (result.status !== 0) logger.error({ script: DEV_SCRIPT, exitCode: result.status }, 'making development certificates failed');
 }
 
 function untilSignal(): Promise<string> {

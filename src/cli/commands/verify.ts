@@ -14,12 +14,14 @@ import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from 
 import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
+import { verifyWithChecks } from '../../flows/index.ts';
+import { addCosignIdentityOptions, identityRegexps, type CosignIdentityFlags } from '../flags/cosign-identity.ts';
+import { addBindingOptions, bindingJson, bindingMode, claimPatterns, describeBinding } from '../flags/commit-binding.ts';
+import type { BindingFlags } from '../flags/commit-binding.ts';
 import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
 import type { RegistryFlags } from './resolve.ts';
 
-interface VerifyFlags extends RegistryFlags {
-  issuer?: string;
-  subject?: string;
+interface VerifyFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
   key?: string;
   trustedRoot?: string;
   requireTlog?: boolean;
@@ -39,7 +41,7 @@ export function registerVerify(program: Command, io: CliIo, setExit: SetExit): C
     .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)')
     .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)')
     .option('--output <format>', 'text or json', 'text');
-  return addRegistryOptions(command).action(async (ref: string, flags: VerifyFlags) => {
+  return addRegistryOptions(addBindingOptions(addCosignIdentityOptions(command))).action(async (ref: string, flags: VerifyFlags) => {
     setExit(await runVerify(ref, flags, io));
   });
 }
@@ -53,12 +55,15 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
     throw new PinwardenError('PW_INPUT_INVALID', `${ref}: verify needs a digest reference (…@sha256:…); run 'pinwarden resolve' first`);
   }
   const verify = verifyBlock(flags);
+  bindingMode(flags);
   const options = { ...(await verificationOptions(flags, io)), call: callFor(flags) };
   const repository = await openRepository(reference, flags, io);
   try {
     const subject = await repository.resolve(reference.digest, options.call);
-    const verified = await verifyArtifactSignature(repository, subject, verify, options);
-    io.stdout(flags.output === 'json' ? `${JSON.stringify(verified, null, 2)}\n` : describeVerified(formatReference(reference), verified));
+    const mode = bindingMode(flags);
+    const { signature: verified, binding } = await verifyWithChecks(verifyArtifactSignature, repository, subject, verify, options, { bindingMode: mode });
+    const bindingField = binding ? { commitBinding: bindingJson(mode, binding) } : {};
+    io.stdout(flags.output === 'json' ? `${JSON.stringify({ ...verified, ...bindingField }, null, 2)}\n` : describeVerified(formatReference(reference), verified, describeBinding(binding)));
     return 0;
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
@@ -69,17 +74,18 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   }
 }
 
-function verifyBlock(flags: VerifyFlags): OciVerifyBlock {
+function verifyBlock(rawFlags: VerifyFlags): OciVerifyBlock {
+  const flags = { ...rawFlags, ...identityRegexps(rawFlags) };
   const keyless = flags.issuer !== undefined || flags.subject !== undefined;
   if (keyless === (flags.key !== undefined)) {
-    throw new PinwardenError('PW_INPUT_INVALID', 'give either --issuer and --subject (keyless) or --key FILE (key-based)');
+    throw new PinwardenError('PW_INPUT_INVALID', 'give either --issuer and --subject (keyless; cosign names: --certificate-oidc-issuer[-regexp], --certificate-identity[-regexp]) or --key FILE (key-based)');
   }
-  if (flags.key !== undefined) return { provider: 'cosign', secretRef: { name: KEY_SECRET } };
+  if (flags.key !== undefined) return { provider: 'cosign', secretRef: { name: KEY_SECRET }, ...claimPatterns(flags, false) };
   if (flags.issuer === undefined || flags.subject === undefined) {
     throw new PinwardenError('PW_INPUT_INVALID', '--issuer and --subject go together (use ".*" to accept any value on purpose)');
   }
   if (flags.requireTlog) throw new PinwardenError('PW_INPUT_INVALID', '--require-tlog applies to --key only; keyless always requires the tlog');
-  return { provider: 'cosign', matchOIDCIdentity: [{ issuer: flags.issuer, subject: flags.subject }] };
+  return { provider: 'cosign', matchOIDCIdentity: [{ issuer: flags.issuer, subject: flags.subject, ...claimPatterns(flags, true) }] };
 }
 
 async function verificationOptions(flags: VerifyFlags, io: CliIo): Promise<Omit<VerifySignatureOptions, 'call'>> {
@@ -106,7 +112,7 @@ async function readInput(file: string, flag: string): Promise<Buffer> {
   }
 }
 
-function describeVerified(reference: string, verified: VerifiedSignature): string {
+function describeVerified(reference: string, verified: VerifiedSignature, binding?: string): string {
   const rows: [string, string | undefined][] = [
     ['kind', `${verified.kind} (${verified.mode}), from ${verified.source}`],
     ['issuer', verified.issuer],
@@ -114,9 +120,25 @@ function describeVerified(reference: string, verified: VerifiedSignature): strin
     ['key', verified.keyName],
     ['log index', verified.logIndex],
     ['integrated time', verified.integratedTime?.toISOString()],
+    ...claimRows(verified),
+    ['commit binding', binding],
   ];
   const lines = rows.filter((row): row is [string, string] => row[1] !== undefined).map(([label, value]) => `  ${`${label}:`.padEnd(17)}${value}`);
   return `Verified OK: ${reference}\n${lines.join('\n')}\n`;
+}
+
+/** The workflow claims that say what was built where (keyless certificates from CI). */
+function claimRows(verified: VerifiedSignature): [string, string | undefined][] {
+  const values = verified.claims?.values ?? {};
+  return [
+    ['source repo', values.sourceRepositoryURI],
+    ['source commit', values.sourceRepositoryDigest],
+    ['source ref', values.sourceRepositoryRef],
+    ['runner', values.runnerEnvironment],
+    ['build signer', values.buildSignerURI],
+    ['run', values.runInvocationURI],
+    ...(verified.claims?.problems ?? []).map((problem): [string, string] => ['claim problem', problem]),
+  ];
 }
 
 function describeFailure(reference: string, error: PinwardenError): string {

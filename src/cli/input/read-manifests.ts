@@ -1,19 +1,20 @@
 /**
- * Reads Kubernetes manifests for `check`: files, directories (recursive: *.yaml, *.yml, *.json), and
- * stdin (`-`). Multi-document YAML and `kind: List` / `*List` objects are flattened. Every object keeps its
- * file and line, and can map a field path back to a line. Unreadable input is reported per source and
- * never stops the other sources from being read.
+ * Reads Kubernetes manifests for `check`: files, directories (see select-files.ts) and stdin (`-`).
+ * Multi-document YAML and `kind: List` / `*List` objects are flattened. Every object keeps its file and
+ * line, and maps a field path back to a line. `streamManifests` yields one source at a time so `check`
+ * keeps only findings, never every parsed file; `readManifests` collects them (for `--resolve`).
+ * Unreadable input is reported per source and never stops the other sources from being read.
  */
-import { readFile, readdir, realpath, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { LineCounter, isMap, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import { describeFsError, emptySelectionLog, selectFiles, type FoundFile, type SelectionLog } from './select-files.ts';
 
 export interface ManifestObject {
   file: string;
   line: number;
   object: unknown;
-  /** Line of the deepest existing node along a field path like spec.verify.matchOIDCIdentity[0].subject. */
+  /** Line of a field path like spec.verify.matchOIDCIdentity[0].subject; a missing field: its nearest existing parent key. */
   lineOf(fieldPath: string): number;
 }
 
@@ -23,101 +24,134 @@ export interface InputProblem {
   message: string;
 }
 
-export interface ManifestSet {
+/** One file (or stdin) read and parsed. */
+export interface ParsedSource {
+  file: string;
+  /** Non-empty YAML documents in it (a file of comments only has none). */
+  documents: number;
   objects: ManifestObject[];
   problems: InputProblem[];
 }
 
-const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
+export interface ManifestSet {
+  objects: ManifestObject[];
+  problems: InputProblem[];
+  documents: number;
+  emptyFiles: string[];
+  selection: SelectionLog;
+}
+
+export interface ReadOptions {
+  exclude?: readonly string[];
+}
+
+export const STDIN = '<stdin>';
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
 /** YAML anchors expanded per document: enough for real manifests, far below a "billion laughs" bomb. */
 const MAX_ALIAS_COUNT = 100;
 
-export async function readManifests(paths: readonly string[], stdin: Readable, cwd: string): Promise<ManifestSet> {
-  const result: ManifestSet = { objects: [], problems: [] };
+/** Every source in order, one at a time; selection problems (unreadable paths) land in `log`. */
+export async function* streamManifests(paths: readonly string[], stdin: Readable, cwd: string, options: ReadOptions, log: SelectionLog): AsyncGenerator<ParsedSource> {
   for (const path of paths) {
     if (path === '-') {
-      parseInto(result, '<stdin>', await readStream(stdin));
+      yield await readStdin(stdin);
       continue;
     }
-    for (const file of await expandPath(resolve(cwd, path), path, result.problems, new Set())) {
-      const text = await readText(file.absolute, file.display, result.problems);
-      if (text !== undefined) parseInto(result, file.display, text);
+    for await (const file of selectFiles(path, cwd, options.exclude ?? [], log)) {
+      yield await readSource(file);
     }
   }
+}
+
+export async function readManifests(paths: readonly string[], stdin: Readable, cwd: string, options: ReadOptions = {}): Promise<ManifestSet> {
+  const selection = emptySelectionLog();
+  const result: ManifestSet = { objects: [], problems: [], documents: 0, emptyFiles: [], selection };
+  for await (const source of streamManifests(paths, stdin, cwd, options, selection)) {
+    result.objects.push(...source.objects);
+    result.problems.push(...source.problems);
+    result.documents += source.documents;
+    if (source.documents === 0 && source.problems.length === 0) result.emptyFiles.push(source.file);
+  }
+  result.problems.push(...selection.problems);
   return result;
 }
 
-interface FoundFile {
-  absolute: string;
-  display: string;
-}
-
-async function expandPath(absolute: string, display: string, problems: InputProblem[], seen: Set<string>): Promise<FoundFile[]> {
+async function readSource(file: FoundFile): Promise<ParsedSource> {
   try {
-    const info = await stat(absolute);
-    if (!info.isDirectory()) return [{ absolute, display }];
-    const real = await realpath(absolute);
-    if (seen.has(real)) return [];
-    seen.add(real);
-    const entries = (await readdir(absolute, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    const nested = await Promise.all(
-      entries
-        .filter((entry) => entry.name !== '.git')
-        .filter((entry) => entry.isDirectory() || entry.isSymbolicLink() || MANIFEST_EXTENSIONS.some((ext) => entry.name.endsWith(ext)))
-        .map((entry) => expandNested(join(absolute, entry.name), join(display, entry.name), problems, seen)),
-    );
-    return nested.flat();
+    const info = await stat(file.absolute);
+    if (info.size > MAX_FILE_BYTES) {
+      return { file: file.display, documents: 0, objects: [], problems: [{ file: file.display, message: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` }] };
+    }
+    return parseSource(file.display, await readFile(file.absolute, 'utf8'));
   } catch (error) {
-    problems.push({ file: display, message: describeFsError(error) });
-    return [];
+    return { file: file.display, documents: 0, objects: [], problems: [{ file: file.display, message: describeFsError(error) }] };
   }
 }
 
-async function expandNested(absolute: string, display: string, problems: InputProblem[], seen: Set<string>): Promise<FoundFile[]> {
-  const found = await expandPath(absolute, display, problems, seen);
-  // A symlink to a non-manifest file inside a directory walk is not a manifest.
-  return found.filter((file) => file.absolute !== absolute || MANIFEST_EXTENSIONS.some((ext) => absolute.endsWith(ext)));
-}
-
-async function readText(absolute: string, display: string, problems: InputProblem[]): Promise<string | undefined> {
+async function readStdin(stdin: Readable): Promise<ParsedSource> {
   try {
-    const info = await stat(absolute);
-    if (info.size > MAX_FILE_BYTES) {
-      problems.push({ file: display, message: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` });
-      return undefined;
-    }
-    return await readFile(absolute, 'utf8');
+    return parseSource(STDIN, await readStream(stdin));
   } catch (error) {
-    problems.push({ file: display, message: describeFsError(error) });
-    return undefined;
+    const message = error instanceof TooLarge ? `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` : describeFsError(error);
+    return { file: STDIN, documents: 0, objects: [], problems: [{ file: STDIN, message }] };
   }
 }
 
 async function readStream(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > MAX_FILE_BYTES) {
+      stream.destroy();
+      throw new TooLarge();
+    }
+    chunks.push(buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function parseInto(result: ManifestSet, file: string, text: string): void {
+class TooLarge extends Error {}
+
+/** Parses one text into objects; exported for the origin locator, which re-reads the files in Git. */
+export function parseSource(file: string, text: string): ParsedSource {
+  const source: ParsedSource = { file, documents: 0, objects: [], problems: [] };
+  for (const parsed of parseDocuments(text)) {
+    if ('problem' in parsed) {
+      source.problems.push({ file, line: parsed.line, message: parsed.problem });
+      continue;
+    }
+    source.documents += 1;
+    collectObjects(source.objects, file, parsed.node, parsed.value, parsed.lineCounter);
+  }
+  return source;
+}
+
+export type ParsedDocument = { node: Node; value: unknown; lineCounter: LineCounter } | { problem: string; line: number };
+
+/** The non-empty documents of a YAML stream, each as a node tree and plain data, or a problem with its line. */
+export function parseDocuments(text: string): ParsedDocument[] {
   const lineCounter = new LineCounter();
+  const out: ParsedDocument[] = [];
   for (const document of parseAllDocuments(text, { lineCounter, prettyErrors: false })) {
     const error = document.errors[0];
     if (error) {
-      const { line } = lineCounter.linePos(error.pos[0]);
-      result.problems.push({ file, line, message: `not valid YAML: ${firstLine(error.message)}` });
+      out.push({ problem: `not valid YAML: ${firstLine(error.message)}`, line: lineCounter.linePos(error.pos[0]).line });
       continue;
     }
     const contents = document.contents;
     if (contents === null) continue;
     const value = documentValue(document);
     if (value instanceof Error) {
-      result.problems.push({ file, line: lineCounter.linePos(contents.range?.[0] ?? 0).line, message: value.message });
+      out.push({ problem: value.message, line: lineCounter.linePos(contents.range?.[0] ?? 0).line });
       continue;
     }
-    collectObjects(result.objects, file, contents, value, lineCounter);
+    // An explicit but empty document (`---` and nothing after it) holds no object: it is not a document read.
+    if (value === null || value === undefined) continue;
+    out.push({ node: contents, value, lineCounter });
   }
+  return out;
 }
 
 /** The document as plain data; an alias bomb (or anything else toJS refuses) is an input problem, not a crash. */
@@ -130,7 +164,7 @@ function documentValue(document: Document): unknown {
   }
 }
 
-function collectObjects(out: ManifestObject[], file: string, node: Node, value: unknown, lineCounter: LineCounter): void {
+export function collectObjects(out: ManifestObject[], file: string, node: Node, value: unknown, lineCounter: LineCounter): void {
   const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   const kind = typeof record?.kind === 'string' ? record.kind : '';
   const items = record?.items;
@@ -142,32 +176,45 @@ function collectObjects(out: ManifestObject[], file: string, node: Node, value: 
     });
     return;
   }
-  const lineAt = (target: Node | undefined): number => lineCounter.linePos(target?.range?.[0] ?? 0).line;
-  out.push({ file, line: lineAt(node), object: value, lineOf: (fieldPath) => lineAt(deepestNode(node, fieldPath)) });
+  out.push({ file, line: lineAt(lineCounter, node), object: value, lineOf: (fieldPath) => lineOfField(node, lineCounter, fieldPath) });
 }
 
-function deepestNode(root: Node, fieldPath: string): Node {
-  let node = root;
+function lineAt(lineCounter: LineCounter, node: { range?: readonly number[] | null } | undefined | null): number {
+  return lineCounter.linePos(node?.range?.[0] ?? 0).line;
+}
+
+/**
+ * The line of a field: the line of its key when it exists (`subject:` in `- issuer: …\n  subject: …`),
+ * else the line of its nearest existing parent's key (`spec:` for a missing spec.url), else the object's.
+ */
+export function lineOfField(root: Node, lineCounter: LineCounter, fieldPath: string): number {
+  let node: Node = root;
+  let line = lineAt(lineCounter, root);
   for (const segment of splitFieldPath(fieldPath)) {
-    const next: unknown = isMap(node) ? node.get(segment, true) : isSeq(node) ? node.get(Number(segment), true) : undefined;
-    if (next === undefined || next === null || typeof next !== 'object') break;
-    node = next as Node;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === segment);
+      if (!pair || !isPair(pair)) break;
+      line = lineAt(lineCounter, pair.key as Node);
+      if (pair.value === null || typeof pair.value !== 'object') break;
+      node = pair.value as Node;
+    } else if (isSeq(node)) {
+      const item: unknown = node.items[Number(segment)];
+      if (item === undefined || item === null || typeof item !== 'object') break;
+      node = item as Node;
+      line = lineAt(lineCounter, node);
+    } else {
+      break;
+    }
   }
-  return node;
+  return line;
 }
 
 function splitFieldPath(fieldPath: string): string[] {
   return fieldPath.split(/[.[\]]/).filter((segment) => segment !== '');
 }
 
-function describeFsError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file or directory';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return error instanceof Error ? error.message : String(error);
-}
-
 function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
+
+export { describeFsError };

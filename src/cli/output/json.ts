@@ -22,7 +22,23 @@ export function formatJson(report: CheckReport): string {
     })),
     ...(result.waived ? { waived: result.waived.map((finding) => ({ rule: finding.ruleId, path: finding.path, message: finding.message, line: finding.line, exception: finding.exception, reason: finding.reason, expires: finding.expires })) } : {}),
   }));
+  const skipped = report.skipped.map((entry) => ({
+    apiVersion: entry.object.apiVersion,
+    kind: entry.object.kind,
+    namespace: entry.object.namespace ?? null,
+    name: entry.object.name,
+    file: entry.file,
+    line: entry.line,
+    reason: entry.reason,
+  }));
   const errors = report.problems.map((problem) => ({ file: problem.file, line: problem.line ?? null, message: problem.message }));
   const expired = report.expiredExceptions;
-  return `${JSON.stringify({ results, summary: report.summary, ...(errors.length > 0 ? { errors } : {}), ...(expired ? { exceptions: { expired } } : {}) }, null, 2)}\n`;
+  const optional = {
+    ...(report.emptyFiles.length > 0 ? { emptyFiles: report.emptyFiles } : {}),
+    ...(report.notes.length > 0 ? { notes: report.notes } : {}),
+    ...(errors.length > 0 ? { errors } : {}),
+    ...(expired ? { exceptions: { expired } } : {}),
+  };
+  return `${JSON.stringify({ results, skipped, summary: report.summary, ...optional }, null, 2)}
+`;
 }

@@ -5,17 +5,27 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { RULES } from '../../core/rules/index.ts';
-import type { CheckReport, CheckResult, Violation } from './report.ts';
+import { SCHEMA_RULE } from '../../core/flux/flux-schemas.ts';
+import type { CheckReport, CheckResult, SkippedObject, Violation } from './report.ts';
 import { describeObject } from './report.ts';
 
 const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 const INFORMATION_URI = 'https://github.com/pinwarden/pinwarden';
 
+/** The rule catalogue plus the two `check`-only entries: the CRD schema check and the not-governed note. */
+const NOT_GOVERNED = { id: 'not-governed', summary: 'A Flux source (or a generator of sources) pinwarden does not check; the note says why.' };
+const DESCRIPTORS = [
+  ...RULES.map((rule) => ({ id: rule.id, summary: rule.summary, level: rule.severity === 'error' ? 'error' : 'warning', tag: rule.kind })),
+  { id: SCHEMA_RULE.id, summary: SCHEMA_RULE.summary, level: 'error', tag: 'schema' },
+  { id: NOT_GOVERNED.id, summary: NOT_GOVERNED.summary, level: 'note', tag: 'coverage' },
+];
+
 export function formatSarif(report: CheckReport, toolVersion: string): string {
-  const ruleIndex = new Map(RULES.map((rule, index) => [rule.id, index]));
-  const results = report.results.flatMap((result) =>
-    result.violations.map((violation) => sarifResult(result, violation, ruleIndex.get(violation.ruleId) ?? -1)),
-  );
+  const ruleIndex = new Map(DESCRIPTORS.map((rule, index) => [rule.id, index]));
+  const results = [
+    ...report.results.flatMap((result) => result.violations.map((violation) => sarifResult(result, violation, ruleIndex.get(violation.ruleId) ?? -1))),
+    ...report.skipped.filter((entry) => entry.notable).map((entry) => skippedNote(entry, ruleIndex.get(NOT_GOVERNED.id) ?? -1)),
+  ];
   const log = {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
@@ -27,14 +37,14 @@ export function formatSarif(report: CheckReport, toolVersion: string): string {
             informationUri: INFORMATION_URI,
             version: toolVersion,
             semanticVersion: toolVersion,
-            rules: RULES.map((rule) => ({
+            rules: DESCRIPTORS.map((rule) => ({
               id: rule.id,
               name: rule.id,
               shortDescription: { text: rule.summary },
               fullDescription: { text: rule.summary },
               help: { text: rule.summary },
-              defaultConfiguration: { level: rule.severity === 'error' ? 'error' : 'warning' },
-              properties: { tags: ['security', 'flux', rule.kind] },
+              defaultConfiguration: { level: rule.level },
+              properties: { tags: ['security', 'flux', rule.tag] },
             })),
           },
         },
@@ -61,6 +71,17 @@ function sarifResult(result: CheckResult, violation: Violation, ruleIndex: numbe
       },
     ],
     partialFingerprints: { objectRule: `${describeObject(result.object)}|${violation.ruleId}|${violation.path}` },
+  };
+}
+
+function skippedNote(entry: SkippedObject, ruleIndex: number): object {
+  return {
+    ruleId: NOT_GOVERNED.id,
+    ruleIndex,
+    level: 'note',
+    message: { text: `${describeObject(entry.object)}: skipped: ${entry.reason}` },
+    locations: [{ ...location(entry.file, entry.line), logicalLocations: [{ fullyQualifiedName: describeObject(entry.object), kind: 'object' }] }],
+    partialFingerprints: { objectRule: `${describeObject(entry.object)}|${NOT_GOVERNED.id}` },
   };
 }
 

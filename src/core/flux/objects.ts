@@ -75,10 +75,13 @@ export interface OciRepositoryView {
   secretName?: string;
   serviceAccountName?: string;
   certSecretName?: string;
+  /** `metadata.annotations["pinwarden.dev/commit-binding"]`, as written (any type). */
+  commitBindingAnnotation?: unknown;
 }
 
 export function readOciRepository(object: unknown): OciRepositoryView {
   const spec = specOf(object);
+  const commitBinding = asRecord(asRecord(asRecord(object)?.metadata)?.annotations)?.['pinwarden.dev/commit-binding'];
   const secretName = refName(spec.secretRef);
   const serviceAccountName = asString(spec.serviceAccountName);
   const certSecretName = refName(spec.certSecretRef);
@@ -90,6 +93,7 @@ export function readOciRepository(object: unknown): OciRepositoryView {
     ...(secretName ? { secretName } : {}),
     ...(serviceAccountName ? { serviceAccountName } : {}),
     ...(certSecretName ? { certSecretName } : {}),
+    ...(commitBinding !== undefined ? { commitBindingAnnotation: commitBinding } : {}),
   };
 }
 

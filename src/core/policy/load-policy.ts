@@ -6,6 +6,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { PinwardenError } from '../errors.ts';
+import { CLAIM_CONSTRAINTS } from '../binding/index.ts';
 import { goRegexSyntaxError } from '../go-regex.ts';
 import { trustedKeyFingerprint } from '../trust/fingerprint.ts';
 import { parseCidr } from './cidr.ts';
@@ -92,10 +93,21 @@ function assertNetworks(policy: SourcePolicy, sourceName: string): void {
 
 function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {
   const problems: string[] = [];
-  policy.spec.ociRepository.allowedIdentities.forEach((identity, index) => {
-    for (const field of ['issuer', 'subject'] as const) {
-      const message = goRegexSyntaxError(identity[field]);
+  const settings = policy.spec.ociRepository;
+  settings.allowedIdentities.forEach((identity, index) => {
+    for (const field of ['issuer', 'subject', ...CLAIM_CONSTRAINTS] as const) {
+      const pattern = identity[field];
+      const message = pattern === undefined ? undefined : goRegexSyntaxError(pattern);
       if (message) problems.push(`spec.ociRepository.allowedIdentities[${index}].${field}: ${message}`);
+    }
+    const claims = CLAIM_CONSTRAINTS.filter((field) => identity[field] !== undefined);
+    if (claims.length > 0 && (!settings.verifyAtAdmission || !settings.requireDigest)) {
+      const missing = [settings.verifyAtAdmission ? undefined : 'verifyAtAdmission: true', settings.requireDigest ? undefined : 'requireDigest: true'].filter(Boolean).join(' and ');
+      problems.push(
+        `spec.ociRepository.allowedIdentities[${index}].${claims[0]}: certificate claim patterns need spec.ociRepository.${missing}. ` +
+          "Flux's matchOIDCIdentity has only issuer and subject, so Flux would accept any " +
+          `${claims.join(', ')}; only pinwarden's own verification of the pinned digest can enforce them`,
+      );
     }
   });
   if (problems.length > 0) {

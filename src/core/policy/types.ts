@@ -1,9 +1,11 @@
 /** The SourcePolicy document after defaults are applied. Knob names are the SPEC's, verbatim. */
+import type { ClaimConstraints, CommitBindingMode } from '../binding/index.ts';
 
 export type PolicyMode = 'enforce' | 'warn';
 export type VerifyProvider = 'cosign' | 'notation';
 
-export interface AllowedIdentity {
+/** Go regexes; the claim patterns (sourceRepositoryRef, runnerEnvironment, buildSignerURI) need verifyAtAdmission. */
+export interface AllowedIdentity extends ClaimConstraints {
   issuer: string;
   subject: string;
 }
@@ -28,6 +30,8 @@ export interface OciRepositoryPolicy {
   onUnsupportedProvider: 'deny' | 'warn';
   /** Key-based cosign signatures must also have a verified transparency-log entry. */
   requireTlogForKeys: boolean;
+  /** Keyless: source/revision annotations must name the signing workflow's repository and commit. */
+  commitBinding: CommitBindingMode;
 }
 
 export interface BucketPolicy {

@@ -4,6 +4,7 @@
  */
 import { bucketIgnoreRequired } from './bucket-ignore-required.ts';
 import { bucketInsecureNotAllowed } from './bucket-insecure-not-allowed.ts';
+import { commitBindingAnnotation } from './commit-binding-annotation.ts';
 import { digestRequired } from './digest-required.ts';
 import { identityRules } from './identity-rules.ts';
 import { inputTooLarge } from './input-too-large.ts';
@@ -29,6 +30,7 @@ export const RULES: readonly Rule[] = [
   digestRequired,
   insecureNotAllowed,
   registryNotAllowed,
+  commitBindingAnnotation,
   bucketIgnoreRequired,
   bucketInsecureNotAllowed,
 ];

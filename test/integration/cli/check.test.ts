@@ -65,7 +65,7 @@ test('text output groups by object, with file:line, fix and a summary', async ()
 });
 
 test('stdin, multi-document YAML and v1/List are read', async () => {
-  const list = `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: source.toolkit.fluxcd.io/v1\n    kind: Bucket\n    metadata: {name: b1}\n    spec: {ignore: "*.md"}\n  - apiVersion: source.toolkit.fluxcd.io/v1\n    kind: Bucket\n    metadata: {name: b2}\n    spec: {}\n`;
+  const list = `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: source.toolkit.fluxcd.io/v1\n    kind: Bucket\n    metadata: {name: b1}\n    spec: {bucketName: b, endpoint: s3.amazonaws.com, interval: 5m, ignore: "*.md"}\n  - apiVersion: source.toolkit.fluxcd.io/v1\n    kind: Bucket\n    metadata: {name: b2}\n    spec: {}\n`;
   const run = await runBuiltCli(['check', '-', '--output', 'json'], { stdin: `${GOOD}---\n${list}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n` });
   assert.equal(run.code, 1);
   const report = JSON.parse(run.stdout) as { results: Array<{ name: string; file: string; line: number; verdict: string }>; summary: Record<string, number> };

@@ -29,20 +29,24 @@ test('starts on free ports, is ready, and drains on SIGTERM with exit 0', async 
   try {
     execFileSync('sh', [join(REPO_ROOT, 'certs', 'make-dev-certs.sh'), dir], { stdio: 'ignore' });
     const { child, exited } = run(['--port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--config', 'examples/policy.yaml']);
-    let metricsUrl = '';
-    for await (const line of createInterface({ input: child.stdout! })) {
-      const entry = JSON.parse(line) as { msg?: string; metrics?: string };
-      if (entry.msg === 'pinwarden serving') {
-        metricsUrl = entry.metrics ?? '';
-        break;
-      }
-    }
+    const lines: string[] = [];
+    const serving = new Promise<{ metrics?: string }>((resolve) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        lines.push(line);
+        const entry = JSON.parse(line) as { msg?: string; metrics?: string };
+        if (entry.msg === 'pinwarden serving') resolve(entry);
+      });
+    });
+    const metricsUrl = (await serving).metrics ?? '';
     assert.match(metricsUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(await status(`${metricsUrl}/readyz`), 200);
     child.kill('SIGTERM');
     const { code, stderr } = await exited;
     assert.equal(code, 0, stderr);
-    assert.match(stderr, /SIGTERM: shutting down/);
+    assert.equal(stderr, '', 'nothing but JSON log lines, all on stdout');
+    const entries = lines.map((line) => JSON.parse(line) as { msg?: string; signal?: string; name?: string; level?: number });
+    assert.ok(entries.every((entry) => entry.name === 'pinwarden' && typeof entry.level === 'number'), 'every line is a pino JSON line');
+    assert.deepEqual(entries.slice(-2).map((entry) => [entry.msg, entry.signal]), [['shutting down', 'SIGTERM'], ['stopped', 'SIGTERM']]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -77,5 +81,63 @@ test('an invalid policy file exits 2 with PW_POLICY_INVALID', async () => {
     assert.match(stderr, /PW_POLICY_INVALID/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The "pinwarden serving" entry; the rest of stdout keeps being read (closing it would break the child's later log lines). */
+function servingLine(child: ReturnType<typeof spawn>): Promise<{ webhook?: string; metrics?: string }> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const entry = JSON.parse(line) as { msg?: string; webhook?: string; metrics?: string };
+      if (entry.msg === 'pinwarden serving') resolve(entry);
+    });
+    lines.on('close', () => reject(new Error('the server never logged "pinwarden serving"')));
+  });
+}
+
+function refused(url: string): Promise<boolean> {
+  return status(url).then(() => false, (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED');
+}
+
+test('the documented default bind address is 0.0.0.0 (every interface), and --host changes it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinwarden-serve-cli-'));
+  try {
+    execFileSync('sh', [join(REPO_ROOT, 'certs', 'make-dev-certs.sh'), dir], { stdio: 'ignore' });
+    const { child, exited } = run(['--port', '0', '--metrics-port', '0', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key')]);
+    const entry = await servingLine(child);
+    assert.match(entry.webhook ?? '', /^https:\/\/0\.0\.0\.0:\d+$/);
+    assert.match(entry.metrics ?? '', /^http:\/\/0\.0\.0\.0:\d+$/);
+    child.kill('SIGTERM');
+    assert.equal((await exited).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('npm start runs the server as npm\'s own child: SIGTERM to npm stops it (no orphan)', async () => {
+  // Its own process group, so a failing run can still clean up an orphaned server (it keeps the group).
+  const npm = spawn('npm', ['start', '--silent', '--', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const npmExited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+  try {
+    const entry = await servingLine(npm);
+    const metricsUrl = entry.metrics ?? '';
+    assert.equal(await status(`${metricsUrl}/healthz`), 200);
+    npm.kill('SIGTERM');
+    await npmExited;
+    // The server got the signal (not only npm): its port is closed once npm is gone, within a generous bound.
+    let closed = false;
+    for (let attempt = 0; attempt < 50 && !closed; attempt += 1) {
+      closed = await refused(`${metricsUrl}/healthz`);
+      if (!closed) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(closed, `${metricsUrl} still answers after npm exited: the server was orphaned`);
+  } finally {
+    try {
+      process.kill(-npm.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone: nothing was left behind
+    }
   }
 });

@@ -63,6 +63,18 @@ test('verify keyless: exit 0 and the verified identity, log index and time', asy
   assert.equal(JSON.parse(json.stdout).logIndex, '31');
 });
 
+test("verify keyless with cosign's flag names: regexp names as-is, exact names quoted and anchored", async () => {
+  const regexp = await cli(keylessRef, '--certificate-oidc-issuer-regexp', ISSUER, '--certificate-identity-regexp', SUBJECT, '--trusted-root', 'trusted_root.json');
+  assert.equal(regexp.code, 0, regexp.stderr);
+  assert.ok(regexp.stdout.includes(`subject:         ${TEST_SUBJECT}`));
+  const exact = await cli(keylessRef, '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com', '--certificate-identity', TEST_SUBJECT, '--trusted-root', 'trusted_root.json');
+  assert.equal(exact.code, 0, exact.stderr);
+  // A prefix would match unanchored (as Flux matches); the exact flag anchors it, so it must not verify.
+  const prefix = await cli(keylessRef, '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com', '--certificate-identity', TEST_SUBJECT.slice(0, -3), '--trusted-root', 'trusted_root.json');
+  assert.equal(prefix.code, 1);
+  assert.match(prefix.stderr, /\[PW_IDENTITY_MISMATCH\]/);
+});
+
 test('verify --key: exit 0 naming the key', async () => {
   const run = await cli(keyedRef, '--key', 'cosign.pub');
   assert.equal(run.code, 0, run.stderr);

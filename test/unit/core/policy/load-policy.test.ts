@@ -36,6 +36,7 @@ test('defaults are the secure ones', () => {
     verifyAtAdmission: false,
     onUnsupportedProvider: 'deny',
     requireTlogForKeys: false,
+    commitBinding: 'warn',
   });
   assert.deepEqual(spec.bucket, { requireIgnore: true, allowInsecure: false });
   assert.deepEqual(spec.registry, { timeoutSeconds: 2, cacheTTLSeconds: 60, onUnreachable: 'deny', allowNetworks: [], denyNetworks: [] });
@@ -98,4 +99,26 @@ test('the example policies load under the trust rules', () => {
     const policy = loadPolicy(readFileSync(new URL(file, import.meta.url), 'utf8'), file);
     assert.ok(policy.spec.ociRepository.trustedKeys.length > 0 === policy.spec.ociRepository.allowKeyBased, file);
   }
+});
+
+test('commitBinding: off | warn | enforce, default warn; anything else names the field', () => {
+  assert.equal(defaultPolicy().spec.ociRepository.commitBinding, 'warn');
+  assert.equal(loadPolicy(`${HEADER}spec: {ociRepository: {commitBinding: enforce}}\n`, 'p.yaml').spec.ociRepository.commitBinding, 'enforce');
+  assert.match(policyError(`${HEADER}spec:\n  ociRepository:\n    commitBinding: strict\n`).message, /spec\.ociRepository\.commitBinding \(line 6\): must be one of off, warn, enforce/);
+});
+
+test('claim patterns on allowedIdentities: Go RE2 checked, and they need verifyAtAdmission', () => {
+  const identity = "{issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/', sourceRepositoryRef: '^refs/heads/main$', runnerEnvironment: '^github-hosted$', buildSignerURI: '/release\\.yml@'}";
+  const ok = loadPolicy(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, allowedIdentities: [${identity}]}}\n`, 'p.yaml');
+  assert.equal(ok.spec.ociRepository.allowedIdentities[0]?.sourceRepositoryRef, '^refs/heads/main$');
+  assert.equal(ok.spec.ociRepository.allowedIdentities[0]?.runnerEnvironment, '^github-hosted$');
+  const unenforced = policyError(`${HEADER}spec: {ociRepository: {allowedIdentities: [${identity}]}}\n`);
+  assert.match(unenforced.message, /allowedIdentities\[0\]\.sourceRepositoryRef: certificate claim patterns need spec\.ociRepository\.verifyAtAdmission: true\. Flux's matchOIDCIdentity has only issuer and subject, so Flux would accept any sourceRepositoryRef, runnerEnvironment, buildSignerURI/);
+  const unpinned = policyError(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, requireDigest: false, allowedIdentities: [${identity}]}}\n`);
+  assert.match(unpinned.message, /allowedIdentities\[0\]\.sourceRepositoryRef: certificate claim patterns need spec\.ociRepository\.requireDigest: true\./);
+  assert.match(policyError(`${HEADER}spec: {ociRepository: {requireDigest: false, allowedIdentities: [${identity}]}}\n`).message, /need spec\.ociRepository\.verifyAtAdmission: true and requireDigest: true\./);
+  const bad = policyError(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, allowedIdentities: [{issuer: a, subject: b, runnerEnvironment: '(?=x)'}]}}\n`);
+  assert.match(bad.message, /allowedIdentities\[0\]\.runnerEnvironment: /);
+  assert.match(policyError(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, allowedIdentities: [{issuer: a, subject: b, sourceRepositoryRef: ''}]}}\n`).message, /sourceRepositoryRef.*must NOT have fewer than 1 characters/);
+  assert.match(policyError(`${HEADER}spec: {ociRepository: {verifyAtAdmission: true, allowedIdentities: [{issuer: a, subject: b, workflowRef: x}]}}\n`).message, /allowedIdentities\[0\]\.workflowRef.*unknown field/);
 });
