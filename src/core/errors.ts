@@ -103,6 +103,7 @@ export const ERRORS = {
     reason: 'VerificationError',
     summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on",
   },
+  PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

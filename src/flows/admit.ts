@@ -8,12 +8,14 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
-import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import { asRecord, asString, governedKindOf, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
+import type { ExceptionSet } from '../core/exceptions/index.ts';
 import type { PrecomputedIdentities } from '../core/rules/index.ts';
-import type { SecretReader } from '../kube/index.ts';
+import { needsNamespaceLabels, selectRule, type ScopeFacts } from '../core/scope/index.ts';
+import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
 import { withRegistryCall } from './resolve.ts';
@@ -32,6 +34,8 @@ export interface AdmitDeps {
    * `trusted-root-not-allowed`); without it (`check --resolve`) those rules can only warn.
    */
   secrets?: SecretReader;
+  /** Reads Namespace labels for rules with a `match.namespaceSelector`; without it such rules cannot be judged. */
+  namespaces?: NamespaceReader;
 }
 
 export interface AdmissionInput {
@@ -42,12 +46,12 @@ export interface AdmissionInput {
   namespace?: string;
   /** What is left of the caller's own deadline, in ms (the apiserver's `?timeout=`). */
   remainingMs?: number;
+  /** The labels of the object's Namespace, when known (rules with a namespaceSelector need them). */
+  scope?: ScopeFacts;
+  /** SourcePolicyExceptions in force and the clock they are judged by. */
+  exceptions?: ExceptionSet;
   /** Identity decisions the webhook made in its worker, off the event loop. */
   identities?: PrecomputedIdentities;
-}
-
-function precomputed(input: AdmissionInput): { identities?: PrecomputedIdentities } {
-  return input.identities ? { identities: input.identities } : {};
 }
 
 export interface ValidateResult {
@@ -62,9 +66,15 @@ export interface ValidateResult {
  * Synchronous when no registry call is needed: nothing to pin, a sticky reuse, or a digest the resolver
  * already holds for this object's registry access. A Promise only when the registry must be asked.
  */
-export function mutateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): PinPlan | Promise<PinPlan> {
+export function mutateObject(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): PinPlan | Promise<PinPlan> {
+  return withScope(input, given, deps, (scoped) => mutateScoped(scoped, given, deps));
+}
+
+function mutateScoped(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): PinPlan | Promise<PinPlan> {
   const object = withNamespace(input.object, input.namespace);
-  const intent = planIntent(object, input.oldObject, policy);
+  // The rule that decides this object supplies every setting below (pinning, registry calls).
+  const policy = selectRule(object, given, input.scope).policy;
+  const intent = planIntent(object, input.oldObject, policy, input.scope);
   if (intent.action !== 'resolve') return planPinFor(intent, object, undefined, deps.now());
   const cached = deps.pins.peek?.(object, intent.target, policy);
   if (cached) return pinWith(intent, object, cached, deps);
@@ -83,9 +93,15 @@ function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, res
  * in `spec.verify`), so the webhook answers without timers or promise hops; a Promise when the registry must be
  * asked or the keys / trusted root a `spec.verify` names must be read and checked against the policy.
  */
-export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
+export function validateObject(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
+  return withScope(input, given, deps, (scoped) => validateScoped(scoped, given, deps));
+}
+
+function validateScoped(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
-  const first = evaluate(object, policy, { phase: 'admission', ...precomputed(input) });
+  // The rule that decides this object supplies every setting below (rules, verifyAtAdmission, registry calls).
+  const policy = selectRule(object, given, input.scope).policy;
+  const first = evaluate(object, policy, { phase: 'admission', ...extrasOf(input) });
   if (deps.secrets && first.governed && !first.exempt && needsVerifyTrust(readOciRepository(object))) {
     return validateWithTrust(object, input, policy, deps, deps.secrets);
   }
@@ -102,7 +118,7 @@ export function validateObject(input: AdmissionInput, policy: SourcePolicy, deps
 async function validateWithTrust(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, secrets: SecretReader): Promise<ValidateResult> {
   const namespace = objectRefOf(object).namespace ?? 'default';
   const trust = await withRegistryCall(policy, input.remainingMs, (call) => readVerifyTrust(readOciRepository(object), namespace, policy, secrets, call));
-  const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts, ...precomputed(input) });
+  const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts, ...extrasOf(input) });
   return finishValidation(object, input, policy, deps, first, trust);
 }
 
@@ -115,7 +131,7 @@ async function explainUnpinned(object: unknown, input: AdmissionInput, policy: S
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
   if (!why) return { evaluation: first };
-  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}), ...precomputed(input) });
+  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}), ...extrasOf(input) });
   if (!why.error) return { evaluation };
   return { evaluation: applyOnUnreachable(evaluation, why.error, policy), pinFailure: why.error };
 }
@@ -217,7 +233,7 @@ function isUnpinnedFinding(finding: { ruleId: string; path: string }): boolean {
  * coalesced resolver within the same deadline (the mutation may have run on another replica, or not at all).
  */
 async function whyUnpinned(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<{ text: string; error?: PinwardenError } | undefined> {
-  const intent = planIntent(object, input.oldObject, policy);
+  const intent = planIntent(object, input.oldObject, policy, input.scope);
   if (intent.action === 'reuse') return notMutated('the digest of the running object was not carried over');
   if (intent.action !== 'resolve') return undefined;
   const recorded = deps.failures.lookup(objectRefOf(object), intent.target);
@@ -251,4 +267,27 @@ function withNamespace(object: unknown, namespace: string | undefined): unknown 
   const metadata = asRecord(record?.metadata);
   if (!record || !metadata || namespace === undefined || namespace === '' || asString(metadata.namespace) !== undefined) return object;
   return { ...record, metadata: { ...metadata, namespace } };
+}
+
+function extrasOf(input: AdmissionInput): { scope?: ScopeFacts; exceptions?: ExceptionSet; identities?: PrecomputedIdentities } {
+  return {
+    ...(input.scope ? { scope: input.scope } : {}),
+    ...(input.exceptions ? { exceptions: input.exceptions } : {}),
+    ...(input.identities ? { identities: input.identities } : {}),
+  };
+}
+
+/**
+ * A policy with a `namespaceSelector` rule needs the Namespace's labels before any rule can be selected: read
+ * (cached) within the same deadline. Otherwise synchronous as before. A missing Namespace leaves the labels
+ * unknown, so such a rule is unjudged and /validate denies (`policy-rule-unjudged`).
+ */
+function withScope<T>(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, run: (input: AdmissionInput) => T | Promise<T>): T | Promise<T> {
+  const reader = deps.namespaces;
+  if (input.scope !== undefined || !reader || !needsNamespaceLabels(policy) || governedKindOf(input.object) === undefined) return run(input);
+  const namespace = objectRefOf(withNamespace(input.object, input.namespace)).namespace;
+  if (namespace === undefined) return run(input);
+  return withRegistryCall(policy, input.remainingMs, (call) => reader.getNamespaceLabels(namespace, call.signal)).then((labels) =>
+    run({ ...input, scope: labels ? { namespaceLabels: labels } : {} }),
+  );
 }

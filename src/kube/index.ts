@@ -7,3 +7,5 @@ export type { KubeSecret, KubeServiceAccount, MemorySecrets, SecretReader } from
 export { cachingSecretReader, createMemorySecretReader } from './secret-reader.ts';
 export { createKubeSecretReader } from './secrets.ts';
 export type { KubeSecretReaderOptions } from './secrets.ts';
+export { cachingNamespaceReader, createKubeNamespaceReader, createMemoryNamespaceReader } from './namespace-reader.ts';
+export type { NamespaceReader } from './namespace-reader.ts';

@@ -35,7 +35,7 @@ export function createKubeSecretReader(options: KubeSecretReaderOptions = {}): S
   };
 }
 
-function loadConfig(file: string | undefined): KubeConfig {
+export function loadConfig(file: string | undefined): KubeConfig {
   const config = new KubeConfig();
   try {
     if (file !== undefined) config.loadFromFile(file);
@@ -46,7 +46,7 @@ function loadConfig(file: string | undefined): KubeConfig {
   return config;
 }
 
-async function read<T>(what: string, timeoutMs: number, outer: AbortSignal | undefined, call: (options: ConfigurationOptions) => Promise<T>): Promise<T | undefined> {
+export async function read<T>(what: string, timeoutMs: number, outer: AbortSignal | undefined, call: (options: ConfigurationOptions) => Promise<T>): Promise<T | undefined> {
   const signal = outer ? AbortSignal.any([outer, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
   // The object-param API runs "observable" middleware: anything with toPromise() (client-node's rxjs stub).
   const middleware = {

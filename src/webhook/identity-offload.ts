@@ -13,7 +13,8 @@ import { Worker } from 'node:worker_threads';
 import { governedKindOf, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import type { OciRepositoryView } from '../core/flux/objects.ts';
 import { inputCapViolations } from '../core/input-caps.ts';
-import type { SourcePolicy } from '../core/policy/index.ts';
+import type { AllowedIdentity, SourcePolicy } from '../core/policy/index.ts';
+import { selectRule } from '../core/scope/index.ts';
 import { rememberSyntaxVerdict } from '../core/go-regex.ts';
 import { identityKey, isIdentityDecided } from '../core/rules/index.ts';
 import type { IdentityEntry, PrecomputedIdentities } from '../core/rules/index.ts';
@@ -32,6 +33,8 @@ export interface IdentityOffload {
 interface Pending {
   resolve(identities: PrecomputedIdentities): void;
   timer: NodeJS.Timeout;
+  /** The deciding rule's allowed list the job was decided against (the rules use the decisions only for it). */
+  allowed: readonly AllowedIdentity[];
 }
 
 interface WorkerAnswer {
@@ -58,7 +61,7 @@ export function createIdentityOffload(options: { clock?: () => number } = {}): I
     if (!job) return;
     pending.delete(id);
     clearTimeout(job.timer);
-    job.resolve(identities);
+    job.resolve({ ...identities, allowed: job.allowed });
   };
   const failAll = (why: string): void => {
     for (const id of [...pending.keys()]) settle(id, { checks: new Map(), missing: why });
@@ -87,7 +90,8 @@ export function createIdentityOffload(options: { clock?: () => number } = {}): I
       if (objectNamespace !== undefined && policy.spec.exemptNamespaces.includes(objectNamespace)) return undefined;
       const view = readOciRepository(object);
       if (inputCapViolations(view).length > 0) return undefined;
-      const allowed = policy.spec.ociRepository.allowedIdentities;
+      // The rule that will decide this object (spec.rules) owns the allowed list; selection is pure and cheap.
+      const allowed = selectRule(object, policy).policy.spec.ociRepository.allowedIdentities;
       if (allowed.length === 0) return undefined;
       // No compiling here (the worker does it): every keyless entry of two strings not memoised yet goes.
       const undecided = unique(keylessStringEntries(view).filter((entry) => !isIdentityDecided(entry, allowed)));
@@ -97,7 +101,7 @@ export function createIdentityOffload(options: { clock?: () => number } = {}): I
       const job: IdentityJob = { id, entries: undecided, allowed: allowed.map((identity) => ({ ...identity })), deadline };
       return new Promise<PrecomputedIdentities>((resolve) => {
         const timer = setTimeout(() => settle(id, { checks: new Map(), missing: NOT_IN_TIME }), Math.max(1, deadline - clock()));
-        pending.set(id, { resolve, timer });
+        pending.set(id, { resolve, timer, allowed });
         worker?.postMessage(job);
       });
     },

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { cachingSecretReader, createKubeSecretReader } from '../kube/index.ts';
-import type { SecretReader } from '../kube/index.ts';
+import { cachingNamespaceReader, cachingSecretReader, createKubeNamespaceReader, createKubeSecretReader } from '../kube/index.ts';
+import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
 import type { EventSink } from '../oci/index.ts';
@@ -41,6 +41,8 @@ export interface ServeOptions {
   logLevel?: string;
   /** Secrets source override (tests); default: the cluster via client-node. */
   secrets?: SecretReader;
+  /** Namespace label source override (tests); default: the cluster via client-node (rules with namespaceSelector). */
+  namespaces?: NamespaceReader;
   /** Debounce / poll tuning for the policy and certificate watchers. */
   watch?: FileWatchOptions;
   repositoryOptions?: PinResolverOptions['repositoryOptions'];
@@ -70,7 +72,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   };
   const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
   const verifier = createAdmissionVerifier({ pins, secrets });
-  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets });
+  const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
+  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets, namespaces });
   const identityOffload = createIdentityOffload();
   const app = buildServer({
     policy,

@@ -217,6 +217,7 @@ function logFields(route: Route, review: AdmissionRequest, answer: Answer, durat
     dryRun: review.dryRun,
     verdict: answer.verdict,
     ...(answer.ruleIds && answer.ruleIds.length > 0 ? { ruleIds: answer.ruleIds } : {}),
+    ...(answer.policyRule ? { policyRule: answer.policyRule } : {}),
     ...(answer.code ? { code: answer.code } : {}),
     durationMs: Math.round(durationMs * 10) / 10,
   };

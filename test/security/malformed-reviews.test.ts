@@ -76,7 +76,7 @@ test('a 3 MB review gets a bounded answer: quoted values are cut, the whole answ
   }
   const named = await serve.post('/validate?timeout=10s', cases[1]!.body);
   assert.equal(named.json.response.allowed, false);
-  assert.match(named.json.response.status.message, /^pinwarden denied OCIRepository\/apps\/x+…:/);
+  assert.match(named.json.response.status.message, /^pinwarden denied OCIRepository\/apps\/x+… \(rule default\):/);
   const denied = await serve.post('/validate?timeout=10s', cases[0]!.body);
   assert.equal(denied.json.response.allowed, false);
   assert.match(denied.json.response.status.message, /ref\.tag "x{200}…/);

@@ -9,7 +9,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { PinwardenError } from '../../core/errors.ts';
+import { objectRefOf } from '../../core/flux/objects.ts';
+import type { ExceptionSet } from '../../core/exceptions/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
+import { namespaceLabelsOf } from '../../core/scope/index.ts';
 import { admitObject, createPinFailureLog, createPinResolver, localAccess } from '../../flows/index.ts';
 import type { AdmitDeps } from '../../flows/index.ts';
 import type { CliIo } from '../io.ts';
@@ -26,12 +29,16 @@ export interface ResolvedCheck {
 /** Objects are admitted a few at a time: identical lookups coalesce, and no registry sees a burst. */
 const CONCURRENCY = 8;
 
-export async function resolveAndCheck(objects: readonly ManifestObject[], policy: SourcePolicy, mode: 'enforce' | 'warn' | undefined, io: CliIo): Promise<ResolvedCheck> {
+export async function resolveAndCheck(objects: readonly ManifestObject[], policy: SourcePolicy, mode: 'enforce' | 'warn' | undefined, io: CliIo, exceptions?: ExceptionSet): Promise<ResolvedCheck> {
   const effective = mode === undefined ? policy : { ...policy, spec: { ...policy.spec, mode } };
   const pins = createPinResolver({ access: localAccess(await readDockerConfig(io)), guardNetworks: false });
   const deps: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => new Date() };
   try {
-    const outcomes = await mapLimited(objects, CONCURRENCY, async (manifest) => admitObject({ object: manifest.object }, effective, deps));
+    const namespaces = namespaceLabelsOf(objects.map((manifest) => manifest.object));
+    const outcomes = await mapLimited(objects, CONCURRENCY, async (manifest) => {
+      const namespaceLabels = namespaces.get(objectRefOf(manifest.object).namespace ?? '');
+      return admitObject({ object: manifest.object, ...(namespaceLabels ? { scope: { namespaceLabels } } : {}), ...(exceptions ? { exceptions } : {}) }, effective, deps);
+    });
     const report = reportFrom(outcomes.map(({ result }, index) => ({ manifest: objects[index] as ManifestObject, evaluation: result.evaluation })), effective.spec.mode);
     return { report, admitted: outcomes.map((outcome) => outcome.admitted) };
   } finally {

@@ -2,11 +2,13 @@
  * `pinwarden check [PATH...|-]`: the offline dry run of /validate over manifests, for CI.
  * Exit 0 when nothing is denied (warn mode included), 1 when something is denied, 2 on a usage or input error.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
 import { evaluate } from '../../core/evaluate.ts';
+import { expiredExceptions, loadExceptions, type ExceptionSet } from '../../core/exceptions/index.ts';
+import { namespaceLabelsOf, needsNamespaceLabels, type Labels } from '../../core/scope/index.ts';
 import { defaultPolicy, loadPolicy, type SourcePolicy } from '../../core/policy/index.ts';
 import { VERSION } from '../../runtime/version.ts';
 import type { CliIo } from '../io.ts';
@@ -28,6 +30,8 @@ interface CheckOptions {
   exclude?: string[];
   allowEmpty?: boolean;
   originRoot?: string;
+  exceptions?: string;
+  at?: string;
 }
 
 export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Command {
@@ -42,6 +46,8 @@ export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Co
     .option('--exclude <glob>', 'leave out matching paths (.gitignore syntax, relative to each directory given; repeatable); a .pinwardenignore at that root is read too', collect)
     .option('--allow-empty', 'exit 0 when no document was read (default: exit 2, so a failed `kustomize build |` cannot pass)')
     .option('--origin-root <dir>', 'directory the kustomize origin annotations are relative to (the kustomization you built; default: the working directory)')
+    .option('--exceptions <file>', 'SourcePolicyException documents (YAML, --- separated) that waive rule ids for named objects; expired ones waive nothing and are reported')
+    .option('--at <time>', 'judge exception expiry at this RFC 3339 time instead of now (what breaks when they expire?)')
     .action(async (paths: string[], options: CheckOptions) => {
       setExit(await runCheck(paths, options, io));
     });
@@ -57,6 +63,7 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   const policy = await readPolicy(options.config, io.cwd);
   const locator = new OriginLocator(resolve(io.cwd, options.originRoot ?? '.'), io.cwd);
   const readOptions = { exclude: options.exclude ?? [] };
+  const exceptions = options.exceptions === undefined ? undefined : { exceptions: await readExceptions(options.exceptions, io.cwd), now: clockOf(options.at) };
   let resolved: ResolvedCheck | undefined;
   let report: CheckReport;
   let documents: number;
@@ -66,11 +73,17 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
     const { resolveAndCheck } = await import('./check-resolve.ts');
     const manifests = await readManifests(paths, io.stdin, io.cwd, readOptions);
     const located = await Promise.all(manifests.objects.map((manifest) => locator.locate(manifest)));
-    resolved = await resolveAndCheck(located, policy, options.mode, io);
+    resolved = await resolveAndCheck(located, policy, options.mode, io, exceptions);
     report = { ...resolved.report, problems: manifests.problems, emptyFiles: manifests.emptyFiles, notes: selectionNotes(manifests.selection, locator) };
     documents = manifests.documents;
   } else {
-    ({ report, documents } = await streamCheck(paths, policy, options, io, locator, readOptions));
+    ({ report, documents } = await streamCheck(paths, policy, options, io, locator, readOptions, exceptions));
+  }
+  if (exceptions) {
+    report.expiredExceptions = expiredExceptions(exceptions);
+    for (const lapsed of report.expiredExceptions) {
+      io.stderr(`pinwarden: exception ${lapsed.exception} expired ${lapsed.expires} and waives nothing (reason was: ${lapsed.reason})\n`);
+    }
   }
   if (documents === 0 && report.problems.length === 0 && options.allowEmpty !== true) {
     throw new PinwardenError('PW_INPUT_EMPTY', `no documents read from ${describeInputs(paths)}: nothing was checked (a failed command before a pipe, an empty file, everything excluded?); pass --allow-empty if that is expected`);
@@ -105,23 +118,66 @@ async function streamCheck(
   io: CliIo,
   locator: OriginLocator,
   readOptions: { exclude: string[] },
+  exceptions?: ExceptionSet,
 ): Promise<{ report: CheckReport; documents: number }> {
   const selection = emptySelectionLog();
   const builder = new ReportBuilder(options.mode ?? policy.spec.mode);
   const problems: InputProblem[] = [];
   const emptyFiles: string[] = [];
   let documents = 0;
-  const evaluateOptions = { phase: 'offline' as const, ...(options.mode ? { mode: options.mode } : {}) };
+  const evaluateOptions = { phase: 'offline' as const, ...(options.mode ? { mode: options.mode } : {}), ...(exceptions ? { exceptions } : {}) };
+  // Rules with a namespaceSelector need the labels of Namespace manifests, wherever they stand in the input:
+  // files are read once more for them first (stdin cannot be; there, Namespaces must come first).
+  const namespaces = needsNamespaceLabels(policy) && !paths.includes('-') ? await namespaceLabelsIn(paths, io, readOptions) : new Map<string, Labels>();
   for await (const source of streamManifests(paths, io.stdin, io.cwd, readOptions, selection)) {
     documents += source.documents;
     problems.push(...source.problems);
     if (source.documents === 0 && source.problems.length === 0) emptyFiles.push(source.file);
+    for (const [name, labels] of namespaceLabelsOf(source.objects.map((manifest) => manifest.object))) if (!namespaces.has(name)) namespaces.set(name, labels);
     for (const manifest of source.objects) {
-      builder.add(await locator.locate(manifest), evaluate(manifest.object, policy, evaluateOptions));
+      const namespaceLabels = namespaces.get(namespaceOf(manifest.object) ?? '');
+      builder.add(await locator.locate(manifest), evaluate(manifest.object, policy, { ...evaluateOptions, ...(namespaceLabels ? { scope: { namespaceLabels } } : {}) }));
     }
   }
   problems.push(...selection.problems);
   return { report: builder.finish({ problems, emptyFiles, notes: selectionNotes(selection, locator) }), documents };
+}
+
+async function namespaceLabelsIn(paths: readonly string[], io: CliIo, readOptions: { exclude: string[] }): Promise<Map<string, Labels>> {
+  const found = new Map<string, Labels>();
+  for await (const source of streamManifests(paths, io.stdin, io.cwd, readOptions, emptySelectionLog())) {
+    for (const [name, labels] of namespaceLabelsOf(source.objects.map((manifest) => manifest.object))) found.set(name, labels);
+  }
+  return found;
+}
+
+function namespaceOf(object: unknown): string | undefined {
+  const namespace = (object as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
+  return typeof namespace === 'string' ? namespace : undefined;
+}
+
+function clockOf(at: string | undefined): Date {
+  if (at === undefined) return new Date();
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(at) ? Date.parse(at) : Number.NaN;
+  if (Number.isNaN(time)) throw new PinwardenError('PW_INPUT_INVALID', `--at ${at}: not an RFC 3339 time such as 2027-01-31T00:00:00Z`);
+  return new Date(time);
+}
+
+/** Exceptions are a few KiB each and at most 1024 documents; a larger file is a mistake, not input. */
+const MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024;
+
+async function readExceptions(file: string, cwd: string): Promise<ExceptionSet['exceptions']> {
+  let text: string;
+  try {
+    const path = resolve(cwd, file);
+    if ((await stat(path)).size > MAX_EXCEPTIONS_BYTES) throw new PinwardenError('PW_INPUT_INVALID', `--exceptions ${file}: larger than ${MAX_EXCEPTIONS_BYTES / 1024 / 1024} MiB`);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (error instanceof PinwardenError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PinwardenError('PW_INPUT_INVALID', `--exceptions ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable'}`);
+  }
+  return loadExceptions(text, file);
 }
 
 function selectionNotes(selection: SelectionLog, locator: OriginLocator): string[] {

@@ -11,6 +11,7 @@ export function formatJson(report: CheckReport): string {
     line: result.line,
     verdict: result.verdict,
     ...(result.exempt ? { exempt: true } : {}),
+    ...(result.rule !== undefined ? { policyRule: result.rule } : {}),
     violations: result.violations.map((violation) => ({
       rule: violation.ruleId,
       severity: violation.severity,
@@ -19,6 +20,7 @@ export function formatJson(report: CheckReport): string {
       fix: violation.fix,
       line: violation.line,
     })),
+    ...(result.waived ? { waived: result.waived.map((finding) => ({ rule: finding.ruleId, path: finding.path, message: finding.message, line: finding.line, exception: finding.exception, reason: finding.reason, expires: finding.expires })) } : {}),
   }));
   const skipped = report.skipped.map((entry) => ({
     apiVersion: entry.object.apiVersion,
@@ -30,10 +32,13 @@ export function formatJson(report: CheckReport): string {
     reason: entry.reason,
   }));
   const errors = report.problems.map((problem) => ({ file: problem.file, line: problem.line ?? null, message: problem.message }));
+  const expired = report.expiredExceptions;
   const optional = {
     ...(report.emptyFiles.length > 0 ? { emptyFiles: report.emptyFiles } : {}),
     ...(report.notes.length > 0 ? { notes: report.notes } : {}),
     ...(errors.length > 0 ? { errors } : {}),
+    ...(expired ? { exceptions: { expired } } : {}),
   };
-  return `${JSON.stringify({ results, skipped, summary: report.summary, ...optional }, null, 2)}\n`;
+  return `${JSON.stringify({ results, skipped, summary: report.summary, ...optional }, null, 2)}
+`;
 }

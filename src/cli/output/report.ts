@@ -5,6 +5,7 @@
  */
 import type { Evaluation } from '../../core/evaluate.ts';
 import { verdictOf } from '../../core/evaluate.ts';
+import type { ExpiredException, WaivedFinding } from '../../core/exceptions/index.ts';
 import type { Finding, ObjectRef, Verdict } from '../../core/findings.ts';
 import { schemaFindings } from '../../core/flux/flux-schemas.ts';
 import { notGovernedReason } from '../../core/flux/not-governed.ts';
@@ -21,6 +22,10 @@ export interface CheckResult {
   verdict: Verdict;
   exempt: boolean;
   violations: Violation[];
+  /** The policy rule that decided (spec.rules[].name, or default). */
+  rule?: string;
+  /** Findings a SourcePolicyException waived. */
+  waived?: Array<WaivedFinding & { line: number }>;
 }
 
 export interface SkippedObject {
@@ -49,6 +54,8 @@ export interface CheckReport {
   emptyFiles: string[];
   /** One-line remarks about the input selection (Helm templates skipped, files excluded, origins not found). */
   notes: string[];
+  /** `--exceptions`: every exception past its expiry (they waive nothing). */
+  expiredExceptions?: ExpiredException[];
 }
 
 export function summarize(results: readonly CheckResult[], skipped: number): CheckSummary {
@@ -84,6 +91,8 @@ export class ReportBuilder {
         verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
         exempt: evaluation.exempt,
         violations: findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
+        ...(evaluation.rule ? { rule: evaluation.rule.name } : {}),
+        ...(evaluation.waived ? { waived: evaluation.waived.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })) } : {}),
       }),
     );
   }

@@ -8,7 +8,7 @@ type Paint = (colour: Colour, text: string) => string;
 
 export function formatText(report: CheckReport, useColour: boolean): string {
   const paint: Paint = (colour, text) => (useColour ? `${COLOURS[colour]}${text}${COLOURS.reset}` : text);
-  const blocks = report.results.filter((result) => result.violations.length > 0).map((result) => formatResult(result, paint));
+  const blocks = report.results.filter((result) => result.violations.length > 0 || (result.waived?.length ?? 0) > 0).map((result) => formatResult(result, paint));
   const skipped = report.skipped.filter((entry) => entry.notable).map((entry) => `${paint('dim', 'skipped')} ${describeObject(entry.object)} ${paint('dim', `${entry.file}:${entry.line}`)}: ${entry.reason}\n`);
   const empty = report.emptyFiles.map((file) => `${paint('dim', 'empty')} ${file}: no documents\n`);
   const notes = report.notes.map((note) => `${paint('dim', 'note')} ${note}\n`);
@@ -24,11 +24,15 @@ export function formatText(report: CheckReport, useColour: boolean): string {
 }
 
 function formatResult(result: CheckResult, paint: Paint): string {
-  const verdict = result.verdict === 'deny' ? paint('red', 'DENY') : paint('yellow', 'WARN');
-  const header = `${paint('bold', describeObject(result.object))} ${paint('dim', `${result.file}:${result.line}`)} ${verdict}\n`;
+  const verdict = result.verdict === 'deny' ? paint('red', 'DENY') : result.verdict === 'warn' ? paint('yellow', 'WARN') : paint('green', 'ALLOW');
+  const rule = result.rule !== undefined ? ` ${paint('dim', `(rule ${result.rule})`)}` : '';
+  const header = `${paint('bold', describeObject(result.object))} ${paint('dim', `${result.file}:${result.line}`)} ${verdict}${rule}\n`;
   const lines = result.violations.map((violation) => {
     const mark = violation.severity === 'error' ? paint('red', '✖ error  ') : paint('yellow', '⚠ warning');
     return `  ${mark} ${violation.ruleId}  ${violation.path} ${paint('dim', `(line ${violation.line})`)}\n      ${violation.message}\n      ${paint('dim', `fix: ${violation.fix}`)}\n`;
   });
-  return header + lines.join('');
+  const waived = (result.waived ?? []).map(
+    (finding) => `  ${paint('dim', '○ waived ')} ${finding.ruleId}  ${finding.path}\n      ${finding.message}\n      ${paint('dim', `by exception ${finding.exception} until ${finding.expires}: ${finding.reason}`)}\n`,
+  );
+  return header + lines.join('') + waived.join('');
 }

@@ -3,7 +3,7 @@
  * lookup at all (sticky UPDATEs and pinned objects do not), `planPin` turns the lookup's answer into RFC 6902
  * ops on the raw object plus admission warnings. Pure: the registry answer arrives as a `Resolution`.
  */
-export { planPin, planPinFor, rfc3339 } from './plan-pin.ts';
+export { isFloatingTag, planPin, planPinFor, rfc3339 } from './plan-pin.ts';
 export type { PinPlan, Resolution } from './plan-pin.ts';
 export {
   PINNED_AT_ANNOTATION,

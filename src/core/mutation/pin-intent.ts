@@ -8,6 +8,7 @@ import { asRecord, asString, governedKindOf, objectRefOf, readOciRepository } fr
 import type { OciRepositoryView } from '../flux/objects.ts';
 import { describeCapViolation, inputCapViolations } from '../input-caps.ts';
 import type { SourcePolicy } from '../policy/index.ts';
+import { selectRule, type ScopeFacts } from '../scope/index.ts';
 
 export const PINNED_FROM_ANNOTATION = 'pinwarden.dev/pinned-from';
 export const PINNED_AT_ANNOTATION = 'pinwarden.dev/pinned-at';
@@ -44,11 +45,12 @@ export type PinIntent =
   | { action: 'reuse'; target: PinTarget; reused: ReusedPin }
   | { action: 'resolve'; target: PinTarget; replacing?: string };
 
-/** `oldObject` is present on UPDATE only. */
-export function planIntent(object: unknown, oldObject: unknown, policy: SourcePolicy): PinIntent {
+/** `oldObject` is present on UPDATE only. The pinning settings are those of the rule that decides the object. */
+export function planIntent(object: unknown, oldObject: unknown, given: SourcePolicy, facts?: ScopeFacts): PinIntent {
   if (governedKindOf(object) !== 'OCIRepository') return { action: 'none', reason: 'not-oci-repository' };
   const namespace = objectRefOf(object).namespace;
-  if (namespace !== undefined && policy.spec.exemptNamespaces.includes(namespace)) return { action: 'none', reason: 'exempt' };
+  if (namespace !== undefined && given.spec.exemptNamespaces.includes(namespace)) return { action: 'none', reason: 'exempt' };
+  const policy = selectRule(object, given, facts).policy;
   const view = readOciRepository(object);
   // Before anything else (a trim, a cache key, a registry call): an oversized field is never worked on.
   const [oversized] = inputCapViolations(view);

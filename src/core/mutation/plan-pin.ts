@@ -51,7 +51,7 @@ export function planPinFor(intent: PinIntent, object: unknown, resolution: Resol
         [PINNED_FROM_ANNOTATION]: intent.reused.pinnedFrom ?? describeSource(intent.target.source),
         ...(intent.reused.pinnedAt !== undefined ? { [PINNED_AT_ANNOTATION]: intent.reused.pinnedAt } : {}),
       };
-      return { intent, patch: pinOps(object, intent.reused.digest, annotations), warnings: [], digest: intent.reused.digest };
+      return { intent, patch: pinOps(object, intent.reused.digest, annotations), warnings: frozenFloatingTag(intent.target, intent.reused.digest), digest: intent.reused.digest };
     }
     case 'resolve':
       return resolvedPlan(object, intent, resolution, now);
@@ -108,6 +108,25 @@ function setOps(object: unknown, container: readonly string[], values: Record<st
 
 function nest(segments: readonly string[], values: Record<string, string>): unknown {
   return segments.reduceRight<unknown>((inner, segment) => ({ [segment]: inner }), { ...values });
+}
+
+/**
+ * Tags that move by design: `latest` and its kin, `*-stable`-style suffixes, and a bare major or major.minor
+ * (`v1`, `6.2`). A sticky pin of one keeps running the digest it first had, which is the point of sticky but
+ * easy to forget, so the answer says which digest is frozen and how to move it.
+ */
+const FLOATING_NAMES = /^(latest|stable|edge|main|master|dev|develop|nightly|canary|next|head|trunk|release|beta|alpha|rc)$/i;
+const FLOATING_SUFFIX = /[-_.](latest|stable|edge|main|master|dev|nightly|canary|next|head)$/i;
+const PARTIAL_VERSION = /^v?\d+(\.\d+)?$/;
+
+export function isFloatingTag(tag: string): boolean {
+  return FLOATING_NAMES.test(tag) || FLOATING_SUFFIX.test(tag) || PARTIAL_VERSION.test(tag);
+}
+
+function frozenFloatingTag(target: PinTarget, digest: string): string[] {
+  if (target.source.kind !== 'tag' || !isFloatingTag(target.source.tag)) return [];
+  // Digest first: warnings are cut at 120 characters. A CREATE resolves afresh, so re-creating moves it.
+  return [`pinwarden: kept ${digest.slice(0, 19)} for floating tag "${target.source.tag}" (sticky); move it: change the tag or re-create the object`];
 }
 
 function failureWarning(target: PinTarget, error: PinwardenError): string {

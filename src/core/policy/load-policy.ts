@@ -10,6 +10,7 @@ import { CLAIM_CONSTRAINTS } from '../binding/index.ts';
 import { goRegexSyntaxError } from '../go-regex.ts';
 import { trustedKeyFingerprint } from '../trust/fingerprint.ts';
 import { parseCidr } from './cidr.ts';
+import { assertRules, flatBlocksWritten } from './rules.ts';
 import schema from './source-policy.schema.json' with { type: 'json' };
 import type { SourcePolicy } from './types.ts';
 
@@ -36,6 +37,7 @@ export function loadPolicy(text: string, sourceName: string): SourcePolicy {
     const reason = error instanceof Error ? error.message : String(error);
     throw policyError(`${sourceName}: not usable YAML: ${firstLine(reason)}`, sourceName);
   }
+  const flatWritten = flatBlocksWritten(candidate);
   if (!validate(candidate)) {
     const problems = (validate.errors ?? []).map((error) => describeSchemaError(error, document.contents, lineCounter));
     throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
@@ -43,6 +45,11 @@ export function loadPolicy(text: string, sourceName: string): SourcePolicy {
   assertIdentityRegexes(candidate, sourceName);
   applyKeyTrust(candidate, sourceName);
   assertNetworks(candidate, sourceName);
+  // spec.rules[]: each rule's blocks get the flat blocks' own checks (src/core/policy/rules.ts).
+  assertRules(candidate, sourceName, flatWritten, (view) => {
+    assertIdentityRegexes(view, sourceName);
+    applyKeyTrust(view, sourceName);
+  });
   return candidate;
 }
 
@@ -108,7 +115,7 @@ function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {
   }
 }
 
-function describeSchemaError(error: ErrorObject, root: unknown, lineCounter: LineCounter): string {
+export function describeSchemaError(error: ErrorObject, root: unknown, lineCounter: LineCounter): string {
   const segments = error.instancePath.split('/').slice(1).map(decodePointerSegment);
   let field = toFieldPath(segments);
   let detail = error.message ?? 'is invalid';

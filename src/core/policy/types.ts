@@ -55,6 +55,10 @@ export interface PolicySpec {
   ociRepository: OciRepositoryPolicy;
   bucket: BucketPolicy;
   registry: RegistryPolicy;
+  /** Rules scoped per source (src/core/scope); absent: spec.ociRepository / spec.bucket decide every object. */
+  rules?: PolicyRule[];
+  /** Set only on the effective policy `selectRule` hands out: the rule it was made from (never in a file). */
+  decidedBy?: DecidingRule;
 }
 
 export interface SourcePolicy {
@@ -62,4 +66,40 @@ export interface SourcePolicy {
   kind: 'SourcePolicy';
   metadata: { name: string; generation?: number };
   spec: PolicySpec;
+}
+
+/** A Kubernetes label selector (matchLabels AND matchExpressions). */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+}
+
+/** Which objects a rule decides: every field given must fit; absent or empty, every object. */
+export interface RuleMatch {
+  /** OCIRepository spec.url prefixes on path boundaries. */
+  urls?: string[];
+  namespaces?: string[];
+  /** Labels of the object's Namespace. */
+  namespaceSelector?: LabelSelector;
+  /** Labels of the object. */
+  selector?: LabelSelector;
+}
+
+/** One entry of `spec.rules`: the requirements reuse the flat blocks' types, defaults and checks. */
+export interface PolicyRule {
+  name: string;
+  description?: string;
+  match?: RuleMatch;
+  ociRepository: OciRepositoryPolicy;
+  bucket: BucketPolicy;
+  registry?: Partial<Pick<RegistryPolicy, 'timeoutSeconds' | 'onUnreachable'>>;
+}
+
+/** The rule that decided an object: its name and where it is written (`spec.rules[2]`, or the flat blocks). */
+export interface DecidingRule {
+  name: string;
+  /** `spec.rules[N]`, or `spec` when the flat spec.ociRepository / spec.bucket decided (the rule named default). */
+  source: string;
+  /** Earlier rules passed over because they select by namespace labels that were unknown here. */
+  unjudged?: string[];
 }

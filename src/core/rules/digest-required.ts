@@ -54,14 +54,29 @@ function invalidDigest(digest: string): RuleFinding {
 
 function unpinned(view: OciRepositoryView, context: RuleContext): RuleFinding {
   const what = describeRef(view.ref);
-  const reason = context.pinFailure ? `; pinning failed: ${context.pinFailure}` : '';
-  const hint = view.ref?.semver !== undefined && !context.policy.spec.ociRepository.mutate.semverToDigest
-    ? ' (semver pinning is off: spec.ociRepository.mutate.semverToDigest)'
-    : '';
+  const mutate = context.policy.spec.ociRepository.mutate;
+  // When the policy turns pinning of this kind of ref off, say so: the webhook will not pin it.
+  if (view.ref?.semver !== undefined && !mutate.semverToDigest) {
+    return {
+      path: 'spec.ref.digest',
+      message: `${what} is not pinned to a digest, and semver pinning is off in this policy (spec.ociRepository.mutate.semverToDigest: false), so the webhook does not pin it`,
+      fix: 'set spec.ref.digest (pinwarden resolve prints it), or ask the policy owner to turn on spec.ociRepository.mutate.semverToDigest',
+    };
+  }
+  if (view.ref?.semver === undefined && !mutate.tagToDigest) {
+    return {
+      path: 'spec.ref.digest',
+      message: `${what} is not pinned to a digest, and tag pinning is off in this policy (spec.ociRepository.mutate.tagToDigest: false), so the webhook does not pin it`,
+      fix: 'set spec.ref.digest (pinwarden resolve prints it), or ask the policy owner to turn on spec.ociRepository.mutate.tagToDigest',
+    };
+  }
   return {
     path: 'spec.ref.digest',
-    message: `${what} is not pinned to a digest${hint}${reason}`,
-    fix: 'set spec.ref.digest (pinwarden resolve prints it), or let the mutating webhook pin the tag',
+    // The cause first: a warning is cut at 120 characters.
+    message: context.pinFailure ? `${what} is not pinned: ${context.pinFailure}` : `${what} is not pinned to a digest`,
+    fix: view.ref?.semver !== undefined
+      ? 'set spec.ref.digest (pinwarden resolve prints it), or let the mutating webhook pin the range'
+      : 'set spec.ref.digest (pinwarden resolve prints it), or let the mutating webhook pin the tag',
   };
 }
 

@@ -98,10 +98,13 @@ function containmentFindings(view: OciRepositoryView, context: RuleContext, want
 }
 
 function decideEntries(view: OciRepositoryView, context: RuleContext): IdentityVerdict[] {
-  const allowed = context.policy.spec.ociRepository.allowedIdentities;
+  const settings = context.policy.spec.ociRepository;
+  const allowed = settings.allowedIdentities;
+  const decidedBy = context.policy.spec.decidedBy;
+  const hints = { trustsKeys: settings.trustedKeys.length > 0, ruleLabel: decidedBy && decidedBy.source !== 'spec' ? `rule ${decidedBy.name}` : 'this policy' };
   const budget = startObjectBudget();
   return keylessEntries(view).flatMap(({ entry, index }) => {
     if (FIELDS.some((field) => syntaxProblem(entry[field]) !== undefined)) return [];
-    return identityVerdicts({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index, budget, context.identities);
+    return identityVerdicts({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index, budget, context.identities, hints);
   });
 }

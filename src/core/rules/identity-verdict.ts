@@ -3,8 +3,9 @@
  * memoised (patterns repeat across objects), and one object's entries share a time bound, so a request
  * full of adversarial entries is denied quickly instead of stalling the webhook.
  */
-import { budgetClock, checkIdentity, WALL_CEILING_FACTOR, describeFieldProblem, quotePattern, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
+import { budgetClock, checkIdentity, WALL_CEILING_FACTOR, describeFieldProblem, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
 import type { AllowedIdentity } from '../policy/index.ts';
+import { notContainedFinding } from './identity-messages.ts';
 import type { RuleFinding } from './rule.ts';
 
 export interface IdentityEntry {
@@ -35,6 +36,11 @@ export interface PrecomputedIdentities {
   checks: ReadonlyMap<string, IdentityCheck>;
   /** Why an entry is missing (e.g. "was not decided within the review's deadline"). */
   missing: string;
+  /**
+   * The allowed list the checks were decided against. With `spec.rules` the deciding rule's list is the one
+   * that counts: checks made against another list are ignored and the entry is decided here.
+   */
+  allowed?: readonly AllowedIdentity[];
 }
 
 export function identityKey(entry: IdentityEntry): string {
@@ -73,14 +79,45 @@ export function decideIdentities(entries: readonly IdentityEntry[], allowed: rea
   return decided;
 }
 
-export function identityVerdicts(entry: IdentityEntry, allowed: readonly AllowedIdentity[], index: number, budget: EntryBudget, precomputed?: PrecomputedIdentities): IdentityVerdict[] {
+/** What the deciding rule offers besides keyless identities, so a fix never points where the rule allows nothing. */
+export interface IdentityHints {
+  /** The rule lists trusted keys (key-based verification is possible). */
+  trustsKeys: boolean;
+  /** `rule <name>` for messages. */
+  ruleLabel: string;
+}
+
+export function identityVerdicts(entry: IdentityEntry, allowed: readonly AllowedIdentity[], index: number, budget: EntryBudget, precomputed?: PrecomputedIdentities, hints?: IdentityHints): IdentityVerdict[] {
   const path = `spec.verify.matchOIDCIdentity[${index}]`;
-  const check = precomputed ? fromPrecomputed(entry, allowed, precomputed) : memoisedCheck(entry, allowed, budget);
+  const usable = precomputed && (precomputed.allowed === undefined || precomputed.allowed === allowed) ? precomputed : undefined;
+  const check = usable ? fromPrecomputed(entry, allowed, usable) : memoisedCheck(entry, allowed, budget);
   if (check.allowed) return [];
   if (check.reason === 'no-allowed-identities') {
-    return [{ kind: 'not-allowed', finding: { path, message: 'this policy allows no keyless identity', fix: 'verify with a public key (secretRef), or have the identity added to spec.ociRepository.allowedIdentities' } }];
+    const who = hints ? hints.ruleLabel : 'this policy';
+    // Never "add the identity": the deciding rule allows none on purpose (README "Policy cookbook").
+    const fix = hints && !hints.trustsKeys
+      ? `${who} accepts neither keyless identities nor public keys: ask the policy owner which rule should decide this source (spec.rules[].match)`
+      : `verify with a public key ${who} trusts (spec.verify.secretRef), or ask the policy owner which rule should decide this source (spec.rules[].match)`;
+    return [{ kind: 'not-allowed', finding: { path, message: `${who} allows no keyless identity`, fix } }];
   }
-  return check.problems.flatMap((problem) => toVerdict(problem, path, allowed));
+  return derivedVerdicts(check, `${index}`, () => check.problems.flatMap((problem) => toVerdict(problem, path, allowed)));
+}
+
+/** Findings built from a memoised check are memoised with it (messages compare patterns; denials repeat). */
+const derived = new WeakMap<IdentityCheck, Map<string, IdentityVerdict[]>>();
+
+function derivedVerdicts(check: IdentityCheck, key: string, build: () => IdentityVerdict[]): IdentityVerdict[] {
+  let byKey = derived.get(check);
+  if (!byKey) {
+    byKey = new Map();
+    derived.set(check, byKey);
+  }
+  let verdicts = byKey.get(key);
+  if (!verdicts) {
+    verdicts = build();
+    if (byKey.size < 64) byKey.set(key, verdicts);
+  }
+  return verdicts;
 }
 
 function memoOf(allowed: readonly AllowedIdentity[]): Map<string, IdentityCheck> {
@@ -128,17 +165,8 @@ function tooComplex(entry: IdentityEntry, reason: string): IdentityCheck {
 function toVerdict(problem: FieldProblem, path: string, allowed: readonly AllowedIdentity[]): IdentityVerdict[] {
   const fieldPath = `${path}.${problem.field}`;
   switch (problem.kind) {
-    case 'not-contained': {
-      const bound = problem.rejectedBy === 'all' ? undefined : allowed[problem.rejectedBy]?.[problem.field];
-      return [{
-        kind: 'not-allowed',
-        finding: {
-          path: fieldPath,
-          message: `${describeFieldProblem(problem)} (Flux matches unanchored)`,
-          fix: `narrow the ${problem.field} regex${bound ? ` to fit ${quotePattern(bound)}` : ' to fit an allowed identity'}: anchor it with ^…$ and escape dots as \\.`,
-        },
-      }];
-    }
+    case 'not-contained':
+      return [{ kind: 'not-allowed', finding: notContainedFinding(problem, fieldPath, allowed, 'spec.ociRepository.allowedIdentities') }];
     case 'too-complex':
       return [{
         kind: 'too-complex',

@@ -11,6 +11,8 @@ export interface Answer {
   kind?: string;
   ruleIds?: string[];
   code?: string;
+  /** validate: the policy rule that decided (spec.rules[].name, or default). */
+  policyRule?: string;
 }
 
 export interface RouteEnv {

@@ -25,11 +25,12 @@ export const answerValidate: RouteHandler = (request, env) => {
 function validateAnswer(request: AdmissionRequest, kind: string | undefined, { evaluation, pinFailure }: ValidateResult): Answer {
   const warnings = evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine);
   const ruleIds = evaluation.findings.map((finding) => finding.ruleId);
-  const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}) };
+  const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}), ...(evaluation.rule ? { policyRule: evaluation.rule.name } : {}) };
   if (evaluation.verdict !== 'deny') return { ...base, response: allowed(request.uid, warnings) };
   const { kind: objectType, namespace, name } = evaluation.object;
   // Kubernetes names are at most 253 characters: a longer one is not echoed whole.
-  const label = cutName(`${objectType}/${namespace ? `${namespace}/` : ''}${name}`);
+  const decided = evaluation.rule ? ` (rule ${evaluation.rule.name})` : '';
+  const label = `${cutName(`${objectType}/${namespace ? `${namespace}/` : ''}${name}`)}${decided}`;
   return { ...base, response: denied(request.uid, denialMessage(label, evaluation.findings), warnings) };
 }
 

@@ -114,7 +114,7 @@ test('kustomize build with origin annotations: findings point at the file in Git
   const text = await runBuiltCli(['check', '-', '--origin-root', 'overlays/prod'], { cwd: root, stdin: built });
   assert.equal(text.code, 1, text.stderr);
   // The object starts at line 2 of base/oci.yaml; spec.verify is missing, so its line is the `spec:` key (6).
-  assert.match(text.stdout, /^OCIRepository\/prod\/prod-app base\/oci\.yaml:2 DENY\n {2}✖ error {3}verify-required {2}spec\.verify \(line 6\)/);
+  assert.match(text.stdout, /^OCIRepository\/prod\/prod-app base\/oci\.yaml:2 DENY \(rule default\)\n {2}✖ error {3}verify-required {2}spec\.verify \(line 6\)/);
   const sarif = JSON.parse((await runBuiltCli(['check', '-', '--origin-root', 'overlays/prod', '-o', 'sarif'], { cwd: root, stdin: built })).stdout);
   const location = sarif.runs[0].results[0].locations[0].physicalLocation;
   assert.deepEqual(location, { artifactLocation: { uri: 'base/oci.yaml', uriBaseId: '%SRCROOT%' }, region: { startLine: 6 } });

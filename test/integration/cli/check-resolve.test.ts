@@ -87,3 +87,22 @@ test('without --resolve nothing is contacted and a tag counts as pinnable (offli
   const run = await check(['sources.yaml', '--config', 'policy.yaml', '--output', 'json']);
   assert.equal(run.code, 0, run.stdout);
 });
+
+test('--resolve pins with the settings of the rule that decides each object (spec.rules)', async () => {
+  const trusted = `trustedKeys: ['sha256:${'ab'.repeat(32)}']`;
+  writeFileSync(
+    join(work, 'rules.yaml'),
+    `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  rules:\n    - name: legacy\n      match: {namespaces: [legacy]}\n      ociRepository: {allowInsecure: true, mutate: {tagToDigest: false}, ${trusted}}\n  ociRepository: {allowInsecure: true, ${trusted}}\n  registry: {timeoutSeconds: 3}\n`,
+  );
+  const oci = (namespace: string): string =>
+    `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: ${namespace}}\nspec:\n  interval: 5m\n  url: oci://${registry.host}/acme/app\n  insecure: true\n  ref: {tag: v1.2.0}\n  verify: {provider: cosign, secretRef: {name: cosign-pub}}\n`;
+  writeFileSync(join(work, 'scoped.yaml'), [oci('apps'), oci('legacy')].join('---\n'));
+  const run = await check(['scoped.yaml', '--config', 'rules.yaml', '--resolve', '--output', 'yaml']);
+  const [apps, legacy] = parseAllDocuments(run.stdout).map((document) => document.toJS());
+  assert.equal(apps.spec.ref.digest, digest, 'the default rule pins the tag');
+  assert.equal(legacy.spec.ref.digest, undefined, 'rule legacy turns tag pinning off');
+  const report = JSON.parse((await check(['scoped.yaml', '--config', 'rules.yaml', '--resolve', '--output', 'json'])).stdout);
+  assert.deepEqual(report.results.map((result: { namespace: string; policyRule: string }) => [result.namespace, result.policyRule]), [['apps', 'default'], ['legacy', 'legacy']]);
+  const unpinned = report.results[1].violations.find((violation: { rule: string }) => violation.rule === 'digest-required');
+  assert.match(unpinned.message, /tag pinning is off in this policy \(spec\.rules\[0\]\.ociRepository\.mutate\.tagToDigest: false\)/);
+});

@@ -71,7 +71,7 @@ test('bound: admitted without warnings under enforce', async () => {
 test('other commit under warn: admitted, one warning of at most 120 characters naming both commits', async () => {
   const { response } = await harness('warn').review('/validate', admissionReview(objectFor(otherCommit)));
   assert.equal(response.allowed, true, JSON.stringify(response));
-  assert.deepEqual(response.warnings, ['[commit-binding] spec.ref.digest: revision "main@sha1:111111111111…" but signer built 222222222222…']);
+  assert.deepEqual(response.warnings, ['revision "main@sha1:111111111111…" but signer built 222222222222… [commit-binding spec.ref.digest]']);
 });
 
 test('other commit under enforce, or tightened by the object annotation: denied with both sides and PW_COMMIT_BINDING', async () => {

@@ -114,7 +114,8 @@ test('onUnreachable: warn — /validate admits the unpinned object with a digest
   const validated = await h.review('/validate', admissionReview(object));
   assert.equal(validated.response.allowed, true);
   assert.equal(validated.response.warnings.length, 1);
-  assert.match(validated.response.warnings[0], /^\[digest-required\] /);
+  // The cause first (the 120-character cut keeps it), the rule id always last.
+  assert.match(validated.response.warnings[0], /^not pinned, registry unavailable \(PW_[A-Z_]+\): .+ \[digest-required( spec\.ref\.digest)?\]$/);
   assert.ok(validated.response.warnings[0].length <= 120);
 });
 

@@ -85,7 +85,7 @@ test('other commit: warn admits with a commit-binding warning naming both commit
   });
   // As the webhook sends it: at most 120 characters, both commits still readable.
   const line = truncateWarning(warningLine(only(warned)));
-  assert.equal(line, '[commit-binding] spec.ref.digest: revision "main@sha1:111111111111…" but signer built 222222222222…');
+  assert.equal(line, 'revision "main@sha1:111111111111…" but signer built 222222222222… [commit-binding spec.ref.digest]');
   const denied = await admit(objectFor(artifact), 'enforce');
   assert.equal(denied.evaluation.verdict, 'deny');
   const finding = only(denied);
