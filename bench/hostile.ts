@@ -10,12 +10,10 @@
  * Prints JSON; figures go to BENCHMARKS.md ("Hostile input").
  */
 import type { ServerResponse } from 'node:http';
-import { connect } from 'node:tls';
-import type { TLSSocket } from 'node:tls';
 import { sendJson, sendManifest, startFakeRegistry } from '../test/helpers/fake-registry.ts';
 import { manifestBytes } from '../test/security/fixtures.ts';
-import { reviewText, startServeProcess } from '../test/security/serve-process.ts';
-import type { ServeProcess } from '../test/security/serve-process.ts';
+import { openSlowClient, probeHealthzWhile, reviewText, startServeProcess } from '../test/security/serve-process.ts';
+import type { ServeProcess, SlowClient } from '../test/security/serve-process.ts';
 import { median, percentile, round } from './stats.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -46,20 +44,7 @@ async function memory(serve: ServeProcess): Promise<Record<string, unknown>> {
 }
 
 async function healthzWhile(serve: ServeProcess, work: () => Promise<unknown>): Promise<{ maxMs: number; p50Ms: number; probes: number; workMs: number }> {
-  let done = false;
-  const latencies: number[] = [];
-  const probing = (async () => {
-    while (!done) {
-      latencies.push(await serve.healthzMs());
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  const started = performance.now();
-  await work();
-  const workMs = performance.now() - started;
-  done = true;
-  await probing;
+  const { latencies, workMs } = await probeHealthzWhile(serve, work, 30);
   const sorted = latencies.sort((a, b) => a - b);
   return { maxMs: round(Math.max(...sorted), 1), p50Ms: round(median(sorted), 1), probes: sorted.length, workMs: round(workMs, 0) };
 }
@@ -95,38 +80,10 @@ async function eventLoop(serve: ServeProcess, registryHost: string): Promise<Rec
   return out;
 }
 
-interface Slow {
-  socket: TLSSocket;
-  opened: number;
-  connected: boolean;
-  status?: number;
-  answer: string;
-  closedAfterMs?: number;
-}
-
 async function connections(serve: ServeProcess): Promise<Record<string, unknown>> {
-  const open = (): Promise<Slow> =>
-    new Promise((resolve) => {
-      const slow: Slow = { socket: undefined as unknown as TLSSocket, opened: performance.now(), connected: false, answer: '' };
-      const socket = connect({ host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost' }, () => {
-        slow.connected = true;
-        socket.write(`POST /validate?timeout=10s HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${MIB}\r\n\r\n{"apiVersion":`);
-        resolve(slow);
-      });
-      slow.socket = socket;
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => {
-        slow.answer += chunk;
-        slow.status ??= Number(/^HTTP\/1\.1 (\d+)/.exec(slow.answer)?.[1] ?? 0) || undefined;
-      });
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        slow.closedAfterMs = performance.now() - slow.opened;
-        resolve(slow);
-      });
-    });
+  const open = (): Promise<SlowClient> => openSlowClient(serve, MIB);
   const before = serve.rssBytes();
-  const clients: Slow[] = [];
+  const clients: SlowClient[] = [];
   for (let batch = 0; batch < 300; batch += 25) clients.push(...(await Promise.all(Array.from({ length: 25 }, open))));
   const trickle = setInterval(() => {
     for (const client of clients) if (client.closedAfterMs === undefined && client.connected) client.socket.write(' ');

@@ -5,7 +5,7 @@
 // Against the real `serve` process on loopback.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { reviewText, startServeProcess } from './serve-process.ts';
+import { probeHealthzWhile, reviewText, startServeProcess } from './serve-process.ts';
 import type { ServeProcess } from './serve-process.ts';
 
 const ISSUER = '^https://token\\.actions\\.githubusercontent\\.com$';
@@ -35,17 +35,7 @@ function keyless(identities: Array<{ issuer: string; subject: string }>): Record
 
 /** Probes /healthz every 20 ms while `work` runs; returns the worst latency seen. */
 async function worstHealthzWhile<T>(work: () => Promise<T>): Promise<{ result: T; worstMs: number; probes: number }> {
-  let done = false;
-  const latencies: number[] = [];
-  const probing = (async () => {
-    while (!done) {
-      latencies.push(await serve.healthzMs());
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
-  const result = await work();
-  done = true;
-  await probing;
+  const { result, latencies } = await probeHealthzWhile(serve, work);
   return { result, worstMs: Math.max(...latencies), probes: latencies.length };
 }
 

@@ -5,9 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
-import type { TLSSocket } from 'node:tls';
-import { reviewText, startServeProcess } from './serve-process.ts';
-import type { ServeProcess } from './serve-process.ts';
+import { openSlowClient, reviewText, startServeProcess } from './serve-process.ts';
+import type { ServeProcess, SlowClient } from './serve-process.ts';
 
 const CONNECTIONS = 300;
 const MAX_CONNECTIONS = 200;
@@ -28,43 +27,15 @@ after(async () => {
   assert.equal(await serve.stop(), 0);
 });
 
-interface Slow {
-  socket: TLSSocket;
-  opened: number;
-  connected: boolean;
-  status?: number;
-  answer: string;
-  closedAfterMs?: number;
-}
-
-function slowClient(idle = false): Promise<Slow> {
-  return new Promise((resolve) => {
-    const opened = performance.now();
-    const slow: Slow = { socket: undefined as unknown as TLSSocket, opened, connected: false, answer: '' };
-    const socket = connect({ host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost' }, () => {
-      slow.connected = true;
-      if (!idle) socket.write(`POST /validate?timeout=10s HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${DECLARED}\r\n\r\n{"apiVersion":`);
-      resolve(slow);
-    });
-    slow.socket = socket;
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      slow.answer += chunk;
-      slow.status ??= Number(/^HTTP\/1\.1 (\d+)/.exec(slow.answer)?.[1] ?? 0) || undefined;
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      slow.closedAfterMs = performance.now() - opened;
-      resolve(slow);
-    });
-  });
+function slowClient(idle = false): Promise<SlowClient> {
+  return openSlowClient(serve, DECLARED, idle === true);
 }
 
 test(`${CONNECTIONS} slow-body TLS connections: the budget refuses most with 503 at once, the rest are closed by the request timeout, memory stays bounded`, async () => {
   const before = serve.rssBytes();
-  const clients: Slow[] = [];
+  const clients: SlowClient[] = [];
   for (let batch = 0; batch < CONNECTIONS; batch += 25) {
-    clients.push(...(await Promise.all(Array.from({ length: Math.min(25, CONNECTIONS - batch) }, slowClient))));
+    clients.push(...(await Promise.all(Array.from({ length: Math.min(25, CONNECTIONS - batch) }, () => slowClient()))));
   }
   // Keep trickling to the held ones: a byte a second is never "idle", only the request timeout ends them.
   const trickle = setInterval(() => {

@@ -12,6 +12,8 @@ import type { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { connect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { BUILT_CLI } from '../helpers/cli.ts';
 import { createTestCa } from '../helpers/certs.ts';
 import type { KeyPairPem, TestCa } from '../helpers/certs.ts';
@@ -162,4 +164,63 @@ export function reviewText(spec: Record<string, unknown>, uid = '7d1c2b3a-0000-4
       object: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name, namespace: 'apps' }, spec: { interval: '5m', ...spec } },
     },
   });
+}
+
+/** A TLS client that announces a request body and then holds the connection (the slow-body attack). */
+export interface SlowClient {
+  socket: TLSSocket;
+  opened: number;
+  connected: boolean;
+  status?: number;
+  answer: string;
+  closedAfterMs?: number;
+}
+
+/**
+ * Opens a TLS connection to the webhook port; unless `idle`, writes the headers of a `/validate` POST that
+ * announces `declaredBytes` and the first bytes of its body, then sends nothing more. Resolves once connected
+ * (or closed); `closedAfterMs` and `status` fill in as the server acts.
+ */
+export function openSlowClient(serve: ServeProcess, declaredBytes: number, idle = false): Promise<SlowClient> {
+  return new Promise((resolve) => {
+    const opened = performance.now();
+    const slow: SlowClient = { socket: undefined as unknown as TLSSocket, opened, connected: false, answer: '' };
+    const socket = connect({ host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost' }, () => {
+      slow.connected = true;
+      if (!idle) socket.write(`POST /validate?timeout=10s HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${declaredBytes}\r\n\r\n{"apiVersion":`);
+      resolve(slow);
+    });
+    slow.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      slow.answer += chunk;
+      slow.status ??= Number(/^HTTP\/1\.1 (\d+)/.exec(slow.answer)?.[1] ?? 0) || undefined;
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      slow.closedAfterMs = performance.now() - opened;
+      resolve(slow);
+    });
+  });
+}
+
+/** Probes `/healthz` every 20 ms while `work` runs; returns its result, every probe latency and how long it took. */
+export async function probeHealthzWhile<T>(serve: ServeProcess, work: () => Promise<T>, settleMs = 0): Promise<{ result: T; latencies: number[]; workMs: number }> {
+  let done = false;
+  const latencies: number[] = [];
+  const probing = (async () => {
+    while (!done) {
+      latencies.push(await serve.healthzMs());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const started = performance.now();
+  try {
+    const result = await work();
+    return { result, latencies, workMs: performance.now() - started };
+  } finally {
+    done = true;
+    await probing;
+  }
 }
