@@ -1,14 +1,17 @@
 /** `--output json`: the documented, stable shape (fields are only ever added). */
 import type { CheckReport } from './report.ts';
 
+type Located = Pick<CheckReport['results'][number], 'object' | 'file' | 'line'>;
+
+/** The fields that say which object, and where it was read, shared by results and skipped entries. */
+function located(entry: Located): Record<string, unknown> {
+  const { object } = entry;
+  return { apiVersion: object.apiVersion, kind: object.kind, namespace: object.namespace ?? null, name: object.name, file: entry.file, line: entry.line };
+}
+
 export function formatJson(report: CheckReport): string {
   const results = report.results.map((result) => ({
-    apiVersion: result.object.apiVersion,
-    kind: result.object.kind,
-    namespace: result.object.namespace ?? null,
-    name: result.object.name,
-    file: result.file,
-    line: result.line,
+    ...located(result),
     verdict: result.verdict,
     ...(result.exempt ? { exempt: true } : {}),
     ...(result.rule !== undefined ? { policyRule: result.rule } : {}),
@@ -23,12 +26,7 @@ export function formatJson(report: CheckReport): string {
     ...(result.waived ? { waived: result.waived.map((finding) => ({ rule: finding.ruleId, path: finding.path, message: finding.message, line: finding.line, exception: finding.exception, reason: finding.reason, expires: finding.expires })) } : {}),
   }));
   const skipped = report.skipped.map((entry) => ({
-    apiVersion: entry.object.apiVersion,
-    kind: entry.object.kind,
-    namespace: entry.object.namespace ?? null,
-    name: entry.object.name,
-    file: entry.file,
-    line: entry.line,
+    ...located(entry),
     reason: entry.reason,
   }));
   const errors = report.problems.map((problem) => ({ file: problem.file, line: problem.line ?? null, message: problem.message }));
