@@ -61,7 +61,7 @@ for (const { rule, object, setup } of CASES) {
     const manifest = object(ns);
     const result = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, new RegExp(`Error from server \\(Forbidden\\): error when creating "STDIN": admission webhook "validate\\.pinwarden\\.dev" denied the request: pinwarden denied ${manifest.kind}/${ns}/app:`));
+    assert.match(result.stderr, new RegExp(`Error from server \\(Forbidden\\): error when creating "STDIN": admission webhook "validate\\.pinwarden\\.dev" denied the request: pinwarden denied ${manifest.kind}/${ns}/app \\(rule default\\):`));
     const line = result.stderr.split('\n').find((text) => text.includes(`[${rule}]`));
     assert.ok(line, `no [${rule}] line in:\n${result.stderr}`);
     assert.match(line, /; fix: \S/);
