@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { PinwardenError } from '../../core/errors.ts';
+import { PinwardenError, exitCodeFor } from '../../core/errors.ts';
 import { evaluate } from '../../core/evaluate.ts';
 import { expiredExceptions, loadExceptions, type ExceptionSet } from '../../core/exceptions/index.ts';
 import { namespaceLabelsOf, needsNamespaceLabels, type Labels } from '../../core/scope/index.ts';
@@ -19,7 +19,7 @@ import { formatJson } from '../output/json.ts';
 import { ReportBuilder, reportFrom, type CheckReport } from '../output/report.ts';
 import { formatSarif } from '../output/sarif.ts';
 import { formatText } from '../output/text.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 import type { ResolvedCheck } from './check-resolve.ts';
 
 interface CheckOptions {
@@ -99,7 +99,8 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   } else {
     io.stdout(render(report, options.output, io.isTty && !io.env.NO_COLOR));
   }
-  if (report.problems.length > 0) return 2;
+  // An input problem ends the run as PW_INPUT_INVALID would; a denial is a violation (1).
+  if (report.problems.length > 0) return exitCodeFor('PW_INPUT_INVALID');
   return report.summary.denied > 0 ? 1 : 0;
 }
 

@@ -9,7 +9,7 @@ import { PinwardenError } from '../../core/errors.ts';
 import { packArtifact, pushArtifact } from '../../artifact/index.ts';
 import { formatReference, parseReference } from '../../oci/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
 import type { RegistryFlags } from './resolve.ts';
 

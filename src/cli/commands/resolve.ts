@@ -14,7 +14,7 @@ import { durationFlagMs } from '../flags/duration.ts';
 import { HttpRepository, callWithTimeout, createResolver, credentialsFromDockerConfig, parseReference } from '../../oci/index.ts';
 import type { Call, Credentials, Reference, TlsOptions } from '../../oci/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 
 export interface RegistryFlags {
   insecure?: boolean;

@@ -13,7 +13,7 @@ import { formatReference, parseReference } from '../../oci/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from '../../signature/index.ts';
 import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { ExitCode, SetExit } from '../command.ts';
 import { verifyWithChecks } from '../../flows/index.ts';
 import { addCosignIdentityOptions, identityRegexps, type CosignIdentityFlags } from '../flags/cosign-identity.ts';
 import { addBindingOptions, bindingJson, bindingMode, claimPatterns, describeBinding } from '../flags/commit-binding.ts';
@@ -46,7 +46,7 @@ export function registerVerify(program: Command, io: CliIo, setExit: SetExit): C
   });
 }
 
-export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Promise<0 | 1> {
+export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Promise<ExitCode> {
   if (flags.output !== 'text' && flags.output !== 'json') {
     throw new PinwardenError('PW_INPUT_INVALID', `--output must be text or json, got '${flags.output}'`);
   }
@@ -68,7 +68,7 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
     io.stderr(describeFailure(formatReference(reference), error));
-    return 1;
+    return error.exitCode;
   } finally {
     repository.close();
   }
