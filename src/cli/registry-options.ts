@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { Option, type Command } from 'commander';
 import { PinwardenError } from '../core/errors.ts';
-import type { Call, HttpRepository, Reference, TlsOptions } from '../oci/index.ts';
+import type { Call, Credentials, HttpRepository, Reference, TlsOptions } from '../oci/index.ts';
 import { readInputFile } from '../runtime/index.ts';
 import { durationFlagMs } from './flags/duration.ts';
 import type { CliIo } from './io.ts';
@@ -76,7 +76,7 @@ export async function openRepository(reference: Reference, flags: RegistryFlags,
 }
 
 /** The credentials the docker config holds for `registry`; a malformed entry names the file, never its content. */
-export async function credentialsFor(settings: RegistrySettings, registry: string): Promise<Awaited<ReturnType<typeof import('../oci/index.ts').credentialsFromDockerConfig>>> {
+export async function credentialsFor(settings: RegistrySettings, registry: string): Promise<Credentials | undefined> {
   if (!settings.dockerConfig) return undefined;
   const { credentialsFromDockerConfig } = await import('../oci/index.ts');
   try {

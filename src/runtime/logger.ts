@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { DestinationStream, Logger } from 'pino';
+import type * as Pino from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -42,7 +43,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
   };
   // Loaded on first use: the runtime room's index is imported by `pinwarden check`, which never logs.
-  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+  const { pino } = createRequire(import.meta.url)('pino') as typeof Pino;
   const target = options.destination ?? 1;
   if (typeof target === 'object') return pino(config, target);
   return pino(config, pino.destination({ dest: target, sync: true }));

@@ -5,10 +5,11 @@
  */
 import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
 
 /** prom-client, loaded on first use: `pinwarden check` imports this room's index and never serves metrics. */
-function promClient(): typeof import('prom-client') {
-  return createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+function promClient(): typeof PromClient {
+  return createRequire(import.meta.url)('prom-client') as typeof PromClient;
 }
 
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
