@@ -50,6 +50,8 @@ export interface RegistryPolicy {
 }
 
 export interface PolicySpec {
+  /** Cluster SourcePolicy objects combine higher first, then by name (src/core/policy-set); absent: 0. */
+  priority?: number;
   mode: PolicyMode;
   exemptNamespaces: string[];
   ociRepository: OciRepositoryPolicy;
