@@ -67,6 +67,7 @@ export const ERRORS = {
   PW_NODE_UNSUPPORTED: { kind: 'input', reason: 'InvalidInput', summary: 'the Node.js running pinwarden is older than it supports', status: 500, exit: 2 },
   PW_COMMIT_BINDING: { kind: 'verification', reason: 'VerificationError', summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on", status: 500, exit: 1 },
   PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid', status: 500, exit: 2 },
+  PW_PIN_STALE: { kind: 'input', reason: 'InvalidInput', summary: 'spec.ref.digest was pinned from another tag or semver range than spec.ref names now', status: 500, exit: 1 },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
