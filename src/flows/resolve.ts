@@ -11,8 +11,8 @@ import { urlHasPrefix } from '../core/flux/oci-url.ts';
 import { objectRefOf, readOciRepository } from '../core/flux/objects.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { HttpRepository, createNetworkGuard, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
-import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, Repository, Resolver } from '../oci/index.ts';
+import { HttpRepository, createNetworkGuard, createRegistryConnections, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
+import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, RegistryConnections, Repository, Resolver } from '../oci/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 
@@ -24,7 +24,12 @@ export interface PinResolverOptions {
   /** Pooled repositories kept (default 256); the least recently used one is closed beyond that. */
   maxRepositories?: number;
   /** Extra HttpRepository options (retry tuning, user agent). */
-  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard'>;
+  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard' | 'connections'>;
+  /**
+   * Pooled connections and tokens, owned by the entrypoint (serve shares one with the controller and closes it on
+   * shutdown). Without it the resolver makes its own and closes it in `close()`.
+   */
+  connections?: RegistryConnections;
   /**
    * The SSRF guard (default true): addresses are checked against the policy's `registry.allowNetworks` /
    * `denyNetworks` and `allowedRegistries` hosts. The webhook (and the controller) act on tenants' objects and
@@ -88,7 +93,8 @@ function lazyDeadline(budgetMs: number): { call: Call; dispose(): void } {
 
 export function createPinResolver(options: PinResolverOptions): PinResolver {
   const now = options.now ?? Date.now;
-  const pool = createRepositoryPool(options);
+  const connections = options.connections ?? createRegistryConnections();
+  const pool = createRepositoryPool(options, connections);
   const guards = new WeakMap<SourcePolicy, NetworkGuard>();
   const guardFor = (policy: SourcePolicy): NetworkGuard | undefined => {
     if (options.guardNetworks === false) return undefined;
@@ -166,7 +172,11 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     return access && pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
 
-  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
+  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => {
+      pool.close();
+      if (!options.connections) connections.close();
+    },
+  };
 }
 
 /**
@@ -235,7 +245,7 @@ interface RepositoryPool {
   close(): void;
 }
 
-function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
+function createRepositoryPool(options: PinResolverOptions, connections: RegistryConnections): RepositoryPool {
   const max = options.maxRepositories ?? 256;
   const entries = new Map<string, HttpRepository>();
   return {
@@ -254,6 +264,7 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
         insecure,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(guard ? { guard } : {}),
+        connections,
         // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
         verifyOnResolve: true,
       });
