@@ -61,6 +61,9 @@ export function verifiedStream(
   if (context.signal.aborted) queueMicrotask(onAbort);
   else context.signal.addEventListener('abort', onAbort, { once: true });
   checked.once('close', () => context.signal.removeEventListener('abort', onAbort));
+  // A small body can be checked to its end before the consumer attaches: the error is then kept on the stream
+  // (`errored`; pipeline and async iteration report it) instead of being thrown with no listener yet.
+  checked.on('error', () => undefined);
   source.pipe(checked);
   return checked;
 }
