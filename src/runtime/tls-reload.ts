@@ -3,15 +3,15 @@
  * without a restart: on change the new pair is checked (it must parse, match, be usable by TLS >= 1.2, be valid
  * now, and cover every name the current certificate covers) and handed to `https.Server#setSecureContext`. A
  * refused pair is logged and the old context keeps serving, so a half-written or wrong rotation never takes
- * the webhook down or changes the names the apiserver dials.
+ * a serving process down or changes the names its clients dial (the apiserver, for the webhook).
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { PinwardenError } from '../core/errors.ts';
+import { PinwardenError, toPinwardenError } from '../core/errors.ts';
 import { watchFiles } from './file-watch.ts';
+import { readInputFile } from './read-file.ts';
 import type { FileWatch, FileWatchOptions } from './file-watch.ts';
 import { certificateFacts, reloadRefusal, secureContextOptions } from './tls-policy.ts';
 import type { CertificateFacts } from './tls-policy.ts';
@@ -65,13 +65,8 @@ function checkClientCa(pem: Buffer, file: string): void {
   }
 }
 
-async function readPem(file: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PinwardenError('PW_INPUT_INVALID', `${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable'}`);
-  }
+function readPem(file: string, flag: string): Promise<Buffer> {
+  return readInputFile(file, `${flag} ${file}`);
 }
 
 export interface TlsReloadOptions extends FileWatchOptions {
@@ -99,8 +94,8 @@ export function watchTlsPair(options: TlsReloadOptions): FileWatch {
       options.logger.info({ certificate: next.summary, fingerprint: next.fingerprint }, 'serving certificate reloaded');
       options.onReload?.('ok', next);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      options.logger.error({ code: error instanceof PinwardenError ? error.code : 'PW_INTERNAL' }, `serving certificate not reloaded, keeping the old one: ${message}`);
+      const failure = toPinwardenError(error, 'PW_INPUT_INVALID');
+      options.logger.error({ code: failure.code }, `serving certificate not reloaded, keeping the old one: ${failure.message}`);
       options.onReload?.('error');
     }
   };
