@@ -68,6 +68,7 @@ export const ERRORS = {
   PW_COMMIT_BINDING: { kind: 'verification', reason: 'VerificationError', summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on", status: 500, exit: 1 },
   PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid', status: 500, exit: 2 },
   PW_PIN_STALE: { kind: 'input', reason: 'InvalidInput', summary: 'spec.ref.digest was pinned from another tag or semver range than spec.ref names now', status: 500, exit: 1 },
+  PW_ARTIFACT_INVALID: { kind: 'input', reason: 'OCIArtifactLayerOperationFailed', summary: 'an artifact is not what it must be: not an image manifest, no such layer, or not a readable gzip tar', status: 500, exit: 1 },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
