@@ -104,6 +104,11 @@ export const ERRORS = {
     summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on",
   },
   PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid' },
+  PW_POLICY_DENIED: {
+    kind: 'input',
+    reason: 'PolicyDenied',
+    summary: 'the controller refused an object the SourcePolicy denies (the same rules as the webhook)',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -31,6 +31,12 @@ export interface PinResolverOptions {
    * keep it; `check --resolve` acts for the person running it and turns it off (`localhost:5000` is fine there).
    */
   guardNetworks?: boolean;
+  /**
+   * Resolve by GET and hash (default true): what gets pinned must be a manifest whose bytes hash to the digest.
+   * The controller turns it off: its "is the digest unchanged" question is one HEAD, and what it then pulls
+   * is fetched by digest and checked anyway.
+   */
+  verifyOnResolve?: boolean;
 }
 
 export interface PinResolver {
@@ -255,7 +261,7 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(guard ? { guard } : {}),
         // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
-        verifyOnResolve: true,
+        verifyOnResolve: options.verifyOnResolve ?? true,
       });
       entries.set(key, repository);
       if (entries.size > max) evictOldest(entries);
