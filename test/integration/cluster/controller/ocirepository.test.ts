@@ -64,7 +64,7 @@ spec:
     allowedRegistries: ["oci://${registry.host}/"]
     allowInsecure: true
   registry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8"]}
-`);
+`, 'controller-test.yaml');
   const secrets = createKubeSecretReader({ kubeconfig: cp.adminKubeconfig });
   const pins = createPinResolver({ access: clusterAccess(secrets), verifyOnResolve: false, repositoryOptions: { retry: { attempts: 1 } } as never });
   const oci = createOciRepositoryController({
@@ -111,6 +111,7 @@ function ociRepository(ns: string, name: string, repo: string, ref: Record<strin
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- status fields are asserted one by one
 async function live(ns: string, name: string): Promise<KubeObject & { status?: any }> {
   return api.request({ method: 'GET', path: objectPath(RESOURCES.ociRepository, ns, name) });
 }
@@ -125,6 +126,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
 const condition = (object: { status?: any }, type: string) => (object.status?.conditions ?? []).find((entry: { type: string }) => entry.type === type);
 
 test('a signed artifact reconciles to Ready with Flux\'s status, an Event, and its files in the store', async () => {
