@@ -104,6 +104,11 @@ export const ERRORS = {
     summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on",
   },
   PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid' },
+  PW_PIN_STALE: {
+    kind: 'input',
+    reason: 'InvalidInput',
+    summary: 'spec.ref.digest was pinned from another tag or semver range than spec.ref names now',
+  },
   PW_POLICY_DENIED: {
     kind: 'input',
     reason: 'PolicyDenied',

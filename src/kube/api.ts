@@ -14,7 +14,7 @@ import type { IncomingMessage, RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PinwardenError } from '../core/errors.ts';
-import { loadConfig } from './secrets.ts';
+import { loadKubeConfig as loadConfig } from './connection.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
