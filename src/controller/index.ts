@@ -9,3 +9,4 @@ export type { ArtifactLookup, ArtifactStore, StoredArtifact } from './source/sto
 export { OCI_RULES, PINNED_FROM, createOciRepositoryController, storeKey } from './source/ocirepository.ts';
 export type { ArtifactPuller, OciRepositoryReconcilerOptions, PullRequest, PulledArtifact } from './source/ocirepository.ts';
 export { startProbeServer } from './runtime/probes.ts';
+export { flowPuller } from './source/pull.ts';

@@ -10,8 +10,8 @@ import { PinwardenError, toPinwardenError } from '../core/errors.ts';
 import { objectRefOf, readOciRepository, urlHasPrefix } from '../core/flux/index.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { HttpRepository, createNetworkGuard, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
-import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, Repository, Resolver } from '../oci/index.ts';
+import { HttpRepository, createNetworkGuard, createRegistryConnections, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
+import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, RegistryConnections, Repository, Resolver } from '../oci/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 
@@ -23,7 +23,12 @@ export interface PinResolverOptions {
   /** Pooled repositories kept (default 256); the least recently used one is closed beyond that. */
   maxRepositories?: number;
   /** Extra HttpRepository options (retry tuning, user agent). */
-  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard'>;
+  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard' | 'connections'>;
+  /**
+   * Pooled connections and tokens, owned by the entrypoint (serve shares one with the controller and closes it on
+   * shutdown). Without it the resolver makes its own and closes it in `close()`.
+   */
+  connections?: RegistryConnections;
   /**
    * The SSRF guard (default true): addresses are checked against the policy's `registry.allowNetworks` /
    * `denyNetworks` and `allowedRegistries` hosts. The webhook (and the controller) act on tenants' objects and
@@ -93,7 +98,8 @@ function lazyDeadline(budgetMs: number): { call: Call; dispose(): void } {
 
 export function createPinResolver(options: PinResolverOptions): PinResolver {
   const now = options.now ?? Date.now;
-  const pool = createRepositoryPool(options);
+  const connections = options.connections ?? createRegistryConnections();
+  const pool = createRepositoryPool(options, connections);
   const guards = new WeakMap<SourcePolicy, NetworkGuard>();
   const guardFor = (policy: SourcePolicy): NetworkGuard | undefined => {
     if (options.guardNetworks === false) return undefined;
@@ -171,7 +177,11 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     return access && pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
 
-  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
+  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => {
+      pool.close();
+      if (!options.connections) connections.close();
+    },
+  };
 }
 
 /**
@@ -240,7 +250,7 @@ interface RepositoryPool {
   close(): void;
 }
 
-function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
+function createRepositoryPool(options: PinResolverOptions, connections: RegistryConnections): RepositoryPool {
   // Special need: an evicted repository is closed a little later, so a request still using it can finish.
   const entries = createBoundedCache<HttpRepository>({
     maxEntries: options.maxRepositories ?? 256,
@@ -261,6 +271,7 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
         insecure,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(guard ? { guard } : {}),
+        connections,
         // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
         verifyOnResolve: options.verifyOnResolve ?? true,
       });

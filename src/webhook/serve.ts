@@ -10,6 +10,7 @@ import { cachingNamespaceReader, cachingSecretReader, createKubeConnection, crea
 import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
+import { createRegistryConnections } from '../oci/index.ts';
 import type { EventSink } from '../oci/index.ts';
 import { admissionFlows } from './deps.ts';
 import { createLogger, loadTlsPair, policyFromFile, watchTlsPair } from '../runtime/index.ts';
@@ -69,7 +70,9 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     if (event.type === 'response-body') logger.debug({ registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary }, 'registry error body');
     metrics.onRegistryEvent(event);
   };
-  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
+  // The process's registry connections and token cache: created here, closed on shutdown.
+  const connections = createRegistryConnections();
+  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, connections, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
   const verifier = createAdmissionVerifier({ pins, secrets });
   const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ connection: kube }));
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets, namespaces });
@@ -94,6 +97,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     await metricsApp.close();
     await identityOffload.close();
     pins.close();
+    connections.close();
   };
   try {
     const host = options.host ?? '0.0.0.0';

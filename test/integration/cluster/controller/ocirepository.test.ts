@@ -1,12 +1,11 @@
 // Issue #10 items 3 and 5 on the real control plane with a real docker-registry and real (key-based cosign)
 // signatures: reconcile to Ready with Flux's status, one HEAD and no download when nothing changed, a bad
 // signature stores nothing and says why, a registry that is down keeps the last good artifact with FetchFailed.
-// The pull flow (src/flows pullArtifact) is injected as a small fetch + `tar -x` here until it lands on main.
+// Fetch and extraction go through the pull flow (src/flows pullArtifact), as in `pinwarden controller`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../../../../src/core/policy/index.ts';
@@ -17,7 +16,8 @@ import { HttpRepository } from '../../../../src/oci/index.ts';
 import type { Descriptor } from '../../../../src/oci/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../../../../src/flows/index.ts';
 import { createArtifactStore, createOciRepositoryController } from '../../../../src/controller/index.ts';
-import type { ArtifactPuller, ArtifactStore } from '../../../../src/controller/index.ts';
+import type { ArtifactStore } from '../../../../src/controller/index.ts';
+import { flowPuller } from '../../../../src/controller/source/pull.ts';
 import { createControllerManager, createEventRecorder, createStatusWriter } from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
@@ -35,16 +35,6 @@ let manager: ControllerManager;
 let dir: string;
 let registryStopped = false;
 const call = () => ({ signal: AbortSignal.timeout(20_000) });
-
-const testPuller: ArtifactPuller = async ({ repository, digest, destination, call: pullCall }) => {
-  const manifest = JSON.parse(Buffer.from((await repository.fetchManifest(digest, pullCall)).bytes).toString('utf8')) as { layers: Descriptor[]; annotations?: Record<string, string> };
-  const layer = manifest.layers[0]!;
-  const bytes = await repository.fetchBlob(layer, pullCall);
-  mkdirSync(destination);
-  const result = spawnSync('tar', ['-xzf', '-', '-C', destination], { input: bytes });
-  if (result.status !== 0) throw new Error(`tar failed: ${result.stderr.toString()}`);
-  return { annotations: manifest.annotations ?? {}, layer, warnings: [] };
-};
 
 before(async () => {
   [cp, registry] = await Promise.all([startControlPlane(), startRegistry()]);
@@ -73,7 +63,7 @@ spec:
     store,
     pins,
     verifier: createAdmissionVerifier({ pins, secrets, positiveTtlMs: 1, negativeTtlMs: 1 }),
-    pull: testPuller,
+    pull: flowPuller,
     policy: () => policy,
   });
   manager = createControllerManager({ api, controllers: [oci], workers: 2, backoff: { baseMs: 200, maxMs: 2000 } });
