@@ -74,7 +74,7 @@ export async function startControllerProcess(options: { kubeconfig: string; poli
   const args = [MAIN_JS, 'controller', '--kubeconfig', options.kubeconfig, '--config', join(dir, 'policy.yaml'), '--host', '127.0.0.1', '--metrics-port', '0', '--storage-dir', join(dir, 'store'), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const onExit = (): void => void child.kill('SIGKILL');
   process.on('exit', onExit);
@@ -85,7 +85,7 @@ export async function startControllerProcess(options: { kubeconfig: string; poli
   const metricsUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`pinwarden controller did not start within 30 s:\n${lines.join('\n')}`)), 30_000);
     void exited.then((code) => reject(new Error(`pinwarden controller exited ${code}:\n${lines.join('\n')}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; metrics?: string };
