@@ -91,6 +91,8 @@ export function createKubeApi(options: KubeApiOptions = {}): KubeApi {
     };
     // Credentials (client certificate, bearer token, exec plugin) and the CA, exactly as client-node sets them.
     await config.applyToHTTPSOptions(requestOptions);
+    // A plain-HTTP server (a local proxy) takes no TLS agent.
+    if (base.protocol === 'http:') delete requestOptions.agent;
     if (body !== undefined) {
       requestOptions.headers['content-type'] = contentType ?? 'application/json';
       requestOptions.headers['content-length'] = String(Buffer.byteLength(body));
