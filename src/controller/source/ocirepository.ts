@@ -25,7 +25,7 @@ import { compileTagFilter, highestMatchingTag, parseRepositoryUrl, parseSemverCo
 import type { Call, Descriptor, Repository } from '../../oci/index.ts';
 import { CONDITION, CONTINUE, REASON, drive, jittered, markProgressing } from '../runtime/index.ts';
 import type { EventRecorder, KindController, ReconcileAnswer, ReconcileScope, ReconcileStep, StatusWriter, SummaryRules } from '../runtime/index.ts';
-import type { ArtifactStore } from './store.ts';
+import type { ArtifactStore, StoredArtifact } from './store.ts';
 
 export const PINNED_FROM = 'pinwarden.dev/pinned-from';
 
@@ -225,13 +225,15 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
         ...(typeof selector.mediaType === 'string' && selector.mediaType !== '' ? { mediaType: selector.mediaType } : {}),
         operation: selector.operation === 'copy' ? ('copy' as const) : ('extract' as const),
       };
-      let pulled: PulledArtifact | undefined;
-      let stored;
+      let stored: StoredArtifact | undefined;
       try {
-        // The store keys artifacts by the manifest digest and what was taken from it.
+        // The store keys artifacts by the manifest digest and what was taken from it: another object with the
+        // same revision (verified above on its own terms) reuses what is stored, no download.
         const key = storeKey(facts.descriptor!.digest, layerSelector);
-        stored = await options.store.put(key, async (destination) => {
-          pulled = await options.pull({ repository: facts.repository!, digest: facts.descriptor!.digest, layerSelector, destination, call: facts.call });
+        stored = await options.store.get(key);
+        stored ??= await options.store.put(key, async (destination) => {
+          const pulled = await options.pull({ repository: facts.repository!, digest: facts.descriptor!.digest, layerSelector, destination, call: facts.call });
+          return { metadata: pulled.annotations };
         });
       } catch (error) {
         const failure = toPinwardenError(error);
@@ -239,7 +241,7 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
         return failWith(failure, failure.message);
       }
       const revision = facts.revision!;
-      const metadata = pulled?.annotations ?? {};
+      const metadata = stored.metadata ?? {};
       const artifact: ArtifactStatus = {
         revision,
         digest: stored.digest,

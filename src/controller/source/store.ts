@@ -28,6 +28,8 @@ export interface StoredArtifact {
   /** Bytes of the stored files. */
   size: number;
   files: number;
+  /** What the producer asked to keep with it (the manifest's annotations). */
+  metadata?: Record<string, string>;
 }
 
 export interface ArtifactStore extends ArtifactLookup {
@@ -39,7 +41,9 @@ export interface ArtifactStore extends ArtifactLookup {
    * visible only once complete. Evicts least recently used artifacts to stay under the cap; PW_TOO_LARGE when
    * this artifact alone is over it.
    */
-  put(digest: string, produce: (directory: string) => Promise<void>): Promise<StoredArtifact>;
+  put(digest: string, produce: (directory: string) => Promise<void | { metadata?: Record<string, string> }>): Promise<StoredArtifact>;
+  /** The stored artifact (its files checked as `directoryFor` checks them), or undefined. */
+  get(digest: string): Promise<StoredArtifact | undefined>;
   remove(digest: string): Promise<void>;
   /** Total bytes stored. */
   size(): number;
@@ -72,6 +76,7 @@ interface IndexEntry {
   files: number;
   manifestSha256: string;
   lastUsed: number;
+  metadata?: Record<string, string>;
 }
 
 interface IndexFile {
@@ -181,6 +186,12 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
       for (const name of await readdir(dataDir)) if (!known.has(name)) await rm(join(dataDir, name), { recursive: true, force: true });
     },
     has: (digest) => entries.has(digest),
+    async get(digest) {
+      const directory = await this.directoryFor(digest);
+      const entry = entries.get(digest);
+      if (directory === undefined || !entry) return undefined;
+      return { digest, directory, size: entry.size, files: entry.files, ...(entry.metadata ? { metadata: entry.metadata } : {}) };
+    },
     async directoryFor(digest) {
       const entry = entries.get(digest);
       if (!entry) return undefined;
@@ -209,7 +220,8 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
       try {
         await mkdir(work, { recursive: true });
         const content = join(work, 'content');
-        await produce(content);
+        const produced = await produce(content);
+        const metadata = produced ? produced.metadata : undefined;
         const files = await hashTree(content, maxFiles);
         const size = files.reduce((sum, file) => sum + file.size, 0);
         const manifest = Buffer.from(JSON.stringify({ digest, files } satisfies Manifest));
@@ -218,10 +230,10 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
           await evictFor(size);
           await writeAtomically(manifestPath(digest), manifest, tmpDir);
           await rename(content, contentDir(digest));
-          entries.set(digest, { digest, size, files: files.length, manifestSha256: sha256(manifest), lastUsed: now() });
+          entries.set(digest, { digest, size, files: files.length, manifestSha256: sha256(manifest), lastUsed: now(), ...(metadata ? { metadata } : {}) });
           checked.add(digest);
           await saveIndex();
-          return { digest, directory: contentDir(digest), size, files: files.length };
+          return { digest, directory: contentDir(digest), size, files: files.length, ...(metadata ? { metadata } : {}) };
         });
       } finally {
         release();
