@@ -20,6 +20,7 @@ const MAY_IMPORT = {
   runtime: ['core'],
   flows: ['core', 'oci', 'signature', 'artifact', 'kube', 'runtime'],
   webhook: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'runtime'],
+  controller: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'runtime'],
 };
 const adapterRules = Object.entries(MAY_IMPORT).map(([room, allowed]) => ({
   files: [`src/${room}/**/*.ts`],

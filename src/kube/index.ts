@@ -9,3 +9,5 @@ export { createKubeSecretReader } from './secrets.ts';
 export type { KubeSecretReaderOptions } from './secrets.ts';
 export { cachingNamespaceReader, createKubeNamespaceReader, createMemoryNamespaceReader } from './namespace-reader.ts';
 export type { NamespaceReader } from './namespace-reader.ts';
+export { KubeApiError, createObjectClient, serviceAccountUser } from './object-client.ts';
+export type { ApplyOptions, JsonPatchOp, KubeObjectBody, ObjectClient, ObjectClientOptions, ObjectRef, Scope } from './object-client.ts';
