@@ -198,7 +198,8 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
     const prefix = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
     const ns = resource.namespaced ? `/namespaces/${encodeURIComponent(ref.namespace ?? '')}` : '';
     if (resource.namespaced && (ref.namespace === undefined || ref.namespace === '')) {
-      throw new KubeApiError(`${ref.kind}/${ref.name}`, 400, 'BadRequest', 'namespace not specified');
+      // What the apiserver answers for a namespaced kind at a cluster path (Flux reports it as `namespace not specified`).
+      throw new KubeApiError(`${ref.kind}/${ref.name}`, 404, 'NotFound', 'the server could not find the requested resource');
     }
     return { path: `${prefix}${ns}/${resource.name}${withName ? `/${encodeURIComponent(ref.name)}` : ''}`, scope: resource.namespaced ? 'Namespaced' : 'Cluster' };
   };

@@ -60,7 +60,7 @@ export interface ApplySetOptions {
   signal?: AbortSignal;
 }
 
-/** Managers whose fields pinwarden takes over under `ssa: Override` (Flux's cleanup list, with Flux itself as the previous owner). */
+/** Managers (name prefixes, as Flux matches them) whose fields pinwarden takes over under `ssa: Override`: Flux's cleanup list, with Flux itself as the previous owner. */
 export const TAKEOVER_MANAGERS: ReadonlyArray<{ manager: string; operation: string }> = [
   { manager: 'kubectl', operation: 'Apply' },
   { manager: 'kubectl', operation: 'Update' },
@@ -73,21 +73,26 @@ const CLEANUP_LABELS = ['fluxcd.io/sync-gc-mark'];
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function failure(object: KubeObject, step: string, error: unknown): PinwardenError {
+/** Flux's wording (fluxcd/pkg `ssa` `DryRunErr`, `apply failed`): the object, then the apiserver's reason and message. */
+function failure(object: KubeObject, step: 'dry-run' | 'apply' | 'get' | 'recreate' | 'cleanup', error: unknown): PinwardenError {
+  const subject = describe(object);
   if (error instanceof KubeApiError) {
     const reason = error.reason === '' ? String(error.status) : error.reason;
-    return new PinwardenError('PW_APPLY_FAILED', `${describe(object)} ${step} failed (${reason}): ${error.apiMessage === '' ? `Kubernetes API answered ${error.status}` : error.apiMessage}`, {
-      cause: error,
-      details: { object: describe(object), status: error.status, reason },
-    });
+    const apiText = error.apiMessage === '' ? `Kubernetes API answered ${error.status}` : error.apiMessage;
+    let message: string;
+    if (error.status === 404 && step === 'dry-run') {
+      message = object.metadata.namespace === undefined || object.metadata.namespace === '' ? `${subject} namespace not specified: ${apiText}` : `${subject} not found: ${apiText}`;
+    } else if (step === 'dry-run') message = `${subject} dry-run failed (${reason}): ${apiText}`;
+    else message = `${subject} ${step} failed (${reason}): ${apiText}`;
+    return new PinwardenError('PW_APPLY_FAILED', message, { cause: error, details: { object: subject, status: error.status, reason } });
   }
   const text = error instanceof Error ? error.message : String(error);
-  return new PinwardenError('PW_APPLY_FAILED', `${describe(object)} ${step} failed: ${text}`, { cause: error, details: { object: describe(object) } });
+  return new PinwardenError('PW_APPLY_FAILED', `${subject} ${step} failed: ${text}`, { cause: error, details: { object: subject } });
 }
 
 function isImmutableError(error: unknown): boolean {
   if (!(error instanceof KubeApiError)) return false;
-  return error.status === 409 || error.status === 422 || error.reason === 'Invalid' || error.reason === 'Conflict' || /immutable|cannot be changed|may not change/i.test(error.apiMessage);
+  return error.status === 409 || error.status === 422 || error.reason === 'Invalid' || error.reason === 'Conflict' || /is\simmutable|immutable\sfield/.test(error.apiMessage);
 }
 
 function withoutMetaAndStatus(object: KubeObjectBody): Record<string, unknown> {
@@ -135,7 +140,7 @@ function mergeFields(a: Record<string, unknown> | undefined, b: Record<string, u
 export function cleanupPatch(live: KubeObjectBody, fieldManager: string): JsonPatchOp[] | undefined {
   const ops: JsonPatchOp[] = [];
   const entries = (Array.isArray(live.metadata.managedFields) ? live.metadata.managedFields : []) as ManagedFieldsEntry[];
-  const taken = (entry: ManagedFieldsEntry): boolean => TAKEOVER_MANAGERS.some((item) => item.manager === entry.manager && item.operation === entry.operation && (entry.subresource ?? '') === '');
+  const taken = (entry: ManagedFieldsEntry): boolean => TAKEOVER_MANAGERS.some((item) => (entry.manager ?? '').startsWith(item.manager) && item.operation === entry.operation && (entry.subresource ?? '') === '');
   if (entries.some(taken)) {
     const kept: ManagedFieldsEntry[] = [];
     let mine: ManagedFieldsEntry | undefined = entries.find((entry) => entry.manager === fieldManager && entry.operation === 'Apply' && (entry.subresource ?? '') === '');
@@ -171,22 +176,20 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
   const entries: ChangeEntry[] = [];
   const labelled = objects.map((object) => withOwnerLabels(object, options.owner));
   for (const stage of stages(labelled)) {
-    const planned: Array<{ object: KubeObject; live: KubeObjectBody | undefined; action: Action; cleanup?: JsonPatchOp[]; done?: boolean }> = [];
+    const planned: Array<{ object: KubeObject; live: KubeObjectBody | undefined; action: Action }> = [];
     for (const raw of stage.objects) {
       const object = await stripScope(client, raw);
       if (options.signal?.aborted === true) throw new PinwardenError('PW_APPLY_FAILED', 'apply cancelled');
-      if (excludedFromApply(object)) {
-        planned.push({ object, live: undefined, action: 'skipped' });
-        continue;
-      }
+      const ref = { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' };
       let live: KubeObjectBody | undefined;
       try {
-        live = await client.get({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' });
+        live = await client.get(ref);
       } catch (error) {
         throw failure(object, 'get', error);
       }
-      const policy = ssaPolicy(object);
-      if (policy === 'IfNotPresent' && live !== undefined) {
+      const liveObject = live;
+      // Flux's shouldSkipApply: an exclusion on the desired or the live object; IfNotPresent once it exists.
+      if (excludedFromApply(object) || (liveObject !== undefined && excludedFromApply(liveObject)) || (ssaPolicy(object) === 'IfNotPresent' && live?.metadata.uid !== undefined)) {
         planned.push({ object, live, action: 'skipped' });
         continue;
       }
@@ -194,23 +197,31 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
       try {
         dryRun = await client.apply(object, { fieldManager, force: true, dryRun: true });
       } catch (error) {
-        if (live !== undefined && isImmutableError(error) && (options.force === true || forceEnabled(object))) {
-          await recreate(client, object, live, { fieldManager, sleep, now, timeoutMs: options.stageTimeoutMs ?? 60_000 });
-          planned.push({ object, live: undefined, action: 'created', done: true });
-          continue;
+        const forced = options.force === true || forceEnabled(object) || (liveObject !== undefined && forceEnabled(liveObject));
+        if (live === undefined || !isImmutableError(error) || !forced) throw failure(object, 'dry-run', error);
+        await recreate(client, object, live, { sleep, now, timeoutMs: options.stageTimeoutMs ?? 60_000, intervalMs: options.stageIntervalMs ?? 2_000 });
+        live = undefined;
+        try {
+          dryRun = await client.apply(object, { fieldManager, force: true, dryRun: true });
+        } catch (again) {
+          throw failure(object, 'dry-run', again);
         }
-        throw failure(object, 'dry-run', error);
       }
-      const cleanup = live !== undefined && policy === 'Override' ? cleanupPatch(live, fieldManager) : undefined;
-      const action: Action = live === undefined ? 'created' : hasDrifted(live, dryRun) || cleanup !== undefined ? 'configured' : 'unchanged';
-      planned.push({ object, live, action, cleanup });
+      const merge = ssaPolicy(object) === 'Merge' || (liveObject !== undefined && ssaPolicy(liveObject) === 'Merge');
+      const cleanup = live !== undefined && !merge ? cleanupPatch(live, fieldManager) : undefined;
+      if (cleanup !== undefined) {
+        try {
+          await client.jsonPatch(ref, cleanup);
+        } catch (error) {
+          throw failure(object, 'cleanup', error);
+        }
+      }
+      const action: Action = live === undefined || dryRun.metadata.resourceVersion === undefined ? 'created' : hasDrifted(live, dryRun) || cleanup !== undefined ? 'configured' : 'unchanged';
+      planned.push({ object, live, action });
     }
     for (const item of planned) {
-      if (item.action === 'skipped' || item.action === 'unchanged' || item.done === true) continue;
+      if (item.action === 'skipped' || item.action === 'unchanged') continue;
       try {
-        if (item.cleanup !== undefined) {
-          await client.jsonPatch({ apiVersion: item.object.apiVersion, kind: item.object.kind, namespace: item.object.metadata.namespace, name: item.object.metadata.name ?? '' }, item.cleanup);
-        }
         await client.apply(item.object, { fieldManager, force: true });
       } catch (error) {
         throw failure(item.object, 'apply', error);
@@ -231,20 +242,20 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
   return { entries, inventory };
 }
 
-async function recreate(client: ObjectClient, object: KubeObject, live: KubeObjectBody, options: { fieldManager: string; sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number }): Promise<void> {
+/** Flux's force path: delete (background), poll until the old object is gone, then the caller dry-runs again. */
+async function recreate(client: ObjectClient, object: KubeObject, live: KubeObjectBody, options: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; intervalMs: number }): Promise<void> {
   const ref = { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' };
+  const subject = describe(object);
   try {
     await client.delete(ref);
-    const deadline = options.now() + options.timeoutMs;
-    for (;;) {
-      const still = await client.get(ref);
-      if (still === undefined || still.metadata.uid !== live.metadata.uid) break;
-      if (options.now() > deadline) throw new PinwardenError('PW_APPLY_FAILED', `${describe(object)} was deleted to be recreated (force) but is still there after ${options.timeoutMs} ms`);
-      await options.sleep(500);
-    }
-    await client.apply(object, { fieldManager: options.fieldManager, force: true });
   } catch (error) {
-    if (error instanceof PinwardenError && error.code === 'PW_APPLY_FAILED') throw error;
-    throw failure(object, 'recreate', error);
+    throw new PinwardenError('PW_APPLY_FAILED', `${subject} immutable field detected, failed to delete object: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const deadline = options.now() + options.timeoutMs;
+  for (;;) {
+    const still = await client.get(ref);
+    if (still === undefined || still.metadata.uid !== live.metadata.uid) return;
+    if (options.now() > deadline) throw new PinwardenError('PW_APPLY_FAILED', `${subject} immutable field detected, failed to wait for object to be deleted: still there after ${options.timeoutMs} ms`);
+    await options.sleep(options.intervalMs);
   }
 }
