@@ -1,6 +1,6 @@
 /**
  * Polls objects until kstatus says they are all Current (Flux's `WaitForSet` / health checks): stops
- * early when only Failed and Current remain (Flux's fail-fast), or at the deadline. The clock and the
+ * as soon as one is Failed (Flux's fail-fast), or at the deadline. The clock and the
  * sleep are injected so tests bound it without wall time.
  */
 import { PinwardenError } from '../../core/errors.ts';
@@ -55,8 +55,10 @@ export async function waitForCurrent(client: ObjectClient, targets: readonly Wai
     const elapsedMs = now() - started;
     const pending = statuses.filter((item) => item.health.status !== 'Current');
     if (pending.length === 0) return { ok: true, statuses, elapsedMs, message: '' };
-    if (pending.every((item) => item.health.status === 'Failed')) {
-      return { ok: false, statuses, elapsedMs, message: `failed early due to stalled resources: [${pending.map(show).join(', ')}]` };
+    // Flux's fail-fast: stop as soon as one object is Failed, and name the Failed ones.
+    const failedNow = statuses.filter((item) => item.health.status === 'Failed');
+    if (failedNow.length > 0) {
+      return { ok: false, statuses, elapsedMs, message: `failed early due to stalled resources: [${failedNow.map(show).join(', ')}]` };
     }
     if (elapsedMs >= options.timeoutMs || options.signal?.aborted === true) {
       return { ok: false, statuses, elapsedMs, message: `timeout waiting for: [${pending.map(show).join(', ')}]` };
@@ -65,8 +67,9 @@ export async function waitForCurrent(client: ObjectClient, targets: readonly Wai
   }
 }
 
+/** Flux's `<Kind/ns/name> status: '<Status>'`, with `: <error>` only when the object could not be read. */
 function show(item: { target: WaitTarget; health: Health }): string {
-  return `${describeObject(item.target.id)} status: '${item.health.status}'${item.health.message ? `: ${item.health.message}` : ''}`;
+  return `${describeObject(item.target.id)} status: '${item.health.status}'${item.health.status === 'Unknown' ? `: ${item.health.message}` : ''}`;
 }
 
 export function waitFailed(code: 'PW_APPLY_FAILED' | 'PW_HEALTH_CHECK_FAILED', prefix: string, result: WaitResult): PinwardenError {
