@@ -8,7 +8,7 @@
  * A refusal becomes a `KubeApiError` carrying the apiserver's HTTP status, `Status.reason` and
  * `Status.message` (capped). Bearer tokens and client keys never enter a message.
  */
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -95,6 +95,9 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
   const maxBytes = options.maxResponseBytes ?? 32 * 1024 * 1024;
   const ttl = options.discoveryTtlMs ?? 30_000;
   const discovery = new Map<string, { at: number; resources: ApiResource[] | undefined }>();
+  // One keep-alive agent per client (a reconcile makes ~3 requests per object), built from the first request's TLS
+  // options; idle sockets close after 15 s, so a short-lived (impersonating) client leaves nothing open.
+  let agent: Agent | undefined;
 
   const call = async (method: string, path: string, what: string, body?: { type: string; data: string }): Promise<{ status: number; json: unknown }> => {
     const opts: RequestOptions = {
@@ -117,6 +120,10 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
     }
     opts.headers = headers;
     opts.timeout = timeoutMs;
+    if (server.protocol === 'https:') {
+      agent ??= new Agent({ keepAlive: true, maxSockets: 8, timeout: 15_000, ca: opts.ca, cert: opts.cert, key: opts.key, ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }), ...(opts.servername === undefined ? {} : { servername: opts.servername }) });
+      opts.agent = agent;
+    }
     const send = server.protocol === 'http:' ? httpRequest : request;
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => req.destroy(new PinwardenError('PW_DEADLINE', `${what}: Kubernetes API deadline of ${timeoutMs} ms exceeded`)), timeoutMs);
