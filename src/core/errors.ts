@@ -114,6 +114,16 @@ export const ERRORS = {
   PW_PRUNE_FAILED: { kind: 'unavailable', reason: 'PruneFailed', summary: 'an object of the previous inventory could not be deleted' },
   PW_HEALTH_CHECK_FAILED: { kind: 'unavailable', reason: 'HealthCheckFailed', summary: 'applied objects did not become ready within the timeout' },
   PW_DEPENDENCY_NOT_READY: { kind: 'unavailable', reason: 'DependencyNotReady', summary: 'a Kustomization in dependsOn is not Ready yet' },
+  PW_PIN_STALE: {
+    kind: 'input',
+    reason: 'InvalidInput',
+    summary: 'spec.ref.digest was pinned from another tag or semver range than spec.ref names now',
+  },
+  PW_POLICY_DENIED: {
+    kind: 'input',
+    reason: 'PolicyDenied',
+    summary: 'the controller refused an object the SourcePolicy denies (the same rules as the webhook)',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -17,3 +17,4 @@ export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verify
 export type { SignatureChecks, SignatureVerifier } from './binding.ts';
 export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 export type { VerifyTrust } from './verify-trust.ts';
+export { registryMetricsSink } from './registry-metrics.ts';

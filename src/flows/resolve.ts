@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
-import { urlHasPrefix } from '../core/flux/oci-url.ts';
-import { objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import { objectRefOf, readOciRepository, urlHasPrefix } from '../core/flux/index.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { HttpRepository, createNetworkGuard, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
@@ -31,6 +30,12 @@ export interface PinResolverOptions {
    * keep it; `check --resolve` acts for the person running it and turns it off (`localhost:5000` is fine there).
    */
   guardNetworks?: boolean;
+  /**
+   * Resolve by GET and hash (default true): what gets pinned must be a manifest whose bytes hash to the digest.
+   * The controller turns it off: its "is the digest unchanged" question is one HEAD, and what it then pulls
+   * is fetched by digest and checked anyway.
+   */
+  verifyOnResolve?: boolean;
 }
 
 export interface PinResolver {
@@ -236,17 +241,19 @@ interface RepositoryPool {
 }
 
 function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
-  const max = options.maxRepositories ?? 256;
-  const entries = new Map<string, HttpRepository>();
+  // Special need: an evicted repository is closed a little later, so a request still using it can finish.
+  const entries = createBoundedCache<HttpRepository>({
+    maxEntries: options.maxRepositories ?? 256,
+    maxBytes: Number.POSITIVE_INFINITY,
+    ttlMs: Number.POSITIVE_INFINITY,
+    sizeOf: () => 0,
+    onEvict: (repository) => void setTimeout(() => repository.close(), 60_000).unref(),
+  });
   return {
     get(url, access, insecure, guard) {
       const key = `${url}|${credentialsIdentity(access.credentials)}|${tlsKey(access)}|${insecure}|${guard?.identity ?? 'unguarded'}`;
       const found = entries.get(key);
-      if (found) {
-        entries.delete(key);
-        entries.set(key, found);
-        return found;
-      }
+      if (found) return found;
       const repository = HttpRepository.fromUrl(url, {
         ...options.repositoryOptions,
         ...(access.credentials ? { credentials: access.credentials } : {}),
@@ -255,10 +262,9 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(guard ? { guard } : {}),
         // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
-        verifyOnResolve: true,
+        verifyOnResolve: options.verifyOnResolve ?? true,
       });
       entries.set(key, repository);
-      if (entries.size > max) evictOldest(entries);
       return repository;
     },
     close() {
@@ -266,14 +272,6 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
       entries.clear();
     },
   };
-}
-
-/** Closes the least recently used repository a little later, so a request still using it can finish. */
-function evictOldest(entries: Map<string, HttpRepository>): void {
-  const [key, repository] = entries.entries().next().value ?? [];
-  if (key === undefined || repository === undefined) return;
-  entries.delete(key);
-  setTimeout(() => repository.close(), 60_000).unref();
 }
 
 function tlsKey(access: RegistryAccess): string {

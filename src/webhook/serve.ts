@@ -6,22 +6,19 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import { cachingNamespaceReader, cachingSecretReader, createKubeNamespaceReader, createKubeSecretReader } from '../kube/index.ts';
+import { cachingNamespaceReader, cachingSecretReader, createKubeConnection, createKubeNamespaceReader, createKubeSecretReader } from '../kube/index.ts';
 import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
 import type { EventSink } from '../oci/index.ts';
 import { admissionFlows } from './deps.ts';
-import type { FileWatch, FileWatchOptions } from './file-watch.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, loadTlsPair, policyFromFile, watchTlsPair } from '../runtime/index.ts';
+import type { FileWatch, FileWatchOptions, Logger } from '../runtime/index.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { buildMetricsServer } from './metrics-server.ts';
-import { policyFromFile } from './policy-source.ts';
 import { buildServer } from './server.ts';
 import { createIdentityOffload } from './identity-offload.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
-import { loadTlsPair, watchTlsPair } from './tls-reload.ts';
 
 export interface ServeOptions {
   port: number;
@@ -64,7 +61,9 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     policy.close();
     throw error;
   });
-  const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
+  // One Kubernetes connection for every adapter, built on first use (serve starts without a cluster).
+  const kube = createKubeConnection({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) });
+  const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ connection: kube }));
   const onEvent: EventSink = (event) => {
     // Registry error bodies never reach an admission answer (no read-back); operators see them at debug level.
     if (event.type === 'response-body') logger.debug({ registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary }, 'registry error body');
@@ -72,7 +71,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   };
   const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
   const verifier = createAdmissionVerifier({ pins, secrets });
-  const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
+  const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ connection: kube }));
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets, namespaces });
   const identityOffload = createIdentityOffload();
   const app = buildServer({

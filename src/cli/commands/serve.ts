@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import type { Logger } from 'pino';
-import { DEFAULT_LIMITS, createLogger, startServe } from '../../webhook/index.ts';
+import type { Logger } from '../../runtime/index.ts';
+import { createLogger } from '../../runtime/index.ts';
+import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../program.ts';
 

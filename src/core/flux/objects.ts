@@ -77,11 +77,15 @@ export interface OciRepositoryView {
   certSecretName?: string;
   /** `metadata.annotations["pinwarden.dev/commit-binding"]`, as written (any type). */
   commitBindingAnnotation?: unknown;
+  /** `metadata.annotations["pinwarden.dev/pinned-from"]` when it is a string: what the digest was pinned from. */
+  pinnedFrom?: string;
 }
 
 export function readOciRepository(object: unknown): OciRepositoryView {
   const spec = specOf(object);
-  const commitBinding = asRecord(asRecord(asRecord(object)?.metadata)?.annotations)?.['pinwarden.dev/commit-binding'];
+  const annotations = asRecord(asRecord(asRecord(object)?.metadata)?.annotations);
+  const commitBinding = annotations?.['pinwarden.dev/commit-binding'];
+  const pinnedFrom = asString(annotations?.['pinwarden.dev/pinned-from']);
   const secretName = refName(spec.secretRef);
   const serviceAccountName = asString(spec.serviceAccountName);
   const certSecretName = refName(spec.certSecretRef);
@@ -94,6 +98,7 @@ export function readOciRepository(object: unknown): OciRepositoryView {
     ...(serviceAccountName ? { serviceAccountName } : {}),
     ...(certSecretName ? { certSecretName } : {}),
     ...(commitBinding !== undefined ? { commitBindingAnnotation: commitBinding } : {}),
+    ...(pinnedFrom !== undefined ? { pinnedFrom } : {}),
   };
 }
 

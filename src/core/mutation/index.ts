@@ -12,6 +12,7 @@ export {
   pinSourceOf,
   pinnedFromValue,
   planIntent,
+  sourcePart,
 } from './pin-intent.ts';
 export type { NoPinReason, PinIntent, PinSource, PinTarget, ReusedPin } from './pin-intent.ts';
 export { applyPatch, escapePointerSegment, pointerOf } from './json-patch.ts';

@@ -126,7 +126,8 @@ export function pinnedFromValue(source: PinSource, resolvedTag: string): string 
   return source.kind === 'semver' ? `${described} → ${resolvedTag}` : described;
 }
 
-function sourcePart(pinnedFrom: string): string {
+/** The source half of a recorded `pinned-from` value: `semver:>=1.0.0 → v1.4.2` → `semver:>=1.0.0`. */
+export function sourcePart(pinnedFrom: string): string {
   const arrow = pinnedFrom.indexOf(' → ');
   return arrow >= 0 ? pinnedFrom.slice(0, arrow) : pinnedFrom;
 }

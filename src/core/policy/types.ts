@@ -50,6 +50,8 @@ export interface RegistryPolicy {
 }
 
 export interface PolicySpec {
+  /** Cluster SourcePolicy objects combine higher first, then by name (src/core/policy-set); absent: 0. */
+  priority?: number;
   mode: PolicyMode;
   exemptNamespaces: string[];
   ociRepository: OciRepositoryPolicy;
@@ -57,6 +59,11 @@ export interface PolicySpec {
   registry: RegistryPolicy;
   /** Rules scoped per source (src/core/scope); absent: spec.ociRepository / spec.bucket decide every object. */
   rules?: PolicyRule[];
+  /**
+   * Set only on a policy combined from cluster SourcePolicy objects (src/core/policy-set): where each
+   * spec.rules entry is written (`SourcePolicy/team-a spec.rules[0]`), so verdicts name the object to edit.
+   */
+  ruleSources?: string[];
   /** Set only on the effective policy `selectRule` hands out: the rule it was made from (never in a file). */
   decidedBy?: DecidingRule;
 }

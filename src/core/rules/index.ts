@@ -12,6 +12,7 @@ import { insecureNotAllowed } from './insecure-not-allowed.ts';
 import { keyBasedNotAllowed } from './key-based-not-allowed.ts';
 import { keyNotTrusted } from './key-not-trusted.ts';
 import { keylessIdentityRequired } from './keyless-identity-required.ts';
+import { pinnedFromMismatch } from './pinned-from-mismatch.ts';
 import { registryNotAllowed } from './registry-not-allowed.ts';
 import type { Rule } from './rule.ts';
 import { trustedRootNotAllowed } from './trusted-root-not-allowed.ts';
@@ -28,6 +29,7 @@ export const RULES: readonly Rule[] = [
   trustedRootNotAllowed,
   ...identityRules,
   digestRequired,
+  pinnedFromMismatch,
   insecureNotAllowed,
   registryNotAllowed,
   commitBindingAnnotation,

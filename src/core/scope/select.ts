@@ -44,7 +44,7 @@ export function selectRule(object: unknown, policy: SourcePolicy, facts: ScopeFa
   for (const [index, rule] of rules.entries()) {
     const fit = subject ? ruleFits(rule.match, subject, facts) : true;
     if (fit === 'unknown') unjudged.push(rule.name);
-    else if (fit) return selection(policy, { name: rule.name, source: `spec.rules[${index}]` }, rule, unjudged);
+    else if (fit) return selection(policy, { name: rule.name, source: policy.spec.ruleSources?.[index] ?? `spec.rules[${index}]` }, rule, unjudged);
   }
   return selection(policy, FLAT_RULE, undefined, unjudged);
 }

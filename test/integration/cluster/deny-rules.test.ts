@@ -42,6 +42,11 @@ const CASES: Array<{ rule: string; object: (ns: string) => Loose; setup?: (ns: s
   { rule: 'identity-not-allowed', object: (ns) => env.repo({ namespace: ns, verify: keyless('^https://github\\.com/evil/') }) },
   { rule: 'identity-too-complex', object: (ns) => env.repo({ namespace: ns, verify: keyless('(a|b)*a(a|b){30}') }) },
   { rule: 'digest-required', object: (ns) => env.repo({ namespace: ns, ref: { tag: '9.9.9' } }) },
+  {
+    // Pinned from 1.0.0, then the tag moved to one the registry lacks: /mutate cannot re-pin, the stale digest stays.
+    rule: 'pinned-from-mismatch',
+    object: (ns) => env.repo({ namespace: ns, ref: { tag: '9.9.9', digest: env.digests['1.0.0'] ?? '' }, annotations: { 'pinwarden.dev/pinned-from': 'tag:1.0.0' } }),
+  },
   { rule: 'insecure-not-allowed', object: (ns) => env.repo({ namespace: ns, extraSpec: { insecure: true } }) },
   { rule: 'registry-not-allowed', object: (ns) => env.repo({ namespace: ns, url: `oci://127.0.0.2:${env.registry.host.split(':')[1]}/acme/app` }) },
   { rule: 'bucket-ignore-required', object: (ns) => bucket(ns, {}) },

@@ -29,7 +29,7 @@ let ns: string;
 before(async () => {
   cp = await startControlPlane({ fluxCrds: 'none' });
   client = createObjectClient(cp.kubeConfig());
-  const files = readdirSync(OURS).filter((name) => name.endsWith('.yaml')).map((name) => join(OURS.pathname, name));
+  const files = readdirSync(OURS).filter((name) => FLUX_FILES.includes(name)).map((name) => join(OURS.pathname, name));
   assert.equal(files.length, 3);
   await cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden', ...files.flatMap((file) => ['-f', file])]);
   // Flux's CRDs, renamed into a reference group, answer "would Flux accept this?" in the same apiserver.

@@ -1,0 +1,7 @@
+/**
+ * The audit: what already runs in the cluster (created before pinwarden, or whose Secrets changed since), judged
+ * on an interval by the same flow `/validate` uses, and reported as `wgpolicyk8s.io/v1alpha2` PolicyReports per
+ * namespace, plus metrics. It changes and deletes nothing it audits (only its own reports). See README.md.
+ */
+export { buildReports, reportFingerprint, LEFT_OUT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, MAX_RESULTS, REPORT_API_VERSION, REPORT_NAME } from './report.ts';
+export type { AuditedObject, ObjectReference, PolicyReport, PolicyReportResult, ResultValue } from './report.ts';
