@@ -114,6 +114,8 @@ export const ERRORS = {
   PW_PRUNE_FAILED: { kind: 'unavailable', reason: 'PruneFailed', summary: 'an object of the previous inventory could not be deleted' },
   PW_HEALTH_CHECK_FAILED: { kind: 'unavailable', reason: 'HealthCheckFailed', summary: 'applied objects did not become ready within the timeout' },
   PW_DEPENDENCY_NOT_READY: { kind: 'unavailable', reason: 'DependencyNotReady', summary: 'a Kustomization in dependsOn is not Ready yet' },
+  PW_ACCESS_DENIED: { kind: 'input', reason: 'AccessDenied', summary: 'a Kustomization refers to a source in another namespace while cross-namespace references are blocked' },
+  PW_DEPENDENCY_EXPRESSION: { kind: 'input', reason: 'InvalidCELExpression', summary: 'a dependsOn readyExpr (CEL) that pinwarden does not evaluate' },
   PW_PIN_STALE: {
     kind: 'input',
     reason: 'InvalidInput',

@@ -5,7 +5,7 @@
  */
 import { parseGoDurationMs } from '../../core/duration.ts';
 import type { InventoryEntry } from '../apply/index.ts';
-import type { Condition } from './conditions.ts';
+import type { Condition } from '../runtime/index.ts';
 
 export interface SourceRef {
   kind: string;

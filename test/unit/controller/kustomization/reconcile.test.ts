@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObjectBody, ObjectClient, ObjectRef } from '../../../../src/kube/index.ts';
-import { Conditions, readSpec, reconcileKustomization } from '../../../../src/controller/kustomization/index.ts';
+import { readSpec, reconcileKustomization } from '../../../../src/controller/kustomization/index.ts';
 import type { KustomizationObject } from '../../../../src/controller/kustomization/index.ts';
 
 function memoryClient(objects: KubeObjectBody[]): ObjectClient & { applied: number } {
@@ -118,18 +118,4 @@ test('suspend returns the status untouched; lastHandledReconcileAt copies the re
   assert.deepEqual(suspended.outcome.status, status);
   const requested = await run({ ...ks({}), metadata: { name: 'web', namespace: 'apps', generation: 3, annotations: { 'reconcile.fluxcd.io/requestedAt': '2026-12-03T06:59:00Z' } } }, []);
   assert.equal(requested.outcome.status.lastHandledReconcileAt, '2026-12-03T06:59:00Z');
-});
-
-test('conditions: Ready first then by type, generation on each, transition time kept while the status holds', () => {
-  let clock = new Date('2026-12-03T07:00:00Z');
-  const conditions = new Conditions([{ type: 'Ready', status: 'False', reason: 'X', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' }], 4, () => clock);
-  conditions.set('Reconciling', 'True', 'Progressing', 'p');
-  conditions.set('Healthy', 'Unknown', 'Progressing', 'h');
-  conditions.set('Ready', 'False', 'Y', 'still false');
-  assert.deepEqual(conditions.toArray().map((condition) => condition.type), ['Ready', 'Healthy', 'Reconciling']);
-  assert.equal(conditions.get('Ready')?.lastTransitionTime, '2026-01-01T00:00:00Z');
-  clock = new Date('2026-12-03T07:05:00.500Z');
-  conditions.set('Ready', 'True', 'ReconciliationSucceeded', 'ok');
-  assert.equal(conditions.get('Ready')?.lastTransitionTime, '2026-12-03T07:05:00Z');
-  assert.equal(conditions.get('Ready')?.observedGeneration, 4);
 });
