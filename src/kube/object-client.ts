@@ -275,3 +275,33 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
 export function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
+
+export interface ObjectClients {
+  /** As the controller itself. */
+  client: ObjectClient;
+  /** Impersonating a ServiceAccount (`undefined`: the controller's own client). Kept in a small LRU. */
+  clientFor(serviceAccount: { namespace: string; name: string } | undefined): ObjectClient;
+}
+
+/** The controller's client and its impersonating clients, built from one KubeConfig (at most `max` kept). */
+export function createObjectClients(config: KubeConfig, options: Omit<ObjectClientOptions, 'impersonate'> & { max?: number } = {}): ObjectClients {
+  const client = createObjectClient(config, options);
+  const max = options.max ?? 256;
+  const cache = new Map<string, ObjectClient>();
+  return {
+    client,
+    clientFor(serviceAccount) {
+      if (serviceAccount === undefined) return client;
+      const user = serviceAccountUser(serviceAccount.namespace, serviceAccount.name);
+      let found = cache.get(user);
+      if (found !== undefined) {
+        cache.delete(user);
+      } else {
+        found = createObjectClient(config, { ...options, impersonate: { user } });
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(user, found);
+      return found;
+    },
+  };
+}
