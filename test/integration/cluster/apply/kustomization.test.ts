@@ -220,6 +220,25 @@ test('wait: a Stalled object is HealthCheckFailed (Ready and Healthy False); onc
   assert.match(cond(healthy.stored, 'Healthy').message, /^Health check passed in /);
 });
 
+test('healthChecks: only the listed objects are checked (an unlisted InProgress object does not block); a listed one that never becomes Current times out', async () => {
+  const ns = await freshNamespace(cp, 'ks-checks');
+  await publish(ns, 'app', artifact({ 'w.yaml': `apiVersion: test.pinwarden.dev/v1\nkind: Widget\nmetadata:\n  name: ok\nspec: {}\n---\napiVersion: test.pinwarden.dev/v1\nkind: Widget\nmetadata:\n  name: slow\nspec: {}\n` }));
+  await client.apply({ apiVersion: 'test.pinwarden.dev/v1', kind: 'Widget', metadata: { name: 'slow', namespace: ns }, spec: {} }, { fieldManager: 'seed', force: true });
+  await client.applyStatus({ apiVersion: 'test.pinwarden.dev/v1', kind: 'Widget', metadata: { name: 'slow', namespace: ns }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'Waiting', message: 'waiting', lastTransitionTime: '2026-01-01T00:00:00Z' }] } }, { fieldManager: 'test-controller', force: true });
+  const check = (name: string): Loose => ({ apiVersion: 'test.pinwarden.dev/v1', kind: 'Widget', name, namespace: ns });
+  await kustomization(ns, 'apps', { targetNamespace: ns, healthChecks: [check('ok')], timeout: '30s' });
+  const passed = await reconcile(ns, 'apps');
+  assert.equal(passed.outcome.result, 'succeeded', JSON.stringify(passed.stored.status.conditions));
+  assert.equal(cond(passed.stored, 'Healthy').status, 'True');
+
+  await kustomization(ns, 'apps', { targetNamespace: ns, healthChecks: [check('ok'), check('slow')], timeout: '30s' });
+  let clock = 0;
+  const timedOut = await reconcile(ns, 'apps', { now: () => new Date(clock), sleep: async (ms) => { clock += ms; } });
+  assert.equal(timedOut.outcome.result, 'failed');
+  assert.match(cond(timedOut.stored, 'Ready').message, new RegExp(`^health check failed after 30s: timeout waiting for: \\[Widget/${ns}/slow status: 'InProgress'\\]$`));
+  assert.equal(cond(timedOut.stored, 'Healthy').reason, 'HealthCheckFailed');
+});
+
 test('serviceAccountName: applies by impersonation, so RBAC limits the tenant (Forbidden names the object)', async () => {
   const ns = await freshNamespace(cp, 'ks-tenant');
   await cp.kubectlOk(['create', 'serviceaccount', '-n', ns, 'deployer']);
