@@ -194,7 +194,20 @@ export function setTargetNamespace(objects: readonly KubeObject[], namespace: st
     if (isRecord(spec) && spec.scope === 'Cluster' && isRecord(spec.names) && typeof spec.names.kind === 'string') clusterCrdKinds.add(spec.names.kind);
   }
   return objects.map((object) => {
-    if (CLUSTER_SCOPED.has(object.kind) || clusterCrdKinds.has(object.kind)) return object;
-    return { ...object, metadata: { ...object.metadata, namespace } };
+    const bound = withDefaultSubjects(object, namespace);
+    if (CLUSTER_SCOPED.has(bound.kind) || clusterCrdKinds.has(bound.kind)) return bound;
+    return { ...bound, metadata: { ...bound.metadata, namespace } };
   });
+}
+
+/**
+ * kustomize's namespace transformer (default `DefaultSubjectsOnly`): in RoleBindings and ClusterRoleBindings,
+ * a ServiceAccount subject named `default` moves to the target namespace; other subjects keep theirs.
+ */
+function withDefaultSubjects(object: KubeObject, namespace: string): KubeObject {
+  if (!object.apiVersion.startsWith('rbac.authorization.k8s.io/') || (object.kind !== 'RoleBinding' && object.kind !== 'ClusterRoleBinding')) return object;
+  if (!Array.isArray(object.subjects)) return object;
+  const subjects = (object.subjects as unknown[]).map((subject) =>
+    isRecord(subject) && subject.kind === 'ServiceAccount' && subject.name === 'default' ? { ...subject, namespace } : subject);
+  return { ...object, subjects };
 }

@@ -145,3 +145,12 @@ test('targetNamespace sets the namespace of namespaced objects only (cluster-sco
   assert.deepEqual(objects.map((object) => object.metadata.namespace), ['target', undefined, undefined, undefined, undefined, 'target']);
   assert.equal(setTargetNamespace([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'keep' } }], undefined)[0]!.metadata.namespace, 'keep');
 });
+
+test('targetNamespace moves a RoleBinding subject ServiceAccount named default, as kustomize does, and leaves the others', () => {
+  const [binding] = setTargetNamespace([{
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'b' },
+    subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'old' }, { kind: 'ServiceAccount', name: 'app', namespace: 'old' }, { kind: 'User', name: 'default' }],
+  }], 'target');
+  assert.deepEqual(binding!.subjects, [{ kind: 'ServiceAccount', name: 'default', namespace: 'target' }, { kind: 'ServiceAccount', name: 'app', namespace: 'old' }, { kind: 'User', name: 'default' }]);
+  assert.equal(binding!.metadata.namespace, undefined, 'a ClusterRoleBinding stays cluster-scoped');
+});
