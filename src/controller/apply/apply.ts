@@ -49,6 +49,8 @@ export interface ApplyResult {
 export interface ApplySetOptions {
   client: ObjectClient;
   owner: Owner;
+  /** Objects dry-run at once (Flux's `--concurrent-ssa`, default 4). */
+  concurrency?: number;
   /** `spec.force`: recreate any object whose immutable fields changed. */
   force?: boolean;
   fieldManager?: string;
@@ -168,6 +170,37 @@ async function stripScope(client: ObjectClient, object: KubeObject): Promise<Kub
   return object;
 }
 
+interface Planned {
+  object: KubeObject;
+  live: KubeObjectBody | undefined;
+  action: Action;
+}
+
+/** `fn` over `items` with at most `limit` in flight; every item settles, results in input order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<Array<{ value: R } | { error: unknown }>> {
+  const results: Array<{ value: R } | { error: unknown }> = new Array<{ value: R } | { error: unknown }>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      // After a refusal, the objects not started yet are not dry-run at all (Flux's errgroup cancels them).
+      if (failed) {
+        results[index] = { error: new PinwardenError('PW_APPLY_FAILED', 'not attempted') };
+        continue;
+      }
+      try {
+        results[index] = { value: await fn(items[index]!) };
+      } catch (error) {
+        failed = true;
+        results[index] = { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker()));
+  return results;
+}
+
 export async function applySet(objects: readonly KubeObject[], options: ApplySetOptions): Promise<ApplyResult> {
   const client = options.client;
   const fieldManager = options.fieldManager ?? FIELD_MANAGER;
@@ -176,8 +209,9 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
   const entries: ChangeEntry[] = [];
   const labelled = objects.map((object) => withOwnerLabels(object, options.owner));
   for (const stage of stages(labelled)) {
-    const planned: Array<{ object: KubeObject; live: KubeObjectBody | undefined; action: Action }> = [];
-    for (const raw of stage.objects) {
+    // Get, dry-run and clean up up to `concurrency` objects at a time (Flux: --concurrent-ssa 4); results keep
+    // the apply order, and the first failure in that order is the one reported.
+    const plan = async (raw: KubeObject): Promise<Planned> => {
       const object = await stripScope(client, raw);
       if (options.signal?.aborted === true) throw new PinwardenError('PW_APPLY_FAILED', 'apply cancelled');
       const ref = { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' };
@@ -190,8 +224,7 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
       const liveObject = live;
       // Flux's shouldSkipApply: an exclusion on the desired or the live object; IfNotPresent once it exists.
       if (excludedFromApply(object) || (liveObject !== undefined && excludedFromApply(liveObject)) || (ssaPolicy(object) === 'IfNotPresent' && live?.metadata.uid !== undefined)) {
-        planned.push({ object, live, action: 'skipped' });
-        continue;
+        return { object, live, action: 'skipped' };
       }
       let dryRun: KubeObjectBody;
       try {
@@ -217,8 +250,12 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
         }
       }
       const action: Action = live === undefined || dryRun.metadata.resourceVersion === undefined ? 'created' : hasDrifted(live, dryRun) || cleanup !== undefined ? 'configured' : 'unchanged';
-      planned.push({ object, live, action });
-    }
+      return { object, live, action };
+    };
+    const outcomes = await mapLimited(stage.objects, options.concurrency ?? 4, plan);
+    const refused = outcomes.find((outcome): outcome is { error: unknown } => 'error' in outcome);
+    if (refused !== undefined) throw refused.error;
+    const planned = outcomes.map((outcome) => (outcome as { value: Planned }).value);
     for (const item of planned) {
       if (item.action === 'skipped' || item.action === 'unchanged') continue;
       try {
