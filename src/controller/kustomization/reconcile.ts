@@ -126,6 +126,12 @@ function withTimeout(run: Run, what: string): string {
   return `${what} for revision ${run.source?.revision ?? ''} with a timeout of ${formatGoDuration(run.spec.timeoutMs)}`;
 }
 
+/** One line per object, at most 50 (an Event is not a log). */
+function lines(items: readonly string[]): string {
+  const shown = items.slice(0, 50);
+  return items.length > shown.length ? `${shown.join('\n')}\n… and ${items.length - shown.length} more` : shown.join('\n');
+}
+
 const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
 
 /** The steps, in kustomize-controller's order. */
@@ -252,7 +258,7 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
         return fail(scope, REASONS.reconciliationFailed, toPinwardenError(error, 'PW_APPLY_FAILED'), run.spec.retryIntervalMs);
       }
       const changed = run.applied.entries.filter((entry) => entry.action === 'created' || entry.action === 'configured');
-      if (changed.length > 0) scope.events.push({ type: 'Normal', reason: REASON.progressing, message: changed.map((entry) => `${entry.subject} ${entry.action}`).join('\n') });
+      if (changed.length > 0) scope.events.push({ type: 'Normal', reason: REASON.progressing, message: lines(changed.map((entry) => `${entry.subject} ${entry.action}`)) });
       // Flux sets the new inventory before pruning.
       fields(scope).inventory = { entries: run.applied.inventory };
       return CONTINUE;
@@ -264,7 +270,7 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const result = await prune(run.client!, { name: run.spec.name, namespace: run.spec.namespace }, run.previousInventory, run.applied!.inventory);
       fields(scope).inventory = { entries: result.inventory };
       const deleted = result.entries.filter((entry) => entry.action === 'deleted');
-      if (deleted.length > 0) scope.events.push({ type: 'Normal', reason: REASON.progressing, message: `garbage collection completed: ${deleted.map((entry) => `${entry.subject} deleted`).join('\n')}` });
+      if (deleted.length > 0) scope.events.push({ type: 'Normal', reason: REASON.progressing, message: `garbage collection completed: ${lines(deleted.map((entry) => `${entry.subject} deleted`))}` });
       if (result.error !== undefined) return fail(scope, REASONS.pruneFailed, result.error, run.spec.retryIntervalMs);
       return CONTINUE;
     },
