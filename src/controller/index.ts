@@ -10,3 +10,5 @@ export { OCI_RULES, PINNED_FROM, createOciRepositoryController, storeKey } from 
 export type { ArtifactPuller, OciRepositoryReconcilerOptions, PullRequest, PulledArtifact } from './source/ocirepository.ts';
 export { startProbeServer } from './runtime/probes.ts';
 export { flowPuller } from './source/pull.ts';
+export { createKustomizationController, kustomizationSteps, KUSTOMIZATION_RULES, reconcileKustomization } from './kustomization/index.ts';
+export type { KustomizationControllerOptions, KustomizationDeps, KustomizationOptions } from './kustomization/index.ts';

@@ -7,12 +7,14 @@
 import type { Registry } from 'prom-client';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../flows/index.ts';
-import { createKubeApi } from '../kube/index.ts';
+import { createKubeApi, createObjectClients, loadKubeConfig } from '../kube/index.ts';
 import type { KubeApi, SecretReader } from '../kube/index.ts';
 import type { EventSink } from '../oci/index.ts';
 import { createControllerManager, createControllerMetrics, createEventRecorder, createStatusWriter } from './runtime/index.ts';
 import type { ControllerLogger, ControllerManager, ControllerMetrics, EventRecorder, KindController, StatusWriter } from './runtime/index.ts';
 import { createOciRepositoryController } from './source/ocirepository.ts';
+import { createKustomizationController } from './kustomization/index.ts';
+import type { KustomizationOptions } from './kustomization/index.ts';
 import type { ArtifactPuller } from './source/ocirepository.ts';
 import { createArtifactStore } from './source/store.ts';
 import type { ArtifactStore } from './source/store.ts';
@@ -33,7 +35,14 @@ export interface ControllerOptions {
   logger: ControllerLogger;
   /** Register the metrics here (the webhook's registry in `serve --controller`). */
   metricsRegistry?: Registry;
-  /** Extra reconcilers built on the shared parts (the Kustomization reconciler). */
+  /**
+   * The KubeConfig the Kustomization reconciler applies with (impersonating `serviceAccountName`); default:
+   * loaded from `kubeconfig` (or the default lookup) unless only `api` was given.
+   */
+  kubeConfig?: ReturnType<typeof loadKubeConfig>;
+  /** Kustomization reconciler options (`--requeue-dependency`, `--no-cross-namespace-refs`, …); `false` turns it off. */
+  kustomization?: Partial<KustomizationOptions> | false;
+  /** Extra reconcilers built on the shared parts. */
   extraControllers?: (parts: ControllerParts) => KindController[];
   backoff?: { baseMs: number; maxMs: number };
   watchTimeoutSeconds?: number;
@@ -73,9 +82,24 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const statusWriter = (resource: KindController['resource']): StatusWriter => createStatusWriter({ api, resource });
   const oci = createOciRepositoryController({ status: statusWriter(RESOURCES.ociRepository), events, store, pins, verifier, pull: options.pull, policy: options.policy });
   const parts: ControllerParts = { api, store, events, statusWriter, logger };
+  const kubeConfig = options.kubeConfig ?? (options.api === undefined ? loadKubeConfig(options.kubeconfig) : undefined);
+  const kustomizations: KindController[] = [];
+  if (options.kustomization !== false && kubeConfig !== undefined) {
+    const clients = createObjectClients(kubeConfig);
+    kustomizations.push(createKustomizationController({
+      client: clients.client,
+      clientFor: (account) => clients.clientFor(account),
+      artifacts: store,
+      status: statusWriter(RESOURCES.kustomization),
+      events,
+      ...(options.kustomization === undefined ? {} : { options: options.kustomization }),
+    }));
+  } else if (options.kustomization !== false) {
+    logger.warn({}, 'no kubeconfig for the Kustomization reconciler: Kustomizations are not reconciled');
+  }
   const manager = createControllerManager({
     api,
-    controllers: [oci, ...(options.extraControllers?.(parts) ?? [])],
+    controllers: [oci, ...kustomizations, ...(options.extraControllers?.(parts) ?? [])],
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),
     ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
     ...(options.workers !== undefined ? { workers: options.workers } : {}),

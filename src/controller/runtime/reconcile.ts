@@ -64,6 +64,8 @@ export interface SummaryRules {
   negativePolarity: readonly string[];
   /** Every condition type this reconciler writes; the others on the object belong to someone else. */
   owned: readonly string[];
+  /** Ready's reason on success (default `Succeeded`; kustomize-controller writes `ReconciliationSucceeded`). */
+  successReason?: string;
 }
 
 export interface Summary {
@@ -139,8 +141,8 @@ function readySummary(conditions: ConditionSet, rules: SummaryRules): { status: 
   const unknown = present.find((condition) => condition.status === 'Unknown');
   if (unknown) return { status: 'Unknown', reason: unknown.reason, message: unknown.message };
   const good = present.find((condition) => !negative.has(condition.type) && condition.status === 'True');
-  if (good) return { status: 'True', reason: REASON.succeeded, message: good.message };
-  return { status: 'True', reason: REASON.succeeded, message: 'reconciliation succeeded' };
+  if (good) return { status: 'True', reason: rules.successReason ?? REASON.succeeded, message: good.message };
+  return { status: 'True', reason: rules.successReason ?? REASON.succeeded, message: 'reconciliation succeeded' };
 }
 
 function sameResult(previous: Condition | undefined, next: Condition): boolean {
