@@ -66,6 +66,12 @@ export interface SummaryRules {
   owned: readonly string[];
   /** Ready's reason on success (default `Succeeded`; kustomize-controller writes `ReconciliationSucceeded`). */
   successReason?: string;
+  /**
+   * On a failed reconcile, Ready takes the error's own reason and message (source-controller: the reconcile
+   * error decides Ready, e.g. `VerificationError` even while `ArtifactOutdated` is also set). Default: Ready
+   * mirrors the first bad condition, and the error only when no condition is bad.
+   */
+  readyFromError?: boolean;
 }
 
 export interface Summary {
@@ -107,7 +113,7 @@ export function summarize(input: SummarizeInput): Summary {
   }
 
   const ready = readySummary(conditions, rules);
-  if (result.kind === 'fail' && ready.status !== 'False') {
+  if (result.kind === 'fail' && (ready.status !== 'False' || rules.readyFromError === true)) {
     conditions.markFalse(CONDITION.ready, ERRORS[result.error.code].reason, result.error.message);
   } else {
     conditions.set(CONDITION.ready, ready.status, ready.reason, ready.message);

@@ -34,6 +34,7 @@ export const OCI_RULES: SummaryRules = {
   summarize: [CONDITION.storageOperationFailed, CONDITION.fetchFailed, CONDITION.artifactOutdated, CONDITION.artifactInStorage, CONDITION.sourceVerified, CONDITION.stalled, CONDITION.reconciling],
   negativePolarity: [CONDITION.storageOperationFailed, CONDITION.fetchFailed, CONDITION.artifactOutdated, CONDITION.stalled, CONDITION.reconciling],
   owned: [CONDITION.ready, CONDITION.reconciling, CONDITION.stalled, CONDITION.artifactInStorage, CONDITION.artifactOutdated, CONDITION.sourceVerified, CONDITION.fetchFailed, CONDITION.storageOperationFailed],
+  readyFromError: true,
 };
 
 export interface PulledArtifact {

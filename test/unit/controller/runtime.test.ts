@@ -151,3 +151,14 @@ test('statusPatch: keeps foreign conditions, replaces owned ones, deletes owned 
   const same = { metadata: { name: 'x' }, status: { observedGeneration: 2, conditions: [object.status.conditions[0], ready] } };
   assert.equal(statusPatch(same, { conditions: [ready], owned: ['Ready', 'Reconciling'], observedGeneration: 2 }), undefined);
 });
+
+test('summarize with readyFromError: a failed reconcile makes Ready the error, even with another bad condition set', () => {
+  const conditions = new ConditionSet([], 2);
+  conditions.markTrue(CONDITION.artifactOutdated, 'NewRevision', "new revision 'v2@sha256:bb'");
+  conditions.markFalse(CONDITION.sourceVerified, 'VerificationError', 'failed to verify the signature');
+  const error = new PinwardenError('PW_SIGNATURE_INVALID', "failed to verify the signature using provider 'cosign': no signature verified");
+  const mirrored = summarize({ scope: scopeWith(new ConditionSet(conditions.list(), 2)), result: { kind: 'fail', error }, rules: RULES, intervalMs: 1 });
+  assert.equal(mirrored.ready.reason, 'NewRevision', 'default: the first bad condition');
+  const fromError = summarize({ scope: scopeWith(conditions), result: { kind: 'fail', error }, rules: { ...RULES, readyFromError: true }, intervalMs: 1 });
+  assert.deepEqual([fromError.ready.status, fromError.ready.reason, fromError.ready.message], ['False', 'VerificationError', error.message]);
+});
