@@ -118,3 +118,37 @@ test('serve --controller: a tag is pinned at admission, then reconciled from the
     await pw.stop();
   }
 });
+
+test('the leader dies in the middle of an apply: the next leader converges to the same state', async () => {
+  const ns = await namespace('midapply');
+  const COUNT = 150;
+  const files: Record<string, string> = {};
+  for (let index = 0; index < COUNT; index++) files[`cm-${index}.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${index}\ndata:\n  index: "${index}"\n`;
+  const pushed = await pushSigned(registry.host, 'apps/midapply', 'v1', files);
+  const policy = controllerPolicy(registry.host);
+  const flags = ['--leader-election-namespace', ns, '--lease-duration', '4', '--renew-deadline', '3', '--retry-period', '1'];
+  const first = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
+  processes.push(first);
+  await until('the first leads', async () => (await holder(ns)) === `${hostname()}_${first.pid}`);
+  const second = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
+  processes.push(second);
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
+      JSON.parse(ociRepositoryYaml(registry.host, ns, 'mid', 'apps/midapply', { tag: 'v1' })),
+      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'mid', namespace: ns }, spec: { interval: '10m', prune: true, targetNamespace: ns, sourceRef: { kind: 'OCIRepository', name: 'mid' } } },
+    ] }),
+  });
+  const count = async (): Promise<number> => (await api.request<{ items: unknown[] }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/configmaps`, query: { labelSelector: 'kustomize.toolkit.fluxcd.io/name=mid' } })).items.length;
+  // Kill the leader as soon as the apply has started, before it can have finished.
+  const started = await until('the apply started', async () => { const applied = await count(); return applied > 0 && applied; }, 60_000);
+  await first.kill();
+  assert.ok(started < COUNT, `killed mid-apply (${started} of ${COUNT} applied)`);
+  await until('the second takes over', async () => (await holder(ns)) === `${hostname()}_${second.pid}`, 15_000);
+  const ks = await until('converged', async () => {
+    const object = await api.request<{ status?: { lastAppliedRevision?: string; inventory?: { entries: unknown[] } } }>({ method: 'GET', path: objectPath(RESOURCES.kustomization, ns, 'mid') });
+    return object.status?.lastAppliedRevision === `v1@${pushed.digest}` && object;
+  }, 90_000);
+  assert.equal(await count(), COUNT, 'every object applied once the new leader finished');
+  assert.equal(ks.status?.inventory?.entries.length, COUNT, 'and all of them in the inventory');
+  await second.stop();
+});
