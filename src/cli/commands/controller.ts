@@ -80,7 +80,9 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
   const logger = run.logger ?? createLogger({ level: options.logLevel });
   const stopped = (run.untilStopped ?? untilSignal)();
   const registry = createMetricsRegistry();
-  const policy = await policyFromFile(options.config === undefined ? undefined : resolve(io.cwd, options.config), { logger });
+  // A policy change can lift a denial or add one: every object is reconciled again under the new policy.
+  const hooks: { requeueAll?: () => void } = {};
+  const policy = await policyFromFile(options.config === undefined ? undefined : resolve(io.cwd, options.config), { logger, onReload: (outcome) => outcome === 'ok' && hooks.requeueAll?.() });
   const kubeconfig = options.kubeconfig === undefined ? undefined : resolve(io.cwd, options.kubeconfig);
   let lost!: () => void;
   const lostLeadership = new Promise<string>((done) => (lost = () => done('lost leadership')));
@@ -92,6 +94,7 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
     metricsRegistry: registry,
     onLostLeadership: lost,
   });
+  hooks.requeueAll = () => controller.manager.requeueAll();
   const probes = await startProbeServer({ port: options.metricsPort, host: options.host, registry, isReady: () => controller.isReady(), isLeader: () => controller.manager.isLeader() }).catch(async (error: unknown) => {
     await controller.close();
     policy.close();

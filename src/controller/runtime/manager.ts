@@ -77,6 +77,8 @@ export interface ControllerManager {
   isLeader(): boolean;
   /** Reconcile this object soon (e.g. after an external trigger). */
   enqueue(kind: string, namespace: string | undefined, name: string): void;
+  /** Reconcile every cached object soon (the policy changed: a denial may be lifted, or a new one apply). */
+  requeueAll(): void;
   /** The cached object. */
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined;
   list(kind: string): KubeObject[];
@@ -241,6 +243,7 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
     },
     isLeader: () => leading,
     enqueue: (kind, namespace, name) => queue.add(`${kind}/${namespace ? `${namespace}/${name}` : name}`),
+    requeueAll: () => enqueueAll(),
     get: objectOf,
     list: (kind) => (informers.get(kind) ?? []).flatMap((informer) => informer.list()),
     async stop(graceMs = 30_000) {
