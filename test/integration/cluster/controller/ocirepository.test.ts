@@ -168,6 +168,43 @@ test('a bad signature: nothing stored, SourceVerified=False and Ready=False say 
   assert.equal(store.has(pushed.digest), false, 'nothing stored');
 });
 
+test('precedence: a digest ref gives revision sha256:…, semver picks the highest match (filter applied), digest beats semver', async () => {
+  const ns = await namespace();
+  const one = await push('apps/versions', '1.0.0', { 'a.yaml': 'v: 1\n' });
+  const two = await push('apps/versions', '1.2.0', { 'a.yaml': 'v: 2\n' });
+  await push('apps/versions', '2.0.0-rc.1', { 'a.yaml': 'v: 3\n' });
+  await push('apps/versions', '1.3.0-hotfix', { 'a.yaml': 'v: 4\n' });
+  const ready = (name: string) => until(`${name} Ready`, async () => { const object = await live(ns, name); return condition(object, 'Ready')?.status === 'True' && object; });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'by-digest', 'apps/versions', { digest: one.digest }) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'by-semver', 'apps/versions', { semver: '>=1.0.0 <2.0.0', semverFilter: '^1\\.[0-9]+\\.[0-9]+$' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'both', 'apps/versions', { digest: one.digest, semver: '>=1.0.0', tag: '1.2.0' }) });
+  assert.equal((await ready('by-digest')).status.artifact.revision, one.digest);
+  assert.equal((await ready('by-semver')).status.artifact.revision, `1.2.0@${two.digest}`);
+  assert.equal((await ready('both')).status.artifact.revision, one.digest, 'digest > semver > tag');
+});
+
+test('a policy denial stalls the object before any registry call; a tag in the URL is URLInvalid, also stalled', async () => {
+  const ns = await namespace();
+  const before = registry.requestLog.length;
+  const foreign = JSON.parse(ociRepository(ns, 'foreign', 'apps/one', { tag: 'v1' }));
+  foreign.spec.url = 'oci://registry.example.com/apps/one';
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(foreign) });
+  const denied = await until('denied', async () => { const object = await live(ns, 'foreign'); return condition(object, 'Stalled')?.status === 'True' && object; });
+  assert.equal(condition(denied, 'Ready').status, 'False');
+  assert.equal(condition(denied, 'Ready').reason, 'PolicyDenied');
+  assert.match(condition(denied, 'Ready').message, /registry/);
+  assert.equal(condition(denied, 'Stalled').reason, 'PolicyDenied');
+  assert.equal(denied.status.observedGeneration, denied.metadata.generation, 'a stalled object has observed its generation');
+  const tagged = JSON.parse(ociRepository(ns, 'tagged', 'apps/one', { tag: 'v1' }));
+  tagged.spec.url = `oci://${registry.host}/apps/one:v1`;
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(tagged) });
+  const invalid = await until('URLInvalid', async () => { const object = await live(ns, 'tagged'); return condition(object, 'Stalled')?.status === 'True' && object; });
+  assert.equal(condition(invalid, 'FetchFailed').reason, 'URLInvalid');
+  assert.equal(condition(invalid, 'Ready').reason, 'URLInvalid');
+  assert.match(condition(invalid, 'Ready').message, /URL must not contain a tag; remove ':v1'/);
+  assert.equal(registry.requestLog.slice(before).length, 0, 'no registry request for either');
+});
+
 test('registry down: the last good artifact stays stored and in status, FetchFailed is set, nothing deleted', async () => {
   const ns = await namespace();
   const pushed = await push('apps/down', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
