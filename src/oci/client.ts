@@ -168,7 +168,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       // Drain the 401 first: its socket must go back to the pool even if the token request fails.
       const refusal = await failure(response, call);
       const header = response.headers['www-authenticate'];
-      const fresh = await authorizer.answer(typeof header === 'string' ? header : undefined, request.action, call);
+      const fresh = await authorizer.answer(typeof header === 'string' ? header : undefined, request.action, call, authorization !== undefined);
       if (fresh === undefined) throw refusal;
       authorization = fresh;
       response = await attempt(request.method, response.url, withAuth(response.url), request.body, request.endpoint, call);

@@ -48,7 +48,7 @@ export class MemoryRepository implements Repository {
     })();
     return Promise.resolve(
       verifiedStream(Readable.from(chunks, { objectMode: false }), descriptor, { what, signal: call.signal }, (error) =>
-        new PinwardenError('PW_DEADLINE', `${what}: ${call.signal.aborted ? 'deadline exceeded' : 'read failed'}`, { cause: error }),
+        call.signal.aborted ? new PinwardenError('PW_DEADLINE', `${what}: deadline exceeded`, { cause: error }) : new PinwardenError('PW_INTERNAL', `${what}: read failed`, { cause: error }),
       ),
     );
   }
