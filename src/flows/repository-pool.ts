@@ -37,8 +37,9 @@ export function createRepositoryPool(options: PinResolverOptions, connections: R
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(guard ? { guard } : {}),
         connections,
-        // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
-        verifyOnResolve: true,
+        // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims
+        // (the controller's unchanged-digest check is a HEAD: `verifyOnResolve: false`).
+        verifyOnResolve: options.verifyOnResolve ?? true,
       });
       entries.set(key, repository);
       return repository;

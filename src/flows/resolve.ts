@@ -37,6 +37,12 @@ export interface PinResolverOptions {
    * keep it; `check --resolve` acts for the person running it and turns it off (`localhost:5000` is fine there).
    */
   guardNetworks?: boolean;
+  /**
+   * Resolve by GET and hash (default true): what gets pinned must be a manifest whose bytes hash to the digest.
+   * The controller turns it off: its "is the digest unchanged" question is one HEAD, and what it then pulls
+   * is fetched by digest and checked anyway.
+   */
+  verifyOnResolve?: boolean;
 }
 
 export interface PinResolver {
@@ -131,10 +137,9 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
   };
 
   return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => {
-      pool.close();
-      if (!options.connections) connections.close();
-    },
-  };
+    pool.close();
+    if (!options.connections) connections.close();
+  } };
 }
 
 /** How long a built registry access is reused without reading its Secrets again (the Secret cache's TTL). */
