@@ -3,12 +3,20 @@
  * the tag cache, coalescing, and file reloads. Each process (and each server in a test process) owns its own
  * `Registry`; a room with metrics of its own (the webhook's reviews) registers them on the same one.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+
+/** prom-client, loaded on first use: `pinwarden check` imports this room's index and never serves metrics. */
+function promClient(): typeof PromClient {
+  return createRequire(import.meta.url)('prom-client') as typeof PromClient;
+}
 
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** A fresh registry; with `defaultMetrics` (default on) the Node.js process metrics, prefixed `pinwarden_`. */
 export function createMetricsRegistry(options: { defaultMetrics?: boolean } = {}): Registry {
+  const { Registry, collectDefaultMetrics } = promClient();
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pinwarden_' });
   return registry;
@@ -23,6 +31,7 @@ export interface RegistryMetrics {
 }
 
 export function createRegistryMetrics(registry: Registry): RegistryMetrics {
+  const { Counter, Histogram } = promClient();
   const registers = [registry];
   const requests = new Counter({ name: 'pinwarden_registry_requests_total', help: 'Registry HTTP requests, by endpoint, method and outcome (status or network/deadline).', labelNames: ['endpoint', 'method', 'outcome'], registers });
   const latency = new Histogram({ name: 'pinwarden_registry_request_duration_seconds', help: 'Registry request latency.', labelNames: ['endpoint', 'outcome'], buckets: LATENCY_BUCKETS, registers });
@@ -45,6 +54,7 @@ export type ReloadTarget = 'policy' | 'tls';
 
 /** Policy and certificate reloads, by outcome. */
 export function createReloadMetrics(registry: Registry): (what: ReloadTarget, outcome: 'ok' | 'error') => void {
+  const { Counter } = promClient();
   const reloads = new Counter({ name: 'pinwarden_reloads_total', help: 'Policy and TLS certificate reloads, by outcome.', labelNames: ['what', 'outcome'], registers: [registry] });
   return (what, outcome) => reloads.inc({ what, outcome });
 }

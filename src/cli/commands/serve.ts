@@ -13,7 +13,7 @@ import type { Logger } from '../../runtime/index.ts';
 import { createLogger } from '../../runtime/index.ts';
 import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 
 interface ServeCliOptions {
   port: number;
