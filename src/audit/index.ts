@@ -4,4 +4,6 @@
  * namespace, plus metrics. It changes and deletes nothing it audits (only its own reports). See README.md.
  */
 export { buildReports, reportFingerprint, LEFT_OUT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, MAX_RESULTS, REPORT_API_VERSION, REPORT_NAME } from './report.ts';
+export { auditOnce, startAudit } from './audit.ts';
+export type { AuditLoop, AuditLoopOptions, AuditMemory, AuditMetrics, AuditPass, AuditPassOptions, AuditTarget } from './audit.ts';
 export type { AuditedObject, ObjectReference, PolicyReport, PolicyReportResult, ResultValue } from './report.ts';
