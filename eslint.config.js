@@ -7,7 +7,7 @@ const IO_PACKAGES = [
   'node:dgram', 'node:dns', 'node:tls', 'fs', 'net', 'http', 'https', 'child_process',
   'fastify', '@kubernetes/client-node', 'pino', 'prom-client', 'undici', 'commander', 'tar-stream',
 ];
-const ROOMS = ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'webhook', 'controller', 'cli', 'runtime'];
+const ROOMS = ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'webhook', 'controller', 'audit', 'cli', 'runtime'];
 const roomBan = (from, rooms) => ({
   patterns: rooms.map((room) => ({ group: [`**/${room}/**`, `../${room}`, `../../${room}`], message: `${from} may not import ${room} (see src/README.md)` })),
 });
@@ -20,6 +20,8 @@ const MAY_IMPORT = {
   runtime: ['core'],
   flows: ['core', 'oci', 'signature', 'artifact', 'kube', 'runtime'],
   webhook: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'runtime'],
+  controller: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'runtime'],
+  audit: ['core', 'flows', 'kube', 'runtime'],
 };
 const adapterRules = Object.entries(MAY_IMPORT).map(([room, allowed]) => ({
   files: [`src/${room}/**/*.ts`],

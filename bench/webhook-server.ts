@@ -8,7 +8,8 @@ import { fastify } from 'fastify';
 import { loadPolicy } from '../src/core/policy/index.ts';
 import { clusterAccess, createPinFailureLog, createPinResolver } from '../src/flows/index.ts';
 import { createMemorySecretReader } from '../src/kube/index.ts';
-import { admissionFlows, buildServer, createLogger, createWebhookMetrics, staticPolicy } from '../src/webhook/index.ts';
+import { createLogger, staticPolicy } from '../src/runtime/index.ts';
+import { admissionFlows, buildServer, createWebhookMetrics } from '../src/webhook/index.ts';
 
 const IDENTITY = { issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.ya?ml@refs/tags/v' };
 const SUBMITTED = { issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$' };

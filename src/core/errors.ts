@@ -109,6 +109,16 @@ export const ERRORS = {
     reason: 'InvalidInput',
     summary: 'spec.ref.digest was pinned from another tag or semver range than spec.ref names now',
   },
+  PW_POLICY_DENIED: {
+    kind: 'input',
+    reason: 'PolicyDenied',
+    summary: 'the controller refused an object the SourcePolicy denies (the same rules as the webhook)',
+  },
+  PW_ARTIFACT_INVALID: {
+    kind: 'input',
+    reason: 'OCIArtifactLayerOperationFailed',
+    summary: 'an artifact is not what it must be: not an image manifest, no such layer, or not a readable gzip tar',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -151,7 +161,7 @@ export function toPinwardenError(value: unknown, fallback: ErrorCode = 'PW_INTER
 export function exitCodeFor(error: PinwardenError): 1 | 2 {
   switch (error.kind) {
     case 'input':
-      return error.code === 'PW_ARTIFACT_UNSAFE' ? 1 : 2;
+      return error.code === 'PW_ARTIFACT_UNSAFE' || error.code === 'PW_ARTIFACT_INVALID' ? 1 : 2;
     case 'framing':
     case 'internal':
       return 2;

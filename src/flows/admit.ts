@@ -8,7 +8,7 @@ import type { PinwardenError } from '../core/errors.ts';
 import { evaluate, verdictOf } from '../core/evaluate.ts';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { Finding } from '../core/findings.ts';
-import { asRecord, asString, governedKindOf, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import { asRecord, asString, governedKindOf, objectRefOf, readOciRepository } from '../core/flux/index.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';

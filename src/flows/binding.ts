@@ -7,7 +7,7 @@
 import type { BindingDecision, CommitBindingMode } from '../core/binding/index.ts';
 import { COMMIT_BINDING_ANNOTATION, EMPTY_CLAIMS, bindingDecision, checkCommitBinding, constrainsClaims, effectiveBindingMode, identityMismatch } from '../core/binding/index.ts';
 import { PinwardenError } from '../core/errors.ts';
-import { asRecord } from '../core/flux/objects.ts';
+import { asRecord } from '../core/flux/index.ts';
 import type { AllowedIdentity, SourcePolicy } from '../core/policy/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
 import type { OciVerifyBlock, SignatureRefusal, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';

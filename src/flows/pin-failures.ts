@@ -6,7 +6,7 @@
  */
 import type { PinwardenError } from '../core/errors.ts';
 import type { ObjectRef } from '../core/findings.ts';
-import { normalizeOciUrl } from '../core/flux/oci-url.ts';
+import { normalizeOciUrl } from '../core/flux/index.ts';
 import { describeSource } from '../core/mutation/index.ts';
 import type { PinTarget } from '../core/mutation/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';

@@ -7,7 +7,7 @@
  * Flux. The CLI variant uses the local docker config instead (there is no cluster to read from).
  */
 import { PinwardenError } from '../core/errors.ts';
-import type { OciRepositoryView } from '../core/flux/objects.ts';
+import type { OciRepositoryView } from '../core/flux/index.ts';
 import type { KubeSecret, SecretReader } from '../kube/index.ts';
 import { credentialsFromDockerConfig, tlsFromSecretData } from '../oci/index.ts';
 import type { Call, Credentials, TlsOptions } from '../oci/index.ts';

@@ -7,12 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
-import { urlHasPrefix } from '../core/flux/oci-url.ts';
-import { objectRefOf, readOciRepository } from '../core/flux/objects.ts';
+import { objectRefOf, readOciRepository, urlHasPrefix } from '../core/flux/index.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { HttpRepository, createNetworkGuard, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
-import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, Repository, Resolver } from '../oci/index.ts';
+import { HttpRepository, createNetworkGuard, createRegistryConnections, createResolver, credentialsIdentity, hostsOfPrefixes, parseRepositoryUrl } from '../oci/index.ts';
+import type { Call, EventSink, HttpRepositoryOptions, NetworkGuard, RegistryConnections, Repository, Resolver } from '../oci/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 
@@ -24,13 +23,24 @@ export interface PinResolverOptions {
   /** Pooled repositories kept (default 256); the least recently used one is closed beyond that. */
   maxRepositories?: number;
   /** Extra HttpRepository options (retry tuning, user agent). */
-  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard'>;
+  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard' | 'connections'>;
+  /**
+   * Pooled connections and tokens, owned by the entrypoint (serve shares one with the controller and closes it on
+   * shutdown). Without it the resolver makes its own and closes it in `close()`.
+   */
+  connections?: RegistryConnections;
   /**
    * The SSRF guard (default true): addresses are checked against the policy's `registry.allowNetworks` /
    * `denyNetworks` and `allowedRegistries` hosts. The webhook (and the controller) act on tenants' objects and
    * keep it; `check --resolve` acts for the person running it and turns it off (`localhost:5000` is fine there).
    */
   guardNetworks?: boolean;
+  /**
+   * Resolve by GET and hash (default true): what gets pinned must be a manifest whose bytes hash to the digest.
+   * The controller turns it off: its "is the digest unchanged" question is one HEAD, and what it then pulls
+   * is fetched by digest and checked anyway.
+   */
+  verifyOnResolve?: boolean;
 }
 
 export interface PinResolver {
@@ -88,7 +98,8 @@ function lazyDeadline(budgetMs: number): { call: Call; dispose(): void } {
 
 export function createPinResolver(options: PinResolverOptions): PinResolver {
   const now = options.now ?? Date.now;
-  const pool = createRepositoryPool(options);
+  const connections = options.connections ?? createRegistryConnections();
+  const pool = createRepositoryPool(options, connections);
   const guards = new WeakMap<SourcePolicy, NetworkGuard>();
   const guardFor = (policy: SourcePolicy): NetworkGuard | undefined => {
     if (options.guardNetworks === false) return undefined;
@@ -166,7 +177,11 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     return access && pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
 
-  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
+  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => {
+      pool.close();
+      if (!options.connections) connections.close();
+    },
+  };
 }
 
 /**
@@ -235,18 +250,20 @@ interface RepositoryPool {
   close(): void;
 }
 
-function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
-  const max = options.maxRepositories ?? 256;
-  const entries = new Map<string, HttpRepository>();
+function createRepositoryPool(options: PinResolverOptions, connections: RegistryConnections): RepositoryPool {
+  // Special need: an evicted repository is closed a little later, so a request still using it can finish.
+  const entries = createBoundedCache<HttpRepository>({
+    maxEntries: options.maxRepositories ?? 256,
+    maxBytes: Number.POSITIVE_INFINITY,
+    ttlMs: Number.POSITIVE_INFINITY,
+    sizeOf: () => 0,
+    onEvict: (repository) => void setTimeout(() => repository.close(), 60_000).unref(),
+  });
   return {
     get(url, access, insecure, guard) {
       const key = `${url}|${credentialsIdentity(access.credentials)}|${tlsKey(access)}|${insecure}|${guard?.identity ?? 'unguarded'}`;
       const found = entries.get(key);
-      if (found) {
-        entries.delete(key);
-        entries.set(key, found);
-        return found;
-      }
+      if (found) return found;
       const repository = HttpRepository.fromUrl(url, {
         ...options.repositoryOptions,
         ...(access.credentials ? { credentials: access.credentials } : {}),
@@ -254,11 +271,11 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
         insecure,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(guard ? { guard } : {}),
+        connections,
         // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
-        verifyOnResolve: true,
+        verifyOnResolve: options.verifyOnResolve ?? true,
       });
       entries.set(key, repository);
-      if (entries.size > max) evictOldest(entries);
       return repository;
     },
     close() {
@@ -266,14 +283,6 @@ function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
       entries.clear();
     },
   };
-}
-
-/** Closes the least recently used repository a little later, so a request still using it can finish. */
-function evictOldest(entries: Map<string, HttpRepository>): void {
-  const [key, repository] = entries.entries().next().value ?? [];
-  if (key === undefined || repository === undefined) return;
-  entries.delete(key);
-  setTimeout(() => repository.close(), 60_000).unref();
 }
 
 function tlsKey(access: RegistryAccess): string {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PinwardenError, isPinwardenError } from '../core/errors.ts';
-import type { OciRepositoryView } from '../core/flux/objects.ts';
+import type { OciRepositoryView } from '../core/flux/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { keySetDecision, publicKeyFingerprint, sha256Name, trustedRootDecision } from '../core/trust/index.ts';
 import type { KeySecretFacts, RootSecretFacts, TrustDecision, VerifySecretFacts } from '../core/trust/index.ts';

@@ -8,13 +8,12 @@
  * answers this one question: every policy rule still runs on every admission.
  */
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
-import { isValidDigest, normalizeOciUrl } from '../core/flux/oci-url.ts';
-import { asRecord, asString, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
-import type { OciRepositoryView } from '../core/flux/objects.ts';
+import { asRecord, asString, isValidDigest, normalizeOciUrl, objectRefOf, readOciRepository } from '../core/flux/index.ts';
+import type { OciRepositoryView } from '../core/flux/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { SecretReader } from '../kube/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
-import { fixedTrustRootSource, parseTrustedRoot, publicGoodTrustRoot, verifyArtifactSignature } from '../signature/index.ts';
+import { createParsedTrustRoots, fixedTrustRootSource, publicGoodTrustRoot, verifyArtifactSignature } from '../signature/index.ts';
 import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { BindingDecision } from '../core/binding/index.ts';
@@ -174,17 +173,6 @@ function vettedKeys(block: OciVerifyBlock, trust: VerifyTrust): SecretDataReader
 
 /** The vetted custom root (parsed once per digest), else the public-good root. */
 function trustRootCache(): { of(trust: VerifyTrust): TrustRoot } {
-  // Few roots (the policy lists them by digest); each parsed root holds keys and certificates, so few bytes.
-  const parsed = createBoundedCache<TrustRoot>({ maxEntries: 8, maxBytes: 8 * 256 * 1024, ttlMs: 3_600_000, sizeOf: () => 256 * 1024 });
-  return {
-    of(trust) {
-      const custom = trust.trustedRoot;
-      if (!custom) return publicGoodTrustRoot();
-      const known = parsed.get(custom.digest);
-      if (known) return known;
-      const root = parseTrustedRoot(custom.bytes, custom.source);
-      parsed.set(custom.digest, root);
-      return root;
-    },
-  };
+  const parsed = createParsedTrustRoots();
+  return { of: (trust) => (trust.trustedRoot ? parsed(trust.trustedRoot.digest, trust.trustedRoot.bytes, trust.trustedRoot.source) : publicGoodTrustRoot()) };
 }

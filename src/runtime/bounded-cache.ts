@@ -19,6 +19,8 @@ export interface BoundedCacheOptions<V> {
   sizeOf?: (value: V) => number;
   /** Sweep expired entries at most this often (ms, default min(ttlMs, 10 s)). */
   sweepEveryMs?: number;
+  /** Called with a value that leaves by eviction or expiry (not by `delete`, `set` over it, or `clear`): e.g. to close it. */
+  onEvict?: (value: V) => void;
 }
 
 export interface BoundedCache<V> {
@@ -28,6 +30,8 @@ export interface BoundedCache<V> {
   clear(): void;
   /** Drops every expired entry now; returns how many went. */
   sweep(): number;
+  /** The live values, least recently used first (no expiry check, no reordering). */
+  values(): IterableIterator<V>;
   readonly size: number;
   readonly bytes: number;
 }
@@ -64,11 +68,12 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
   let bytes = 0;
   let lastSweep = now();
 
-  const remove = (hashed: string): void => {
+  const remove = (hashed: string, evicted = false): void => {
     const entry = entries.get(hashed);
     if (!entry) return;
     entries.delete(hashed);
     bytes -= entry.bytes;
+    if (evicted) options.onEvict?.(entry.value);
   };
   const sweep = (): number => {
     const at = now();
@@ -76,7 +81,7 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
     let removed = 0;
     for (const [hashed, entry] of entries) {
       if (entry.expiresAt <= at) {
-        remove(hashed);
+        remove(hashed, true);
         removed++;
       }
     }
@@ -89,7 +94,7 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
       const entry = entries.get(hashed);
       if (!entry) return undefined;
       if (entry.expiresAt <= now()) {
-        remove(hashed);
+        remove(hashed, true);
         return undefined;
       }
       // Most recently used goes last: eviction takes from the front.
@@ -107,7 +112,7 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
       while (entries.size > 0 && (entries.size >= options.maxEntries || bytes + size > options.maxBytes)) {
         const oldest = entries.keys().next().value;
         if (oldest === undefined) break;
-        remove(oldest);
+        remove(oldest, true);
       }
       entries.set(hashed, { value, expiresAt: at + ttlMs, bytes: size });
       bytes += size;
@@ -120,6 +125,7 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
       bytes = 0;
     },
     sweep,
+    values: () => [...entries.values()].map((entry) => entry.value)[Symbol.iterator](),
     get size() {
       return entries.size;
     },

@@ -20,12 +20,13 @@ export { publicKeysFromSecretData, parsePublicKey, keySetId } from './keys.ts';
 export type { PublicKeyMaterial } from './keys.ts';
 export {
   TRUSTED_ROOT_SECRET_KEY,
+  createParsedTrustRoots,
   fixedTrustRootSource,
   parseTrustedRoot,
   publicGoodTrustRoot,
   secretTrustRootSource,
 } from './trust-root.ts';
-export type { TrustRoot, TrustRootSource } from './trust-root.ts';
+export type { ParsedTrustRoots, TrustRoot, TrustRootSource } from './trust-root.ts';
 export { signatureCacheKey, trustIdentityOf } from './cache-key.ts';
 export type { CacheKeyOptions } from './cache-key.ts';
 export { legacySignatureTag } from './discovery.ts';

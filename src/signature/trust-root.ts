@@ -14,7 +14,6 @@ import { VerificationError, toTrustMaterial } from '@sigstore/verify';
 import { PinwardenError } from '../core/errors.ts';
 import type { Call } from '../oci/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
-import type { BoundedCache } from '../runtime/index.ts';
 import { describeSigstoreError } from './failure.ts';
 import type { OciVerifyBlock, SecretDataReader } from './types.ts';
 
@@ -72,7 +71,7 @@ export function fixedTrustRootSource(root: TrustRoot): TrustRootSource {
 
 /** Flux semantics: `trustedRootSecretRef` → that Secret's `trusted_root.json`, else the public-good root. */
 export function secretTrustRootSource(secrets?: SecretDataReader, fallback: () => TrustRoot = publicGoodTrustRoot): TrustRootSource {
-  const parsed = createBoundedCache<TrustRoot>({ maxEntries: 8, maxBytes: 8 * 256 * 1024, ttlMs: 3_600_000, sizeOf: () => 256 * 1024 });
+  const parsed = createParsedTrustRoots();
   return {
     async trustRoot(verify, call) {
       const name = verify.trustedRootSecretRef?.name;
@@ -82,19 +81,24 @@ export function secretTrustRootSource(secrets?: SecretDataReader, fallback: () =
       if (text === undefined) {
         throw new PinwardenError('PW_INPUT_INVALID', `'${TRUSTED_ROOT_SECRET_KEY}' not found in secret '${name}'`);
       }
-      return rememberParsed(parsed, text, `secret ${name}`);
+      return parsed(`secret ${name}\n${text}`, Buffer.from(text, 'utf8'), `secret ${name}`);
     },
   };
 }
 
-/** Secrets rarely change: keep the last few parsed roots by content, so each verification does not re-parse. */
-function rememberParsed(cache: BoundedCache<TrustRoot>, text: string, source: string): TrustRoot {
-  const key = `${source}\n${text}`;
-  const known = cache.get(key);
-  if (known) return known;
-  const root = parseTrustedRoot(Buffer.from(text, 'utf8'), source);
-  cache.set(key, root);
-  return root;
+/** Parsed trusted roots by a caller's key (content or digest), so each verification does not re-parse. */
+export type ParsedTrustRoots = (key: string, bytes: Uint8Array, source: string) => TrustRoot;
+
+/** Few roots (a policy lists them by digest, Secrets rarely change); each parsed one holds keys and certificates. */
+export function createParsedTrustRoots(): ParsedTrustRoots {
+  const parsed = createBoundedCache<TrustRoot>({ maxEntries: 8, maxBytes: 8 * 256 * 1024, ttlMs: 3_600_000, sizeOf: () => 256 * 1024 });
+  return (key, bytes, source) => {
+    const known = parsed.get(key);
+    if (known) return known;
+    const root = parseTrustedRoot(bytes, source);
+    parsed.set(key, root);
+    return root;
+  };
 }
 
 function decodeTrustedRoot(bytes: Uint8Array, source: string): TrustedRoot {

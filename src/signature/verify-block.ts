@@ -3,7 +3,7 @@
  * block this module needs, refusing what cannot be evaluated (a non-string identity pattern) by name.
  */
 import { PinwardenError } from '../core/errors.ts';
-import type { VerifyView } from '../core/flux/objects.ts';
+import type { VerifyView } from '../core/flux/index.ts';
 import type { OciVerifyBlock, OidcIdentity } from './types.ts';
 
 export function verifyBlockFromView(view: VerifyView): OciVerifyBlock {

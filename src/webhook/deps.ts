@@ -1,5 +1,5 @@
 /** What `buildServer` needs, injected so tests swap any part (a throwing flow, a fake clock, a memory policy). */
-import type { Logger } from 'pino';
+import type { Logger } from '../runtime/index.ts';
 import type { PinPlan } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { mutateObject, validateObject } from '../flows/index.ts';
@@ -7,11 +7,7 @@ import type { AdmissionInput, AdmitDeps, ValidateResult } from '../flows/index.t
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { IdentityOffload } from './identity-offload.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import type { ServingMaterial } from './tls-policy.ts';
-
-export interface PolicySource {
-  current(): SourcePolicy;
-}
+import type { PolicySource, ServingMaterial } from '../runtime/index.ts';
 
 export interface AdmissionFlows {
   /** Synchronous when no registry call is needed. */
@@ -42,8 +38,4 @@ export function admissionFlows(deps: AdmitDeps): AdmissionFlows {
     mutate: (input, policy) => mutateObject(input, policy, deps),
     validate: (input, policy) => validateObject(input, policy, deps),
   };
-}
-
-export function staticPolicy(policy: SourcePolicy): PolicySource {
-  return { current: () => policy };
 }

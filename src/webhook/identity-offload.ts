@@ -10,8 +10,8 @@
  * another review past its deadline, and never admits an unproven identity. A crashed worker is replaced.
  */
 import { Worker } from 'node:worker_threads';
-import { governedKindOf, objectRefOf, readOciRepository } from '../core/flux/objects.ts';
-import type { OciRepositoryView } from '../core/flux/objects.ts';
+import { governedKindOf, objectRefOf, readOciRepository } from '../core/flux/index.ts';
+import type { OciRepositoryView } from '../core/flux/index.ts';
 import { inputCapViolations } from '../core/input-caps.ts';
 import type { AllowedIdentity, SourcePolicy } from '../core/policy/index.ts';
 import { selectRule } from '../core/scope/index.ts';

@@ -1,7 +1,7 @@
 /** The plain-HTTP side port: liveness, readiness (policy and certificates loaded) and Prometheus metrics. */
 import { LogController, fastify } from 'fastify';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import type { Logger } from '../runtime/index.ts';
 import type { WebhookMetrics } from './metrics.ts';
 
 export function buildMetricsServer(options: { metrics: WebhookMetrics; isReady: () => boolean; logger: Logger }): FastifyInstance {

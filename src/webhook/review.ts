@@ -5,7 +5,7 @@
  * never crash the webhook.
  */
 import { PinwardenError } from '../core/errors.ts';
-import { asRecord, asString } from '../core/flux/objects.ts';
+import { asRecord, asString } from '../core/flux/index.ts';
 import type { PatchOp } from '../core/mutation/index.ts';
 import { limitWarnings } from './warnings.ts';
 

@@ -6,22 +6,22 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import { cachingNamespaceReader, cachingSecretReader, createKubeNamespaceReader, createKubeSecretReader } from '../kube/index.ts';
+import { cachingNamespaceReader, cachingSecretReader, createKubeConnection, createKubeNamespaceReader, createKubeSecretReader } from '../kube/index.ts';
 import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
+import { createRegistryConnections } from '../oci/index.ts';
 import type { EventSink } from '../oci/index.ts';
 import { admissionFlows } from './deps.ts';
-import type { FileWatch, FileWatchOptions } from './file-watch.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, loadTlsPair, policyFromFile, watchTlsPair } from '../runtime/index.ts';
+import type { FileWatch, FileWatchOptions, Logger } from '../runtime/index.ts';
 import { createWebhookMetrics } from './metrics.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import type { SourcePolicy } from '../core/policy/index.ts';
 import { buildMetricsServer } from './metrics-server.ts';
-import { policyFromFile } from './policy-source.ts';
 import { buildServer } from './server.ts';
 import { createIdentityOffload } from './identity-offload.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
-import { loadTlsPair, watchTlsPair } from './tls-reload.ts';
 
 export interface ServeOptions {
   port: number;
@@ -46,6 +46,23 @@ export interface ServeOptions {
   /** Debounce / poll tuning for the policy and certificate watchers. */
   watch?: FileWatchOptions;
   repositoryOptions?: PinResolverOptions['repositoryOptions'];
+  /**
+   * A service started in the same process (`serve --controller`: the embedded controller), with this process's
+   * logger, metrics registry, policy and Secrets. `/readyz` waits for it; it is closed first on shutdown.
+   */
+  embedded?: (shared: EmbeddedShared) => Promise<EmbeddedService>;
+}
+
+export interface EmbeddedShared {
+  logger: Logger;
+  registry: WebhookMetrics['registry'];
+  policy: () => SourcePolicy;
+  secrets: SecretReader;
+}
+
+export interface EmbeddedService {
+  isReady(): boolean;
+  close(): Promise<void>;
 }
 
 export interface RunningServe {
@@ -64,15 +81,19 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     policy.close();
     throw error;
   });
-  const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
+  // One Kubernetes connection for every adapter, built on first use (serve starts without a cluster).
+  const kube = createKubeConnection({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) });
+  const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ connection: kube }));
   const onEvent: EventSink = (event) => {
     // Registry error bodies never reach an admission answer (no read-back); operators see them at debug level.
     if (event.type === 'response-body') logger.debug({ registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary }, 'registry error body');
     metrics.onRegistryEvent(event);
   };
-  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
+  // The process's registry connections and token cache: created here, closed on shutdown.
+  const connections = createRegistryConnections();
+  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, connections, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
   const verifier = createAdmissionVerifier({ pins, secrets });
-  const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }));
+  const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ connection: kube }));
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets, namespaces });
   const identityOffload = createIdentityOffload();
   const app = buildServer({
@@ -85,16 +106,19 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     ...(options.limits ? { limits: options.limits } : {}),
   });
   let ready = false;
-  const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready });
+  let embedded: EmbeddedService | undefined;
+  const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready && (embedded?.isReady() ?? true) });
   let tlsWatch: FileWatch | undefined;
   const close = async (): Promise<void> => {
     ready = false;
+    await embedded?.close();
     tlsWatch?.close();
     policy.close();
     await app.close();
     await metricsApp.close();
     await identityOffload.close();
     pins.close();
+    connections.close();
   };
   try {
     const host = options.host ?? '0.0.0.0';
@@ -113,6 +137,14 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   } catch (error) {
     await close();
     throw error;
+  }
+  if (options.embedded) {
+    try {
+      embedded = await options.embedded({ logger, registry: metrics.registry, policy: () => policy.current(), secrets });
+    } catch (error) {
+      await close();
+      throw error;
+    }
   }
   ready = true;
   const webhookUrl = `https://${hostFor(app)}`;

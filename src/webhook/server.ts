@@ -7,7 +7,7 @@
  * and held body bytes (see connection-limits.ts).
  */
 import { fastify } from 'fastify';
-import { serverTlsOptions } from './tls-policy.ts';
+import { serverTlsOptions } from '../runtime/index.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinwardenError } from '../core/errors.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';

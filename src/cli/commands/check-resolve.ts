@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { PinwardenError } from '../../core/errors.ts';
-import { objectRefOf } from '../../core/flux/objects.ts';
+import { objectRefOf } from '../../core/flux/index.ts';
 import type { ExceptionSet } from '../../core/exceptions/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
 import { namespaceLabelsOf } from '../../core/scope/index.ts';

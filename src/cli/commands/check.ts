@@ -9,8 +9,8 @@ import { PinwardenError } from '../../core/errors.ts';
 import { evaluate } from '../../core/evaluate.ts';
 import { expiredExceptions, loadExceptions, type ExceptionSet } from '../../core/exceptions/index.ts';
 import { namespaceLabelsOf, needsNamespaceLabels, type Labels } from '../../core/scope/index.ts';
-import { defaultPolicy, loadPolicy, type SourcePolicy } from '../../core/policy/index.ts';
-import { VERSION } from '../../runtime/version.ts';
+import type { SourcePolicy } from '../../core/policy/index.ts';
+import { VERSION, readPolicy } from '../../runtime/index.ts';
 import type { CliIo } from '../io.ts';
 import { readManifests, streamManifests, type InputProblem, type ManifestObject } from '../input/read-manifests.ts';
 import { OriginLocator } from '../input/origin.ts';
@@ -201,19 +201,6 @@ function describeInputs(paths: readonly string[]): string {
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-async function readPolicy(file: string | undefined, cwd: string): Promise<SourcePolicy> {
-  if (file === undefined) return defaultPolicy();
-  let text: string;
-  try {
-    text = await readFile(resolve(cwd, file), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable';
-    throw new PinwardenError('PW_INPUT_INVALID', `--config ${file}: ${why}`);
-  }
-  return loadPolicy(text, file);
 }
 
 function render(report: CheckReport, format: Exclude<CheckOptions['output'], 'yaml'>, useColour: boolean): string {

@@ -9,7 +9,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { parse } from 'yaml';
-import { asRecord, asString } from '../../core/flux/objects.ts';
+import { asRecord, asString } from '../../core/flux/index.ts';
+import { createBoundedCache } from '../../runtime/index.ts';
 import { collectObjects, parseDocuments, type ManifestObject } from './read-manifests.ts';
 
 export const ORIGIN_ANNOTATION = 'config.kubernetes.io/origin';
@@ -49,7 +50,8 @@ export function originOf(object: unknown): Origin | undefined {
 }
 
 export class OriginLocator {
-  private readonly cache = new Map<string, ManifestObject[]>();
+  // One run's origin files, parsed: the last few by use (an evicted one is parsed again when needed).
+  private readonly cache = createBoundedCache<ManifestObject[]>({ maxEntries: CACHE_FILES, maxBytes: Number.POSITIVE_INFINITY, ttlMs: Number.POSITIVE_INFINITY, sizeOf: () => 0 });
   /** Origin files that could not be read, reported once each. */
   readonly missing = new Set<string>();
 
@@ -75,11 +77,7 @@ export class OriginLocator {
 
   private async objectsOf(absolute: string, display: string): Promise<ManifestObject[] | undefined> {
     const cached = this.cache.get(absolute);
-    if (cached) {
-      this.cache.delete(absolute);
-      this.cache.set(absolute, cached);
-      return cached;
-    }
+    if (cached) return cached;
     if (this.missing.has(display)) return undefined;
     try {
       if ((await stat(absolute)).size > MAX_ORIGIN_FILE_BYTES) throw new Error('too large');
@@ -87,7 +85,6 @@ export class OriginLocator {
       for (const document of parseDocuments(await readFile(absolute, 'utf8'))) {
         if ('node' in document) collectObjects(objects, display, document.node, document.value, document.lineCounter);
       }
-      if (this.cache.size >= CACHE_FILES) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(absolute, objects);
       return objects;
     } catch {

@@ -7,8 +7,7 @@ import type { Evaluation } from '../../core/evaluate.ts';
 import { verdictOf } from '../../core/evaluate.ts';
 import type { ExpiredException, WaivedFinding } from '../../core/exceptions/index.ts';
 import type { Finding, ObjectRef, Verdict } from '../../core/findings.ts';
-import { schemaFindings } from '../../core/flux/flux-schemas.ts';
-import { notGovernedReason } from '../../core/flux/not-governed.ts';
+import { notGovernedReason, schemaFindings } from '../../core/flux/index.ts';
 import type { InputProblem, ManifestObject } from '../input/read-manifests.ts';
 
 export interface Violation extends Finding {

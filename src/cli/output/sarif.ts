@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute } from 'node:path';
 import { RULES } from '../../core/rules/index.ts';
-import { SCHEMA_RULE } from '../../core/flux/flux-schemas.ts';
+import { SCHEMA_RULE } from '../../core/flux/index.ts';
 import type { CheckReport, CheckResult, SkippedObject, Violation } from './report.ts';
 import { describeObject } from './report.ts';
 

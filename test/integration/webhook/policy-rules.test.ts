@@ -71,7 +71,8 @@ test('a namespaceSelector rule that cannot be judged fails closed at /validate',
 });
 
 test('the identity worker decides against the deciding rule\'s identities, never another rule\'s', async () => {
-  const { createIdentityOffload, buildServer, createLogger, createWebhookMetrics, staticPolicy } = await import('../../../src/webhook/index.ts');
+  const { createIdentityOffload, buildServer, createWebhookMetrics } = await import('../../../src/webhook/index.ts');
+  const { createLogger, staticPolicy } = await import('../../../src/runtime/index.ts');
   const { Writable } = await import('node:stream');
   const policy = policyFrom(`rules:
   - name: vendor

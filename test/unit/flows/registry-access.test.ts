@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PinwardenError } from '../../../src/core/errors.ts';
-import { readOciRepository } from '../../../src/core/flux/objects.ts';
+import { readOciRepository } from '../../../src/core/flux/index.ts';
 import { clusterAccess, localAccess } from '../../../src/flows/index.ts';
 import { createMemorySecretReader } from '../../../src/kube/index.ts';
 import type { MemorySecrets } from '../../../src/kube/index.ts';

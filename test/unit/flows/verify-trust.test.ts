@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { PinwardenError } from '../../../src/core/errors.ts';
-import { readOciRepository } from '../../../src/core/flux/objects.ts';
+import { readOciRepository } from '../../../src/core/flux/index.ts';
 import { sha256Name } from '../../../src/core/trust/index.ts';
 import { readVerifyTrust } from '../../../src/flows/index.ts';
 import type { SecretReader } from '../../../src/kube/index.ts';

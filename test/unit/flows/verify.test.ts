@@ -5,7 +5,7 @@ import { publicKeyFingerprint } from '../../../src/core/trust/index.ts';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import type { ErrorCode } from '../../../src/core/errors.ts';
 import { SIGNATURE_RULE_ID, createAdmissionVerifier, createPinFailureLog, readVerifyTrust, validateObject } from '../../../src/flows/index.ts';
-import { readOciRepository } from '../../../src/core/flux/objects.ts';
+import { readOciRepository } from '../../../src/core/flux/index.ts';
 import type { PinResolver, VerifyFunction } from '../../../src/flows/index.ts';
 import { MemoryRepository, callWithTimeout } from '../../../src/oci/index.ts';
 import type { VerifiedSignature } from '../../../src/signature/index.ts';

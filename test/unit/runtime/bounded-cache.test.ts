@@ -79,3 +79,20 @@ test('delete and clear release the bytes', () => {
   assert.equal(cache.bytes, 0);
   assert.equal(cache.size, 0);
 });
+
+test('onEvict sees exactly the values that leave by eviction or expiry, not by delete', () => {
+  let now = 0;
+  const evicted: string[] = [];
+  const cache = createBoundedCache<string>({ maxEntries: 2, maxBytes: 1 << 20, ttlMs: 100, now: () => now, onEvict: (value) => evicted.push(value) });
+  cache.set('a', 'A');
+  cache.set('b', 'B');
+  cache.delete('b');
+  cache.set('b', 'B2');
+  cache.get('a');
+  cache.set('c', 'C');
+  assert.deepEqual(evicted, ['B2']);
+  assert.deepEqual([...cache.values()], ['A', 'C']);
+  now = 100;
+  assert.equal(cache.get('a'), undefined);
+  assert.deepEqual(evicted, ['B2', 'A']);
+});

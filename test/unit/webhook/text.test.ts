@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { PinwardenError } from '../../../src/core/errors.ts';
-import { MAX_WARNING_LENGTH, createLogger, decodeReview, parseGoDuration, truncateWarning } from '../../../src/webhook/index.ts';
+import { createLogger } from '../../../src/runtime/index.ts';
+import { MAX_WARNING_LENGTH, decodeReview, parseGoDuration, truncateWarning } from '../../../src/webhook/index.ts';
 import { limitWarnings } from '../../../src/webhook/warnings.ts';
 
 test('truncateWarning: at most 120 characters, cut at a word boundary, whitespace flattened', () => {

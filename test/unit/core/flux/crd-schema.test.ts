@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CrdSchemas } from '../../../../src/core/flux/crd-schema.ts';
+import { CrdSchemas } from '../../../../src/core/flux/index.ts';
 import { FLUX_EXAMPLES, crdFiles, exampleFiles, readYamlObjects } from '../../../helpers/flux-data.ts';
 
 const schemas = new CrdSchemas();

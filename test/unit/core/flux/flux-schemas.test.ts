@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { SCHEMA_FILE, renderSchemas } from '../../../../scripts/flux-schemas.ts';
-import { schemaFindings, schemaKeys } from '../../../../src/core/flux/flux-schemas.ts';
+import { schemaFindings, schemaKeys } from '../../../../src/core/flux/index.ts';
 
 test('flux-source-schemas.json is exactly what scripts/flux-schemas.ts derives from the CRDs', () => {
   assert.equal(readFileSync(SCHEMA_FILE, 'utf8'), renderSchemas(), 'run: node scripts/flux-schemas.ts');

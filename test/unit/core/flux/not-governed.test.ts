@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { notGovernedReason } from '../../../../src/core/flux/not-governed.ts';
+import { notGovernedReason } from '../../../../src/core/flux/index.ts';
 
 test('flux-operator objects that generate sources are notable; others are not', () => {
   const rset = (spec: object) => notGovernedReason({ apiVersion: 'fluxcd.controlplane.io/v1', kind: 'ResourceSet', spec });

@@ -5,6 +5,8 @@
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 
+export type { Logger } from 'pino';
+
 /**
  * Explicit paths only: a wildcard path makes pino's redaction copy every logged object (~10 µs per line,
  * measured), and the review log line is on the hot path. These cover every shape that could carry a secret

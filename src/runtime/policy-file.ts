@@ -1,16 +1,24 @@
 /**
- * The policy the webhook answers with: the built-in secure defaults, or `--config FILE` reloaded when the
- * file changes. An invalid new document is logged (its PW_POLICY_INVALID message names the field) and the
- * previous policy stays in force. Each successful load bumps `metadata.generation` (cache keys use it).
+ * The one policy loader of the process: `readPolicy` (used by `check`, `serve` and the controller) and
+ * `policyFromFile`, the policy a long-running process answers with: the built-in secure defaults, or
+ * `--config FILE` reloaded when the file changes. An invalid new document is logged (its PW_POLICY_INVALID
+ * message names the field) and the previous policy stays in force. Each successful load bumps
+ * `metadata.generation` (cache keys use it).
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { PinwardenError, toPinwardenError } from '../core/errors.ts';
+import { toPinwardenError } from '../core/errors.ts';
 import { defaultPolicy, loadPolicy } from '../core/policy/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import type { PolicySource } from './deps.ts';
 import { watchFiles } from './file-watch.ts';
 import type { FileWatchOptions } from './file-watch.ts';
+import { readInputFile } from './read-file.ts';
+
+/** Where a process reads its policy from: a fixed document, or a file kept fresh. */
+export interface PolicySource {
+  current(): SourcePolicy;
+}
 
 export interface ReloadingPolicySource extends PolicySource {
   generation(): number;
@@ -22,10 +30,25 @@ export interface PolicyFileOptions extends FileWatchOptions {
   onReload?: (outcome: 'ok' | 'error') => void;
 }
 
+/**
+ * `file` (relative to `cwd` when given) loaded as a SourcePolicy; undefined: the built-in defaults. A missing
+ * or unreadable file is PW_INPUT_INVALID naming `--config`; a bad document PW_POLICY_INVALID naming the field
+ * (messages use `file` as given).
+ */
+export async function readPolicy(file: string | undefined, cwd?: string): Promise<SourcePolicy> {
+  if (file === undefined) return defaultPolicy();
+  const bytes = await readInputFile(cwd === undefined ? file : resolve(cwd, file), `--config ${file}`);
+  return loadPolicy(bytes.toString('utf8'), file);
+}
+
+export function staticPolicy(policy: SourcePolicy): PolicySource {
+  return { current: () => policy };
+}
+
 /** Loads `file` (throws PW_POLICY_INVALID / PW_INPUT_INVALID at startup) and keeps it fresh. */
 export async function policyFromFile(file: string | undefined, options: PolicyFileOptions): Promise<ReloadingPolicySource> {
   let generation = 1;
-  let policy = withGeneration(file === undefined ? defaultPolicy() : await readPolicy(file), generation);
+  let policy = withGeneration(await readPolicy(file), generation);
   if (file === undefined) return { current: () => policy, generation: () => generation, close: () => undefined };
   let lastText = await readFile(file, 'utf8').catch(() => '');
   const reload = async (): Promise<void> => {
@@ -46,17 +69,6 @@ export async function policyFromFile(file: string | undefined, options: PolicyFi
   };
   const watch = watchFiles([file], () => void reload(), options);
   return { current: () => policy, generation: () => generation, close: () => watch.close() };
-}
-
-async function readPolicy(file: string): Promise<SourcePolicy> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PinwardenError('PW_INPUT_INVALID', `--config ${file}: ${code === 'ENOENT' ? 'no such file' : 'unreadable'}`);
-  }
-  return loadPolicy(text, file);
 }
 
 function withGeneration(policy: SourcePolicy, generation: number): SourcePolicy {

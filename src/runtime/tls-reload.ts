@@ -3,15 +3,15 @@
  * without a restart: on change the new pair is checked (it must parse, match, be usable by TLS >= 1.2, be valid
  * now, and cover every name the current certificate covers) and handed to `https.Server#setSecureContext`. A
  * refused pair is logged and the old context keeps serving, so a half-written or wrong rotation never takes
- * the webhook down or changes the names the apiserver dials.
+ * a serving process down or changes the names its clients dial (the apiserver, for the webhook).
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { PinwardenError } from '../core/errors.ts';
 import { watchFiles } from './file-watch.ts';
+import { readInputFile } from './read-file.ts';
 import type { FileWatch, FileWatchOptions } from './file-watch.ts';
 import { certificateFacts, reloadRefusal, secureContextOptions } from './tls-policy.ts';
 import type { CertificateFacts } from './tls-policy.ts';
@@ -65,13 +65,8 @@ function checkClientCa(pem: Buffer, file: string): void {
   }
 }
 
-async function readPem(file: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PinwardenError('PW_INPUT_INVALID', `${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable'}`);
-  }
+function readPem(file: string, flag: string): Promise<Buffer> {
+  return readInputFile(file, `${flag} ${file}`);
 }
 
 export interface TlsReloadOptions extends FileWatchOptions {
