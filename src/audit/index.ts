@@ -7,3 +7,5 @@ export { buildReports, reportFingerprint, LEFT_OUT_ANNOTATION, MANAGED_BY, MANAG
 export { auditOnce, startAudit } from './audit.ts';
 export type { AuditLoop, AuditLoopOptions, AuditMemory, AuditMetrics, AuditPass, AuditPassOptions, AuditTarget } from './audit.ts';
 export type { AuditedObject, ObjectReference, PolicyReport, PolicyReportResult, ResultValue } from './report.ts';
+export { AUDITED_RESOURCES, POLICY_REPORT_RESOURCE, auditMetrics, kubeAuditTarget, startAuditService } from './service.ts';
+export type { AuditService, AuditServiceOptions } from './service.ts';

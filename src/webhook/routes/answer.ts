@@ -1,5 +1,6 @@
 /** What a route hands back to the server: the review response plus the verdict label for logs and metrics. */
 import type { SourcePolicy } from '../../core/policy/index.ts';
+import type { ExceptionSet } from '../../core/exceptions/index.ts';
 import type { PrecomputedIdentities } from '../../core/rules/index.ts';
 import type { AdmissionFlows } from '../deps.ts';
 import type { AdmissionRequest, AdmissionResponse } from '../review.ts';
@@ -22,6 +23,8 @@ export interface RouteEnv {
   remainingMs: number;
   /** `/validate`: identity decisions made in the worker (see identity-offload.ts). */
   identities?: PrecomputedIdentities;
+  /** `/validate`: the SourcePolicyExceptions in force (`--policy-source=cluster`), judged by now. */
+  exceptions?: ExceptionSet;
 }
 
 /** Returns the answer directly when no I/O was needed (see server.ts answerInTime). */
