@@ -1,18 +1,13 @@
-// Lint runs inside `npm test`. Room import bans keep the pure core pure (see src/README.md).
+// Lint runs inside `npm test`. It holds the room table of src/README.md (a test checks the two agree):
+// which rooms a room may import, only through their index.ts, and which packages only one room may use.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const IO_PACKAGES = [
-  'node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:http2', 'node:child_process',
-  'node:dgram', 'node:dns', 'node:tls', 'fs', 'net', 'http', 'https', 'child_process',
-  'fastify', '@kubernetes/client-node', 'pino', 'prom-client', 'undici', 'commander', 'tar-stream',
-];
 const ROOMS = ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'webhook', 'controller', 'audit', 'cli', 'runtime'];
-const roomBan = (from, rooms) => ({
-  patterns: rooms.map((room) => ({ group: [`**/${room}/**`, `../${room}`, `../../${room}`], message: `${from} may not import ${room} (see src/README.md)` })),
-});
+
 /** The room table of src/README.md: what each room may import from src/. */
-const MAY_IMPORT = {
+export const MAY_IMPORT = {
+  core: [],
   oci: ['core', 'runtime'],
   signature: ['core', 'oci', 'runtime'],
   artifact: ['core', 'oci'],
@@ -22,10 +17,71 @@ const MAY_IMPORT = {
   webhook: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'runtime'],
   controller: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'runtime'],
   audit: ['core', 'flows', 'kube', 'runtime'],
+  cli: ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'webhook', 'controller', 'audit', 'runtime'],
 };
-const adapterRules = Object.entries(MAY_IMPORT).map(([room, allowed]) => ({
+
+/** Packages only some rooms may import (values; type-only imports are free). */
+const OWNED_PACKAGES = {
+  '@kubernetes/client-node': ['kube'],
+  fastify: ['webhook'],
+  undici: ['oci'],
+  pino: ['runtime'],
+  'prom-client': ['runtime', 'webhook', 'controller'],
+  commander: ['cli'],
+  'tar-stream': ['artifact'],
+  '@sigstore/bundle': ['signature'],
+  '@sigstore/core': ['signature'],
+  '@sigstore/verify': ['signature'],
+  '@sigstore/tuf': ['signature'],
+  '@sigstore/protobuf-specs': ['signature'],
+  'node:child_process': ['cli'],
+  'node:worker_threads': ['webhook'],
+  'node:dns': ['oci'],
+};
+
+/** Only the OCI room opens sockets to registries: the client functions of node's network modules are its own. */
+const SOCKET_CLIENTS = {
+  'node:net': ['connect', 'createConnection', 'Socket'],
+  'node:tls': ['connect', 'TLSSocket'],
+  'node:http': ['request', 'get', 'Agent'],
+  'node:https': ['request', 'get', 'Agent'],
+  'node:http2': ['connect'],
+};
+
+/** Pure core: no I/O at all. */
+const IO_PACKAGES = [...new Set([
+  'node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:http2', 'node:child_process',
+  'node:dgram', 'node:dns', 'node:tls', 'node:worker_threads', 'fs', 'net', 'http', 'https', 'child_process',
+  ...Object.keys(OWNED_PACKAGES),
+])];
+
+/** Another room's files are reached through its index.ts (core: through each sub-folder's index.ts). */
+const skipsIndex = (room) => (room === 'core'
+  ? { group: ['**/core/*/*', '!**/core/*/index.ts', '**/core/*/*/**'], message: 'import a core sub-folder through its index.ts (see src/README.md)' }
+  : { group: [`**/${room}/*`, `!**/${room}/index.ts`, `**/${room}/*/**`], message: `import ${room}/ through its index.ts (see src/README.md)` });
+
+function importRules(room) {
+  const allowed = MAY_IMPORT[room];
+  const banned = ROOMS.filter((other) => other !== room && !allowed.includes(other));
+  const paths = room === 'core'
+    ? IO_PACKAGES.map((name) => ({ name, message: 'core is pure: no I/O, no adapters' }))
+    : [
+        ...Object.entries(OWNED_PACKAGES).filter(([, owners]) => !owners.includes(room)).map(([name, owners]) => ({ name, allowTypeImports: true, message: `only ${owners.join(', ')} may import ${name} (see src/README.md)` })),
+        ...(room === 'oci' ? [] : Object.entries(SOCKET_CLIENTS).map(([name, importNames]) => ({ name, importNames, message: `only oci/ opens sockets to registries (see src/README.md)` }))),
+      ];
+  const patterns = [
+    ...banned.map((other) => ({ group: [`**/${other}/**`, `../${other}`, `../../${other}`], message: `${room} may not import ${other} (see src/README.md)` })),
+    ...allowed.map(skipsIndex),
+  ];
+  return { 'no-restricted-imports': ['error', { paths, patterns }] };
+}
+
+const roomRules = Object.keys(MAY_IMPORT).map((room) => ({
   files: [`src/${room}/**/*.ts`],
-  rules: { 'no-restricted-imports': ['error', roomBan(room, ROOMS.filter((other) => other !== room && !allowed.includes(other)))] },
+  rules: {
+    ...importRules(room),
+    ...(room === 'oci' ? {} : { 'no-restricted-globals': ['error', { name: 'fetch', message: 'only oci/ opens sockets to registries (see src/README.md)' }, { name: 'WebSocket', message: 'only oci/ opens sockets (see src/README.md)' }] }),
+  },
 }));
 
 export default tseslint.config(
@@ -47,16 +103,7 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'use an as-const object' }],
     },
   },
-  {
-    files: ['src/core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: IO_PACKAGES,
-        ...roomBan('core', ROOMS.filter((room) => room !== 'core')),
-      }],
-    },
-  },
-  ...adapterRules,
+  ...roomRules,
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {

@@ -7,7 +7,7 @@
  */
 import type { Evaluation } from '../core/evaluate.ts';
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
-import { asRecord, asString, governedKindOf } from '../core/flux/objects.ts';
+import { asRecord, asString, governedKindOf } from '../core/flux/index.ts';
 import { buildReports, reportFingerprint } from './report.ts';
 import type { AuditedObject, PolicyReport, ResultValue } from './report.ts';
 

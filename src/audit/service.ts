@@ -3,7 +3,6 @@
  * sources of every namespace, server-side apply the reports, remove its own stale ones), the judge (the webhook's
  * own `/validate` flow with the policy and exceptions in force at that moment) and the metrics.
  */
-import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
@@ -11,12 +10,11 @@ import type { SourcePolicy } from '../core/policy/index.ts';
 import type { AdmissionInput, ValidateResult } from '../flows/index.ts';
 import { collectionPath, kubeStatusOf, objectPath } from '../kube/index.ts';
 import type { KubeApi, KubeObject, ResourceType } from '../kube/index.ts';
-import { systemClock } from '../runtime/index.ts';
+import { createAuditMetrics, systemClock } from '../runtime/index.ts';
 import type { Clock, Logger } from '../runtime/index.ts';
 import { startAudit } from './audit.ts';
 import type { AuditLoop, AuditMetrics, AuditTarget } from './audit.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, REPORT_NAME } from './report.ts';
-import type { ResultValue } from './report.ts';
 
 export const AUDITED_RESOURCES: readonly ResourceType[] = [
   { group: 'source.toolkit.fluxcd.io', version: 'v1', resource: 'ocirepositories', namespaced: true, kind: 'OCIRepository' },
@@ -84,22 +82,9 @@ export function kubeAuditTarget(api: KubeApi, timeoutMs = 30_000): AuditTarget {
   };
 }
 
+/** The audit's Prometheus series, on the process registry (runtime owns prom-client). */
 export function auditMetrics(registry: Registry): AuditMetrics {
-  const registers = [registry];
-  const passes = new Counter({ name: 'pinwarden_audit_passes_total', help: 'Audit passes over the sources in the cluster, by outcome.', labelNames: ['outcome'], registers });
-  const duration = new Histogram({ name: 'pinwarden_audit_pass_duration_seconds', help: 'Duration of one audit pass.', buckets: [0.1, 0.5, 1, 5, 15, 60, 300], registers });
-  const results = new Gauge({ name: 'pinwarden_audit_results', help: 'Results of the last audit pass, by result (pass, fail, warn, error, skip).', labelNames: ['result'], registers });
-  const written = new Counter({ name: 'pinwarden_audit_reports_written_total', help: 'PolicyReports written or removed by the audit (unchanged ones are not rewritten).', registers });
-  return {
-    pass(outcome, seconds) {
-      passes.inc({ outcome });
-      duration.observe(seconds);
-    },
-    results(counts: Record<ResultValue, number>) {
-      for (const [result, count] of Object.entries(counts)) results.set({ result }, count);
-    },
-    reportsWritten: (count) => written.inc(count),
-  };
+  return createAuditMetrics(registry);
 }
 
 export interface AuditServiceOptions {

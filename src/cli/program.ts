@@ -4,15 +4,13 @@
  * `runCli` in-process. Exit codes: 0 ok, 1 violation / verification failure, 2 usage or input error.
  */
 import { Command, CommanderError } from 'commander';
-import { PinwardenError, exitCodeFor, toPinwardenError } from '../core/errors.ts';
+import { errorLogFields, exitCodeFor, toPinwardenError } from '../core/errors.ts';
 import type { CliIo } from './io.ts';
 import { processIo } from './io.ts';
-import { loadCommands, type RegisterCommand } from './commands/index.ts';
-import { VERSION } from '../runtime/version.ts';
+import type { ExitCode, RegisterCommand, SetExit } from './command.ts';
+import { loadCommands } from './commands/index.ts';
+import { VERSION } from '../runtime/index.ts';
 import { HELP_CONFIGURATION, addHelpFooter } from './help.ts';
-
-export type ExitCode = 0 | 1 | 2;
-export type SetExit = (code: ExitCode) => void;
 
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
   let exitCode: ExitCode = 0;
@@ -53,11 +51,11 @@ export function formatUsageError(text: string): string {
 }
 
 function reportFailure(error: unknown, io: CliIo): ExitCode {
-  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodeFor(new PinwardenError('PW_USAGE', error.message));
-  const failure = error instanceof PinwardenError ? error : toPinwardenError(error);
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : exitCodeFor('PW_USAGE');
+  const failure = toPinwardenError(error);
   io.stderr(`pinwarden: ${failure.message} [${failure.code}]\n`);
-  if (failure.code === 'PW_INTERNAL' && failure.cause instanceof Error && failure.cause.stack) {
-    io.stderr(`${failure.cause.stack}\n`);
-  }
+  // A bug report needs the frames; the foreign message (which may hold a URL with a token) stays out.
+  const { causeStack } = errorLogFields(failure);
+  if (failure.code === 'PW_INTERNAL' && typeof causeStack === 'string') io.stderr(`${causeStack}\n`);
   return exitCodeFor(failure);
 }

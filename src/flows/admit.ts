@@ -11,6 +11,7 @@ import type { Finding } from '../core/findings.ts';
 import { asRecord, asString, governedKindOf, objectRefOf, readOciRepository } from '../core/flux/index.ts';
 import { applyPatch, planIntent, planPinFor } from '../core/mutation/index.ts';
 import type { PinIntent, PinPlan, PinTarget, Resolution } from '../core/mutation/index.ts';
+import { excusedAsUnreachable } from '../core/policy/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
 import type { PrecomputedIdentities } from '../core/rules/index.ts';
@@ -195,7 +196,7 @@ function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding 
   }
   const lenient =
     policy.spec.mode === 'warn' ||
-    (error.kind === 'unavailable' && policy.spec.registry.onUnreachable === 'warn') ||
+    excusedAsUnreachable(error, policy) ||
     (error.code === 'PW_VERIFY_UNSUPPORTED' && policy.spec.ociRepository.onUnsupportedProvider === 'warn');
   return {
     ruleId: SIGNATURE_RULE_ID,
@@ -254,7 +255,7 @@ function notMutated(detail: string): { text: string } {
 
 /** `registry.onUnreachable: warn`: an unpinned object whose registry was unavailable is admitted with a warning. */
 function applyOnUnreachable(evaluation: Evaluation, failure: PinwardenError, policy: SourcePolicy): Evaluation {
-  if (failure.kind !== 'unavailable' || policy.spec.registry.onUnreachable !== 'warn') return evaluation;
+  if (!excusedAsUnreachable(failure, policy)) return evaluation;
   // The warning is cut at 120 characters: the cause goes first, the request line (a long URL) is dropped.
   const message = `not pinned, registry unavailable (${failure.code}): ${briefCause(failure.message)}`;
   const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const, message } : finding));

@@ -73,7 +73,7 @@ function claimRefusal(identities: readonly AllowedIdentity[] | undefined, signat
   if (misses.some((miss) => miss === undefined)) return undefined;
   const listed = misses.slice(0, MAX_LISTED).map((miss, index) => `allowedIdentities[${index}]: ${miss}`);
   if (misses.length > MAX_LISTED) listed.push(`${misses.length - MAX_LISTED} more`);
-  return new PinwardenError('PW_IDENTITY_MISMATCH', `the signing certificate fits no allowed identity of the policy in full (${listed.join('; ')})`);
+  return new PinwardenError('PW_IDENTITY_MISMATCH', `the signing certificate fits no allowed identity of the policy in full (${listed.join('; ')})`, { subCode: 'IDENTITY_ERROR' });
 }
 
 export type SignatureVerifier = (repository: Repository, subject: Descriptor, verify: OciVerifyBlock, options: VerifySignatureOptions) => Promise<VerifiedSignature>;

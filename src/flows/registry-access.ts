@@ -15,6 +15,8 @@ import type { Call, Credentials, TlsOptions } from '../oci/index.ts';
 export interface RegistryAccess {
   credentials?: Credentials;
   tls?: TlsOptions;
+  /** Plain HTTP (and unverified TLS without a CA) for every registry: only the CLI user's own `--insecure`. */
+  insecure?: boolean;
 }
 
 export interface AccessRequest {
@@ -35,11 +37,14 @@ export function clusterAccess(secrets: SecretReader): AccessProvider {
   };
 }
 
-/** `check --resolve`: the developer's own docker login (`$DOCKER_CONFIG/config.json`), parsed by the caller. */
-export function localAccess(dockerConfig: object | undefined): AccessProvider {
+/**
+ * `check --resolve`: the developer's own docker login (`$DOCKER_CONFIG/config.json`, parsed by the caller) and
+ * registry flags (`--ca-file`, client certificate, `--insecure`), the same for every registry.
+ */
+export function localAccess(dockerConfig: object | undefined, settings: { tls?: TlsOptions; insecure?: boolean } = {}): AccessProvider {
   return async ({ registry }) => {
     const credentials = dockerConfig === undefined ? undefined : credentialsFromDockerConfig(dockerConfig, registry);
-    return credentials ? { credentials } : {};
+    return { ...(credentials ? { credentials } : {}), ...(settings.tls ? { tls: settings.tls } : {}), ...(settings.insecure === true ? { insecure: true } : {}) };
   };
 }
 

@@ -260,7 +260,8 @@ function createRepositoryPool(options: PinResolverOptions, connections: Registry
     onEvict: (repository) => void setTimeout(() => repository.close(), 60_000).unref(),
   });
   return {
-    get(url, access, insecure, guard) {
+    get(url, access, objectInsecure, guard) {
+      const insecure = objectInsecure || access.insecure === true;
       const key = `${url}|${credentialsIdentity(access.credentials)}|${tlsKey(access)}|${insecure}|${guard?.identity ?? 'unguarded'}`;
       const found = entries.get(key);
       if (found) return found;

@@ -75,9 +75,18 @@ export async function readObject<T>(connection: KubeConnection, what: string, ou
     // An ApiException carries the API's response body: only its status code goes into the message.
     const why = typeof status === 'number'
       ? `Kubernetes API answered ${status}${status === 403 ? ' (pinwarden needs RBAC get on it)' : ''}`
-      : `Kubernetes API unreachable: ${firstLine(error).slice(0, 200)}`;
-    throw new PinwardenError('PW_KUBE_API', `reading ${what}: ${why}`, { details: typeof status === 'number' ? { status } : {} });
+      : `Kubernetes API unreachable${networkCode(error)}`;
+    throw new PinwardenError('PW_KUBE_API', `reading ${what}: ${why}`, { cause: error, details: typeof status === 'number' ? { status } : {} });
   }
+}
+
+/** ` (ECONNREFUSED)`: the errno-style code of a network failure, never the library's message. */
+function networkCode(error: unknown): string {
+  for (let at: unknown = error, depth = 0; at instanceof Error && depth < 4; at = at.cause, depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z_]{2,30}$/.test(code)) return ` (${code})`;
+  }
+  return '';
 }
 
 function firstLine(error: unknown): string {

@@ -11,8 +11,8 @@ export { cacheKeyOf, createBoundedCache, defaultSizeOf } from './bounded-cache.t
 export type { BoundedCache, BoundedCacheOptions } from './bounded-cache.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export type { Logger } from './logger.ts';
-export { LATENCY_BUCKETS, createMetricsRegistry, createRegistryMetrics, createReloadMetrics } from './metrics.ts';
-export type { RegistryMetrics, ReloadTarget } from './metrics.ts';
+export { createAuditMetrics, LATENCY_BUCKETS, createMetricsRegistry, createRegistryMetrics, createReloadMetrics } from './metrics.ts';
+export type { AuditMetricsSink, RegistryMetrics, ReloadTarget } from './metrics.ts';
 export { watchFiles } from './file-watch.ts';
 export type { FileWatch, FileWatchOptions } from './file-watch.ts';
 export { readInputFile } from './read-file.ts';

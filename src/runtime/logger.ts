@@ -2,8 +2,9 @@
  * pino JSON logs. Call sites never log secrets; `redact` is the belt and braces for anything shaped like an
  * Authorization header, a token or a password that might slip into a logged object.
  */
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
 import type { DestinationStream, Logger } from 'pino';
+import type * as Pino from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -41,6 +42,8 @@ export function createLogger(options: { level?: string; destination?: Destinatio
     base: { name: 'pinwarden' },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
   };
+  // Loaded on first use: the runtime room's index is imported by `pinwarden check`, which never logs.
+  const { pino } = createRequire(import.meta.url)('pino') as typeof Pino;
   const target = options.destination ?? 1;
   if (typeof target === 'object') return pino(config, target);
   return pino(config, pino.destination({ dest: target, sync: true }));

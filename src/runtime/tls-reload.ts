@@ -9,7 +9,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import type { Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { PinwardenError } from '../core/errors.ts';
+import { PinwardenError, toPinwardenError } from '../core/errors.ts';
 import { watchFiles } from './file-watch.ts';
 import { readInputFile } from './read-file.ts';
 import type { FileWatch, FileWatchOptions } from './file-watch.ts';
@@ -94,8 +94,8 @@ export function watchTlsPair(options: TlsReloadOptions): FileWatch {
       options.logger.info({ certificate: next.summary, fingerprint: next.fingerprint }, 'serving certificate reloaded');
       options.onReload?.('ok', next);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      options.logger.error({ code: error instanceof PinwardenError ? error.code : 'PW_INTERNAL' }, `serving certificate not reloaded, keeping the old one: ${message}`);
+      const failure = toPinwardenError(error, 'PW_INPUT_INVALID');
+      options.logger.error({ code: failure.code }, `serving certificate not reloaded, keeping the old one: ${failure.message}`);
       options.onReload?.('error');
     }
   };

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { PinwardenError } from '../core/errors.ts';
+import { signatureError } from './failure.ts';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
@@ -36,14 +37,14 @@ export function assertBundleNamesTarget(bundle: Bundle, target: BundleTarget): v
   if (content.$case === 'dsseEnvelope') {
     const { payloadType, payload } = content.dsseEnvelope;
     if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      throw new PinwardenError('PW_SIGNATURE_INVALID', `DSSE payload type is ${payloadType}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
+      throw signatureError('PAYLOAD_ERROR', `DSSE payload type is ${payloadType}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
     }
     assertStatementNames(payload, targetDigest(target));
     return;
   }
   const { artifact } = target;
   if (artifact === undefined) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', 'bundle holds a message signature, not a DSSE envelope: it cannot name an OCI digest');
+    throw signatureError('BUNDLE_ERROR', 'bundle holds a message signature, not a DSSE envelope: it cannot name an OCI digest');
   }
   const { algorithm, digest } = content.messageSignature.messageDigest ?? { algorithm: HashAlgorithm.SHA2_256, digest: Buffer.alloc(0) };
   const hashName = HASH_NAMES.get(algorithm) ?? 'sha256';
@@ -63,7 +64,7 @@ export function assertCosignSignatureStatement(bundle: Bundle): void {
   const predicateType = (parseStatement(bundle.content.dsseEnvelope.payload) as { predicateType?: unknown } | null)?.predicateType;
   if (predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
     const shown = typeof predicateType === 'string' ? JSON.stringify(predicateType.slice(0, 100)) : 'none';
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `bundle is an attestation (predicate type ${shown}), not a cosign signature (${COSIGN_SIGN_PREDICATE_TYPE})`);
+    throw signatureError('PAYLOAD_ERROR', `bundle is an attestation (predicate type ${shown}), not a cosign signature (${COSIGN_SIGN_PREDICATE_TYPE})`);
   }
 }
 
@@ -71,7 +72,7 @@ function parseStatement(payload: Buffer): unknown {
   try {
     return JSON.parse(payload.toString('utf8'));
   } catch {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', 'DSSE payload is not a JSON in-toto statement');
+    throw signatureError('PAYLOAD_ERROR', 'DSSE payload is not a JSON in-toto statement');
   }
 }
 
@@ -88,7 +89,7 @@ function targetDigest(target: BundleTarget): { algorithm: string; hex: string } 
 function assertStatementNames(payload: Buffer, want: { algorithm: string; hex: string }): void {
   const statement = parseStatement(payload);
   const subjects = (statement as { subject?: unknown } | null)?.subject;
-  if (!Array.isArray(subjects)) throw new PinwardenError('PW_SIGNATURE_INVALID', 'in-toto statement has no subject list');
+  if (!Array.isArray(subjects)) throw signatureError('PAYLOAD_ERROR', 'in-toto statement has no subject list');
   const named = subjects.flatMap((subject: unknown) => {
     const digests = (subject as { digest?: unknown } | null)?.digest;
     if (typeof digests !== 'object' || digests === null) return [];
@@ -108,11 +109,11 @@ export function assertSimpleSigningNames(payload: Uint8Array, digest: string): v
   try {
     parsed = JSON.parse(Buffer.from(payload).toString('utf8'));
   } catch {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', 'simple-signing payload is not JSON');
+    throw signatureError('PAYLOAD_ERROR', 'simple-signing payload is not JSON');
   }
   const critical = (parsed as { critical?: { type?: unknown; image?: Record<string, unknown> } } | null)?.critical;
   if (critical?.type !== COSIGN_SIGNATURE_TYPE) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `simple-signing payload type is ${JSON.stringify(critical?.type)}, expected '${COSIGN_SIGNATURE_TYPE}'`);
+    throw signatureError('PAYLOAD_ERROR', `simple-signing payload type is ${JSON.stringify(critical?.type)}, expected '${COSIGN_SIGNATURE_TYPE}'`);
   }
   const signed = critical.image?.['docker-manifest-digest'];
   if (signed !== digest) {

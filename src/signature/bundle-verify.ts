@@ -18,11 +18,12 @@ import type { TrustMaterial } from '@sigstore/verify';
 import { Verifier, toSignedEntity } from '@sigstore/verify';
 import type { CertificateClaims } from '../core/binding/index.ts';
 import { PinwardenError } from '../core/errors.ts';
+import type { SignatureReason } from '../core/errors.ts';
 import type { BundleTarget } from './binding.ts';
 import { assertBundleNamesTarget } from './binding.ts';
 import { certificateFacts } from './certificate.ts';
 import { assertBundleWellFormed, assertCodeSigning, assertIntegratedWithinValidity, assertLoggedSignerMatches } from './checks.ts';
-import { describeSigstoreError, guardSigstore } from './failure.ts';
+import { describeSigstoreError, guardSigstore, signatureError, sigstoreReason } from './failure.ts';
 import type { IdentityPolicy } from './identity.ts';
 import { assertIdentityAllowed } from './identity.ts';
 import type { PublicKeyMaterial } from './keys.ts';
@@ -52,7 +53,7 @@ const KNOWN_MEDIA_TYPES = new Set([BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE,
 export function parseBundle(json: unknown): Bundle {
   const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
   if (typeof mediaType !== 'string' || !KNOWN_MEDIA_TYPES.has(mediaType)) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `unsupported bundle media type ${JSON.stringify(mediaType)}`);
+    throw signatureError('BUNDLE_ERROR', `unsupported bundle media type ${JSON.stringify(mediaType)}`);
   }
   return guardSigstore('bundle', () => bundleFromJSON(json));
 }
@@ -63,7 +64,7 @@ export function parseBundleBytes(bytes: Uint8Array): Bundle {
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (error) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `bundle is not JSON: ${(error as Error).message}`);
+    throw signatureError('BUNDLE_ERROR', 'bundle is not JSON', 'PW_SIGNATURE_INVALID', error);
   }
   return parseBundle(json);
 }
@@ -107,22 +108,23 @@ function leafCertificate(bundle: Bundle): Buffer {
       return material.certificate.rawBytes;
     case 'x509CertificateChain': {
       const leaf = material.x509CertificateChain.certificates[0];
-      if (!leaf) throw new PinwardenError('PW_SIGNATURE_INVALID', 'bundle certificate chain is empty');
+      if (!leaf) throw signatureError('CERTIFICATE_ERROR', 'bundle certificate chain is empty');
       return leaf.rawBytes;
     }
     case 'publicKey':
-      throw new PinwardenError('PW_SIGNATURE_INVALID', 'bundle is signed with a public key, but keyless verification was asked for');
+      throw signatureError('PUBLIC_KEY_ERROR', 'bundle is signed with a public key, but keyless verification was asked for');
   }
 }
 
 function verifyWithKeys(bundle: Bundle, target: BundleTarget, signer: Extract<SignerPolicy, { mode: 'key' }>): BundleOutcome {
   const material = bundle.verificationMaterial.content;
   if (material.$case !== 'publicKey') {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', 'bundle carries a certificate, but key-based verification was asked for');
+    throw signatureError('CERTIFICATE_ERROR', 'bundle carries a certificate, but key-based verification was asked for');
   }
   const checked = signer.requireTlog ? bundle : withoutTransparency(bundle);
   const entity = guardSigstore('bundle', () => toSignedEntity(checked, artifactBuffer(target)));
   const failures: string[] = [];
+  const reasons = new Set<SignatureReason>();
   for (const key of orderByHint(signer.keys, material.publicKey.hint)) {
     const verifier = new Verifier(trustMaterialFor(signer, key), keyThresholds(signer.requireTlog));
     try {
@@ -131,9 +133,12 @@ function verifyWithKeys(bundle: Bundle, target: BundleTarget, signer: Extract<Si
       return { mode: 'key', subjects: [], keyName: key.name, ...(signer.requireTlog ? tlogFacts(bundle) : {}) };
     } catch (error) {
       failures.push(`key '${key.name}': ${error instanceof PinwardenError ? error.message : describeSigstoreError(error)}`);
+      reasons.add(error instanceof PinwardenError ? (error.subCode ?? 'SIGNATURE_ERROR') : sigstoreReason(error));
     }
   }
-  throw new PinwardenError('PW_SIGNATURE_INVALID', `no configured key verified the bundle (${failures.join('; ')})`);
+  // One key, or every key failing alike: that reason; keys failing differently: the signature did not verify.
+  const [only] = reasons;
+  throw signatureError(reasons.size === 1 && only !== undefined ? only : 'SIGNATURE_ERROR', `no configured key verified the bundle (${failures.join('; ')})`);
 }
 
 function trustMaterialFor(signer: Extract<SignerPolicy, { mode: 'key' }>, key: PublicKeyMaterial): TrustMaterial {

@@ -16,6 +16,7 @@ import type { Candidate } from './discovery.ts';
 import { SIGSTORE_BUNDLE_MEDIA_PREFIX, assertWithinCap, descriptorAt, parseJsonObject } from './discovery.ts';
 import { verifyLegacySignature } from './legacy.ts';
 import type { SignatureKind, SignatureLimits } from './types.ts';
+import { signatureError } from './failure.ts';
 
 export interface CandidateContext {
   repository: Repository;
@@ -38,7 +39,7 @@ export async function verifyCandidate(candidate: Candidate, context: CandidateCo
 
 async function verifyLegacyLayer(layer: Descriptor, context: CandidateContext): Promise<CandidateOutcome> {
   if (layer.mediaType !== MEDIA_TYPES.cosignSimpleSigning) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `layer media type ${layer.mediaType} is not a cosign simple-signing payload`);
+    throw signatureError('PAYLOAD_ERROR', `layer media type ${layer.mediaType} is not a cosign simple-signing payload`);
   }
   assertWithinCap(layer.size, context.limits.maxPayloadBytes, `signature payload ${layer.digest}`);
   const payload = await fetchAll(context.repository, layer, context.call, context.limits.maxPayloadBytes);
@@ -56,10 +57,10 @@ async function verifyBundleReferrer(referrer: Descriptor, context: CandidateCont
   assertWithinCap(layer.size, limits.maxBundleBytes, `bundle ${layer.digest}`);
   const bundle = parseBundleBytes(await fetchAll(repository, layer, call, limits.maxBundleBytes));
   if (bundle.mediaType !== BUNDLE_V03_MEDIA_TYPE && bundle.mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `bundle ${bundle.mediaType} is older than v0.3, which cosign requires for OCI signatures`);
+    throw signatureError('BUNDLE_ERROR', `bundle ${bundle.mediaType} is older than v0.3, which cosign requires for OCI signatures`);
   }
   if (bundle.content.$case !== 'dsseEnvelope') {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', 'bundle does not contain a DSSE envelope');
+    throw signatureError('BUNDLE_ERROR', 'bundle does not contain a DSSE envelope');
   }
   assertCosignSignatureStatement(bundle);
   const outcome = verifyBundle(bundle, { digest: context.subject.digest }, context.signer);

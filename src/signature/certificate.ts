@@ -7,8 +7,8 @@
 import type { ASN1Obj } from '@sigstore/core';
 import { X509Certificate } from '@sigstore/core';
 import type { CertificateClaims } from '../core/binding/index.ts';
-import { PinwardenError } from '../core/errors.ts';
 import { readClaims } from './claims.ts';
+import { signatureError } from './failure.ts';
 
 const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
@@ -44,7 +44,7 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
       claims: readClaims(cert.extensions),
     };
   } catch (error) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `signing certificate cannot be parsed: ${(error as Error).message}`);
+    throw signatureError('CERTIFICATE_ERROR', 'signing certificate cannot be parsed as X.509 DER', 'PW_SIGNATURE_INVALID', error);
   }
 }
 

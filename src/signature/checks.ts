@@ -7,10 +7,10 @@
  */
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
 import { X509Certificate } from '@sigstore/core';
-import { PinwardenError } from '../core/errors.ts';
 import type { CertificateFacts } from './certificate.ts';
 import { OID_CODE_SIGNING } from './certificate.ts';
 import { firstPemBlock } from './pem.ts';
+import { signatureError } from './failure.ts';
 
 /** What signed, as the tlog body must name it. */
 export type ExpectedSigner = { certificateDer: Buffer; spki: Buffer } | { certificateDer?: undefined; spki: Buffer };
@@ -24,9 +24,7 @@ export function assertLoggedSignerMatches(entries: readonly TransparencyLogEntry
       ? expected.certificateDer !== undefined && logged.certificateDer.equals(expected.certificateDer)
       : logged.spki.equals(expected.spki);
     if (!same) {
-      throw new PinwardenError(
-        'PW_SIGNATURE_INVALID',
-        `tlog entry ${index} (log index ${entry.logIndex}) records a different ${'certificateDer' in logged ? 'certificate' : 'public key'} than the one that signed`,
+      throw signatureError('TLOG_BODY_ERROR', `tlog entry ${index} (log index ${entry.logIndex}) records a different ${'certificateDer' in logged ? 'certificate' : 'public key'} than the one that signed`,
       );
     }
   });
@@ -34,7 +32,7 @@ export function assertLoggedSignerMatches(entries: readonly TransparencyLogEntry
 
 export function assertCodeSigning(facts: CertificateFacts): void {
   if (!facts.extendedKeyUsages.includes(OID_CODE_SIGNING)) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', 'signing certificate lacks the codeSigning extended key usage (1.3.6.1.5.5.7.3.3)');
+    throw signatureError('CERTIFICATE_ERROR', 'signing certificate lacks the codeSigning extended key usage (1.3.6.1.5.5.7.3.3)');
   }
 }
 
@@ -45,9 +43,7 @@ export function assertIntegratedWithinValidity(entries: readonly TransparencyLog
     if (!Number.isFinite(seconds) || seconds <= 0) continue;
     const time = new Date(seconds * 1000);
     if (time < facts.notBefore || time > facts.notAfter) {
-      throw new PinwardenError(
-        'PW_SIGNATURE_INVALID',
-        `integrated time ${time.toISOString()} is outside the certificate validity ${facts.notBefore.toISOString()} .. ${facts.notAfter.toISOString()}`,
+      throw signatureError('CERTIFICATE_ERROR', `integrated time ${time.toISOString()} is outside the certificate validity ${facts.notBefore.toISOString()} .. ${facts.notAfter.toISOString()}`,
       );
     }
   }
@@ -64,7 +60,7 @@ export function assertBundleWellFormed(bundle: Bundle): void {
   if (material.$case === 'x509CertificateChain') assertIssuingOrder(material.x509CertificateChain.certificates.map((c) => c.rawBytes));
   bundle.verificationMaterial.tlogEntries.forEach((entry, index) => {
     if (entry.inclusionProof && !entry.inclusionProof.checkpoint?.envelope) {
-      throw new PinwardenError('PW_SIGNATURE_INVALID', `tlog entry ${index} has an inclusion proof without a checkpoint`);
+      throw signatureError('TLOG_INCLUSION_PROOF_ERROR', `tlog entry ${index} has an inclusion proof without a checkpoint`);
     }
   });
 }
@@ -79,7 +75,7 @@ function assertIssuingOrder(chain: readonly Buffer[]): void {
       issued = false;
     }
     if (!issued) {
-      throw new PinwardenError('PW_SIGNATURE_INVALID', `bundle certificate chain is not in issuing order: certificate ${i} is not issued by certificate ${i + 1}`);
+      throw signatureError('CERTIFICATE_ERROR', `bundle certificate chain is not in issuing order: certificate ${i} is not issued by certificate ${i + 1}`);
     }
   }
 }
@@ -90,11 +86,11 @@ function loggedVerifier(entry: TransparencyLogEntry): LoggedVerifier {
   try {
     body = JSON.parse(entry.canonicalizedBody.toString('utf8'));
   } catch {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `tlog entry ${kind} body is not JSON`);
+    throw signatureError('TLOG_BODY_ERROR', `tlog entry ${kind} body is not JSON`);
   }
   const material = verifierMaterial(kind, (body as { spec?: unknown } | null)?.spec);
   if (material === undefined) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `tlog entry ${kind} names no verifier key or certificate`);
+    throw signatureError('TLOG_BODY_ERROR', `tlog entry ${kind} names no verifier key or certificate`);
   }
   return material;
 }

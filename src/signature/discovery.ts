@@ -9,7 +9,7 @@ import type { ErrorCode } from '../core/errors.ts';
 import { PinwardenError, isPinwardenError, isTransient } from '../core/errors.ts';
 import type { Call, Descriptor, Repository } from '../oci/index.ts';
 import { MEDIA_TYPES } from '../oci/index.ts';
-import { reasonOf } from './failure.ts';
+import { reasonOf, signatureError } from './failure.ts';
 import type { FailureReason, SignatureLimits } from './types.ts';
 
 export const SIGSTORE_BUNDLE_MEDIA_PREFIX = 'application/vnd.dev.sigstore.bundle';
@@ -65,7 +65,9 @@ async function bundleReferrers(repository: Repository, subject: Descriptor, call
   } catch (error) {
     if (notFound(error)) return [];
     rethrowIfUndecidable(error, call);
-    log.failures.push(reasonOf(`referrers of ${subject.digest}`, error));
+    const candidate = `referrers of ${subject.digest}`;
+    // A foreign error here comes from parsing what the registry sent (not from sigstore-js): its type only.
+    log.failures.push(isPinwardenError(error) ? reasonOf(candidate, error) : { candidate, code: 'PW_SIGNATURE_INVALID', subCode: 'MANIFEST_ERROR', message: `the referrers answer is not valid (${error instanceof Error ? error.name : typeof error})` });
     return [];
   }
 }
@@ -95,7 +97,7 @@ export function imageManifestLayers(bytes: Uint8Array, what: string): Descriptor
   const mediaType = manifest.mediaType ?? MEDIA_TYPES.ociManifest;
   const isImageManifest = mediaType === MEDIA_TYPES.ociManifest || mediaType === MEDIA_TYPES.dockerManifest;
   if (!isImageManifest || manifest.schemaVersion !== 2 || !Array.isArray(manifest.layers)) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `${what} is not an OCI image manifest`);
+    throw signatureError('MANIFEST_ERROR', `${what} is not an OCI image manifest`);
   }
   return manifest.layers.map((layer, index) => descriptorAt(layer, `${what} layer ${index}`));
 }
@@ -113,10 +115,10 @@ export function parseJsonObject(bytes: Uint8Array, what: string): ParsedManifest
   try {
     parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `${what} is not JSON`);
+    throw signatureError('MANIFEST_ERROR', `${what} is not JSON`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `${what} is not a JSON object`);
+    throw signatureError('MANIFEST_ERROR', `${what} is not a JSON object`);
   }
   return parsed;
 }
@@ -129,7 +131,7 @@ export function descriptorAt(value: unknown, what: string): Descriptor {
     /^sha256:[a-f0-9]{64}$/.test(layer.digest) &&
     Number.isSafeInteger(layer.size) &&
     (layer.size ?? -1) >= 0;
-  if (!valid) throw new PinwardenError('PW_SIGNATURE_INVALID', `${what} is not a valid descriptor`);
+  if (!valid) throw signatureError('MANIFEST_ERROR', `${what} is not a valid descriptor`);
   const annotations = layer.annotations;
   const stringMap = typeof annotations === 'object' && annotations !== null && Object.values(annotations).every((v) => typeof v === 'string');
   return { mediaType: layer.mediaType!, digest: layer.digest!, size: layer.size!, ...(stringMap ? { annotations: { ...annotations } } : {}) };

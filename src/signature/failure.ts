@@ -3,18 +3,31 @@
  * plain TypeErrors), and the per-candidate reasons are folded into one PinwardenError whose message and
  * `details.reasons` list them all, so an operator sees why each signature was refused.
  */
-import type { ErrorCode } from '../core/errors.ts';
-import { PinwardenError, isPinwardenError } from '../core/errors.ts';
+import type { ErrorCode, SignatureReason } from '../core/errors.ts';
+import { PinwardenError, isPinwardenError, isSignatureReason } from '../core/errors.ts';
 import type { FailureReason } from './types.ts';
 
-/** Runs a sigstore-js step; anything it throws becomes PW_SIGNATURE_INVALID naming the sigstore code. */
+/** A signature failure: its stable PW code (default PW_SIGNATURE_INVALID) and the reason sub-code under it. */
+export function signatureError(subCode: SignatureReason, message: string, code: ErrorCode = 'PW_SIGNATURE_INVALID', cause?: unknown): PinwardenError {
+  return new PinwardenError(code, message, { subCode, ...(cause !== undefined ? { cause } : {}) });
+}
+
+/** Runs a sigstore-js step; anything it throws becomes PW_SIGNATURE_INVALID with sigstore's code as sub-code. */
 export function guardSigstore<T>(step: string, run: () => T): T {
   try {
     return run();
   } catch (error) {
     if (isPinwardenError(error)) throw error;
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `${step}: ${describeSigstoreError(error)}`, { cause: error });
+    throw signatureError(sigstoreReason(error), `${step}: ${describeSigstoreError(error)}`, 'PW_SIGNATURE_INVALID', error);
   }
+}
+
+/** sigstore-js's own code (VerificationError, PolicyError); a bundle ValidationError; anything else is malformed input. */
+export function sigstoreReason(error: unknown): SignatureReason {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (isSignatureReason(code)) return code;
+  if (Array.isArray((error as { fields?: unknown } | null)?.fields)) return 'BUNDLE_ERROR';
+  return 'MALFORMED_INPUT_ERROR';
 }
 
 /** `sigstore CERTIFICATE_ERROR: Failed to verify certificate chain (certificate is not valid …)`. */
@@ -28,12 +41,13 @@ export function describeSigstoreError(error: unknown): string {
   if (Array.isArray(fields)) {
     return `sigstore ValidationError: ${error.message} (fields: ${fields.map(String).join(', ')})`;
   }
-  return `sigstore-js rejected malformed input (${error.name}: ${error.message})`;
+  // A plain TypeError from deep inside a library: its type only, never its message.
+  return `sigstore-js rejected malformed input (${error.name})`;
 }
 
 export function reasonOf(candidate: string, error: unknown): FailureReason {
-  if (isPinwardenError(error)) return { candidate, code: error.code, message: error.message };
-  return { candidate, code: 'PW_SIGNATURE_INVALID', message: describeSigstoreError(error) };
+  if (isPinwardenError(error)) return { candidate, code: error.code, message: error.message, ...(error.subCode ? { subCode: error.subCode } : {}) };
+  return { candidate, code: 'PW_SIGNATURE_INVALID', subCode: sigstoreReason(error), message: describeSigstoreError(error) };
 }
 
 /**
@@ -47,7 +61,15 @@ export function noVerifiedSignature(target: string, reasons: readonly FailureRea
   if (untried > 0) lines.push(`${untried} more signature candidate(s) not tried: over the candidate cap`);
   const summary = reasons.length === 0 && untried === 0 ? `no signatures found for ${target}` : `no matching signatures for ${target}`;
   const message = lines.length === 0 ? summary : `${summary}: ${lines.join('; ')}`;
-  return new PinwardenError(code, message, { details: { target, reasons: [...reasons], untried } });
+  const subCode = sharedSubCode(reasons, untried);
+  return new PinwardenError(code, message, { details: { target, reasons: [...reasons], untried }, ...(subCode ? { subCode } : {}) });
+}
+
+/** The sub-code every reason shares (one candidate, or all failing alike), else none. */
+function sharedSubCode(reasons: readonly FailureReason[], untried: number): SignatureReason | undefined {
+  const [first, ...rest] = reasons;
+  if (untried > 0 || first?.subCode === undefined) return undefined;
+  return rest.every((reason) => reason.subCode === first.subCode && reason.code === first.code) ? first.subCode : 'MIXED_ERROR';
 }
 
 function finalCode(reasons: readonly FailureReason[], untried: number): ErrorCode {

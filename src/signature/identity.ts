@@ -10,6 +10,7 @@ import { PinwardenError } from '../core/errors.ts';
 import { goRegexSyntaxError } from '../core/go-regex.ts';
 import type { CertificateFacts } from './certificate.ts';
 import type { OidcIdentity } from './types.ts';
+import { signatureError } from './failure.ts';
 
 export interface IdentityPolicy {
   readonly identities: readonly OidcIdentity[];
@@ -19,7 +20,7 @@ export interface IdentityPolicy {
 /** Checks every pattern up front so a malformed one fails before any registry call (cosign's wording). */
 export function identityPolicy(identities: readonly OidcIdentity[], allowAnyIdentity = false): IdentityPolicy {
   if (identities.length === 0 && !allowAnyIdentity) {
-    throw new PinwardenError('PW_IDENTITY_MISMATCH', 'no identities configured: keyless verification needs at least one matchOIDCIdentity entry');
+    throw signatureError('IDENTITY_ERROR', 'no identities configured: keyless verification needs at least one matchOIDCIdentity entry', 'PW_IDENTITY_MISMATCH');
   }
   for (const identity of identities) {
     assertGoRegexp(identity.issuer, 'issuer');
@@ -50,9 +51,8 @@ export function assertIdentityAllowed(policy: IdentityPolicy, facts: Pick<Certif
   if (misses.some((miss) => miss === undefined)) return;
   // Only claim failures (issuer and subject matched) get their own words: the classic text stays cosign's.
   const claimMiss = misses.find((miss, index) => miss !== undefined && identityMismatch({ ...policy.identities[index]!, ...NO_CLAIMS }, signer) === undefined);
-  throw new PinwardenError(
+  throw signatureError('IDENTITY_ERROR', `none of the expected identities matched what was in the certificate, got subjects [${facts.subjects.join(', ')}] with issuer ${facts.issuer ?? '(none)'}${claimMiss ? ` (${claimMiss})` : ''}`,
     'PW_IDENTITY_MISMATCH',
-    `none of the expected identities matched what was in the certificate, got subjects [${facts.subjects.join(', ')}] with issuer ${facts.issuer ?? '(none)'}${claimMiss ? ` (${claimMiss})` : ''}`,
   );
 }
 

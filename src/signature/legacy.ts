@@ -9,12 +9,12 @@
 import { createHash } from 'node:crypto';
 import type { SerializedBundle } from '@sigstore/bundle';
 import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
-import { PinwardenError } from '../core/errors.ts';
 import { assertSimpleSigningNames } from './binding.ts';
 import type { BundleOutcome, SignerPolicy } from './bundle-verify.ts';
 import { parseBundle, verifyBundle } from './bundle-verify.ts';
 import { verifyPayloadSignature } from './keys.ts';
 import { firstPemBlock } from './pem.ts';
+import { signatureError } from './failure.ts';
 
 export const LEGACY_ANNOTATIONS = {
   signature: 'dev.cosignproject.cosign/signature',
@@ -49,7 +49,7 @@ function verifyWithKeysOnly(signature: LegacySignature, signatureB64: string, ke
   const raw = Buffer.from(signatureB64, 'base64');
   const key = keys.find((candidate) => verifyPayloadSignature(candidate, signature.payload, raw));
   if (!key) {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `signature does not verify with any configured key (${keys.map((k) => k.name).join(', ')})`);
+    throw signatureError('SIGNATURE_ERROR', `signature does not verify with any configured key (${keys.map((k) => k.name).join(', ')})`);
   }
   return { mode: 'key', subjects: [], keyName: key.name };
 }
@@ -87,7 +87,7 @@ export function legacyToBundleJson(signature: LegacySignature, material: { certi
 function requireAnnotation(signature: LegacySignature, which: keyof typeof LEGACY_ANNOTATIONS): string {
   const value = signature.annotations[LEGACY_ANNOTATIONS[which]];
   if (value === undefined || value === '') {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', legacyMissingMessage(which));
+    throw signatureError('BUNDLE_ERROR', legacyMissingMessage(which));
   }
   return value;
 }
@@ -104,7 +104,7 @@ function parseRekorAnnotation(text: string): RekorBundleAnnotation {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `${LEGACY_ANNOTATIONS.bundle} annotation is not JSON`);
+    throw signatureError('BUNDLE_ERROR', `${LEGACY_ANNOTATIONS.bundle} annotation is not JSON`);
   }
   const candidate = parsed as Partial<RekorBundleAnnotation> | null;
   const payload = candidate?.Payload;
@@ -115,7 +115,7 @@ function parseRekorAnnotation(text: string): RekorBundleAnnotation {
     Number.isSafeInteger(payload.logIndex) &&
     typeof payload.logID === 'string' &&
     /^[0-9a-f]{64}$/.test(payload.logID);
-  if (!wellFormed) throw new PinwardenError('PW_SIGNATURE_INVALID', `${LEGACY_ANNOTATIONS.bundle} annotation is malformed`);
+  if (!wellFormed) throw signatureError('BUNDLE_ERROR', `${LEGACY_ANNOTATIONS.bundle} annotation is malformed`);
   return candidate as RekorBundleAnnotation;
 }
 
@@ -126,14 +126,14 @@ function decodeBody(base64Body: string): { kind: string; apiVersion: string } {
   } catch {
     // reported below
   }
-  throw new PinwardenError('PW_SIGNATURE_INVALID', 'Rekor entry body in the bundle annotation is not a Rekor entry');
+  throw signatureError('TLOG_BODY_ERROR', 'Rekor entry body in the bundle annotation is not a Rekor entry');
 }
 
 /** The leaf only: the chain annotation is informational, trust comes from the trusted root. */
 function certificateDerBase64(pemText: string): string {
   const block = firstPemBlock(pemText);
   if (block?.label !== 'CERTIFICATE') {
-    throw new PinwardenError('PW_SIGNATURE_INVALID', `${LEGACY_ANNOTATIONS.certificate} annotation is not a PEM certificate`);
+    throw signatureError('CERTIFICATE_ERROR', `${LEGACY_ANNOTATIONS.certificate} annotation is not a PEM certificate`);
   }
   return block.der.toString('base64');
 }

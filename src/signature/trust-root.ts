@@ -106,7 +106,7 @@ function decodeTrustedRoot(bytes: Uint8Array, source: string): TrustedRoot {
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (error) {
-    throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} is not JSON: ${(error as Error).message}`);
+    throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} is not JSON`, { cause: error });
   }
   const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
   if (typeof mediaType !== 'string' || !mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')) {
@@ -115,7 +115,7 @@ function decodeTrustedRoot(bytes: Uint8Array, source: string): TrustedRoot {
   try {
     return TrustedRoot.fromJSON(json);
   } catch (error) {
-    throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} is malformed: ${(error as Error).message}`);
+    throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} is malformed (not a sigstore TrustedRoot)`, { cause: error });
   }
 }
 

@@ -3,7 +3,7 @@
  * kube Secrets into, the options and limits of one verification, and what a successful verification proves.
  */
 import type { CertificateClaims, ClaimConstraints } from '../core/binding/index.ts';
-import type { ErrorCode } from '../core/errors.ts';
+import type { ErrorCode, SignatureReason } from '../core/errors.ts';
 import type { Call, Digest } from '../oci/index.ts';
 
 /** `OCIRepository.spec.verify` (source.toolkit.fluxcd.io v1), as far as cosign needs it. */
@@ -77,5 +77,7 @@ export interface FailureReason {
   /** e.g. `bundle sha256:…` or `legacy sha256-<hex>.sig layer 0`. */
   candidate: string;
   code: ErrorCode;
+  /** The reason sub-code of a signature failure (TLOG_BODY_ERROR, CERTIFICATE_ERROR, …). */
+  subCode?: SignatureReason;
   message: string;
 }

@@ -36,6 +36,7 @@ parentPort?.on('message', (job: IdentityJob) => {
     });
     parentPort?.postMessage({ id: job.id, results: decideIdentities(valid, job.allowed), syntax });
   } catch (error) {
-    parentPort?.postMessage({ id: job.id, results: [], error: error instanceof Error ? error.message : String(error) });
+    // Only the error's type crosses over: its message would reach a denial, and a foreign message is never shown.
+    parentPort?.postMessage({ id: job.id, results: [], error: `internal error: ${error instanceof Error ? error.name : typeof error}` });
   }
 });

@@ -9,12 +9,13 @@ import { registryMetricsSink } from '../flows/index.ts';
 import type { EventSink } from '../oci/index.ts';
 import { LATENCY_BUCKETS, createMetricsRegistry, createRegistryMetrics, createReloadMetrics } from '../runtime/index.ts';
 import type { ReloadTarget } from '../runtime/index.ts';
+import type { ReviewLabel } from './routes/answer.ts';
 
 export type Route = 'mutate' | 'validate';
 
 export interface WebhookMetrics {
   registry: Registry;
-  observeReview(route: Route, verdict: string, seconds: number): void;
+  observeReview(route: Route, verdict: ReviewLabel, seconds: number): void;
   observeReload(what: ReloadTarget, outcome: 'ok' | 'error'): void;
   onRegistryEvent: EventSink;
 }
@@ -28,7 +29,7 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
   // Label-bound children, made once per (route, verdict): prom-client hashes the labels on every call otherwise.
   // Not a cache (no bound needed): the keys are the two routes times the handful of verdicts.
   const bound = new Map<string, { count: () => void; time: (seconds: number) => void }>();
-  const reviewSeries = (route: Route, verdict: string): { count: () => void; time: (seconds: number) => void } => {
+  const reviewSeries = (route: Route, verdict: ReviewLabel): { count: () => void; time: (seconds: number) => void } => {
     const key = `${route}|${verdict}`;
     let series = bound.get(key);
     if (!series) {

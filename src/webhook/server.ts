@@ -9,7 +9,8 @@
 import { fastify } from 'fastify';
 import { serverTlsOptions } from '../runtime/index.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PinwardenError } from '../core/errors.ts';
+import { PinwardenError, errorLogFields, isPinwardenError, statusFor } from '../core/errors.ts';
+import type { ErrorCode } from '../core/errors.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { WebhookDeps } from './deps.ts';
 import type { Route } from './metrics.ts';
@@ -168,32 +169,39 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
 }
 
 function failureAnswer(route: Route, review: AdmissionRequest, error: unknown, deps: WebhookDeps, policy: SourcePolicy | undefined): Answer {
-  if (!(error instanceof PinwardenError) || error.kind === 'internal') deps.logger.error({ err: error, reqId: review.uid, route }, 'admission review failed');
+  if (!isPinwardenError(error) || error.kind === 'internal') deps.logger.error({ ...errorLogFields(error), reqId: review.uid, route }, 'admission review failed');
   return route === 'mutate' ? mutateFailure(review, error) : validateFailure(review, error, policy);
 }
 
-const FRAMING_STATUS: Partial<Record<string, { status: number; code: string }>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PW_REVIEW_TOO_LARGE' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'PW_REVIEW_MEDIA_TYPE' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'PW_REVIEW_MALFORMED' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'PW_REVIEW_MALFORMED' },
-  PW_REVIEW_MALFORMED: { status: 400, code: 'PW_REVIEW_MALFORMED' },
-  PW_REVIEW_TOO_LARGE: { status: 413, code: 'PW_REVIEW_TOO_LARGE' },
-  PW_REVIEW_MEDIA_TYPE: { status: 415, code: 'PW_REVIEW_MEDIA_TYPE' },
+/** fastify's own envelope errors, as catalogue codes (their HTTP status comes from the catalogue). */
+const FASTIFY_CODES: Partial<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PW_REVIEW_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'PW_REVIEW_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'PW_REVIEW_MALFORMED',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'PW_REVIEW_MALFORMED',
 };
 
 function answerHttpError(error: FastifyError | PinwardenError, request: FastifyRequest, reply: FastifyReply, deps: WebhookDeps): void {
-  const mapped = FRAMING_STATUS[String(error.code)];
+  const ours = error instanceof PinwardenError && error.kind === 'framing' ? error : undefined;
+  const code = ours?.code ?? FASTIFY_CODES[String(error.code)];
   const route = request.routeOptions.url === '/mutate' ? 'mutate' : 'validate';
   deps.metrics.observeReview(route, 'invalid', 0);
-  if (!mapped) {
-    deps.logger.error({ err: error, route }, 'request failed outside a review');
+  if (code === undefined) {
+    deps.logger.error({ ...errorLogFields(error), route }, 'request failed outside a review');
     void reply.code(500).send({ statusCode: 500, code: 'PW_INTERNAL', message: 'internal error' });
     return;
   }
-  const message = mapped.status === 415 ? `AdmissionReview must be sent as application/json, got ${String(request.headers['content-type'] ?? 'no content type')}` : mapped.status === 413 ? `AdmissionReview body over ${MAX_REVIEW_BYTES} bytes` : error.message;
-  deps.logger.warn({ route, code: mapped.code, status: mapped.status }, message);
-  void reply.code(mapped.status).send({ statusCode: mapped.status, code: mapped.code, message });
+  const status = statusFor(code);
+  const message = envelopeMessage(code, request, ours);
+  deps.logger.warn({ route, code, status }, message);
+  void reply.code(status).send({ statusCode: status, code, message });
+}
+
+/** Our own words for an envelope error: a fastify message is never passed on. */
+function envelopeMessage(code: ErrorCode, request: FastifyRequest, ours: PinwardenError | undefined): string {
+  if (code === 'PW_REVIEW_MEDIA_TYPE') return `AdmissionReview must be sent as application/json, got ${cut(String(request.headers['content-type'] ?? 'no content type'), 100)}`;
+  if (code === 'PW_REVIEW_TOO_LARGE') return `AdmissionReview body over ${MAX_REVIEW_BYTES} bytes`;
+  return ours?.message ?? 'malformed AdmissionReview: empty body or invalid Content-Length';
 }
 
 /** The apiserver appends `?timeout=10s` (a Go duration) to every webhook call. */

@@ -1,14 +1,10 @@
 /**
  * The `--resolve` half of `check`: each object goes through the same admission flow as the webhook — pinned
- * as `/mutate` would pin it (registries contacted with the local docker login: `$DOCKER_CONFIG/config.json`
- * or `~/.docker/config.json`), then validated in the admission phase — so a registry failure shows up as
+ * as `/mutate` would pin it (registries contacted with the shared registry flags of `registry-options.ts`:
+ * the local docker login, `--ca-file`, `--insecure`…), then validated in the admission phase — so a registry failure shows up as
  * `digest-required` with its cause. `--output yaml` prints the objects as they would be admitted.
  */
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { PinwardenError } from '../../core/errors.ts';
 import { objectRefOf } from '../../core/flux/index.ts';
 import type { ExceptionSet } from '../../core/exceptions/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
@@ -17,6 +13,8 @@ import { admitObject, createPinFailureLog, createPinResolver, localAccess } from
 import type { AdmitDeps } from '../../flows/index.ts';
 import type { CliIo } from '../io.ts';
 import type { ManifestObject } from '../input/read-manifests.ts';
+import { readRegistrySettings } from '../registry-options.ts';
+import type { RegistryFlags } from '../registry-options.ts';
 import { reportFrom } from '../output/report.ts';
 import type { CheckReport } from '../output/report.ts';
 
@@ -29,9 +27,11 @@ export interface ResolvedCheck {
 /** Objects are admitted a few at a time: identical lookups coalesce, and no registry sees a burst. */
 const CONCURRENCY = 8;
 
-export async function resolveAndCheck(objects: readonly ManifestObject[], policy: SourcePolicy, mode: 'enforce' | 'warn' | undefined, io: CliIo, exceptions?: ExceptionSet): Promise<ResolvedCheck> {
+export async function resolveAndCheck(objects: readonly ManifestObject[], policy: SourcePolicy, mode: 'enforce' | 'warn' | undefined, io: CliIo, exceptions?: ExceptionSet, flags: RegistryFlags = {}): Promise<ResolvedCheck> {
   const effective = mode === undefined ? policy : { ...policy, spec: { ...policy.spec, mode } };
-  const pins = createPinResolver({ access: localAccess(await readDockerConfig(io)), guardNetworks: false });
+  const settings = await readRegistrySettings(flags, io);
+  const access = localAccess(settings.dockerConfig?.document, { ...(settings.tls ? { tls: settings.tls } : {}), insecure: settings.insecure });
+  const pins = createPinResolver({ access, guardNetworks: false });
   const deps: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => new Date() };
   try {
     const namespaces = namespaceLabelsOf(objects.map((manifest) => manifest.object));
@@ -48,25 +48,6 @@ export async function resolveAndCheck(objects: readonly ManifestObject[], policy
 
 export function formatAdmitted(objects: readonly unknown[]): string {
   return objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
-}
-
-async function readDockerConfig(io: CliIo): Promise<object | undefined> {
-  const home = io.env.HOME ?? homedir();
-  const file = io.env.DOCKER_CONFIG ? join(io.env.DOCKER_CONFIG, 'config.json') : home ? join(home, '.docker', 'config.json') : undefined;
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed !== null && typeof parsed === 'object') return parsed;
-  } catch {
-    // fall through: never quote the file, it holds credentials
-  }
-  throw new PinwardenError('PW_INPUT_INVALID', `${file}: not a JSON docker config`);
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {

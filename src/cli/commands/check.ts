@@ -2,16 +2,17 @@
  * `pinwarden check [PATH...|-]`: the offline dry run of /validate over manifests, for CI.
  * Exit 0 when nothing is denied (warn mode included), 1 when something is denied, 2 on a usage or input error.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { PinwardenError } from '../../core/errors.ts';
+import { PinwardenError, exitCodeFor } from '../../core/errors.ts';
 import { evaluate } from '../../core/evaluate.ts';
 import { expiredExceptions, loadExceptions, type ExceptionSet } from '../../core/exceptions/index.ts';
 import { namespaceLabelsOf, needsNamespaceLabels, type Labels } from '../../core/scope/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
-import { VERSION, readPolicy } from '../../runtime/index.ts';
+import { VERSION, readInputFile, readPolicy } from '../../runtime/index.ts';
 import type { CliIo } from '../io.ts';
+import { addRegistryOptions, registryFlagsGiven } from '../registry-options.ts';
+import type { RegistryFlags } from '../registry-options.ts';
 import { readManifests, streamManifests, type InputProblem, type ManifestObject } from '../input/read-manifests.ts';
 import { OriginLocator } from '../input/origin.ts';
 import { emptySelectionLog, type SelectionLog } from '../input/select-files.ts';
@@ -19,10 +20,10 @@ import { formatJson } from '../output/json.ts';
 import { ReportBuilder, reportFrom, type CheckReport } from '../output/report.ts';
 import { formatSarif } from '../output/sarif.ts';
 import { formatText } from '../output/text.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 import type { ResolvedCheck } from './check-resolve.ts';
 
-interface CheckOptions {
+interface CheckOptions extends RegistryFlags {
   config?: string;
   output: 'text' | 'json' | 'sarif' | 'yaml';
   mode?: 'enforce' | 'warn';
@@ -35,7 +36,7 @@ interface CheckOptions {
 }
 
 export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Command {
-  return program
+  const command = program
     .command('check')
     .description('Check Flux source manifests against the policy, offline (same rules as /validate).')
     .argument('[paths...]', 'files or directories (recursive *.yaml, *.yml, *.json); - reads stdin')
@@ -47,10 +48,11 @@ export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Co
     .option('--allow-empty', 'exit 0 when no document was read (default: exit 2, so a failed `kustomize build |` cannot pass)')
     .option('--origin-root <dir>', 'directory the kustomize origin annotations are relative to (the kustomization you built; default: the working directory)')
     .option('--exceptions <file>', 'SourcePolicyException documents (YAML, --- separated) that waive rule ids for named objects; expired ones waive nothing and are reported')
-    .option('--at <time>', 'judge exception expiry at this RFC 3339 time instead of now (what breaks when they expire?)')
-    .action(async (paths: string[], options: CheckOptions) => {
-      setExit(await runCheck(paths, options, io));
-    });
+    .option('--at <time>', 'judge exception expiry at this RFC 3339 time instead of now (what breaks when they expire?)');
+  // The registry flags apply with --resolve (its deadline is the policy's registry.timeoutSeconds).
+  return addRegistryOptions(command, { timeout: false }).action(async (paths: string[], options: CheckOptions) => {
+    setExit(await runCheck(paths, options, io));
+  });
 }
 
 export async function runCheck(paths: readonly string[], options: CheckOptions, io: CliIo): Promise<0 | 1 | 2> {
@@ -59,6 +61,10 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   }
   if (options.output === 'yaml' && options.resolve !== true) {
     throw new PinwardenError('PW_INPUT_INVALID', '--output yaml needs --resolve (it prints the objects as they would be admitted)');
+  }
+  const registryFlags = registryFlagsGiven(options);
+  if (registryFlags.length > 0 && options.resolve !== true) {
+    throw new PinwardenError('PW_INPUT_INVALID', `${registryFlags.join(', ')} ${registryFlags.length === 1 ? 'applies' : 'apply'} only with --resolve (registries are contacted only then)`);
   }
   const policy = await readPolicy(options.config, io.cwd);
   const locator = new OriginLocator(resolve(io.cwd, options.originRoot ?? '.'), io.cwd);
@@ -73,7 +79,7 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
     const { resolveAndCheck } = await import('./check-resolve.ts');
     const manifests = await readManifests(paths, io.stdin, io.cwd, readOptions);
     const located = await Promise.all(manifests.objects.map((manifest) => locator.locate(manifest)));
-    resolved = await resolveAndCheck(located, policy, options.mode, io, exceptions);
+    resolved = await resolveAndCheck(located, policy, options.mode, io, exceptions, options);
     report = { ...resolved.report, problems: manifests.problems, emptyFiles: manifests.emptyFiles, notes: selectionNotes(manifests.selection, locator) };
     documents = manifests.documents;
   } else {
@@ -99,7 +105,8 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   } else {
     io.stdout(render(report, options.output, io.isTty && !io.env.NO_COLOR));
   }
-  if (report.problems.length > 0) return 2;
+  // An input problem ends the run as PW_INPUT_INVALID would; a denial is a violation (1).
+  if (report.problems.length > 0) return exitCodeFor('PW_INPUT_INVALID');
   return report.summary.denied > 0 ? 1 : 0;
 }
 
@@ -167,17 +174,8 @@ function clockOf(at: string | undefined): Date {
 const MAX_EXCEPTIONS_BYTES = 4 * 1024 * 1024;
 
 async function readExceptions(file: string, cwd: string): Promise<ExceptionSet['exceptions']> {
-  let text: string;
-  try {
-    const path = resolve(cwd, file);
-    if ((await stat(path)).size > MAX_EXCEPTIONS_BYTES) throw new PinwardenError('PW_INPUT_INVALID', `--exceptions ${file}: larger than ${MAX_EXCEPTIONS_BYTES / 1024 / 1024} MiB`);
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (error instanceof PinwardenError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PinwardenError('PW_INPUT_INVALID', `--exceptions ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'unreadable'}`);
-  }
-  return loadExceptions(text, file);
+  const bytes = await readInputFile(resolve(cwd, file), `--exceptions ${file}`, { maxBytes: MAX_EXCEPTIONS_BYTES });
+  return loadExceptions(bytes.toString('utf8'), file);
 }
 
 function selectionNotes(selection: SelectionLog, locator: OriginLocator): string[] {

@@ -16,7 +16,7 @@ import { cachingSecretReader, createKubeSecretReader } from '../../kube/index.ts
 import { createLogger, createMetricsRegistry, policyFromFile } from '../../runtime/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 
 export interface ControllerFlags {
   kubeconfig?: string;

@@ -3,11 +3,7 @@
  * the whole program is listed, for help), so `pinwarden check` never loads the webhook, Kubernetes or
  * Sigstore code: its memory is the checker's, not the whole product's (BENCHMARKS.md, `check` memory).
  */
-import type { Command } from 'commander';
-import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
-
-export type RegisterCommand = (program: Command, io: CliIo, setExit: SetExit) => Command;
+import type { RegisterCommand } from '../command.ts';
 
 export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<RegisterCommand> }> = [
   { name: 'check', load: async () => (await import('./check.ts')).registerCheck },

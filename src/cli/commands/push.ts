@@ -9,9 +9,9 @@ import { PinwardenError } from '../../core/errors.ts';
 import { packArtifact, pushArtifact } from '../../artifact/index.ts';
 import { formatReference, parseReference } from '../../oci/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
-import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
-import type { RegistryFlags } from './resolve.ts';
+import type { SetExit } from '../command.ts';
+import { addRegistryOptions, callFor, openRepository } from '../registry-options.ts';
+import type { RegistryFlags } from '../registry-options.ts';
 
 interface PushFlags extends RegistryFlags {
   source: string;
@@ -48,7 +48,7 @@ export async function runPush(dir: string, ref: string, flags: PushFlags, io: Cl
   if (flags.source.trim() === '' || flags.revision.trim() === '') {
     throw new PinwardenError('PW_INPUT_INVALID', '--source and --revision must not be empty');
   }
-  const call = callFor(flags);
+  const call = await callFor(flags);
   const artifact = await packArtifact({
     path: resolvePath(io.cwd, dir),
     source: flags.source,

@@ -21,7 +21,7 @@ import { startController } from '../../controller/index.ts';
 import { addControllerOptions, controllerSettings } from './controller.ts';
 import type { ControllerFlags } from './controller.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 
 interface ServeCliOptions {
   port: number;

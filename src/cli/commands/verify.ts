@@ -5,21 +5,21 @@
  * Exit 0 verified, 1 no signature verified (every candidate's reason on stderr) or registry failure,
  * 2 on bad flags, references or unreadable files.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
 import { formatReference, parseReference } from '../../oci/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from '../../signature/index.ts';
 import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
+import { readInputFile } from '../../runtime/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { ExitCode, SetExit } from '../command.ts';
 import { verifyWithChecks } from '../../flows/index.ts';
 import { addCosignIdentityOptions, identityRegexps, type CosignIdentityFlags } from '../flags/cosign-identity.ts';
 import { addBindingOptions, bindingJson, bindingMode, claimPatterns, describeBinding } from '../flags/commit-binding.ts';
 import type { BindingFlags } from '../flags/commit-binding.ts';
-import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
-import type { RegistryFlags } from './resolve.ts';
+import { addRegistryOptions, callFor, openRepository } from '../registry-options.ts';
+import type { RegistryFlags } from '../registry-options.ts';
 
 export interface VerifyFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
   key?: string;
@@ -46,7 +46,7 @@ export function registerVerify(program: Command, io: CliIo, setExit: SetExit): C
   });
 }
 
-export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Promise<0 | 1> {
+export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Promise<ExitCode> {
   if (flags.output !== 'text' && flags.output !== 'json') {
     throw new PinwardenError('PW_INPUT_INVALID', `--output must be text or json, got '${flags.output}'`);
   }
@@ -56,7 +56,7 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   }
   const verify = verifyBlock(flags);
   bindingMode(flags);
-  const options = { ...(await verificationOptions(flags, io)), call: callFor(flags) };
+  const options = { ...(await verificationOptions(flags, io)), call: await callFor(flags) };
   const repository = await openRepository(reference, flags, io);
   try {
     const subject = await repository.resolve(reference.digest, options.call);
@@ -68,7 +68,7 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
     io.stderr(describeFailure(formatReference(reference), error));
-    return 1;
+    return error.exitCode;
   } finally {
     repository.close();
   }
@@ -103,13 +103,8 @@ export async function verificationOptions(flags: Omit<VerifyFlags, 'output'>, io
   return options;
 }
 
-async function readInput(file: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new PinwardenError('PW_INPUT_INVALID', `${flag} ${file}: cannot be read (${typeof code === 'string' ? code : 'error'})`, { cause: error });
-  }
+function readInput(file: string, flag: string): Promise<Buffer> {
+  return readInputFile(file, `${flag} ${file}`);
 }
 
 function describeVerified(reference: string, verified: VerifiedSignature, binding?: string): string {

@@ -9,3 +9,4 @@ export { parseCidr } from './cidr.ts';
 export type { Cidr } from './cidr.ts';
 export { DEFAULT_RULE_NAME, matchesEverything } from './rules.ts';
 export { default as sourcePolicyExceptionSchema } from './source-policy-exception.schema.json' with { type: 'json' };
+export { excusedAsUnreachable } from './on-unreachable.ts';

@@ -1,17 +1,23 @@
 /** What a route hands back to the server: the review response plus the verdict label for logs and metrics. */
+import type { ErrorCode } from '../../core/errors.ts';
+import type { Verdict } from '../../core/findings.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
 import type { ExceptionSet } from '../../core/exceptions/index.ts';
 import type { PrecomputedIdentities } from '../../core/rules/index.ts';
 import type { AdmissionFlows } from '../deps.ts';
 import type { AdmissionRequest, AdmissionResponse } from '../review.ts';
 
+/** validate: the rules' verdict, or error (fail-closed); mutate: patched | unchanged | error (fail-open). */
+export type AnswerVerdict = Verdict | 'error' | 'patched' | 'unchanged';
+/** The metric label: an answer's verdict, or a request refused before a review (busy, invalid envelope). */
+export type ReviewLabel = AnswerVerdict | 'busy' | 'invalid';
+
 export interface Answer {
   response: AdmissionResponse;
-  /** validate: allow | warn | deny | error; mutate: patched | unchanged | error. */
-  verdict: string;
+  verdict: AnswerVerdict;
   kind?: string;
   ruleIds?: string[];
-  code?: string;
+  code?: ErrorCode;
   /** validate: the policy rule that decided (spec.rules[].name, or default). */
   policyRule?: string;
 }

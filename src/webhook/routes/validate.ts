@@ -4,6 +4,7 @@
  */
 import { briefCause } from '../../core/brief-cause.ts';
 import { toPinwardenError } from '../../core/errors.ts';
+import { excusedAsUnreachable } from '../../core/policy/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
 import type { ValidateResult } from '../../flows/index.ts';
 import { allowed, denied, errored } from '../review.ts';
@@ -41,10 +42,10 @@ function validateAnswer(request: AdmissionRequest, kind: string | undefined, { e
 export function validateFailure(request: AdmissionRequest, error: unknown, policy: SourcePolicy | undefined): Answer {
   const failure = toPinwardenError(error);
   // A deadline is "registry unavailable" for the policy: onUnreachable: warn admits with a warning.
-  if (failure.kind === 'unavailable' && policy?.spec.registry.onUnreachable === 'warn') {
+  if (excusedAsUnreachable(failure, policy)) {
     return { response: allowed(request.uid, [`pinwarden: not validated (${failure.code}): ${briefCause(failure.message)}`]), verdict: 'warn', code: failure.code };
   }
-  return { response: errored(request.uid, 500, `pinwarden could not decide (${failure.code}): ${failure.message}`), verdict: 'error', code: failure.code };
+  return { response: errored(request.uid, failure.status, `pinwarden could not decide (${failure.code}): ${failure.message}`), verdict: 'error', code: failure.code };
 }
 
 function cutName(label: string): string {

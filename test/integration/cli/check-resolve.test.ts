@@ -1,6 +1,6 @@
 // `check --resolve`: the webhook's admission flow offline — pin via the registry (local docker login), then
 // validate in the admission phase; `-o yaml` prints the objects as they would be admitted.
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,4 +105,47 @@ test('--resolve pins with the settings of the rule that decides each object (spe
   assert.deepEqual(report.results.map((result: { namespace: string; policyRule: string }) => [result.namespace, result.policyRule]), [['apps', 'default'], ['legacy', 'legacy']]);
   const unpinned = report.results[1].violations.find((violation: { rule: string }) => violation.rule === 'digest-required');
   assert.match(unpinned.message, /tag pinning is off in this policy \(spec\.rules\[0\]\.ociRepository\.mutate\.tagToDigest: false\)/);
+});
+
+describe('the shared registry flags', () => {
+  let tlsRegistry: TestRegistry;
+  let tlsDigest: string;
+  const dir = mkdtempSync(join(tmpdir(), 'pinwarden-check-flags-'));
+  const source = (host: string): string =>
+    `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: app, namespace: apps}\nspec:\n  interval: 5m\n  url: oci://${host}/acme/app\n  ref: {tag: v1.2.0}\n`;
+  const pinnedDigest = (stdout: string): unknown => parseAllDocuments(stdout)[0]?.toJS().spec.ref.digest;
+  before(async () => {
+    tlsRegistry = await startRegistry({ mode: 'tls' });
+    tlsDigest = await pushImage({ host: tlsRegistry.host, path: 'acme/app', tls: { ca: tlsRegistry.tls!.caPem } }, 'v1.2.0');
+    writeFileSync(join(dir, 'ca.pem'), tlsRegistry.tls!.caPem);
+    writeFileSync(join(dir, 'tls-source.yaml'), source(tlsRegistry.host));
+    writeFileSync(join(dir, 'plain-source.yaml'), source(registry.host));
+    writeFileSync(join(dir, 'policy.yaml'), `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {requireVerify: false}\n  registry: {timeoutSeconds: 3}\n`);
+  });
+  after(async () => {
+    await tlsRegistry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const run = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    check([...args, '--config', join(dir, 'policy.yaml'), '--resolve', '--output', 'yaml']);
+
+  test('--ca-file trusts a private registry CA: without it the tag is not pinned, with it it is', async () => {
+    const untrusted = await run([join(dir, 'tls-source.yaml')]);
+    assert.equal(pinnedDigest(untrusted.stdout), undefined, untrusted.stderr);
+    const trusted = await run([join(dir, 'tls-source.yaml'), '--ca-file', join(dir, 'ca.pem')]);
+    assert.equal(pinnedDigest(trusted.stdout), tlsDigest, trusted.stderr);
+  });
+
+  test('--insecure lets check reach a plain-HTTP registry the object does not mark insecure', async () => {
+    const refused = await run([join(dir, 'plain-source.yaml')]);
+    assert.equal(pinnedDigest(refused.stdout), undefined, refused.stderr);
+    const allowed = await run([join(dir, 'plain-source.yaml'), '--insecure']);
+    assert.equal(pinnedDigest(allowed.stdout), digest, allowed.stderr);
+  });
+
+  test('registry flags without --resolve are a usage error naming them', async () => {
+    const result = await check([join(dir, 'plain-source.yaml'), '--ca-file', join(dir, 'ca.pem'), '--insecure']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^pinwarden: --insecure, --ca-file apply only with --resolve .*\[PW_INPUT_INVALID\]\n$/);
+  });
 });

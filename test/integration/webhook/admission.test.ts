@@ -206,6 +206,22 @@ test('an internal error: /validate answers errored 500 with the uid (fail-closed
   assert.match(mutated.response.warnings[0], /PW_INTERNAL/);
 });
 
+test('a library error carrying a token in its message: the answers, warnings and logs never repeat it', async () => {
+  // What a library may throw: its message quotes a URL with credentials in the query string.
+  const leaky = async (): Promise<never> => {
+    throw new Error('request to https://registry.example/v2/token?token=s3cr3t failed, reason: socket hang up');
+  };
+  const h = startHarness({ flows: { mutate: leaky, validate: leaky } });
+  const validated = await h.review('/validate', admissionReview(ociRepository(), { uid: 'leak-1' }));
+  const mutated = await h.review('/mutate', admissionReview(ociRepository(), { uid: 'leak-2' }));
+  assert.equal(validated.response.status.code, 500);
+  assert.match(validated.response.status.message, /\(PW_INTERNAL\): an unexpected internal error \(Error\)/);
+  assert.match(mutated.response.warnings[0], /PW_INTERNAL/);
+  const everything = JSON.stringify([validated.body, mutated.body, h.logs]);
+  assert.equal(everything.includes('s3cr3t'), false, everything);
+  assert.ok(h.logs.some((line) => line.code === 'PW_INTERNAL' && line.causeType === 'Error'), 'the failure is still logged, by type');
+});
+
 test('a hung flow is cut at the apiserver timeout: answered before ?timeout= runs out', async () => {
   const never = (): Promise<never> => new Promise(() => undefined);
   const h = startHarness({ flows: { mutate: never, validate: never } });

@@ -64,7 +64,7 @@ test('attack: tampered legacy payload (same artifact digest, other bytes) → PW
     const payload = Buffer.from(genuine.payload.toString().replace('"optional":null', '"optional":{"x":"y"}'));
     return { ...genuine, payload };
   });
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /TLOG_BODY_ERROR: digest mismatch|SIGNATURE_ERROR/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'TLOG_BODY_ERROR');
 });
 
 test('attack: tampered DSSE payload in a bundle → PW_SIGNATURE_INVALID', async () => {
@@ -75,7 +75,7 @@ test('attack: tampered DSSE payload in a bundle → PW_SIGNATURE_INVALID', async
   statement.predicate = { injected: true };
   bundle.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
   await attachBundle(repo, artifact, bundle);
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /TLOG_BODY_ERROR|SIGNATURE_ERROR/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'TLOG_BODY_ERROR');
 });
 
 function editRekorAnnotation(edit: (rekor: { SignedEntryTimestamp: string; Payload: { integratedTime: number } }) => void) {
@@ -93,45 +93,45 @@ test('attack: tampered SET → PW_SIGNATURE_INVALID (inclusion promise)', async 
     set[set.length - 1]! ^= 0x01;
     rekor.SignedEntryTimestamp = set.toString('base64');
   }));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /TLOG_INCLUSION_PROMISE_ERROR/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'TLOG_INCLUSION_PROMISE_ERROR');
 });
 
 test('attack: integrated time edited without re-signing the SET → PW_SIGNATURE_INVALID', async () => {
   const { repo, artifact } = await signedRepo(editRekorAnnotation((rekor) => {
     rekor.Payload.integratedTime += 1;
   }));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /TLOG_INCLUSION_PROMISE_ERROR/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'TLOG_INCLUSION_PROMISE_ERROR');
 });
 
 test('attack: certificate expired at the (validly signed) integrated time → PW_SIGNATURE_INVALID', async () => {
   const late = Math.floor(leaf.notAfter.getTime() / 1000) + 3600;
   const { repo, artifact } = await signedRepo(legacyBy(leaf, late));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /CERTIFICATE_ERROR.*(expired|not valid)/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'CERTIFICATE_ERROR');
 });
 
 test('attack: leaf from an untrusted CA → PW_SIGNATURE_INVALID', async () => {
   const rogue = await mintLeaf(await createFulcioLikeCa('rogue'));
   const { repo, artifact } = await signedRepo(legacyBy(rogue));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /CERTIFICATE_ERROR/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'CERTIFICATE_ERROR');
 });
 
 test('attack: tlog body names another certificate than the signer (legacy and bundle) → PW_SIGNATURE_INVALID', async () => {
   const stranger = await mintLeaf(fixture.ca);
   const entry = { rekor: fixture.rekor, loggedVerifierPem: stranger.certificatePem };
   const { repo, artifact } = await signedRepo((r, a) => legacySignature(leaf, r.name, a.digest, entry));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /records a different certificate/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'TLOG_BODY_ERROR');
   const bundleRepo = new MemoryRepository('registry.test/acme/app');
   const bundled = await pushArtifact(bundleRepo);
   await attachBundle(bundleRepo, bundled, dsseBundle(leaf, bundled.digest, entry));
-  await expectCode(verifyArtifactSignature(bundleRepo, bundled, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /records a different certificate/);
+  await expectCode(verifyArtifactSignature(bundleRepo, bundled, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'TLOG_BODY_ERROR');
 });
 
 test('attack: leaf without the codeSigning EKU → PW_SIGNATURE_INVALID', async () => {
   const { repo, artifact } = await signedRepo(legacyBy(await mintLeaf(fixture.ca, { codeSigning: false })));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /codeSigning/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'CERTIFICATE_ERROR');
 });
 
 test('attack: legacy signature without the Rekor bundle annotation → refused offline', async () => {
   const { repo, artifact } = await signedRepo((r, a) => legacySignature(leaf, r.name, a.digest));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /cannot be verified offline/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'BUNDLE_ERROR');
 });

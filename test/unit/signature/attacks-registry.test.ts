@@ -31,9 +31,9 @@ async function fresh(): Promise<{ repo: MemoryRepository; artifact: Descriptor }
 test('attack: .sig tag pointing at garbage → PW_SIGNATURE_INVALID (not an image manifest / not JSON)', async () => {
   const { repo, artifact } = await fresh();
   await repo.pushJson({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: [] }, legacySignatureTag(artifact.digest), MEDIA_TYPES.ociIndex);
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /is not an OCI image manifest/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'MANIFEST_ERROR');
   await repo.pushManifest(Buffer.from('\u0000garbage'), MEDIA_TYPES.ociManifest, legacySignatureTag(artifact.digest), call());
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /is not JSON/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'MANIFEST_ERROR');
 });
 
 test('attack: .sig layer that is not a simple-signing payload → PW_SIGNATURE_INVALID', async () => {
@@ -42,7 +42,7 @@ test('attack: .sig layer that is not a simple-signing payload → PW_SIGNATURE_I
   const blob = await repo.pushBlob(genuine.payload, 'application/octet-stream', call());
   const config = await repo.pushBlob(Buffer.from('{}'), 'application/vnd.oci.image.config.v1+json', call());
   await repo.pushJson({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [{ ...blob, annotations: genuine.annotations }] }, legacySignatureTag(artifact.digest));
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /not a cosign simple-signing payload/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'PAYLOAD_ERROR');
 });
 
 test('attack: oversized signature manifest (> 1 MiB) → PW_TOO_LARGE before it is parsed', async () => {
@@ -95,14 +95,14 @@ test('referrers that are not cosign signatures are skipped or refused with a rea
   await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_NOT_FOUND');
   const v01 = { ...(dsseBundle(leaf, artifact.digest, { rekor: fixture.rekor })), mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1' };
   await attachBundle(repo, artifact, v01);
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', /older than v0\.3/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_INVALID', 'BUNDLE_ERROR');
 });
 
 test('configuration: no identities → PW_IDENTITY_MISMATCH before any fetch, unless any identity is explicitly allowed', async () => {
   const { repo, artifact } = await fresh();
   await attachLegacy(repo, artifact, [legacySignature(stranger, repo.name, artifact.digest, { rekor: fixture.rekor })]);
   const none = { provider: 'cosign', matchOIDCIdentity: [] };
-  await expectCode(verifyArtifactSignature(repo, artifact, none, optionsFor(fixture)), 'PW_IDENTITY_MISMATCH', /no identities configured/);
+  await expectCode(verifyArtifactSignature(repo, artifact, none, optionsFor(fixture)), 'PW_IDENTITY_MISMATCH', 'IDENTITY_ERROR');
   const any = await verifyArtifactSignature(repo, artifact, none, { ...optionsFor(fixture), allowAnyIdentity: true });
   assert.match(any.subjects[0]!, /someone\/else/);
   const emptyPatterns = { provider: 'cosign', matchOIDCIdentity: [{ issuer: '', subject: '' }] };
@@ -117,7 +117,7 @@ test('configuration: malformed Go regexp, notation provider, keyless signature u
   await expectCode(verifyArtifactSignature(repo, artifact, { provider: 'notation' }, optionsFor(fixture)), 'PW_VERIFY_UNSUPPORTED');
   const { generateKeyPairSync } = await import('node:crypto');
   const pub = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYED, optionsFor(fixture, { 'cosign-keys': { 'k.pub': pub } })), 'PW_SIGNATURE_INVALID', /any configured key \(k\.pub\)/);
+  await expectCode(verifyArtifactSignature(repo, artifact, KEYED, optionsFor(fixture, { 'cosign-keys': { 'k.pub': pub } })), 'PW_SIGNATURE_INVALID', 'SIGNATURE_ERROR');
   await expectCode(verifyArtifactSignature(repo, artifact, KEYED, optionsFor(fixture, { 'cosign-keys': { 'k.pub': 'garbage' } })), 'PW_INPUT_INVALID', /'k\.pub'/);
 });
 

@@ -10,6 +10,7 @@ import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from 
 import type { SigstoreFixture } from '../../helpers/sigstore-fixtures.ts';
 import { TEST_ISSUER, TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
 import { attachBundle, attachLegacy, dsseBundle, legacySignature, pushArtifact } from '../../helpers/sigstore-fixtures-sign.ts';
+import type { SignatureReason } from '../../../src/core/errors.ts';
 
 export const ANCHORED_IDENTITY = {
   issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
@@ -30,13 +31,15 @@ export function optionsFor(fixture: SigstoreFixture, secrets: Record<string, Rec
   };
 }
 
-export async function expectCode(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<string> {
+/** The verification fails with `code` and, when given, the reason sub-code (or, for texts that are the point, a message pattern). */
+export async function expectCode(promise: Promise<unknown>, code: string, expected?: SignatureReason | RegExp): Promise<string> {
   const error = await promise.then(
     () => assert.fail(`expected ${code}, but verification succeeded`),
-    (failure: unknown) => failure as { code?: string; message: string; details?: { reasons?: unknown[] } },
+    (failure: unknown) => failure as { code?: string; subCode?: string; message: string; details?: { reasons?: unknown[] } },
   );
   assert.equal(error.code, code, error.message);
-  if (pattern) assert.match(error.message, pattern);
+  if (typeof expected === 'string') assert.equal(error.subCode, expected, error.message);
+  else if (expected) assert.match(error.message, expected);
   return error.message;
 }
 
