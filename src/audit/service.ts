@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Evaluation } from '../core/evaluate.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
+import type { PrecomputedIdentities } from '../core/rules/index.ts';
 import type { AdmissionInput, ValidateResult } from '../flows/index.ts';
 import { collectionPath, kubeStatusOf, objectPath } from '../kube/index.ts';
 import type { KubeApi, KubeObject, ResourceType } from '../kube/index.ts';
@@ -95,6 +96,8 @@ export interface AuditServiceOptions {
   policy: () => SourcePolicy;
   exceptions: () => ExceptionSet | undefined;
   validate(input: AdmissionInput, policy: SourcePolicy): ValidateResult | Promise<ValidateResult>;
+  /** Decides keyless identities off the event loop before `validate` (the webhook's worker), as `/validate` does. */
+  identities?: (object: unknown, namespace: string | undefined, policy: SourcePolicy, deadline: number) => Promise<PrecomputedIdentities> | undefined;
   clock?: Clock;
   /** Deadline per object (ms, default 10 000). */
   objectTimeoutMs?: number;
@@ -111,9 +114,12 @@ export function startAuditService(options: AuditServiceOptions): AuditService {
   const objectTimeoutMs = options.objectTimeoutMs ?? 10_000;
   const judge = async (object: unknown, signal: AbortSignal): Promise<Evaluation> => {
     const exceptions = options.exceptions();
-    const input: AdmissionInput = { object, remainingMs: objectTimeoutMs, ...(exceptions ? { exceptions } : {}) };
+    const policy = options.policy();
+    // The webhook shares this event loop: identity containment runs in its worker first, never inline here.
+    const identities = await options.identities?.(object, undefined, policy, clock.now() + objectTimeoutMs);
     signal.throwIfAborted();
-    return (await options.validate(input, options.policy())).evaluation;
+    const input: AdmissionInput = { object, remainingMs: objectTimeoutMs, ...(exceptions ? { exceptions } : {}), ...(identities ? { identities } : {}) };
+    return (await options.validate(input, policy)).evaluation;
   };
   const loop = startAudit({
     target: kubeAuditTarget(options.api),

@@ -25,6 +25,7 @@ import type { SourcePolicy } from '../core/policy/index.ts';
 import { buildMetricsServer } from './metrics-server.ts';
 import { buildServer } from './server.ts';
 import { createIdentityOffload } from './identity-offload.ts';
+import type { IdentityOffload } from './identity-offload.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 
 export interface ServeOptions {
@@ -77,6 +78,8 @@ export interface EmbeddedShared {
   exceptions: () => ExceptionSet | undefined;
   /** The webhook's own admission flows (the audit judges with `validate`, exactly as `/validate` does). */
   flows: AdmissionFlows;
+  /** Keyless identity containment in the webhook's worker, off the event loop (as `/validate` does first). */
+  identities: IdentityOffload['prepare'];
 }
 
 export interface EmbeddedService {
@@ -162,7 +165,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   }
   if (options.embedded) {
     try {
-      embedded = await options.embedded({ logger, registry: metrics.registry, policy: () => policy.current(), secrets, exceptions: () => policy.exceptions?.(), flows });
+      embedded = await options.embedded({ logger, registry: metrics.registry, policy: () => policy.current(), secrets, exceptions: () => policy.exceptions?.(), flows, identities: (object, namespace, current, deadline) => identityOffload.prepare(object, namespace, current, deadline) });
     } catch (error) {
       await close();
       throw error;

@@ -117,6 +117,7 @@ export async function runServe(options: ServeCliOptions & Partial<ControllerFlag
         policy: shared.policy,
         exceptions: shared.exceptions,
         validate: (input, policy) => shared.flows.validate(input, policy),
+        identities: shared.identities,
       }),
     );
   }
