@@ -9,6 +9,7 @@ const EXIT_CODES: Readonly<Record<string, string>> = {
   resolve: '0 digest printed, 1 registry failure or no matching tag, 2 usage or input error',
   push: '0 pushed (digest reference printed), 1 registry failure or unsafe content, 2 usage or input error',
   verify: '0 verified, 1 no signature verified or registry failure, 2 usage or input error',
+  pull: '0 verified and extracted, 1 verification failed, content did not match its digest, unsafe artifact or registry failure (nothing extracted), 2 usage or input error (bad flag, reference, or an output directory that is not empty)',
   serve: '0 stopped by SIGTERM/SIGINT after draining, 2 usage or input error (bad flag, unusable certificate, invalid policy)',
   pinwarden: '0 ok, 1 policy violation or verification failure, 2 usage or input error; errors print "pinwarden: MESSAGE [PW_CODE]" (docs/errors.md)',
 };
@@ -30,6 +31,11 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   verify: [
     'pinwarden verify oci://ghcr.io/acme/app@sha256:… --certificate-oidc-issuer https://token.actions.githubusercontent.com --certificate-identity-regexp "^https://github\\.com/acme/app/"',
     'pinwarden verify oci://ghcr.io/acme/app@sha256:… --key cosign.pub --require-tlog',
+  ],
+  pull: [
+    'pinwarden pull oci://ghcr.io/acme/app@sha256:… -o ./app --certificate-oidc-issuer https://token.actions.githubusercontent.com --certificate-identity-regexp "^https://github\\.com/acme/app/"',
+    'pinwarden pull oci://registry.example.com/acme/app@sha256:… -o ./app --key cosign.pub --commit-binding enforce',
+    'pinwarden pull oci://localhost:5000/app@sha256:… -o ./app --key cosign.pub --insecure --max-size 4GiB --max-files 50000',
   ],
   serve: [
     'pinwarden serve --config examples/policy.yaml',

@@ -19,3 +19,5 @@ export type { SignatureChecks, SignatureVerifier } from './binding.ts';
 export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 export type { VerifyTrust } from './verify-trust.ts';
 export { registryMetricsSink } from './registry-metrics.ts';
+export { pullArtifact } from './pull.ts';
+export type { LayerSelector, PullArtifactRequest, PullVerification, PulledArtifact } from './pull.ts';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HttpRepository, credentialsIdentity } from '../oci/index.ts';
-import type { NetworkGuard } from '../oci/index.ts';
+import type { NetworkGuard, RegistryConnections } from '../oci/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { RegistryAccess } from './registry-access.ts';
 import type { PinResolverOptions } from './resolve.ts';
@@ -14,7 +14,7 @@ export interface RepositoryPool {
   close(): void;
 }
 
-export function createRepositoryPool(options: PinResolverOptions): RepositoryPool {
+export function createRepositoryPool(options: PinResolverOptions, connections: RegistryConnections): RepositoryPool {
   // Special need: an evicted repository is closed a little later, so a request still using it can finish.
   const entries = createBoundedCache<HttpRepository>({
     maxEntries: options.maxRepositories ?? 256,
@@ -36,8 +36,10 @@ export function createRepositoryPool(options: PinResolverOptions): RepositoryPoo
         insecure,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         ...(guard ? { guard } : {}),
-        // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims.
-        verifyOnResolve: true,
+        connections,
+        // What gets pinned must be a manifest whose bytes hash to the digest, not what a HEAD header claims
+        // (the controller's unchanged-digest check is a HEAD: `verifyOnResolve: false`).
+        verifyOnResolve: options.verifyOnResolve ?? true,
       });
       entries.set(key, repository);
       return repository;

@@ -10,8 +10,8 @@ import { toPinwardenError } from '../core/errors.ts';
 import { objectRefOf, readOciRepository } from '../core/flux/index.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { createResolver, parseRepositoryUrl } from '../oci/index.ts';
-import type { Call, EventSink, HttpRepository, HttpRepositoryOptions, NetworkGuard, Repository, Resolver } from '../oci/index.ts';
+import { createRegistryConnections, createResolver, parseRepositoryUrl } from '../oci/index.ts';
+import type { Call, EventSink, HttpRepository, HttpRepositoryOptions, NetworkGuard, RegistryConnections, Repository, Resolver } from '../oci/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 import { memo, networkGuardOf, refuseByPolicy } from './registry-policy.ts';
@@ -25,13 +25,24 @@ export interface PinResolverOptions {
   /** Pooled repositories kept (default 256); the least recently used one is closed beyond that. */
   maxRepositories?: number;
   /** Extra HttpRepository options (retry tuning, user agent). */
-  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard'>;
+  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard' | 'connections'>;
+  /**
+   * Pooled connections and tokens, owned by the entrypoint (serve shares one with the controller and closes it on
+   * shutdown). Without it the resolver makes its own and closes it in `close()`.
+   */
+  connections?: RegistryConnections;
   /**
    * The SSRF guard (default true): addresses are checked against the policy's `registry.allowNetworks` /
    * `denyNetworks` and `allowedRegistries` hosts. The webhook (and the controller) act on tenants' objects and
    * keep it; `check --resolve` acts for the person running it and turns it off (`localhost:5000` is fine there).
    */
   guardNetworks?: boolean;
+  /**
+   * Resolve by GET and hash (default true): what gets pinned must be a manifest whose bytes hash to the digest.
+   * The controller turns it off: its "is the digest unchanged" question is one HEAD, and what it then pulls
+   * is fetched by digest and checked anyway.
+   */
+  verifyOnResolve?: boolean;
 }
 
 export interface PinResolver {
@@ -46,7 +57,8 @@ export interface PinResolver {
 
 export function createPinResolver(options: PinResolverOptions): PinResolver {
   const now = options.now ?? Date.now;
-  const pool = createRepositoryPool(options);
+  const connections = options.connections ?? createRegistryConnections();
+  const pool = createRepositoryPool(options, connections);
   const guards = new WeakMap<SourcePolicy, NetworkGuard>();
   const guardFor = (policy: SourcePolicy): NetworkGuard | undefined => {
     if (options.guardNetworks === false) return undefined;
@@ -124,7 +136,10 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     return access && pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
 
-  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => pool.close() };
+  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => {
+    pool.close();
+    if (!options.connections) connections.close();
+  } };
 }
 
 /** How long a built registry access is reused without reading its Secrets again (the Secret cache's TTL). */

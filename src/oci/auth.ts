@@ -47,7 +47,11 @@ export interface Authorizer {
   /** The Authorization header to send up front, when a previous challenge taught us the scheme. */
   headerFor(action: Action, call: Call): Promise<string | undefined>;
   /** After a 401: a fresh header to retry with, or undefined when we have no way to authenticate. */
-  answer(wwwAuthenticate: string | undefined, action: Action, call: Call): Promise<string | undefined>;
+  /**
+   * `sentAuthorization`: whether the refused request carried our credentials. A Basic challenge is answered once
+   * per request that went without them, even when a concurrent request already learned it (default true).
+   */
+  answer(wwwAuthenticate: string | undefined, action: Action, call: Call, sentAuthorization?: boolean): Promise<string | undefined>;
 }
 
 const MAX_TOKEN_RESPONSE = 1024 * 1024;
@@ -94,14 +98,15 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       if (credentials?.registryToken) return Promise.resolve(`Bearer ${credentials.registryToken}`);
       return forChallenge(cache.challengeFor(host), action, call, false);
     },
-    answer: async (wwwAuthenticate, action, call) => {
+    answer: async (wwwAuthenticate, action, call, sentAuthorization = true) => {
       const challenges = parseWwwAuthenticate(wwwAuthenticate ?? '');
       const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
       if (!challenge) return undefined;
       const known = cache.challengeFor(host);
       cache.rememberChallenge(host, challenge);
-      // A basic challenge we had not answered yet deserves one try with our credentials.
-      const fresh = known?.scheme === challenge.scheme;
+      // A basic challenge we had not answered yet, or a request that went without credentials (a concurrent one
+      // may have learned the challenge meanwhile), deserves one try with our credentials.
+      const fresh = known?.scheme === challenge.scheme && sentAuthorization;
       return forChallenge(challenge, action, call, challenge.scheme === 'bearer' || fresh);
     },
   };

@@ -15,9 +15,11 @@ import type { Endpoint, EventSink } from './events.ts';
 import { redactUrl, statusError } from './registry-error.ts';
 import { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES, deadlineError, parseRetryAfter, planRetry, systemClock } from './retry.ts';
 import type { Clock, RetryPolicy, RetryableFailure } from './retry.ts';
-import { sharedTokenCache } from './token-cache.ts';
+import { createTokenCache } from './token-cache.ts';
 import type { TokenCache } from './token-cache.ts';
-import { TLS_MISMATCH_CODES, sharedTransport } from './transport.ts';
+import { TLS_MISMATCH_CODES, createTransport } from './transport.ts';
+import { privatePlainHttpMemo } from './connections.ts';
+import type { RegistryConnections } from './connections.ts';
 import type { Transport, TransportResponse } from './transport.ts';
 import { tlsIdentity } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
@@ -37,6 +39,11 @@ export interface RegistryClientOptions {
   userAgent?: string;
   transport?: Transport;
   tokenCache?: TokenCache;
+  /**
+   * The owner of pooled connections, the token cache and the plain-HTTP memo (created by the entrypoint). Without
+   * one, the client owns a private transport and token cache and closes them in `close()`.
+   */
+  connections?: RegistryConnections;
   /** The SSRF guard: checks every address connected to, and the hosts of redirects and token realms. */
   guard?: NetworkGuard;
 }
@@ -67,18 +74,17 @@ export interface RegistryClient {
 const MAX_REDIRECTS = 5;
 const MAX_ERROR_BODY = 64 * 1024;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Hosts where an insecure https attempt found plain http (→ when to ask again), so later clients go straight to http. */
-const plainHttpHosts = new Map<string, number>();
-const PLAIN_HTTP_MEMO_MS = 10 * 60_000;
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   const clock = options.clock ?? systemClock;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const insecure = options.insecure === true;
   const { guard } = options;
-  const transport =
-    options.transport ?? sharedTransport({ ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined, ...(guard ? { guard } : {}) });
-  let scheme: 'https:' | 'http:' = insecure && (plainHttpHosts.get(options.host) ?? 0) > clock.now() ? 'http:' : 'https:';
+  const transportOptions = { ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined, ...(guard ? { guard } : {}) };
+  const transport = options.transport ?? options.connections?.transport(transportOptions) ?? createTransport(transportOptions);
+  // Hosts where an insecure https attempt found plain http, so later clients of the same owner go straight to http.
+  const plainHttp = options.connections?.plainHttp ?? privatePlainHttpMemo();
+  let scheme: 'https:' | 'http:' = insecure && plainHttp.isPlainHttp(options.host) ? 'http:' : 'https:';
   const origin = (): string => `${scheme}//${options.host}`;
   const baseHeaders = { 'user-agent': options.userAgent ?? 'pinwarden/0.1' };
 
@@ -125,8 +131,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const code = error.details.networkCode;
     if (typeof code !== 'string' || !(TLS_MISMATCH_CODES.has(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET')) return false;
     scheme = 'http:';
-    if (plainHttpHosts.size >= 1024) plainHttpHosts.clear();
-    plainHttpHosts.set(options.host, clock.now() + PLAIN_HTTP_MEMO_MS);
+    plainHttp.remember(options.host);
     return true;
   };
 
@@ -136,7 +141,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     ...(options.credentials ? { credentials: options.credentials } : {}),
     insecure,
     tlsIdentity: tlsIdentity(options.tls),
-    cache: options.tokenCache ?? sharedTokenCache,
+    cache: options.tokenCache ?? options.connections?.tokenCache ?? createTokenCache(),
     now: () => clock.now(),
     send: (request, call) => {
       const refusal = guard?.checkHost(request.url, 'token realm');
@@ -163,7 +168,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       // Drain the 401 first: its socket must go back to the pool even if the token request fails.
       const refusal = await failure(response, call);
       const header = response.headers['www-authenticate'];
-      const fresh = await authorizer.answer(typeof header === 'string' ? header : undefined, request.action, call);
+      const fresh = await authorizer.answer(typeof header === 'string' ? header : undefined, request.action, call, authorization !== undefined);
       if (fresh === undefined) throw refusal;
       authorization = fresh;
       response = await attempt(request.method, response.url, withAuth(response.url), request.body, request.endpoint, call);

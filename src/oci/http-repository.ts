@@ -5,7 +5,7 @@
  * and hash instead), following ORAS `manifestStore.generateDescriptor`.
  */
 import { PinwardenError } from '../core/errors.ts';
-import { readCapped, readVerified } from './body.ts';
+import { readCapped } from './body.ts';
 import { createRegistryClient } from './client.ts';
 import type { RegistryClient, RegistryClientOptions, RegistryResponse } from './client.ts';
 import { credentialsIdentity } from './credentials.ts';
@@ -17,12 +17,15 @@ import { listReferrers } from './referrers.ts';
 import { redactUrl } from './registry-error.ts';
 import { listTags } from './tags.ts';
 import { tlsIdentity } from './tls.ts';
-import type { Call, Descriptor, FetchedManifest, Repository } from './types.ts';
+import type { Call, Descriptor, FetchOptions, FetchedManifest, Repository } from './types.ts';
+import { verifiedStream } from './verified-stream.ts';
+import { deadlineError } from './retry.ts';
+import type { Readable } from 'node:stream';
 
 export interface HttpRepositoryOptions extends Omit<RegistryClientOptions, 'host' | 'repository'> {
   /** Manifest size cap (default 4 MiB, as distribution and containerd use). */
   maxManifestBytes?: number;
-  /** Default blob cap when `fetchBlob` is called without one (default 256 MiB). */
+  /** Largest blob `fetch` accepts when called without a cap (default 1 GiB; a fetch streams, it buffers no blob). */
   maxBlobBytes?: number;
   /** `n` for tags and referrers pages (default 1000) and the page limit (default 100). */
   pageSize?: number;
@@ -59,7 +62,7 @@ export class HttpRepository implements Repository {
     this.client = createRegistryClient({ ...options, host: ref.host, repository: ref.path });
     this.limits = {
       manifest: options.maxManifestBytes ?? 4 * MIB,
-      blob: options.maxBlobBytes ?? 256 * MIB,
+      blob: options.maxBlobBytes ?? 1024 * MIB,
       pageSize: options.pageSize ?? 1000,
       maxPages: options.maxPages ?? 100,
     };
@@ -98,15 +101,29 @@ export class HttpRepository implements Repository {
     return { descriptor: { mediaType: accepted.mediaType, digest, size: bytes.byteLength }, bytes };
   }
 
-  async fetchBlob(descriptor: Descriptor, call: Call, maxBytes: number = this.limits.blob): Promise<Uint8Array> {
+  async fetch(descriptor: Descriptor, call: Call, options: FetchOptions = {}): Promise<Readable> {
     if (!isDigest(descriptor.digest)) throw new PinwardenError('PW_REF_INVALID', `unsupported blob digest '${String(descriptor.digest).slice(0, 80)}'`);
+    const maxBytes = options.maxBytes ?? this.limits.blob;
+    if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) {
+      throw new PinwardenError('PW_REGISTRY_PROTOCOL', `blob ${descriptor.digest}: the descriptor's size is not a byte count`);
+    }
     if (descriptor.size > maxBytes) {
       throw new PinwardenError('PW_TOO_LARGE', `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`, { details: { size: descriptor.size, cap: maxBytes } });
     }
     const target = `/v2/${this.ref.path}/blobs/${descriptor.digest}`;
     const response = await this.client.send({ method: 'GET', target, endpoint: 'blob', action: 'pull' }, call);
     if (response.status < 200 || response.status >= 300) throw await this.client.failure(response, call);
-    return readVerified(response, descriptor, maxBytes, { what: `GET ${redactUrl(response.url)}`, signal: call.signal });
+    const what = `GET ${redactUrl(response.url)}`;
+    const declared = headerText(response, 'content-length');
+    if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) !== descriptor.size) {
+      response.body.resume();
+      throw new PinwardenError('PW_DIGEST_MISMATCH', `${what}: Content-Length ${declared} does not match the expected size ${descriptor.size}`);
+    }
+    return verifiedStream(response.body, descriptor, { what, signal: call.signal }, (error) =>
+      call.signal.aborted
+        ? deadlineError(what, call.signal)
+        : new PinwardenError('PW_REGISTRY_UNREACHABLE', `${what}: the connection failed while reading the body`, { cause: error }),
+    );
   }
 
   tags(call: Call): AsyncIterable<string> {
@@ -151,7 +168,7 @@ export class HttpRepository implements Repository {
     return descriptor;
   }
 
-  /** Closes an injected transport; the process-wide shared pool (the default) stays open for other repositories. */
+  /** Closes the repository's own or injected transport; pooled connections stay open until their owner closes them. */
   close(): void {
     this.client.close();
   }

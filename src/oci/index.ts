@@ -1,11 +1,16 @@
 /**
  * The OCI room's public surface: our own distribution-spec client, shaped like the ORAS libraries. A
- * `Repository` resolves tags, fetches digest-checked manifests and blobs, lists tags and referrers and pushes;
+ * `Repository` resolves tags, fetches digest-checked manifests, streams digest-checked blobs (`fetch`;
+ * `fetchAll` for small ones), lists tags and referrers and pushes; `createRegistryConnections` is the owner
+ * of pooled connections and the token cache that an entrypoint creates and closes;
  * `HttpRepository` speaks HTTP to a real registry (auth, TLS, retries inside the deadline), `MemoryRepository`
  * is the unit-test fake, and `createResolver` adds the webhook's TTL cache, coalescing and semver selection.
  * Other rooms import only from here.
  */
-export type { Call, Descriptor, Digest, FetchedManifest, Repository } from './types.ts';
+export type { Call, Descriptor, Digest, FetchOptions, FetchedManifest, Repository } from './types.ts';
+export { DEFAULT_FETCH_ALL_BYTES, fetchAll } from './fetch-all.ts';
+export { createRegistryConnections } from './connections.ts';
+export type { PlainHttpMemo, RegistryConnections, RegistryConnectionsOptions } from './connections.ts';
 export { MEDIA_TYPES } from './types.ts';
 export { assertMatchesDescriptor, isDigest, sha256Digest } from './digest.ts';
 export { MemoryRepository } from './memory.ts';

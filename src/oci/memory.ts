@@ -3,8 +3,10 @@
  * including digest checks and the referrers answer built from stored manifests' `subject` fields.
  */
 import { PinwardenError } from '../core/errors.ts';
-import { assertMatchesDescriptor, isDigest, sha256Digest } from './digest.ts';
-import type { Call, Descriptor, FetchedManifest, Repository } from './types.ts';
+import { Readable } from 'node:stream';
+import { isDigest, sha256Digest } from './digest.ts';
+import type { Call, Descriptor, FetchOptions, FetchedManifest, Repository } from './types.ts';
+import { verifiedStream } from './verified-stream.ts';
 import { MEDIA_TYPES } from './types.ts';
 
 interface StoredManifest {
@@ -31,15 +33,29 @@ export class MemoryRepository implements Repository {
     return Promise.resolve({ descriptor: stored.descriptor, bytes: stored.bytes.slice() });
   }
 
-  fetchBlob(descriptor: Descriptor, call: Call, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Uint8Array> {
+  fetch(descriptor: Descriptor, call: Call, options: FetchOptions = {}): Promise<Readable> {
     call.signal.throwIfAborted();
+    const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER;
     if (descriptor.size > maxBytes) {
-      throw new PinwardenError('PW_TOO_LARGE', `blob ${descriptor.digest} is ${descriptor.size} bytes, cap ${maxBytes}`);
+      throw new PinwardenError('PW_TOO_LARGE', `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`, { details: { size: descriptor.size, cap: maxBytes } });
     }
     const bytes = this.blobs.get(descriptor.digest) ?? this.manifests.get(descriptor.digest)?.bytes;
     if (!bytes) throw new PinwardenError('PW_MANIFEST_UNKNOWN', `blob ${descriptor.digest} not found in ${this.name}`);
-    assertMatchesDescriptor(bytes, descriptor);
-    return Promise.resolve(bytes.slice());
+    const what = `blob ${descriptor.digest}`;
+    // 64 KiB chunks, like a socket: the checks run as the content flows, not once on a whole buffer.
+    const chunks = (function* () {
+      for (let at = 0; at < bytes.byteLength; at += 65_536) yield Buffer.from(bytes.subarray(at, at + 65_536));
+    })();
+    return Promise.resolve(
+      verifiedStream(Readable.from(chunks, { objectMode: false }), descriptor, { what, signal: call.signal }, (error) =>
+        call.signal.aborted ? new PinwardenError('PW_DEADLINE', `${what}: deadline exceeded`, { cause: error }) : new PinwardenError('PW_INTERNAL', `${what}: read failed`, { cause: error }),
+      ),
+    );
+  }
+
+  /** Test helper: serves other bytes under `digest` from now on (a registry or mirror that lies). */
+  tamperBlob(digest: string, bytes: Uint8Array): void {
+    this.blobs.set(digest, bytes.slice());
   }
 
   async *tags(call: Call): AsyncIterable<string> {

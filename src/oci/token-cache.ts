@@ -1,6 +1,6 @@
 /**
- * Bearer tokens and learned challenges, shared by every HttpRepository in the process (the webhook builds
- * a repository per request; the cache is what keeps that to one token fetch per scope and lifetime).
+ * Bearer tokens and learned challenges, shared by the repositories of one owner (`RegistryConnections`: the
+ * webhook builds a repository per request; the cache is what keeps that to one token fetch per scope and lifetime).
  * Keys include a credentials identity hash, so one caller's token is never reused for another's credentials.
  */
 import { createBoundedCache } from '../runtime/index.ts';
@@ -69,5 +69,3 @@ export function tokenExpiry(now: number, expiresInSeconds: number): number {
   const lifetimeMs = expiresInSeconds * 1000;
   return now + lifetimeMs - Math.min(30_000, lifetimeMs / 10);
 }
-
-export const sharedTokenCache: TokenCache = createTokenCache();

@@ -11,7 +11,7 @@ import { guardedLookup, literalAddress } from './network-guard.ts';
 import type { NetworkGuard } from './network-guard.ts';
 import { redactUrl } from './registry-error.ts';
 import { deadlineError } from './retry.ts';
-import { secureContextOptions, tlsIdentity } from './tls.ts';
+import { secureContextOptions } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
 
 export interface TransportRequest {
@@ -58,30 +58,8 @@ const TLS_VERIFY_CODES = new Set([
 export const TLS_MISMATCH_CODES: ReadonlySet<string> = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
 
 const IDLE_SOCKET_MS = 30_000;
-const MAX_SHARED = 32;
-const shared = new Map<string, Transport>();
 
-/**
- * One transport (connection pool) per distinct TLS setup, shared by every repository in the process: the
- * webhook builds a repository per admission request, and they should reuse connections, not leak agents.
- * `close()` on the returned transport is a no-op; beyond 32 setups the oldest is dropped from the pool.
- */
-export function sharedTransport(options: TransportOptions = {}): Transport {
-  const key = `${tlsIdentity(options.tls)}|${options.skipVerify === true ? 'skip' : 'verify'}|${options.guard?.identity ?? 'unguarded'}`;
-  let transport = shared.get(key);
-  if (!transport) {
-    if (shared.size >= MAX_SHARED) {
-      // Dropped, not closed: requests in flight on it finish; its idle sockets time out on their own.
-      const oldestKey = shared.keys().next().value;
-      if (oldestKey !== undefined) shared.delete(oldestKey);
-    }
-    transport = createTransport(options);
-    shared.set(key, transport);
-  }
-  const pooled = transport;
-  return { send: (request) => pooled.send(request), close: () => undefined };
-}
-
+/** A connection pool for one TLS setup; shared pools are owned by `RegistryConnections` (connections.ts). */
 export function createTransport(options: TransportOptions = {}): Transport {
   const maxSockets = options.maxSockets ?? 64;
   // Idle keep-alive sockets are unref'd by node (they never hold the process open) and closed after 30 s.

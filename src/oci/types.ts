@@ -1,8 +1,10 @@
 /**
  * The OCI distribution contract every adapter and fake implements (ORAS-shaped: resolve, fetch, tags,
- * referrers, push). After `resolve`, everything is addressed by descriptor, and bytes are returned only
- * after their size and sha256 matched the descriptor.
+ * referrers, push). After `resolve`, everything is addressed by descriptor: manifests are returned only after
+ * their size and sha256 matched, and blobs stream through a check that fails the stream before it ends when
+ * they do not (`fetchAll` collects a small one).
  */
+import type { Readable } from 'node:stream';
 
 export type Digest = `sha256:${string}`;
 
@@ -42,6 +44,11 @@ export interface FetchedManifest {
   bytes: Uint8Array;
 }
 
+export interface FetchOptions {
+  /** Largest `descriptor.size` accepted (default: the repository's blob cap). */
+  maxBytes?: number;
+}
+
 export interface Repository {
   /** `registry/path`, without scheme, tag or digest. */
   readonly name: string;
@@ -49,8 +56,13 @@ export interface Repository {
   resolve(reference: string, call: Call): Promise<Descriptor>;
   /** Tag or digest → manifest bytes, digest-checked (by the requested digest, or the served one for a tag). */
   fetchManifest(reference: string, call: Call): Promise<FetchedManifest>;
-  /** Blob bytes, size- and digest-checked, refused above `maxBytes`. */
-  fetchBlob(descriptor: Descriptor, call: Call, maxBytes?: number): Promise<Uint8Array>;
+  /**
+   * The blob as a stream, refused up front when `descriptor.size` is over the cap. The stream counts and hashes
+   * as it flows: more bytes than `size` fail at once, and a short or altered body fails with PW_DIGEST_MISMATCH
+   * instead of ending. Registry answers (404, auth) reject the promise; the caller must consume or destroy
+   * the stream.
+   */
+  fetch(descriptor: Descriptor, call: Call, options?: FetchOptions): Promise<Readable>;
   /** All tags, following Link pagination. */
   tags(call: Call): AsyncIterable<string>;
   /** Referrers of a manifest: the API, falling back to the `sha256-<hex>` tag schema. */

@@ -8,7 +8,7 @@
 import { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import { PinwardenError } from '../core/errors.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
-import { MEDIA_TYPES } from '../oci/index.ts';
+import { MEDIA_TYPES, fetchAll } from '../oci/index.ts';
 import type { BundleOutcome, SignerPolicy } from './bundle-verify.ts';
 import { parseBundleBytes, verifyBundle } from './bundle-verify.ts';
 import { assertCosignSignatureStatement } from './binding.ts';
@@ -42,7 +42,7 @@ async function verifyLegacyLayer(layer: Descriptor, context: CandidateContext): 
     throw signatureError('PAYLOAD_ERROR', `layer media type ${layer.mediaType} is not a cosign simple-signing payload`);
   }
   assertWithinCap(layer.size, context.limits.maxPayloadBytes, `signature payload ${layer.digest}`);
-  const payload = await context.repository.fetchBlob(layer, context.call, context.limits.maxPayloadBytes);
+  const payload = await fetchAll(context.repository, layer, context.call, context.limits.maxPayloadBytes);
   const outcome = verifyLegacySignature({ payload, annotations: layer.annotations ?? {} }, context.subject.digest, context.signer);
   return { ...outcome, kind: 'legacy', source: layer.digest };
 }
@@ -55,7 +55,7 @@ async function verifyBundleReferrer(referrer: Descriptor, context: CandidateCont
   const layer = bundleLayer(bytes, referrer.digest, context.subject.digest);
   if (!layer) return null;
   assertWithinCap(layer.size, limits.maxBundleBytes, `bundle ${layer.digest}`);
-  const bundle = parseBundleBytes(await repository.fetchBlob(layer, call, limits.maxBundleBytes));
+  const bundle = parseBundleBytes(await fetchAll(repository, layer, call, limits.maxBundleBytes));
   if (bundle.mediaType !== BUNDLE_V03_MEDIA_TYPE && bundle.mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE) {
     throw signatureError('BUNDLE_ERROR', `bundle ${bundle.mediaType} is older than v0.3, which cosign requires for OCI signatures`);
   }

@@ -31,7 +31,7 @@ export function fakeTransport(answer: (request: TransportRequest, index: number)
   };
 }
 
-function toResponse(answer: ScriptedAnswer): TransportResponse {
+export function toResponse(answer: ScriptedAnswer): TransportResponse {
   const body = answer.body === undefined ? Buffer.alloc(0) : Buffer.from(answer.body);
   const stream = Readable.from(body.length > 0 ? [body] : []) as unknown as IncomingMessage;
   return { status: answer.status, headers: { 'content-length': String(body.length), ...answer.headers }, body: stream };

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PinwardenError } from '../../src/core/errors.ts';
-import { HttpRepository, createNetworkGuard, createTokenCache, sha256Digest } from '../../src/oci/index.ts';
+import { HttpRepository, createNetworkGuard, createTokenCache, fetchAll, sha256Digest } from '../../src/oci/index.ts';
 import { admissionReview, ociRepository } from '../helpers/admission.ts';
 import { startFakeRegistry } from '../helpers/fake-registry.ts';
 import type { FakeRegistry } from '../helpers/fake-registry.ts';
@@ -70,7 +70,7 @@ function guardedRepository(policy: { allowNetworks?: string[]; namedHosts?: stri
 
 async function fetchBlob(repository: HttpRepository): Promise<Uint8Array | PinwardenError> {
   try {
-    return await repository.fetchBlob({ mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength }, callUntil(2000));
+    return await fetchAll(repository, { mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength }, callUntil(2000));
   } catch (error) {
     if (error instanceof PinwardenError) return error;
     throw error;
@@ -119,7 +119,7 @@ test('redirects from https to plain http are refused, and only blobs are redirec
   });
   const repository = new HttpRepository({ registry: 'r.example', host: 'r.example', path: 'acme/app' }, { transport, tokenCache: createTokenCache() });
   await assert.rejects(
-    repository.fetchBlob({ mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength }, callUntil(1000)),
+    fetchAll(repository, { mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength }, callUntil(1000)),
     (error: unknown) => error instanceof PinwardenError && /from https to plain http refused/.test(error.message),
   );
   await assert.rejects(repository.fetchManifest('v1', callUntil(1000)), (error: unknown) => error instanceof PinwardenError && /only for blob downloads/.test(error.message));

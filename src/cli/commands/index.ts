@@ -10,7 +10,9 @@ export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<Registe
   { name: 'resolve', load: async () => (await import('./resolve.ts')).registerResolve },
   { name: 'push', load: async () => (await import('./push.ts')).registerPush },
   { name: 'verify', load: async () => (await import('./verify.ts')).registerVerify },
+  { name: 'pull', load: async () => (await import('./pull.ts')).registerPull },
   { name: 'serve', load: async () => (await import('./serve.ts')).registerServe },
+  { name: 'controller', load: async () => (await import('./controller.ts')).registerController },
 ];
 
 /** The registrations to build: only the named command when argv starts with one, else all of them. */

@@ -12,6 +12,14 @@ import type { Command } from 'commander';
 import type { Logger } from '../../runtime/index.ts';
 import { createLogger } from '../../runtime/index.ts';
 import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
+import type { EmbeddedService, EmbeddedShared } from '../../webhook/index.ts';
+import { startAuditService } from '../../audit/index.ts';
+import { PinwardenError } from '../../core/errors.ts';
+import { createKubeApi } from '../../kube/index.ts';
+import { durationFlagMs } from '../flags/duration.ts';
+import { startController } from '../../controller/index.ts';
+import { addControllerOptions, controllerSettings } from './controller.ts';
+import type { ControllerFlags } from './controller.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../command.ts';
 
@@ -27,6 +35,12 @@ interface ServeCliOptions {
   config?: string;
   kubeconfig?: string;
   logLevel: string;
+  /** `--controller`: the embedded controller in this process too. */
+  controller?: boolean;
+  /** `--policy-source`: the policy file (default) or the cluster's SourcePolicy objects. */
+  policySource?: 'file' | 'cluster';
+  /** `--audit-interval`: audit what already runs, and report PolicyReports, this often. */
+  auditInterval?: string;
 }
 
 const DEV_CERT = 'certs/tls.crt';
@@ -47,8 +61,12 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     .option('--max-body-budget <MiB>', 'request bodies held at once; past it a request gets 503 PW_REVIEW_BUSY before its body is read', parseCount, DEFAULT_LIMITS.bodyBudgetBytes / (1024 * 1024))
     .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)')
     .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
-    .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'));
-  return command.action(async (options: ServeCliOptions) => {
+    .addOption(new Option('--policy-source <source>', 'file: --config (or the built-in defaults), reloaded on change; cluster: the SourcePolicy and SourcePolicyException objects (CRDs in deploy/crds), watched').choices(['file', 'cluster']).default('file'))
+    .option('--audit-interval <duration>', 'audit the sources already in the cluster this often (Go duration: 10m, 1h) and write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace; off when not given')
+    .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .option('--controller', 'also run the embedded controller (reconcile OCIRepository sources as leader of a Lease); /readyz then also waits for its watches');
+  addControllerOptions(command, false);
+  return command.action(async (options: ServeCliOptions & Partial<ControllerFlags>) => {
     const usesDevCerts = command.getOptionValueSource('tlsCert') === 'default' && command.getOptionValueSource('tlsKey') === 'default';
     setExit(await runServe(options, io, { usesDevCerts }));
   });
@@ -62,13 +80,47 @@ export interface RunServeOptions {
   untilStopped?: () => Promise<string>;
 }
 
-export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServeOptions = {}): Promise<0> {
+export async function runServe(options: ServeCliOptions & Partial<ControllerFlags>, io: CliIo, run: RunServeOptions = {}): Promise<0> {
   const path = (file: string): string => resolve(io.cwd, file);
   // One logger for the whole process, so every line it prints (start, reloads, shutdown) is JSON.
   const logger = run.logger ?? createLogger({ level: options.logLevel });
   if (run.usesDevCerts === true) ensureDevCertificates(io, path, logger);
   // Listen for the stop signal before serving: a SIGTERM right after "pinwarden serving" must drain, not kill.
   const stopped = (run.untilStopped ?? untilSignal)();
+  let lost!: (reason: string) => void;
+  const lostLeadership = new Promise<string>((done) => (lost = done));
+  const kubeconfig = options.kubeconfig === undefined ? undefined : path(options.kubeconfig);
+  if (options.policySource === 'cluster' && options.config !== undefined) {
+    throw new PinwardenError('PW_USAGE', '--config and --policy-source=cluster exclude each other: the policy comes from the SourcePolicy objects');
+  }
+  const auditIntervalMs = options.auditInterval === undefined ? undefined : durationFlagMs('--audit-interval', options.auditInterval, 24 * 3_600_000);
+  const services: Array<(shared: EmbeddedShared) => Promise<EmbeddedService>> = [];
+  if (options.controller === true) {
+    services.push((shared) =>
+      startController({
+        ...controllerSettings(options as ControllerFlags, io, kubeconfig),
+        policy: shared.policy,
+        secrets: shared.secrets,
+        logger: shared.logger,
+        metricsRegistry: shared.registry,
+        onLostLeadership: () => lost('lost leadership'),
+      }),
+    );
+  }
+  if (auditIntervalMs !== undefined) {
+    services.push(async (shared) =>
+      startAuditService({
+        api: createKubeApi({ ...(kubeconfig !== undefined ? { kubeconfig } : {}), userAgent: 'pinwarden-audit' }),
+        intervalMs: auditIntervalMs,
+        logger: shared.logger,
+        registry: shared.registry,
+        policy: shared.policy,
+        exceptions: shared.exceptions,
+        validate: (input, policy) => shared.flows.validate(input, policy),
+        identities: shared.identities,
+      }),
+    );
+  }
   const server = await startServe({
     logger,
     port: options.port,
@@ -80,13 +132,30 @@ export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServ
     ...(options.clientCaFile !== undefined ? { clientCaFile: path(options.clientCaFile) } : {}),
     limits: { maxConnections: options.maxConnections, bodyBudgetBytes: options.maxBodyBudget * 1024 * 1024 },
     ...(options.config !== undefined ? { config: path(options.config) } : {}),
-    ...(options.kubeconfig !== undefined ? { kubeconfig: path(options.kubeconfig) } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(options.policySource === 'cluster' ? { policySource: 'cluster' as const } : {}),
+    ...(services.length > 0 ? { embedded: (shared: EmbeddedShared) => startServices(services, shared) } : {}),
   });
-  const reason = await stopped;
+  const reason = await Promise.race([stopped, lostLeadership]);
   logger.info({ signal: reason }, 'shutting down');
   await server.close();
   logger.info({ signal: reason }, 'stopped');
   return 0;
+}
+
+/** The embedded services in order; /readyz waits for all, they close in reverse order. */
+async function startServices(starters: ReadonlyArray<(shared: EmbeddedShared) => Promise<EmbeddedService>>, shared: EmbeddedShared): Promise<EmbeddedService> {
+  const started: EmbeddedService[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const service of started.reverse()) await service.close();
+  };
+  try {
+    for (const start of starters) started.push(await start(shared));
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return { isReady: () => started.every((service) => service.isReady()), close: closeAll };
 }
 
 /** Developer convenience only: the default paths, missing, with the script at hand. */

@@ -21,7 +21,7 @@ import type { BindingFlags } from '../flags/commit-binding.ts';
 import { addRegistryOptions, callFor, openRepository } from '../registry-options.ts';
 import type { RegistryFlags } from '../registry-options.ts';
 
-interface VerifyFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
+export interface VerifyFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
   key?: string;
   trustedRoot?: string;
   requireTlog?: boolean;
@@ -74,7 +74,7 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   }
 }
 
-function verifyBlock(rawFlags: VerifyFlags): OciVerifyBlock {
+export function verifyBlock(rawFlags: Omit<VerifyFlags, 'output'>): OciVerifyBlock {
   const flags = { ...rawFlags, ...identityRegexps(rawFlags) };
   const keyless = flags.issuer !== undefined || flags.subject !== undefined;
   if (keyless === (flags.key !== undefined)) {
@@ -88,7 +88,7 @@ function verifyBlock(rawFlags: VerifyFlags): OciVerifyBlock {
   return { provider: 'cosign', matchOIDCIdentity: [{ issuer: flags.issuer, subject: flags.subject, ...claimPatterns(flags, true) }] };
 }
 
-async function verificationOptions(flags: VerifyFlags, io: CliIo): Promise<Omit<VerifySignatureOptions, 'call'>> {
+export async function verificationOptions(flags: Omit<VerifyFlags, 'output'>, io: CliIo): Promise<Omit<VerifySignatureOptions, 'call'>> {
   const options: Omit<VerifySignatureOptions, 'call'> = { requireTlog: flags.requireTlog === true };
   if (flags.trustedRoot !== undefined) {
     const file = resolvePath(io.cwd, flags.trustedRoot);
@@ -123,7 +123,7 @@ function describeVerified(reference: string, verified: VerifiedSignature, bindin
 }
 
 /** The workflow claims that say what was built where (keyless certificates from CI). */
-function claimRows(verified: VerifiedSignature): [string, string | undefined][] {
+export function claimRows(verified: VerifiedSignature): [string, string | undefined][] {
   const values = verified.claims?.values ?? {};
   return [
     ['source repo', values.sourceRepositoryURI],
@@ -136,7 +136,7 @@ function claimRows(verified: VerifiedSignature): [string, string | undefined][] 
   ];
 }
 
-function describeFailure(reference: string, error: PinwardenError): string {
+export function describeFailure(reference: string, error: PinwardenError): string {
   const reasons = Array.isArray(error.details.reasons) ? (error.details.reasons as FailureReason[]) : [];
   if (reasons.length === 0) return `Verification FAILED: ${reference}: ${error.message} [${error.code}]\n`;
   const lines = reasons.map((reason) => `  - ${reason.candidate}: ${reason.message} [${reason.code}]`);

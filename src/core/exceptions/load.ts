@@ -4,7 +4,7 @@
  * pinwarden reports (a misspelt id would silently waive nothing), names unique per namespace. Any problem is
  * one PW_EXCEPTION_INVALID naming the document and field.
  */
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { closest } from '../closest.ts';
 import { PinwardenError } from '../errors.ts';
@@ -12,9 +12,16 @@ import { describeSchemaError, sourcePolicyExceptionSchema, sourcePolicySchema } 
 import { RULE_IDS } from '../rules/index.ts';
 import type { SourcePolicyException } from './types.ts';
 
-const ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true });
-ajv.addSchema(sourcePolicySchema);
-const validate = ajv.compile<SourcePolicyException>(sourcePolicyExceptionSchema);
+let compiled: ValidateFunction<SourcePolicyException> | undefined;
+/** Compiled on first use: commands that never read exceptions (`pull`, `verify`) do not pay for it at start-up. */
+function exceptionValidator(): ValidateFunction<SourcePolicyException> {
+  if (!compiled) {
+    const ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true });
+    ajv.addSchema(sourcePolicySchema);
+    compiled = ajv.compile<SourcePolicyException>(sourcePolicyExceptionSchema);
+  }
+  return compiled;
+}
 
 /** Rule ids an exception can waive: the static rules (not the admission-time signature check). */
 export const WAIVABLE_RULE_IDS: readonly string[] = RULE_IDS;
@@ -42,6 +49,7 @@ export function loadExceptions(text: string, sourceName: string): SourcePolicyEx
       throw invalid(`${where}: not usable YAML: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`, sourceName);
     }
     if (candidate === null || candidate === undefined) continue;
+    const validate = exceptionValidator();
     if (!validate(candidate)) {
       const problems = (validate.errors ?? []).map((error) =>
         error.instancePath === '/spec/expires' && error.keyword === 'pattern'

@@ -3,7 +3,7 @@
  * fills secure defaults, and every identity regex must compile as Go RE2. Any problem is one
  * PW_POLICY_INVALID error that names the field (and its line when the text has one).
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { PinwardenError } from '../errors.ts';
 import { CLAIM_CONSTRAINTS } from '../binding/index.ts';
@@ -14,8 +14,12 @@ import { assertRules, flatBlocksWritten } from './rules.ts';
 import schema from './source-policy.schema.json' with { type: 'json' };
 import type { SourcePolicy } from './types.ts';
 
-const ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true });
-const validate = ajv.compile<SourcePolicy>(schema);
+let compiled: ValidateFunction<SourcePolicy> | undefined;
+/** Compiled on first use: commands that never read a policy (`pull`, `verify`) do not pay for it at start-up. */
+function policyValidator(): ValidateFunction<SourcePolicy> {
+  compiled ??= new Ajv({ strict: true, allErrors: true, useDefaults: true }).compile<SourcePolicy>(schema);
+  return compiled;
+}
 
 /** The policy used when none is given: every default, no keyless identity allowed. */
 export function defaultPolicy(): SourcePolicy {
@@ -38,6 +42,7 @@ export function loadPolicy(text: string, sourceName: string): SourcePolicy {
     throw policyError(`${sourceName}: not usable YAML: ${firstLine(reason)}`, sourceName);
   }
   const flatWritten = flatBlocksWritten(candidate);
+  const validate = policyValidator();
   if (!validate(candidate)) {
     const problems = (validate.errors ?? []).map((error) => describeSchemaError(error, document.contents, lineCounter));
     throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packArtifact, pushArtifact } from '../../../src/artifact/index.ts';
-import { HttpRepository, MEDIA_TYPES, createTokenCache, parseReference, sha256Digest } from '../../../src/oci/index.ts';
+import { HttpRepository, MEDIA_TYPES, createTokenCache, fetchAll, parseReference, sha256Digest } from '../../../src/oci/index.ts';
 import type { Descriptor } from '../../../src/oci/index.ts';
 import { startCountingProxy } from '../../helpers/counting-proxy.ts';
 import type { CountingProxy } from '../../helpers/counting-proxy.ts';
@@ -58,9 +58,9 @@ test('push a Flux artifact, then resolve and fetch it back digest-checked', asyn
     'org.opencontainers.image.source': 'https://github.com/acme/fleet',
   });
 
-  const config = JSON.parse(new TextDecoder().decode(await repo.fetchBlob(manifest.config, call()))) as { created: string; rootfs: { diff_ids: string[] } };
+  const config = JSON.parse(new TextDecoder().decode(await fetchAll(repo, manifest.config, call()))) as { created: string; rootfs: { diff_ids: string[] } };
   assert.equal(config.created, '1970-01-01T00:00:00Z');
-  const layer = await repo.fetchBlob(manifest.layers[0], call());
+  const layer = await fetchAll(repo, manifest.layers[0], call());
   const entries = await readTarGz(layer);
   assert.deepEqual(entries.map((e) => e.name), ['.', 'apps', 'apps/web', 'apps/web/deploy.yaml', 'apps/web/run.sh', 'kustomization.yaml']);
   assert.ok(entries.every((e) => e.uid === 0 && e.gid === 0 && e.uname === '' && e.gname === '' && e.mtime === 0));
@@ -173,6 +173,6 @@ test('blob caps are enforced before any download', async () => {
   const repo = open(proxy.host, 'flux/app');
   proxy.reset();
   const descriptor: Descriptor = { mediaType: 'x', digest: sha256Digest(new Uint8Array(10)), size: 10 };
-  await assert.rejects(repo.fetchBlob(descriptor, call(), 9), hasCode('PW_TOO_LARGE'));
+  await assert.rejects(fetchAll(repo, descriptor, call(), 9), hasCode('PW_TOO_LARGE'));
   assert.equal(proxy.counts.size, 0);
 });

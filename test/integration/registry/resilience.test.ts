@@ -2,7 +2,7 @@
 // hangs, 429 with Retry-After, 5xx, 404, and Link pagination (which registry 2.8 does not implement).
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HttpRepository, MEDIA_TYPES, callWithTimeout, createTokenCache, parseReference, sha256Digest } from '../../../src/oci/index.ts';
+import { HttpRepository, MEDIA_TYPES, callWithTimeout, createTokenCache, fetchAll, parseReference, sha256Digest } from '../../../src/oci/index.ts';
 import type { Descriptor, HttpRepositoryOptions } from '../../../src/oci/index.ts';
 import { json, sendJson, sendManifest, sha256, startFakeRegistry } from '../../helpers/fake-registry.ts';
 import type { FakeRegistry } from '../../helpers/fake-registry.ts';
@@ -38,7 +38,7 @@ test('a blob whose bytes do not match its digest is refused (PW_DIGEST_MISMATCH)
     res.writeHead(200, { 'content-length': String(BLOB.byteLength) }).end(Buffer.from('the fake layer bytes'));
     return true;
   };
-  await assert.rejects(open().fetchBlob(BLOB_DESCRIPTOR, call()), hasCode('PW_DIGEST_MISMATCH', /does not match/));
+  await assert.rejects(fetchAll(open(), BLOB_DESCRIPTOR, call()), hasCode('PW_DIGEST_MISMATCH', /does not match/));
 });
 
 test('a blob longer than its descriptor is cut off, not buffered (PW_DIGEST_MISMATCH)', async () => {
@@ -48,7 +48,7 @@ test('a blob longer than its descriptor is cut off, not buffered (PW_DIGEST_MISM
     res.end(Buffer.alloc(1024 * 1024));
     return true;
   };
-  await assert.rejects(open().fetchBlob(BLOB_DESCRIPTOR, call()), hasCode('PW_DIGEST_MISMATCH', /more than the expected/));
+  await assert.rejects(fetchAll(open(), BLOB_DESCRIPTOR, call()), hasCode('PW_DIGEST_MISMATCH', /more than the expected/));
 });
 
 test('manifest digest lies: header vs bytes, and bytes vs the digest asked for', async () => {
@@ -170,7 +170,7 @@ test('blob redirects are followed; credentials never travel to the other origin'
       res.writeHead(307, { location: `${storage.url}/storage/blob?X-Amz-Signature=secret` }).end();
       return true;
     };
-    const bytes = await open({ credentials: { registryToken: 'registry-only' } }).fetchBlob(BLOB_DESCRIPTOR, call());
+    const bytes = await fetchAll(open({ credentials: { registryToken: 'registry-only' } }), BLOB_DESCRIPTOR, call());
     assert.deepEqual(bytes, BLOB);
     assert.equal(fake.requests[0]?.headers.authorization, 'Bearer registry-only');
     assert.equal(storage.requests[0]?.headers.authorization, undefined);

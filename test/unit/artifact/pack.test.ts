@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import { ANNOTATIONS, FLUX_DEFAULT_IGNORE, packArtifact, pushArtifact } from '../../../src/artifact/index.ts';
-import { MEDIA_TYPES, MemoryRepository, sha256Digest } from '../../../src/oci/index.ts';
+import { MEDIA_TYPES, MemoryRepository, fetchAll, sha256Digest } from '../../../src/oci/index.ts';
 
 let dir: string;
 
@@ -100,7 +100,7 @@ test('pushArtifact stores layer, config and the tagged manifest', async () => {
   const pushed = await pushArtifact(repo, artifact, 'v1', { signal });
   assert.deepEqual(pushed, artifact.manifest.descriptor);
   assert.deepEqual(await repo.resolve('v1', { signal }), pushed);
-  assert.deepEqual(await repo.fetchBlob(artifact.layer.descriptor, { signal }), artifact.layer.bytes);
+  assert.deepEqual(await fetchAll(repo, artifact.layer.descriptor, { signal }), artifact.layer.bytes);
   const manifest = JSON.parse(new TextDecoder().decode(artifact.manifest.bytes)) as { annotations: Record<string, string> };
   assert.equal(manifest.annotations['org.example/team'], 'platform');
   assert.equal(artifact.manifest.descriptor.mediaType, MEDIA_TYPES.ociManifest);

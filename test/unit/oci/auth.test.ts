@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import { HttpRepository, createRegistryStats, createTokenCache } from '../../../src/oci/index.ts';
 import type { Credentials } from '../../../src/oci/index.ts';
-import { callUntil, fakeTransport, manualClock } from '../../helpers/fake-transport.ts';
+import { callUntil, fakeTransport, manualClock, toResponse as fakeResponse } from '../../helpers/fake-transport.ts';
 import type { ScriptedAnswer } from '../../helpers/fake-transport.ts';
 import type { TransportRequest } from '../../../src/oci/transport.ts';
 
@@ -120,4 +120,39 @@ test('registrytoken is sent as the bearer token directly', async () => {
   const { repo } = repository(transport, { registryToken: 'ready' });
   await repo.resolve('v1', callUntil());
   assert.equal(transport.requests.length, 1);
+});
+
+test('basic: two concurrent first requests both answer the challenge (the second is not taken for a refused login)', async () => {
+  const good = `Basic ${Buffer.from('bot:pw').toString('base64')}`;
+  let unauthenticated = 0;
+  let release: () => void = () => undefined;
+  const bothRefused = new Promise<void>((resolve) => (release = resolve));
+  const transport = {
+    requests: [] as TransportRequest[],
+    async send(request: TransportRequest) {
+      transport.requests.push(request);
+      if (request.headers.authorization === undefined) {
+        // Hold the first 401 until the second request has also gone out without credentials.
+        if (++unauthenticated === 2) release();
+        await bothRefused;
+        return fakeResponse({ status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } });
+      }
+      return fakeResponse(request.headers.authorization === good ? HEAD_OK : { status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } });
+    },
+    close() {},
+  };
+  const repo = new HttpRepository({ registry: 'r.example', host: 'r.example', path: 'acme/app' }, { transport, clock: manualClock(), tokenCache: createTokenCache(), credentials: { username: 'bot', password: 'pw' } });
+  const [a, b] = await Promise.all([repo.resolve('v1', callUntil()), repo.resolve('v2', callUntil())]);
+  assert.equal(a.digest, DIGEST);
+  assert.equal(b.digest, DIGEST);
+  assert.equal(transport.requests.filter((request) => request.headers.authorization === good).length, 2);
+});
+
+test('basic: credentials the registry refuses are not retried forever (one answer per refused login)', async () => {
+  const transport = fakeTransport(() => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } }));
+  const { repo } = repository(transport, { username: 'bot', password: 'wrong' });
+  await assert.rejects(repo.resolve('v1', callUntil()), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH');
+  await assert.rejects(repo.resolve('v1', callUntil()), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH');
+  // First call: without, then with credentials; second call: with the learned scheme only, not retried.
+  assert.equal(transport.requests.length, 3);
 });

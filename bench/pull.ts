@@ -1,0 +1,102 @@
+/**
+ * `npm run build && node bench/pull.ts [RUNS]` (issue #10 item 8): fetch + verify + extract of a ~200 KB Flux
+ * artifact against `skopeo copy` of the same artifact to a `dir:` (fetch and write the blobs; no verification,
+ * no extraction), against the same Debian `docker-registry`, alternating, median of RUNS (default 9) after one
+ * warm-up each. Target: ≤ 1.5× skopeo. pinwarden is measured two ways:
+ * - `pinwarden pull` as a child process (cold: Node start-up and module loading included), with, as context,
+ *   `pinwarden pull --help` (start-up and loading the same modules, no work);
+ * - `flows.pullArtifact` in this process with a kept registry connection owner (warm: what the controller pays
+ *   per artifact), same verification (cosign bundle, test key) and extraction.
+ */
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packArtifact, pushArtifact } from '../src/artifact/index.ts';
+import { pullArtifact } from '../src/flows/index.ts';
+import { HttpRepository, createRegistryConnections } from '../src/oci/index.ts';
+import { startRegistry } from '../test/helpers/registry.ts';
+import { pemOfPublicKey } from '../test/helpers/sigstore-fixtures.ts';
+import { attachBundle, dsseBundle } from '../test/helpers/sigstore-fixtures-sign.ts';
+import { median, round } from './stats.ts';
+
+const RUNS = Number(process.argv[2] ?? 9);
+const FILES = 30;
+const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const call = () => ({ signal: AbortSignal.timeout(60_000) });
+
+const registry = await startRegistry({ mode: 'plain' });
+const dir = mkdtempSync(join(tmpdir(), 'pinwarden-bench-pull-'));
+try {
+  // ~200 KB compressed: 30 YAML files of random hex values (about 2.5:1 under gzip).
+  const source = join(dir, 'source');
+  mkdirSync(join(source, 'apps'), { recursive: true });
+  for (let index = 0; index < FILES; index++) {
+    const values = Array.from({ length: 120 }, (_, line) => `  key${line}: "${randomBytes(48).toString('hex')}"`).join('\n');
+    writeFileSync(join(source, 'apps', `cm-${index}.yaml`), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${index}\ndata:\n${values}\n`);
+  }
+  const repository = new HttpRepository({ registry: registry.host, host: registry.host, path: 'bench/app' }, { insecure: true });
+  const artifact = await packArtifact({ path: source, source: 'https://github.com/acme/app', revision: `main@sha1:${'a'.repeat(40)}`, reproducible: true });
+  const manifest = await pushArtifact(repository, artifact, 'v1', call());
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(join(dir, 'cosign.pub'), pemOfPublicKey(keys.publicKey));
+  await attachBundle(repository, manifest, dsseBundle(keys, manifest.digest));
+  repository.close();
+  console.log(`artifact: layer ${artifact.layer.descriptor.size} bytes compressed, ${FILES} files; ${RUNS} runs each, alternating`);
+
+  const timed = (command: string, args: string[]): number => {
+    const started = performance.now();
+    const result = spawnSync(command, args, { encoding: 'utf8', cwd: dir });
+    const elapsed = performance.now() - started;
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+    return elapsed;
+  };
+  let n = 0;
+  const pinwarden = (): number => timed(process.execPath, [CLI, 'pull', `oci://${registry.host}/bench/app@${manifest.digest}`, '-o', join(dir, `pw-${n++}`), '--key', 'cosign.pub', '--insecure']);
+  const skopeo = (): number => timed('skopeo', ['copy', '--quiet', '--insecure-policy', '--src-tls-verify=false', `docker://${registry.host}/bench/app@${manifest.digest}`, `dir:${join(dir, `sk-${n++}`)}`]);
+  const startup = (): number => timed(process.execPath, [CLI, 'pull', '--help']);
+  const connections = createRegistryConnections();
+  const warmRepository = new HttpRepository({ registry: registry.host, host: registry.host, path: 'bench/app' }, { insecure: true, connections });
+  const pem = pemOfPublicKey(keys.publicKey);
+  const inProcess = async (): Promise<number> => {
+    const started = performance.now();
+    const pulled = await pullArtifact({
+      repository: warmRepository,
+      subject: manifest.digest,
+      verification: { block: { provider: 'cosign', secretRef: { name: 'key' } }, options: { secrets: async () => ({ 'cosign.pub': pem }) }, checks: { bindingMode: 'warn' } },
+      destination: join(dir, `ip-${n++}`),
+      call: call(),
+    });
+    if (pulled.files !== FILES) throw new Error(`extracted ${pulled.files} files`);
+    return performance.now() - started;
+  };
+  pinwarden();
+  skopeo();
+  startup();
+  await inProcess();
+  const samples = { pinwarden: [] as number[], skopeo: [] as number[], startup: [] as number[], inProcess: [] as number[] };
+  for (let run = 0; run < RUNS; run++) {
+    samples.skopeo.push(skopeo());
+    samples.pinwarden.push(pinwarden());
+    samples.startup.push(startup());
+    samples.inProcess.push(await inProcess());
+  }
+  warmRepository.close();
+  connections.close();
+  const [pw, sk, st, ip] = [median(samples.pinwarden), median(samples.skopeo), median(samples.startup), median(samples.inProcess)];
+  console.log(JSON.stringify({
+    layerBytes: artifact.layer.descriptor.size,
+    skopeoCopyMs: round(sk, 0),
+    pinwardenPullCliMs: round(pw, 0),
+    cliRatio: round(pw / sk, 2),
+    pullHelpStartupMs: round(st, 0),
+    pullArtifactInProcessMs: round(ip, 1),
+    inProcessRatio: round(ip / sk, 2),
+    target: '≤ 1.5',
+  }));
+} finally {
+  await registry.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
