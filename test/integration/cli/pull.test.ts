@@ -21,9 +21,12 @@ import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '.
 import { attachBundle, attachLegacy, dsseBundle, legacySignature } from '../../helpers/sigstore-fixtures-sign.ts';
 import type { KeySigner } from '../../helpers/sigstore-fixtures-sign.ts';
 import { tarGz } from '../../helpers/tarballs.ts';
+import { COMMIT, OTHER_COMMIT, signKeyless } from '../../helpers/binding-fixtures.ts';
+import { githubClaims } from '../../helpers/sigstore-fixtures.ts';
 import type { CraftedEntry } from '../../helpers/tarballs.ts';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
+const WORKFLOW = 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main';
 const call = (): Call => ({ signal: AbortSignal.timeout(30_000) });
 
 let registry: TestRegistry;
@@ -65,6 +68,13 @@ before(async () => {
   await attachBundle(repo, good, dsseBundle(keys, good.digest));
   await attachLegacy(repo, good, [legacySignature(await mintLeaf(fixture.ca), repo.name, good.digest, { rekor: fixture.rekor, logIndex: 7 })]);
   refs.good = refOf(good);
+  // Commit binding: signed keyless by a workflow run of acme/app on COMMIT; one artifact claims COMMIT, one another.
+  const claims = githubClaims({ repository: 'acme/app', sha: COMMIT, ref: 'refs/heads/main' });
+  for (const [name, commit] of [['bound', COMMIT], ['other-commit', OTHER_COMMIT]] as const) {
+    const artifact = await pushArtifact(repo, await packArtifact({ path: source, source: 'https://github.com/acme/app', revision: `main@sha1:${commit}`, reproducible: true }), name, call());
+    await signKeyless(fixture, repo, artifact, { claims, subject: WORKFLOW, format: 'bundle' });
+    refs[name] = refOf(artifact);
+  }
   const unsigned = await pushArtifact(repo, await packArtifact({ path: source, source: 'https://github.com/acme/app', revision: 'unsigned', reproducible: true }), 'unsigned', call());
   refs.unsigned = refOf(unsigned);
 
@@ -178,6 +188,26 @@ test('pull --commit-binding enforce with a key signature: refused, a public key 
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /PW_COMMIT_BINDING/);
   assert.deepEqual(readdirSync(parent), []);
+});
+
+test('pull keyless --commit-binding enforce: the commit the workflow built is extracted; another commit is refused naming both', async () => {
+  const keyless = ['--certificate-oidc-issuer', ISSUER, '--certificate-identity', WORKFLOW, '--trusted-root', 'trusted_root.json', '--commit-binding', 'enforce', '--source-repository-ref', '^refs/heads/main$'];
+  const bound = outputPath('bound');
+  const ok = await pull(refs.bound ?? '', '-o', bound.out, ...keyless);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`commit binding: +bound to commit ${COMMIT} of https://github\\.com/acme/app \\(refs/heads/main\\)\n`));
+  assert.match(ok.stdout, new RegExp(`source commit: +${COMMIT}\n`));
+  const other = outputPath('other-commit');
+  const refused = await pull(refs['other-commit'] ?? '', '-o', other.out, ...keyless);
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.match(refused.stderr, new RegExp(`revision annotation "main@sha1:${OTHER_COMMIT}" but the signing workflow built ${COMMIT} \\(certificate SourceRepositoryDigest\\) \\[PW_COMMIT_BINDING\\]`));
+  assert.deepEqual(readdirSync(other.parent), []);
+  // warn (the default): extracted, with the warning on stderr and beside the identity.
+  const warned = outputPath('other-commit-warn');
+  const warn = await pull(refs['other-commit'] ?? '', '-o', warned.out, ...keyless.slice(0, -4));
+  assert.equal(warn.code, 0, warn.stderr);
+  assert.match(warn.stderr, /pinwarden: warning: commit binding: revision annotation/);
+  assert.deepEqual(readdirSync(warned.parent), ['out']);
 });
 
 test('pull --skip-verify extracts and says on stderr that nothing was verified', async () => {
