@@ -21,6 +21,7 @@ import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '.
 import { attachBundle, attachLegacy, dsseBundle, legacySignature } from '../../helpers/sigstore-fixtures-sign.ts';
 import type { KeySigner } from '../../helpers/sigstore-fixtures-sign.ts';
 import { tarGz } from '../../helpers/tarballs.ts';
+import { startCountingProxy } from '../../helpers/counting-proxy.ts';
 import { COMMIT, OTHER_COMMIT, signKeyless } from '../../helpers/binding-fixtures.ts';
 import { githubClaims } from '../../helpers/sigstore-fixtures.ts';
 import type { CraftedEntry } from '../../helpers/tarballs.ts';
@@ -254,6 +255,29 @@ test('malicious artifact through pull: over the uncompressed size cap while stre
   refusedWith('bomb', 'PW_ARTIFACT_UNSAFE', /the size cap/, '--max-size', '8MiB', '--max-ratio', '100000'));
 
 test('malicious artifact through pull: a truncated gzip layer', () => refusedWith('truncated', 'PW_ARTIFACT_INVALID', /not a complete gzip stream/));
+
+test('a registry (or mirror) serving other bytes for the layer digest: PW_DIGEST_MISMATCH, nothing extracted', async () => {
+  const proxy = await startCountingProxy(`http://${registry.host}`);
+  try {
+    const digest = (refs.good ?? '').split('@')[1] ?? '';
+    const manifest = JSON.parse(new TextDecoder().decode((await repo.fetchManifest(digest, call())).bytes));
+    const layer = manifest.layers[0];
+    // A valid gzip tar of exactly the layer's size, other content: only the digest check can tell.
+    let other = await tarGz([{ name: 'apps/deploy.yaml', content: 'kind: ClusterRoleBinding\n' }]);
+    other = Buffer.concat([other, Buffer.alloc(Math.max(0, layer.size - other.length))]).subarray(0, layer.size);
+    assert.equal(other.length, layer.size);
+    proxy.tamper = (method, path) =>
+      method === 'GET' && path === `/v2/acme/app/blobs/${layer.digest}` ? { respond: { status: 200, headers: { 'content-length': String(other.length) }, body: other } } : undefined;
+    const { parent, out } = outputPath('tampered');
+    const run = await pull(`oci://${proxy.host}/acme/app@${digest}`, '-o', out, '--key', 'cosign.pub');
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stderr, /content digest sha256:[0-9a-f]{64} does not match sha256:[0-9a-f]{64} \[PW_DIGEST_MISMATCH\]/);
+    assert.equal(proxy.count('GET', `/v2/acme/app/blobs/${layer.digest}`), 1, 'the layer was fetched once and refused');
+    assert.deepEqual(readdirSync(parent), []);
+  } finally {
+    await proxy.stop();
+  }
+});
 
 test('pull usage errors exit 2 and touch nothing', async () => {
   const { parent, out } = outputPath('usage');
