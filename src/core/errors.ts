@@ -68,6 +68,23 @@ export const ERRORS = {
   PW_COMMIT_BINDING: { kind: 'verification', reason: 'VerificationError', summary: "the artifact's source/revision annotations are not the repository and commit its signing workflow ran on", status: 500, exit: 1 },
   PW_EXCEPTION_INVALID: { kind: 'input', reason: 'InvalidInput', summary: 'a SourcePolicyException document is not valid', status: 500, exit: 2 },
   PW_PIN_STALE: { kind: 'input', reason: 'InvalidInput', summary: 'spec.ref.digest was pinned from another tag or semver range than spec.ref names now', status: 500, exit: 1 },
+  PW_BUILD_FAILED: {
+    kind: 'input',
+    reason: 'BuildFailed',
+    summary: 'the manifests under a Kustomization path could not be read as plain Kubernetes YAML (or need a kustomize build)',
+  },
+  PW_ARTIFACT_FAILED: { kind: 'unavailable', reason: 'ArtifactFailed', summary: "a Kustomization's source, artifact or path is not there (yet)" },
+  PW_APPLY_FAILED: { kind: 'unavailable', reason: 'ReconciliationFailed', summary: 'the Kubernetes API refused to apply an object' },
+  PW_PRUNE_FAILED: { kind: 'unavailable', reason: 'PruneFailed', summary: 'an object of the previous inventory could not be deleted' },
+  PW_HEALTH_CHECK_FAILED: { kind: 'unavailable', reason: 'HealthCheckFailed', summary: 'applied objects did not become ready within the timeout' },
+  PW_DEPENDENCY_NOT_READY: { kind: 'unavailable', reason: 'DependencyNotReady', summary: 'a Kustomization in dependsOn is not Ready yet' },
+  PW_ACCESS_DENIED: { kind: 'input', reason: 'AccessDenied', summary: 'a Kustomization refers to a source in another namespace while cross-namespace references are blocked' },
+  PW_DEPENDENCY_EXPRESSION: { kind: 'input', reason: 'InvalidCELExpression', summary: 'a dependsOn readyExpr (CEL) that pinwarden does not evaluate' },
+  PW_POLICY_DENIED: {
+    kind: 'input',
+    reason: 'PolicyDenied',
+    summary: 'the controller refused an object the SourcePolicy denies (the same rules as the webhook)',
+  },
   PW_ARTIFACT_INVALID: { kind: 'input', reason: 'OCIArtifactLayerOperationFailed', summary: 'an artifact is not what it must be: not an image manifest, no such layer, or not a readable gzip tar', status: 500, exit: 1 },
 } as const satisfies Record<string, CatalogueEntry>;
 

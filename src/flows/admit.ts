@@ -19,7 +19,7 @@ import { needsNamespaceLabels, selectRule, type ScopeFacts } from '../core/scope
 import type { NamespaceReader, SecretReader } from '../kube/index.ts';
 import type { PinFailureLog } from './pin-failures.ts';
 import type { PinResolver } from './resolve.ts';
-import { withRegistryCall } from './resolve.ts';
+import { withRegistryCall } from './registry-call.ts';
 import type { AdmissionVerifier, VerifyOutcome } from './verify.ts';
 import { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 import type { VerifyTrust } from './verify-trust.ts';

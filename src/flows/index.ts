@@ -5,7 +5,8 @@
  */
 export { COMMIT_BINDING_RULE_ID, SIGNATURE_RULE_ID, admitObject, mutateObject, validateObject } from './admit.ts';
 export type { AdmissionInput, AdmitDeps, ValidateResult } from './admit.ts';
-export { createPinResolver, withRegistryCall } from './resolve.ts';
+export { createPinResolver } from './resolve.ts';
+export { withRegistryCall } from './registry-call.ts';
 export type { PinResolver, PinResolverOptions } from './resolve.ts';
 export { clusterAccess, localAccess } from './registry-access.ts';
 export type { AccessProvider, AccessRequest, RegistryAccess } from './registry-access.ts';

@@ -8,12 +8,12 @@
  * answers this one question: every policy rule still runs on every admission.
  */
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
-import { asRecord, asString, isValidDigest, normalizeOciUrl, objectRefOf, readOciRepository } from '../core/flux/index.ts';
+import { isValidDigest, normalizeOciUrl, objectRefOf, readOciRepository } from '../core/flux/index.ts';
 import type { OciRepositoryView } from '../core/flux/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { SecretReader } from '../kube/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
-import { createParsedTrustRoots, fixedTrustRootSource, publicGoodTrustRoot, verifyArtifactSignature } from '../signature/index.ts';
+import { createParsedTrustRoots, fixedTrustRootSource, publicGoodTrustRoot, verifyArtifactSignature, verifyBlockFromView } from '../signature/index.ts';
 import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { BindingDecision } from '../core/binding/index.ts';
@@ -101,12 +101,14 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
     cached(object, policy, given) {
       const subject = verifySubject(object, policy);
       if (!subject) return undefined;
+      if (subject instanceof PinwardenError) return { ok: false, error: subject, cached: false };
       const trust = given ?? (subject.needsTrust ? undefined : PUBLIC_GOOD_TRUST);
       return trust ? (fresh(cacheKey(policy, subject, trust)) ?? 'miss') : 'miss';
     },
     async verify(object, policy, call, given) {
       const subject = verifySubject(object, policy);
       if (!subject) return undefined;
+      if (subject instanceof PinwardenError) return { ok: false, error: subject, cached: false };
       const trust = given ?? (subject.needsTrust ? await readVerifyTrust(subject.view, subject.namespace, policy, options.secrets, call) : PUBLIC_GOOD_TRUST);
       const key = cacheKey(policy, subject, trust);
       const hit = fresh(key);
@@ -132,29 +134,22 @@ interface VerifySubject {
   checks: SignatureChecks;
 }
 
-function verifySubject(object: unknown, policy: SourcePolicy): VerifySubject | undefined {
+/**
+ * What to verify, or undefined when there is nothing to; a verify block the signature room refuses (an
+ * identity pattern that is not a string) is returned as its error, for the caller to answer with.
+ */
+function verifySubject(object: unknown, policy: SourcePolicy): VerifySubject | PinwardenError | undefined {
   const view = readOciRepository(object);
   const digest = view.ref?.digest;
   if (!view.verify || view.url === undefined || digest === undefined || !isValidDigest(digest)) return undefined;
   const namespace = objectRefOf(object).namespace ?? 'default';
-  return { namespace, url: view.url, digest: digest as Digest, block: verifyBlock(object), view, needsTrust: needsVerifyTrust(view), checks: admissionChecks(object, policy) };
-}
-
-/** The raw `spec.verify`, typed the way the signature room takes it (absent provider = cosign, like Flux). */
-function verifyBlock(object: unknown): OciVerifyBlock {
-  const verify = asRecord(asRecord(asRecord(object)?.spec)?.verify) ?? {};
-  const name = (value: unknown): string | undefined => asString(asRecord(value)?.name) || undefined;
-  const secretRef = name(verify.secretRef);
-  const trustedRoot = name(verify.trustedRootSecretRef);
-  const identities = Array.isArray(verify.matchOIDCIdentity)
-    ? verify.matchOIDCIdentity.map((entry) => ({ issuer: asString(asRecord(entry)?.issuer) ?? '', subject: asString(asRecord(entry)?.subject) ?? '' }))
-    : undefined;
-  return {
-    provider: asString(verify.provider) ?? 'cosign',
-    ...(secretRef ? { secretRef: { name: secretRef } } : {}),
-    ...(identities ? { matchOIDCIdentity: identities } : {}),
-    ...(trustedRoot ? { trustedRootSecretRef: { name: trustedRoot } } : {}),
-  };
+  let block: OciVerifyBlock;
+  try {
+    block = verifyBlockFromView(view.verify);
+  } catch (error) {
+    return toPinwardenError(error, 'PW_INPUT_INVALID');
+  }
+  return { namespace, url: view.url, digest: digest as Digest, block, view, needsTrust: needsVerifyTrust(view), checks: admissionChecks(object, policy) };
 }
 
 /** The trust id is a hash of the key fingerprints and root the verification could use (never their bytes). */

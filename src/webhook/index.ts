@@ -11,7 +11,7 @@ export type { AdmissionFlows, WebhookDeps } from './deps.ts';
 export { startServe } from './serve.ts';
 export { createIdentityOffload } from './identity-offload.ts';
 export type { IdentityOffload } from './identity-offload.ts';
-export type { RunningServe, ServeOptions } from './serve.ts';
+export type { EmbeddedService, EmbeddedShared, RunningServe, ServeOptions } from './serve.ts';
 export { createWebhookMetrics } from './metrics.ts';
 export type { Route, WebhookMetrics } from './metrics.ts';
 export { buildMetricsServer } from './metrics-server.ts';

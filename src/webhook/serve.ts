@@ -16,6 +16,8 @@ import { admissionFlows } from './deps.ts';
 import { createLogger, loadTlsPair, policyFromFile, watchTlsPair } from '../runtime/index.ts';
 import type { FileWatch, FileWatchOptions, Logger } from '../runtime/index.ts';
 import { createWebhookMetrics } from './metrics.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import type { SourcePolicy } from '../core/policy/index.ts';
 import { buildMetricsServer } from './metrics-server.ts';
 import { buildServer } from './server.ts';
 import { createIdentityOffload } from './identity-offload.ts';
@@ -44,6 +46,23 @@ export interface ServeOptions {
   /** Debounce / poll tuning for the policy and certificate watchers. */
   watch?: FileWatchOptions;
   repositoryOptions?: PinResolverOptions['repositoryOptions'];
+  /**
+   * A service started in the same process (`serve --controller`: the embedded controller), with this process's
+   * logger, metrics registry, policy and Secrets. `/readyz` waits for it; it is closed first on shutdown.
+   */
+  embedded?: (shared: EmbeddedShared) => Promise<EmbeddedService>;
+}
+
+export interface EmbeddedShared {
+  logger: Logger;
+  registry: WebhookMetrics['registry'];
+  policy: () => SourcePolicy;
+  secrets: SecretReader;
+}
+
+export interface EmbeddedService {
+  isReady(): boolean;
+  close(): Promise<void>;
 }
 
 export interface RunningServe {
@@ -87,10 +106,12 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     ...(options.limits ? { limits: options.limits } : {}),
   });
   let ready = false;
-  const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready });
+  let embedded: EmbeddedService | undefined;
+  const metricsApp = buildMetricsServer({ metrics, logger, isReady: () => ready && (embedded?.isReady() ?? true) });
   let tlsWatch: FileWatch | undefined;
   const close = async (): Promise<void> => {
     ready = false;
+    await embedded?.close();
     tlsWatch?.close();
     policy.close();
     await app.close();
@@ -116,6 +137,14 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   } catch (error) {
     await close();
     throw error;
+  }
+  if (options.embedded) {
+    try {
+      embedded = await options.embedded({ logger, registry: metrics.registry, policy: () => policy.current(), secrets });
+    } catch (error) {
+      await close();
+      throw error;
+    }
   }
   ready = true;
   const webhookUrl = `https://${hostFor(app)}`;

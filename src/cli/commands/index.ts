@@ -12,6 +12,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<Registe
   { name: 'verify', load: async () => (await import('./verify.ts')).registerVerify },
   { name: 'pull', load: async () => (await import('./pull.ts')).registerPull },
   { name: 'serve', load: async () => (await import('./serve.ts')).registerServe },
+  { name: 'controller', load: async () => (await import('./controller.ts')).registerController },
 ];
 
 /** The registrations to build: only the named command when argv starts with one, else all of them. */

@@ -12,6 +12,10 @@ import type { Command } from 'commander';
 import type { Logger } from '../../runtime/index.ts';
 import { createLogger } from '../../runtime/index.ts';
 import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
+import type { EmbeddedShared } from '../../webhook/index.ts';
+import { startController } from '../../controller/index.ts';
+import { addControllerOptions, controllerSettings } from './controller.ts';
+import type { ControllerFlags } from './controller.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../command.ts';
 
@@ -27,6 +31,8 @@ interface ServeCliOptions {
   config?: string;
   kubeconfig?: string;
   logLevel: string;
+  /** `--controller`: the embedded controller in this process too. */
+  controller?: boolean;
 }
 
 const DEV_CERT = 'certs/tls.crt';
@@ -47,8 +53,10 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     .option('--max-body-budget <MiB>', 'request bodies held at once; past it a request gets 503 PW_REVIEW_BUSY before its body is read', parseCount, DEFAULT_LIMITS.bodyBudgetBytes / (1024 * 1024))
     .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)')
     .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
-    .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'));
-  return command.action(async (options: ServeCliOptions) => {
+    .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .option('--controller', 'also run the embedded controller (reconcile OCIRepository sources as leader of a Lease); /readyz then also waits for its watches');
+  addControllerOptions(command, false);
+  return command.action(async (options: ServeCliOptions & Partial<ControllerFlags>) => {
     const usesDevCerts = command.getOptionValueSource('tlsCert') === 'default' && command.getOptionValueSource('tlsKey') === 'default';
     setExit(await runServe(options, io, { usesDevCerts }));
   });
@@ -62,13 +70,16 @@ export interface RunServeOptions {
   untilStopped?: () => Promise<string>;
 }
 
-export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServeOptions = {}): Promise<0> {
+export async function runServe(options: ServeCliOptions & Partial<ControllerFlags>, io: CliIo, run: RunServeOptions = {}): Promise<0> {
   const path = (file: string): string => resolve(io.cwd, file);
   // One logger for the whole process, so every line it prints (start, reloads, shutdown) is JSON.
   const logger = run.logger ?? createLogger({ level: options.logLevel });
   if (run.usesDevCerts === true) ensureDevCertificates(io, path, logger);
   // Listen for the stop signal before serving: a SIGTERM right after "pinwarden serving" must drain, not kill.
   const stopped = (run.untilStopped ?? untilSignal)();
+  let lost!: (reason: string) => void;
+  const lostLeadership = new Promise<string>((done) => (lost = done));
+  const kubeconfig = options.kubeconfig === undefined ? undefined : path(options.kubeconfig);
   const server = await startServe({
     logger,
     port: options.port,
@@ -80,9 +91,22 @@ export async function runServe(options: ServeCliOptions, io: CliIo, run: RunServ
     ...(options.clientCaFile !== undefined ? { clientCaFile: path(options.clientCaFile) } : {}),
     limits: { maxConnections: options.maxConnections, bodyBudgetBytes: options.maxBodyBudget * 1024 * 1024 },
     ...(options.config !== undefined ? { config: path(options.config) } : {}),
-    ...(options.kubeconfig !== undefined ? { kubeconfig: path(options.kubeconfig) } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+    ...(options.controller === true
+      ? {
+          embedded: (shared: EmbeddedShared) =>
+            startController({
+              ...controllerSettings(options as ControllerFlags, io, kubeconfig),
+              policy: shared.policy,
+              secrets: shared.secrets,
+              logger: shared.logger,
+              metricsRegistry: shared.registry,
+              onLostLeadership: () => lost('lost leadership'),
+            }),
+        }
+      : {}),
   });
-  const reason = await stopped;
+  const reason = await Promise.race([stopped, lostLeadership]);
   logger.info({ signal: reason }, 'shutting down');
   await server.close();
   logger.info({ signal: reason }, 'stopped');

@@ -223,3 +223,13 @@ test('the verifier hands the signature room only the vetted keys and never a roo
   assert.deepEqual(seenKeys, { 'cosign.pub': PLATFORM_KEY_PEM });
   assert.match(seenRoot ?? '', /public-good/);
 });
+
+test('a verify block the signature room refuses (a non-string identity) is answered with its error, never verified', async () => {
+  const verifyFn = counting(() => SIGNED);
+  const verifier = createAdmissionVerifier({ pins, secrets, verifyFn });
+  const keyless = object({ verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: 42, subject: 'x' }] } });
+  const outcome = await verifier.verify(keyless, policyFrom(KEYS), call());
+  assert.equal(outcome?.ok, false);
+  assert.equal(outcome?.ok === false ? outcome.error.code : undefined, 'PW_INPUT_INVALID');
+  assert.equal(verifyFn.calls, 0);
+});

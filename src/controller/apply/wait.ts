@@ -1,0 +1,77 @@
+/**
+ * Polls objects until kstatus says they are all Current (Flux's `WaitForSet` / health checks): stops
+ * as soon as one is Failed (Flux's fail-fast), or at the deadline. The clock and the
+ * sleep are injected so tests bound it without wall time.
+ */
+import { PinwardenError } from '../../core/errors.ts';
+import type { ObjectClient } from '../../kube/index.ts';
+import { computeHealth } from './kstatus.ts';
+import type { Health } from './kstatus.ts';
+import { describeObject, joinApiVersion } from './objects.ts';
+import type { ObjectId } from './objects.ts';
+
+export interface WaitTarget {
+  id: ObjectId;
+  version: string;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface WaitResult {
+  ok: boolean;
+  /** Each target's last status. */
+  statuses: Array<{ target: WaitTarget; health: Health }>;
+  elapsedMs: number;
+  /** Flux's wording: `timeout waiting for: [...]` or `failed early due to stalled resources: [...]`. */
+  message: string;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function waitForCurrent(client: ObjectClient, targets: readonly WaitTarget[], options: WaitOptions): Promise<WaitResult> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const started = now();
+  let statuses: WaitResult['statuses'] = [];
+  for (;;) {
+    statuses = [];
+    for (const target of targets) {
+      const ref = { apiVersion: joinApiVersion(target.id.group, target.version), kind: target.id.kind, namespace: target.id.namespace || undefined, name: target.id.name };
+      let health: Health;
+      try {
+        const live = await client.get(ref);
+        health = live === undefined ? { status: 'NotFound', message: 'Resource not found' } : computeHealth(live);
+      } catch (error) {
+        health = { status: 'Unknown', message: error instanceof Error ? error.message : String(error) };
+      }
+      statuses.push({ target, health });
+    }
+    const elapsedMs = now() - started;
+    const pending = statuses.filter((item) => item.health.status !== 'Current');
+    if (pending.length === 0) return { ok: true, statuses, elapsedMs, message: '' };
+    // Flux's fail-fast: stop as soon as one object is Failed, and name the Failed ones.
+    const failedNow = statuses.filter((item) => item.health.status === 'Failed');
+    if (failedNow.length > 0) {
+      return { ok: false, statuses, elapsedMs, message: `failed early due to stalled resources: [${failedNow.map(show).join(', ')}]` };
+    }
+    if (elapsedMs >= options.timeoutMs || options.signal?.aborted === true) {
+      return { ok: false, statuses, elapsedMs, message: `timeout waiting for: [${pending.map(show).join(', ')}]` };
+    }
+    await sleep(Math.min(options.intervalMs, Math.max(1, options.timeoutMs - elapsedMs)));
+  }
+}
+
+/** Flux's `<Kind/ns/name> status: '<Status>'`, with `: <error>` only when the object could not be read. */
+function show(item: { target: WaitTarget; health: Health }): string {
+  return `${describeObject(item.target.id)} status: '${item.health.status}'${item.health.status === 'Unknown' ? `: ${item.health.message}` : ''}`;
+}
+
+export function waitFailed(code: 'PW_APPLY_FAILED' | 'PW_HEALTH_CHECK_FAILED', prefix: string, result: WaitResult): PinwardenError {
+  return new PinwardenError(code, `${prefix}${result.message}`, { details: { elapsedMs: result.elapsedMs } });
+}

@@ -1,0 +1,124 @@
+/**
+ * Builds and starts the embedded controller: the Kubernetes client, the artifact store, registry access and
+ * verification through flows (the same pin resolver and verifier as the webhook), the OCIRepository
+ * reconciler (and any other `KindController`s given, e.g. the Kustomization reconciler), and the manager
+ * with leader election. `pinwarden controller` and `pinwarden serve --controller` both call this.
+ */
+import type { Registry } from 'prom-client';
+import type { SourcePolicy } from '../core/policy/index.ts';
+import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../flows/index.ts';
+import { createKubeApi, createObjectClients, loadKubeConfig } from '../kube/index.ts';
+import type { KubeApi, SecretReader } from '../kube/index.ts';
+import type { EventSink } from '../oci/index.ts';
+import { createControllerManager, createControllerMetrics, createEventRecorder, createStatusWriter } from './runtime/index.ts';
+import type { ControllerLogger, ControllerManager, ControllerMetrics, EventRecorder, KindController, StatusWriter } from './runtime/index.ts';
+import { createOciRepositoryController } from './source/ocirepository.ts';
+import { createKustomizationController } from './kustomization/index.ts';
+import type { KustomizationOptions } from './kustomization/index.ts';
+import type { ArtifactPuller } from './source/ocirepository.ts';
+import { createArtifactStore } from './source/store.ts';
+import type { ArtifactStore } from './source/store.ts';
+import { RESOURCES } from '../kube/index.ts';
+
+export interface ControllerOptions {
+  kubeconfig?: string;
+  /** Or a ready client (tests). */
+  api?: KubeApi;
+  namespaces?: string[];
+  labelSelector?: string;
+  workers?: number;
+  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationSeconds?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  storage: { dir: string; maxBytes: number };
+  policy: () => SourcePolicy;
+  secrets: SecretReader;
+  pull: ArtifactPuller;
+  logger: ControllerLogger;
+  /** Register the metrics here (the webhook's registry in `serve --controller`). */
+  metricsRegistry?: Registry;
+  /**
+   * The KubeConfig the Kustomization reconciler applies with (impersonating `serviceAccountName`); default:
+   * loaded from `kubeconfig` (or the default lookup) unless only `api` was given.
+   */
+  kubeConfig?: ReturnType<typeof loadKubeConfig>;
+  /** Kustomization reconciler options (`--requeue-dependency`, `--no-cross-namespace-refs`, …); `false` turns it off. */
+  kustomization?: Partial<KustomizationOptions> | false;
+  /** Extra reconcilers built on the shared parts. */
+  extraControllers?: (parts: ControllerParts) => KindController[];
+  backoff?: { baseMs: number; maxMs: number };
+  watchTimeoutSeconds?: number;
+  onLostLeadership?: () => void;
+}
+
+export interface ControllerParts {
+  api: KubeApi;
+  store: ArtifactStore;
+  events: EventRecorder;
+  statusWriter: (resource: KindController['resource']) => StatusWriter;
+  logger: ControllerLogger;
+}
+
+export interface RunningController {
+  manager: ControllerManager;
+  store: ArtifactStore;
+  metrics: ControllerMetrics;
+  isReady(): boolean;
+  /** Graceful: the step in flight finishes, the Lease is released. */
+  close(): Promise<void>;
+}
+
+export async function startController(options: ControllerOptions): Promise<RunningController> {
+  const metrics = createControllerMetrics(options.metricsRegistry);
+  const api = options.api ?? createKubeApi({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), onCall: (method, status) => metrics.onApiCall(method, status) });
+  const store = createArtifactStore({ root: options.storage.dir, maxBytes: options.storage.maxBytes });
+  await store.open();
+  const logger = options.logger;
+  const onEvent: EventSink = (event) => {
+    if (event.type === 'response-body') logger.debug({ registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary }, 'registry error body');
+    metrics.onRegistryEvent(event);
+  };
+  const pins = createPinResolver({ access: clusterAccess(options.secrets), onEvent, verifyOnResolve: false });
+  const verifier = createAdmissionVerifier({ pins, secrets: options.secrets });
+  const events = createEventRecorder({ api, onError: (error) => logger.warn({ code: error.code, err: error.message }, 'event not recorded') });
+  const statusWriter = (resource: KindController['resource']): StatusWriter => createStatusWriter({ api, resource });
+  const oci = createOciRepositoryController({ status: statusWriter(RESOURCES.ociRepository), events, store, pins, verifier, pull: options.pull, policy: options.policy });
+  const parts: ControllerParts = { api, store, events, statusWriter, logger };
+  const kubeConfig = options.kubeConfig ?? (options.api === undefined ? loadKubeConfig(options.kubeconfig) : undefined);
+  const kustomizations: KindController[] = [];
+  if (options.kustomization !== false && kubeConfig !== undefined) {
+    const clients = createObjectClients(kubeConfig);
+    kustomizations.push(createKustomizationController({
+      client: clients.client,
+      clientFor: (account) => clients.clientFor(account),
+      artifacts: store,
+      status: statusWriter(RESOURCES.kustomization),
+      events,
+      ...(options.kustomization === undefined ? {} : { options: options.kustomization }),
+    }));
+  } else if (options.kustomization !== false) {
+    logger.warn({}, 'no kubeconfig for the Kustomization reconciler: Kustomizations are not reconciled');
+  }
+  const manager = createControllerManager({
+    api,
+    controllers: [oci, ...kustomizations, ...(options.extraControllers?.(parts) ?? [])],
+    ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+    ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.leaderElection ? { leaderElection: options.leaderElection } : {}),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
+    ...(options.onLostLeadership ? { onLostLeadership: options.onLostLeadership } : {}),
+    metrics,
+    logger,
+  });
+  manager.start();
+  return {
+    manager,
+    store,
+    metrics,
+    isReady: () => manager.synced(),
+    async close() {
+      await manager.stop();
+      pins.close();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Controller tests' shared parts: the SourcePolicy that trusts the platform key on a loopback plain-HTTP
+ * registry, a signed Flux artifact pushed with the artifact room's packer, the OCIRepository that names it, and
+ * the real `pinwarden controller` process (dist/main.js) with its probe port.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { KeyObject } from 'node:crypto';
+import { packArtifact, pushArtifact } from '../../src/artifact/index.ts';
+import { HttpRepository } from '../../src/oci/index.ts';
+import type { Descriptor } from '../../src/oci/index.ts';
+import { attachLegacy, legacySignature } from '../helpers/sigstore-fixtures-sign.ts';
+import { PLATFORM_KEY, PLATFORM_KEY_FINGERPRINT } from '../helpers/trust.ts';
+import { MAIN_JS } from './pinwarden.ts';
+import { REPO_ROOT } from '../helpers/cli.ts';
+
+export function controllerPolicy(registryHost: string, extra = ''): string {
+  return `apiVersion: pinwarden.dev/v1alpha1
+kind: SourcePolicy
+metadata: {name: controller-test}
+spec:
+  ociRepository:
+    requireVerify: true
+    allowKeyBased: true
+    trustedKeys: ["${PLATFORM_KEY_FINGERPRINT}"]
+    requireTlogForKeys: false
+    allowedRegistries: ["oci://${registryHost}/"]
+    allowInsecure: true
+${extra}  registry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8"]}
+`;
+}
+
+/** Packs `files` as a Flux artifact, pushes it under `tag` and signs it (cosign v2, key-based). */
+export async function pushSigned(registryHost: string, repo: string, tag: string, files: Record<string, string>, signer: { privateKey: KeyObject; publicKey: KeyObject } = PLATFORM_KEY): Promise<Descriptor> {
+  const source = mkdtempSync(join(tmpdir(), 'pw-artifact-'));
+  try {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
+    const repository = HttpRepository.fromUrl(`oci://${registryHost}/${repo}`, { insecure: true });
+    const call = { signal: AbortSignal.timeout(20_000) };
+    const packed = await packArtifact({ path: source, source: 'https://github.com/acme/fleet', revision: 'main@sha1:0123456789abcdef0123456789abcdef01234567' });
+    const descriptor = await pushArtifact(repository, packed, tag, call);
+    await attachLegacy(repository, descriptor, [legacySignature(signer, `${registryHost}/${repo}`, descriptor.digest)]);
+    return descriptor;
+  } finally {
+    rmSync(source, { recursive: true, force: true });
+  }
+}
+
+export function ociRepositoryYaml(registryHost: string, ns: string, name: string, repo: string, ref: Record<string, string>, interval = '10m'): string {
+  return JSON.stringify({
+    apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name, namespace: ns },
+    spec: { url: `oci://${registryHost}/${repo}`, interval, insecure: true, ref, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } },
+  });
+}
+
+export interface ControllerProcess {
+  pid: number;
+  child: ChildProcess;
+  metricsUrl: string;
+  logs(): string[];
+  exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after 10 s. */
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+export async function startControllerProcess(options: { kubeconfig: string; policy: string; args?: string[] }): Promise<ControllerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-controller-'));
+  writeFileSync(join(dir, 'policy.yaml'), options.policy);
+  const args = [MAIN_JS, 'controller', '--kubeconfig', options.kubeconfig, '--config', join(dir, 'policy.yaml'), '--host', '127.0.0.1', '--metrics-port', '0', '--storage-dir', join(dir, 'store'), ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const onExit = (): void => void child.kill('SIGKILL');
+  process.on('exit', onExit);
+  void exited.then(() => {
+    process.off('exit', onExit);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const metricsUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pinwarden controller did not start within 30 s:\n${lines.join('\n')}`)), 30_000);
+    void exited.then((code) => reject(new Error(`pinwarden controller exited ${code}:\n${lines.join('\n')}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; metrics?: string };
+        if (entry.msg === 'pinwarden controller running' && entry.metrics) {
+          clearTimeout(timer);
+          resolve(entry.metrics);
+        }
+      } catch {
+        // not JSON
+      }
+    });
+  });
+  return {
+    pid: child.pid!,
+    child,
+    metricsUrl,
+    logs: () => lines.slice(),
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
