@@ -39,7 +39,8 @@ const OWNED_PACKAGES = {
   'node:dns': ['oci'],
 };
 
-/** Only the OCI room opens sockets to registries: the client functions of node's network modules are its own. */
+/** Only the OCI room (registries) and the kube room (the Kubernetes API) open sockets: the client functions of node's network modules are theirs. */
+const SOCKET_ROOMS = ['oci', 'kube'];
 const SOCKET_CLIENTS = {
   'node:net': ['connect', 'createConnection', 'Socket'],
   'node:tls': ['connect', 'TLSSocket'],
@@ -67,7 +68,7 @@ function importRules(room) {
     ? IO_PACKAGES.map((name) => ({ name, message: 'core is pure: no I/O, no adapters' }))
     : [
         ...Object.entries(OWNED_PACKAGES).filter(([, owners]) => !owners.includes(room)).map(([name, owners]) => ({ name, allowTypeImports: true, message: `only ${owners.join(', ')} may import ${name} (see src/README.md)` })),
-        ...(room === 'oci' ? [] : Object.entries(SOCKET_CLIENTS).map(([name, importNames]) => ({ name, importNames, message: `only oci/ opens sockets to registries (see src/README.md)` }))),
+        ...(SOCKET_ROOMS.includes(room) ? [] : Object.entries(SOCKET_CLIENTS).map(([name, importNames]) => ({ name, importNames, message: `only oci/ (registries) and kube/ (the Kubernetes API) open sockets (see src/README.md)` }))),
       ];
   const patterns = [
     ...banned.map((other) => ({ group: [`**/${other}/**`, `../${other}`, `../../${other}`], message: `${room} may not import ${other} (see src/README.md)` })),

@@ -67,16 +67,17 @@ export interface ObjectClientOptions {
 }
 
 export class KubeApiError extends PinwardenError {
-  readonly status: number;
+  /** The apiserver's HTTP status. */
+  readonly httpStatus: number;
   /** `Status.reason`, e.g. `Invalid`, `Forbidden`, `Conflict`, `NotFound`. */
-  readonly reason: string;
+  readonly apiReason: string;
   /** `Status.message`, capped at 1 KiB. */
   readonly apiMessage: string;
 
   constructor(what: string, status: number, reason: string, apiMessage: string) {
     super('PW_KUBE_API', `${what}: ${apiMessage === '' ? `Kubernetes API answered ${status}` : apiMessage}`, { details: { status, reason } });
-    this.status = status;
-    this.reason = reason;
+    this.httpStatus = status;
+    this.apiReason = reason;
     this.apiMessage = apiMessage;
   }
 }
@@ -239,7 +240,7 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
       try {
         target = await pathFor(ref, true);
       } catch (error) {
-        if (error instanceof KubeApiError && error.status === 404) return undefined;
+        if (error instanceof KubeApiError && error.httpStatus === 404) return undefined;
         throw error;
       }
       const { status, json } = await call('GET', target.path, `get ${label(ref)}`);
@@ -260,7 +261,7 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
       try {
         target = await pathFor(ref, true);
       } catch (error) {
-        if (error instanceof KubeApiError && error.status === 404) return false;
+        if (error instanceof KubeApiError && error.httpStatus === 404) return false;
         throw error;
       }
       const { status, json } = await call('DELETE', target.path, `delete of ${label(ref)}`, { type: 'application/json', data: JSON.stringify({ propagationPolicy: 'Background' }) });

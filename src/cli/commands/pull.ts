@@ -16,14 +16,14 @@ import type { PullVerification, PulledArtifact } from '../../flows/index.ts';
 import { formatReference, parseReference } from '../../oci/index.ts';
 import type { VerifiedSignature } from '../../signature/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../program.ts';
+import type { SetExit } from '../command.ts';
 import { addCosignIdentityOptions } from '../flags/cosign-identity.ts';
 import type { CosignIdentityFlags } from '../flags/cosign-identity.ts';
 import { addBindingOptions, bindingJson, bindingMode, describeBinding } from '../flags/commit-binding.ts';
 import type { BindingFlags } from '../flags/commit-binding.ts';
 import { positiveIntegerFlag, sizeFlag } from '../flags/size.ts';
-import { addRegistryOptions, callFor, openRepository } from './resolve.ts';
-import type { RegistryFlags } from './resolve.ts';
+import { addRegistryOptions, callFor, openRepository } from '../registry-options.ts';
+import type { RegistryFlags } from '../registry-options.ts';
 import { claimRows, describeFailure, verificationOptions, verifyBlock } from './verify.ts';
 
 interface PullFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
@@ -71,7 +71,7 @@ export async function runPull(ref: string, flags: PullFlags, io: CliIo): Promise
   const limits = extractLimits(flags);
   const destination = resolvePath(io.cwd, flags.output);
   const verification = await verificationOf(flags, io);
-  const call = callFor(flags);
+  const call = await callFor(flags);
   const repository = await openRepository(reference, flags, io);
   const shown = formatReference(reference);
   try {

@@ -79,14 +79,14 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 function failure(object: KubeObject, step: 'dry-run' | 'apply' | 'get' | 'recreate' | 'cleanup', error: unknown): PinwardenError {
   const subject = describe(object);
   if (error instanceof KubeApiError) {
-    const reason = error.reason === '' ? String(error.status) : error.reason;
-    const apiText = error.apiMessage === '' ? `Kubernetes API answered ${error.status}` : error.apiMessage;
+    const reason = error.apiReason === '' ? String(error.httpStatus) : error.apiReason;
+    const apiText = error.apiMessage === '' ? `Kubernetes API answered ${error.httpStatus}` : error.apiMessage;
     let message: string;
-    if (error.status === 404 && step === 'dry-run') {
+    if (error.httpStatus === 404 && step === 'dry-run') {
       message = object.metadata.namespace === undefined || object.metadata.namespace === '' ? `${subject} namespace not specified: ${apiText}` : `${subject} not found: ${apiText}`;
     } else if (step === 'dry-run') message = `${subject} dry-run failed (${reason}): ${apiText}`;
     else message = `${subject} ${step} failed (${reason}): ${apiText}`;
-    return new PinwardenError('PW_APPLY_FAILED', message, { cause: error, details: { object: subject, status: error.status, reason } });
+    return new PinwardenError('PW_APPLY_FAILED', message, { cause: error, details: { object: subject, httpStatus: error.httpStatus, apiReason: reason } });
   }
   const text = error instanceof Error ? error.message : String(error);
   return new PinwardenError('PW_APPLY_FAILED', `${subject} ${step} failed: ${text}`, { cause: error, details: { object: subject } });
@@ -94,7 +94,7 @@ function failure(object: KubeObject, step: 'dry-run' | 'apply' | 'get' | 'recrea
 
 function isImmutableError(error: unknown): boolean {
   if (!(error instanceof KubeApiError)) return false;
-  return error.status === 409 || error.status === 422 || error.reason === 'Invalid' || error.reason === 'Conflict' || /is\simmutable|immutable\sfield/.test(error.apiMessage);
+  return error.httpStatus === 409 || error.httpStatus === 422 || error.apiReason === 'Invalid' || error.apiReason === 'Conflict' || /is\simmutable|immutable\sfield/.test(error.apiMessage);
 }
 
 function withoutMetaAndStatus(object: KubeObjectBody): Record<string, unknown> {

@@ -19,6 +19,7 @@ import { applySet, decodeId, prune, readManifests, setTargetNamespace, splitApiV
 import type { ApplyResult, InventoryEntry, KubeObject as ManifestObject, ManifestLimits, WaitTarget } from '../apply/index.ts';
 import { CONDITION, CONTINUE, REASON, conditionsOf, drive, jittered, markProgressing, runSteps, summarize } from '../runtime/index.ts';
 import type { EventRecorder, KindController, ReconcileAnswer, ReconcileScope, ReconcileStep, StatusWriter, StepResult, SummaryRules } from '../runtime/index.ts';
+import { manifestsDigest, upsertHistory } from './history.ts';
 import { readSpec } from './spec.ts';
 import type { KustomizationObject, KustomizationSpecView, KustomizationStatus } from './spec.ts';
 
@@ -93,6 +94,9 @@ interface Run {
   objects?: ManifestObject[];
   client?: ObjectClient;
   applied?: ApplyResult;
+  /** Digest of the built manifests (the history key) and when the reconcile started. */
+  checksum?: string;
+  startedAt: number;
 }
 
 function runOf(scope: Scope, deps: KustomizationDeps): Run {
@@ -101,6 +105,7 @@ function runOf(scope: Scope, deps: KustomizationDeps): Run {
   const object = scope.object as unknown as KustomizationObject;
   const inventory = object.status?.inventory?.entries;
   const run: Run = {
+    startedAt: (scope.now()).getTime(),
     spec: readSpec(object),
     options: { ...DEFAULTS, ...(deps.options ?? {}) },
     previousInventory: (Array.isArray(inventory) ? inventory : []).filter((entry) => typeof entry?.id === 'string' && typeof entry.v === 'string' && decodeId(entry.id) !== undefined),
@@ -110,6 +115,15 @@ function runOf(scope: Scope, deps: KustomizationDeps): Run {
 }
 
 const fields = (scope: Scope): Partial<Record<keyof StatusFields, unknown>> => scope.status;
+
+/** kustomize-controller records every attempt that got as far as a build in `status.history`. */
+function recordHistory(scope: Scope, run: Run, status: string): void {
+  if (run.checksum === undefined || run.source === undefined) return;
+  const metadata: Record<string, string> = { revision: run.source.revision, ...(run.source.originRevision === undefined ? {} : { originRevision: run.source.originRevision }) };
+  const previous = (scope.object.status as KustomizationStatus | undefined)?.history;
+  const at = scope.now();
+  fields(scope).history = upsertHistory(previous, { digest: run.checksum, at, durationMs: at.getTime() - run.startedAt, status, metadata });
+}
 
 /** Ready=False with Flux's reason and the error's message, and a `fail` the summarizer reads the same way. */
 function fail(scope: Scope, reason: string, error: PinwardenError, requeueAfterMs: number | undefined, stalled = false): StepResult {
@@ -235,6 +249,7 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       fields(scope).lastAttemptedRevision = run.source!.revision;
       scope.conditions.markTrue(CONDITION.reconciling, REASON.progressing, withTimeout(run, 'Building manifests'));
       run.objects = setTargetNamespace(objects, run.spec.targetNamespace);
+      run.checksum = manifestsDigest(run.objects);
       return CONTINUE;
     },
 
@@ -255,6 +270,7 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
           ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
         });
       } catch (error) {
+        recordHistory(scope, run, REASONS.reconciliationFailed);
         return fail(scope, REASONS.reconciliationFailed, toPinwardenError(error, 'PW_APPLY_FAILED'), run.spec.retryIntervalMs);
       }
       const changed = run.applied.entries.filter((entry) => entry.action === 'created' || entry.action === 'configured');
@@ -271,7 +287,10 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       fields(scope).inventory = { entries: result.inventory };
       const deleted = result.entries.filter((entry) => entry.action === 'deleted');
       if (deleted.length > 0) scope.events.push({ type: 'Normal', reason: REASON.progressing, message: `garbage collection completed: ${lines(deleted.map((entry) => `${entry.subject} deleted`))}` });
-      if (result.error !== undefined) return fail(scope, REASONS.pruneFailed, result.error, run.spec.retryIntervalMs);
+      if (result.error !== undefined) {
+        recordHistory(scope, run, REASONS.pruneFailed);
+        return fail(scope, REASONS.pruneFailed, result.error, run.spec.retryIntervalMs);
+      }
       return CONTINUE;
     },
 
@@ -298,6 +317,7 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const result = await waitForCurrent(run.client!, targets, { timeoutMs: run.spec.timeoutMs, intervalMs: run.options.healthIntervalMs, now, signal: scope.signal, ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }) });
       if (!result.ok) {
         scope.conditions.markFalse(CONDITION.healthy, REASONS.healthCheckFailed, result.message);
+        recordHistory(scope, run, REASONS.healthCheckFailed);
         return fail(scope, REASONS.healthCheckFailed, err('PW_HEALTH_CHECK_FAILED', `health check failed after ${formatGoDuration(result.elapsedMs)}: ${result.message}`), run.spec.retryIntervalMs);
       }
       const previous = scope.object.status as KustomizationStatus | undefined;
@@ -312,6 +332,7 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const run = runOf(scope, deps);
       fields(scope).lastAppliedRevision = run.source!.revision;
       fields(scope).lastAppliedOriginRevision = run.source!.originRevision ?? null;
+      recordHistory(scope, run, REASONS.reconciliationSucceeded);
       scope.conditions.markTrue(CONDITION.ready, REASONS.reconciliationSucceeded, `Applied revision: ${run.source!.revision}`);
       return { kind: 'done' };
     },

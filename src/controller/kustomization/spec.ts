@@ -59,6 +59,7 @@ export interface KustomizationStatus {
   lastAppliedOriginRevision?: string;
   lastHandledReconcileAt?: string;
   inventory?: { entries: InventoryEntry[] };
+  history?: unknown[];
   [key: string]: unknown;
 }
 

@@ -21,3 +21,4 @@ export { createControllerMetrics } from './metrics.ts';
 export type { ControllerMetrics } from './metrics.ts';
 export { createControllerManager } from './manager.ts';
 export type { ControllerLogger, ControllerManager, KindController, ManagerOptions, ReconcileAnswer, ReconcileRequest, SourceRef } from './manager.ts';
+export { startProbeServer } from './probes.ts';

@@ -67,7 +67,7 @@ test('a Status refusal is a KubeApiError with the status, reason and message; th
   const client = createObjectClient(config());
   await assert.rejects(client.apply(cm, { fieldManager: 'pinwarden' }), (error: unknown) => {
     assert.ok(error instanceof KubeApiError);
-    assert.deepEqual([error.status, error.reason, error.apiMessage], [422, 'Invalid', 'ConfigMap "a" is invalid: data: Too many']);
+    assert.deepEqual([error.httpStatus, error.apiReason, error.apiMessage], [422, 'Invalid', 'ConfigMap "a" is invalid: data: Too many']);
     assert.doesNotMatch(error.message, /secret-token-value/);
     return true;
   });
@@ -100,5 +100,5 @@ test('discovery: cluster-scoped kinds drop the namespace, a kind learnt later is
   widgetsKnown = true;
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(await client.scope('example.com/v1', 'Widget'), 'Cluster');
-  await assert.rejects(client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'no-ns' } }, { fieldManager: 'pinwarden' }), (error: unknown) => error instanceof KubeApiError && error.status === 404);
+  await assert.rejects(client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'no-ns' } }, { fieldManager: 'pinwarden' }), (error: unknown) => error instanceof KubeApiError && error.httpStatus === 404);
 });

@@ -104,6 +104,8 @@ test('success, then a new revision: applied by pinwarden, pruned, inventory and 
   assert.equal(stored.status.lastAttemptedRevision, first);
   assert.equal(stored.status.lastAppliedOriginRevision, 'main@sha1:1111');
   assert.deepEqual(stored.status.inventory.entries, [`${ns}_a__ConfigMap`, `${ns}_b__ConfigMap`, `${ns}_c__ConfigMap`].map((id) => ({ id, v: 'v1' })));
+  assert.equal(stored.status.history.length, 1);
+  assert.deepEqual([stored.status.history[0].lastReconciledStatus, stored.status.history[0].totalReconciliations, stored.status.history[0].metadata], ['ReconciliationSucceeded', 1, { revision: first, originRevision: 'main@sha1:1111' }]);
   for (const name of ['a', 'b', 'c']) {
     const object = await live(cp, ['configmap', '-n', ns, name]);
     assert.deepEqual(managers(object), ['pinwarden/Apply']);
@@ -116,6 +118,7 @@ test('success, then a new revision: applied by pinwarden, pruned, inventory and 
   assert.equal(again.outcome.result, 'succeeded');
   assert.equal(again.stored.status.lastAppliedRevision, second);
   assert.equal(again.stored.status.lastAppliedOriginRevision, 'main@sha1:2222');
+  assert.deepEqual(again.stored.status.history.map((item: Loose) => item.metadata.revision), [second, first], 'newest snapshot first');
   assert.deepEqual(again.stored.status.inventory.entries.map((entry: Loose) => entry.id), [`${ns}_a__ConfigMap`, `${ns}_d__ConfigMap`]);
   assert.equal((await live(cp, ['configmap', '-n', ns, 'a'])).data.v, '2');
   assert.equal(await live(cp, ['configmap', '-n', ns, 'b']), undefined, 'b pruned');
@@ -144,6 +147,7 @@ test('fault: one object fails to apply → Ready=False names it and the apiserve
   assert.equal((await live(cp, ['configmap', '-n', ns, 'a'])).data.v, '1', 'nothing of the failed revision was applied');
   assert.equal(stored.status.lastAppliedRevision, good);
   assert.equal(stored.status.lastAttemptedRevision, broken);
+  assert.deepEqual([stored.status.history[0].lastReconciledStatus, stored.status.history[0].metadata.revision], ['ReconciliationFailed', broken]);
 });
 
 test('fault: the source is deleted → ArtifactFailed naming it, nothing pruned, inventory kept; retried at retryInterval', async () => {
