@@ -11,7 +11,8 @@ import { parseDocument } from 'yaml';
 import { KUBE_VERSION, ensureKubeAssets } from './kube-assets.ts';
 import { startControlPlane } from '../test/support/control-plane.ts';
 import type { ControlPlane } from '../test/support/control-plane.ts';
-import { registerWebhooks, startPinwarden, waitForWebhooks, MAIN_JS } from '../test/support/pinwarden.ts';
+import { registerWebhooks, startPinwarden, waitForWebhooks } from '../test/support/pinwarden.ts';
+import { builtCli } from '../test/helpers/cli.ts';
 import type { Pinwarden } from '../test/support/pinwarden.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import type { TestRegistry } from '../test/helpers/registry.ts';
@@ -56,7 +57,8 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const configPath = resolve(args.config);
   if (args.webhook && !existsSync(configPath)) throw new Error(`--config ${args.config}: no such file`);
-  if (args.webhook && !existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run "npm run build" first`);
+  // Refuses a missing or stale dist/ with what to run.
+  if (args.webhook) builtCli();
   const assets = ensureKubeAssets(process.env, (line) => console.error(line));
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {

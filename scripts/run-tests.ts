@@ -8,6 +8,7 @@ import { ensureKubeAssets, findKubeAssets, goVersion } from './kube-assets.ts';
 import { ensureHelm } from './helm-assets.ts';
 import { ensureAppImage } from './image-assets.ts';
 import { join } from 'node:path';
+import { builtCli } from '../test/helpers/cli.ts';
 
 /** Debian packages the integration tests run for real: the reference registry, and skopeo to compare against. */
 const TOOLS = [
@@ -112,6 +113,21 @@ function ensureKustomize(): void {
   process.env.PINWARDEN_KUSTOMIZE = binary;
 }
 
+/**
+ * The CLI and serve tests spawn dist/main.js: `npm test` builds first (pretest); run directly, this script
+ * builds when dist/ is missing or older than src/, so no test runs a stale build.
+ */
+function ensureFreshBuild(): void {
+  try {
+    builtCli();
+  } catch {
+    console.log('dist/ is missing or older than src/: building…');
+    const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    if (result.status !== 0) process.exit(result.status ?? 1);
+  }
+}
+
+ensureFreshBuild();
 ensureTools();
 ensureKustomize();
 const patterns = process.argv.slice(2);

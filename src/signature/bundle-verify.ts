@@ -16,7 +16,6 @@ import {
 } from '@sigstore/bundle';
 import type { TrustMaterial } from '@sigstore/verify';
 import { Verifier, toSignedEntity } from '@sigstore/verify';
-import type { CertificateClaims } from '../core/binding/index.ts';
 import { PinwardenError } from '../core/errors.ts';
 import type { SignatureReason } from '../core/errors.ts';
 import type { BundleTarget } from './binding.ts';
@@ -29,6 +28,7 @@ import { assertIdentityAllowed } from './identity.ts';
 import type { PublicKeyMaterial } from './keys.ts';
 import { keyFinderFor, orderByHint } from './keys.ts';
 import type { TrustRoot } from './trust-root.ts';
+import type { VerifiedSignature } from './types.ts';
 
 export type { BundleTarget } from './binding.ts';
 
@@ -36,16 +36,8 @@ export type SignerPolicy =
   | { mode: 'keyless'; identity: IdentityPolicy; trustRoot: TrustRoot }
   | { mode: 'key'; keys: readonly PublicKeyMaterial[]; requireTlog: boolean; trustRoot?: TrustRoot };
 
-export interface BundleOutcome {
-  mode: 'keyless' | 'key';
-  issuer?: string;
-  subjects: string[];
-  /** Keyless: the leaf's Fulcio workflow claims. */
-  claims?: CertificateClaims;
-  keyName?: string;
-  logIndex?: string;
-  integratedTime?: Date;
-}
+/** What a verified bundle tells: the signer fields of `VerifiedSignature`. */
+export type BundleOutcome = Pick<VerifiedSignature, 'mode' | 'issuer' | 'subjects' | 'claims' | 'keyName' | 'logIndex' | 'integratedTime'>;
 
 const KNOWN_MEDIA_TYPES = new Set([BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE]);
 

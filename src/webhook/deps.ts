@@ -7,7 +7,7 @@ import type { AdmissionInput, AdmitDeps, ValidateResult } from '../flows/index.t
 import type { ConnectionLimits } from './connection-limits.ts';
 import type { IdentityOffload } from './identity-offload.ts';
 import type { WebhookMetrics } from './metrics.ts';
-import type { PolicySource, ServingMaterial } from '../runtime/index.ts';
+import type { Clock, PolicySource, ServingMaterial } from '../runtime/index.ts';
 
 export interface AdmissionFlows {
   /** Synchronous when no registry call is needed. */
@@ -21,8 +21,8 @@ export interface WebhookDeps {
   flows: AdmissionFlows;
   logger: Logger;
   metrics: WebhookMetrics;
-  /** ms since the epoch; drives deadlines and durations. */
-  clock?: () => number;
+  /** Drives deadlines, the watchdog and durations (default: the system clock). */
+  clock?: Clock;
   /** PEM pair (and client CA): served over HTTPS (TLS >= 1.2); absent: plain HTTP (inject() tests). */
   https?: ServingMaterial;
   /** Connection, time and body bounds (defaults: connection-limits.ts DEFAULT_LIMITS). */

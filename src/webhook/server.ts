@@ -7,7 +7,7 @@
  * and held body bytes (see connection-limits.ts).
  */
 import { fastify } from 'fastify';
-import { serverTlsOptions } from '../runtime/index.ts';
+import { serverTlsOptions, systemClock } from '../runtime/index.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinwardenError, errorLogFields, isPinwardenError, statusFor } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
@@ -69,7 +69,7 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ statusCode: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}: pinwarden serves POST /mutate and POST /validate` });
   });
-  const watchdog = createWatchdog(WATCHDOG_TICK_MS, deps.clock ?? Date.now);
+  const watchdog = createWatchdog(WATCHDOG_TICK_MS, deps.clock ?? systemClock);
   app.addHook('onClose', (_instance, done) => {
     watchdog.stop();
     done();
@@ -114,11 +114,11 @@ function cut(text: string, max: number): string {
 }
 
 function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, watchdog: Watchdog) {
-  const clock = deps.clock ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   // Not async: a review the rules decide without I/O is answered in the same tick (fastify sends a plain
   // return value); only a review that waits on a registry goes through a promise.
   return (request: FastifyRequest<{ Querystring: { timeout?: string } }>): AdmissionReviewBody | Promise<AdmissionReviewBody> => {
-    const started = clock();
+    const started = clock.now();
     const review = decodeReview(request.body);
     const timeoutMs = parseGoDuration(request.query.timeout) ?? deps.defaultTimeoutMs ?? APISERVER_DEFAULT_TIMEOUT_MS;
     const answerBy = started + timeoutMs - Math.max(MIN_MARGIN_MS, timeoutMs * 0.05);
@@ -130,7 +130,7 @@ function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, wat
 type AdmissionReviewBody = ReturnType<typeof encodeReview>;
 
 function finish(route: Route, review: AdmissionRequest, answer: Answer, deps: WebhookDeps, started: number): AdmissionReviewBody {
-  const durationMs = (deps.clock ?? Date.now)() - started;
+  const durationMs = (deps.clock ?? systemClock).now() - started;
   deps.metrics.observeReview(route, answer.verdict, durationMs / 1000);
   // Decisions that change or refuse something are logged at info; plain "allowed, unchanged" at debug, and
   // so is a dry-run pin: kustomize-controller dry-runs every reconcile with the tag from Git, so each one is
@@ -147,7 +147,7 @@ function finish(route: Route, review: AdmissionRequest, answer: Answer, deps: We
  * that needs I/O also runs under a wall-clock guard, so an overrun is answered before the apiserver gives up.
  */
 function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequest, deps: WebhookDeps, answerBy: number, watchdog: Watchdog): Answer | Promise<Answer> {
-  const clock = deps.clock ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   let policy: SourcePolicy | undefined;
   try {
     policy = deps.policy.current();
@@ -155,10 +155,10 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
     // Identity containment the rules would compute inline runs in the worker first (off the event loop).
     // Its deadline comes before answerBy, so an undecided identity is denied by the rules (identity-too-complex)
     // rather than reaching the watchdog, whose deadline answer `registry.onUnreachable: warn` would admit.
-    const identitiesBy = Math.max(clock() + 1, answerBy - IDENTITY_MARGIN_MS);
+    const identitiesBy = Math.max(clock.now() + 1, answerBy - IDENTITY_MARGIN_MS);
     const identities = route === 'validate' && !isOutOfScope(review) ? deps.identityOffload?.prepare(review.object, review.namespace, current, identitiesBy) : undefined;
     const exceptions = route === 'validate' ? deps.policy.exceptions?.() : undefined;
-    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock() - 25), ...(exceptions ? { exceptions } : {}), ...env });
+    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock.now() - 25), ...(exceptions ? { exceptions } : {}), ...env });
     const outcome = identities ? identities.then((decided) => run({ identities: decided })) : run({});
     if (!(outcome instanceof Promise)) return outcome;
     // The watchdog sweeps every WATCHDOG_TICK_MS, so it may fire up to one tick after answerBy (inside the margin).

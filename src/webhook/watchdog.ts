@@ -2,11 +2,14 @@
  * One timer for every review that waits on I/O, instead of one per review: each registers its answer-by
  * time, and a sweep every `tickMs` fails the overdue ones with PW_DEADLINE. Under load that is thousands of
  * timers fewer per second; the price is answering up to one tick late, which the server's margin absorbs.
+ * Time is the injected clock's, so tests step it instead of waiting.
  */
 import { PinwardenError } from '../core/errors.ts';
+import { systemClock } from '../runtime/index.ts';
+import type { Clock, Timer } from '../runtime/index.ts';
 
 export interface Watchdog {
-  /** `work`, or PW_DEADLINE once `answerBy` (ms since the epoch) has passed, whichever settles first. */
+  /** `work`, or PW_DEADLINE once `answerBy` (ms on the clock) has passed, whichever settles first. */
   guard<T>(work: Promise<T>, answerBy: number): Promise<T>;
   stop(): void;
 }
@@ -16,22 +19,20 @@ interface Pending {
   fail(error: PinwardenError): void;
 }
 
-export function createWatchdog(tickMs = 25, now: () => number = Date.now): Watchdog {
+export function createWatchdog(tickMs = 25, clock: Clock = systemClock): Watchdog {
   const pending = new Set<Pending>();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
 
   const sweep = (): void => {
-    const at = now();
+    timer = undefined;
+    const at = clock.now();
     for (const entry of pending) {
       if (entry.answerBy <= at) {
         pending.delete(entry);
         entry.fail(new PinwardenError('PW_DEADLINE', `no decision within the admission deadline (${at - entry.answerBy} ms over)`));
       }
     }
-    if (pending.size === 0 && timer) {
-      clearInterval(timer);
-      timer = undefined;
-    }
+    if (pending.size > 0) timer = clock.setTimer(sweep, tickMs);
   };
 
   return {
@@ -39,7 +40,7 @@ export function createWatchdog(tickMs = 25, now: () => number = Date.now): Watch
       return new Promise((resolve, reject) => {
         const entry: Pending = { answerBy, fail: reject };
         pending.add(entry);
-        timer ??= setInterval(sweep, tickMs).unref();
+        timer ??= clock.setTimer(sweep, tickMs);
         work.then(
           (value) => {
             pending.delete(entry);
@@ -54,7 +55,7 @@ export function createWatchdog(tickMs = 25, now: () => number = Date.now): Watch
       });
     },
     stop() {
-      if (timer) clearInterval(timer);
+      timer?.cancel();
       timer = undefined;
       pending.clear();
     },

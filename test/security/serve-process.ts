@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
-import { BUILT_CLI } from '../helpers/cli.ts';
+import { builtCli } from '../helpers/cli.ts';
 import { createTestCa } from '../helpers/certs.ts';
 import type { KeyPairPem, TestCa } from '../helpers/certs.ts';
 import type { Loose } from '../helpers/admission.ts';
@@ -64,7 +64,7 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
   const extra = options.prepare ? await options.prepare(work, ca) : [];
   const args = [
     ...(options.nodeFlags ?? []),
-    BUILT_CLI, 'serve', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1',
+    builtCli(), 'serve', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1',
     '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--config', join(work, 'policy.yaml'),
     ...extra, ...(options.args ?? []),
   ];

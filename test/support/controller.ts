@@ -15,8 +15,7 @@ import { HttpRepository } from '../../src/oci/index.ts';
 import type { Descriptor } from '../../src/oci/index.ts';
 import { attachLegacy, legacySignature } from '../helpers/sigstore-fixtures-sign.ts';
 import { PLATFORM_KEY, PLATFORM_KEY_FINGERPRINT } from '../helpers/trust.ts';
-import { MAIN_JS } from './pinwarden.ts';
-import { REPO_ROOT } from '../helpers/cli.ts';
+import { REPO_ROOT, builtCli } from '../helpers/cli.ts';
 
 export function controllerPolicy(registryHost: string, extra = ''): string {
   return `apiVersion: pinwarden.dev/v1alpha1
@@ -71,7 +70,7 @@ export interface ControllerProcess {
 export async function startControllerProcess(options: { kubeconfig: string; policy: string; args?: string[] }): Promise<ControllerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pw-controller-'));
   writeFileSync(join(dir, 'policy.yaml'), options.policy);
-  const args = [MAIN_JS, 'controller', '--kubeconfig', options.kubeconfig, '--config', join(dir, 'policy.yaml'), '--host', '127.0.0.1', '--metrics-port', '0', '--storage-dir', join(dir, 'store'), ...(options.args ?? [])];
+  const args = [builtCli(), 'controller', '--kubeconfig', options.kubeconfig, '--config', join(dir, 'policy.yaml'), '--host', '127.0.0.1', '--metrics-port', '0', '--storage-dir', join(dir, 'store'), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));

@@ -13,12 +13,10 @@ import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { REPO_ROOT } from '../helpers/cli.ts';
+import { REPO_ROOT, builtCli } from '../helpers/cli.ts';
 import { createTestCa } from '../helpers/certs.ts';
 import type { KeyPairPem, TestCa } from '../helpers/certs.ts';
 import type { ControlPlane } from './control-plane.ts';
-
-export const MAIN_JS = join(REPO_ROOT, 'dist', 'main.js');
 
 export interface StartPinwardenOptions {
   /** SourcePolicy YAML (written to a file and passed as --config). */
@@ -55,7 +53,7 @@ export async function startPinwarden(options: StartPinwardenOptions = {}): Promi
   writeFileSync(join(dir, 'tls.crt'), serving.certPem);
   writeFileSync(join(dir, 'tls.key'), serving.keyPem, { mode: 0o600 });
   const args = [
-    MAIN_JS, 'serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--metrics-port', '0',
+    builtCli(), 'serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--metrics-port', '0',
     '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--log-level', options.logLevel ?? 'info',
   ];
   if (options.policy !== undefined) {

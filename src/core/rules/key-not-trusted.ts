@@ -1,4 +1,5 @@
 import { keySetDecision } from '../trust/index.ts';
+import { trustFindings } from './rule.ts';
 import type { OciRepositoryRule } from './rule.ts';
 
 /**
@@ -15,17 +16,9 @@ export const keyNotTrusted: OciRepositoryRule = {
     const verify = view.verify;
     const settings = policy.spec.ociRepository;
     if (!verify || verify.provider !== 'cosign' || verify.secretName === undefined || !settings.allowKeyBased) return [];
-    const decision = keySetDecision(settings, verify.secretName, verifySecrets?.keys);
-    if (decision.trusted) return [];
-    return [
-      {
-        path: 'spec.verify.secretRef',
-        message: decision.message,
-        fix: decision.unseen
-          ? 'nothing to change if the Secret holds only trusted keys; the webhook checks it at admission'
-          : 'keep only keys listed in spec.ociRepository.trustedKeys in the Secret (compare sha256 fingerprints: openssl pkey -pubin -in cosign.pub -outform DER | sha256sum), or ask the policy owner to trust the key',
-        ...(decision.unseen ? { severity: 'warning' as const } : {}),
-      },
-    ];
+    return trustFindings(keySetDecision(settings, verify.secretName, verifySecrets?.keys), 'spec.verify.secretRef', {
+      unseen: 'nothing to change if the Secret holds only trusted keys; the webhook checks it at admission',
+      refused: 'keep only keys listed in spec.ociRepository.trustedKeys in the Secret (compare sha256 fingerprints: openssl pkey -pubin -in cosign.pub -outform DER | sha256sum), or ask the policy owner to trust the key',
+    });
   },
 };

@@ -2,7 +2,7 @@
 import type { Finding } from '../findings.ts';
 import type { BucketView, OciRepositoryView } from '../flux/objects.ts';
 import type { SourcePolicy } from '../policy/index.ts';
-import type { VerifySecretFacts } from '../trust/index.ts';
+import type { TrustDecision, VerifySecretFacts } from '../trust/index.ts';
 import type { PrecomputedIdentities } from './identity-verdict.ts';
 
 export interface RuleContext {
@@ -41,4 +41,13 @@ export type Rule = OciRepositoryRule | BucketRule;
 /** Keyless cosign: Flux verifies with Fulcio identities when verify.secretRef is absent. */
 export function isKeylessCosign(view: OciRepositoryView): boolean {
   return view.verify !== undefined && view.verify.provider === 'cosign' && !view.verify.hasSecretRef;
+}
+
+/**
+ * The finding of a trust decision on tenant material (`key-not-trusted`, `trusted-root-not-allowed`): none
+ * when trusted; a warning when nobody could look (offline), naming what the webhook will check; else an error.
+ */
+export function trustFindings(decision: TrustDecision, path: string, fix: { unseen: string; refused: string }): RuleFinding[] {
+  if (decision.trusted) return [];
+  return [{ path, message: decision.message, fix: decision.unseen ? fix.unseen : fix.refused, ...(decision.unseen ? { severity: 'warning' as const } : {}) }];
 }

@@ -1,4 +1,5 @@
 import { trustedRootDecision } from '../trust/index.ts';
+import { trustFindings } from './rule.ts';
 import type { OciRepositoryRule } from './rule.ts';
 
 /**
@@ -14,17 +15,9 @@ export const trustedRootNotAllowed: OciRepositoryRule = {
   check(view, { policy, verifySecrets }) {
     const verify = view.verify;
     if (!verify || verify.provider !== 'cosign' || verify.trustedRootSecretName === undefined) return [];
-    const decision = trustedRootDecision(policy.spec.ociRepository, verify.trustedRootSecretName, verifySecrets?.trustedRoot);
-    if (decision.trusted) return [];
-    return [
-      {
-        path: 'spec.verify.trustedRootSecretRef',
-        message: decision.message,
-        fix: decision.unseen
-          ? 'nothing to change if the Secret holds a trusted root the policy lists; the webhook checks it at admission'
-          : 'remove spec.verify.trustedRootSecretRef to use the Sigstore public-good root, or ask the policy owner to add sha256sum of the trusted_root.json to spec.ociRepository.trustedRoots',
-        ...(decision.unseen ? { severity: 'warning' as const } : {}),
-      },
-    ];
+    return trustFindings(trustedRootDecision(policy.spec.ociRepository, verify.trustedRootSecretName, verifySecrets?.trustedRoot), 'spec.verify.trustedRootSecretRef', {
+      unseen: 'nothing to change if the Secret holds a trusted root the policy lists; the webhook checks it at admission',
+      refused: 'remove spec.verify.trustedRootSecretRef to use the Sigstore public-good root, or ask the policy owner to add sha256sum of the trusted_root.json to spec.ociRepository.trustedRoots',
+    });
   },
 };

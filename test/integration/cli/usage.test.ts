@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { BUILT_CLI, REPO_ROOT, runBuiltCli } from '../../helpers/cli.ts';
+import { REPO_ROOT, builtCli, runBuiltCli } from '../../helpers/cli.ts';
 
 const COMMANDS = ['check', 'resolve', 'push', 'verify', 'serve'];
 
@@ -89,7 +89,7 @@ test('on a Node older than 24 dist/main.js prints one line and exits 2', (t) => 
     t.skip('no Node older than 24 on this machine (the unit test of nodeVersionProblem still runs)');
     return;
   }
-  const run = spawnSync(node, [BUILT_CLI, 'check', 'examples/manifests'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const run = spawnSync(node, [builtCli(), 'check', 'examples/manifests'], { cwd: REPO_ROOT, encoding: 'utf8' });
   assert.equal(run.status, 2);
   assert.match(run.stderr, /^pinwarden: Node\.js 24 or newer is required, this is Node\.js \d+\.\d+\.\d+ .*\[PW_NODE_UNSUPPORTED\]\n$/);
   assert.equal(run.stdout, '');

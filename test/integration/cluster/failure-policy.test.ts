@@ -47,7 +47,7 @@ test('a hanging registry: pinwarden answers within the apiserver timeout, with i
   assert.equal(result.code, 1);
   assert.match(result.stderr, /admission webhook "validate\.pinwarden\.dev" denied the request: /, 'pinwarden answered; the apiserver did not time it out');
   assert.doesNotMatch(result.stderr, /failed calling webhook/);
-  assert.match(result.stderr, /\[digest-required\].*(deadline|timed out|PW_DEADLINE)/i);
+  assert.match(result.stderr, /\[digest-required\].*\[PW_DEADLINE\]/);
   assert.ok(elapsed < 20_000, `answered in ${elapsed} ms (each hook is bounded by ${WEBHOOK_TIMEOUT_SECONDS} s)`);
 });
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyPatch } from '../../../src/core/mutation/index.ts';
 import { DIGEST_A, DIGEST_B, admissionReview, decodePatch, fakePinResolver, ociRepository, serverSideApplied } from '../../helpers/admission.ts';
+import { createManualClock } from '../../../src/runtime/index.ts';
 import { KEY_BASED, startHarness } from './harness.ts';
 import { TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
 
@@ -222,17 +223,37 @@ test('a library error carrying a token in its message: the answers, warnings and
   assert.ok(h.logs.some((line) => line.code === 'PW_INTERNAL' && line.causeType === 'Error'), 'the failure is still logged, by type');
 });
 
-test('a hung flow is cut at the apiserver timeout: answered before ?timeout= runs out', async () => {
+/**
+ * A hung flow on the manual clock: `?timeout=1s` gives an answer-by time of 1000 - 150 ms margin = 850 ms. The
+ * review stays open at 849 ms and is answered by the watchdog's sweep at 850 ms, whatever the machine's load.
+ */
+async function hungReview(route: '/mutate' | '/validate'): Promise<{ openAt849: boolean; answer: Awaited<ReturnType<ReturnType<typeof startHarness>['review']>> }> {
   const never = (): Promise<never> => new Promise(() => undefined);
-  const h = startHarness({ flows: { mutate: never, validate: never } });
-  const mutated = await h.review('/mutate', admissionReview(ociRepository(), { uid: 'slow' }), '?timeout=1s');
-  assert.ok(mutated.ms < 1000, `${mutated.ms}ms`);
-  assert.equal(mutated.response.allowed, true);
-  assert.match(mutated.response.warnings[0], /PW_DEADLINE/);
-  const validated = await h.review('/validate', admissionReview(ociRepository(), { uid: 'slow' }), '?timeout=1s');
-  assert.ok(validated.ms < 1000);
-  assert.equal(validated.response.allowed, false);
-  assert.equal(validated.response.status.code, 500);
+  const clock = createManualClock(0);
+  const h = startHarness({ flows: { mutate: never, validate: never }, clock });
+  let settled = false;
+  const answer = h.review(route, admissionReview(ociRepository(), { uid: 'slow' }), '?timeout=1s').finally(() => (settled = true));
+  for (let turn = 0; turn < 1000 && clock.pending === 0; turn++) await new Promise((resolve) => setImmediate(resolve));
+  clock.advance(849);
+  for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+  const openAt849 = !settled;
+  clock.advance(1);
+  return { openAt849, answer: await answer };
+}
+
+test('a hung /mutate is cut at the apiserver timeout: allowed unchanged with PW_DEADLINE, at the answer-by time', async () => {
+  const { openAt849, answer } = await hungReview('/mutate');
+  assert.equal(openAt849, true, 'answered before its answer-by time');
+  assert.equal(answer.response.allowed, true);
+  assert.match(answer.response.warnings[0], /\(PW_DEADLINE\)/);
+});
+
+test('a hung /validate is cut at the apiserver timeout: errored 500 PW_DEADLINE (fail-closed), at the answer-by time', async () => {
+  const { openAt849, answer } = await hungReview('/validate');
+  assert.equal(openAt849, true, 'answered before its answer-by time');
+  assert.equal(answer.response.allowed, false);
+  assert.equal(answer.response.status.code, 500);
+  assert.match(answer.response.status.message, /\(PW_DEADLINE\)/);
 });
 
 test('metrics count reviews by route and verdict', async () => {

@@ -5,6 +5,7 @@ import { createPinFailureLog } from '../../../src/flows/index.ts';
 import type { PinResolver } from '../../../src/flows/index.ts';
 import type { SourcePolicy } from '../../../src/core/policy/index.ts';
 import { createLogger, staticPolicy } from '../../../src/runtime/index.ts';
+import type { Clock } from '../../../src/runtime/index.ts';
 import { admissionFlows, buildServer, createWebhookMetrics } from '../../../src/webhook/index.ts';
 import type { AdmissionFlows, WebhookMetrics } from '../../../src/webhook/index.ts';
 import { fakePinResolver } from '../../helpers/admission.ts';
@@ -21,7 +22,7 @@ export interface Harness {
   review(path: '/mutate' | '/validate', body: unknown, query?: string): Promise<{ status: number; response: Loose; body: Loose; ms: number }>;
 }
 
-export function startHarness(options: { policy?: SourcePolicy | string; pins?: PinResolver | ((metrics: WebhookMetrics) => PinResolver); flows?: AdmissionFlows } = {}): Harness {
+export function startHarness(options: { policy?: SourcePolicy | string; pins?: PinResolver | ((metrics: WebhookMetrics) => PinResolver); flows?: AdmissionFlows; clock?: Clock } = {}): Harness {
   const policy = typeof options.policy === 'string' || options.policy === undefined ? policyFrom(options.policy) : options.policy;
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -33,7 +34,7 @@ export function startHarness(options: { policy?: SourcePolicy | string; pins?: P
   const metrics = createWebhookMetrics({ defaultMetrics: false });
   const pins = typeof options.pins === 'function' ? options.pins(metrics) : (options.pins ?? fakePinResolver());
   const flows = options.flows ?? admissionFlows({ pins, failures: createPinFailureLog(), now: () => NOW, secrets: platformKeySecrets() });
-  const app = buildServer({ policy: staticPolicy(policy), flows, logger: createLogger({ destination }), metrics });
+  const app = buildServer({ policy: staticPolicy(policy), flows, logger: createLogger({ destination }), metrics, ...(options.clock ? { clock: options.clock } : {}) });
   return {
     app,
     metrics,

@@ -117,10 +117,11 @@ test('a real HTTPS /validate request, verified against the dev CA, TLS >= 1.2', 
   assert.equal(answer.json.response.uid, 'tls-1');
   assert.equal(answer.json.response.allowed, false);
   const { port } = new URL(server.webhookUrl);
+  // SECLEVEL=0 lets this client offer TLS 1.1 at all (OpenSSL 3 would refuse locally): the server's alert is the point.
   await assert.rejects(new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(port), maxVersion: 'TLSv1.1', minVersion: 'TLSv1', rejectUnauthorized: false }, () => resolve(socket));
+    const socket = connect({ host: '127.0.0.1', port: Number(port), maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false }, () => resolve(socket));
     socket.on('error', reject);
-  }), 'TLS 1.1 is refused');
+  }), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }, 'TLS 1.1 is refused by the server');
 });
 
 test('metrics port: /healthz, /readyz, /metrics', async () => {
@@ -147,7 +148,7 @@ test('certificate rotation: replaced files are served to new connections without
   renameSync(join(certs, 'tls.crt.new'), join(certs, 'tls.crt'));
   const expected = new X509Certificate(readFileSync(join(fresh, 'tls.crt'))).fingerprint256;
   await eventually(async () => (await servedFingerprint()) === expected, 'the new certificate to be served');
-  await assert.rejects(post('/validate', admissionReview(pinned()), currentCa), 'the old CA no longer verifies new connections');
+  await assert.rejects(post('/validate', admissionReview(pinned()), currentCa), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'the old CA no longer verifies new connections');
   currentCa = readFileSync(join(fresh, 'ca.crt'), 'utf8');
   const answer = await post('/validate', admissionReview(pinned(), { uid: 'tls-2' }), currentCa);
   assert.equal(answer.json.response.uid, 'tls-2');
@@ -170,5 +171,5 @@ test('close(): readiness drops and the ports are released', async () => {
   await assert.rejects(new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false }, () => resolve(socket));
     socket.on('error', reject);
-  }));
+  }), { code: 'ECONNREFUSED' });
 });

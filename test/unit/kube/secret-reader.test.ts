@@ -34,7 +34,7 @@ test('caching reader: one read per TTL (found or not), shared in flight, errors 
     getServiceAccount: async () => undefined,
   };
   const retrying = cachingSecretReader(flaky, 1000, () => 0);
-  await assert.rejects(retrying.getSecret('ns', 'a'));
+  await assert.rejects(retrying.getSecret('ns', 'a'), { code: 'PW_DEADLINE' });
   assert.ok(await retrying.getSecret('ns', 'a'));
   assert.equal(calls, 2);
 });
