@@ -80,11 +80,7 @@ export const ERRORS = {
   PW_DEPENDENCY_NOT_READY: { kind: 'unavailable', reason: 'DependencyNotReady', summary: 'a Kustomization in dependsOn is not Ready yet' },
   PW_ACCESS_DENIED: { kind: 'input', reason: 'AccessDenied', summary: 'a Kustomization refers to a source in another namespace while cross-namespace references are blocked' },
   PW_DEPENDENCY_EXPRESSION: { kind: 'input', reason: 'InvalidCELExpression', summary: 'a dependsOn readyExpr (CEL) that pinwarden does not evaluate' },
-  PW_POLICY_DENIED: {
-    kind: 'input',
-    reason: 'PolicyDenied',
-    summary: 'the controller refused an object the SourcePolicy denies (the same rules as the webhook)',
-  },
+  PW_POLICY_DENIED: { kind: 'input', reason: 'PolicyDenied', summary: 'the controller refused an object the SourcePolicy denies (the same rules as the webhook)', status: 500, exit: 2 },
   PW_ARTIFACT_INVALID: { kind: 'input', reason: 'OCIArtifactLayerOperationFailed', summary: 'an artifact is not what it must be: not an image manifest, no such layer, or not a readable gzip tar', status: 500, exit: 1 },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -23,3 +23,5 @@ export { RESOURCES, collectionPath, groupVersionPath, objectKey, objectPath, spl
 export type { KubeObject, ResourceType } from './resource.ts';
 export { createInformer } from './informer.ts';
 export type { Informer, InformerEvent, InformerEventType, InformerOptions } from './informer.ts';
+export { POLICY_RESOURCES, startClusterPolicySource } from './cluster-policy.ts';
+export type { ClusterPolicyOptions, ClusterPolicySource } from './cluster-policy.ts';

@@ -11,13 +11,13 @@ export { cacheKeyOf, createBoundedCache, defaultSizeOf } from './bounded-cache.t
 export type { BoundedCache, BoundedCacheOptions } from './bounded-cache.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export type { Logger } from './logger.ts';
-export { LATENCY_BUCKETS, createMetricsRegistry, createRegistryMetrics, createReloadMetrics } from './metrics.ts';
-export type { RegistryMetrics, ReloadTarget } from './metrics.ts';
+export { createAuditMetrics, LATENCY_BUCKETS, createMetricsRegistry, createRegistryMetrics, createReloadMetrics } from './metrics.ts';
+export type { AuditMetricsSink, RegistryMetrics, ReloadTarget } from './metrics.ts';
 export { watchFiles } from './file-watch.ts';
 export type { FileWatch, FileWatchOptions } from './file-watch.ts';
 export { readInputFile } from './read-file.ts';
-export { policyFromFile, readPolicy, staticPolicy } from './policy-file.ts';
-export type { PolicyFileOptions, PolicySource, ReloadingPolicySource } from './policy-file.ts';
+export { createPolicyHolder, policyFromFile, readPolicy, staticPolicy } from './policy-file.ts';
+export type { PolicyFileOptions, PolicyHolder, PolicySource, ReloadingPolicySource } from './policy-file.ts';
 export { loadTlsPair, watchTlsPair } from './tls-reload.ts';
 export type { TlsPair, TlsReloadOptions } from './tls-reload.ts';
 export { INTERMEDIATE_CIPHERS, MIN_TLS_VERSION, certificateFacts, reloadRefusal, secureContextOptions, serverTlsOptions } from './tls-policy.ts';

@@ -58,3 +58,29 @@ export function createReloadMetrics(registry: Registry): (what: ReloadTarget, ou
   const reloads = new Counter({ name: 'pinwarden_reloads_total', help: 'Policy and TLS certificate reloads, by outcome.', labelNames: ['what', 'outcome'], registers: [registry] });
   return (what, outcome) => reloads.inc({ what, outcome });
 }
+
+/** The audit's series (src/audit): passes, their duration, the last pass's results, reports written. */
+export interface AuditMetricsSink {
+  pass(outcome: 'ok' | 'error', seconds: number): void;
+  results(counts: Readonly<Record<string, number>>): void;
+  reportsWritten(count: number): void;
+}
+
+export function createAuditMetrics(registry: Registry): AuditMetricsSink {
+  const { Counter, Gauge, Histogram } = promClient();
+  const registers = [registry];
+  const passes = new Counter({ name: 'pinwarden_audit_passes_total', help: 'Audit passes over the sources in the cluster, by outcome.', labelNames: ['outcome'], registers });
+  const duration = new Histogram({ name: 'pinwarden_audit_pass_duration_seconds', help: 'Duration of one audit pass.', buckets: [0.1, 0.5, 1, 5, 15, 60, 300], registers });
+  const results = new Gauge({ name: 'pinwarden_audit_results', help: 'Results of the last audit pass, by result (pass, fail, warn, error, skip).', labelNames: ['result'], registers });
+  const written = new Counter({ name: 'pinwarden_audit_reports_written_total', help: 'PolicyReports written or removed by the audit (unchanged ones are not rewritten).', registers });
+  return {
+    pass(outcome, seconds) {
+      passes.inc({ outcome });
+      duration.observe(seconds);
+    },
+    results(counts) {
+      for (const [result, count] of Object.entries(counts)) results.set({ result }, count);
+    },
+    reportsWritten: (count) => written.inc(count),
+  };
+}

@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { toPinwardenError } from '../core/errors.ts';
+import type { PinwardenError } from '../core/errors.ts';
+import type { ExceptionSet } from '../core/exceptions/index.ts';
 import { defaultPolicy, loadPolicy } from '../core/policy/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { watchFiles } from './file-watch.ts';
@@ -18,6 +20,8 @@ import { readInputFile } from './read-file.ts';
 /** Where a process reads its policy from: a fixed document, or a file kept fresh. */
 export interface PolicySource {
   current(): SourcePolicy;
+  /** SourcePolicyExceptions in force now (the cluster's), judged by the clock of this call; absent: none. */
+  exceptions?(): ExceptionSet | undefined;
 }
 
 export interface ReloadingPolicySource extends PolicySource {
@@ -47,9 +51,8 @@ export function staticPolicy(policy: SourcePolicy): PolicySource {
 
 /** Loads `file` (throws PW_POLICY_INVALID / PW_INPUT_INVALID at startup) and keeps it fresh. */
 export async function policyFromFile(file: string | undefined, options: PolicyFileOptions): Promise<ReloadingPolicySource> {
-  let generation = 1;
-  let policy = withGeneration(await readPolicy(file), generation);
-  if (file === undefined) return { current: () => policy, generation: () => generation, close: () => undefined };
+  const holder = createPolicyHolder(await readPolicy(file), options);
+  if (file === undefined) return holder;
   let lastText = await readFile(file, 'utf8').catch(() => '');
   const reload = async (): Promise<void> => {
     try {
@@ -57,18 +60,43 @@ export async function policyFromFile(file: string | undefined, options: PolicyFi
       if (text === lastText) return;
       const next = loadPolicy(text, file);
       lastText = text;
-      generation += 1;
-      policy = withGeneration(next, generation);
-      options.logger.info({ file, generation, policy: next.metadata.name }, 'policy reloaded');
-      options.onReload?.('ok');
+      holder.replace(next, { file });
     } catch (error) {
-      const failure = toPinwardenError(error, 'PW_POLICY_INVALID');
-      options.logger.error({ file, code: failure.code }, `policy not reloaded, keeping generation ${generation}: ${failure.message}`);
-      options.onReload?.('error');
+      holder.refuse(toPinwardenError(error, 'PW_POLICY_INVALID'), { file });
     }
   };
   const watch = watchFiles([file], () => void reload(), options);
-  return { current: () => policy, generation: () => generation, close: () => watch.close() };
+  return { ...holder, close: () => watch.close() };
+}
+
+/**
+ * The policy in force and its generation, for every source of policy (the file above, the cluster's
+ * SourcePolicy objects in `kube/cluster-policy.ts`): a replacement bumps `metadata.generation` (cache keys use
+ * it) and is logged; a refused one is logged and counted, and the policy in force stays.
+ */
+export interface PolicyHolder extends ReloadingPolicySource {
+  replace(next: SourcePolicy, context: Record<string, unknown>): void;
+  refuse(error: PinwardenError, context: Record<string, unknown>): void;
+}
+
+export function createPolicyHolder(initial: SourcePolicy, options: Pick<PolicyFileOptions, 'logger' | 'onReload'>): PolicyHolder {
+  let generation = 1;
+  let policy = withGeneration(initial, generation);
+  return {
+    current: () => policy,
+    generation: () => generation,
+    close: () => undefined,
+    replace(next, context) {
+      generation += 1;
+      policy = withGeneration(next, generation);
+      options.logger.info({ ...context, generation, policy: next.metadata.name }, 'policy reloaded');
+      options.onReload?.('ok');
+    },
+    refuse(error, context) {
+      options.logger.error({ ...context, code: error.code }, `policy not reloaded, keeping generation ${generation}: ${error.message}`);
+      options.onReload?.('error');
+    },
+  };
 }
 
 function withGeneration(policy: SourcePolicy, generation: number): SourcePolicy {

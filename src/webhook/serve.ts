@@ -6,21 +6,26 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import { cachingNamespaceReader, cachingSecretReader, createKubeConnection, createKubeNamespaceReader, createKubeSecretReader } from '../kube/index.ts';
-import type { NamespaceReader, SecretReader } from '../kube/index.ts';
+import { cachingNamespaceReader, cachingSecretReader, createKubeApi, createKubeConnection, createKubeNamespaceReader, createKubeSecretReader, startClusterPolicySource } from '../kube/index.ts';
+import type { ClusterPolicySource, KubeApi, NamespaceReader, SecretReader } from '../kube/index.ts';
+import { PinwardenError } from '../core/errors.ts';
+import type { ExceptionSet } from '../core/exceptions/index.ts';
+import { defaultPolicy } from '../core/policy/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
 import { createRegistryConnections } from '../oci/index.ts';
 import type { EventSink } from '../oci/index.ts';
 import { admissionFlows } from './deps.ts';
+import type { AdmissionFlows } from './deps.ts';
 import { createLogger, loadTlsPair, policyFromFile, watchTlsPair } from '../runtime/index.ts';
-import type { FileWatch, FileWatchOptions, Logger } from '../runtime/index.ts';
+import type { Clock, FileWatch, FileWatchOptions, Logger } from '../runtime/index.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { buildMetricsServer } from './metrics-server.ts';
 import { buildServer } from './server.ts';
 import { createIdentityOffload } from './identity-offload.ts';
+import type { IdentityOffload } from './identity-offload.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 
 export interface ServeOptions {
@@ -35,6 +40,17 @@ export interface ServeOptions {
   /** Connection, time and body bounds (defaults: DEFAULT_LIMITS). */
   limits?: Partial<ConnectionLimits>;
   config?: string;
+  /**
+   * Where the policy comes from: `file` (`config`, or the built-in defaults; default) or `cluster` (the
+   * SourcePolicy and SourcePolicyException objects, watched; `config` is then not read).
+   */
+  policySource?: 'file' | 'cluster';
+  /** `cluster`: give up starting when the objects were not listed within this time (default 30 s). */
+  policySyncTimeoutMs?: number;
+  /** `cluster`: the API client (tests); default: one made from `kubeconfig`. */
+  kubeApi?: KubeApi;
+  /** `cluster`: the clock exceptions are judged by (tests); default: the system clock. */
+  clock?: Clock;
   kubeconfig?: string;
   logger?: Logger;
   /** pino level of the default logger (default info; debug adds one line per allowed, unchanged review). */
@@ -58,6 +74,12 @@ export interface EmbeddedShared {
   registry: WebhookMetrics['registry'];
   policy: () => SourcePolicy;
   secrets: SecretReader;
+  /** The SourcePolicyExceptions in force (cluster policy source), judged by now. */
+  exceptions: () => ExceptionSet | undefined;
+  /** The webhook's own admission flows (the audit judges with `validate`, exactly as `/validate` does). */
+  flows: AdmissionFlows;
+  /** Keyless identity containment in the webhook's worker, off the event loop (as `/validate` does first). */
+  identities: IdentityOffload['prepare'];
 }
 
 export interface EmbeddedService {
@@ -76,7 +98,10 @@ export interface RunningServe {
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const logger = options.logger ?? createLogger({ ...(options.logLevel ? { level: options.logLevel } : {}) });
   const metrics = createWebhookMetrics();
-  const policy = await policyFromFile(options.config, { ...options.watch, logger, onReload: (outcome) => metrics.observeReload('policy', outcome) });
+  const onReload = (outcome: 'ok' | 'error'): void => metrics.observeReload('policy', outcome);
+  const policy = options.policySource === 'cluster'
+    ? await clusterPolicy(options, logger, onReload)
+    : await policyFromFile(options.config, { ...options.watch, logger, onReload });
   const pair = await loadTlsPair(options.tlsCert, options.tlsKey, options.clientCaFile).catch((error: unknown) => {
     policy.close();
     throw error;
@@ -140,7 +165,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   }
   if (options.embedded) {
     try {
-      embedded = await options.embedded({ logger, registry: metrics.registry, policy: () => policy.current(), secrets });
+      embedded = await options.embedded({ logger, registry: metrics.registry, policy: () => policy.current(), secrets, exceptions: () => policy.exceptions?.(), flows, identities: (object, namespace, current, deadline) => identityOffload.prepare(object, namespace, current, deadline) });
     } catch (error) {
       await close();
       throw error;
@@ -149,8 +174,22 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   ready = true;
   const webhookUrl = `https://${hostFor(app)}`;
   const metricsUrl = `http://${hostFor(metricsApp)}`;
-  logger.info({ webhook: webhookUrl, metrics: metricsUrl, certificate: pair.summary, clientCertificates: pair.clientCa ? 'required' : 'not asked for', policy: policy.current().metadata.name, config: options.config ?? '(built-in defaults)' }, 'pinwarden serving');
+  logger.info({ webhook: webhookUrl, metrics: metricsUrl, certificate: pair.summary, clientCertificates: pair.clientCa ? 'required' : 'not asked for', policy: policy.current().metadata.name, config: options.policySource === 'cluster' ? '(SourcePolicy objects)' : (options.config ?? '(built-in defaults)') }, 'pinwarden serving');
   return { webhookUrl, metricsUrl, isReady: () => ready, app, close };
+}
+
+/** The cluster's SourcePolicy objects, listed once before serving (a webhook must not answer from nothing). */
+async function clusterPolicy(options: ServeOptions, logger: Logger, onReload: (outcome: 'ok' | 'error') => void): Promise<ClusterPolicySource> {
+  const api = options.kubeApi ?? createKubeApi({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), userAgent: 'pinwarden-serve' });
+  const source = startClusterPolicySource({ api, logger, fallback: defaultPolicy(), onReload, ...(options.clock ? { clock: options.clock } : {}) });
+  const timeoutMs = options.policySyncTimeoutMs ?? 30_000;
+  try {
+    await source.waitForSync(AbortSignal.timeout(timeoutMs));
+  } catch (error) {
+    source.close();
+    throw new PinwardenError('PW_KUBE_API', `--policy-source=cluster: SourcePolicy and SourcePolicyException objects not listed within ${timeoutMs / 1000} s (are the CRDs of deploy/crds installed, and may pinwarden list and watch them?)`, { cause: error });
+  }
+  return source;
 }
 
 function hostFor(app: FastifyInstance): string {

@@ -157,7 +157,8 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
     // rather than reaching the watchdog, whose deadline answer `registry.onUnreachable: warn` would admit.
     const identitiesBy = Math.max(clock() + 1, answerBy - IDENTITY_MARGIN_MS);
     const identities = route === 'validate' && !isOutOfScope(review) ? deps.identityOffload?.prepare(review.object, review.namespace, current, identitiesBy) : undefined;
-    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock() - 25), ...env });
+    const exceptions = route === 'validate' ? deps.policy.exceptions?.() : undefined;
+    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock() - 25), ...(exceptions ? { exceptions } : {}), ...env });
     const outcome = identities ? identities.then((decided) => run({ identities: decided })) : run({});
     if (!(outcome instanceof Promise)) return outcome;
     // The watchdog sweeps every WATCHDOG_TICK_MS, so it may fire up to one tick after answerBy (inside the margin).

@@ -12,7 +12,11 @@ import type { Command } from 'commander';
 import type { Logger } from '../../runtime/index.ts';
 import { createLogger } from '../../runtime/index.ts';
 import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
-import type { EmbeddedShared } from '../../webhook/index.ts';
+import type { EmbeddedService, EmbeddedShared } from '../../webhook/index.ts';
+import { startAuditService } from '../../audit/index.ts';
+import { PinwardenError } from '../../core/errors.ts';
+import { createKubeApi } from '../../kube/index.ts';
+import { durationFlagMs } from '../flags/duration.ts';
 import { startController } from '../../controller/index.ts';
 import { addControllerOptions, controllerSettings } from './controller.ts';
 import type { ControllerFlags } from './controller.ts';
@@ -33,6 +37,10 @@ interface ServeCliOptions {
   logLevel: string;
   /** `--controller`: the embedded controller in this process too. */
   controller?: boolean;
+  /** `--policy-source`: the policy file (default) or the cluster's SourcePolicy objects. */
+  policySource?: 'file' | 'cluster';
+  /** `--audit-interval`: audit what already runs, and report PolicyReports, this often. */
+  auditInterval?: string;
 }
 
 const DEV_CERT = 'certs/tls.crt';
@@ -53,6 +61,8 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     .option('--max-body-budget <MiB>', 'request bodies held at once; past it a request gets 503 PW_REVIEW_BUSY before its body is read', parseCount, DEFAULT_LIMITS.bodyBudgetBytes / (1024 * 1024))
     .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)')
     .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
+    .addOption(new Option('--policy-source <source>', 'file: --config (or the built-in defaults), reloaded on change; cluster: the SourcePolicy and SourcePolicyException objects (CRDs in deploy/crds), watched').choices(['file', 'cluster']).default('file'))
+    .option('--audit-interval <duration>', 'audit the sources already in the cluster this often (Go duration: 10m, 1h) and write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace; off when not given')
     .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--controller', 'also run the embedded controller (reconcile OCIRepository sources as leader of a Lease); /readyz then also waits for its watches');
   addControllerOptions(command, false);
@@ -80,6 +90,37 @@ export async function runServe(options: ServeCliOptions & Partial<ControllerFlag
   let lost!: (reason: string) => void;
   const lostLeadership = new Promise<string>((done) => (lost = done));
   const kubeconfig = options.kubeconfig === undefined ? undefined : path(options.kubeconfig);
+  if (options.policySource === 'cluster' && options.config !== undefined) {
+    throw new PinwardenError('PW_USAGE', '--config and --policy-source=cluster exclude each other: the policy comes from the SourcePolicy objects');
+  }
+  const auditIntervalMs = options.auditInterval === undefined ? undefined : durationFlagMs('--audit-interval', options.auditInterval, 24 * 3_600_000);
+  const services: Array<(shared: EmbeddedShared) => Promise<EmbeddedService>> = [];
+  if (options.controller === true) {
+    services.push((shared) =>
+      startController({
+        ...controllerSettings(options as ControllerFlags, io, kubeconfig),
+        policy: shared.policy,
+        secrets: shared.secrets,
+        logger: shared.logger,
+        metricsRegistry: shared.registry,
+        onLostLeadership: () => lost('lost leadership'),
+      }),
+    );
+  }
+  if (auditIntervalMs !== undefined) {
+    services.push(async (shared) =>
+      startAuditService({
+        api: createKubeApi({ ...(kubeconfig !== undefined ? { kubeconfig } : {}), userAgent: 'pinwarden-audit' }),
+        intervalMs: auditIntervalMs,
+        logger: shared.logger,
+        registry: shared.registry,
+        policy: shared.policy,
+        exceptions: shared.exceptions,
+        validate: (input, policy) => shared.flows.validate(input, policy),
+        identities: shared.identities,
+      }),
+    );
+  }
   const server = await startServe({
     logger,
     port: options.port,
@@ -92,25 +133,29 @@ export async function runServe(options: ServeCliOptions & Partial<ControllerFlag
     limits: { maxConnections: options.maxConnections, bodyBudgetBytes: options.maxBodyBudget * 1024 * 1024 },
     ...(options.config !== undefined ? { config: path(options.config) } : {}),
     ...(kubeconfig !== undefined ? { kubeconfig } : {}),
-    ...(options.controller === true
-      ? {
-          embedded: (shared: EmbeddedShared) =>
-            startController({
-              ...controllerSettings(options as ControllerFlags, io, kubeconfig),
-              policy: shared.policy,
-              secrets: shared.secrets,
-              logger: shared.logger,
-              metricsRegistry: shared.registry,
-              onLostLeadership: () => lost('lost leadership'),
-            }),
-        }
-      : {}),
+    ...(options.policySource === 'cluster' ? { policySource: 'cluster' as const } : {}),
+    ...(services.length > 0 ? { embedded: (shared: EmbeddedShared) => startServices(services, shared) } : {}),
   });
   const reason = await Promise.race([stopped, lostLeadership]);
   logger.info({ signal: reason }, 'shutting down');
   await server.close();
   logger.info({ signal: reason }, 'stopped');
   return 0;
+}
+
+/** The embedded services in order; /readyz waits for all, they close in reverse order. */
+async function startServices(starters: ReadonlyArray<(shared: EmbeddedShared) => Promise<EmbeddedService>>, shared: EmbeddedShared): Promise<EmbeddedService> {
+  const started: EmbeddedService[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const service of started.reverse()) await service.close();
+  };
+  try {
+    for (const start of starters) started.push(await start(shared));
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return { isReady: () => started.every((service) => service.isReady()), close: closeAll };
 }
 
 /** Developer convenience only: the default paths, missing, with the script at hand. */

@@ -2,6 +2,7 @@
 import type { ErrorCode } from '../../core/errors.ts';
 import type { Verdict } from '../../core/findings.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
+import type { ExceptionSet } from '../../core/exceptions/index.ts';
 import type { PrecomputedIdentities } from '../../core/rules/index.ts';
 import type { AdmissionFlows } from '../deps.ts';
 import type { AdmissionRequest, AdmissionResponse } from '../review.ts';
@@ -28,6 +29,8 @@ export interface RouteEnv {
   remainingMs: number;
   /** `/validate`: identity decisions made in the worker (see identity-offload.ts). */
   identities?: PrecomputedIdentities;
+  /** `/validate`: the SourcePolicyExceptions in force (`--policy-source=cluster`), judged by now. */
+  exceptions?: ExceptionSet;
 }
 
 /** Returns the answer directly when no I/O was needed (see server.ts answerInTime). */

@@ -17,14 +17,18 @@ export const answerValidate: RouteHandler = (request, env) => {
   const kind = objectKind(request.object);
   if (isOutOfScope(request)) return { response: allowed(request.uid), verdict: 'allow', ...(kind ? { kind } : {}) };
   const result = env.flows.validate(
-    { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs, ...(env.identities ? { identities: env.identities } : {}) },
+    { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs, ...(env.identities ? { identities: env.identities } : {}), ...(env.exceptions ? { exceptions: env.exceptions } : {}) },
     env.policy,
   );
   return result instanceof Promise ? result.then((settled) => validateAnswer(request, kind, settled)) : validateAnswer(request, kind, result);
 };
 
 function validateAnswer(request: AdmissionRequest, kind: string | undefined, { evaluation, pinFailure }: ValidateResult): Answer {
-  const warnings = evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine);
+  const warnings = [
+    ...evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine),
+    // A waiver is never silent: the cause first (warnings are cut at 120 characters).
+    ...(evaluation.waived ?? []).map((waived) => `waived until ${waived.expires} by SourcePolicyException ${waived.exception} [${waived.ruleId}]`),
+  ];
   const ruleIds = evaluation.findings.map((finding) => finding.ruleId);
   const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}), ...(evaluation.rule ? { policyRule: evaluation.rule.name } : {}) };
   if (evaluation.verdict !== 'deny') return { ...base, response: allowed(request.uid, warnings) };

@@ -161,3 +161,15 @@ test('an alias bomb as the policy is PW_POLICY_INVALID, exit 2', async () => {
   assert.match(run.stderr, /not usable YAML.*\[PW_POLICY_INVALID\]/);
   assert.doesNotMatch(run.stderr, /\n\s+at /);
 });
+
+test('check applies pinned-from-mismatch like /validate: a digest pinned from another tag is denied (#7 gap)', async () => {
+  const stale = GOOD.replace('metadata: {name: app, namespace: apps}', 'metadata: {name: app, namespace: apps, annotations: {pinwarden.dev/pinned-from: "tag:6.1.5"}}')
+    .replace('ref: {tag: 6.1.6}', `ref: {tag: 6.1.6, digest: "sha256:${'b'.repeat(64)}"}`);
+  const run = await runBuiltCli(['check', tempFile('stale.yaml', stale), '--config', POLICY]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /pinned-from-mismatch/);
+  assert.match(run.stdout, /stale pin: spec\.ref\.digest was pinned from "tag:6\.1\.5" but spec\.ref names "tag:6\.1\.6"/);
+  const fresh = stale.replace('tag:6.1.5', 'tag:6.1.6');
+  const ok = await runBuiltCli(['check', tempFile('fresh.yaml', fresh), '--config', POLICY]);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+});

@@ -57,6 +57,35 @@ test('a bad port is a usage error (exit 2)', async () => {
   assert.equal((await exited).code, 2);
 });
 
+test('--policy-source takes file or cluster; cluster with --config, or a bad --audit-interval, is a usage/input error (exit 2)', async () => {
+  const bad = await run(['--policy-source', 'configmap']).exited;
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--policy-source/);
+  const both = await run(['--policy-source', 'cluster', '--config', 'examples/policy.yaml', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1']).exited;
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--config and --policy-source=cluster exclude each other: the policy comes from the SourcePolicy objects \[PW_USAGE\]/);
+  const interval = await run(['--audit-interval', 'often', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1']).exited;
+  assert.equal(interval.code, 2);
+  assert.match(interval.stderr, /--audit-interval takes a Go duration/);
+});
+
+test('--policy-source=cluster without a reachable apiserver does not serve: exit 1 naming the CRDs and RBAC (PW_KUBE_API)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pinwarden-serve-cli-'));
+  try {
+    writeFileSync(join(dir, 'kubeconfig'), `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`);
+    const child = spawn(process.execPath, [MAIN, 'serve', '--policy-source', 'cluster', '--kubeconfig', join(dir, 'kubeconfig'), '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 1, output);
+    assert.match(output, /SourcePolicy and SourcePolicyException objects not listed within .* \(are the CRDs of deploy\/crds installed, and may pinwarden list and watch them\?\)/);
+    assert.doesNotMatch(output, /pinwarden serving/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an unusable certificate pair exits 2 with PW_INPUT_INVALID', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pinwarden-serve-cli-'));
   try {

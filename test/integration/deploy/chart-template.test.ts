@@ -402,3 +402,33 @@ test('values.yaml: every top-level field is documented by a comment', () => {
   }
   assert.deepEqual(undocumented, []);
 });
+
+test('policy.source=cluster: serve --policy-source=cluster, no policy ConfigMap, read on the policy kinds and write only their status and Events', async () => {
+  const objects = await template(baseValues({ policy: { source: 'cluster', name: 'default' }, registryAuth: { enabled: false } }));
+  const args = container(objects).args;
+  assert.ok(args.includes('--policy-source=cluster'));
+  assert.ok(!args.some((arg) => arg.startsWith('--config')));
+  assert.equal(objects.filter((obj) => obj.kind === 'ConfigMap' && obj.metadata.name === `${FULL}-policy`).length, 0);
+  assert.ok(!container(objects).volumeMounts.some((mount) => mount.name === 'policy'));
+  assert.equal(podSpec(objects).automountServiceAccountToken, true, 'the API token is needed to watch');
+  const rules = rulesOf(only(objects, 'ClusterRole', `${FULL}-policy-source`));
+  for (const verb of ['list', 'watch']) for (const resource of ['sourcepolicies', 'sourcepolicyexceptions']) assert.ok(grants(rules, 'pinwarden.dev', resource, verb), `${verb} ${resource}`);
+  assert.ok(grants(rules, 'pinwarden.dev', 'sourcepolicies/status', 'patch'));
+  assert.ok(!grants(rules, 'pinwarden.dev', 'sourcepolicies', 'patch'), 'pinwarden never edits a policy');
+  assert.ok(grants(rules, '', 'events', 'create'));
+  const file = await template(baseValues());
+  assert.ok(container(file).args.includes('--config=/etc/pinwarden/policy/policy.yaml'));
+  assert.equal(file.filter((obj) => obj.metadata.name.endsWith('-policy-source') || obj.metadata.name.endsWith('-audit')).length, 0);
+});
+
+test('audit.enabled: serve --audit-interval, list on the sources and write rights on policyreports only', async () => {
+  const objects = await template(baseValues({ audit: { enabled: true, interval: '15m' } }));
+  assert.ok(container(objects).args.includes('--audit-interval=15m'));
+  const rules = rulesOf(only(objects, 'ClusterRole', `${FULL}-audit`));
+  assert.ok(grants(rules, 'source.toolkit.fluxcd.io', 'ocirepositories', 'list'));
+  assert.ok(grants(rules, 'source.toolkit.fluxcd.io', 'buckets', 'list'));
+  assert.ok(!grants(rules, 'source.toolkit.fluxcd.io', 'ocirepositories', 'patch'), 'the audit changes no source');
+  for (const verb of ['create', 'patch', 'delete', 'list']) assert.ok(grants(rules, 'wgpolicyk8s.io', 'policyreports', verb), verb);
+  const refused = await withValues(baseValues({ audit: { enabled: true, interval: 'often' } }), (flags) => helm(['template', 'pw', CHART_DIR, ...flags]));
+  assert.notEqual(refused.code, 0, 'the values schema refuses a non-duration');
+});
