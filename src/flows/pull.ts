@@ -118,7 +118,7 @@ export async function pullArtifact(request: PullArtifactRequest): Promise<Pulled
   if (request.verification) {
     const { block, options, checks } = request.verification;
     verified = await verifyWithChecks(request.verification.verify ?? verifyArtifactSignature, repository, fetched.descriptor, block, { ...options, call }, { ...checks, annotations });
-    if (verified.binding?.action === 'warn') warnings.push(`commit binding: ${verified.binding.message}`);
+    if (verified.binding?.action === 'warn') warnings.push(verified.binding.message);
   }
 
   // 4. The layer, streamed through its digest check into a temporary directory renamed into place at the end.

@@ -9,10 +9,8 @@
  * `details.retryAfterMs` when the apiserver sent Retry-After. The apiserver's own Status message (never a
  * request or response body of ours) is kept, truncated: it names the object and why it was refused.
  */
-// eslint-disable-next-line no-restricted-imports -- the Kubernetes API client: sockets to the apiserver (kubeconfig), never to a registry
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage, RequestOptions } from 'node:http';
-// eslint-disable-next-line no-restricted-imports -- the Kubernetes API client: sockets to the apiserver (kubeconfig), never to a registry
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PinwardenError } from '../core/errors.ts';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 
 export interface TamperDecision {
   /** Answer without contacting the registry. */
-  respond?: { status: number; headers?: Record<string, string>; body?: string };
+  respond?: { status: number; headers?: Record<string, string>; body?: string | Uint8Array };
   /** Rewrite the registry's answer headers. */
   rewriteHeaders?: (headers: IncomingHttpHeaders) => IncomingHttpHeaders;
 }

@@ -16,7 +16,7 @@ import type { PullVerification, PulledArtifact } from '../../flows/index.ts';
 import { formatReference, parseReference } from '../../oci/index.ts';
 import type { VerifiedSignature } from '../../signature/index.ts';
 import type { CliIo } from '../io.ts';
-import type { SetExit } from '../command.ts';
+import type { ExitCode, SetExit } from '../command.ts';
 import { addCosignIdentityOptions } from '../flags/cosign-identity.ts';
 import type { CosignIdentityFlags } from '../flags/cosign-identity.ts';
 import { addBindingOptions, bindingJson, bindingMode, describeBinding } from '../flags/commit-binding.ts';
@@ -63,7 +63,7 @@ export function registerPull(program: Command, io: CliIo, setExit: SetExit): Com
   });
 }
 
-export async function runPull(ref: string, flags: PullFlags, io: CliIo): Promise<0 | 1> {
+export async function runPull(ref: string, flags: PullFlags, io: CliIo): Promise<ExitCode> {
   const reference = parseReference(ref);
   if (reference.digest === undefined) {
     throw new PinwardenError('PW_INPUT_INVALID', `${ref}: pull needs a digest reference (…@sha256:…); run 'pinwarden resolve' first`);
@@ -91,7 +91,7 @@ export async function runPull(ref: string, flags: PullFlags, io: CliIo): Promise
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
     io.stderr(describeFailure(shown, error).replace(/^Verification FAILED/, 'Pull FAILED (nothing extracted)'));
-    return 1;
+    return error.exitCode;
   } finally {
     repository.close();
   }

@@ -21,9 +21,13 @@ import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '.
 import { attachBundle, attachLegacy, dsseBundle, legacySignature } from '../../helpers/sigstore-fixtures-sign.ts';
 import type { KeySigner } from '../../helpers/sigstore-fixtures-sign.ts';
 import { tarGz } from '../../helpers/tarballs.ts';
+import { startCountingProxy } from '../../helpers/counting-proxy.ts';
+import { COMMIT, OTHER_COMMIT, signKeyless } from '../../helpers/binding-fixtures.ts';
+import { githubClaims } from '../../helpers/sigstore-fixtures.ts';
 import type { CraftedEntry } from '../../helpers/tarballs.ts';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
+const WORKFLOW = 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main';
 const call = (): Call => ({ signal: AbortSignal.timeout(30_000) });
 
 let registry: TestRegistry;
@@ -65,6 +69,13 @@ before(async () => {
   await attachBundle(repo, good, dsseBundle(keys, good.digest));
   await attachLegacy(repo, good, [legacySignature(await mintLeaf(fixture.ca), repo.name, good.digest, { rekor: fixture.rekor, logIndex: 7 })]);
   refs.good = refOf(good);
+  // Commit binding: signed keyless by a workflow run of acme/app on COMMIT; one artifact claims COMMIT, one another.
+  const claims = githubClaims({ repository: 'acme/app', sha: COMMIT, ref: 'refs/heads/main' });
+  for (const [name, commit] of [['bound', COMMIT], ['other-commit', OTHER_COMMIT]] as const) {
+    const artifact = await pushArtifact(repo, await packArtifact({ path: source, source: 'https://github.com/acme/app', revision: `main@sha1:${commit}`, reproducible: true }), name, call());
+    await signKeyless(fixture, repo, artifact, { claims, subject: WORKFLOW, format: 'bundle' });
+    refs[name] = refOf(artifact);
+  }
   const unsigned = await pushArtifact(repo, await packArtifact({ path: source, source: 'https://github.com/acme/app', revision: 'unsigned', reproducible: true }), 'unsigned', call());
   refs.unsigned = refOf(unsigned);
 
@@ -180,6 +191,26 @@ test('pull --commit-binding enforce with a key signature: refused, a public key 
   assert.deepEqual(readdirSync(parent), []);
 });
 
+test('pull keyless --commit-binding enforce: the commit the workflow built is extracted; another commit is refused naming both', async () => {
+  const keyless = ['--certificate-oidc-issuer', ISSUER, '--certificate-identity', WORKFLOW, '--trusted-root', 'trusted_root.json', '--commit-binding', 'enforce', '--source-repository-ref', '^refs/heads/main$'];
+  const bound = outputPath('bound');
+  const ok = await pull(refs.bound ?? '', '-o', bound.out, ...keyless);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, new RegExp(`commit binding: +bound to commit ${COMMIT} of https://github\\.com/acme/app \\(refs/heads/main\\)\n`));
+  assert.match(ok.stdout, new RegExp(`source commit: +${COMMIT}\n`));
+  const other = outputPath('other-commit');
+  const refused = await pull(refs['other-commit'] ?? '', '-o', other.out, ...keyless);
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.match(refused.stderr, new RegExp(`revision annotation "main@sha1:${OTHER_COMMIT}" but the signing workflow built ${COMMIT} \\(certificate SourceRepositoryDigest\\) \\[PW_COMMIT_BINDING\\]`));
+  assert.deepEqual(readdirSync(other.parent), []);
+  // warn (the default): extracted, with the warning on stderr and beside the identity.
+  const warned = outputPath('other-commit-warn');
+  const warn = await pull(refs['other-commit'] ?? '', '-o', warned.out, ...keyless.slice(0, -4));
+  assert.equal(warn.code, 0, warn.stderr);
+  assert.match(warn.stderr, /pinwarden: warning: commit binding: revision annotation/);
+  assert.deepEqual(readdirSync(warned.parent), ['out']);
+});
+
 test('pull --skip-verify extracts and says on stderr that nothing was verified', async () => {
   const { out } = outputPath('skip');
   const run = await pull(refs.unsigned ?? '', '-o', out, '--skip-verify');
@@ -224,6 +255,29 @@ test('malicious artifact through pull: over the uncompressed size cap while stre
   refusedWith('bomb', 'PW_ARTIFACT_UNSAFE', /the size cap/, '--max-size', '8MiB', '--max-ratio', '100000'));
 
 test('malicious artifact through pull: a truncated gzip layer', () => refusedWith('truncated', 'PW_ARTIFACT_INVALID', /not a complete gzip stream/));
+
+test('a registry (or mirror) serving other bytes for the layer digest: PW_DIGEST_MISMATCH, nothing extracted', async () => {
+  const proxy = await startCountingProxy(`http://${registry.host}`);
+  try {
+    const digest = (refs.good ?? '').split('@')[1] ?? '';
+    const manifest = JSON.parse(new TextDecoder().decode((await repo.fetchManifest(digest, call())).bytes));
+    const layer = manifest.layers[0];
+    // A valid gzip tar of exactly the layer's size, other content: only the digest check can tell.
+    let other = await tarGz([{ name: 'apps/deploy.yaml', content: 'kind: ClusterRoleBinding\n' }]);
+    other = Buffer.concat([other, Buffer.alloc(Math.max(0, layer.size - other.length))]).subarray(0, layer.size);
+    assert.equal(other.length, layer.size);
+    proxy.tamper = (method, path) =>
+      method === 'GET' && path === `/v2/acme/app/blobs/${layer.digest}` ? { respond: { status: 200, headers: { 'content-length': String(other.length) }, body: other } } : undefined;
+    const { parent, out } = outputPath('tampered');
+    const run = await pull(`oci://${proxy.host}/acme/app@${digest}`, '-o', out, '--key', 'cosign.pub');
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stderr, /content digest sha256:[0-9a-f]{64} does not match sha256:[0-9a-f]{64} \[PW_DIGEST_MISMATCH\]/);
+    assert.equal(proxy.count('GET', `/v2/acme/app/blobs/${layer.digest}`), 1, 'the layer was fetched once and refused');
+    assert.deepEqual(readdirSync(parent), []);
+  } finally {
+    await proxy.stop();
+  }
+});
 
 test('pull usage errors exit 2 and touch nothing', async () => {
   const { parent, out } = outputPath('usage');
