@@ -7,6 +7,7 @@
  */
 import type { Evaluation } from '../core/evaluate.ts';
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
+import { mapLimited } from '../runtime/index.ts';
 import { asRecord, asString, governedKindOf } from '../core/flux/index.ts';
 import { buildReports, reportFingerprint } from './report.ts';
 import type { AuditedObject, PolicyReport, ResultValue } from './report.ts';
@@ -55,7 +56,7 @@ export type AuditMemory = Map<string, string>;
 export async function auditOnce(options: AuditPassOptions, memory: AuditMemory): Promise<AuditPass> {
   const signal = options.signal;
   const sources = (await options.target.listSources(signal)).filter((object) => governedKindOf(object) !== undefined);
-  const audited = await mapLimit(sources, options.concurrency ?? 4, (object) => judgeOne(object, options));
+  const audited = await mapLimited(sources, options.concurrency ?? 4, (object) => judgeOne(object, options));
   const reports = buildReports(audited, options.now());
   const counts: Record<ResultValue, number> = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
   const written: string[] = [];
@@ -102,19 +103,6 @@ function referenceOf(object: unknown): AuditedObject['object'] {
     name: asString(metadata.name) ?? '',
     ...(uid !== undefined ? { uid } : {}),
   };
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 export interface AuditLoopOptions extends Omit<AuditPassOptions, 'signal'> {

@@ -10,6 +10,7 @@
  * label selector; `maxObjects` bounds it.
  */
 import { PinwardenError } from '../core/errors.ts';
+import { pause } from '../runtime/index.ts';
 import { kubeStatusOf } from './api.ts';
 import type { KubeApi, WatchEvent } from './api.ts';
 import { collectionPath, objectKey } from './resource.ts';
@@ -187,7 +188,7 @@ export function createInformer(options: InformerOptions): Informer {
         options.onError?.(error instanceof PinwardenError ? error : new PinwardenError('PW_INTERNAL', `informer ${resource.kind}: ${String(error)}`, { cause: error }));
         const wait = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures, 20));
         failures++;
-        await sleep(wait * (0.8 + Math.random() * 0.4), stopper.signal);
+        await pause(wait * (0.8 + Math.random() * 0.4), stopper.signal);
       }
     }
   };
@@ -221,16 +222,4 @@ export function createInformer(options: InformerOptions): Informer {
     list: () => [...cache.values()],
     resourceVersion: () => rv,
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

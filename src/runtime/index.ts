@@ -22,3 +22,4 @@ export { loadTlsPair, watchTlsPair } from './tls-reload.ts';
 export type { TlsPair, TlsReloadOptions } from './tls-reload.ts';
 export { INTERMEDIATE_CIPHERS, MIN_TLS_VERSION, certificateFacts, reloadRefusal, secureContextOptions, serverTlsOptions } from './tls-policy.ts';
 export type { CertificateFacts, ServingMaterial } from './tls-policy.ts';
+export { mapLimited, pause, untilStopSignal } from './process.ts';

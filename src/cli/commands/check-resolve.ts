@@ -14,6 +14,7 @@ import type { AdmitDeps } from '../../flows/index.ts';
 import type { CliIo } from '../io.ts';
 import type { ManifestObject } from '../input/read-manifests.ts';
 import { readRegistrySettings } from '../registry-options.ts';
+import { mapLimited } from '../../runtime/index.ts';
 import type { RegistryFlags } from '../registry-options.ts';
 import { reportFrom } from '../output/report.ts';
 import type { CheckReport } from '../output/report.ts';
@@ -48,17 +49,4 @@ export async function resolveAndCheck(objects: readonly ManifestObject[], policy
 
 export function formatAdmitted(objects: readonly unknown[]): string {
   return objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

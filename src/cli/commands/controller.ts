@@ -13,7 +13,7 @@ import { flowPuller, startController, startProbeServer } from '../../controller/
 import type { ControllerOptions, RunningController } from '../../controller/index.ts';
 
 import { cachingSecretReader, createKubeSecretReader } from '../../kube/index.ts';
-import { createLogger, createMetricsRegistry, policyFromFile } from '../../runtime/index.ts';
+import { createLogger, createMetricsRegistry, policyFromFile, untilStopSignal } from '../../runtime/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../command.ts';
@@ -78,7 +78,7 @@ export interface RunControllerOptions {
 
 async function runController(options: ControllerCliOptions, io: CliIo, run: RunControllerOptions = {}): Promise<0> {
   const logger = run.logger ?? createLogger({ level: options.logLevel });
-  const stopped = (run.untilStopped ?? untilSignal)();
+  const stopped = (run.untilStopped ?? untilStopSignal)();
   const registry = createMetricsRegistry();
   // A policy change can lift a denial or add one: every object is reconciled again under the new policy.
   const hooks: { requeueAll?: () => void } = {};
@@ -139,18 +139,6 @@ export function controllerSettings(options: ControllerFlags, io: CliIo, kubeconf
 }
 
 export type { SourcePolicy };
-
-function untilSignal(): Promise<string> {
-  return new Promise((done) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      done(signal);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-}
 
 function parseList(value: string): string[] {
   const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { Logger } from '../../runtime/index.ts';
-import { createLogger } from '../../runtime/index.ts';
+import { createLogger, untilStopSignal } from '../../runtime/index.ts';
 import { DEFAULT_LIMITS, startServe } from '../../webhook/index.ts';
 import type { EmbeddedService, EmbeddedShared } from '../../webhook/index.ts';
 import { startAuditService } from '../../audit/index.ts';
@@ -86,7 +86,7 @@ export async function runServe(options: ServeCliOptions & Partial<ControllerFlag
   const logger = run.logger ?? createLogger({ level: options.logLevel });
   if (run.usesDevCerts === true) ensureDevCertificates(io, path, logger);
   // Listen for the stop signal before serving: a SIGTERM right after "pinwarden serving" must drain, not kill.
-  const stopped = (run.untilStopped ?? untilSignal)();
+  const stopped = (run.untilStopped ?? untilStopSignal)();
   let lost!: (reason: string) => void;
   const lostLeadership = new Promise<string>((done) => (lost = done));
   const kubeconfig = options.kubeconfig === undefined ? undefined : path(options.kubeconfig);
@@ -165,18 +165,6 @@ function ensureDevCertificates(io: CliIo, path: (file: string) => string, logger
   logger.info({ certificate: DEV_CERT, script: DEV_SCRIPT }, 'certificate missing: making development certificates');
   const result = spawnSync('sh', [path(DEV_SCRIPT)], { cwd: io.cwd, stdio: ['ignore', 'ignore', 'ignore'], timeout: 60_000 });
   if (result.status !== 0) logger.error({ script: DEV_SCRIPT, exitCode: result.status }, 'making development certificates failed');
-}
-
-function untilSignal(): Promise<string> {
-  return new Promise((done) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      done(signal);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
 }
 
 function parsePort(value: string): number {

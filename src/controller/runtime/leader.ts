@@ -7,6 +7,7 @@
  * does not wait out the lease.
  */
 import { PinwardenError, toPinwardenError } from '../../core/errors.ts';
+import { pause } from '../../runtime/index.ts';
 import { RESOURCES, collectionPath, kubeStatusOf, objectPath } from '../../kube/index.ts';
 import type { KubeApi } from '../../kube/index.ts';
 
@@ -126,7 +127,7 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         leading = false;
         options.onStoppedLeading();
       }
-      await sleep(leading ? retryPeriod : retryPeriod * (1 + Math.random() * 0.2), stopper.signal);
+      await pause(leading ? retryPeriod : retryPeriod * (1 + Math.random() * 0.2), stopper.signal);
     }
   };
 
@@ -154,18 +155,6 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       }
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export { PinwardenError };
