@@ -3,7 +3,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const ROOMS = ['core', 'oci', 'signature', 'artifact', 'kube', 'flows', 'webhook', 'controller', 'audit', 'cli', 'runtime'];
+const ROOMS = [
+  'core',
+  'oci',
+  'signature',
+  'artifact',
+  'kube',
+  'flows',
+  'webhook',
+  'controller',
+  'audit',
+  'cli',
+  'runtime',
+];
 
 /** The room table of src/README.md: what each room may import from src/. */
 export const MAY_IMPORT = {
@@ -50,28 +62,67 @@ const SOCKET_CLIENTS = {
 };
 
 /** Pure core: no I/O at all. */
-const IO_PACKAGES = [...new Set([
-  'node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:http2', 'node:child_process',
-  'node:dgram', 'node:dns', 'node:tls', 'node:worker_threads', 'fs', 'net', 'http', 'https', 'child_process',
-  ...Object.keys(OWNED_PACKAGES),
-])];
+const IO_PACKAGES = [
+  ...new Set([
+    'node:fs',
+    'node:fs/promises',
+    'node:net',
+    'node:http',
+    'node:https',
+    'node:http2',
+    'node:child_process',
+    'node:dgram',
+    'node:dns',
+    'node:tls',
+    'node:worker_threads',
+    'fs',
+    'net',
+    'http',
+    'https',
+    'child_process',
+    ...Object.keys(OWNED_PACKAGES),
+  ]),
+];
 
 /** Another room's files are reached through its index.ts (core: through each sub-folder's index.ts). */
-const skipsIndex = (room) => (room === 'core'
-  ? { group: ['**/core/*/*', '!**/core/*/index.ts', '**/core/*/*/**'], message: 'import a core sub-folder through its index.ts (see src/README.md)' }
-  : { group: [`**/${room}/*`, `!**/${room}/index.ts`, `**/${room}/*/**`], message: `import ${room}/ through its index.ts (see src/README.md)` });
+const skipsIndex = (room) =>
+  room === 'core'
+    ? {
+        group: ['**/core/*/*', '!**/core/*/index.ts', '**/core/*/*/**'],
+        message: 'import a core sub-folder through its index.ts (see src/README.md)',
+      }
+    : {
+        group: [`**/${room}/*`, `!**/${room}/index.ts`, `**/${room}/*/**`],
+        message: `import ${room}/ through its index.ts (see src/README.md)`,
+      };
 
 function importRules(room) {
   const allowed = MAY_IMPORT[room];
   const banned = ROOMS.filter((other) => other !== room && !allowed.includes(other));
-  const paths = room === 'core'
-    ? IO_PACKAGES.map((name) => ({ name, message: 'core is pure: no I/O, no adapters' }))
-    : [
-        ...Object.entries(OWNED_PACKAGES).filter(([, owners]) => !owners.includes(room)).map(([name, owners]) => ({ name, allowTypeImports: true, message: `only ${owners.join(', ')} may import ${name} (see src/README.md)` })),
-        ...(SOCKET_ROOMS.includes(room) ? [] : Object.entries(SOCKET_CLIENTS).map(([name, importNames]) => ({ name, importNames, message: `only oci/ (registries) and kube/ (the Kubernetes API) open sockets (see src/README.md)` }))),
-      ];
+  const paths =
+    room === 'core'
+      ? IO_PACKAGES.map((name) => ({ name, message: 'core is pure: no I/O, no adapters' }))
+      : [
+          ...Object.entries(OWNED_PACKAGES)
+            .filter(([, owners]) => !owners.includes(room))
+            .map(([name, owners]) => ({
+              name,
+              allowTypeImports: true,
+              message: `only ${owners.join(', ')} may import ${name} (see src/README.md)`,
+            })),
+          ...(SOCKET_ROOMS.includes(room)
+            ? []
+            : Object.entries(SOCKET_CLIENTS).map(([name, importNames]) => ({
+                name,
+                importNames,
+                message: `only oci/ (registries) and kube/ (the Kubernetes API) open sockets (see src/README.md)`,
+              }))),
+        ];
   const patterns = [
-    ...banned.map((other) => ({ group: [`**/${other}/**`, `../${other}`, `../../${other}`], message: `${room} may not import ${other} (see src/README.md)` })),
+    ...banned.map((other) => ({
+      group: [`**/${other}/**`, `../${other}`, `../../${other}`],
+      message: `${room} may not import ${other} (see src/README.md)`,
+    })),
     ...allowed.map(skipsIndex),
   ];
   return { 'no-restricted-imports': ['error', { paths, patterns }] };
@@ -81,7 +132,15 @@ const roomRules = Object.keys(MAY_IMPORT).map((room) => ({
   files: [`src/${room}/**/*.ts`],
   rules: {
     ...importRules(room),
-    ...(room === 'oci' ? {} : { 'no-restricted-globals': ['error', { name: 'fetch', message: 'only oci/ opens sockets to registries (see src/README.md)' }, { name: 'WebSocket', message: 'only oci/ opens sockets (see src/README.md)' }] }),
+    ...(room === 'oci'
+      ? {}
+      : {
+          'no-restricted-globals': [
+            'error',
+            { name: 'fetch', message: 'only oci/ opens sockets to registries (see src/README.md)' },
+            { name: 'WebSocket', message: 'only oci/ opens sockets (see src/README.md)' },
+          ],
+        }),
   },
 }));
 
@@ -92,9 +151,18 @@ export default tseslint.config(
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'], package: 'node:test' }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+              package: 'node:test',
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/only-throw-error': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',

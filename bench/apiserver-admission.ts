@@ -33,7 +33,11 @@ async function admissionHistogram(env: WebhookEnv): Promise<Buckets> {
 
 /** pinwarden's own request-duration histogram, per route, as `mutate.pinwarden.dev` / `validate.pinwarden.dev`. */
 async function pinwardenHistogram(env: WebhookEnv): Promise<Buckets> {
-  const parsed = parseHistogram(await env.pw.metrics(), 'pinwarden_webhook_request_duration_seconds', /route="\/?([^"]+)"/);
+  const parsed = parseHistogram(
+    await env.pw.metrics(),
+    'pinwarden_webhook_request_duration_seconds',
+    /route="\/?([^"]+)"/,
+  );
   return new Map([...parsed].map(([route, buckets]) => [`${route.replace(/^\//, '')}.pinwarden.dev`, buckets]));
 }
 
@@ -56,7 +60,9 @@ function parseHistogram(body: string, metric: string, key: RegExp): Buckets {
 function delta(after: Buckets, before: Buckets, name: string): Array<[number, number]> {
   const a = after.get(name) ?? new Map<number, number>();
   const b = before.get(name) ?? new Map<number, number>();
-  return [...a.entries()].map(([bound, count]) => [bound, count - (b.get(bound) ?? 0)] as [number, number]).sort((x, y) => x[0] - y[0]);
+  return [...a.entries()]
+    .map(([bound, count]) => [bound, count - (b.get(bound) ?? 0)] as [number, number])
+    .sort((x, y) => x[0] - y[0]);
 }
 
 /** histogram_quantile: linear interpolation inside the bucket holding the q-th observation (seconds → ms). */
@@ -83,7 +89,12 @@ function shareAtMost(buckets: Array<[number, number]>, seconds: number): number 
   return total === 0 ? Number.NaN : at / total;
 }
 
-async function createMany(env: WebhookEnv, namespace: string, count: number, tagOf: (index: number) => string): Promise<number> {
+async function createMany(
+  env: WebhookEnv,
+  namespace: string,
+  count: number,
+  tagOf: (index: number) => string,
+): Promise<number> {
   const api = env.cp.kubeConfig().makeApiClient(CustomObjectsApi);
   let next = 0;
   const started = performance.now();
@@ -91,7 +102,13 @@ async function createMany(env: WebhookEnv, namespace: string, count: number, tag
     while (next < count) {
       const index = next++;
       const body = env.repo({ namespace, name: `app-${index}`, ref: { tag: tagOf(index) } });
-      await api.createNamespacedCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', namespace, plural: 'ocirepositories', body });
+      await api.createNamespacedCustomObject({
+        group: 'source.toolkit.fluxcd.io',
+        version: 'v1',
+        namespace,
+        plural: 'ocirepositories',
+        body,
+      });
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, () => worker()));
@@ -99,19 +116,28 @@ async function createMany(env: WebhookEnv, namespace: string, count: number, tag
 }
 
 async function main(): Promise<void> {
-  console.log(`load average before: ${loadavg().map((value) => value.toFixed(2)).join(' ')} (2 cores shared)`);
+  console.log(
+    `load average before: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')} (2 cores shared)`,
+  );
   const env = await startWebhookEnv({ tags: ['1.0.0'] });
   try {
     // Tags for the cold round: same content, distinct tags, so every lookup misses pinwarden's cache.
     for (let index = 0; index < COLD; index++) await env.push(`cold-${index}`, 'cold');
     const without: number[] = [];
     const withHooks: number[] = [];
-    const accumulate = (into: Map<string, Array<[number, number]>>) => (after: Buckets, before: Buckets): void => {
-      for (const name of WEBHOOKS) {
-        const sum = into.get(name) ?? [];
-        into.set(name, delta(after, before, name).map(([bound, count], index) => [bound, count + (sum[index]?.[1] ?? 0)]));
-      }
-    };
+    const accumulate =
+      (into: Map<string, Array<[number, number]>>) =>
+      (after: Buckets, before: Buckets): void => {
+        for (const name of WEBHOOKS) {
+          const sum = into.get(name) ?? [];
+          into.set(
+            name,
+            delta(after, before, name).map(([bound, count], index) => [bound, count + (sum[index]?.[1] ?? 0)]),
+          );
+        }
+      };
     const warm = new Map<string, Array<[number, number]>>();
     const own = new Map<string, Array<[number, number]>>();
     const addWarm = accumulate(warm);
@@ -142,16 +168,31 @@ async function main(): Promise<void> {
     for (const name of WEBHOOKS) {
       const hot = warm.get(name)!;
       const cold = delta(coldAfter, coldBefore, name);
-      console.log(`  ${name}: warm n=${hot.at(-1)?.[1]} p50 ${round(quantile(hot, 0.5), 2)} ms, p99 ${round(quantile(hot, 0.99), 2)} ms, ≤5 ms ${round(shareAtMost(hot, 0.005) * 100, 1)}%;` +
-        ` cold n=${cold.at(-1)?.[1]} p50 ${round(quantile(cold, 0.5), 2)} ms, p99 ${round(quantile(cold, 0.99), 2)} ms, ≤5 ms ${round(shareAtMost(cold, 0.005) * 100, 1)}%`);
+      console.log(
+        `  ${name}: warm n=${hot.at(-1)?.[1]} p50 ${round(quantile(hot, 0.5), 2)} ms, p99 ${round(quantile(hot, 0.99), 2)} ms, ≤5 ms ${round(shareAtMost(hot, 0.005) * 100, 1)}%;` +
+          ` cold n=${cold.at(-1)?.[1]} p50 ${round(quantile(cold, 0.5), 2)} ms, p99 ${round(quantile(cold, 0.99), 2)} ms, ≤5 ms ${round(shareAtMost(cold, 0.005) * 100, 1)}%`,
+      );
     }
-    console.log("pinwarden's own pinwarden_webhook_request_duration_seconds over the warm rounds (its answer time, no TLS/network):");
+    console.log(
+      "pinwarden's own pinwarden_webhook_request_duration_seconds over the warm rounds (its answer time, no TLS/network):",
+    );
     for (const name of WEBHOOKS) {
       const mine = own.get(name)!;
-      console.log(`  ${name}: n=${mine.at(-1)?.[1]} p50 ${round(quantile(mine, 0.5), 2)} ms, p99 ${round(quantile(mine, 0.99), 2)} ms`);
+      console.log(
+        `  ${name}: n=${mine.at(-1)?.[1]} p50 ${round(quantile(mine, 0.5), 2)} ms, p99 ${round(quantile(mine, 0.99), 2)} ms`,
+      );
     }
-    console.log(`  apiserver buckets (s): ${warm.get(WEBHOOKS[0])!.map(([bound]) => bound).join(', ')}`);
-    console.log(`load average after: ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+    console.log(
+      `  apiserver buckets (s): ${warm
+        .get(WEBHOOKS[0])!
+        .map(([bound]) => bound)
+        .join(', ')}`,
+    );
+    console.log(
+      `load average after: ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await env.stop();
   }

@@ -17,7 +17,8 @@ import { median, round, timeRuns } from './stats.ts';
 const OBJECTS = 10_000;
 const RUNS = 7;
 
-const POLICY = loadPolicy(`apiVersion: pinwarden.dev/v1alpha1
+const POLICY = loadPolicy(
+  `apiVersion: pinwarden.dev/v1alpha1
 kind: SourcePolicy
 metadata: {name: bench}
 spec:
@@ -26,7 +27,9 @@ spec:
       - {issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/'}
     allowedRegistries: ['oci://ghcr.io/acme/']
     trustedKeys: ['sha256:${'ab'.repeat(32)}']
-`, 'bench');
+`,
+  'bench',
+);
 
 function generateObject(index: number): string {
   const variants = [
@@ -47,15 +50,32 @@ export async function benchCheck(): Promise<Record<string, number>> {
     const baseline: number[] = [];
     const check: number[] = [];
     for (let round = 0; round < RUNS; round += 1) {
-      baseline.push(...(await timeRuns(() => parseAllDocuments(text).map((document) => document.toJS() as unknown), 1, round === 0 ? 1 : 0)));
-      check.push(...(await timeRuns(async () => {
-        const manifests = await readManifests([file], new PassThrough(), dir);
-        return formatJson(buildReport(manifests.objects, POLICY));
-      }, 1, round === 0 ? 1 : 0)));
+      baseline.push(
+        ...(await timeRuns(
+          () => parseAllDocuments(text).map((document) => document.toJS() as unknown),
+          1,
+          round === 0 ? 1 : 0,
+        )),
+      );
+      check.push(
+        ...(await timeRuns(
+          async () => {
+            const manifests = await readManifests([file], new PassThrough(), dir);
+            return formatJson(buildReport(manifests.objects, POLICY));
+          },
+          1,
+          round === 0 ? 1 : 0,
+        )),
+      );
     }
     const baselineMs = median(baseline);
     const checkMs = median(check);
-    return { objects: OBJECTS, yamlParseMedianMs: round(baselineMs), checkMedianMs: round(checkMs), ratio: round(checkMs / baselineMs) };
+    return {
+      objects: OBJECTS,
+      yamlParseMedianMs: round(baselineMs),
+      checkMedianMs: round(checkMs),
+      ratio: round(checkMs / baselineMs),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -35,16 +35,33 @@ const silent = { info() {}, warn() {}, error() {}, debug() {} };
 try {
   const api = createKubeApi({ config: cp.kubeConfig() });
   await cp.kubectlOk(['create', 'namespace', NS]);
-  await cp.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'cosign-pub', `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`]);
+  await cp.kubectlOk([
+    '-n',
+    NS,
+    'create',
+    'secret',
+    'generic',
+    'cosign-pub',
+    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
+  ]);
   const repository = HttpRepository.fromUrl(`oci://${registry.host}/bench/latency`, { insecure: true });
   const publish = async (value: number): Promise<string> => {
     const source = join(dir, `src-${value}`);
     mkdirSync(source);
-    writeFileSync(join(source, 'cm.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {value: "${value}"}\n`);
-    const packed = await packArtifact({ path: source, source: 'https://github.com/acme/app', revision: `main@sha1:${String(value % 10).repeat(40)}` });
+    writeFileSync(
+      join(source, 'cm.yaml'),
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {value: "${value}"}\n`,
+    );
+    const packed = await packArtifact({
+      path: source,
+      source: 'https://github.com/acme/app',
+      revision: `main@sha1:${String(value % 10).repeat(40)}`,
+    });
     const call = { signal: AbortSignal.timeout(20_000) };
     const descriptor = await pushArtifact(repository, packed, 'v1', call);
-    await attachLegacy(repository, descriptor, [legacySignature(PLATFORM_KEY, `${registry.host}/bench/latency`, descriptor.digest)]);
+    await attachLegacy(repository, descriptor, [
+      legacySignature(PLATFORM_KEY, `${registry.host}/bench/latency`, descriptor.digest),
+    ]);
     return descriptor.digest;
   };
   await publish(0);
@@ -61,17 +78,49 @@ try {
     workers: 4,
   });
   await cp.kubectlOk(['apply', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-      { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'app', namespace: NS }, spec: { url: `oci://${registry.host}/bench/latency`, interval: `${INTERVAL_S}s`, insecure: true, ref: { tag: 'v1' }, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } } },
-      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'app', namespace: NS }, spec: { interval: '10m', prune: true, targetNamespace: NS, sourceRef: { kind: 'OCIRepository', name: 'app' } } },
-    ] }),
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'source.toolkit.fluxcd.io/v1',
+          kind: 'OCIRepository',
+          metadata: { name: 'app', namespace: NS },
+          spec: {
+            url: `oci://${registry.host}/bench/latency`,
+            interval: `${INTERVAL_S}s`,
+            insecure: true,
+            ref: { tag: 'v1' },
+            verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+          },
+        },
+        {
+          apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+          kind: 'Kustomization',
+          metadata: { name: 'app', namespace: NS },
+          spec: {
+            interval: '10m',
+            prune: true,
+            targetNamespace: NS,
+            sourceRef: { kind: 'OCIRepository', name: 'app' },
+          },
+        },
+      ],
+    }),
   });
   const valueNow = async (): Promise<string | undefined> => {
-    const object = await api.request<{ data?: { value?: string } }>({ method: 'GET', path: objectPath(CONFIGMAPS, NS, 'app') }).catch(() => undefined);
+    const object = await api
+      .request<{ data?: { value?: string } }>({ method: 'GET', path: objectPath(CONFIGMAPS, NS, 'app') })
+      .catch(() => undefined);
     return object?.data?.value;
   };
   const revisionNow = async (): Promise<string | undefined> => {
-    const object = await api.request<{ status?: { artifact?: { revision?: string } } }>({ method: 'GET', path: objectPath(RESOURCES.ociRepository, NS, 'app') }).catch(() => undefined);
+    const object = await api
+      .request<{ status?: { artifact?: { revision?: string } } }>({
+        method: 'GET',
+        path: objectPath(RESOURCES.ociRepository, NS, 'app'),
+      })
+      .catch(() => undefined);
     return object?.status?.artifact?.revision;
   };
   const deadline = Date.now() + 120_000;
@@ -99,13 +148,23 @@ try {
     totals.push((applied - pushed) / 1000);
     waits.push((seen - pushed) / 1000);
     works.push((applied - seen) / 1000);
-    console.log(`push ${push}: applied after ${round((applied - pushed) / 1000)} s (interval wait ${round((seen - pushed) / 1000)} s, then ${round((applied - seen) / 1000)} s)`);
+    console.log(
+      `push ${push}: applied after ${round((applied - pushed) / 1000)} s (interval wait ${round((seen - pushed) / 1000)} s, then ${round((applied - seen) / 1000)} s)`,
+    );
   }
   await controller.close();
   const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
-  console.log(`push → applied at interval ${INTERVAL_S}s over ${PUSHES} pushes: median ${round(median(totals))} s, p99 ${round(percentile(sorted(totals), 99))} s`);
-  console.log(`  push → new revision in the OCIRepository status (interval wait, HEAD, verify, pull): median ${round(median(waits))} s (expectation ${INTERVAL_S / 2} s; ratio ${round(median(waits) / (INTERVAL_S / 2))}×), p99 ${round(percentile(sorted(waits), 99))} s`);
-  console.log(`  revision → applied (Kustomization requeued at once, apply; ~50 ms polling): median ${round(median(works))} s, p99 ${round(percentile(sorted(works), 99))} s; load average ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
+  console.log(
+    `push → applied at interval ${INTERVAL_S}s over ${PUSHES} pushes: median ${round(median(totals))} s, p99 ${round(percentile(sorted(totals), 99))} s`,
+  );
+  console.log(
+    `  push → new revision in the OCIRepository status (interval wait, HEAD, verify, pull): median ${round(median(waits))} s (expectation ${INTERVAL_S / 2} s; ratio ${round(median(waits) / (INTERVAL_S / 2))}×), p99 ${round(percentile(sorted(waits), 99))} s`,
+  );
+  console.log(
+    `  revision → applied (Kustomization requeued at once, apply; ~50 ms polling): median ${round(median(works))} s, p99 ${round(percentile(sorted(works), 99))} s; load average ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   await Promise.all([cp.stop(), registry.stop()]);
   rmSync(dir, { recursive: true, force: true });

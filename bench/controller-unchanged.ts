@@ -34,11 +34,31 @@ const dir = mkdtempSync(join(tmpdir(), 'pw-bench-controller-'));
 try {
   const api = createKubeApi({ config: cp.kubeConfig(), timeoutMs: 30_000 });
   await cp.kubectlOk(['create', 'namespace', 'bench']);
-  await cp.kubectlOk(['-n', 'bench', 'create', 'secret', 'generic', 'cosign-pub', `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`]);
-  for (let repo = 0; repo < REPOS; repo++) await pushSigned(registry.host, `bench/app${repo}`, 'v1', { 'app.yaml': `kind: ConfigMap\nmetadata: {name: app${repo}}\n` });
-  const objects = Array.from({ length: COUNT }, (_, index) => JSON.parse(ociRepositoryYaml(registry.host, 'bench', `app-${index}`, `bench/app${index % REPOS}`, { tag: 'v1' }, '1h')) as object);
+  await cp.kubectlOk([
+    '-n',
+    'bench',
+    'create',
+    'secret',
+    'generic',
+    'cosign-pub',
+    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
+  ]);
+  for (let repo = 0; repo < REPOS; repo++)
+    await pushSigned(registry.host, `bench/app${repo}`, 'v1', {
+      'app.yaml': `kind: ConfigMap\nmetadata: {name: app${repo}}\n`,
+    });
+  const objects = Array.from(
+    { length: COUNT },
+    (_, index) =>
+      JSON.parse(
+        ociRepositoryYaml(registry.host, 'bench', `app-${index}`, `bench/app${index % REPOS}`, { tag: 'v1' }, '1h'),
+      ) as object,
+  );
   for (let start = 0; start < COUNT; start += 250) {
-    await cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects.slice(start, start + 250) }), timeoutMs: 120_000 });
+    await cp.kubectlOk(['apply', '--server-side', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects.slice(start, start + 250) }),
+      timeoutMs: 120_000,
+    });
   }
 
   const store = createArtifactStore({ root: dir });
@@ -77,9 +97,18 @@ try {
   const firstStarted = Date.now();
   manager.start();
   await waitFor(COUNT, 'first round');
-  console.log(`first round (download once per artifact, verify every object): ${COUNT} objects in ${Date.now() - firstStarted} ms, ${failures} not successful`);
+  console.log(
+    `first round (download once per artifact, verify every object): ${COUNT} objects in ${Date.now() - firstStarted} ms, ${failures} not successful`,
+  );
 
-  const rounds: Array<{ cpuMs: number; wallMs: number; heads: number; manifestGets: number; blobGets: number; rssMb: number }> = [];
+  const rounds: Array<{
+    cpuMs: number;
+    wallMs: number;
+    heads: number;
+    manifestGets: number;
+    blobGets: number;
+    rssMb: number;
+  }> = [];
   for (let round_ = 0; round_ < ROUNDS; round_++) {
     const logStart = registry.requestLog.length;
     const target = done + COUNT;
@@ -102,27 +131,41 @@ try {
   await manager.stop(10_000);
 
   // Baseline: the same HEADs straight through the OCI client, same concurrency, same process.
-  const repositories = Array.from({ length: REPOS }, (_, repo) => HttpRepository.fromUrl(`oci://${registry.host}/bench/app${repo}`, { insecure: true }));
+  const repositories = Array.from({ length: REPOS }, (_, repo) =>
+    HttpRepository.fromUrl(`oci://${registry.host}/bench/app${repo}`, { insecure: true }),
+  );
   const baseline: number[] = [];
   for (let round_ = 0; round_ < ROUNDS; round_++) {
     const cpu = process.cpuUsage();
     let next = 0;
-    await Promise.all(Array.from({ length: WORKERS }, async () => {
-      while (next < COUNT) {
-        const index = next++;
-        await repositories[index % REPOS]!.resolve('v1', { signal: AbortSignal.timeout(10_000) });
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        while (next < COUNT) {
+          const index = next++;
+          await repositories[index % REPOS]!.resolve('v1', { signal: AbortSignal.timeout(10_000) });
+        }
+      }),
+    );
     const used = process.cpuUsage(cpu);
     baseline.push((used.user + used.system) / 1000);
   }
 
   const cpuPer = median(rounds.map((entry) => entry.cpuMs)) / COUNT;
   const basePer = median(baseline) / COUNT;
-  console.log(`rounds: ${JSON.stringify(rounds.map((entry) => ({ ...entry, cpuMs: round(entry.cpuMs), wallMs: round(entry.wallMs), rssMb: round(entry.rssMb) })))}`);
-  console.log(`per interval: HEAD ${median(rounds.map((entry) => entry.heads))} (target ${COUNT}), manifest GET ${median(rounds.map((entry) => entry.manifestGets))}, blob GET ${median(rounds.map((entry) => entry.blobGets))} (target 0)`);
-  console.log(`CPU per unchanged reconcile: ${round(cpuPer, 3)} ms (median of ${ROUNDS}); bare HEAD with the OCI client: ${round(basePer, 3)} ms; ratio ${round(cpuPer / basePer)}×`);
-  console.log(`wall per round: ${round(median(rounds.map((entry) => entry.wallMs)))} ms (${WORKERS} workers); RSS after the rounds: ${round(median(rounds.map((entry) => entry.rssMb)))} MB; load average ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
+  console.log(
+    `rounds: ${JSON.stringify(rounds.map((entry) => ({ ...entry, cpuMs: round(entry.cpuMs), wallMs: round(entry.wallMs), rssMb: round(entry.rssMb) })))}`,
+  );
+  console.log(
+    `per interval: HEAD ${median(rounds.map((entry) => entry.heads))} (target ${COUNT}), manifest GET ${median(rounds.map((entry) => entry.manifestGets))}, blob GET ${median(rounds.map((entry) => entry.blobGets))} (target 0)`,
+  );
+  console.log(
+    `CPU per unchanged reconcile: ${round(cpuPer, 3)} ms (median of ${ROUNDS}); bare HEAD with the OCI client: ${round(basePer, 3)} ms; ratio ${round(cpuPer / basePer)}×`,
+  );
+  console.log(
+    `wall per round: ${round(median(rounds.map((entry) => entry.wallMs)))} ms (${WORKERS} workers); RSS after the rounds: ${round(median(rounds.map((entry) => entry.rssMb)))} MB; load average ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   await Promise.all([cp.stop(), registry.stop()]);
   rmSync(dir, { recursive: true, force: true });

@@ -43,19 +43,38 @@ interface Sent {
 }
 
 function seeds(registry: string): Json[] {
-  const identity = { issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v1$' };
+  const identity = {
+    issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
+    subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v1$',
+  };
   const oci = (spec: Record<string, Json>, apiVersion = 'source.toolkit.fluxcd.io/v1'): Json => ({
     apiVersion,
     kind: 'OCIRepository',
     metadata: { name: 'app', namespace: 'apps', annotations: { a: 'b' } },
-    spec: { interval: '5m', url: `oci://${registry}/fuzz/app`, insecure: true, ref: { tag: 'v1' }, verify: { provider: 'cosign', matchOIDCIdentity: [identity] }, ...spec },
+    spec: {
+      interval: '5m',
+      url: `oci://${registry}/fuzz/app`,
+      insecure: true,
+      ref: { tag: 'v1' },
+      verify: { provider: 'cosign', matchOIDCIdentity: [identity] },
+      ...spec,
+    },
   });
   return [
     oci({}),
     oci({ ref: { semver: '>=1.0.0 <2.0.0' } }, 'source.toolkit.fluxcd.io/v1beta2'),
-    oci({ ref: { tag: 'v1', digest: `sha256:${'c'.repeat(64)}` }, secretRef: { name: 'pull' }, certSecretRef: { name: 'tls' } }),
+    oci({
+      ref: { tag: 'v1', digest: `sha256:${'c'.repeat(64)}` },
+      secretRef: { name: 'pull' },
+      certSecretRef: { name: 'tls' },
+    }),
     oci({ url: 'oci://ghcr.io/elsewhere/app', verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } }),
-    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Bucket', metadata: { name: 'b', namespace: 'apps' }, spec: { bucketName: 'x', endpoint: 'minio:9000', interval: '5m', ignore: '/*\n!/deploy' } },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'Bucket',
+      metadata: { name: 'b', namespace: 'apps' },
+      spec: { bucketName: 'x', endpoint: 'minio:9000', interval: '5m', ignore: '/*\n!/deploy' },
+    },
   ];
 }
 
@@ -86,7 +105,9 @@ function paths(value: Json): Array<Array<string | number>> {
     const { node, path } = stack.pop()!;
     out.push(path);
     if (path.length >= 16 || node === null || typeof node !== 'object') continue;
-    const entries: Array<[string | number, Json]> = Array.isArray(node) ? node.map((item, index) => [index, item]) : Object.entries(node);
+    const entries: Array<[string | number, Json]> = Array.isArray(node)
+      ? node.map((item, index) => [index, item])
+      : Object.entries(node);
     for (const [key, item] of entries.slice(0, 64)) stack.push({ node: item, path: [...path, key] });
   }
   return out;
@@ -119,20 +140,46 @@ function spliceNesting(body: string): string {
     const count = Number(depth);
     spliced += count * (shape === 'array' ? 2 : 6);
     if (spliced > MAX_SPLICED) return '1';
-    return shape === 'array' ? `${'['.repeat(count)}1${']'.repeat(count)}` : `${'{"a":'.repeat(count)}1${'}'.repeat(count)}`;
+    return shape === 'array'
+      ? `${'['.repeat(count)}1${']'.repeat(count)}`
+      : `${'{"a":'.repeat(count)}1${'}'.repeat(count)}`;
   });
 }
 
 type Mutation = (value: Json, pick: number) => Json;
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.jsonValue({ maxDepth: 3 }).map((replacement): Mutation => (value, pick) => at(value, pick, () => replacement as Json)),
+  fc.jsonValue({ maxDepth: 3 }).map(
+    (replacement): Mutation =>
+      (value, pick) =>
+        at(value, pick, () => replacement as Json),
+  ),
   fc.constant<Mutation>((value, pick) => at(value, pick, () => undefined)),
-  fc.integer({ min: 0, max: 20 }).map((bits): Mutation => (value, pick) => at(value, pick, (old) => blowUp(typeof old === 'string' && old.length > 0 ? old.slice(0, 64) : 'x', 1 << bits))),
-  fc.tuple(fc.integer({ min: 100, max: 6000 }), fc.boolean()).map(([depth, asArray]): Mutation => (value, pick) => at(value, pick, () => nestMarker(depth, asArray))),
-  fc.integer({ min: 2, max: 30_000 }).map((copies): Mutation => (value) => multiplyIdentities(value, copies)),
-  fc.constantFrom('(a|b)*a(a|b){30}', '(x+x+)+y', '(?=a)', '\\', '[', '.*'.repeat(500), '\\p{Greek}+(?i)Σ', '^$').map((pattern): Mutation => (value) => setIdentity(value, pattern)),
-  fc.string({ unit: 'binary', maxLength: 64 }).map((text): Mutation => (value, pick) => at(value, pick, () => text)),
+  fc.integer({ min: 0, max: 20 }).map(
+    (bits): Mutation =>
+      (value, pick) =>
+        at(value, pick, (old) => blowUp(typeof old === 'string' && old.length > 0 ? old.slice(0, 64) : 'x', 1 << bits)),
+  ),
+  fc.tuple(fc.integer({ min: 100, max: 6000 }), fc.boolean()).map(
+    ([depth, asArray]): Mutation =>
+      (value, pick) =>
+        at(value, pick, () => nestMarker(depth, asArray)),
+  ),
+  fc.integer({ min: 2, max: 30_000 }).map(
+    (copies): Mutation =>
+      (value) =>
+        multiplyIdentities(value, copies),
+  ),
+  fc.constantFrom('(a|b)*a(a|b){30}', '(x+x+)+y', '(?=a)', '\\', '[', '.*'.repeat(500), '\\p{Greek}+(?i)Σ', '^$').map(
+    (pattern): Mutation =>
+      (value) =>
+        setIdentity(value, pattern),
+  ),
+  fc.string({ unit: 'binary', maxLength: 64 }).map(
+    (text): Mutation =>
+      (value, pick) =>
+        at(value, pick, () => text),
+  ),
 );
 
 function blowUp(text: string, size: number): string {
@@ -145,7 +192,8 @@ function at(value: Json, pick: number, replace: (old: Json) => Json | undefined)
 }
 
 function multiplyIdentities(value: Json, copies: number): Json {
-  const verify = (value as null | { request?: { object?: { spec?: { verify?: { matchOIDCIdentity?: Json[] } } } } })?.request?.object?.spec?.verify;
+  const verify = (value as null | { request?: { object?: { spec?: { verify?: { matchOIDCIdentity?: Json[] } } } } })
+    ?.request?.object?.spec?.verify;
   const first = verify?.matchOIDCIdentity?.[0];
   if (verify === undefined || first === undefined) return value;
   // Bodies stay near what an apiserver could send (3 MiB), so the list is as long as that allows.
@@ -155,7 +203,11 @@ function multiplyIdentities(value: Json, copies: number): Json {
 }
 
 function setIdentity(value: Json, pattern: string): Json {
-  const first = (value as null | { request?: { object?: { spec?: { verify?: { matchOIDCIdentity?: Array<Record<string, Json>> } } } } })?.request?.object?.spec?.verify?.matchOIDCIdentity?.[0];
+  const first = (
+    value as null | {
+      request?: { object?: { spec?: { verify?: { matchOIDCIdentity?: Array<Record<string, Json>> } } } };
+    }
+  )?.request?.object?.spec?.verify?.matchOIDCIdentity?.[0];
   if (typeof first === 'object' && first !== null && !Array.isArray(first)) first.subject = pattern;
   return value;
 }
@@ -182,7 +234,8 @@ function generate(registry: string): Array<() => Sent> {
     let body = spliceNesting(JSON.stringify(value));
     let contentType = 'application/json';
     if (draw.framing === 'truncated') body = body.slice(0, Math.max(1, Math.floor(body.length / 2)));
-    if (draw.framing === 'no-request') body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
+    if (draw.framing === 'no-request')
+      body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' });
     if (draw.framing === 'text/plain') contentType = 'text/plain';
     if (draw.framing === 'bare-array') body = '[]';
     return { path: index % 2 === 0 ? '/mutate' : '/validate', body, contentType };
@@ -200,13 +253,25 @@ function send(port: number, agent: Agent, sent: Sent): Promise<Outcome> {
   const started = performance.now();
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port, path: `${sent.path}?timeout=10s`, method: 'POST', agent, rejectUnauthorized: false, headers: { 'content-type': sent.contentType, 'content-length': Buffer.byteLength(sent.body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: `${sent.path}?timeout=10s`,
+        method: 'POST',
+        agent,
+        rejectUnauthorized: false,
+        headers: { 'content-type': sent.contentType, 'content-length': Buffer.byteLength(sent.body) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, failClosed: /"code":500/.test(text) && res.statusCode === 200 });
+          resolve({
+            status: res.statusCode ?? 0,
+            ms: performance.now() - started,
+            failClosed: /"code":500/.test(text) && res.statusCode === 200,
+          });
         });
       },
     );
@@ -214,7 +279,9 @@ function send(port: number, agent: Agent, sent: Sent): Promise<Outcome> {
     // Over the body limit the server may answer 413 and close before the whole body is written: the client
     // then sees EPIPE/ECONNRESET. That is the limit working, counted apart from real transport failures.
     const oversize = Buffer.byteLength(sent.body) > BODY_LIMIT;
-    req.on('error', (error) => resolve({ status: oversize ? 413 : 0, ms: performance.now() - started, failClosed: false, error: error.message }));
+    req.on('error', (error) =>
+      resolve({ status: oversize ? 413 : 0, ms: performance.now() - started, failClosed: false, error: error.message }),
+    );
     req.end(sent.body);
   });
 }
@@ -241,12 +308,36 @@ async function main(): Promise<number> {
     execFileSync('sh', [join(ROOT, 'certs', 'make-dev-certs.sh'), work], { stdio: 'ignore' });
     const policyFile = join(work, 'policy.yaml');
     writeFileSync(policyFile, policyText(registry.host));
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--config', policyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'main.js'),
+        'serve',
+        '--port',
+        '0',
+        '--metrics-port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--tls-cert',
+        join(work, 'tls.crt'),
+        '--tls-key',
+        join(work, 'tls.key'),
+        '--config',
+        policyFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     children.push(child);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-20_000)));
     let exitedEarly: number | null | undefined;
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => { exitedEarly = code; resolve(code); }));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('close', (code) => {
+        exitedEarly = code;
+        resolve(code);
+      }),
+    );
     const { webhook, metrics } = await servingUrls(child);
     child.stdout.resume(); // logs are not needed past the serving line; keep the pipe drained
     const port = Number(new URL(webhook).port);
@@ -265,13 +356,15 @@ async function main(): Promise<number> {
     const outcomes: Outcome[] = [];
     const started = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < reviews.length && exitedEarly === undefined) {
-        const build = reviews[next++];
-        if (build) outcomes.push(await send(port, agent, build()));
-        if (outcomes.length % 5000 === 0) progress(outcomes, health, performance.now() - started);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < reviews.length && exitedEarly === undefined) {
+          const build = reviews[next++];
+          if (build) outcomes.push(await send(port, agent, build()));
+          if (outcomes.length % 5000 === 0) progress(outcomes, health, performance.now() - started);
+        }
+      }),
+    );
     const elapsed = performance.now() - started;
     probing = false;
     await probe;
@@ -293,7 +386,9 @@ function progress(outcomes: Outcome[], health: number[], elapsedMs: number): voi
   const overDeadline = outcomes.filter((outcome) => outcome.ms > DEADLINE_MS).length;
   const transport = outcomes.filter((outcome) => outcome.status === 0).length;
   const finite = health.filter(Number.isFinite);
-  console.log(`progress: ${outcomes.length} reviews in ${round(elapsedMs / 1000, 0)} s; http5xx ${http5xx}, transport errors ${transport}, over deadline ${overDeadline}, healthz max ${round(Math.max(0, ...finite), 0)} ms (${health.length - finite.length} failed)`);
+  console.log(
+    `progress: ${outcomes.length} reviews in ${round(elapsedMs / 1000, 0)} s; http5xx ${http5xx}, transport errors ${transport}, over deadline ${overDeadline}, healthz max ${round(Math.max(0, ...finite), 0)} ms (${health.length - finite.length} failed)`,
+  );
 }
 
 function policyText(host: string): string {
@@ -315,7 +410,8 @@ async function servingUrls(child: ReturnType<typeof spawn>): Promise<{ webhook: 
   for await (const line of createInterface({ input: child.stdout! })) {
     try {
       const entry = JSON.parse(line) as { msg?: string; webhook?: string; metrics?: string };
-      if (entry.msg === 'pinwarden serving' && entry.webhook && entry.metrics) return { webhook: entry.webhook, metrics: entry.metrics };
+      if (entry.msg === 'pinwarden serving' && entry.webhook && entry.metrics)
+        return { webhook: entry.webhook, metrics: entry.metrics };
     } catch {
       // not a JSON line: keep reading
     }
@@ -323,7 +419,14 @@ async function servingUrls(child: ReturnType<typeof spawn>): Promise<{ webhook: 
   throw new Error('pinwarden serve exited before it was serving');
 }
 
-function report(outcomes: Outcome[], health: number[], elapsedMs: number, alive: boolean, exitCode: number | null, stderr: string): number {
+function report(
+  outcomes: Outcome[],
+  health: number[],
+  elapsedMs: number,
+  alive: boolean,
+  exitCode: number | null,
+  stderr: string,
+): number {
   const byStatus = new Map<number, number>();
   for (const outcome of outcomes) byStatus.set(outcome.status, (byStatus.get(outcome.status) ?? 0) + 1);
   const server5xx = outcomes.filter((outcome) => outcome.status >= 500).length;
@@ -341,13 +444,29 @@ function report(outcomes: Outcome[], health: number[], elapsedMs: number, alive:
     transportErrors: transportErrors.length,
     firstTransportError: transportErrors[0]?.error,
     overDeadline,
-    reviewMs: { p50: round(median(latencies), 2), p99: round(percentile(latencies, 99), 1), max: round(Math.max(...latencies), 1) },
-    healthzMs: { probes: health.length, failed: health.length - finiteHealth.length, p50: round(median(finiteHealth), 2), p99: round(percentile(finiteHealth, 99), 1), max: round(Math.max(...finiteHealth), 1) },
+    reviewMs: {
+      p50: round(median(latencies), 2),
+      p99: round(percentile(latencies, 99), 1),
+      max: round(Math.max(...latencies), 1),
+    },
+    healthzMs: {
+      probes: health.length,
+      failed: health.length - finiteHealth.length,
+      p50: round(median(finiteHealth), 2),
+      p99: round(percentile(finiteHealth, 99), 1),
+      max: round(Math.max(...finiteHealth), 1),
+    },
     aliveAtEnd: alive,
     exitCodeOnSigterm: exitCode,
   };
   console.log(JSON.stringify(summary, null, 2));
-  const passed = outcomes.length === COUNT && server5xx === 0 && transportErrors.length === 0 && overDeadline === 0 && alive && exitCode === 0;
+  const passed =
+    outcomes.length === COUNT &&
+    server5xx === 0 &&
+    transportErrors.length === 0 &&
+    overDeadline === 0 &&
+    alive &&
+    exitCode === 0;
   if (!passed) console.error(`fuzz FAILED; server stderr tail:\n${stderr.slice(-4000)}`);
   console.log(passed ? 'fuzz passed' : 'fuzz failed');
   return passed ? 0 : 1;

@@ -36,17 +36,35 @@ async function memory(serve: ServeProcess): Promise<Record<string, unknown>> {
     const before = serve.rssBytes();
     for (let index = 0; index < 200; index++) await serve.post('/mutate?timeout=10s', body);
     const after = serve.rssBytes();
-    return { beforeMiB: round(before / MIB, 1), afterMiB: round(after / MIB, 1), grownMiB: round((after - before) / MIB, 1) };
+    return {
+      beforeMiB: round(before / MIB, 1),
+      afterMiB: round(after / MIB, 1),
+      grownMiB: round((after - before) / MIB, 1),
+    };
   };
-  const baseline = await run(reviewText({ url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1', digest: `sha256:${'a'.repeat(64)}` } }));
+  const baseline = await run(
+    reviewText({ url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1', digest: `sha256:${'a'.repeat(64)}` } }),
+  );
   const hostile = await run(reviewText({ url: `oci://ghcr.io/acme/${'a'.repeat(2.9 * MIB)}`, ref: { tag: 'v1' } }));
-  return { baseline200Ordinary: baseline, hostile200With29MBUrl: hostile, rssRatioAfter: round(hostile.afterMiB / baseline.afterMiB, 2) };
+  return {
+    baseline200Ordinary: baseline,
+    hostile200With29MBUrl: hostile,
+    rssRatioAfter: round(hostile.afterMiB / baseline.afterMiB, 2),
+  };
 }
 
-async function healthzWhile(serve: ServeProcess, work: () => Promise<unknown>): Promise<{ maxMs: number; p50Ms: number; probes: number; workMs: number }> {
+async function healthzWhile(
+  serve: ServeProcess,
+  work: () => Promise<unknown>,
+): Promise<{ maxMs: number; p50Ms: number; probes: number; workMs: number }> {
   const { latencies, workMs } = await probeHealthzWhile(serve, work, 30);
   const sorted = latencies.sort((a, b) => a - b);
-  return { maxMs: round(Math.max(...sorted), 1), p50Ms: round(median(sorted), 1), probes: sorted.length, workMs: round(workMs, 0) };
+  return {
+    maxMs: round(Math.max(...sorted), 1),
+    p50Ms: round(median(sorted), 1),
+    probes: sorted.length,
+    workMs: round(workMs, 0),
+  };
 }
 
 async function eventLoop(serve: ServeProcess, registryHost: string): Promise<Record<string, unknown>> {
@@ -61,9 +79,35 @@ async function eventLoop(serve: ServeProcess, registryHost: string): Promise<Rec
   const scenarios: Record<string, (round: number) => Promise<unknown>> = {
     idle: () => new Promise((resolve) => setTimeout(resolve, 1000)),
     // Fresh patterns each round (a memo hit would measure nothing).
-    adversarialIdentities16: (round) => serve.post('/validate?timeout=10s', reviewText(keyless(Array.from({ length: 16 }, (_, index) => ({ issuer: ISSUER, subject: `^https://github\\.com/acme/r${round}/(a|b)*a(a|b){${24 + index}}$` }))))),
-    identityEntries25000: (round) => serve.post('/validate?timeout=10s', reviewText(keyless(Array.from({ length: 25_000 }, (_, index) => ({ issuer: ISSUER, subject: `^https://github\\.com/acme/r${round}/app${index}(a|b)*$` }))))),
-    semver256Against5000Tags: (round) => serve.post('/mutate?timeout=10s', reviewText({ url: `oci://${registryHost}/acme/app${round}`, insecure: true, ref: { semver: range } })),
+    adversarialIdentities16: (round) =>
+      serve.post(
+        '/validate?timeout=10s',
+        reviewText(
+          keyless(
+            Array.from({ length: 16 }, (_, index) => ({
+              issuer: ISSUER,
+              subject: `^https://github\\.com/acme/r${round}/(a|b)*a(a|b){${24 + index}}$`,
+            })),
+          ),
+        ),
+      ),
+    identityEntries25000: (round) =>
+      serve.post(
+        '/validate?timeout=10s',
+        reviewText(
+          keyless(
+            Array.from({ length: 25_000 }, (_, index) => ({
+              issuer: ISSUER,
+              subject: `^https://github\\.com/acme/r${round}/app${index}(a|b)*$`,
+            })),
+          ),
+        ),
+      ),
+    semver256Against5000Tags: (round) =>
+      serve.post(
+        '/mutate?timeout=10s',
+        reviewText({ url: `oci://${registryHost}/acme/app${round}`, insecure: true, ref: { semver: range } }),
+      ),
   };
   const out: Record<string, unknown> = {};
   for (const [name, work] of Object.entries(scenarios)) {
@@ -106,17 +150,33 @@ async function connections(serve: ServeProcess): Promise<Record<string, unknown>
     refusedAtAccept: clients.filter((client) => !client.connected).length,
     heldUntilTimeout: held.length,
     stillOpenAfter40s: clients.filter((client) => client.closedAfterMs === undefined).length,
-    heldClosedAfterMs: { min: round(closeTimes[0] ?? 0, 0), p50: round(median(closeTimes), 0), max: round(closeTimes.at(-1) ?? 0, 0) },
+    heldClosedAfterMs: {
+      min: round(closeTimes[0] ?? 0, 0),
+      p50: round(median(closeTimes), 0),
+      max: round(closeTimes.at(-1) ?? 0, 0),
+    },
     rssBeforeMiB: round(before / MIB, 1),
     rssPeakMiB: round(peak / MIB, 1),
-    healthzDuringMs: { p50: round(median(health), 1), p99: round(percentile([...health].sort((a, b) => a - b), 99), 1), max: round(Math.max(...health), 1) },
+    healthzDuringMs: {
+      p50: round(median(health), 1),
+      p99: round(
+        percentile(
+          [...health].sort((a, b) => a - b),
+          99,
+        ),
+        1,
+      ),
+      max: round(Math.max(...health), 1),
+    },
   };
 }
 
 async function main(): Promise<void> {
   const registry = await startFakeRegistry((request, res: ServerResponse) => {
-    if (/^\/v2\/acme\/app\d*\/tags\/list$/.test(request.path)) return sendJson(res, 200, { name: 'acme/app', tags: TAGS });
-    if (/^\/v2\/acme\/app\d*\/manifests\//.test(request.path)) return sendManifest(res, manifestBytes(request.path), { head: request.method === 'HEAD' });
+    if (/^\/v2\/acme\/app\d*\/tags\/list$/.test(request.path))
+      return sendJson(res, 200, { name: 'acme/app', tags: TAGS });
+    if (/^\/v2\/acme\/app\d*\/manifests\//.test(request.path))
+      return sendManifest(res, manifestBytes(request.path), { head: request.method === 'HEAD' });
     return false;
   });
   const results: Record<string, unknown> = { rounds: ROUNDS };

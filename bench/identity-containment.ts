@@ -36,13 +36,25 @@ const CASES: readonly Case[] = [
   pair('gh issuer ⊆ same', GH_ISSUER, GH_ISSUER),
   pair('gh release subject ⊆ acme/.*', RELEASE, GH_ACME),
   pair('gh unescaped dots ⊄ policy', '^https://github.com/acme/.*$', GH_ACME),
-  pair('gh any workflow on main ⊆ acme/.*', '^https://github\\.com/acme/[^/\\n]+/\\.github/workflows/[^/\\n]+@refs/heads/main$', GH_ACME),
+  pair(
+    'gh any workflow on main ⊆ acme/.*',
+    '^https://github\\.com/acme/[^/\\n]+/\\.github/workflows/[^/\\n]+@refs/heads/main$',
+    GH_ACME,
+  ),
   pair('gh unanchored ⊄ anchored', 'https://github\\.com/acme/', '^https://github\\.com/acme/'),
-  pair('gh semver tags ⊆ tags/v.*', '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$', RELEASE),
+  pair(
+    'gh semver tags ⊆ tags/v.*',
+    '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$',
+    RELEASE,
+  ),
   pair('gh (?i) subject ⊄ case-sensitive', '(?i)^https://github\\.com/acme/.*$', GH_ACME),
   pair('gl issuer ⊆ same', GL_ISSUER, GL_ISSUER),
   pair('gl main subject ⊆ acme/.*', GL_MAIN, GL_ACME),
-  pair('gl main ⊆ refs/(heads|tags)/.*', GL_MAIN, '^https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/(heads|tags)/.*$'),
+  pair(
+    'gl main ⊆ refs/(heads|tags)/.*',
+    GL_MAIN,
+    '^https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/(heads|tags)/.*$',
+  ),
   {
     name: 'checkIdentity gh entry vs 3-identity policy',
     run: () => String(checkIdentity({ issuer: GH_ISSUER, subject: RELEASE }, POLICY).allowed),
@@ -78,13 +90,23 @@ function measure({ name, run }: Case): Row {
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);
-  return { pair: name, result, p50Ms: round(percentile(times, 0.5)), p99Ms: round(percentile(times, 0.99)), maxMs: round(times.at(-1) ?? 0) };
+  return {
+    pair: name,
+    result,
+    p50Ms: round(percentile(times, 0.5)),
+    p99Ms: round(percentile(times, 0.99)),
+    maxMs: round(times.at(-1) ?? 0),
+  };
 }
 
 const rows = CASES.map(measure);
 const width = Math.max(...rows.map((row) => row.pair.length));
-console.log(`identity containment, ${ITERATIONS} iterations per pair after ${WARMUP} warm-up runs (Node ${process.version})`);
-console.log(`${'pair'.padEnd(width)}  ${'result'.padEnd(13)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'max ms'.padStart(8)}`);
+console.log(
+  `identity containment, ${ITERATIONS} iterations per pair after ${WARMUP} warm-up runs (Node ${process.version})`,
+);
+console.log(
+  `${'pair'.padEnd(width)}  ${'result'.padEnd(13)}  ${'p50 ms'.padStart(8)}  ${'p99 ms'.padStart(8)}  ${'max ms'.padStart(8)}`,
+);
 for (const row of rows) {
   console.log(
     `${row.pair.padEnd(width)}  ${row.result.padEnd(13)}  ${row.p50Ms.toFixed(3).padStart(8)}  ${row.p99Ms.toFixed(3).padStart(8)}  ${row.maxMs.toFixed(3).padStart(8)}`,
@@ -92,4 +114,6 @@ for (const row of rows) {
 }
 const worstP99 = Math.max(...rows.map((row) => row.p99Ms));
 console.log(`worst p99: ${worstP99} ms (target <= 50 ms)`);
-console.log(JSON.stringify({ benchmark: 'identity-containment', iterations: ITERATIONS, worstP99Ms: worstP99, rows }, null, 2));
+console.log(
+  JSON.stringify({ benchmark: 'identity-containment', iterations: ITERATIONS, worstP99Ms: worstP99, rows }, null, 2),
+);

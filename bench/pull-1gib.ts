@@ -58,7 +58,11 @@ async function generateLayer(file: string): Promise<{ digest: Digest; size: numb
   const pool = Array.from({ length: 16 }, textFile);
   for (let index = 0; index < SIZE_MIB; index++) {
     const body = pool[index % pool.length] as Buffer;
-    await new Promise<void>((resolve, reject) => pack.entry({ name: `data/part-${index}.yaml`, size: body.byteLength, mtime: new Date(0) }, body, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: `data/part-${index}.yaml`, size: body.byteLength, mtime: new Date(0) }, body, (error) =>
+        error ? reject(error) : resolve(),
+      ),
+    );
   }
   pack.finalize();
   await writing;
@@ -70,7 +74,8 @@ async function uploadBlob(host: string, path: string, file: string, digest: Dige
   const location = await new Promise<string>((resolve, reject) => {
     const req = request(`http://${host}/v2/${path}/blobs/uploads/`, { method: 'POST' }, (res) => {
       res.resume();
-      if (res.statusCode !== 202 || typeof res.headers.location !== 'string') reject(new Error(`upload start: ${res.statusCode}`));
+      if (res.statusCode !== 202 || typeof res.headers.location !== 'string')
+        reject(new Error(`upload start: ${res.statusCode}`));
       else resolve(res.headers.location);
     });
     req.on('error', reject);
@@ -79,11 +84,15 @@ async function uploadBlob(host: string, path: string, file: string, digest: Dige
   const target = new URL(location, `http://${host}`);
   target.searchParams.set('digest', digest);
   await new Promise<void>((resolve, reject) => {
-    const req = request(target, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) } }, (res) => {
-      res.resume();
-      if (res.statusCode !== 201) reject(new Error(`upload: ${res.statusCode}`));
-      else resolve();
-    });
+    const req = request(
+      target,
+      { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) } },
+      (res) => {
+        res.resume();
+        if (res.statusCode !== 201) reject(new Error(`upload: ${res.statusCode}`));
+        else resolve();
+      },
+    );
     req.on('error', reject);
     createReadStream(file).pipe(req);
   });
@@ -92,9 +101,14 @@ async function uploadBlob(host: string, path: string, file: string, digest: Dige
 /** Runs a command under /usr/bin/time; returns its wall time and peak RSS (MB). */
 function measured(command: string, args: string[], cwd: string): { ms: number; rssMb: number } {
   const started = performance.now();
-  const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', command, ...args], { cwd, encoding: 'utf8', maxBuffer: 16 * MIB });
+  const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', command, ...args], {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 16 * MIB,
+  });
   const ms = performance.now() - started;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   const kb = Number(/MAXRSS (\d+)/.exec(result.stderr)?.[1]);
   return { ms: Math.round(ms), rssMb: Math.round(kb / 1024) };
 }
@@ -104,47 +118,82 @@ const registry = await startRegistry({ mode: 'plain' });
 try {
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(join(dir, 'cosign.pub'), pemOfPublicKey(keys.publicKey));
-  const repository = new HttpRepository({ registry: registry.host, host: registry.host, path: 'bench/big' }, { insecure: true });
+  const repository = new HttpRepository(
+    { registry: registry.host, host: registry.host, path: 'bench/big' },
+    { insecure: true },
+  );
 
   let started = performance.now();
   const layerFile = join(dir, 'layer.tar.gz');
   const layer = await generateLayer(layerFile);
-  console.log(`generated ${SIZE_MIB} MiB uncompressed → ${Math.round(layer.size / MIB)} MiB gzip in ${Math.round(performance.now() - started)} ms`);
+  console.log(
+    `generated ${SIZE_MIB} MiB uncompressed → ${Math.round(layer.size / MIB)} MiB gzip in ${Math.round(performance.now() - started)} ms`,
+  );
   started = performance.now();
   await uploadBlob(registry.host, 'bench/big', layerFile, layer.digest, layer.size);
   const config = await repository.pushBlob(new TextEncoder().encode('{}'), MEDIA_TYPES.fluxConfig, call());
   const layerDescriptor: Descriptor = { mediaType: MEDIA_TYPES.fluxContent, digest: layer.digest, size: layer.size };
-  const big = await repository.pushManifest(new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [layerDescriptor] })), MEDIA_TYPES.ociManifest, 'big', call());
+  const big = await repository.pushManifest(
+    new TextEncoder().encode(
+      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [layerDescriptor] }),
+    ),
+    MEDIA_TYPES.ociManifest,
+    'big',
+    call(),
+  );
   await attachBundle(repository, big, dsseBundle(keys, big.digest));
   const smallSource = join(dir, 'small');
   mkdirSync(smallSource);
   writeFileSync(join(smallSource, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: small\n');
-  const small = await pushArtifact(repository, await packArtifact({ path: smallSource, source: 'bench', revision: 'bench', reproducible: true }), 'small', call());
+  const small = await pushArtifact(
+    repository,
+    await packArtifact({ path: smallSource, source: 'bench', revision: 'bench', reproducible: true }),
+    'small',
+    call(),
+  );
   await attachBundle(repository, small, dsseBundle(keys, small.digest));
   repository.close();
   console.log(`uploaded in ${Math.round(performance.now() - started)} ms`);
 
   const pull = (digest: string, out: string, extra: string[] = []) =>
-    measured(process.execPath, [CLI, 'pull', `oci://${registry.host}/bench/big@${digest}`, '-o', out, '--key', 'cosign.pub', '--insecure', '--timeout', '20m', ...extra], dir);
+    measured(
+      process.execPath,
+      [
+        CLI,
+        'pull',
+        `oci://${registry.host}/bench/big@${digest}`,
+        '-o',
+        out,
+        '--key',
+        'cosign.pub',
+        '--insecure',
+        '--timeout',
+        '20m',
+        ...extra,
+      ],
+      dir,
+    );
   const smallRun = pull(small.digest, join(dir, 'small-out'));
   const bigRun = pull(big.digest, join(dir, 'big-out'), ['--max-size', '2GiB', '--max-files', '2000']);
   const extracted = Number(spawnSync('du', ['-sb', join(dir, 'big-out')], { encoding: 'utf8' }).stdout.split('\t')[0]);
   rmSync(join(dir, 'big-out'), { recursive: true, force: true });
   mkdirSync(join(dir, 'tar-out'));
   const tarRun = measured('tar', ['-xzf', layerFile, '-C', join(dir, 'tar-out')], dir);
-  console.log(JSON.stringify({
-    uncompressedMiB: SIZE_MIB,
-    layerMiB: Math.round(statSync(layerFile).size / MIB),
-    extractedMiB: Math.round(extracted / MIB),
-    pullPeakRssMb: bigRun.rssMb,
-    target: '≤ 200 MB',
-    smallPullPeakRssMb: smallRun.rssMb,
-    rssRatioToSmallPull: Math.round((bigRun.rssMb / smallRun.rssMb) * 100) / 100,
-    pullMs: bigRun.ms,
-    tarXzfMs: tarRun.ms,
-    tarXzfPeakRssMb: tarRun.rssMb,
-    timeRatioToTar: Math.round((bigRun.ms / tarRun.ms) * 100) / 100,
-  }));
+  console.log(
+    JSON.stringify({
+      uncompressedMiB: SIZE_MIB,
+      layerMiB: Math.round(statSync(layerFile).size / MIB),
+      extractedMiB: Math.round(extracted / MIB),
+      pullPeakRssMb: bigRun.rssMb,
+      target: '≤ 200 MB',
+      smallPullPeakRssMb: smallRun.rssMb,
+      rssRatioToSmallPull: Math.round((bigRun.rssMb / smallRun.rssMb) * 100) / 100,
+      pullMs: bigRun.ms,
+      tarXzfMs: tarRun.ms,
+      tarXzfPeakRssMb: tarRun.rssMb,
+      timeRatioToTar: Math.round((bigRun.ms / tarRun.ms) * 100) / 100,
+    }),
+  );
 } finally {
   await registry.stop();
   rmSync(dir, { recursive: true, force: true });

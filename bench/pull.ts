@@ -34,38 +34,79 @@ try {
   const source = join(dir, 'source');
   mkdirSync(join(source, 'apps'), { recursive: true });
   for (let index = 0; index < FILES; index++) {
-    const values = Array.from({ length: 120 }, (_, line) => `  key${line}: "${randomBytes(48).toString('hex')}"`).join('\n');
-    writeFileSync(join(source, 'apps', `cm-${index}.yaml`), `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${index}\ndata:\n${values}\n`);
+    const values = Array.from({ length: 120 }, (_, line) => `  key${line}: "${randomBytes(48).toString('hex')}"`).join(
+      '\n',
+    );
+    writeFileSync(
+      join(source, 'apps', `cm-${index}.yaml`),
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${index}\ndata:\n${values}\n`,
+    );
   }
-  const repository = new HttpRepository({ registry: registry.host, host: registry.host, path: 'bench/app' }, { insecure: true });
-  const artifact = await packArtifact({ path: source, source: 'https://github.com/acme/app', revision: `main@sha1:${'a'.repeat(40)}`, reproducible: true });
+  const repository = new HttpRepository(
+    { registry: registry.host, host: registry.host, path: 'bench/app' },
+    { insecure: true },
+  );
+  const artifact = await packArtifact({
+    path: source,
+    source: 'https://github.com/acme/app',
+    revision: `main@sha1:${'a'.repeat(40)}`,
+    reproducible: true,
+  });
   const manifest = await pushArtifact(repository, artifact, 'v1', call());
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(join(dir, 'cosign.pub'), pemOfPublicKey(keys.publicKey));
   await attachBundle(repository, manifest, dsseBundle(keys, manifest.digest));
   repository.close();
-  console.log(`artifact: layer ${artifact.layer.descriptor.size} bytes compressed, ${FILES} files; ${RUNS} runs each, alternating`);
+  console.log(
+    `artifact: layer ${artifact.layer.descriptor.size} bytes compressed, ${FILES} files; ${RUNS} runs each, alternating`,
+  );
 
   const timed = (command: string, args: string[]): number => {
     const started = performance.now();
     const result = spawnSync(command, args, { encoding: 'utf8', cwd: dir });
     const elapsed = performance.now() - started;
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+    if (result.status !== 0)
+      throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
     return elapsed;
   };
   let n = 0;
-  const pinwarden = (): number => timed(process.execPath, [CLI, 'pull', `oci://${registry.host}/bench/app@${manifest.digest}`, '-o', join(dir, `pw-${n++}`), '--key', 'cosign.pub', '--insecure']);
-  const skopeo = (): number => timed('skopeo', ['copy', '--quiet', '--insecure-policy', '--src-tls-verify=false', `docker://${registry.host}/bench/app@${manifest.digest}`, `dir:${join(dir, `sk-${n++}`)}`]);
+  const pinwarden = (): number =>
+    timed(process.execPath, [
+      CLI,
+      'pull',
+      `oci://${registry.host}/bench/app@${manifest.digest}`,
+      '-o',
+      join(dir, `pw-${n++}`),
+      '--key',
+      'cosign.pub',
+      '--insecure',
+    ]);
+  const skopeo = (): number =>
+    timed('skopeo', [
+      'copy',
+      '--quiet',
+      '--insecure-policy',
+      '--src-tls-verify=false',
+      `docker://${registry.host}/bench/app@${manifest.digest}`,
+      `dir:${join(dir, `sk-${n++}`)}`,
+    ]);
   const startup = (): number => timed(process.execPath, [CLI, 'pull', '--help']);
   const connections = createRegistryConnections();
-  const warmRepository = new HttpRepository({ registry: registry.host, host: registry.host, path: 'bench/app' }, { insecure: true, connections });
+  const warmRepository = new HttpRepository(
+    { registry: registry.host, host: registry.host, path: 'bench/app' },
+    { insecure: true, connections },
+  );
   const pem = pemOfPublicKey(keys.publicKey);
   const inProcess = async (): Promise<number> => {
     const started = performance.now();
     const pulled = await pullArtifact({
       repository: warmRepository,
       subject: manifest.digest,
-      verification: { block: { provider: 'cosign', secretRef: { name: 'key' } }, options: { secrets: async () => ({ 'cosign.pub': pem }) }, checks: { bindingMode: 'warn' } },
+      verification: {
+        block: { provider: 'cosign', secretRef: { name: 'key' } },
+        options: { secrets: async () => ({ 'cosign.pub': pem }) },
+        checks: { bindingMode: 'warn' },
+      },
       destination: join(dir, `ip-${n++}`),
       call: call(),
     });
@@ -76,7 +117,12 @@ try {
   skopeo();
   startup();
   await inProcess();
-  const samples = { pinwarden: [] as number[], skopeo: [] as number[], startup: [] as number[], inProcess: [] as number[] };
+  const samples = {
+    pinwarden: [] as number[],
+    skopeo: [] as number[],
+    startup: [] as number[],
+    inProcess: [] as number[],
+  };
   for (let run = 0; run < RUNS; run++) {
     samples.skopeo.push(skopeo());
     samples.pinwarden.push(pinwarden());
@@ -85,17 +131,24 @@ try {
   }
   warmRepository.close();
   connections.close();
-  const [pw, sk, st, ip] = [median(samples.pinwarden), median(samples.skopeo), median(samples.startup), median(samples.inProcess)];
-  console.log(JSON.stringify({
-    layerBytes: artifact.layer.descriptor.size,
-    skopeoCopyMs: round(sk, 0),
-    pinwardenPullCliMs: round(pw, 0),
-    cliRatio: round(pw / sk, 2),
-    pullHelpStartupMs: round(st, 0),
-    pullArtifactInProcessMs: round(ip, 1),
-    inProcessRatio: round(ip / sk, 2),
-    target: '≤ 1.5',
-  }));
+  const [pw, sk, st, ip] = [
+    median(samples.pinwarden),
+    median(samples.skopeo),
+    median(samples.startup),
+    median(samples.inProcess),
+  ];
+  console.log(
+    JSON.stringify({
+      layerBytes: artifact.layer.descriptor.size,
+      skopeoCopyMs: round(sk, 0),
+      pinwardenPullCliMs: round(pw, 0),
+      cliRatio: round(pw / sk, 2),
+      pullHelpStartupMs: round(st, 0),
+      pullArtifactInProcessMs: round(ip, 1),
+      inProcessRatio: round(ip / sk, 2),
+      target: '≤ 1.5',
+    }),
+  );
 } finally {
   await registry.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -40,7 +40,12 @@ interface Row {
 async function measure(name: string, fn: () => unknown, baselineMs: number): Promise<Row> {
   const durations = await timeRuns(fn, RUNS, Math.min(30, RUNS));
   const medianMs = median(durations);
-  return { case: name, medianMs: round(medianMs, 3), p90Ms: round(percentile(durations, 90), 3), ratio: round(medianMs / baselineMs, 1) };
+  return {
+    case: name,
+    medianMs: round(medianMs, 3),
+    p90Ms: round(percentile(durations, 90), 3),
+    ratio: round(medianMs / baselineMs, 1),
+  };
 }
 
 export async function benchSignatureVerify(): Promise<{ baselineMs: number; rows: Row[] }> {
@@ -59,7 +64,10 @@ export async function benchSignatureVerify(): Promise<{ baselineMs: number; rows
   const realDir = join(DATA, 'legacy-real/salrashid123-server_image');
   const real = {
     payload: readFileSync(join(realDir, 'payload.json')),
-    annotations: JSON.parse(readFileSync(join(realDir, 'sig-manifest.json'), 'utf8')).layers[0].annotations as Record<string, string>,
+    annotations: JSON.parse(readFileSync(join(realDir, 'sig-manifest.json'), 'utf8')).layers[0].annotations as Record<
+      string,
+      string
+    >,
   };
   const realDigest = 'sha256:c05263d2ff654c3a94243662440913f045075d59c436e2c69e9145ec2b87a321';
   const publicGood: SignerPolicy = { mode: 'keyless', trustRoot: publicGoodTrustRoot(), identity: anyIdentity };
@@ -73,24 +81,65 @@ export async function benchSignatureVerify(): Promise<{ baselineMs: number; rows
   const repoOptions = () => ({ call: { signal: AbortSignal.timeout(10_000) }, trustRoots: fixedTrustRootSource(root) });
 
   const rawSignature = sign('sha256', legacyKeyed.payload, keys.privateKey);
-  const baselineMs = median(await timeRuns(() => verify('sha256', legacyKeyed.payload, keys.publicKey, rawSignature), RUNS * 4, 50));
+  const baselineMs = median(
+    await timeRuns(() => verify('sha256', legacyKeyed.payload, keys.publicKey, rawSignature), RUNS * 4, 50),
+  );
 
   const rows = [
-    await measure('legacy keyless (self-made CA + Rekor, no SCT)', () => verifyLegacySignature(legacyKeyless, DIGEST, keyless), baselineMs),
-    await measure('legacy keyless (real public-good, SCT)', () => verifyLegacySignature(real, realDigest, publicGood), baselineMs),
-    await measure('bundle keyless v0.3 DSSE (self-made, SET + proof)', () => verifyBundleBytes(bundleKeyless, { digest: DIGEST }, keyless), baselineMs),
-    await measure('bundle keyless v0.3 DSSE (cosign public-good)', () => verifyBundleBytes(attestation, { digest: attestationDigest }, publicGood), baselineMs),
-    await measure('key-based legacy (node:crypto)', () => verifyLegacySignature(legacyKeyed, DIGEST, { mode: 'key', keys: keyMaterial, requireTlog: false }), baselineMs),
-    await measure('key-based bundle (sigstore-js, tlog stripped)', () => verifyBundleBytes(bundleKeyed, { digest: DIGEST }, { mode: 'key', keys: keyMaterial, requireTlog: false }), baselineMs),
-    await measure('key-based bundle (tlog required)', () => verifyBundleBytes(bundleKeyed, { digest: DIGEST }, { mode: 'key', keys: keyMaterial, requireTlog: true, trustRoot: root }), baselineMs),
-    await measure('full path: discover + fetch + verify (MemoryRepository, legacy keyless)', () => verifyArtifactSignature(repo, artifact, verifyBlock, repoOptions()), baselineMs),
+    await measure(
+      'legacy keyless (self-made CA + Rekor, no SCT)',
+      () => verifyLegacySignature(legacyKeyless, DIGEST, keyless),
+      baselineMs,
+    ),
+    await measure(
+      'legacy keyless (real public-good, SCT)',
+      () => verifyLegacySignature(real, realDigest, publicGood),
+      baselineMs,
+    ),
+    await measure(
+      'bundle keyless v0.3 DSSE (self-made, SET + proof)',
+      () => verifyBundleBytes(bundleKeyless, { digest: DIGEST }, keyless),
+      baselineMs,
+    ),
+    await measure(
+      'bundle keyless v0.3 DSSE (cosign public-good)',
+      () => verifyBundleBytes(attestation, { digest: attestationDigest }, publicGood),
+      baselineMs,
+    ),
+    await measure(
+      'key-based legacy (node:crypto)',
+      () => verifyLegacySignature(legacyKeyed, DIGEST, { mode: 'key', keys: keyMaterial, requireTlog: false }),
+      baselineMs,
+    ),
+    await measure(
+      'key-based bundle (sigstore-js, tlog stripped)',
+      () => verifyBundleBytes(bundleKeyed, { digest: DIGEST }, { mode: 'key', keys: keyMaterial, requireTlog: false }),
+      baselineMs,
+    ),
+    await measure(
+      'key-based bundle (tlog required)',
+      () =>
+        verifyBundleBytes(
+          bundleKeyed,
+          { digest: DIGEST },
+          { mode: 'key', keys: keyMaterial, requireTlog: true, trustRoot: root },
+        ),
+      baselineMs,
+    ),
+    await measure(
+      'full path: discover + fetch + verify (MemoryRepository, legacy keyless)',
+      () => verifyArtifactSignature(repo, artifact, verifyBlock, repoOptions()),
+      baselineMs,
+    ),
   ];
   return { baselineMs: round(baselineMs, 4), rows };
 }
 
 if (import.meta.main) {
   const result = await benchSignatureVerify();
-  console.log(`baseline: one ECDSA P-256 crypto.verify = ${result.baselineMs} ms (median of ${RUNS * 4}); ${RUNS} runs per row`);
+  console.log(
+    `baseline: one ECDSA P-256 crypto.verify = ${result.baselineMs} ms (median of ${RUNS * 4}); ${RUNS} runs per row`,
+  );
   console.table(result.rows);
   console.log(JSON.stringify({ bench: 'signature-verify', runs: RUNS, ...result }));
 }

@@ -27,19 +27,32 @@ export async function benchVerifyAtAdmission(): Promise<Record<string, number>> 
   try {
     const signed = await pushArtifact(repo, 'v1', 'signed content');
     await attachLegacy(repo, signed, [legacySignature(signer, repo.name, signed.digest)]);
-    const secrets = createMemorySecretReader({ secrets: { 'apps/cosign-pub': { data: { 'cosign.pub': pemOfPublicKey(signer.publicKey) } } } });
+    const secrets = createMemorySecretReader({
+      secrets: { 'apps/cosign-pub': { data: { 'cosign.pub': pemOfPublicKey(signer.publicKey) } } },
+    });
     const webhook = (verifyAtAdmission: boolean) => {
       const pins = createPinResolver({ access: clusterAccess(secrets) });
       resolvers.push(pins);
       const verifier = createAdmissionVerifier({ pins, secrets });
       const policy = `ociRepository: {${TRUSTS_PLATFORM_KEY}, allowInsecure: true, verifyAtAdmission: ${verifyAtAdmission}}\nregistry: {timeoutSeconds: 5, cacheTTLSeconds: 600, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
-      return startHarness({ policy, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }) });
+      return startHarness({
+        policy,
+        flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }),
+      });
     };
-    const body = admissionReview(ociRepository({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1', digest: signed.digest }, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } }));
+    const body = admissionReview(
+      ociRepository({
+        url: `oci://${registry.host}/acme/app`,
+        insecure: true,
+        ref: { tag: 'v1', digest: signed.digest },
+        verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+      }),
+    );
     const off = webhook(false);
     const on = webhook(true);
     const cold = await on.review('/validate', body);
-    if (cold.response.allowed !== true) throw new Error(`the signed object was not admitted: ${JSON.stringify(cold.response)}`);
+    if (cold.response.allowed !== true)
+      throw new Error(`the signed object was not admitted: ${JSON.stringify(cold.response)}`);
     const offMs: number[] = [];
     const onMs: number[] = [];
     for (let i = 0; i < 200; i += 1) await Promise.all([off.review('/validate', body), on.review('/validate', body)]);

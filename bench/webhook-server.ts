@@ -11,8 +11,14 @@ import { createMemorySecretReader } from '../src/kube/index.ts';
 import { createLogger, staticPolicy } from '../src/runtime/index.ts';
 import { admissionFlows, buildServer, createWebhookMetrics } from '../src/webhook/index.ts';
 
-const IDENTITY = { issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.ya?ml@refs/tags/v' };
-const SUBMITTED = { issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$' };
+const IDENTITY = {
+  issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
+  subject: '^https://github\\.com/acme/[^/]+/\\.github/workflows/release\\.ya?ml@refs/tags/v',
+};
+const SUBMITTED = {
+  issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
+  subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$',
+};
 
 export function benchPolicyText(registryHost: string): string {
   return `apiVersion: pinwarden.dev/v1alpha1
@@ -37,7 +43,10 @@ function review(object: unknown): string {
       resource: { group: 'source.toolkit.fluxcd.io', version: 'v1', resource: 'ocirepositories' },
       namespace: 'apps',
       operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:flux-system:kustomize-controller', groups: ['system:serviceaccounts', 'system:authenticated'] },
+      userInfo: {
+        username: 'system:serviceaccount:flux-system:kustomize-controller',
+        groups: ['system:serviceaccounts', 'system:authenticated'],
+      },
       object,
       oldObject: null,
       dryRun: true,
@@ -51,7 +60,13 @@ function ociRepository(registryHost: string, ref: Record<string, string>): unkno
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'OCIRepository',
     metadata: { name: 'app', namespace: 'apps', labels: { 'kustomize.toolkit.fluxcd.io/name': 'apps' } },
-    spec: { interval: '5m', url: `oci://${registryHost}/bench/app`, insecure: true, ref, verify: { provider: 'cosign', matchOIDCIdentity: [SUBMITTED] } },
+    spec: {
+      interval: '5m',
+      url: `oci://${registryHost}/bench/app`,
+      insecure: true,
+      ref,
+      verify: { provider: 'cosign', matchOIDCIdentity: [SUBMITTED] },
+    },
   };
 }
 
@@ -65,7 +80,11 @@ export function mutateReview(registryHost: string, tag: string): string {
 }
 
 export async function serveForBench(mode: 'webhook' | 'echo', args: Record<string, string>): Promise<number> {
-  const https = { cert: readFileSync(args.cert ?? ''), key: readFileSync(args.key ?? ''), minVersion: 'TLSv1.2' as const };
+  const https = {
+    cert: readFileSync(args.cert ?? ''),
+    key: readFileSync(args.key ?? ''),
+    minVersion: 'TLSv1.2' as const,
+  };
   if (mode === 'echo') {
     const app = fastify({ https, bodyLimit: 3 * 1024 * 1024 });
     app.post('/echo', async (request) => request.body);
@@ -75,10 +94,19 @@ export async function serveForBench(mode: 'webhook' | 'echo', args: Record<strin
   // The production logger, writing where stdout would go (its buffering and redaction included).
   const logger = createLogger({ destination: '/dev/null' });
   const metrics = createWebhookMetrics();
-  const pins = createPinResolver({ access: clusterAccess(createMemorySecretReader()), onEvent: metrics.onRegistryEvent });
+  const pins = createPinResolver({
+    access: clusterAccess(createMemorySecretReader()),
+    onEvent: metrics.onRegistryEvent,
+  });
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date() });
   const policy = loadPolicy(benchPolicyText(args.registry ?? ''), 'bench');
-  const app = buildServer({ policy: staticPolicy(policy), flows, logger, metrics, https: { cert: https.cert, key: https.key } });
+  const app = buildServer({
+    policy: staticPolicy(policy),
+    flows,
+    logger,
+    metrics,
+    https: { cert: https.cert, key: https.key },
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return (app.server.address() as { port: number }).port;
 }

@@ -35,7 +35,9 @@ interface Child {
 }
 
 async function spawnServer(mode: 'webhook' | 'echo', args: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [SELF, '--serve', mode, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SELF, '--serve', mode, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
     const parsed = JSON.parse(line) as { port: number };
@@ -70,7 +72,12 @@ async function load(server: Child, path: string, body: string, seconds: number):
     duration: seconds,
   });
   const cpu = cpuUs(server.process.pid ?? 0) - cpuBefore;
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx, cpuUsPerRequest: cpu / Math.max(1, result.requests.total) };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    cpuUsPerRequest: cpu / Math.max(1, result.requests.total),
+  };
 }
 
 /**
@@ -114,21 +121,44 @@ function timed(send: (done: () => void) => void): Promise<number> {
 async function coldLatency(webhook: Child, registryHost: string, ca: string): Promise<Record<string, number>> {
   const httpsAgent = new HttpsAgent({ keepAlive: true, ca, maxSockets: 1 });
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-  const mutate = (tag: string): Promise<number> => timed((done) => {
-    const req = httpsRequest({ host: '127.0.0.1', port: webhook.port, path: '/mutate?timeout=10s', method: 'POST', agent: httpsAgent, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', done);
+  const mutate = (tag: string): Promise<number> =>
+    timed((done) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: webhook.port,
+          path: '/mutate?timeout=10s',
+          method: 'POST',
+          agent: httpsAgent,
+          servername: 'localhost',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', done);
+        },
+      );
+      req.end(mutateReview(registryHost, tag));
     });
-    req.end(mutateReview(registryHost, tag));
-  });
-  const head = (tag: string): Promise<number> => timed((done) => {
-    const [host, port] = registryHost.split(':');
-    const req = httpRequest({ host, port: Number(port), path: `/v2/bench/app/manifests/${tag}`, method: 'HEAD', agent: httpAgent, headers: { accept: MEDIA_TYPES.ociManifest } }, (res) => {
-      res.resume();
-      res.on('end', done);
+  const head = (tag: string): Promise<number> =>
+    timed((done) => {
+      const [host, port] = registryHost.split(':');
+      const req = httpRequest(
+        {
+          host,
+          port: Number(port),
+          path: `/v2/bench/app/manifests/${tag}`,
+          method: 'HEAD',
+          agent: httpAgent,
+          headers: { accept: MEDIA_TYPES.ociManifest },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', done);
+        },
+      );
+      req.end();
     });
-    req.end();
-  });
   for (let i = 0; i < 3; i++) {
     await mutate(`warm-${i}`);
     await head(`warm-${i}`);
@@ -167,7 +197,11 @@ async function pushTags(host: string, tags: readonly string[]): Promise<void> {
   const repo = new HttpRepository(parseReference(`oci://${host}/bench/app`), { insecure: true });
   const call = callWithTimeout(60_000);
   const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
-  const config = await repo.pushBlob(json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }), 'application/vnd.oci.image.config.v1+json', call);
+  const config = await repo.pushBlob(
+    json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+    'application/vnd.oci.image.config.v1+json',
+    call,
+  );
   const manifest = json({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [] });
   for (const tag of tags) await repo.pushManifest(manifest, MEDIA_TYPES.ociManifest, tag, call);
   repo.close();
@@ -175,11 +209,18 @@ async function pushTags(host: string, tags: readonly string[]): Promise<void> {
 
 export async function benchWebhook(): Promise<Record<string, unknown>> {
   const work = mkdtempSync(join(tmpdir(), 'pinwarden-bench-webhook-'));
-  execFileSync('sh', [fileURLToPath(new URL('../certs/make-dev-certs.sh', import.meta.url)), work], { stdio: 'ignore' });
+  execFileSync('sh', [fileURLToPath(new URL('../certs/make-dev-certs.sh', import.meta.url)), work], {
+    stdio: 'ignore',
+  });
   const registry = await startRegistry({ mode: 'plain' });
   const children: ChildProcess[] = [];
   try {
-    const tags = ['v1', ...[0, 1, 2].map((i) => `warm-${i}`), ...Array.from({ length: COLD_SAMPLES }, (_, i) => `cold-${i}`), ...Array.from({ length: COLD_SAMPLES }, (_, i) => `raw-${i}`)];
+    const tags = [
+      'v1',
+      ...[0, 1, 2].map((i) => `warm-${i}`),
+      ...Array.from({ length: COLD_SAMPLES }, (_, i) => `cold-${i}`),
+      ...Array.from({ length: COLD_SAMPLES }, (_, i) => `raw-${i}`),
+    ];
     await pushTags(registry.host, tags);
     const args = { cert: join(work, 'tls.crt'), key: join(work, 'tls.key'), registry: registry.host };
     const echo = await spawnServer('echo', args);
@@ -189,7 +230,16 @@ export async function benchWebhook(): Promise<Record<string, unknown>> {
     const warmMutate = await compare(echo, webhook, '/mutate', mutateReview(registry.host, 'v1'));
     const memory = { webhook: memoryOf(webhook.process.pid!), echo: memoryOf(echo.process.pid!) };
     const cold = await coldLatency(webhook, registry.host, readFileSync(join(work, 'ca.crt'), 'utf8'));
-    return { node: process.version, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, validate, warmMutate, cold, memory };
+    return {
+      node: process.version,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      validate,
+      warmMutate,
+      cold,
+      memory,
+    };
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await registry.stop();
@@ -199,11 +249,16 @@ export async function benchWebhook(): Promise<Record<string, unknown>> {
 
 if (import.meta.main) {
   if (process.argv[2] === '--serve') {
-    const port = await serveForBench(process.argv[3] as 'webhook' | 'echo', JSON.parse(process.argv[4] ?? '{}') as Record<string, string>);
+    const port = await serveForBench(
+      process.argv[3] as 'webhook' | 'echo',
+      JSON.parse(process.argv[4] ?? '{}') as Record<string, string>,
+    );
     console.log(JSON.stringify({ port }));
   } else {
     const result = await benchWebhook();
-    console.log(`webhook over TLS: ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} rounds per server (medians), Node ${process.version}`);
+    console.log(
+      `webhook over TLS: ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} rounds per server (medians), Node ${process.version}`,
+    );
     console.log(`policy:\n${benchPolicyText('<registry>')}`);
     console.table({ '/validate': result.validate, '/mutate (warm)': result.warmMutate });
     console.table([result.cold]);

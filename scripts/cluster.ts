@@ -47,9 +47,15 @@ export function localPolicy(policyYaml: string, registryHost: string): string {
   const document = parseDocument(policyYaml);
   const registries = document.getIn(['spec', 'ociRepository', 'allowedRegistries']);
   const current = (registries as { toJSON(): unknown } | undefined)?.toJSON();
-  if (Array.isArray(current) && current.length > 0) document.setIn(['spec', 'ociRepository', 'allowedRegistries'], [...current, `oci://${registryHost}/`]);
-  const networks = (document.getIn(['spec', 'registry', 'allowNetworks']) as { toJSON(): unknown } | undefined)?.toJSON();
-  document.setIn(['spec', 'registry', 'allowNetworks'], [...(Array.isArray(networks) ? networks : []), '127.0.0.0/8', '::1/128']);
+  if (Array.isArray(current) && current.length > 0)
+    document.setIn(['spec', 'ociRepository', 'allowedRegistries'], [...current, `oci://${registryHost}/`]);
+  const networks = (
+    document.getIn(['spec', 'registry', 'allowNetworks']) as { toJSON(): unknown } | undefined
+  )?.toJSON();
+  document.setIn(
+    ['spec', 'registry', 'allowNetworks'],
+    [...(Array.isArray(networks) ? networks : []), '127.0.0.0/8', '::1/128'],
+  );
   return document.toString();
 }
 
@@ -76,17 +82,36 @@ async function main(): Promise<void> {
   try {
     const cp: ControlPlane = await startControlPlane();
     stops.push(() => cp.stop());
-    console.error(`kube-apiserver ${cp.url} and etcd ${cp.etcdUrl} ready in ${(cp.startupMs / 1000).toFixed(1)} s (Flux CRDs Established)`);
-    const lines = [`export PATH="${assets.dir}:$PATH"   # kubectl ${KUBE_VERSION}`, `export KUBECONFIG=${cp.adminKubeconfig}`];
+    console.error(
+      `kube-apiserver ${cp.url} and etcd ${cp.etcdUrl} ready in ${(cp.startupMs / 1000).toFixed(1)} s (Flux CRDs Established)`,
+    );
+    const lines = [
+      `export PATH="${assets.dir}:$PATH"   # kubectl ${KUBE_VERSION}`,
+      `export KUBECONFIG=${cp.adminKubeconfig}`,
+    ];
     if (args.webhook) {
       const registry: TestRegistry = await startRegistry({ mode: 'tls' });
       stops.push(() => registry.stop());
       for (const tag of ['1.0.0', '1.1.0']) {
-        const digest = await pushFluxArtifact({ host: registry.host, path: 'acme/app', tls: { ca: registry.tls!.caPem } }, tag);
+        const digest = await pushFluxArtifact(
+          { host: registry.host, path: 'acme/app', tls: { ca: registry.tls!.caPem } },
+          tag,
+        );
         console.error(`pushed oci://${registry.host}/acme/app:${tag} (${digest})`);
       }
-      await cp.kubectlOk(['create', 'secret', 'generic', 'registry-ca', '-n', 'default', `--from-literal=ca.crt=${registry.tls!.caPem}`]);
-      const pw: Pinwarden = await startPinwarden({ policy: localPolicy(readFileSync(configPath, 'utf8'), registry.host), kubeconfig: cp.adminKubeconfig });
+      await cp.kubectlOk([
+        'create',
+        'secret',
+        'generic',
+        'registry-ca',
+        '-n',
+        'default',
+        `--from-literal=ca.crt=${registry.tls!.caPem}`,
+      ]);
+      const pw: Pinwarden = await startPinwarden({
+        policy: localPolicy(readFileSync(configPath, 'utf8'), registry.host),
+        kubeconfig: cp.adminKubeconfig,
+      });
       stops.push(() => pw.stop());
       await registerWebhooks(cp, pw);
       await waitForWebhooks(cp, pw);

@@ -30,22 +30,41 @@ interface DerivedVersion {
   openAPIV3Schema: unknown;
 }
 
-export function deriveSchemas(): { generatedBy: string; sources: Array<{ file: string; release: string; sha256: string }>; versions: DerivedVersion[] } {
+export function deriveSchemas(): {
+  generatedBy: string;
+  sources: Array<{ file: string; release: string; sha256: string }>;
+  versions: DerivedVersion[];
+} {
   const versions: DerivedVersion[] = [];
   const sources = [];
   for (const source of SOURCES) {
     const text = readFileSync(join(CRDS, source.file), 'utf8');
     sources.push({ ...source, sha256: createHash('sha256').update(text).digest('hex') });
-    const crd = parse(text) as { spec: { group: string; names: { kind: string }; versions: Array<{ name: string; served: boolean; schema?: { openAPIV3Schema?: unknown } }> } };
+    const crd = parse(text) as {
+      spec: {
+        group: string;
+        names: { kind: string };
+        versions: Array<{ name: string; served: boolean; schema?: { openAPIV3Schema?: unknown } }>;
+      };
+    };
     for (const version of crd.spec.versions) {
       const apiVersion = `${crd.spec.group}/${version.name}`;
       if (!version.served || !version.schema?.openAPIV3Schema) continue;
       if (versions.some((known) => known.apiVersion === apiVersion && known.kind === crd.spec.names.kind)) continue;
-      versions.push({ apiVersion, kind: crd.spec.names.kind, from: source.file, openAPIV3Schema: withoutDescriptions(version.schema.openAPIV3Schema) });
+      versions.push({
+        apiVersion,
+        kind: crd.spec.names.kind,
+        from: source.file,
+        openAPIV3Schema: withoutDescriptions(version.schema.openAPIV3Schema),
+      });
     }
   }
   versions.sort((a, b) => `${a.kind} ${a.apiVersion}`.localeCompare(`${b.kind} ${b.apiVersion}`));
-  return { generatedBy: 'scripts/flux-schemas.ts from ../shared/data/flux/crds (openAPIV3Schema only, descriptions dropped)', sources, versions };
+  return {
+    generatedBy: 'scripts/flux-schemas.ts from ../shared/data/flux/crds (openAPIV3Schema only, descriptions dropped)',
+    sources,
+    versions,
+  };
 }
 
 function withoutDescriptions(value: unknown): unknown {

@@ -23,11 +23,20 @@ export function ensureHelm(): string {
   mkdirSync(gobin, { recursive: true });
   console.log(`[helm-assets] go install ${HELM_MODULE}/cmd/helm@${HELM_VERSION} (cold: ~14 min)…`);
   const started = Date.now();
-  execFileSync('go', [
-    'install', '-trimpath',
-    `-ldflags=-s -w -X ${HELM_MODULE}/internal/version.version=${HELM_VERSION}`,
-    `${HELM_MODULE}/cmd/helm@${HELM_VERSION}`,
-  ], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' }, timeout: 45 * 60_000 });
+  execFileSync(
+    'go',
+    [
+      'install',
+      '-trimpath',
+      `-ldflags=-s -w -X ${HELM_MODULE}/internal/version.version=${HELM_VERSION}`,
+      `${HELM_MODULE}/cmd/helm@${HELM_VERSION}`,
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      timeout: 45 * 60_000,
+    },
+  );
   renameSync(join(gobin, 'helm'), target);
   rmSync(gobin, { recursive: true, force: true });
   console.log(`[helm-assets] built ${target} in ${Math.round((Date.now() - started) / 1000)} s`);

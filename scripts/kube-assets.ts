@@ -8,7 +8,16 @@
 // KUBEBUILDER_ASSETS (the envtest convention: a directory holding kube-apiserver, etcd and kubectl)
 // overrides the cache and the build.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +53,13 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 function assetsIn(dir: string, source: KubeAssets['source']): KubeAssets {
-  return { dir, kubeApiserver: join(dir, 'kube-apiserver'), etcd: join(dir, 'etcd'), kubectl: join(dir, 'kubectl'), source };
+  return {
+    dir,
+    kubeApiserver: join(dir, 'kube-apiserver'),
+    etcd: join(dir, 'etcd'),
+    kubectl: join(dir, 'kubectl'),
+    source,
+  };
 }
 
 function missingIn(dir: string): string[] {
@@ -62,7 +77,10 @@ export function findKubeAssets(env: NodeJS.ProcessEnv = process.env): KubeAssets
   const override = env.KUBEBUILDER_ASSETS;
   if (override !== undefined && override !== '') {
     const missing = missingIn(override);
-    if (missing.length > 0) return { error: `KUBEBUILDER_ASSETS=${override} lacks ${missing.join(', ')}: point it at a directory holding kube-apiserver, etcd and kubectl, or unset it.` };
+    if (missing.length > 0)
+      return {
+        error: `KUBEBUILDER_ASSETS=${override} lacks ${missing.join(', ')}: point it at a directory holding kube-apiserver, etcd and kubectl, or unset it.`,
+      };
     return assetsIn(override, 'KUBEBUILDER_ASSETS');
   }
   const dir = cacheDir(env);
@@ -76,7 +94,10 @@ export function goVersion(): string | undefined {
 }
 
 /** Returns the assets, building them into the cache when missing (needs Go and the Go module proxy). */
-export function ensureKubeAssets(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = console.error): KubeAssets {
+export function ensureKubeAssets(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = console.error,
+): KubeAssets {
   const found = findKubeAssets(env);
   if (!('error' in found)) return found;
   if (env.KUBEBUILDER_ASSETS !== undefined && env.KUBEBUILDER_ASSETS !== '') throw new Error(found.error);
@@ -84,14 +105,22 @@ export function ensureKubeAssets(env: NodeJS.ProcessEnv = process.env, log: (lin
   if (go === undefined) throw new Error(found.error);
   const dir = cacheDir(env);
   const started = Date.now();
-  log(`building kube-apiserver, kubectl ${KUBE_VERSION} and etcd ${ETCD_VERSION} from Go modules into ${dir} (once; about 12 minutes and 205 MB of modules when cold)…`);
+  log(
+    `building kube-apiserver, kubectl ${KUBE_VERSION} and etcd ${ETCD_VERSION} from Go modules into ${dir} (once; about 12 minutes and 205 MB of modules when cold)…`,
+  );
   const work = mkdtempSync(join(tmpdir(), 'pinwarden-kube-build-'));
   try {
     const out = join(work, 'out');
     mkdirSync(out);
     buildKube(join(work, 'kube'), out);
     buildEtcd(join(work, 'etcd'), out);
-    const stamp: Stamp = { kubernetes: KUBE_VERSION, etcd: ETCD_VERSION, go, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 1000) };
+    const stamp: Stamp = {
+      kubernetes: KUBE_VERSION,
+      etcd: ETCD_VERSION,
+      go,
+      builtAt: new Date().toISOString(),
+      buildSeconds: Math.round((Date.now() - started) / 1000),
+    };
     writeFileSync(join(out, 'stamp.json'), `${JSON.stringify(stamp, null, 2)}\n`);
     mkdirSync(dirname(dir), { recursive: true });
     rmSync(dir, { recursive: true, force: true });
@@ -108,7 +137,13 @@ function goEnv(): NodeJS.ProcessEnv {
 }
 
 function go(cwd: string, args: string[]): string {
-  const result = spawnSync('go', args, { cwd, env: goEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync('go', args, {
+    cwd,
+    env: goEnv(),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.status !== 0) throw new Error(`go ${args.join(' ')} (in ${cwd}) failed:\n${result.stderr.trim()}`);
   return result.stdout;
 }
@@ -140,20 +175,42 @@ export function stagingVersion(kubeVersion: string): string {
 
 function buildKube(work: string, out: string): void {
   copyModule('kube', work);
-  const info = JSON.parse(go(work, ['mod', 'download', '-json', `k8s.io/kubernetes@${KUBE_VERSION}`])) as { GoMod: string };
+  const info = JSON.parse(go(work, ['mod', 'download', '-json', `k8s.io/kubernetes@${KUBE_VERSION}`])) as {
+    GoMod: string;
+  };
   const staging = stagingModules(readFileSync(info.GoMod, 'utf8'));
-  if (staging.length === 0) throw new Error(`k8s.io/kubernetes@${KUBE_VERSION} go.mod lists no v0.0.0 staging modules: the recipe needs a look`);
+  if (staging.length === 0)
+    throw new Error(
+      `k8s.io/kubernetes@${KUBE_VERSION} go.mod lists no v0.0.0 staging modules: the recipe needs a look`,
+    );
   const version = stagingVersion(KUBE_VERSION);
   go(work, ['mod', 'edit', ...staging.map((name) => `-replace=${name}=${name}@${version}`)]);
   go(work, ['mod', 'tidy']);
   const [major, minor] = KUBE_VERSION.slice(1).split('.');
   const buildDate = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const stamp = (pkg: string): string[] => [
-    `-X '${pkg}.gitVersion=${KUBE_VERSION}'`, `-X '${pkg}.gitMajor=${major}'`, `-X '${pkg}.gitMinor=${minor}'`,
-    `-X '${pkg}.gitTreeState=clean'`, `-X '${pkg}.buildDate=${buildDate}'`,
+    `-X '${pkg}.gitVersion=${KUBE_VERSION}'`,
+    `-X '${pkg}.gitMajor=${major}'`,
+    `-X '${pkg}.gitMinor=${minor}'`,
+    `-X '${pkg}.gitTreeState=clean'`,
+    `-X '${pkg}.buildDate=${buildDate}'`,
   ];
-  const ldflags = ['-s', '-w', ...stamp('k8s.io/component-base/version'), ...stamp('k8s.io/client-go/pkg/version')].join(' ');
-  go(work, ['build', '-trimpath', '-ldflags', ldflags, '-o', `${out}/`, 'k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kubectl']);
+  const ldflags = [
+    '-s',
+    '-w',
+    ...stamp('k8s.io/component-base/version'),
+    ...stamp('k8s.io/client-go/pkg/version'),
+  ].join(' ');
+  go(work, [
+    'build',
+    '-trimpath',
+    '-ldflags',
+    ldflags,
+    '-o',
+    `${out}/`,
+    'k8s.io/kubernetes/cmd/kube-apiserver',
+    'k8s.io/kubernetes/cmd/kubectl',
+  ]);
 }
 
 function buildEtcd(work: string, out: string): void {

@@ -43,12 +43,31 @@ const READY_COLUMNS: Json[] = [
 
 export const KINDS: readonly CrdKind[] = [
   {
-    kind: 'SourcePolicy', plural: 'sourcepolicies', singular: 'sourcepolicy', shortNames: ['spol'], scope: 'Cluster', schemaFile: POLICY_SCHEMA,
-    columns: [{ name: 'Priority', type: 'integer', jsonPath: '.spec.priority' }, { name: 'Mode', type: 'string', jsonPath: '.spec.mode' }, ...READY_COLUMNS, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+    kind: 'SourcePolicy',
+    plural: 'sourcepolicies',
+    singular: 'sourcepolicy',
+    shortNames: ['spol'],
+    scope: 'Cluster',
+    schemaFile: POLICY_SCHEMA,
+    columns: [
+      { name: 'Priority', type: 'integer', jsonPath: '.spec.priority' },
+      { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
+      ...READY_COLUMNS,
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
   },
   {
-    kind: 'SourcePolicyException', plural: 'sourcepolicyexceptions', singular: 'sourcepolicyexception', shortNames: ['spolex'], scope: 'Namespaced', schemaFile: EXCEPTION_SCHEMA,
-    columns: [{ name: 'Expires', type: 'string', jsonPath: '.spec.expires' }, ...READY_COLUMNS, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+    kind: 'SourcePolicyException',
+    plural: 'sourcepolicyexceptions',
+    singular: 'sourcepolicyexception',
+    shortNames: ['spolex'],
+    scope: 'Namespaced',
+    schemaFile: EXCEPTION_SCHEMA,
+    columns: [
+      { name: 'Expires', type: 'string', jsonPath: '.spec.expires' },
+      ...READY_COLUMNS,
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
   },
 ];
 
@@ -63,7 +82,12 @@ const CONDITION: Json = {
   type: 'object',
   required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
   properties: {
-    type: { type: 'string', maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' },
+    type: {
+      type: 'string',
+      maxLength: 316,
+      pattern:
+        '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+    },
     status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
     lastTransitionTime: { type: 'string', format: 'date-time' },
@@ -77,7 +101,13 @@ const STATUS: Json = {
   type: 'object',
   properties: {
     observedGeneration: { type: 'integer', format: 'int64' },
-    conditions: { type: 'array', maxItems: 8, items: CONDITION, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
+    conditions: {
+      type: 'array',
+      maxItems: 8,
+      items: CONDITION,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
   },
 };
 
@@ -100,20 +130,29 @@ class SchemaConverter {
     const out: Json = {};
     for (const [key, value] of Object.entries(source)) {
       switch (key) {
-        case '$schema': case '$id': case 'title': case 'definitions': case 'default': case 'uniqueItems': case '$ref':
+        case '$schema':
+        case '$id':
+        case 'title':
+        case 'definitions':
+        case 'default':
+        case 'uniqueItems':
+        case '$ref':
           break;
         case 'const':
           out.enum = [value];
           break;
         case 'additionalProperties':
-          if (typeof value === 'object' && value !== null) out.additionalProperties = this.convert(value as Json, depth + 1);
+          if (typeof value === 'object' && value !== null)
+            out.additionalProperties = this.convert(value as Json, depth + 1);
           break;
         case 'exclusiveMinimum':
           out.minimum = value;
           out.exclusiveMinimum = true;
           break;
         case 'properties':
-          out.properties = Object.fromEntries(Object.entries(value as Json).map(([name, child]) => [name, this.convert(child as Json, depth + 1)]));
+          out.properties = Object.fromEntries(
+            Object.entries(value as Json).map(([name, child]) => [name, this.convert(child as Json, depth + 1)]),
+          );
           break;
         case 'items':
           out.items = this.convert(value as Json, depth + 1);
@@ -126,7 +165,8 @@ class SchemaConverter {
     if (out.type === undefined) throw new Error(`a schema node has no type: ${JSON.stringify(source).slice(0, 200)}`);
     if (source.uniqueItems === true) {
       const items = out.items as Json | undefined;
-      if (items && ['string', 'integer', 'number', 'boolean'].includes(String(items.type))) out['x-kubernetes-list-type'] = 'set';
+      if (items && ['string', 'integer', 'number', 'boolean'].includes(String(items.type)))
+        out['x-kubernetes-list-type'] = 'set';
     }
     return out;
   }
@@ -136,7 +176,8 @@ class SchemaConverter {
     const document = documentId ? this.documents.get(documentId) : this.root;
     if (!document) throw new Error(`unknown $ref document ${documentId ?? ''}`);
     let node: unknown = document;
-    for (const segment of pointer.split('/').slice(1)) node = (node as Json)[segment.replaceAll('~1', '/').replaceAll('~0', '~')];
+    for (const segment of pointer.split('/').slice(1))
+      node = (node as Json)[segment.replaceAll('~1', '/').replaceAll('~0', '~')];
     if (typeof node !== 'object' || node === null) throw new Error(`unresolved $ref ${ref}`);
     return node as Json;
   }
@@ -186,13 +227,24 @@ export function crdFor(kind: CrdKind): Json {
     spec: {
       group: GROUP,
       scope: kind.scope,
-      names: { kind: kind.kind, listKind: `${kind.kind}List`, plural: kind.plural, singular: kind.singular, shortNames: kind.shortNames, categories: ['pinwarden'] },
-      versions: [{
-        name: VERSION, served: true, storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: kind.columns,
-        schema: { openAPIV3Schema: structuralSchema(kind) },
-      }],
+      names: {
+        kind: kind.kind,
+        listKind: `${kind.kind}List`,
+        plural: kind.plural,
+        singular: kind.singular,
+        shortNames: kind.shortNames,
+        categories: ['pinwarden'],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: kind.columns,
+          schema: { openAPIV3Schema: structuralSchema(kind) },
+        },
+      ],
     },
   };
 }
@@ -204,7 +256,9 @@ export function renderCrd(kind: CrdKind): string {
 
 /** Every generated file and its content. */
 export function renderAll(): Array<{ file: string; text: string }> {
-  return CRD_DIRS.flatMap((dir) => KINDS.map((kind) => ({ file: join(dir, crdFileName(kind)), text: renderCrd(kind) })));
+  return CRD_DIRS.flatMap((dir) =>
+    KINDS.map((kind) => ({ file: join(dir, crdFileName(kind)), text: renderCrd(kind) })),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

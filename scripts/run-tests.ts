@@ -19,7 +19,11 @@ const TOOLS = [
   { binary: '/usr/sbin/debootstrap', pkg: 'debootstrap' },
 ] as const;
 
-const CLUSTER_TESTS = ['test/integration/cluster/', 'test/integration/deploy/chart-install', 'test/integration/deploy/chart-crds'];
+const CLUSTER_TESTS = [
+  'test/integration/cluster/',
+  'test/integration/deploy/chart-install',
+  'test/integration/deploy/chart-crds',
+];
 const DEPLOY_TESTS = 'test/integration/deploy/';
 
 function ensureTools(): void {
@@ -31,7 +35,10 @@ function ensureTools(): void {
   }
   console.log(`installing Debian packages the tests need: ${missing.join(', ')}…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...missing]]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', ...missing],
+  ]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (result.status !== 0) {
       console.error(`apt-get ${args.join(' ')} failed: install ${missing.join(' ')} by hand and retry.`);
@@ -73,7 +80,9 @@ function ensureImageStep(): void {
   try {
     ensureAppImage();
   } catch (error) {
-    console.error(`the container image could not be built: ${(error as Error).message.split('\n').slice(0, 20).join('\n')}`);
+    console.error(
+      `the container image could not be built: ${(error as Error).message.split('\n').slice(0, 20).join('\n')}`,
+    );
   }
 }
 
@@ -104,7 +113,10 @@ function ensureKustomize(): void {
   const installed = existsSync(binary) ? spawnSync(binary, ['version'], { encoding: 'utf8' }).stdout.trim() : '';
   if (installed !== KUSTOMIZE_VERSION) {
     console.log(`installing kustomize ${KUSTOMIZE_VERSION} (go install)…`);
-    const result = spawnSync('go', ['install', `sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}`], { stdio: 'inherit', timeout: 600_000 });
+    const result = spawnSync('go', ['install', `sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}`], {
+      stdio: 'inherit',
+      timeout: 600_000,
+    });
     if (result.status !== 0) {
       console.log('go install kustomize failed: the kustomize test will be skipped');
       return;
@@ -122,7 +134,9 @@ function ensureFreshBuild(): void {
     builtCli();
   } catch {
     console.log('dist/ is missing or older than src/: building…');
-    const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+    const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+      stdio: 'inherit',
+    });
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
 }
@@ -132,7 +146,8 @@ ensureTools();
 ensureKustomize();
 const patterns = process.argv.slice(2);
 const files = globSync(patterns.length > 0 ? patterns : ['test/**/*.test.ts']).sort();
-const isCluster = (file: string): boolean => CLUSTER_TESTS.some((prefix) => file.replaceAll('\\', '/').includes(prefix));
+const isCluster = (file: string): boolean =>
+  CLUSTER_TESTS.some((prefix) => file.replaceAll('\\', '/').includes(prefix));
 if (files.some((file) => file.replaceAll('\\', '/').includes(DEPLOY_TESTS))) {
   ensureHelmStep();
   ensureImageStep();

@@ -62,41 +62,77 @@ export interface ExtractResult {
 }
 
 /** Unpacks the gzip tar `source` into `destination` (absent or an empty directory; its parent must exist). */
-export async function extractTarGzip(source: Readable, destination: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractTarGzip(
+  source: Readable,
+  destination: string,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
   const limits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
   checkLimits(limits);
-  return intoFreshDirectory(source, destination, async (root) => unpack(source, root, limits, options.signal), options.signal);
+  return intoFreshDirectory(
+    source,
+    destination,
+    async (root) => unpack(source, root, limits, options.signal),
+    options.signal,
+  );
 }
 
 /** Writes the stream unchanged as `destination/fileName` (Flux `layerSelector.operation: copy`), same guarantees. */
-export async function copyStream(source: Readable, destination: string, fileName: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<{ directory: string; file: string; bytes: number }> {
-  if (safeRelativePath(fileName) !== fileName || fileName.includes('/')) throw new PinwardenError('PW_INPUT_INVALID', `'${fileName}' is not a plain file name`);
+export async function copyStream(
+  source: Readable,
+  destination: string,
+  fileName: string,
+  options: { maxBytes?: number; signal?: AbortSignal } = {},
+): Promise<{ directory: string; file: string; bytes: number }> {
+  if (safeRelativePath(fileName) !== fileName || fileName.includes('/'))
+    throw new PinwardenError('PW_INPUT_INVALID', `'${fileName}' is not a plain file name`);
   const maxBytes = options.maxBytes ?? DEFAULT_EXTRACT_LIMITS.maxBytes;
-  return intoFreshDirectory(source, destination, async (root) => {
-    let bytes = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        bytes += chunk.byteLength;
-        done(bytes > maxBytes ? unsafe(`the layer is over the ${maxBytes}-byte cap`) : null, chunk);
-      },
-    });
-    await pipeline(source, counter, createWriteStream(join(root, fileName), { mode: 0o644 }), ...(options.signal ? [{ signal: options.signal }] : []));
-    return { file: join(destination, fileName), bytes };
-  }, options.signal);
+  return intoFreshDirectory(
+    source,
+    destination,
+    async (root) => {
+      let bytes = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.byteLength;
+          done(bytes > maxBytes ? unsafe(`the layer is over the ${maxBytes}-byte cap`) : null, chunk);
+        },
+      });
+      await pipeline(
+        source,
+        counter,
+        createWriteStream(join(root, fileName), { mode: 0o644 }),
+        ...(options.signal ? [{ signal: options.signal }] : []),
+      );
+      return { file: join(destination, fileName), bytes };
+    },
+    options.signal,
+  );
 }
 
 /** Checks the target, unpacks into a sibling temporary directory, renames it into place; removes it on failure. */
-async function intoFreshDirectory<T extends object>(source: Readable, destination: string, fill: (root: string) => Promise<T>, signal: AbortSignal | undefined): Promise<T & { directory: string }> {
+async function intoFreshDirectory<T extends object>(
+  source: Readable,
+  destination: string,
+  fill: (root: string) => Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T & { directory: string }> {
   try {
     await checkDestination(destination);
   } catch (error) {
     source.destroy();
     throw error;
   }
-  const temporary = await mkdtemp(join(dirname(destination), `.${basename(destination)}.pinwarden-`)).catch((error: unknown) => {
-    source.destroy();
-    throw new PinwardenError('PW_INPUT_INVALID', `${dirname(destination)}: cannot create a temporary directory (${codeOf(error)})`, { cause: error });
-  });
+  const temporary = await mkdtemp(join(dirname(destination), `.${basename(destination)}.pinwarden-`)).catch(
+    (error: unknown) => {
+      source.destroy();
+      throw new PinwardenError(
+        'PW_INPUT_INVALID',
+        `${dirname(destination)}: cannot create a temporary directory (${codeOf(error)})`,
+        { cause: error },
+      );
+    },
+  );
   try {
     const result = await fill(temporary).catch((error: unknown) => {
       source.destroy();
@@ -104,7 +140,11 @@ async function intoFreshDirectory<T extends object>(source: Readable, destinatio
     });
     // A directory that appeared meanwhile is not replaced unless it is empty (rename(2) refuses otherwise).
     await rename(temporary, destination).catch((error: unknown) => {
-      throw new PinwardenError('PW_INPUT_INVALID', `${destination}: cannot move the extracted content into place (${codeOf(error)})`, { cause: error });
+      throw new PinwardenError(
+        'PW_INPUT_INVALID',
+        `${destination}: cannot move the extracted content into place (${codeOf(error)})`,
+        { cause: error },
+      );
     });
     return { ...result, directory: destination };
   } catch (error) {
@@ -115,14 +155,28 @@ async function intoFreshDirectory<T extends object>(source: Readable, destinatio
 
 async function checkDestination(destination: string): Promise<void> {
   const parent = await lstat(dirname(destination)).catch(() => undefined);
-  if (!parent?.isDirectory()) throw new PinwardenError('PW_INPUT_INVALID', `${dirname(destination)}: the parent of the output directory does not exist`);
+  if (!parent?.isDirectory())
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `${dirname(destination)}: the parent of the output directory does not exist`,
+    );
   const existing = await lstat(destination).catch(() => undefined);
   if (!existing) return;
-  if (!existing.isDirectory()) throw new PinwardenError('PW_INPUT_INVALID', `${destination}: exists and is not a directory`);
-  if ((await readdir(destination)).length > 0) throw new PinwardenError('PW_INPUT_INVALID', `${destination}: exists and is not empty; pinwarden extracts only into an absent or empty directory`);
+  if (!existing.isDirectory())
+    throw new PinwardenError('PW_INPUT_INVALID', `${destination}: exists and is not a directory`);
+  if ((await readdir(destination)).length > 0)
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `${destination}: exists and is not empty; pinwarden extracts only into an absent or empty directory`,
+    );
 }
 
-async function unpack(source: Readable, root: string, limits: ExtractLimits, signal: AbortSignal | undefined): Promise<Omit<ExtractResult, 'directory'>> {
+async function unpack(
+  source: Readable,
+  root: string,
+  limits: ExtractLimits,
+  signal: AbortSignal | undefined,
+): Promise<Omit<ExtractResult, 'directory'>> {
   let compressed = 0;
   let uncompressed = 0;
   const countCompressed = new Transform({
@@ -139,7 +193,12 @@ async function unpack(source: Readable, root: string, limits: ExtractLimits, sig
         return;
       }
       if (uncompressed > RATIO_GRACE_BYTES && uncompressed > compressed * limits.maxRatio) {
-        done(unsafe(`${uncompressed} uncompressed bytes from ${compressed} compressed is over the ${limits.maxRatio}:1 compression ratio cap`, 'ratio'));
+        done(
+          unsafe(
+            `${uncompressed} uncompressed bytes from ${compressed} compressed is over the ${limits.maxRatio}:1 compression ratio cap`,
+            'ratio',
+          ),
+        );
         return;
       }
       done(null, chunk);
@@ -147,7 +206,14 @@ async function unpack(source: Readable, root: string, limits: ExtractLimits, sig
   });
   const extract = tar.extract();
   const failures: unknown[] = [];
-  const piping = pipeline(source, countCompressed, createGunzip(), countUncompressed, extract, ...(signal ? [{ signal }] : [])).catch((error: unknown) => {
+  const piping = pipeline(
+    source,
+    countCompressed,
+    createGunzip(),
+    countUncompressed,
+    extract,
+    ...(signal ? [{ signal }] : []),
+  ).catch((error: unknown) => {
     failures.push(error);
   });
   const totals: Totals = { files: 0, directories: 0, bytes: 0, warnings: [], made: new Set([root]) };
@@ -194,7 +260,9 @@ async function writeEntry(entry: Entry, root: string, totals: Totals): Promise<v
           await pipeline(entry, createWriteStream(path, { mode }));
         }
       } catch (error) {
-        throw error instanceof PinwardenError ? error : unsafe(`'${shown(header.name)}' cannot be written (${codeOf(error)})`);
+        throw error instanceof PinwardenError
+          ? error
+          : unsafe(`'${shown(header.name)}' cannot be written (${codeOf(error)})`);
       }
       totals.files++;
       totals.bytes += size;
@@ -209,7 +277,9 @@ async function writeEntry(entry: Entry, root: string, totals: Totals): Promise<v
       return;
     case 'symlink':
     case 'link':
-      totals.warnings.push(`skipped ${type === 'symlink' ? 'symlink' : 'hardlink'} '${shown(header.name)}' -> '${shown(header.linkname ?? '')}': links are not extracted`);
+      totals.warnings.push(
+        `skipped ${type === 'symlink' ? 'symlink' : 'hardlink'} '${shown(header.name)}' -> '${shown(header.linkname ?? '')}': links are not extracted`,
+      );
       entry.resume();
       return;
     case 'character-device':
@@ -226,7 +296,9 @@ async function writeEntry(entry: Entry, root: string, totals: Totals): Promise<v
 async function makeDirectory(path: string, totals: Totals, name: string): Promise<void> {
   if (totals.made.has(path)) return;
   await mkdir(path, { recursive: true, mode: 0o755 }).catch((error: unknown) => {
-    throw unsafe(`'${shown(name)}': directory ${codeOf(error) === 'ENOTDIR' || codeOf(error) === 'EEXIST' ? 'conflicts with a file of the same name' : `cannot be created (${codeOf(error)})`}`);
+    throw unsafe(
+      `'${shown(name)}': directory ${codeOf(error) === 'ENOTDIR' || codeOf(error) === 'EEXIST' ? 'conflicts with a file of the same name' : `cannot be created (${codeOf(error)})`}`,
+    );
   });
   totals.made.add(path);
 }
@@ -249,7 +321,11 @@ function fileMode(mode: number | undefined): number {
 
 function checkLimits(limits: ExtractLimits): void {
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isFinite(value) || value <= 0) throw new PinwardenError('PW_INPUT_INVALID', `extraction limit ${name} must be a positive number, got ${String(value)}`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new PinwardenError(
+        'PW_INPUT_INVALID',
+        `extraction limit ${name} must be a positive number, got ${String(value)}`,
+      );
   }
 }
 
@@ -262,9 +338,12 @@ function classify(error: unknown, signal: AbortSignal | undefined): PinwardenErr
   if (error instanceof PinwardenError) return error;
   if (signal?.aborted) return new PinwardenError('PW_DEADLINE', 'extraction: deadline exceeded', { cause: error });
   const code = codeOf(error);
-  if (code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE') return invalid(`the layer is not a complete gzip stream (${code})`, error);
-  if (error instanceof Error && /tar|header|unexpected end/i.test(error.message)) return invalid('the layer is not a valid tar archive', error);
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EROFS') return new PinwardenError('PW_INPUT_INVALID', `extraction failed writing to disk (${code})`, { cause: error });
+  if (code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE')
+    return invalid(`the layer is not a complete gzip stream (${code})`, error);
+  if (error instanceof Error && /tar|header|unexpected end/i.test(error.message))
+    return invalid('the layer is not a valid tar archive', error);
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EROFS')
+    return new PinwardenError('PW_INPUT_INVALID', `extraction failed writing to disk (${code})`, { cause: error });
   return invalid(`the layer could not be extracted (${code})`, error);
 }
 

@@ -20,8 +20,18 @@ import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
 
 /** fluxcd/pkg `sourceignore` VCS patterns plus flux2 `excludeOCI` extensions (`flux push artifact` default). */
 export const FLUX_DEFAULT_IGNORE: readonly string[] = [
-  '.git/', '.gitignore', '.gitmodules', '.gitattributes',
-  '*.jpg', '*.jpeg', '*.gif', '*.png', '*.wmv', '*.flv', '*.tar.gz', '*.zip',
+  '.git/',
+  '.gitignore',
+  '.gitmodules',
+  '.gitattributes',
+  '*.jpg',
+  '*.jpeg',
+  '*.gif',
+  '*.png',
+  '*.wmv',
+  '*.flv',
+  '*.tar.gz',
+  '*.zip',
 ];
 
 export const ANNOTATIONS = {
@@ -59,7 +69,8 @@ export interface PackedArtifact {
 }
 
 export async function packArtifact(options: PackOptions): Promise<PackedArtifact> {
-  const created = options.reproducible === true ? REPRODUCIBLE_CREATED : rfc3339Seconds((options.now ?? (() => new Date()))());
+  const created =
+    options.reproducible === true ? REPRODUCIBLE_CREATED : rfc3339Seconds((options.now ?? (() => new Date()))());
   const patterns = [...(options.ignorePaths ?? FLUX_DEFAULT_IGNORE), ...(options.addIgnorePaths ?? [])];
   const { gzip, diffId } = await tarGzip(options.path, patterns);
   const layer = blob(gzip, MEDIA_TYPES.fluxContent);
@@ -81,7 +92,12 @@ export async function packArtifact(options: PackOptions): Promise<PackedArtifact
 }
 
 /** Pushes layer, config, then the manifest (under `tag` when given); returns the manifest descriptor. */
-export async function pushArtifact(repository: Repository, artifact: PackedArtifact, tag: string | undefined, call: Call): Promise<Descriptor> {
+export async function pushArtifact(
+  repository: Repository,
+  artifact: PackedArtifact,
+  tag: string | undefined,
+  call: Call,
+): Promise<Descriptor> {
   await repository.pushBlob(artifact.layer.bytes, artifact.layer.descriptor.mediaType, call);
   await repository.pushBlob(artifact.config.bytes, artifact.config.descriptor.mediaType, call);
   return repository.pushManifest(artifact.manifest.bytes, MEDIA_TYPES.ociManifest, tag, call);
@@ -111,7 +127,10 @@ interface Entry {
 }
 
 /** The gzip-compressed tar and the sha256 of the uncompressed tar (the OCI diff id). */
-export async function tarGzip(path: string, ignorePatterns: readonly string[]): Promise<{ gzip: Uint8Array; diffId: Digest }> {
+export async function tarGzip(
+  path: string,
+  ignorePatterns: readonly string[],
+): Promise<{ gzip: Uint8Array; diffId: Digest }> {
   const entries = await collectEntries(path, ignore().add([...ignorePatterns]));
   const pack = tar.pack();
   const gzip = createGzip();
@@ -132,7 +151,16 @@ export async function tarGzip(path: string, ignorePatterns: readonly string[]): 
 }
 
 async function addEntry(pack: tar.Pack, entry: Entry): Promise<void> {
-  const header = { name: entry.name, type: entry.type, mode: entry.mode, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) };
+  const header = {
+    name: entry.name,
+    type: entry.type,
+    mode: entry.mode,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+    mtime: new Date(0),
+  };
   const content = entry.type === 'file' ? await readFile(entry.absolute) : undefined;
   await new Promise<void>((resolve, reject) => {
     const callback = (error?: Error | null): void => (error ? reject(error) : resolve());
@@ -143,15 +171,29 @@ async function addEntry(pack: tar.Pack, entry: Entry): Promise<void> {
 
 async function collectEntries(path: string, matcher: Ignore): Promise<Entry[]> {
   const rootStat = await lstat(path).catch((error: unknown) => {
-    throw new PinwardenError('PW_INPUT_INVALID', `source path ${path} cannot be read: ${(error as { code?: string }).code ?? 'error'}`, { cause: error });
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `source path ${path} cannot be read: ${(error as { code?: string }).code ?? 'error'}`,
+      { cause: error },
+    );
   });
   if (rootStat.isFile()) {
     // flux stages a single file in a fresh temp dir (mode 0700), archived with its umask-filtered mode.
     const name = basename(path);
-    const file: Entry = { name, absolute: path, type: 'file', mode: rootStat.mode & 0o777 & ~0o022, size: rootStat.size };
-    return [{ name: '.', absolute: path, type: 'directory', mode: 0o700, size: 0 }, ...(matcher.ignores(name) ? [] : [file])];
+    const file: Entry = {
+      name,
+      absolute: path,
+      type: 'file',
+      mode: rootStat.mode & 0o777 & ~0o022,
+      size: rootStat.size,
+    };
+    return [
+      { name: '.', absolute: path, type: 'directory', mode: 0o700, size: 0 },
+      ...(matcher.ignores(name) ? [] : [file]),
+    ];
   }
-  if (!rootStat.isDirectory()) throw new PinwardenError('PW_INPUT_INVALID', `source path ${path} is neither a directory nor a file`);
+  if (!rootStat.isDirectory())
+    throw new PinwardenError('PW_INPUT_INVALID', `source path ${path} is neither a directory nor a file`);
   const entries: Entry[] = [{ name: '.', absolute: path, type: 'directory', mode: rootStat.mode & 0o7777, size: 0 }];
   await walk(path, '', matcher, entries);
   return entries;
@@ -168,7 +210,13 @@ async function walk(directory: string, prefix: string, matcher: Ignore, into: En
     if (matcher.ignores(isDirectory ? `${name}/` : name)) continue;
     const absolute = join(directory, child.name);
     const stat = await lstat(absolute);
-    into.push({ name, absolute, type: isDirectory ? 'directory' : 'file', mode: stat.mode & 0o7777, size: isDirectory ? 0 : stat.size });
+    into.push({
+      name,
+      absolute,
+      type: isDirectory ? 'directory' : 'file',
+      mode: stat.mode & 0o7777,
+      size: isDirectory ? 0 : stat.size,
+    });
     if (isDirectory) await walk(absolute, name, matcher, into);
   }
 }
@@ -189,7 +237,10 @@ function sortedRecord(record: Record<string, string>): Record<string, string> {
 
 /** JSON as Go's encoding/json writes it: compact, with <, >, &, U+2028 and U+2029 escaped. */
 function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function encode(text: string): Uint8Array {

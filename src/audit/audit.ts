@@ -87,7 +87,10 @@ async function judgeOne(object: unknown, options: AuditPassOptions): Promise<Aud
     return { object: reference, evaluation: await options.judge(object, signal) };
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    const failure = deadline.aborted && !(error instanceof PinwardenError) ? new PinwardenError('PW_DEADLINE', 'judging the object took longer than its deadline') : toPinwardenError(error);
+    const failure =
+      deadline.aborted && !(error instanceof PinwardenError)
+        ? new PinwardenError('PW_DEADLINE', 'judging the object took longer than its deadline')
+        : toPinwardenError(error);
     return { object: reference, error: failure };
   }
 }

@@ -54,8 +54,7 @@ export interface PolicyReport {
 
 /** One audited object: its evaluation as `/validate` would decide it now, or why it could not be judged. */
 export type AuditedObject =
-  | { object: ObjectReference; evaluation: Evaluation }
-  | { object: ObjectReference; error: PinwardenError };
+  { object: ObjectReference; evaluation: Evaluation } | { object: ObjectReference; error: PinwardenError };
 
 const CATEGORY = 'Flux sources';
 const ORDER: Record<ResultValue, number> = { error: 0, fail: 1, warn: 2, skip: 3, pass: 4 };
@@ -97,12 +96,29 @@ export function buildReports(audited: readonly AuditedObject[], now: Date): Map<
 function resultsOf(entry: AuditedObject, timestamp: PolicyReportResult['timestamp']): PolicyReportResult[] {
   const base = { source: 'pinwarden', category: CATEGORY, timestamp, scored: true, resources: [entry.object] };
   if ('error' in entry) {
-    return [{ ...base, policy: 'pinwarden', rule: 'evaluation', result: 'error', message: cut(`could not be judged: ${entry.error.message} [${entry.error.code}]`, MAX_MESSAGE), properties: { code: entry.error.code } }];
+    return [
+      {
+        ...base,
+        policy: 'pinwarden',
+        rule: 'evaluation',
+        result: 'error',
+        message: cut(`could not be judged: ${entry.error.message} [${entry.error.code}]`, MAX_MESSAGE),
+        properties: { code: entry.error.code },
+      },
+    ];
   }
   const evaluation = entry.evaluation;
   if (!evaluation.governed) return [];
   if (evaluation.exempt) {
-    return [{ ...base, policy: 'pinwarden', rule: 'exempt-namespace', result: 'skip', message: `namespace ${entry.object.namespace} is exempt (spec.exemptNamespaces)` }];
+    return [
+      {
+        ...base,
+        policy: 'pinwarden',
+        rule: 'exempt-namespace',
+        result: 'skip',
+        message: `namespace ${entry.object.namespace} is exempt (spec.exemptNamespaces)`,
+      },
+    ];
   }
   const policy = `pinwarden/${evaluation.rule?.name ?? 'default'}`;
   const decidedBy = evaluation.rule?.source ?? 'spec';
@@ -113,7 +129,11 @@ function resultsOf(entry: AuditedObject, timestamp: PolicyReportResult['timestam
     result: finding.severity === 'error' ? 'fail' : 'warn',
     severity: finding.severity === 'error' ? 'high' : 'medium',
     message: cut(finding.message, MAX_MESSAGE),
-    properties: { path: cut(finding.path, MAX_PROPERTY), fix: cut(finding.fix, MAX_PROPERTY), decidedBy: cut(decidedBy, MAX_PROPERTY) },
+    properties: {
+      path: cut(finding.path, MAX_PROPERTY),
+      fix: cut(finding.fix, MAX_PROPERTY),
+      decidedBy: cut(decidedBy, MAX_PROPERTY),
+    },
   }));
   for (const waived of evaluation.waived ?? []) {
     results.push({
@@ -121,12 +141,27 @@ function resultsOf(entry: AuditedObject, timestamp: PolicyReportResult['timestam
       policy,
       rule: waived.ruleId,
       result: 'skip',
-      message: cut(`waived by SourcePolicyException ${waived.exception} until ${waived.expires} (${waived.reason}): ${waived.message}`, MAX_MESSAGE),
-      properties: { path: cut(waived.path, MAX_PROPERTY), exception: waived.exception, expires: waived.expires, decidedBy: cut(decidedBy, MAX_PROPERTY) },
+      message: cut(
+        `waived by SourcePolicyException ${waived.exception} until ${waived.expires} (${waived.reason}): ${waived.message}`,
+        MAX_MESSAGE,
+      ),
+      properties: {
+        path: cut(waived.path, MAX_PROPERTY),
+        exception: waived.exception,
+        expires: waived.expires,
+        decidedBy: cut(decidedBy, MAX_PROPERTY),
+      },
     });
   }
   if (results.length === 0) {
-    results.push({ ...base, policy, rule: 'all', result: 'pass', message: 'no finding: /validate would admit it as it is', properties: { decidedBy: cut(decidedBy, MAX_PROPERTY) } });
+    results.push({
+      ...base,
+      policy,
+      rule: 'all',
+      result: 'pass',
+      message: 'no finding: /validate would admit it as it is',
+      properties: { decidedBy: cut(decidedBy, MAX_PROPERTY) },
+    });
   }
   return results;
 }
@@ -134,7 +169,13 @@ function resultsOf(entry: AuditedObject, timestamp: PolicyReportResult['timestam
 function compareResults(a: PolicyReportResult, b: PolicyReportResult): number {
   const ra = a.resources[0];
   const rb = b.resources[0];
-  return ORDER[a.result] - ORDER[b.result] || compare(ra?.kind, rb?.kind) || compare(ra?.name, rb?.name) || compare(a.rule, b.rule) || compare(a.message, b.message);
+  return (
+    ORDER[a.result] - ORDER[b.result] ||
+    compare(ra?.kind, rb?.kind) ||
+    compare(ra?.name, rb?.name) ||
+    compare(a.rule, b.rule) ||
+    compare(a.message, b.message)
+  );
 }
 
 function compare(a: string | undefined, b: string | undefined): number {

@@ -18,10 +18,22 @@ import type { AuditLoop, AuditMetrics, AuditTarget } from './audit.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, REPORT_NAME } from './report.ts';
 
 export const AUDITED_RESOURCES: readonly ResourceType[] = [
-  { group: 'source.toolkit.fluxcd.io', version: 'v1', resource: 'ocirepositories', namespaced: true, kind: 'OCIRepository' },
+  {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    resource: 'ocirepositories',
+    namespaced: true,
+    kind: 'OCIRepository',
+  },
   { group: 'source.toolkit.fluxcd.io', version: 'v1', resource: 'buckets', namespaced: true, kind: 'Bucket' },
 ];
-export const POLICY_REPORT_RESOURCE: ResourceType = { group: 'wgpolicyk8s.io', version: 'v1alpha2', resource: 'policyreports', namespaced: true, kind: 'PolicyReport' };
+export const POLICY_REPORT_RESOURCE: ResourceType = {
+  group: 'wgpolicyk8s.io',
+  version: 'v1alpha2',
+  resource: 'policyreports',
+  namespaced: true,
+  kind: 'PolicyReport',
+};
 const FIELD_MANAGER = 'pinwarden-audit';
 const PAGE = 500;
 /** Sources audited per pass at most (the informer's bound); past it the pass fails with a clear error. */
@@ -34,12 +46,23 @@ interface ListResponse {
 
 /** Lists (paged, with deadlines), applies and deletes through the API; never writes anything but its reports. */
 export function kubeAuditTarget(api: KubeApi, timeoutMs = 30_000): AuditTarget {
-  const list = async (resource: ResourceType, query: Record<string, string>, signal?: AbortSignal): Promise<KubeObject[]> => {
+  const list = async (
+    resource: ResourceType,
+    query: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<KubeObject[]> => {
     const items: KubeObject[] = [];
     let token: string | undefined;
     do {
-      const page = await api.request<ListResponse>({ method: 'GET', path: collectionPath(resource), query: { limit: PAGE, continue: token, ...query }, timeoutMs, ...(signal ? { signal } : {}) });
-      for (const item of page.items ?? []) items.push({ ...item, apiVersion: `${resource.group}/${resource.version}`, kind: resource.kind });
+      const page = await api.request<ListResponse>({
+        method: 'GET',
+        path: collectionPath(resource),
+        query: { limit: PAGE, continue: token, ...query },
+        timeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+      for (const item of page.items ?? [])
+        items.push({ ...item, apiVersion: `${resource.group}/${resource.version}`, kind: resource.kind });
       if (items.length > MAX_AUDITED) throw new Error(`more than ${MAX_AUDITED} ${resource.kind} objects`);
       token = page.metadata?.continue || undefined;
     } while (token !== undefined);
@@ -59,8 +82,14 @@ export function kubeAuditTarget(api: KubeApi, timeoutMs = 30_000): AuditTarget {
       return all;
     },
     async listReportNamespaces(signal) {
-      const reports = await list(POLICY_REPORT_RESOURCE, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }, signal);
-      return reports.filter((report) => report.metadata.name === REPORT_NAME && report.metadata.namespace !== undefined).map((report) => report.metadata.namespace as string);
+      const reports = await list(
+        POLICY_REPORT_RESOURCE,
+        { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` },
+        signal,
+      );
+      return reports
+        .filter((report) => report.metadata.name === REPORT_NAME && report.metadata.namespace !== undefined)
+        .map((report) => report.metadata.namespace as string);
     },
     async applyReport(report, signal) {
       await api.request({
@@ -75,7 +104,12 @@ export function kubeAuditTarget(api: KubeApi, timeoutMs = 30_000): AuditTarget {
     },
     async deleteReport(namespace, signal) {
       try {
-        await api.request({ method: 'DELETE', path: objectPath(POLICY_REPORT_RESOURCE, namespace, REPORT_NAME), timeoutMs, ...(signal ? { signal } : {}) });
+        await api.request({
+          method: 'DELETE',
+          path: objectPath(POLICY_REPORT_RESOURCE, namespace, REPORT_NAME),
+          timeoutMs,
+          ...(signal ? { signal } : {}),
+        });
       } catch (error) {
         if (kubeStatusOf(error) !== 404) throw error;
       }
@@ -97,7 +131,12 @@ export interface AuditServiceOptions {
   exceptions: () => ExceptionSet | undefined;
   validate(input: AdmissionInput, policy: SourcePolicy): ValidateResult | Promise<ValidateResult>;
   /** Decides keyless identities off the event loop before `validate` (the webhook's worker), as `/validate` does. */
-  identities?: (object: unknown, namespace: string | undefined, policy: SourcePolicy, deadline: number) => Promise<PrecomputedIdentities> | undefined;
+  identities?: (
+    object: unknown,
+    namespace: string | undefined,
+    policy: SourcePolicy,
+    deadline: number,
+  ) => Promise<PrecomputedIdentities> | undefined;
   clock?: Clock;
   /** Deadline per object (ms, default 10 000). */
   objectTimeoutMs?: number;
@@ -118,7 +157,12 @@ export function startAuditService(options: AuditServiceOptions): AuditService {
     // The webhook shares this event loop: identity containment runs in its worker first, never inline here.
     const identities = await options.identities?.(object, undefined, policy, clock.now() + objectTimeoutMs);
     signal.throwIfAborted();
-    const input: AdmissionInput = { object, remainingMs: objectTimeoutMs, ...(exceptions ? { exceptions } : {}), ...(identities ? { identities } : {}) };
+    const input: AdmissionInput = {
+      object,
+      remainingMs: objectTimeoutMs,
+      ...(exceptions ? { exceptions } : {}),
+      ...(identities ? { identities } : {}),
+    };
     return (await options.validate(input, policy)).evaluation;
   };
   const loop = startAudit({
@@ -130,11 +174,14 @@ export function startAuditService(options: AuditServiceOptions): AuditService {
     objectTimeoutMs,
     metrics: auditMetrics(options.registry),
     onPass(outcome, seconds) {
-      if ('error' in outcome) options.logger.warn({ code: outcome.error.code, seconds }, `audit pass failed: ${outcome.error.message}`);
-      else options.logger.info({ seconds, ...outcome.counts, written: outcome.written, removed: outcome.removed }, 'audit pass');
+      if ('error' in outcome)
+        options.logger.warn({ code: outcome.error.code, seconds }, `audit pass failed: ${outcome.error.message}`);
+      else
+        options.logger.info(
+          { seconds, ...outcome.counts, written: outcome.written, removed: outcome.removed },
+          'audit pass',
+        );
     },
   });
   return { loop, isReady: () => true, close: () => loop.stop() };
 }
-
-

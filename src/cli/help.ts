@@ -5,13 +5,16 @@
 import { Help, type Command, type Option } from 'commander';
 
 const EXIT_CODES: Readonly<Record<string, string>> = {
-  check: '0 nothing denied (warn mode included), 1 something denied, 2 usage or input error (bad flag, unreadable path, malformed YAML, no documents without --allow-empty)',
+  check:
+    '0 nothing denied (warn mode included), 1 something denied, 2 usage or input error (bad flag, unreadable path, malformed YAML, no documents without --allow-empty)',
   resolve: '0 digest printed, 1 registry failure or no matching tag, 2 usage or input error',
   push: '0 pushed (digest reference printed), 1 registry failure or unsafe content, 2 usage or input error',
   verify: '0 verified, 1 no signature verified or registry failure, 2 usage or input error',
   pull: '0 verified and extracted, 1 verification failed, content did not match its digest, unsafe artifact or registry failure (nothing extracted), 2 usage or input error (bad flag, reference, or an output directory that is not empty)',
-  serve: '0 stopped by SIGTERM/SIGINT after draining, 2 usage or input error (bad flag, unusable certificate, invalid policy)',
-  pinwarden: '0 ok, 1 policy violation or verification failure, 2 usage or input error; errors print "pinwarden: MESSAGE [PW_CODE]" (docs/errors.md)',
+  serve:
+    '0 stopped by SIGTERM/SIGINT after draining, 2 usage or input error (bad flag, unusable certificate, invalid policy)',
+  pinwarden:
+    '0 ok, 1 policy violation or verification failure, 2 usage or input error; errors print "pinwarden: MESSAGE [PW_CODE]" (docs/errors.md)',
 };
 
 const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
@@ -56,6 +59,12 @@ export const HELP_CONFIGURATION = {
 export function addHelpFooter(command: Command, name: string): void {
   const examples = EXAMPLES[name] ?? [];
   const exits = EXIT_CODES[name];
-  const lines = ['', 'Examples:', ...examples.map((example) => `  $ ${example}`), '', `Exit codes: ${exits ?? EXIT_CODES.pinwarden}`];
+  const lines = [
+    '',
+    'Examples:',
+    ...examples.map((example) => `  $ ${example}`),
+    '',
+    `Exit codes: ${exits ?? EXIT_CODES.pinwarden}`,
+  ];
   command.addHelpText('after', lines.join('\n'));
 }

@@ -28,7 +28,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
 function buildProgram(io: CliIo, commands: readonly RegisterCommand[], setExit: SetExit): Command {
   // commander's own errors (unknown option, missing argument, bad choice) get the same one-line shape as
   // every other error: "pinwarden: MESSAGE [PW_USAGE]", exit 2 (reportFailure).
-  const output = { writeOut: io.stdout, writeErr: io.stderr, outputError: (text: string) => io.stderr(formatUsageError(text)) };
+  const output = {
+    writeOut: io.stdout,
+    writeErr: io.stderr,
+    outputError: (text: string) => io.stderr(formatUsageError(text)),
+  };
   const program = new Command('pinwarden')
     .description('Guard Flux OCIRepository and Bucket sources: pin digests, require signatures, bound identities.')
     .version(VERSION, '-V, --version')

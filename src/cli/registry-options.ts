@@ -30,19 +30,31 @@ export interface RegistryFlags {
 export function addRegistryOptions(command: Command, options: { timeout?: boolean } = {}): Command {
   command
     .option('--insecure', 'allow plain HTTP (and unverified TLS without --ca-file)')
-    .option('--docker-config <file>', 'dockerconfigjson with credentials (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)')
+    .option(
+      '--docker-config <file>',
+      'dockerconfigjson with credentials (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)',
+    )
     .option('--ca-file <file>', 'PEM CA bundle trusted in addition to the system roots')
     .option('--client-cert <file>', 'PEM client certificate (mTLS; with --client-key)')
     .option('--client-key <file>', 'PEM private key of the client certificate')
     .addOption(new Option('--cert-file <file>').hideHelp())
     .addOption(new Option('--key-file <file>').hideHelp());
-  if (options.timeout !== false) command.option('--timeout <duration>', 'deadline for all registry calls (Go duration: 30s, 2m, 1m30s)', '30s');
+  if (options.timeout !== false)
+    command.option('--timeout <duration>', 'deadline for all registry calls (Go duration: 30s, 2m, 1m30s)', '30s');
   return command;
 }
 
 /** The flags given that only make sense when a registry is contacted (for `check` without `--resolve`). */
 export function registryFlagsGiven(flags: RegistryFlags): string[] {
-  const named: Array<[keyof RegistryFlags, string]> = [['insecure', '--insecure'], ['dockerConfig', '--docker-config'], ['caFile', '--ca-file'], ['clientCert', '--client-cert'], ['clientKey', '--client-key'], ['certFile', '--cert-file'], ['keyFile', '--key-file']];
+  const named: Array<[keyof RegistryFlags, string]> = [
+    ['insecure', '--insecure'],
+    ['dockerConfig', '--docker-config'],
+    ['caFile', '--ca-file'],
+    ['clientCert', '--client-cert'],
+    ['clientKey', '--client-key'],
+    ['certFile', '--cert-file'],
+    ['keyFile', '--key-file'],
+  ];
   return named.filter(([key]) => flags[key] !== undefined).map(([, flag]) => flag);
 }
 
@@ -82,7 +94,8 @@ export async function credentialsFor(settings: RegistrySettings, registry: strin
   try {
     return credentialsFromDockerConfig(settings.dockerConfig.document, registry);
   } catch (error) {
-    if (error instanceof PinwardenError) throw new PinwardenError(error.code, `${settings.dockerConfig.file}: ${error.message}`);
+    if (error instanceof PinwardenError)
+      throw new PinwardenError(error.code, `${settings.dockerConfig.file}: ${error.message}`);
     throw error;
   }
 }
@@ -92,7 +105,10 @@ export async function credentialsFor(settings: RegistrySettings, registry: strin
  * `~/.docker/config.json` when present. A file that is not a JSON object is an input error that never quotes
  * the file (it holds credentials).
  */
-export async function readDockerConfig(flags: Pick<RegistryFlags, 'dockerConfig'>, io: CliIo): Promise<{ file: string; document: object } | undefined> {
+export async function readDockerConfig(
+  flags: Pick<RegistryFlags, 'dockerConfig'>,
+  io: CliIo,
+): Promise<{ file: string; document: object } | undefined> {
   const explicit = flags.dockerConfig !== undefined;
   const file = explicit ? resolvePath(io.cwd, flags.dockerConfig ?? '') : defaultDockerConfig(io);
   if (file === undefined || (!explicit && !existsSync(file))) return undefined;
@@ -128,8 +144,14 @@ async function readTls(flags: RegistryFlags, io: CliIo): Promise<TlsOptions | un
 }
 
 /** The new flag name or its hidden old alias; both at once is a usage error. */
-function clientFlag(value: string | undefined, alias: string | undefined, flag: string, aliasFlag: string): string | undefined {
-  if (value !== undefined && alias !== undefined) throw new PinwardenError('PW_INPUT_INVALID', `${flag} and ${aliasFlag} are the same flag; give one`);
+function clientFlag(
+  value: string | undefined,
+  alias: string | undefined,
+  flag: string,
+  aliasFlag: string,
+): string | undefined {
+  if (value !== undefined && alias !== undefined)
+    throw new PinwardenError('PW_INPUT_INVALID', `${flag} and ${aliasFlag} are the same flag; give one`);
   return value ?? alias;
 }
 

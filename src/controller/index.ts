@@ -7,8 +7,18 @@ export type { ControllerOptions, ControllerParts, RunningController } from './st
 export { createArtifactStore } from './source/store.ts';
 export type { ArtifactLookup, ArtifactStore, StoredArtifact } from './source/store.ts';
 export { OCI_RULES, PINNED_FROM, createOciRepositoryController, storeKey } from './source/ocirepository.ts';
-export type { ArtifactPuller, OciRepositoryReconcilerOptions, PullRequest, PulledArtifact } from './source/ocirepository.ts';
+export type {
+  ArtifactPuller,
+  OciRepositoryReconcilerOptions,
+  PullRequest,
+  PulledArtifact,
+} from './source/ocirepository.ts';
 export { startProbeServer } from './runtime/index.ts';
 export { flowPuller } from './source/pull.ts';
-export { createKustomizationController, kustomizationSteps, KUSTOMIZATION_RULES, reconcileKustomization } from './kustomization/index.ts';
+export {
+  createKustomizationController,
+  kustomizationSteps,
+  KUSTOMIZATION_RULES,
+  reconcileKustomization,
+} from './kustomization/index.ts';
 export type { KustomizationControllerOptions, KustomizationDeps, KustomizationOptions } from './kustomization/index.ts';

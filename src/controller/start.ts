@@ -10,8 +10,20 @@ import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../fl
 import { createKubeApi, createObjectClients, loadKubeConfig } from '../kube/index.ts';
 import type { KubeApi, SecretReader } from '../kube/index.ts';
 import type { EventSink } from '../oci/index.ts';
-import { createControllerManager, createControllerMetrics, createEventRecorder, createStatusWriter } from './runtime/index.ts';
-import type { ControllerLogger, ControllerManager, ControllerMetrics, EventRecorder, KindController, StatusWriter } from './runtime/index.ts';
+import {
+  createControllerManager,
+  createControllerMetrics,
+  createEventRecorder,
+  createStatusWriter,
+} from './runtime/index.ts';
+import type {
+  ControllerLogger,
+  ControllerManager,
+  ControllerMetrics,
+  EventRecorder,
+  KindController,
+  StatusWriter,
+} from './runtime/index.ts';
 import { createOciRepositoryController } from './source/ocirepository.ts';
 import { createKustomizationController } from './kustomization/index.ts';
 import type { KustomizationOptions } from './kustomization/index.ts';
@@ -27,7 +39,14 @@ export interface ControllerOptions {
   namespaces?: string[];
   labelSelector?: string;
   workers?: number;
-  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationSeconds?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationSeconds?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
   storage: { dir: string; maxBytes: number };
   policy: () => SourcePolicy;
   secrets: SecretReader;
@@ -68,32 +87,54 @@ export interface RunningController {
 
 export async function startController(options: ControllerOptions): Promise<RunningController> {
   const metrics = createControllerMetrics(options.metricsRegistry);
-  const api = options.api ?? createKubeApi({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), onCall: (method, status) => metrics.onApiCall(method, status) });
+  const api =
+    options.api ??
+    createKubeApi({
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      onCall: (method, status) => metrics.onApiCall(method, status),
+    });
   const store = createArtifactStore({ root: options.storage.dir, maxBytes: options.storage.maxBytes });
   await store.open();
   const logger = options.logger;
   const onEvent: EventSink = (event) => {
-    if (event.type === 'response-body') logger.debug({ registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary }, 'registry error body');
+    if (event.type === 'response-body')
+      logger.debug(
+        { registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary },
+        'registry error body',
+      );
     metrics.onRegistryEvent(event);
   };
   const pins = createPinResolver({ access: clusterAccess(options.secrets), onEvent, verifyOnResolve: false });
   const verifier = createAdmissionVerifier({ pins, secrets: options.secrets });
-  const events = createEventRecorder({ api, onError: (error) => logger.warn({ code: error.code, err: error.message }, 'event not recorded') });
+  const events = createEventRecorder({
+    api,
+    onError: (error) => logger.warn({ code: error.code, err: error.message }, 'event not recorded'),
+  });
   const statusWriter = (resource: KindController['resource']): StatusWriter => createStatusWriter({ api, resource });
-  const oci = createOciRepositoryController({ status: statusWriter(RESOURCES.ociRepository), events, store, pins, verifier, pull: options.pull, policy: options.policy });
+  const oci = createOciRepositoryController({
+    status: statusWriter(RESOURCES.ociRepository),
+    events,
+    store,
+    pins,
+    verifier,
+    pull: options.pull,
+    policy: options.policy,
+  });
   const parts: ControllerParts = { api, store, events, statusWriter, logger };
   const kubeConfig = options.kubeConfig ?? (options.api === undefined ? loadKubeConfig(options.kubeconfig) : undefined);
   const kustomizations: KindController[] = [];
   if (options.kustomization !== false && kubeConfig !== undefined) {
     const clients = createObjectClients(kubeConfig);
-    kustomizations.push(createKustomizationController({
-      client: clients.client,
-      clientFor: (account) => clients.clientFor(account),
-      artifacts: store,
-      status: statusWriter(RESOURCES.kustomization),
-      events,
-      ...(options.kustomization === undefined ? {} : { options: options.kustomization }),
-    }));
+    kustomizations.push(
+      createKustomizationController({
+        client: clients.client,
+        clientFor: (account) => clients.clientFor(account),
+        artifacts: store,
+        status: statusWriter(RESOURCES.kustomization),
+        events,
+        ...(options.kustomization === undefined ? {} : { options: options.kustomization }),
+      }),
+    );
   } else if (options.kustomization !== false) {
     logger.warn({}, 'no kubeconfig for the Kustomization reconciler: Kustomizations are not reconciled');
   }

@@ -22,7 +22,11 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The closest candidate, or undefined when there is none or the best needs more edits than `maxDistance`. */
-export function closest(value: string, candidates: readonly string[], maxDistance = Number.POSITIVE_INFINITY): string | undefined {
+export function closest(
+  value: string,
+  candidates: readonly string[],
+  maxDistance = Number.POSITIVE_INFINITY,
+): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates.slice(0, 256)) {

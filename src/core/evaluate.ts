@@ -5,11 +5,26 @@
 import { applyExceptions } from './exceptions/index.ts';
 import type { ExceptionSet, ExpiredException, WaivedFinding } from './exceptions/index.ts';
 import type { Finding, ObjectRef, Verdict } from './findings.ts';
-import { governedKindOf, objectRefOf, readBucket, readOciRepository, type BucketView, type OciRepositoryView } from './flux/objects.ts';
+import {
+  governedKindOf,
+  objectRefOf,
+  readBucket,
+  readOciRepository,
+  type BucketView,
+  type OciRepositoryView,
+} from './flux/objects.ts';
 import type { DecidingRule, SourcePolicy } from './policy/index.ts';
 import { describeRule, selectRule, type ScopeFacts } from './scope/index.ts';
 import type { VerifySecretFacts } from './trust/index.ts';
-import { RULES, bucketInputTooLarge, inputTooLarge, type PrecomputedIdentities, type Rule, type RuleContext, type RuleFinding } from './rules/index.ts';
+import {
+  RULES,
+  bucketInputTooLarge,
+  inputTooLarge,
+  type PrecomputedIdentities,
+  type Rule,
+  type RuleContext,
+  type RuleFinding,
+} from './rules/index.ts';
 
 export interface Evaluation {
   object: ObjectRef;
@@ -60,11 +75,20 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
   // Caps first: an oversized field is answered from its length, before any rule builds work from it.
   const capRule = kind === 'OCIRepository' ? inputTooLarge : bucketInputTooLarge;
   const oversized = run(capRule, context).map((finding) => toFinding(capRule, finding, mode, selection.rule));
-  if (oversized.length > 0) return { object: ref, governed: true, exempt: false, rule: selection.rule, verdict: verdictOf(oversized), findings: oversized };
+  if (oversized.length > 0)
+    return {
+      object: ref,
+      governed: true,
+      exempt: false,
+      rule: selection.rule,
+      verdict: verdictOf(oversized),
+      findings: oversized,
+    };
   const found = RULES.filter((rule) => rule.kind === kind && rule.id !== capRule.id).flatMap((rule) =>
     run(rule, context).map((finding) => toFinding(rule, finding, mode, selection.rule)),
   );
-  if (selection.unjudged.length > 0) found.unshift(unjudgedFinding(selection.rule, selection.unjudged, ref, options.phase, mode));
+  if (selection.unjudged.length > 0)
+    found.unshift(unjudgedFinding(selection.rule, selection.unjudged, ref, options.phase, mode));
   const base = { object: ref, governed: true, exempt: false, rule: selection.rule };
   if (!options.exceptions) return { ...base, verdict: verdictOf(found), findings: found };
   const outcome = applyExceptions(object, ref, selection.rule, found, options.exceptions);
@@ -84,7 +108,13 @@ export const RULE_UNJUDGED_ID = 'policy-rule-unjudged';
  * Fail closed at admission: a rule that selects by namespace labels the webhook could not read might have
  * been stricter than the one that decided. Offline it is a warning: `check` can only judge what it is given.
  */
-function unjudgedFinding(rule: DecidingRule, unjudged: readonly string[], ref: ObjectRef, phase: RuleContext['phase'], mode: SourcePolicy['spec']['mode']): Finding {
+function unjudgedFinding(
+  rule: DecidingRule,
+  unjudged: readonly string[],
+  ref: ObjectRef,
+  phase: RuleContext['phase'],
+  mode: SourcePolicy['spec']['mode'],
+): Finding {
   const names = unjudged.map((name) => `'${name}'`).join(', ');
   const namespace = ref.namespace ?? '(no namespace)';
   return {
@@ -92,9 +122,10 @@ function unjudgedFinding(rule: DecidingRule, unjudged: readonly string[], ref: O
     severity: phase === 'admission' && mode === 'enforce' ? 'error' : 'warning',
     path: 'metadata.namespace',
     message: `the labels of namespace ${namespace} are unknown here, so rule ${names} (namespaceSelector) could not be judged and ${describeRule(rule)} decided instead`,
-    fix: phase === 'offline'
-      ? `add the Namespace manifest of ${namespace} to the checked files, or match by namespaces instead of namespaceSelector`
-      : `let pinwarden read Namespaces (RBAC get on namespaces), or match by namespaces instead of namespaceSelector`,
+    fix:
+      phase === 'offline'
+        ? `add the Namespace manifest of ${namespace} to the checked files, or match by namespaces instead of namespaceSelector`
+        : `let pinwarden read Namespaces (RBAC get on namespaces), or match by namespaces instead of namespaceSelector`,
   };
 }
 
@@ -109,15 +140,28 @@ function bucketRunner(view: BucketView): RuleRunner {
   return (rule, context) => (rule.kind === 'Bucket' ? rule.check(view, context) : []);
 }
 
-function toFinding(rule: Rule, finding: RuleFinding, mode: SourcePolicy['spec']['mode'], decided: DecidingRule): Finding {
+function toFinding(
+  rule: Rule,
+  finding: RuleFinding,
+  mode: SourcePolicy['spec']['mode'],
+  decided: DecidingRule,
+): Finding {
   const severity = mode === 'warn' ? 'warning' : (finding.severity ?? rule.severity);
-  return { ruleId: rule.id, severity, path: finding.path, message: inRule(finding.message, decided), fix: inRule(finding.fix, decided) };
+  return {
+    ruleId: rule.id,
+    severity,
+    path: finding.path,
+    message: inRule(finding.message, decided),
+    fix: inRule(finding.fix, decided),
+  };
 }
 
 /** Rules name policy fields as spec.ociRepository.X; under spec.rules[N] the field the owner edits is that rule's. */
 function inRule(text: string, decided: DecidingRule): string {
   if (decided.source === 'spec') return text;
-  return text.replaceAll('spec.ociRepository.', `${decided.source}.ociRepository.`).replaceAll('spec.bucket.', `${decided.source}.bucket.`);
+  return text
+    .replaceAll('spec.ociRepository.', `${decided.source}.ociRepository.`)
+    .replaceAll('spec.bucket.', `${decided.source}.bucket.`);
 }
 
 export function verdictOf(findings: readonly Finding[]): Verdict {

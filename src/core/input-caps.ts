@@ -38,12 +38,20 @@ export function inputCapViolations(view: OciRepositoryView): CapViolation[] {
   bytes('spec.url', view.url, INPUT_CAPS.urlBytes);
   const semver = view.ref?.semver;
   if (semver !== undefined && semver.length > INPUT_CAPS.semverRangeChars) {
-    violations.push({ path: 'spec.ref.semver', cap: `${INPUT_CAPS.semverRangeChars} characters`, actual: `${semver.length} characters` });
+    violations.push({
+      path: 'spec.ref.semver',
+      cap: `${INPUT_CAPS.semverRangeChars} characters`,
+      actual: `${semver.length} characters`,
+    });
   }
   bytes('spec.ref.semverFilter', view.ref?.semverFilter, INPUT_CAPS.semverFilterBytes);
   const identities = view.verify?.identities ?? [];
   if (identities.length > INPUT_CAPS.identityEntries) {
-    violations.push({ path: 'spec.verify.matchOIDCIdentity', cap: `${INPUT_CAPS.identityEntries} entries`, actual: `${identities.length} entries` });
+    violations.push({
+      path: 'spec.verify.matchOIDCIdentity',
+      cap: `${INPUT_CAPS.identityEntries} entries`,
+      actual: `${identities.length} entries`,
+    });
   }
   identities.slice(0, INPUT_CAPS.identityEntries).forEach((entry, index) => {
     bytes(`spec.verify.matchOIDCIdentity[${index}].issuer`, entry.issuer, INPUT_CAPS.identityPatternBytes);
@@ -56,7 +64,13 @@ export function bucketCapViolations(view: BucketView): CapViolation[] {
   if (typeof view.ignore !== 'string') return [];
   const size = utf8LengthUpTo(view.ignore, INPUT_CAPS.bucketIgnoreBytes);
   if (size <= INPUT_CAPS.bucketIgnoreBytes) return [];
-  return [{ path: 'spec.ignore', cap: `${INPUT_CAPS.bucketIgnoreBytes} bytes`, actual: describeSize(view.ignore, size, INPUT_CAPS.bucketIgnoreBytes) }];
+  return [
+    {
+      path: 'spec.ignore',
+      cap: `${INPUT_CAPS.bucketIgnoreBytes} bytes`,
+      actual: describeSize(view.ignore, size, INPUT_CAPS.bucketIgnoreBytes),
+    },
+  ];
 }
 
 /** UTF-8 length of `text`; a string longer than `limit` characters is not walked (a 3 MB string costs O(1)). */

@@ -79,10 +79,17 @@ function mutateScoped(input: AdmissionInput, given: SourcePolicy, deps: AdmitDep
   if (intent.action !== 'resolve') return planPinFor(intent, object, undefined, deps.now());
   const cached = deps.pins.peek?.(object, intent.target, policy);
   if (cached) return pinWith(intent, object, cached, deps);
-  return withRegistryCall(policy, input.remainingMs, (call) => deps.pins.resolve(object, intent.target, policy, call)).then((resolution) => pinWith(intent, object, resolution, deps));
+  return withRegistryCall(policy, input.remainingMs, (call) =>
+    deps.pins.resolve(object, intent.target, policy, call),
+  ).then((resolution) => pinWith(intent, object, resolution, deps));
 }
 
-function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, resolution: Resolution, deps: AdmitDeps): PinPlan {
+function pinWith(
+  intent: PinIntent & { action: 'resolve' },
+  object: unknown,
+  resolution: Resolution,
+  deps: AdmitDeps,
+): PinPlan {
   const ref = objectRefOf(object);
   if (resolution.ok) deps.failures.forget(ref, intent.target);
   else deps.failures.record(ref, intent.target, resolution.error);
@@ -94,11 +101,19 @@ function pinWith(intent: PinIntent & { action: 'resolve' }, object: unknown, res
  * in `spec.verify`), so the webhook answers without timers or promise hops; a Promise when the registry must be
  * asked or the keys / trusted root a `spec.verify` names must be read and checked against the policy.
  */
-export function validateObject(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
+export function validateObject(
+  input: AdmissionInput,
+  given: SourcePolicy,
+  deps: AdmitDeps,
+): ValidateResult | Promise<ValidateResult> {
   return withScope(input, given, deps, (scoped) => validateScoped(scoped, given, deps));
 }
 
-function validateScoped(input: AdmissionInput, given: SourcePolicy, deps: AdmitDeps): ValidateResult | Promise<ValidateResult> {
+function validateScoped(
+  input: AdmissionInput,
+  given: SourcePolicy,
+  deps: AdmitDeps,
+): ValidateResult | Promise<ValidateResult> {
   const object = withNamespace(input.object, input.namespace);
   // The rule that decides this object supplies every setting below (rules, verifyAtAdmission, registry calls).
   const policy = selectRule(object, given, input.scope).policy;
@@ -116,23 +131,50 @@ function validateScoped(input: AdmissionInput, given: SourcePolicy, deps: AdmitD
 }
 
 /** The Secrets are read once: their facts feed the rules, and the same vetted material feeds verification. */
-async function validateWithTrust(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, secrets: SecretReader): Promise<ValidateResult> {
+async function validateWithTrust(
+  object: unknown,
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+  secrets: SecretReader,
+): Promise<ValidateResult> {
   const namespace = objectRefOf(object).namespace ?? 'default';
-  const trust = await withRegistryCall(policy, input.remainingMs, (call) => readVerifyTrust(readOciRepository(object), namespace, policy, secrets, call));
+  const trust = await withRegistryCall(policy, input.remainingMs, (call) =>
+    readVerifyTrust(readOciRepository(object), namespace, policy, secrets, call),
+  );
   const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts, ...extrasOf(input) });
   return finishValidation(object, input, policy, deps, first, trust);
 }
 
-async function finishValidation(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation, trust?: VerifyTrust): Promise<ValidateResult> {
+async function finishValidation(
+  object: unknown,
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+  first: Evaluation,
+  trust?: VerifyTrust,
+): Promise<ValidateResult> {
   const result = await explainUnpinned(object, input, policy, deps, first, trust);
   return verifyAdmission(object, input, policy, deps, result, trust);
 }
 
-async function explainUnpinned(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, first: Evaluation, trust?: VerifyTrust): Promise<ValidateResult> {
+async function explainUnpinned(
+  object: unknown,
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+  first: Evaluation,
+  trust?: VerifyTrust,
+): Promise<ValidateResult> {
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
   if (!why) return { evaluation: first };
-  const evaluation = evaluate(object, policy, { phase: 'admission', pinFailure: why.text, ...(trust ? { verifySecrets: trust.facts } : {}), ...extrasOf(input) });
+  const evaluation = evaluate(object, policy, {
+    phase: 'admission',
+    pinFailure: why.text,
+    ...(trust ? { verifySecrets: trust.facts } : {}),
+    ...extrasOf(input),
+  });
   if (!why.error) return { evaluation };
   return { evaluation: applyOnUnreachable(evaluation, why.error, policy), pinFailure: why.error };
 }
@@ -141,10 +183,19 @@ async function explainUnpinned(object: unknown, input: AdmissionInput, policy: S
  * `verifyAtAdmission`: the pinned digest's signature, checked after the rules (a cached answer never replaces
  * them). Skipped when the rules already deny: the verdict cannot change, and no registry call is wasted.
  */
-async function verifyAdmission(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, result: ValidateResult, trust?: VerifyTrust): Promise<ValidateResult> {
+async function verifyAdmission(
+  object: unknown,
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+  result: ValidateResult,
+  trust?: VerifyTrust,
+): Promise<ValidateResult> {
   const verifier = deps.verifier;
   if (!verifier || !needsVerification(result.evaluation, policy, deps)) return result;
-  const verification = await withRegistryCall(policy, input.remainingMs, (call) => verifier.verify(object, policy, call, trust));
+  const verification = await withRegistryCall(policy, input.remainingMs, (call) =>
+    verifier.verify(object, policy, call, trust),
+  );
   return verification ? withVerification(result, verification, policy) : result;
 }
 
@@ -181,7 +232,13 @@ function bindingFindings(verification: VerifyOutcome & { ok: true }): Finding[] 
 }
 
 function needsVerification(evaluation: Evaluation, policy: SourcePolicy, deps: AdmitDeps): boolean {
-  return deps.verifier !== undefined && policy.spec.ociRepository.verifyAtAdmission && evaluation.governed && !evaluation.exempt && evaluation.verdict !== 'deny';
+  return (
+    deps.verifier !== undefined &&
+    policy.spec.ociRepository.verifyAtAdmission &&
+    evaluation.governed &&
+    !evaluation.exempt &&
+    evaluation.verdict !== 'deny'
+  );
 }
 
 function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding {
@@ -209,16 +266,24 @@ function signatureFinding(error: PinwardenError, policy: SourcePolicy): Finding 
 
 /** Every candidate verified and failed only the binding (the final code is the one they share): list them. */
 function bindingReasons(error: PinwardenError): string {
-  const reasons = Array.isArray(error.details.reasons) ? (error.details.reasons as { candidate?: unknown; message?: unknown }[]) : [];
+  const reasons = Array.isArray(error.details.reasons)
+    ? (error.details.reasons as { candidate?: unknown; message?: unknown }[])
+    : [];
   if (reasons.length === 0) return error.message.replace(/^commit binding: /, '');
-  return reasons.map((reason) => `${String(reason.candidate)}: ${String(reason.message).replace(/^commit binding: /, '')}`).join('; ');
+  return reasons
+    .map((reason) => `${String(reason.candidate)}: ${String(reason.message).replace(/^commit binding: /, '')}`)
+    .join('; ');
 }
 
 /** The rule id of an admission-time signature failure (not a static rule: it needs the registry). */
 export const SIGNATURE_RULE_ID = 'signature-required';
 
 /** `check --resolve`: the object as it would be admitted (mutated), then validated. */
-export async function admitObject(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<{ plan: PinPlan; admitted: unknown; result: ValidateResult }> {
+export async function admitObject(
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+): Promise<{ plan: PinPlan; admitted: unknown; result: ValidateResult }> {
   const plan = await mutateObject(input, policy, deps);
   const admitted = plan.patch.length > 0 ? applyPatch(input.object, plan.patch) : input.object;
   const result = await validateObject({ ...input, object: admitted }, policy, deps);
@@ -233,7 +298,12 @@ function isUnpinnedFinding(finding: { ruleId: string; path: string }): boolean {
  * The mutation's recorded failure if this replica saw it; otherwise ask again through the same cached,
  * coalesced resolver within the same deadline (the mutation may have run on another replica, or not at all).
  */
-async function whyUnpinned(object: unknown, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<{ text: string; error?: PinwardenError } | undefined> {
+async function whyUnpinned(
+  object: unknown,
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+): Promise<{ text: string; error?: PinwardenError } | undefined> {
   const intent = planIntent(object, input.oldObject, policy, input.scope);
   if (intent.action === 'reuse') return notMutated('the digest of the running object was not carried over');
   if (intent.action !== 'resolve') return undefined;
@@ -244,13 +314,23 @@ async function whyUnpinned(object: unknown, input: AdmissionInput, policy: Sourc
 }
 
 /** The digest when the registry answers now, else the error. */
-async function resolveAgain(object: unknown, target: PinTarget, input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps): Promise<PinwardenError | string> {
-  const again = await withRegistryCall(policy, input.remainingMs, (call) => deps.pins.resolve(object, target, policy, call));
+async function resolveAgain(
+  object: unknown,
+  target: PinTarget,
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+): Promise<PinwardenError | string> {
+  const again = await withRegistryCall(policy, input.remainingMs, (call) =>
+    deps.pins.resolve(object, target, policy, call),
+  );
   return again.ok ? again.digest : again.error;
 }
 
 function notMutated(detail: string): { text: string } {
-  return { text: `the mutating webhook did not pin it (${detail}); is pinwarden's MutatingWebhookConfiguration installed?` };
+  return {
+    text: `the mutating webhook did not pin it (${detail}); is pinwarden's MutatingWebhookConfiguration installed?`,
+  };
 }
 
 /** `registry.onUnreachable: warn`: an unpinned object whose registry was unavailable is admitted with a warning. */
@@ -258,7 +338,9 @@ function applyOnUnreachable(evaluation: Evaluation, failure: PinwardenError, pol
   if (!excusedAsUnreachable(failure, policy)) return evaluation;
   // The warning is cut at 120 characters: the cause goes first, the request line (a long URL) is dropped.
   const message = `not pinned, registry unavailable (${failure.code}): ${briefCause(failure.message)}`;
-  const findings = evaluation.findings.map((finding) => (isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const, message } : finding));
+  const findings = evaluation.findings.map((finding) =>
+    isUnpinnedFinding(finding) ? { ...finding, severity: 'warning' as const, message } : finding,
+  );
   return { ...evaluation, findings, verdict: verdictOf(findings) };
 }
 
@@ -266,11 +348,16 @@ function applyOnUnreachable(evaluation: Evaluation, failure: PinwardenError, pol
 function withNamespace(object: unknown, namespace: string | undefined): unknown {
   const record = asRecord(object);
   const metadata = asRecord(record?.metadata);
-  if (!record || !metadata || namespace === undefined || namespace === '' || asString(metadata.namespace) !== undefined) return object;
+  if (!record || !metadata || namespace === undefined || namespace === '' || asString(metadata.namespace) !== undefined)
+    return object;
   return { ...record, metadata: { ...metadata, namespace } };
 }
 
-function extrasOf(input: AdmissionInput): { scope?: ScopeFacts; exceptions?: ExceptionSet; identities?: PrecomputedIdentities } {
+function extrasOf(input: AdmissionInput): {
+  scope?: ScopeFacts;
+  exceptions?: ExceptionSet;
+  identities?: PrecomputedIdentities;
+} {
   return {
     ...(input.scope ? { scope: input.scope } : {}),
     ...(input.exceptions ? { exceptions: input.exceptions } : {}),
@@ -283,12 +370,23 @@ function extrasOf(input: AdmissionInput): { scope?: ScopeFacts; exceptions?: Exc
  * (cached) within the same deadline. Otherwise synchronous as before. A missing Namespace leaves the labels
  * unknown, so such a rule is unjudged and /validate denies (`policy-rule-unjudged`).
  */
-function withScope<T>(input: AdmissionInput, policy: SourcePolicy, deps: AdmitDeps, run: (input: AdmissionInput) => T | Promise<T>): T | Promise<T> {
+function withScope<T>(
+  input: AdmissionInput,
+  policy: SourcePolicy,
+  deps: AdmitDeps,
+  run: (input: AdmissionInput) => T | Promise<T>,
+): T | Promise<T> {
   const reader = deps.namespaces;
-  if (input.scope !== undefined || !reader || !needsNamespaceLabels(policy) || governedKindOf(input.object) === undefined) return run(input);
+  if (
+    input.scope !== undefined ||
+    !reader ||
+    !needsNamespaceLabels(policy) ||
+    governedKindOf(input.object) === undefined
+  )
+    return run(input);
   const namespace = objectRefOf(withNamespace(input.object, input.namespace)).namespace;
   if (namespace === undefined) return run(input);
-  return withRegistryCall(policy, input.remainingMs, (call) => reader.getNamespaceLabels(namespace, call.signal)).then((labels) =>
-    run({ ...input, scope: labels ? { namespaceLabels: labels } : {} }),
+  return withRegistryCall(policy, input.remainingMs, (call) => reader.getNamespaceLabels(namespace, call.signal)).then(
+    (labels) => run({ ...input, scope: labels ? { namespaceLabels: labels } : {} }),
   );
 }

@@ -5,12 +5,25 @@
  * room's `judge`, per candidate, so of two signatures the one from the right commit is the one taken.
  */
 import type { BindingDecision, CommitBindingMode } from '../core/binding/index.ts';
-import { COMMIT_BINDING_ANNOTATION, EMPTY_CLAIMS, bindingDecision, checkCommitBinding, constrainsClaims, effectiveBindingMode, identityMismatch } from '../core/binding/index.ts';
+import {
+  COMMIT_BINDING_ANNOTATION,
+  EMPTY_CLAIMS,
+  bindingDecision,
+  checkCommitBinding,
+  constrainsClaims,
+  effectiveBindingMode,
+  identityMismatch,
+} from '../core/binding/index.ts';
 import { PinwardenError } from '../core/errors.ts';
 import { asRecord } from '../core/flux/index.ts';
 import type { AllowedIdentity, SourcePolicy } from '../core/policy/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
-import type { OciVerifyBlock, SignatureRefusal, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
+import type {
+  OciVerifyBlock,
+  SignatureRefusal,
+  VerifiedSignature,
+  VerifySignatureOptions,
+} from '../signature/index.ts';
 
 export interface SignatureChecks {
   /** The effective commit-binding mode (policy, tightened by the object's annotation). */
@@ -33,7 +46,11 @@ export function admissionChecks(object: unknown, policy: SourcePolicy): Signatur
 }
 
 /** The manifest's own annotations (`flux push artifact --source --revision` writes them), by digest. */
-export async function artifactAnnotations(repository: Repository, digest: Digest, call: Call): Promise<Record<string, string>> {
+export async function artifactAnnotations(
+  repository: Repository,
+  digest: Digest,
+  call: Call,
+): Promise<Record<string, string>> {
   const { bytes } = await repository.fetchManifest(digest, call);
   let manifest: unknown;
   try {
@@ -42,41 +59,61 @@ export async function artifactAnnotations(repository: Repository, digest: Digest
     throw new PinwardenError('PW_REGISTRY_PROTOCOL', `manifest ${digest} is not JSON: its annotations cannot be read`);
   }
   const annotations = asRecord(asRecord(manifest)?.annotations) ?? {};
-  return Object.fromEntries(Object.entries(annotations).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(annotations).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }
 
 /** The signature room's judge for these checks, or undefined when there is nothing to judge. */
-export function signatureJudge(checks: SignatureChecks): ((signature: VerifiedSignature) => SignatureRefusal | undefined) | undefined {
+export function signatureJudge(
+  checks: SignatureChecks,
+): ((signature: VerifiedSignature) => SignatureRefusal | undefined) | undefined {
   if (checks.bindingMode === 'off' && !checks.claimIdentities) return undefined;
   return (signature) => {
     const claimMiss = claimRefusal(checks.claimIdentities, signature);
     if (claimMiss) return { error: claimMiss };
     const decision = bindingOf(checks, signature);
     if (decision.action === 'refuse') return { error: new PinwardenError('PW_COMMIT_BINDING', decision.message) };
-    if (decision.action === 'warn') return { error: new PinwardenError('PW_COMMIT_BINDING', decision.message), fallback: true };
+    if (decision.action === 'warn')
+      return { error: new PinwardenError('PW_COMMIT_BINDING', decision.message), fallback: true };
     return undefined;
   };
 }
 
 /** The binding decision for the signature that was taken (to report it: a warning, the CLI's line). */
 export function bindingOf(checks: SignatureChecks, signature: VerifiedSignature): BindingDecision {
-  const signer = signature.mode === 'keyless' ? { mode: 'keyless' as const, claims: signature.claims ?? EMPTY_CLAIMS } : { mode: 'key' as const };
+  const signer =
+    signature.mode === 'keyless'
+      ? { mode: 'keyless' as const, claims: signature.claims ?? EMPTY_CLAIMS }
+      : { mode: 'key' as const };
   return bindingDecision(checks.bindingMode, checkCommitBinding(checks.annotations, signer));
 }
 
 const MAX_LISTED = 3;
 
-function claimRefusal(identities: readonly AllowedIdentity[] | undefined, signature: VerifiedSignature): PinwardenError | undefined {
+function claimRefusal(
+  identities: readonly AllowedIdentity[] | undefined,
+  signature: VerifiedSignature,
+): PinwardenError | undefined {
   if (!identities || signature.mode !== 'keyless') return undefined;
   const signer = { issuer: signature.issuer, subjects: signature.subjects, claims: signature.claims ?? EMPTY_CLAIMS };
   const misses = identities.map((identity) => identityMismatch(identity, signer));
   if (misses.some((miss) => miss === undefined)) return undefined;
   const listed = misses.slice(0, MAX_LISTED).map((miss, index) => `allowedIdentities[${index}]: ${miss}`);
   if (misses.length > MAX_LISTED) listed.push(`${misses.length - MAX_LISTED} more`);
-  return new PinwardenError('PW_IDENTITY_MISMATCH', `the signing certificate fits no allowed identity of the policy in full (${listed.join('; ')})`, { subCode: 'IDENTITY_ERROR' });
+  return new PinwardenError(
+    'PW_IDENTITY_MISMATCH',
+    `the signing certificate fits no allowed identity of the policy in full (${listed.join('; ')})`,
+    { subCode: 'IDENTITY_ERROR' },
+  );
 }
 
-export type SignatureVerifier = (repository: Repository, subject: Descriptor, verify: OciVerifyBlock, options: VerifySignatureOptions) => Promise<VerifiedSignature>;
+export type SignatureVerifier = (
+  repository: Repository,
+  subject: Descriptor,
+  verify: OciVerifyBlock,
+  options: VerifySignatureOptions,
+) => Promise<VerifiedSignature>;
 
 /**
  * Verify with the checks: reads the manifest annotations when the binding needs them (keyless, mode not off;
@@ -91,8 +128,11 @@ export async function verifyWithChecks(
   options: VerifySignatureOptions,
   checks: SignatureChecks,
 ): Promise<{ signature: VerifiedSignature; binding?: BindingDecision }> {
-  const readAnnotations = checks.bindingMode !== 'off' && block.secretRef === undefined && checks.annotations === undefined;
-  const judged = readAnnotations ? { ...checks, annotations: await artifactAnnotations(repository, subject.digest, options.call) } : checks;
+  const readAnnotations =
+    checks.bindingMode !== 'off' && block.secretRef === undefined && checks.annotations === undefined;
+  const judged = readAnnotations
+    ? { ...checks, annotations: await artifactAnnotations(repository, subject.digest, options.call) }
+    : checks;
   const judge = signatureJudge(judged);
   const signature = await verifyFn(repository, subject, block, { ...options, ...(judge ? { judge } : {}) });
   return checks.bindingMode === 'off' ? { signature } : { signature, binding: bindingOf(judged, signature) };

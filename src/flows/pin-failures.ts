@@ -47,5 +47,7 @@ export function createPinFailureLog(options: PinFailureLogOptions = {}): PinFail
 }
 
 function keyOf(object: ObjectRef, target: PinTarget): string {
-  return [object.namespace ?? '', object.name, normalizeOciUrl(target.url), describeSource(target.source)].join('\u0000');
+  return [object.namespace ?? '', object.name, normalizeOciUrl(target.url), describeSource(target.source)].join(
+    '\u0000',
+  );
 }

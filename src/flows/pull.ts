@@ -89,24 +89,45 @@ export async function pullArtifact(request: PullArtifactRequest): Promise<Pulled
   const { repository, call } = request;
   const wanted = typeof request.subject === 'string' ? undefined : request.subject;
   const digest = typeof request.subject === 'string' ? request.subject : request.subject.digest;
-  if (!isDigest(digest)) throw new PinwardenError('PW_REF_INVALID', `'${String(digest).slice(0, 80)}' is not a sha256 digest; pull fetches by digest`);
+  if (!isDigest(digest))
+    throw new PinwardenError(
+      'PW_REF_INVALID',
+      `'${String(digest).slice(0, 80)}' is not a sha256 digest; pull fetches by digest`,
+    );
   const operation = request.layerSelector?.operation ?? 'extract';
-  if (operation !== 'extract' && operation !== 'copy') throw new PinwardenError('PW_INPUT_INVALID', `layerSelector.operation must be extract or copy, got '${String(operation).slice(0, 40)}'`);
+  if (operation !== 'extract' && operation !== 'copy')
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `layerSelector.operation must be extract or copy, got '${String(operation).slice(0, 40)}'`,
+    );
   const limits = { ...DEFAULT_EXTRACT_LIMITS, ...request.limits };
 
   // 1. The manifest, by digest: HttpRepository and the memory fake both refuse bytes that do not hash to it.
   const fetched = await repository.fetchManifest(digest, call);
-  if (fetched.descriptor.digest !== digest) throw new PinwardenError('PW_DIGEST_MISMATCH', `manifest ${digest}: the registry returned ${fetched.descriptor.digest}`);
+  if (fetched.descriptor.digest !== digest)
+    throw new PinwardenError(
+      'PW_DIGEST_MISMATCH',
+      `manifest ${digest}: the registry returned ${fetched.descriptor.digest}`,
+    );
   if (wanted !== undefined && fetched.bytes.byteLength !== wanted.size) {
-    throw new PinwardenError('PW_DIGEST_MISMATCH', `manifest ${digest}: ${fetched.bytes.byteLength} bytes, the descriptor says ${wanted.size}`);
+    throw new PinwardenError(
+      'PW_DIGEST_MISMATCH',
+      `manifest ${digest}: ${fetched.bytes.byteLength} bytes, the descriptor says ${wanted.size}`,
+    );
   }
   const manifest = parseImageManifest(fetched.bytes, fetched.descriptor.mediaType, digest);
   const annotations = stringRecord(manifest.annotations);
   const config = descriptorAt(manifest.config, `manifest ${digest}: config`);
-  const layers = (manifest.layers as unknown[]).map((layer, index) => descriptorAt(layer, `manifest ${digest}: layers[${index}]`));
+  const layers = (manifest.layers as unknown[]).map((layer, index) =>
+    descriptorAt(layer, `manifest ${digest}: layers[${index}]`),
+  );
   const layer = selectLayer(layers, request.layerSelector?.mediaType, digest);
   if (layer.size > limits.maxBytes) {
-    throw new PinwardenError('PW_TOO_LARGE', `layer ${layer.digest} is ${layer.size} bytes, over the ${limits.maxBytes}-byte cap`, { details: { size: layer.size, cap: limits.maxBytes } });
+    throw new PinwardenError(
+      'PW_TOO_LARGE',
+      `layer ${layer.digest} is ${layer.size} bytes, over the ${limits.maxBytes}-byte cap`,
+      { details: { size: layer.size, cap: limits.maxBytes } },
+    );
   }
 
   // 2. The config blob, checked by digest and size (it is small; nothing reads it further).
@@ -117,7 +138,14 @@ export async function pullArtifact(request: PullArtifactRequest): Promise<Pulled
   let verified: { signature: VerifiedSignature; binding?: BindingDecision } | undefined;
   if (request.verification) {
     const { block, options, checks } = request.verification;
-    verified = await verifyWithChecks(request.verification.verify ?? verifyArtifactSignature, repository, fetched.descriptor, block, { ...options, call }, { ...checks, annotations });
+    verified = await verifyWithChecks(
+      request.verification.verify ?? verifyArtifactSignature,
+      repository,
+      fetched.descriptor,
+      block,
+      { ...options, call },
+      { ...checks, annotations },
+    );
     if (verified.binding?.action === 'warn') warnings.push(verified.binding.message);
   }
 
@@ -134,18 +162,31 @@ export async function pullArtifact(request: PullArtifactRequest): Promise<Pulled
     ...(verified ? { signature: verified.signature, ...(verified.binding ? { binding: verified.binding } : {}) } : {}),
   };
   if (operation === 'copy') {
-    const copied = await copyStream(stream, request.destination, `${layer.digest.slice('sha256:'.length)}.tgz`, { maxBytes: limits.maxBytes, signal: call.signal });
+    const copied = await copyStream(stream, request.destination, `${layer.digest.slice('sha256:'.length)}.tgz`, {
+      maxBytes: limits.maxBytes,
+      signal: call.signal,
+    });
     return { ...base, directory: copied.directory, file: copied.file, warnings };
   }
   const extracted = await extractTarGzip(stream, request.destination, { limits, signal: call.signal });
-  return { ...base, directory: extracted.directory, files: extracted.files, bytes: extracted.bytes, warnings: [...warnings, ...extracted.warnings] };
+  return {
+    ...base,
+    directory: extracted.directory,
+    files: extracted.files,
+    bytes: extracted.bytes,
+    warnings: [...warnings, ...extracted.warnings],
+  };
 }
 
 /** source-controller `selectLayer`: the first layer of the media type, else layer 0. */
 function selectLayer(layers: readonly Descriptor[], mediaType: string | undefined, digest: Digest): Descriptor {
   if (mediaType !== undefined && mediaType !== '') {
     const found = layers.find((layer) => layer.mediaType === mediaType);
-    if (!found) throw new PinwardenError('PW_ARTIFACT_INVALID', `failed to find layer with media type '${mediaType.slice(0, 200)}' in artifact ${digest}`);
+    if (!found)
+      throw new PinwardenError(
+        'PW_ARTIFACT_INVALID',
+        `failed to find layer with media type '${mediaType.slice(0, 200)}' in artifact ${digest}`,
+      );
     return found;
   }
   const first = layers[0];
@@ -155,7 +196,10 @@ function selectLayer(layers: readonly Descriptor[], mediaType: string | undefine
 
 function parseImageManifest(bytes: Uint8Array, mediaType: string, digest: Digest): Record<string, unknown> {
   if (!IMAGE_MANIFESTS.includes(mediaType)) {
-    throw new PinwardenError('PW_ARTIFACT_INVALID', `${digest} is a ${mediaType.slice(0, 100)}, not an image manifest; pull the artifact's own manifest digest`);
+    throw new PinwardenError(
+      'PW_ARTIFACT_INVALID',
+      `${digest} is a ${mediaType.slice(0, 100)}, not an image manifest; pull the artifact's own manifest digest`,
+    );
   }
   let parsed: unknown;
   try {
@@ -163,16 +207,25 @@ function parseImageManifest(bytes: Uint8Array, mediaType: string, digest: Digest
   } catch {
     throw new PinwardenError('PW_ARTIFACT_INVALID', `manifest ${digest} is not JSON`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new PinwardenError('PW_ARTIFACT_INVALID', `manifest ${digest} is not a JSON object`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new PinwardenError('PW_ARTIFACT_INVALID', `manifest ${digest} is not a JSON object`);
   const manifest = parsed as Record<string, unknown>;
-  if (!Array.isArray(manifest.layers)) throw new PinwardenError('PW_ARTIFACT_INVALID', `manifest ${digest} has no layers list`);
+  if (!Array.isArray(manifest.layers))
+    throw new PinwardenError('PW_ARTIFACT_INVALID', `manifest ${digest} has no layers list`);
   return manifest;
 }
 
 function descriptorAt(value: unknown, what: string): Descriptor {
   const entry = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
   const { mediaType, digest, size } = entry ?? {};
-  if (typeof mediaType !== 'string' || typeof digest !== 'string' || !isDigest(digest) || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+  if (
+    typeof mediaType !== 'string' ||
+    typeof digest !== 'string' ||
+    !isDigest(digest) ||
+    typeof size !== 'number' ||
+    !Number.isSafeInteger(size) ||
+    size < 0
+  ) {
     throw new PinwardenError('PW_ARTIFACT_INVALID', `${what} is not a sha256 descriptor with a media type and a size`);
   }
   return { mediaType, digest, size };
@@ -180,5 +233,7 @@ function descriptorAt(value: unknown, what: string): Descriptor {
 
 function stringRecord(value: unknown): Record<string, string> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }

@@ -32,7 +32,10 @@ export type AccessProvider = (request: AccessRequest, call: Call) => Promise<Reg
 export function clusterAccess(secrets: SecretReader): AccessProvider {
   return async ({ namespace, view, registry }, call) => {
     const credentials = await clusterCredentials(secrets, namespace, view, registry, call);
-    const tls = view.certSecretName === undefined ? undefined : tlsFromSecret(await requireSecret(secrets, namespace, view.certSecretName, 'spec.certSecretRef', call));
+    const tls =
+      view.certSecretName === undefined
+        ? undefined
+        : tlsFromSecret(await requireSecret(secrets, namespace, view.certSecretName, 'spec.certSecretRef', call));
     return { ...(credentials ? { credentials } : {}), ...(tls ? { tls } : {}) };
   };
 }
@@ -41,20 +44,43 @@ export function clusterAccess(secrets: SecretReader): AccessProvider {
  * `check --resolve`: the developer's own docker login (`$DOCKER_CONFIG/config.json`, parsed by the caller) and
  * registry flags (`--ca-file`, client certificate, `--insecure`), the same for every registry.
  */
-export function localAccess(dockerConfig: object | undefined, settings: { tls?: TlsOptions; insecure?: boolean } = {}): AccessProvider {
+export function localAccess(
+  dockerConfig: object | undefined,
+  settings: { tls?: TlsOptions; insecure?: boolean } = {},
+): AccessProvider {
   return async ({ registry }) => {
     const credentials = dockerConfig === undefined ? undefined : credentialsFromDockerConfig(dockerConfig, registry);
-    return { ...(credentials ? { credentials } : {}), ...(settings.tls ? { tls: settings.tls } : {}), ...(settings.insecure === true ? { insecure: true } : {}) };
+    return {
+      ...(credentials ? { credentials } : {}),
+      ...(settings.tls ? { tls: settings.tls } : {}),
+      ...(settings.insecure === true ? { insecure: true } : {}),
+    };
   };
 }
 
-async function clusterCredentials(secrets: SecretReader, namespace: string, view: OciRepositoryView, registry: string, call: Call): Promise<Credentials | undefined> {
+async function clusterCredentials(
+  secrets: SecretReader,
+  namespace: string,
+  view: OciRepositoryView,
+  registry: string,
+  call: Call,
+): Promise<Credentials | undefined> {
   const names: Array<{ name: string; field: string }> = [];
   if (view.secretName !== undefined) names.push({ name: view.secretName, field: 'spec.secretRef' });
   if (view.serviceAccountName !== undefined) {
     const account = await secrets.getServiceAccount(namespace, view.serviceAccountName, call.signal);
-    if (!account) throw new PinwardenError('PW_INPUT_INVALID', `spec.serviceAccountName: ServiceAccount ${namespace}/${view.serviceAccountName} not found`, { details: { path: 'spec.serviceAccountName' } });
-    names.push(...account.imagePullSecrets.map((name) => ({ name, field: `imagePullSecrets of ServiceAccount ${view.serviceAccountName}` })));
+    if (!account)
+      throw new PinwardenError(
+        'PW_INPUT_INVALID',
+        `spec.serviceAccountName: ServiceAccount ${namespace}/${view.serviceAccountName} not found`,
+        { details: { path: 'spec.serviceAccountName' } },
+      );
+    names.push(
+      ...account.imagePullSecrets.map((name) => ({
+        name,
+        field: `imagePullSecrets of ServiceAccount ${view.serviceAccountName}`,
+      })),
+    );
   }
   for (const { name, field } of names) {
     const secret = await requireSecret(secrets, namespace, name, field, call);
@@ -64,9 +90,18 @@ async function clusterCredentials(secrets: SecretReader, namespace: string, view
   return undefined;
 }
 
-async function requireSecret(secrets: SecretReader, namespace: string, name: string, field: string, call: Call): Promise<KubeSecret> {
+async function requireSecret(
+  secrets: SecretReader,
+  namespace: string,
+  name: string,
+  field: string,
+  call: Call,
+): Promise<KubeSecret> {
   const secret = await secrets.getSecret(namespace, name, call.signal);
-  if (!secret) throw new PinwardenError('PW_INPUT_INVALID', `${field}: Secret ${namespace}/${name} not found`, { details: { path: field } });
+  if (!secret)
+    throw new PinwardenError('PW_INPUT_INVALID', `${field}: Secret ${namespace}/${name} not found`, {
+      details: { path: field },
+    });
   return secret;
 }
 
@@ -76,7 +111,8 @@ function credentialsFromSecret(secret: KubeSecret, registry: string, label: stri
   const legacy = secret.data['.dockercfg'];
   try {
     if (modern !== undefined) return credentialsFromDockerConfig(new TextDecoder().decode(modern), registry);
-    if (legacy !== undefined) return credentialsFromDockerConfig(`{"auths":${new TextDecoder().decode(legacy)}}`, registry);
+    if (legacy !== undefined)
+      return credentialsFromDockerConfig(`{"auths":${new TextDecoder().decode(legacy)}}`, registry);
   } catch (error) {
     // The message of credentialsFromDockerConfig never quotes the document; add which Secret it was.
     const why = error instanceof PinwardenError ? error.message : 'not valid JSON';

@@ -13,7 +13,12 @@ import type { Clock, Timer } from '../runtime/index.ts';
  * is cleared as soon as `work` settles: `AbortSignal.timeout` timers cannot be cancelled, and one per
  * admission left thousands firing (and being finalised) under load.
  */
-export async function withRegistryCall<T>(policy: SourcePolicy, remainingMs: number | undefined, work: (call: Call) => Promise<T>, clock: Clock = systemClock): Promise<T> {
+export async function withRegistryCall<T>(
+  policy: SourcePolicy,
+  remainingMs: number | undefined,
+  work: (call: Call) => Promise<T>,
+  clock: Clock = systemClock,
+): Promise<T> {
   const configured = policy.spec.registry.timeoutSeconds * 1000;
   // Rounded down to 50 ms: Node keeps one timer list per distinct duration, so equal durations share one.
   const exact = remainingMs === undefined ? configured : Math.min(configured, remainingMs);
@@ -38,7 +43,8 @@ export function lazyDeadline(budgetMs: number, clock: Clock = systemClock): { ca
     get signal(): AbortSignal {
       if (!controller) {
         const armed = new AbortController();
-        const abort = (): void => armed.abort(new PinwardenError('PW_DEADLINE', `registry deadline of ${budgetMs}ms exceeded`));
+        const abort = (): void =>
+          armed.abort(new PinwardenError('PW_DEADLINE', `registry deadline of ${budgetMs}ms exceeded`));
         const left = deadline - clock.now();
         if (left <= 0) abort();
         else timer = clock.setTimer(abort, left >= 100 ? Math.floor(left / 50) * 50 : left);

@@ -16,10 +16,16 @@ import { createBoundedCache } from '../runtime/index.ts';
 export function refuseByPolicy(url: string, insecure: boolean, policy: SourcePolicy): void {
   const settings = policy.spec.ociRepository;
   if (settings.allowedRegistries.length > 0 && !isAllowedRegistry(policy, url)) {
-    throw new PinwardenError('PW_INPUT_INVALID', `${url} is outside spec.ociRepository.allowedRegistries; not contacted`, { details: { path: 'spec.url' } });
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `${url} is outside spec.ociRepository.allowedRegistries; not contacted`,
+      { details: { path: 'spec.url' } },
+    );
   }
   if (insecure && !settings.allowInsecure) {
-    throw new PinwardenError('PW_INPUT_INVALID', 'spec.insecure is not allowed by the policy; registry not contacted', { details: { path: 'spec.insecure' } });
+    throw new PinwardenError('PW_INPUT_INVALID', 'spec.insecure is not allowed by the policy; registry not contacted', {
+      details: { path: 'spec.insecure' },
+    });
   }
 }
 
@@ -38,7 +44,13 @@ function isAllowedRegistry(policy: SourcePolicy, url: string): boolean {
 
 /** A bounded memo for pure functions of a string (parse results, verdicts); errors are not remembered. */
 export function memo<T>(max: number, compute: (key: string) => T): (key: string) => T {
-  const results = createBoundedCache<{ value: T }>({ maxEntries: max, maxBytes: max * 1024, ttlMs: Number.POSITIVE_INFINITY, sweepEveryMs: 60_000, sizeOf: () => 512 });
+  const results = createBoundedCache<{ value: T }>({
+    maxEntries: max,
+    maxBytes: max * 1024,
+    ttlMs: Number.POSITIVE_INFINITY,
+    sweepEveryMs: 60_000,
+    sizeOf: () => 512,
+  });
   return (key) => {
     const hit = results.get(key);
     if (hit) return hit.value;

@@ -53,5 +53,8 @@ export function createRepositoryPool(options: PinResolverOptions, connections: R
 
 function tlsKey(access: RegistryAccess): string {
   if (!access.tls) return 'default';
-  return createHash('sha256').update(JSON.stringify([access.tls.ca, access.tls.cert, access.tls.key])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([access.tls.ca, access.tls.cert, access.tls.key]))
+    .digest('hex')
+    .slice(0, 16);
 }

@@ -11,7 +11,16 @@ import { objectRefOf, readOciRepository } from '../core/flux/index.ts';
 import type { PinTarget, Resolution } from '../core/mutation/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { createRegistryConnections, createResolver, parseRepositoryUrl } from '../oci/index.ts';
-import type { Call, EventSink, HttpRepository, HttpRepositoryOptions, NetworkGuard, RegistryConnections, Repository, Resolver } from '../oci/index.ts';
+import type {
+  Call,
+  EventSink,
+  HttpRepository,
+  HttpRepositoryOptions,
+  NetworkGuard,
+  RegistryConnections,
+  Repository,
+  Resolver,
+} from '../oci/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { AccessProvider, RegistryAccess } from './registry-access.ts';
 import { memo, networkGuardOf, refuseByPolicy } from './registry-policy.ts';
@@ -25,7 +34,10 @@ export interface PinResolverOptions {
   /** Pooled repositories kept (default 256); the least recently used one is closed beyond that. */
   maxRepositories?: number;
   /** Extra HttpRepository options (retry tuning, user agent). */
-  repositoryOptions?: Omit<HttpRepositoryOptions, 'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard' | 'connections'>;
+  repositoryOptions?: Omit<
+    HttpRepositoryOptions,
+    'credentials' | 'tls' | 'insecure' | 'onEvent' | 'guard' | 'connections'
+  >;
   /**
    * Pooled connections and tokens, owned by the entrypoint (serve shares one with the controller and closes it on
    * shutdown). Without it the resolver makes its own and closes it in `close()`.
@@ -115,7 +127,13 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
   const parsed = memo(1024, parseRepositoryUrl);
   // The access an object's references resolved to, for as long as the Secret cache keeps them (10 s): lets a
   // warm admission find its pooled repository, and so its cached digest, without awaiting anything.
-  const recentAccess = createBoundedCache<RegistryAccess>({ maxEntries: 4096, maxBytes: 8 * 1024 * 1024, ttlMs: ACCESS_TTL_MS, now, sizeOf: () => 1024 });
+  const recentAccess = createBoundedCache<RegistryAccess>({
+    maxEntries: 4096,
+    maxBytes: 8 * 1024 * 1024,
+    ttlMs: ACCESS_TTL_MS,
+    now,
+    sizeOf: () => 1024,
+  });
   const accessRequest = (object: unknown, target: { url: string }, policy: SourcePolicy) => {
     const view = readOciRepository(object);
     refuseByPolicy(target.url, view.insecure, policy);
@@ -124,24 +142,37 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     const key = [namespace, registry, view.secretName, view.serviceAccountName, view.certSecretName].join('\u0000');
     return { request: { namespace, view, registry }, key };
   };
-  const repositoryFor = async (object: unknown, target: { url: string }, policy: SourcePolicy, call: Call): Promise<HttpRepository> => {
+  const repositoryFor = async (
+    object: unknown,
+    target: { url: string },
+    policy: SourcePolicy,
+    call: Call,
+  ): Promise<HttpRepository> => {
     const { request, key } = accessRequest(object, target, policy);
     const access = await options.access(request, call);
     recentAccess.set(key, access);
     return pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
-  const knownRepositoryFor = (object: unknown, target: { url: string }, policy: SourcePolicy): HttpRepository | undefined => {
+  const knownRepositoryFor = (
+    object: unknown,
+    target: { url: string },
+    policy: SourcePolicy,
+  ): HttpRepository | undefined => {
     const { request, key } = accessRequest(object, target, policy);
     const access = recentAccess.get(key);
     return access && pool.get(target.url, access, request.view.insecure, guardFor(policy));
   };
 
-  return { resolve, peek, repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call), close: () => {
-    pool.close();
-    if (!options.connections) connections.close();
-  } };
+  return {
+    resolve,
+    peek,
+    repository: (object, url, policy, call) => repositoryFor(object, { url }, policy, call),
+    close: () => {
+      pool.close();
+      if (!options.connections) connections.close();
+    },
+  };
 }
 
 /** How long a built registry access is reused without reading its Secrets again (the Secret cache's TTL). */
 const ACCESS_TTL_MS = 10_000;
-

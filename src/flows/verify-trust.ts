@@ -32,10 +32,20 @@ const PUBLIC_GOOD = 'public-good';
 /** The block names a Secret whose content decides trust (cosign only: notation is not verified here). */
 export function needsVerifyTrust(view: OciRepositoryView): boolean {
   const verify = view.verify;
-  return verify !== undefined && verify.provider === 'cosign' && (verify.secretName !== undefined || verify.trustedRootSecretName !== undefined);
+  return (
+    verify !== undefined &&
+    verify.provider === 'cosign' &&
+    (verify.secretName !== undefined || verify.trustedRootSecretName !== undefined)
+  );
 }
 
-export async function readVerifyTrust(view: OciRepositoryView, namespace: string, policy: SourcePolicy, secrets: SecretReader | undefined, call: Call): Promise<VerifyTrust> {
+export async function readVerifyTrust(
+  view: OciRepositoryView,
+  namespace: string,
+  policy: SourcePolicy,
+  secrets: SecretReader | undefined,
+  call: Call,
+): Promise<VerifyTrust> {
   const settings = policy.spec.ociRepository;
   const verify = view.verify;
   const facts: VerifySecretFacts = {};
@@ -44,7 +54,10 @@ export async function readVerifyTrust(view: OciRepositoryView, namespace: string
   let refusal: PinwardenError | undefined;
   const keySecret = verify?.provider === 'cosign' ? verify.secretName : undefined;
   if (keySecret !== undefined) {
-    const read = settings.allowKeyBased && settings.trustedKeys.length > 0 ? await readKeys(secrets, namespace, keySecret, call) : undefined;
+    const read =
+      settings.allowKeyBased && settings.trustedKeys.length > 0
+        ? await readKeys(secrets, namespace, keySecret, call)
+        : undefined;
     if (read) facts.keys = read.facts;
     const decision = settings.allowKeyBased ? keySetDecision(settings, keySecret, read?.facts) : notAllowed();
     if (decision.trusted) keys = read?.pems;
@@ -55,10 +68,21 @@ export async function readVerifyTrust(view: OciRepositoryView, namespace: string
     const read = settings.trustedRoots.length > 0 ? await readRoot(secrets, namespace, rootSecret, call) : undefined;
     if (read) facts.trustedRoot = read.facts;
     const decision = trustedRootDecision(settings, rootSecret, read?.facts);
-    if (decision.trusted && read?.bytes && read.facts.ok) trustedRoot = { bytes: read.bytes, digest: read.facts.digest, source: `secret ${namespace}/${rootSecret}` };
-    else refusal ??= new PinwardenError('PW_TRUST_ROOT_NOT_TRUSTED', decision.trusted ? `Secret ${rootSecret} changed while it was read` : decision.message);
+    if (decision.trusted && read?.bytes && read.facts.ok)
+      trustedRoot = { bytes: read.bytes, digest: read.facts.digest, source: `secret ${namespace}/${rootSecret}` };
+    else
+      refusal ??= new PinwardenError(
+        'PW_TRUST_ROOT_NOT_TRUSTED',
+        decision.trusted ? `Secret ${rootSecret} changed while it was read` : decision.message,
+      );
   }
-  return { facts, ...(keys ? { keys } : {}), ...(trustedRoot ? { trustedRoot } : {}), ...(refusal ? { refusal } : {}), id: trustId(keys, trustedRoot) };
+  return {
+    facts,
+    ...(keys ? { keys } : {}),
+    ...(trustedRoot ? { trustedRoot } : {}),
+    ...(refusal ? { refusal } : {}),
+    id: trustId(keys, trustedRoot),
+  };
 }
 
 /** The trust of a block that names no Secret: the public-good root, no keys. */
@@ -68,36 +92,64 @@ function notAllowed(): TrustDecision {
   return { trusted: false, unseen: false, message: 'cosign public-key verification is not allowed by this policy' };
 }
 
-async function readKeys(secrets: SecretReader | undefined, namespace: string, name: string, call: Call): Promise<{ facts: KeySecretFacts; pems?: Record<string, string> }> {
+async function readKeys(
+  secrets: SecretReader | undefined,
+  namespace: string,
+  name: string,
+  call: Call,
+): Promise<{ facts: KeySecretFacts; pems?: Record<string, string> }> {
   const secret = await readSecret(secrets, namespace, name, call);
   if ('problem' in secret) return { facts: { ok: false, problem: secret.problem } };
   const pems: Record<string, string> = {};
-  for (const entry of Object.keys(secret.data).filter((key) => key.endsWith('.pub')).sort()) pems[entry] = new TextDecoder().decode(secret.data[entry]);
-  return { facts: { ok: true, keys: Object.values(pems).map((pem) => ({ fingerprint: publicKeyFingerprint(pem) })) }, pems };
+  for (const entry of Object.keys(secret.data)
+    .filter((key) => key.endsWith('.pub'))
+    .sort())
+    pems[entry] = new TextDecoder().decode(secret.data[entry]);
+  return {
+    facts: { ok: true, keys: Object.values(pems).map((pem) => ({ fingerprint: publicKeyFingerprint(pem) })) },
+    pems,
+  };
 }
 
-async function readRoot(secrets: SecretReader | undefined, namespace: string, name: string, call: Call): Promise<{ facts: RootSecretFacts; bytes?: Uint8Array }> {
+async function readRoot(
+  secrets: SecretReader | undefined,
+  namespace: string,
+  name: string,
+  call: Call,
+): Promise<{ facts: RootSecretFacts; bytes?: Uint8Array }> {
   const secret = await readSecret(secrets, namespace, name, call);
   if ('problem' in secret) return { facts: { ok: false, problem: secret.problem } };
   const bytes = secret.data[TRUSTED_ROOT_SECRET_KEY];
-  if (bytes === undefined) return { facts: { ok: false, problem: `'${TRUSTED_ROOT_SECRET_KEY}' not found in Secret ${namespace}/${name}` } };
+  if (bytes === undefined)
+    return { facts: { ok: false, problem: `'${TRUSTED_ROOT_SECRET_KEY}' not found in Secret ${namespace}/${name}` } };
   return { facts: { ok: true, digest: sha256Name(bytes) }, bytes };
 }
 
 /** A missing Secret or an API failure is a fact (the rule denies with it), never an exception. */
-async function readSecret(secrets: SecretReader | undefined, namespace: string, name: string, call: Call): Promise<KubeSecret | { problem: string }> {
+async function readSecret(
+  secrets: SecretReader | undefined,
+  namespace: string,
+  name: string,
+  call: Call,
+): Promise<KubeSecret | { problem: string }> {
   if (!secrets) return { problem: 'no Kubernetes Secret reader is configured' };
   try {
     const secret = await secrets.getSecret(namespace, name, call.signal);
     return secret ?? { problem: `Secret ${namespace}/${name} not found` };
   } catch (error) {
     // Our own adapter errors name the object and the status only; anything else is not shown.
-    return { problem: isPinwardenError(error) ? `${error.message} [${error.code}]` : `reading Secret ${namespace}/${name} failed` };
+    return {
+      problem: isPinwardenError(error)
+        ? `${error.message} [${error.code}]`
+        : `reading Secret ${namespace}/${name} failed`,
+    };
   }
 }
 
 function trustId(keys: Readonly<Record<string, string>> | undefined, root: VerifyTrust['trustedRoot']): string {
-  const fingerprints = Object.values(keys ?? {}).map((pem) => publicKeyFingerprint(pem) ?? '').sort();
+  const fingerprints = Object.values(keys ?? {})
+    .map((pem) => publicKeyFingerprint(pem) ?? '')
+    .sort();
   const listing = JSON.stringify([fingerprints, root?.digest ?? PUBLIC_GOOD]);
   return `trust:sha256:${createHash('sha256').update(listing).digest('hex')}`;
 }

@@ -13,8 +13,20 @@ import type { OciRepositoryView } from '../core/flux/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { SecretReader } from '../kube/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
-import { createParsedTrustRoots, fixedTrustRootSource, publicGoodTrustRoot, verifyArtifactSignature, verifyBlockFromView } from '../signature/index.ts';
-import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
+import {
+  createParsedTrustRoots,
+  fixedTrustRootSource,
+  publicGoodTrustRoot,
+  verifyArtifactSignature,
+  verifyBlockFromView,
+} from '../signature/index.ts';
+import type {
+  OciVerifyBlock,
+  SecretDataReader,
+  TrustRoot,
+  VerifiedSignature,
+  VerifySignatureOptions,
+} from '../signature/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { BindingDecision } from '../core/binding/index.ts';
 import { admissionChecks, verifyWithChecks } from './binding.ts';
@@ -23,7 +35,9 @@ import type { PinResolver } from './resolve.ts';
 import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 import type { VerifyTrust } from './verify-trust.ts';
 
-export type VerifyOutcome = { ok: true; signature: VerifiedSignature; cached: boolean; binding?: BindingReport } | { ok: false; error: PinwardenError; cached: boolean };
+export type VerifyOutcome =
+  | { ok: true; signature: VerifiedSignature; cached: boolean; binding?: BindingReport }
+  | { ok: false; error: PinwardenError; cached: boolean };
 
 /** The commit binding of the signature taken (absent when `commitBinding` is off for this object). */
 export interface BindingReport {
@@ -42,7 +56,12 @@ export interface AdmissionVerifier {
   cached(object: unknown, policy: SourcePolicy, trust?: VerifyTrust): VerifyOutcome | 'miss' | undefined;
 }
 
-export type VerifyFunction = (repository: Repository, subject: Descriptor, verify: OciVerifyBlock, options: VerifySignatureOptions) => Promise<VerifiedSignature>;
+export type VerifyFunction = (
+  repository: Repository,
+  subject: Descriptor,
+  verify: OciVerifyBlock,
+  options: VerifySignatureOptions,
+) => Promise<VerifiedSignature>;
 
 export interface AdmissionVerifierOptions {
   pins: PinResolver;
@@ -65,16 +84,32 @@ interface Entry {
 export function createAdmissionVerifier(options: AdmissionVerifierOptions): AdmissionVerifier {
   const now = options.now ?? Date.now;
   const verifyFn = options.verifyFn ?? verifyArtifactSignature;
-  const entries = createBoundedCache<Entry['outcome']>({ maxEntries: options.maxEntries ?? 10_000, maxBytes: 16 * 1024 * 1024, ttlMs: 60_000, now, sizeOf: (outcome) => (outcome.ok ? 4096 : 256 + outcome.error.message.length * 2) });
+  const entries = createBoundedCache<Entry['outcome']>({
+    maxEntries: options.maxEntries ?? 10_000,
+    maxBytes: 16 * 1024 * 1024,
+    ttlMs: 60_000,
+    now,
+    sizeOf: (outcome) => (outcome.ok ? 4096 : 256 + outcome.error.message.length * 2),
+  });
   const inFlight = new Map<string, Promise<Entry['outcome']>>();
 
   const remember = (key: string, outcome: Entry['outcome'], policy: SourcePolicy): void => {
-    const ttl = outcome.ok ? (options.positiveTtlMs ?? policy.spec.registry.cacheTTLSeconds * 1000) : outcome.error.kind === 'verification' ? (options.negativeTtlMs ?? 10_000) : 0;
+    const ttl = outcome.ok
+      ? (options.positiveTtlMs ?? policy.spec.registry.cacheTTLSeconds * 1000)
+      : outcome.error.kind === 'verification'
+        ? (options.negativeTtlMs ?? 10_000)
+        : 0;
     if (ttl > 0) entries.set(key, outcome, ttl);
   };
 
   const roots = trustRootCache();
-  const run = async (object: unknown, subject: VerifySubject, trust: VerifyTrust, policy: SourcePolicy, call: Call): Promise<Entry['outcome']> => {
+  const run = async (
+    object: unknown,
+    subject: VerifySubject,
+    trust: VerifyTrust,
+    policy: SourcePolicy,
+    call: Call,
+  ): Promise<Entry['outcome']> => {
     try {
       // Refused before any registry call: untrusted material is never used, not even to fail with.
       if (trust.refusal) throw trust.refusal;
@@ -83,10 +118,26 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
       const requireTlog = policy.spec.ociRepository.requireTlogForKeys;
       // Commit binding reads the artifact's own annotations (keyless only: a public key has no claims to bind);
       // claim patterns and the binding judge every candidate.
-      const verifyOptions = { call, secrets: vettedKeys(subject.block, trust), trustRoots: fixedTrustRootSource(roots.of(trust)), requireTlog };
-      const { signature, binding } = await verifyWithChecks(verifyFn, repository, descriptor, subject.block, verifyOptions, subject.checks);
+      const verifyOptions = {
+        call,
+        secrets: vettedKeys(subject.block, trust),
+        trustRoots: fixedTrustRootSource(roots.of(trust)),
+        requireTlog,
+      };
+      const { signature, binding } = await verifyWithChecks(
+        verifyFn,
+        repository,
+        descriptor,
+        subject.block,
+        verifyOptions,
+        subject.checks,
+      );
       if (!binding) return { ok: true, signature };
-      return { ok: true, signature, binding: { decision: binding, ...(subject.checks.bindingNote ? { note: subject.checks.bindingNote } : {}) } };
+      return {
+        ok: true,
+        signature,
+        binding: { decision: binding, ...(subject.checks.bindingNote ? { note: subject.checks.bindingNote } : {}) },
+      };
     } catch (error) {
       return { ok: false, error: toPinwardenError(error) };
     }
@@ -109,7 +160,11 @@ export function createAdmissionVerifier(options: AdmissionVerifierOptions): Admi
       const subject = verifySubject(object, policy);
       if (!subject) return undefined;
       if (subject instanceof PinwardenError) return { ok: false, error: subject, cached: false };
-      const trust = given ?? (subject.needsTrust ? await readVerifyTrust(subject.view, subject.namespace, policy, options.secrets, call) : PUBLIC_GOOD_TRUST);
+      const trust =
+        given ??
+        (subject.needsTrust
+          ? await readVerifyTrust(subject.view, subject.namespace, policy, options.secrets, call)
+          : PUBLIC_GOOD_TRUST);
       const key = cacheKey(policy, subject, trust);
       const hit = fresh(key);
       if (hit) return hit;
@@ -149,13 +204,31 @@ function verifySubject(object: unknown, policy: SourcePolicy): VerifySubject | P
   } catch (error) {
     return toPinwardenError(error, 'PW_INPUT_INVALID');
   }
-  return { namespace, url: view.url, digest: digest as Digest, block, view, needsTrust: needsVerifyTrust(view), checks: admissionChecks(object, policy) };
+  return {
+    namespace,
+    url: view.url,
+    digest: digest as Digest,
+    block,
+    view,
+    needsTrust: needsVerifyTrust(view),
+    checks: admissionChecks(object, policy),
+  };
 }
 
 /** The trust id is a hash of the key fingerprints and root the verification could use (never their bytes). */
 function cacheKey(policy: SourcePolicy, subject: VerifySubject, trust: VerifyTrust): string {
   const settings = policy.spec.ociRepository;
-  return JSON.stringify([policy.metadata.generation ?? 0, policy.metadata.name, settings.requireTlogForKeys, subject.namespace, normalizeOciUrl(subject.url), subject.digest, subject.block, trust.id, subject.checks.bindingMode]);
+  return JSON.stringify([
+    policy.metadata.generation ?? 0,
+    policy.metadata.name,
+    settings.requireTlogForKeys,
+    subject.namespace,
+    normalizeOciUrl(subject.url),
+    subject.digest,
+    subject.block,
+    trust.id,
+    subject.checks.bindingMode,
+  ]);
 }
 
 /** Only the vetted `*.pub` entries, and only under the name the block gives: nothing else is readable. */
@@ -169,5 +242,10 @@ function vettedKeys(block: OciVerifyBlock, trust: VerifyTrust): SecretDataReader
 /** The vetted custom root (parsed once per digest), else the public-good root. */
 function trustRootCache(): { of(trust: VerifyTrust): TrustRoot } {
   const parsed = createParsedTrustRoots();
-  return { of: (trust) => (trust.trustedRoot ? parsed(trust.trustedRoot.digest, trust.trustedRoot.bytes, trust.trustedRoot.source) : publicGoodTrustRoot()) };
+  return {
+    of: (trust) =>
+      trust.trustedRoot
+        ? parsed(trust.trustedRoot.digest, trust.trustedRoot.bytes, trust.trustedRoot.source)
+        : publicGoodTrustRoot(),
+  };
 }

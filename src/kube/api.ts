@@ -49,7 +49,12 @@ export interface KubeApi {
   readonly server: string;
   request<T = Record<string, unknown>>(request: KubeRequest): Promise<T>;
   /** Streams watch events until the server ends the response (resolves) or an error (rejects). */
-  watch(path: string, query: KubeRequest['query'], options: WatchOptions, onEvent: (event: WatchEvent) => void): Promise<void>;
+  watch(
+    path: string,
+    query: KubeRequest['query'],
+    options: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+  ): Promise<void>;
 }
 
 export interface KubeApiOptions {
@@ -78,9 +83,17 @@ export function createKubeApi(options: KubeApiOptions = {}): KubeApi {
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const userAgent = options.userAgent ?? 'pinwarden-controller';
 
-  const open = async (method: HttpMethod, path: string, query: KubeRequest['query'], contentType: string | undefined, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> => {
+  const open = async (
+    method: HttpMethod,
+    path: string,
+    query: KubeRequest['query'],
+    contentType: string | undefined,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> => {
     const url = new URL(base.pathname.replace(/\/$/, '') + path, base);
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    for (const [key, value] of Object.entries(query ?? {}))
+      if (value !== undefined) url.searchParams.set(key, String(value));
     const requestOptions: RequestOptions & { headers: Record<string, string> } = {
       method,
       hostname: base.hostname.replace(/^\[|\]$/g, ''),
@@ -105,12 +118,30 @@ export function createKubeApi(options: KubeApiOptions = {}): KubeApi {
     });
   };
 
-  const failure = (method: HttpMethod, path: string, error: unknown, signal: AbortSignal, outer: AbortSignal | undefined): PinwardenError => {
+  const failure = (
+    method: HttpMethod,
+    path: string,
+    error: unknown,
+    signal: AbortSignal,
+    outer: AbortSignal | undefined,
+  ): PinwardenError => {
     if (error instanceof PinwardenError) return error;
-    if (outer?.aborted) return new PinwardenError('PW_DEADLINE', `${method} ${path}: cancelled`, { cause: error, details: { status: 0 } });
-    if (signal.aborted) return new PinwardenError('PW_KUBE_API', `${method} ${path}: Kubernetes API deadline exceeded`, { cause: error, details: { status: 0, reason: 'Timeout' } });
+    if (outer?.aborted)
+      return new PinwardenError('PW_DEADLINE', `${method} ${path}: cancelled`, {
+        cause: error,
+        details: { status: 0 },
+      });
+    if (signal.aborted)
+      return new PinwardenError('PW_KUBE_API', `${method} ${path}: Kubernetes API deadline exceeded`, {
+        cause: error,
+        details: { status: 0, reason: 'Timeout' },
+      });
     const text = error instanceof Error ? error.message : String(error);
-    return new PinwardenError('PW_KUBE_API', `${method} ${path}: Kubernetes API unreachable: ${text.split('\n')[0]?.slice(0, 200)}`, { cause: error, details: { status: 0, reason: 'Unreachable' } });
+    return new PinwardenError(
+      'PW_KUBE_API',
+      `${method} ${path}: Kubernetes API unreachable: ${text.split('\n')[0]?.slice(0, 200)}`,
+      { cause: error, details: { status: 0, reason: 'Unreachable' } },
+    );
   };
 
   return {
@@ -118,7 +149,8 @@ export function createKubeApi(options: KubeApiOptions = {}): KubeApi {
     async request<T>(call: KubeRequest): Promise<T> {
       const deadline = AbortSignal.timeout(call.timeoutMs ?? timeoutMs);
       const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
-      const payload = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
+      const payload =
+        call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
       let status = 0;
       try {
         const response = await open(call.method, call.path, call.query, call.contentType, payload, signal);
@@ -144,13 +176,23 @@ export function createKubeApi(options: KubeApiOptions = {}): KubeApi {
       try {
         const response = await open('GET', path, { ...query, watch: 1 }, undefined, undefined, signal);
         status = response.statusCode ?? 0;
-        if (status < 200 || status >= 300) throw statusError('GET', path, status, await readBody(response, 1024 * 1024, path), response.headers['retry-after']);
+        if (status < 200 || status >= 300)
+          throw statusError(
+            'GET',
+            path,
+            status,
+            await readBody(response, 1024 * 1024, path),
+            response.headers['retry-after'],
+          );
         touch();
         let pending = '';
         for await (const chunk of response) {
           touch();
           pending += (chunk as Buffer).toString('utf8');
-          if (pending.length > MAX_LINE_BYTES) throw new PinwardenError('PW_KUBE_API', `watch ${path}: an event is over ${MAX_LINE_BYTES} bytes`, { details: { status } });
+          if (pending.length > MAX_LINE_BYTES)
+            throw new PinwardenError('PW_KUBE_API', `watch ${path}: an event is over ${MAX_LINE_BYTES} bytes`, {
+              details: { status },
+            });
           let newline = pending.indexOf('\n');
           while (newline >= 0) {
             const line = pending.slice(0, newline).trim();
@@ -161,7 +203,10 @@ export function createKubeApi(options: KubeApiOptions = {}): KubeApi {
         }
         if (signal.aborted) throw signal.reason;
       } catch (error) {
-        if (idle.signal.aborted && !watchOptions.signal?.aborted) throw new PinwardenError('PW_KUBE_API', `watch ${path}: no data within ${watchOptions.idleTimeoutMs} ms`, { details: { status: 0, reason: 'Timeout' } });
+        if (idle.signal.aborted && !watchOptions.signal?.aborted)
+          throw new PinwardenError('PW_KUBE_API', `watch ${path}: no data within ${watchOptions.idleTimeoutMs} ms`, {
+            details: { status: 0, reason: 'Timeout' },
+          });
         throw failure('GET', path, error, signal, watchOptions.signal);
       } finally {
         clearTimeout(timer);
@@ -178,14 +223,22 @@ async function readBody(response: IncomingMessage, max: number, path: string): P
     size += (chunk as Buffer).length;
     if (size > max) {
       response.destroy();
-      throw new PinwardenError('PW_KUBE_API', `${path}: response over ${max} bytes`, { details: { status: response.statusCode ?? 0 } });
+      throw new PinwardenError('PW_KUBE_API', `${path}: response over ${max} bytes`, {
+        details: { status: response.statusCode ?? 0 },
+      });
     }
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function statusError(method: HttpMethod, path: string, status: number, text: string, retryAfter: string | string[] | undefined): PinwardenError {
+function statusError(
+  method: HttpMethod,
+  path: string,
+  status: number,
+  text: string,
+  retryAfter: string | string[] | undefined,
+): PinwardenError {
   let reason = '';
   let message = '';
   try {
@@ -196,7 +249,11 @@ function statusError(method: HttpMethod, path: string, status: number, text: str
     // Not a Status document (a proxy's page): only the status code is reported.
   }
   const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-  const details: Record<string, unknown> = { status, ...(reason ? { reason } : {}), ...(Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: Math.min(seconds, 600) * 1000 } : {}) };
+  const details: Record<string, unknown> = {
+    status,
+    ...(reason ? { reason } : {}),
+    ...(Number.isFinite(seconds) && seconds >= 0 ? { retryAfterMs: Math.min(seconds, 600) * 1000 } : {}),
+  };
   const said = message ? `: ${message.slice(0, 500)}` : reason ? ` (${reason})` : '';
   return new PinwardenError('PW_KUBE_API', `${method} ${path}: Kubernetes API answered ${status}${said}`, { details });
 }

@@ -11,7 +11,12 @@
 import { PinwardenError, toPinwardenError } from '../core/errors.ts';
 import type { ExceptionSet, SourcePolicyException } from '../core/exceptions/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { EMPTY_EXCEPTION_SET, EMPTY_POLICY_SET, reconcileExceptions, reconcilePolicies } from '../core/policy-set/index.ts';
+import {
+  EMPTY_EXCEPTION_SET,
+  EMPTY_POLICY_SET,
+  reconcileExceptions,
+  reconcilePolicies,
+} from '../core/policy-set/index.ts';
 import type { ExceptionSetMemory, ObjectReport, PolicySetMemory } from '../core/policy-set/index.ts';
 import { createPolicyHolder, systemClock } from '../runtime/index.ts';
 import type { Clock, Logger, ReloadingPolicySource, Timer } from '../runtime/index.ts';
@@ -22,8 +27,20 @@ import { RESOURCES, collectionPath, objectKey, objectPath } from './resource.ts'
 import type { KubeObject, ResourceType } from './resource.ts';
 
 export const POLICY_RESOURCES = {
-  sourcePolicy: { group: 'pinwarden.dev', version: 'v1alpha1', resource: 'sourcepolicies', namespaced: false, kind: 'SourcePolicy' },
-  sourcePolicyException: { group: 'pinwarden.dev', version: 'v1alpha1', resource: 'sourcepolicyexceptions', namespaced: true, kind: 'SourcePolicyException' },
+  sourcePolicy: {
+    group: 'pinwarden.dev',
+    version: 'v1alpha1',
+    resource: 'sourcepolicies',
+    namespaced: false,
+    kind: 'SourcePolicy',
+  },
+  sourcePolicyException: {
+    group: 'pinwarden.dev',
+    version: 'v1alpha1',
+    resource: 'sourcepolicyexceptions',
+    namespaced: true,
+    kind: 'SourcePolicyException',
+  },
 } as const satisfies Record<string, ResourceType>;
 
 export interface ClusterPolicyOptions {
@@ -54,7 +71,10 @@ const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
 export function startClusterPolicySource(options: ClusterPolicyOptions): ClusterPolicySource {
   const clock = options.clock ?? systemClock;
   const component = options.component ?? 'pinwarden';
-  const holder = createPolicyHolder(options.fallback, { logger: options.logger, ...(options.onReload ? { onReload: options.onReload } : {}) });
+  const holder = createPolicyHolder(options.fallback, {
+    logger: options.logger,
+    ...(options.onReload ? { onReload: options.onReload } : {}),
+  });
   let policyMemory: PolicySetMemory = EMPTY_POLICY_SET;
   let exceptionMemory: ExceptionSetMemory = EMPTY_EXCEPTION_SET;
   let exceptions: SourcePolicyException[] = [];
@@ -67,8 +87,20 @@ export function startClusterPolicySource(options: ClusterPolicyOptions): Cluster
     options.logger.warn({ code: error.code }, `cluster policy: ${error.message}`);
   };
   const informers: Record<'policies' | 'exceptions', Informer> = {
-    policies: createInformer({ api: options.api, resource: POLICY_RESOURCES.sourcePolicy, onEvent: () => schedule(), onError, ...options.informer }),
-    exceptions: createInformer({ api: options.api, resource: POLICY_RESOURCES.sourcePolicyException, onEvent: () => schedule(), onError, ...options.informer }),
+    policies: createInformer({
+      api: options.api,
+      resource: POLICY_RESOURCES.sourcePolicy,
+      onEvent: () => schedule(),
+      onError,
+      ...options.informer,
+    }),
+    exceptions: createInformer({
+      api: options.api,
+      resource: POLICY_RESOURCES.sourcePolicyException,
+      onEvent: () => schedule(),
+      onError,
+      ...options.informer,
+    }),
   };
 
   let scheduled = false;
@@ -94,7 +126,10 @@ export function startClusterPolicySource(options: ClusterPolicyOptions): Cluster
     exceptions = judged.exceptions;
     expiryTimer?.cancel();
     // Timers are capped (a far expiry re-arms daily): setTimeout cannot wait past 2^31 ms.
-    expiryTimer = judged.nextExpiry === undefined ? undefined : clock.setTimer(() => schedule(), Math.min(MAX_TIMER_MS, Math.max(0, judged.nextExpiry - clock.now()) + 1));
+    expiryTimer =
+      judged.nextExpiry === undefined
+        ? undefined
+        : clock.setTimer(() => schedule(), Math.min(MAX_TIMER_MS, Math.max(0, judged.nextExpiry - clock.now()) + 1));
     const byKey = new Map<string, KubeObject>();
     for (const object of policyObjects) byKey.set(`SourcePolicy/${objectKey(object)}`, object);
     for (const object of exceptionObjects) byKey.set(`SourcePolicyException/${objectKey(object)}`, object);
@@ -111,12 +146,15 @@ export function startClusterPolicySource(options: ClusterPolicyOptions): Cluster
 
   /** Status and Event writes are serialized and never block a review; a failure is logged, the next change retries. */
   function publish(object: KubeObject, report: ObjectReport): void {
-    writes = writes.then(() => writeReport(object, report)).catch((error: unknown) => onError(toPinwardenError(error, 'PW_KUBE_API')));
+    writes = writes
+      .then(() => writeReport(object, report))
+      .catch((error: unknown) => onError(toPinwardenError(error, 'PW_KUBE_API')));
   }
 
   async function writeReport(object: KubeObject, report: ObjectReport): Promise<void> {
     if (stopper.signal.aborted) return;
-    const resource = report.kind === 'SourcePolicy' ? POLICY_RESOURCES.sourcePolicy : POLICY_RESOURCES.sourcePolicyException;
+    const resource =
+      report.kind === 'SourcePolicy' ? POLICY_RESOURCES.sourcePolicy : POLICY_RESOURCES.sourcePolicyException;
     const now = new Date(clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
     const previous = readyOf(object);
     const transitioned = previous === undefined || previous.status !== report.condition.status;
@@ -132,13 +170,23 @@ export function startClusterPolicySource(options: ClusterPolicyOptions): Cluster
       method: 'PATCH',
       path: objectPath(resource, object.metadata.namespace, object.metadata.name, 'status'),
       contentType: 'application/merge-patch+json',
-      body: { status: { ...(report.generation !== undefined ? { observedGeneration: report.generation } : {}), conditions: [condition] } },
+      body: {
+        status: {
+          ...(report.generation !== undefined ? { observedGeneration: report.generation } : {}),
+          conditions: [condition],
+        },
+      },
       timeoutMs: 5000,
       signal: stopper.signal,
     });
     if (previous?.reason === report.condition.reason && previous.message === report.condition.message) return;
-    const context = { object: `${report.kind}/${objectKey(object)}`, reason: report.condition.reason, generation: report.generation };
-    if (report.kind === 'SourcePolicy' && report.condition.status === 'False') holder.refuse(new PinwardenError('PW_POLICY_INVALID', report.condition.message), context);
+    const context = {
+      object: `${report.kind}/${objectKey(object)}`,
+      reason: report.condition.reason,
+      generation: report.generation,
+    };
+    if (report.kind === 'SourcePolicy' && report.condition.status === 'False')
+      holder.refuse(new PinwardenError('PW_POLICY_INVALID', report.condition.message), context);
     else options.logger[report.condition.status === 'True' ? 'info' : 'warn'](context, report.condition.message);
     await recordEvent(object, resource, report);
   }
@@ -216,5 +264,11 @@ function readyOf(object: KubeObject): WrittenCondition | undefined {
 /** The object's status already says this (after a restart, or our own status write coming back by watch). */
 function sameAsWritten(object: KubeObject, report: ObjectReport): boolean {
   const written = readyOf(object);
-  return written !== undefined && written.status === report.condition.status && written.reason === report.condition.reason && written.message === report.condition.message && written.observedGeneration === report.generation;
+  return (
+    written !== undefined &&
+    written.status === report.condition.status &&
+    written.reason === report.condition.reason &&
+    written.message === report.condition.message &&
+    written.observedGeneration === report.generation
+  );
 }

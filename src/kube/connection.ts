@@ -6,7 +6,13 @@
  * that name the object and the HTTP status only (an ApiException body is never copied into a message).
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ApiConstructor, ApiType, ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type {
+  ApiConstructor,
+  ApiType,
+  ConfigurationOptions,
+  RequestContext,
+  ResponseContext,
+} from '@kubernetes/client-node';
 import { PinwardenError } from '../core/errors.ts';
 
 export interface KubeConnectionOptions {
@@ -48,13 +54,22 @@ export function loadKubeConfig(file: string | undefined): KubeConfig {
     if (file !== undefined) config.loadFromFile(file);
     else config.loadFromDefault();
   } catch (error) {
-    throw new PinwardenError('PW_INPUT_INVALID', `kubeconfig ${file ?? '(default)'} could not be loaded: ${firstLine(error)}`, { cause: error });
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `kubeconfig ${file ?? '(default)'} could not be loaded: ${firstLine(error)}`,
+      { cause: error },
+    );
   }
   return config;
 }
 
 /** Runs one API read under the connection's deadline; undefined on 404. */
-export async function readObject<T>(connection: KubeConnection, what: string, outer: AbortSignal | undefined, call: (options: ConfigurationOptions) => Promise<T>): Promise<T | undefined> {
+export async function readObject<T>(
+  connection: KubeConnection,
+  what: string,
+  outer: AbortSignal | undefined,
+  call: (options: ConfigurationOptions) => Promise<T>,
+): Promise<T | undefined> {
   const deadline = AbortSignal.timeout(connection.timeoutMs);
   const signal = outer ? AbortSignal.any([outer, deadline]) : deadline;
   // The object-param API runs "observable" middleware: anything with toPromise() (client-node's rxjs stub).
@@ -66,17 +81,25 @@ export async function readObject<T>(connection: KubeConnection, what: string, ou
     post: (context: ResponseContext) => ({ toPromise: () => Promise.resolve(context) }),
   };
   try {
-    return await call({ middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as ConfigurationOptions);
+    return await call({
+      middleware: [middleware],
+      middlewareMergeStrategy: 'append',
+    } as unknown as ConfigurationOptions);
   } catch (error) {
     if (error instanceof PinwardenError) throw error;
     const status = (error as { code?: unknown }).code;
     if (status === 404) return undefined;
-    if (signal.aborted) throw new PinwardenError('PW_DEADLINE', `reading ${what}: Kubernetes API deadline exceeded`, { cause: error });
+    if (signal.aborted)
+      throw new PinwardenError('PW_DEADLINE', `reading ${what}: Kubernetes API deadline exceeded`, { cause: error });
     // An ApiException carries the API's response body: only its status code goes into the message.
-    const why = typeof status === 'number'
-      ? `Kubernetes API answered ${status}${status === 403 ? ' (pinwarden needs RBAC get on it)' : ''}`
-      : `Kubernetes API unreachable${networkCode(error)}`;
-    throw new PinwardenError('PW_KUBE_API', `reading ${what}: ${why}`, { cause: error, details: typeof status === 'number' ? { status } : {} });
+    const why =
+      typeof status === 'number'
+        ? `Kubernetes API answered ${status}${status === 403 ? ' (pinwarden needs RBAC get on it)' : ''}`
+        : `Kubernetes API unreachable${networkCode(error)}`;
+    throw new PinwardenError('PW_KUBE_API', `reading ${what}: ${why}`, {
+      cause: error,
+      details: typeof status === 'number' ? { status } : {},
+    });
   }
 }
 

@@ -13,7 +13,16 @@ export { createMemorySecretReader } from './secret-reader-memory.ts';
 export type { MemorySecrets } from './secret-reader-memory.ts';
 export type { NamespaceReader } from './namespace-reader.ts';
 export { KubeApiError, createObjectClient, createObjectClients, serviceAccountUser } from './object-client.ts';
-export type { ApplyOptions, JsonPatchOp, KubeObjectBody, ObjectClient, ObjectClientOptions, ObjectClients, ObjectRef, Scope } from './object-client.ts';
+export type {
+  ApplyOptions,
+  JsonPatchOp,
+  KubeObjectBody,
+  ObjectClient,
+  ObjectClientOptions,
+  ObjectClients,
+  ObjectRef,
+  Scope,
+} from './object-client.ts';
 export { createKubeNamespaceReader } from './namespace-reader-client.ts';
 export { createMemoryNamespaceReader } from './namespace-reader-memory.ts';
 export { cachingNamespaceReader, cachingSecretReader } from './caching-readers.ts';

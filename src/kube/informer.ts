@@ -86,7 +86,9 @@ export function createInformer(options: InformerOptions): Informer {
     try {
       options.onEvent(event);
     } catch (error) {
-      options.onError?.(new PinwardenError('PW_INTERNAL', `informer ${resource.kind}: event handler failed`, { cause: error }));
+      options.onError?.(
+        new PinwardenError('PW_INTERNAL', `informer ${resource.kind}: event handler failed`, { cause: error }),
+      );
     }
   };
 
@@ -104,7 +106,8 @@ export function createInformer(options: InformerOptions): Informer {
         signal: stopper.signal,
       });
       items.push(...(page.items ?? []));
-      if (items.length > maxObjects) throw new PinwardenError('PW_INPUT_TOO_LARGE', `informer ${resource.kind}: more than ${maxObjects} objects`);
+      if (items.length > maxObjects)
+        throw new PinwardenError('PW_INPUT_TOO_LARGE', `informer ${resource.kind}: more than ${maxObjects} objects`);
       continueToken = page.metadata?.continue || undefined;
       listRv = page.metadata?.resourceVersion;
     } while (continueToken !== undefined);
@@ -115,7 +118,8 @@ export function createInformer(options: InformerOptions): Informer {
       const previous = cache.get(key);
       cache.set(key, item);
       if (!previous) emit({ type: 'ADDED', object: item });
-      else if (previous.metadata.resourceVersion !== item.metadata.resourceVersion) emit({ type: 'MODIFIED', object: item, previous });
+      else if (previous.metadata.resourceVersion !== item.metadata.resourceVersion)
+        emit({ type: 'MODIFIED', object: item, previous });
     }
     for (const [key, previous] of cache) {
       if (seen.has(key)) continue;
@@ -133,7 +137,11 @@ export function createInformer(options: InformerOptions): Informer {
   const onWatchEvent = (event: WatchEvent): void => {
     if (event.type === 'ERROR') {
       const { code, message } = event.object as { code?: unknown; message?: unknown };
-      throw new PinwardenError('PW_KUBE_API', `watch ${resource.kind}: ${(typeof message === 'string' ? message : 'error event').slice(0, 300)}`, { details: { status: typeof code === 'number' ? code : 500, reason: 'WatchError' } });
+      throw new PinwardenError(
+        'PW_KUBE_API',
+        `watch ${resource.kind}: ${(typeof message === 'string' ? message : 'error event').slice(0, 300)}`,
+        { details: { status: typeof code === 'number' ? code : 500, reason: 'WatchError' } },
+      );
     }
     const object = event.object as unknown as KubeObject;
     const version = object.metadata?.resourceVersion;
@@ -148,7 +156,8 @@ export function createInformer(options: InformerOptions): Informer {
       cache.delete(key);
       emit({ type: 'DELETED', object, ...(previous ? { previous } : {}) });
     } else if (event.type === 'ADDED' || event.type === 'MODIFIED') {
-      if (!previous && cache.size >= maxObjects) throw new PinwardenError('PW_INPUT_TOO_LARGE', `informer ${resource.kind}: more than ${maxObjects} objects`);
+      if (!previous && cache.size >= maxObjects)
+        throw new PinwardenError('PW_INPUT_TOO_LARGE', `informer ${resource.kind}: more than ${maxObjects} objects`);
       cache.set(key, object);
       emit({ type: previous ? 'MODIFIED' : 'ADDED', object, ...(previous ? { previous } : {}) });
     }
@@ -160,7 +169,12 @@ export function createInformer(options: InformerOptions): Informer {
     const seconds = Math.max(1, Math.round(watchSeconds * (0.9 + Math.random() * 0.1)));
     await api.watch(
       path,
-      { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: seconds, labelSelector: options.labelSelector || undefined },
+      {
+        resourceVersion: rv,
+        allowWatchBookmarks: true,
+        timeoutSeconds: seconds,
+        labelSelector: options.labelSelector || undefined,
+      },
       { signal: stopper.signal, idleTimeoutMs: seconds * 1000 + 30_000, connectTimeoutMs: requestTimeoutMs },
       onWatchEvent,
     );
@@ -185,7 +199,11 @@ export function createInformer(options: InformerOptions): Informer {
           rv = undefined;
           continue;
         }
-        options.onError?.(error instanceof PinwardenError ? error : new PinwardenError('PW_INTERNAL', `informer ${resource.kind}: ${String(error)}`, { cause: error }));
+        options.onError?.(
+          error instanceof PinwardenError
+            ? error
+            : new PinwardenError('PW_INTERNAL', `informer ${resource.kind}: ${String(error)}`, { cause: error }),
+        );
         const wait = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures, 20));
         failures++;
         await pause(wait * (0.8 + Math.random() * 0.4), stopper.signal);

@@ -75,7 +75,9 @@ export class KubeApiError extends PinwardenError {
   readonly apiMessage: string;
 
   constructor(what: string, status: number, reason: string, apiMessage: string) {
-    super('PW_KUBE_API', `${what}: ${apiMessage === '' ? `Kubernetes API answered ${status}` : apiMessage}`, { details: { status, reason } });
+    super('PW_KUBE_API', `${what}: ${apiMessage === '' ? `Kubernetes API answered ${status}` : apiMessage}`, {
+      details: { status, reason },
+    });
     this.httpStatus = status;
     this.apiReason = reason;
     this.apiMessage = apiMessage;
@@ -100,20 +102,29 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
   // options; idle sockets close after 15 s, so a short-lived (impersonating) client leaves nothing open.
   let agent: Agent | undefined;
 
-  const call = async (method: string, path: string, what: string, body?: { type: string; data: string }): Promise<{ status: number; json: unknown }> => {
+  const call = async (
+    method: string,
+    path: string,
+    what: string,
+    body?: { type: string; data: string },
+  ): Promise<{ status: number; json: unknown }> => {
     const opts: RequestOptions = {
       method,
       protocol: server.protocol,
       hostname: server.hostname.replace(/^\[|\]$/g, ''),
       port: server.port === '' ? undefined : Number(server.port),
-      path: (server.pathname.replace(/\/$/, '') + path),
+      path: server.pathname.replace(/\/$/, '') + path,
       headers: { Accept: 'application/json' },
     };
     await config.applyToHTTPSOptions(opts);
-    const headers: Record<string, string | string[]> = { ...(opts.headers as Record<string, string>), Accept: 'application/json' };
+    const headers: Record<string, string | string[]> = {
+      ...(opts.headers as Record<string, string>),
+      Accept: 'application/json',
+    };
     if (options.impersonate !== undefined) {
       headers['Impersonate-User'] = options.impersonate.user;
-      if (options.impersonate.groups !== undefined && options.impersonate.groups.length > 0) headers['Impersonate-Group'] = options.impersonate.groups;
+      if (options.impersonate.groups !== undefined && options.impersonate.groups.length > 0)
+        headers['Impersonate-Group'] = options.impersonate.groups;
     }
     if (body !== undefined) {
       headers['Content-Type'] = body.type;
@@ -122,19 +133,36 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
     opts.headers = headers;
     opts.timeout = timeoutMs;
     if (server.protocol === 'https:') {
-      agent ??= new Agent({ keepAlive: true, maxSockets: 8, timeout: 15_000, ca: opts.ca, cert: opts.cert, key: opts.key, ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }), ...(opts.servername === undefined ? {} : { servername: opts.servername }) });
+      agent ??= new Agent({
+        keepAlive: true,
+        maxSockets: 8,
+        timeout: 15_000,
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+        ...(opts.servername === undefined ? {} : { servername: opts.servername }),
+      });
       opts.agent = agent;
     }
     const send = server.protocol === 'http:' ? httpRequest : request;
     return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => req.destroy(new PinwardenError('PW_DEADLINE', `${what}: Kubernetes API deadline of ${timeoutMs} ms exceeded`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          req.destroy(
+            new PinwardenError('PW_DEADLINE', `${what}: Kubernetes API deadline of ${timeoutMs} ms exceeded`),
+          ),
+        timeoutMs,
+      );
       const req = send(opts, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > maxBytes) {
-            req.destroy(new PinwardenError('PW_KUBE_API', `${what}: the Kubernetes API answer is over ${maxBytes} bytes`));
+            req.destroy(
+              new PinwardenError('PW_KUBE_API', `${what}: the Kubernetes API answer is over ${maxBytes} bytes`),
+            );
             return;
           }
           chunks.push(chunk);
@@ -155,10 +183,19 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
           reject(error);
         });
       });
-      req.on('timeout', () => req.destroy(new PinwardenError('PW_DEADLINE', `${what}: Kubernetes API deadline of ${timeoutMs} ms exceeded`)));
+      req.on('timeout', () =>
+        req.destroy(new PinwardenError('PW_DEADLINE', `${what}: Kubernetes API deadline of ${timeoutMs} ms exceeded`)),
+      );
       req.on('error', (error) => {
         clearTimeout(timer);
-        reject(error instanceof PinwardenError ? error : new PinwardenError('PW_KUBE_API', `${what}: Kubernetes API unreachable: ${error.message.split('\n')[0]?.slice(0, 200)}`));
+        reject(
+          error instanceof PinwardenError
+            ? error
+            : new PinwardenError(
+                'PW_KUBE_API',
+                `${what}: Kubernetes API unreachable: ${error.message.split('\n')[0]?.slice(0, 200)}`,
+              ),
+        );
       });
       req.end(body?.data);
     });
@@ -181,7 +218,11 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
     else if (status !== 200) throw fail(`discovery of ${apiVersion}`, status, json);
     else {
       const list = ((json as { resources?: unknown }).resources ?? []) as Array<Partial<ApiResource>>;
-      found = list.filter((item): item is ApiResource => typeof item.name === 'string' && !item.name.includes('/') && typeof item.kind === 'string')
+      found = list
+        .filter(
+          (item): item is ApiResource =>
+            typeof item.name === 'string' && !item.name.includes('/') && typeof item.kind === 'string',
+        )
         .map((item) => ({ name: item.name, kind: item.kind, namespaced: item.namespaced === true }));
     }
     discovery.set(apiVersion, { at: Date.now(), resources: found });
@@ -201,31 +242,61 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
   const pathFor = async (ref: ObjectRef, withName: boolean): Promise<{ path: string; scope: Scope }> => {
     const resource = await resourceFor(ref.apiVersion, ref.kind);
     if (resource === undefined) {
-      throw new KubeApiError(`${ref.kind}/${ref.name}`, 404, 'NotFound', `no matches for kind "${ref.kind}" in version "${ref.apiVersion}"`);
+      throw new KubeApiError(
+        `${ref.kind}/${ref.name}`,
+        404,
+        'NotFound',
+        `no matches for kind "${ref.kind}" in version "${ref.apiVersion}"`,
+      );
     }
     const prefix = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
     const ns = resource.namespaced ? `/namespaces/${encodeURIComponent(ref.namespace ?? '')}` : '';
     if (resource.namespaced && (ref.namespace === undefined || ref.namespace === '')) {
       // What the apiserver answers for a namespaced kind at a cluster path (Flux reports it as `namespace not specified`).
-      throw new KubeApiError(`${ref.kind}/${ref.name}`, 404, 'NotFound', 'the server could not find the requested resource');
+      throw new KubeApiError(
+        `${ref.kind}/${ref.name}`,
+        404,
+        'NotFound',
+        'the server could not find the requested resource',
+      );
     }
-    return { path: `${prefix}${ns}/${resource.name}${withName ? `/${encodeURIComponent(ref.name)}` : ''}`, scope: resource.namespaced ? 'Namespaced' : 'Cluster' };
+    return {
+      path: `${prefix}${ns}/${resource.name}${withName ? `/${encodeURIComponent(ref.name)}` : ''}`,
+      scope: resource.namespaced ? 'Namespaced' : 'Cluster',
+    };
   };
 
-  const refOf = (object: KubeObjectBody): ObjectRef => ({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' });
-  const label = (ref: ObjectRef): string => (ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`);
+  const refOf = (object: KubeObjectBody): ObjectRef => ({
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    namespace: object.metadata.namespace,
+    name: object.metadata.name ?? '',
+  });
+  const label = (ref: ObjectRef): string =>
+    ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
 
-  const doApply = async (object: KubeObjectBody, applyOptions: ApplyOptions, subresource: string): Promise<KubeObjectBody> => {
+  const doApply = async (
+    object: KubeObjectBody,
+    applyOptions: ApplyOptions,
+    subresource: string,
+  ): Promise<KubeObjectBody> => {
     const ref = refOf(object);
     const { path, scope } = await pathFor(ref, true);
-    const body = scope === 'Cluster' && object.metadata.namespace !== undefined
-      ? { ...object, metadata: Object.fromEntries(Object.entries(object.metadata).filter(([key]) => key !== 'namespace')) }
-      : object;
+    const body =
+      scope === 'Cluster' && object.metadata.namespace !== undefined
+        ? {
+            ...object,
+            metadata: Object.fromEntries(Object.entries(object.metadata).filter(([key]) => key !== 'namespace')),
+          }
+        : object;
     const query = new URLSearchParams({ fieldManager: applyOptions.fieldManager });
     if (applyOptions.force === true) query.set('force', 'true');
     if (applyOptions.dryRun === true) query.set('dryRun', 'All');
     const what = `${applyOptions.dryRun === true ? 'dry-run apply' : 'apply'} of ${label(ref)}`;
-    const { status, json } = await call('PATCH', `${path}${subresource}?${query.toString()}`, what, { type: 'application/apply-patch+yaml', data: JSON.stringify(body) });
+    const { status, json } = await call('PATCH', `${path}${subresource}?${query.toString()}`, what, {
+      type: 'application/apply-patch+yaml',
+      data: JSON.stringify(body),
+    });
     if (status < 200 || status >= 300) throw fail(label(ref), status, json);
     return json as KubeObjectBody;
   };
@@ -252,7 +323,10 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
     applyStatus: (object, applyOptions) => doApply(object, applyOptions, '/status'),
     async jsonPatch(ref, ops) {
       const { path } = await pathFor(ref, true);
-      const { status, json } = await call('PATCH', path, `patch of ${label(ref)}`, { type: 'application/json-patch+json', data: JSON.stringify(ops) });
+      const { status, json } = await call('PATCH', path, `patch of ${label(ref)}`, {
+        type: 'application/json-patch+json',
+        data: JSON.stringify(ops),
+      });
       if (status < 200 || status >= 300) throw fail(label(ref), status, json);
       return json as KubeObjectBody;
     },
@@ -264,7 +338,10 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
         if (error instanceof KubeApiError && error.httpStatus === 404) return false;
         throw error;
       }
-      const { status, json } = await call('DELETE', target.path, `delete of ${label(ref)}`, { type: 'application/json', data: JSON.stringify({ propagationPolicy: 'Background' }) });
+      const { status, json } = await call('DELETE', target.path, `delete of ${label(ref)}`, {
+        type: 'application/json',
+        data: JSON.stringify({ propagationPolicy: 'Background' }),
+      });
       if (status === 404) return false;
       if (status < 200 || status >= 300) throw fail(label(ref), status, json);
       return true;
@@ -285,7 +362,10 @@ export interface ObjectClients {
 }
 
 /** The controller's client and its impersonating clients, built from one KubeConfig (at most `max` kept). */
-export function createObjectClients(config: KubeConfig, options: Omit<ObjectClientOptions, 'impersonate'> & { max?: number } = {}): ObjectClients {
+export function createObjectClients(
+  config: KubeConfig,
+  options: Omit<ObjectClientOptions, 'impersonate'> & { max?: number } = {},
+): ObjectClients {
   const client = createObjectClient(config, options);
   const max = options.max ?? 256;
   const cache = new Map<string, ObjectClient>();

@@ -33,8 +33,20 @@ export interface KubeObject {
 }
 
 export const RESOURCES = {
-  ociRepository: { group: 'source.toolkit.fluxcd.io', version: 'v1', resource: 'ocirepositories', namespaced: true, kind: 'OCIRepository' },
-  kustomization: { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', resource: 'kustomizations', namespaced: true, kind: 'Kustomization' },
+  ociRepository: {
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    resource: 'ocirepositories',
+    namespaced: true,
+    kind: 'OCIRepository',
+  },
+  kustomization: {
+    group: 'kustomize.toolkit.fluxcd.io',
+    version: 'v1',
+    resource: 'kustomizations',
+    namespaced: true,
+    kind: 'Kustomization',
+  },
   lease: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true, kind: 'Lease' },
   event: { group: '', version: 'v1', resource: 'events', namespaced: true, kind: 'Event' },
 } as const satisfies Record<string, ResourceType>;
@@ -51,7 +63,12 @@ export function collectionPath(type: ResourceType, namespace?: string): string {
 }
 
 /** One object's path, optionally a subresource (`status`). */
-export function objectPath(type: ResourceType, namespace: string | undefined, name: string, subresource?: string): string {
+export function objectPath(
+  type: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  subresource?: string,
+): string {
   return `${collectionPath(type, namespace)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`;
 }
 

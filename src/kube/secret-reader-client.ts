@@ -14,13 +14,19 @@ export function createKubeSecretReader(options: KubeSecretReaderOptions = {}): S
   const core = (): CoreV1Api => connection.api(CoreV1Api);
   return {
     async getSecret(namespace, name, signal) {
-      const secret = await readObject(connection, `Secret ${namespace}/${name}`, signal, (opts) => core().readNamespacedSecret({ namespace, name }, opts));
+      const secret = await readObject(connection, `Secret ${namespace}/${name}`, signal, (opts) =>
+        core().readNamespacedSecret({ namespace, name }, opts),
+      );
       return secret === undefined ? undefined : decodeSecret(secret.type, secret.data);
     },
     async getServiceAccount(namespace, name, signal) {
-      const account = await readObject(connection, `ServiceAccount ${namespace}/${name}`, signal, (opts) => core().readNamespacedServiceAccount({ namespace, name }, opts));
+      const account = await readObject(connection, `ServiceAccount ${namespace}/${name}`, signal, (opts) =>
+        core().readNamespacedServiceAccount({ namespace, name }, opts),
+      );
       if (account === undefined) return undefined;
-      const names = (account.imagePullSecrets ?? []).map((ref) => ref.name).filter((value): value is string => typeof value === 'string' && value !== '');
+      const names = (account.imagePullSecrets ?? [])
+        .map((ref) => ref.name)
+        .filter((value): value is string => typeof value === 'string' && value !== '');
       return { imagePullSecrets: names } satisfies KubeServiceAccount;
     },
   };

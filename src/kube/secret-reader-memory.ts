@@ -16,7 +16,8 @@ export function createMemorySecretReader(content: MemorySecrets = {}): SecretRea
       const found = content.secrets?.[`${namespace}/${name}`];
       if (!found) return undefined;
       const data: Record<string, Uint8Array> = {};
-      for (const [key, value] of Object.entries(found.data)) data[key] = typeof value === 'string' ? new TextEncoder().encode(value) : value;
+      for (const [key, value] of Object.entries(found.data))
+        data[key] = typeof value === 'string' ? new TextEncoder().encode(value) : value;
       return { type: found.type ?? 'Opaque', data };
     },
     async getServiceAccount(namespace: string, name: string): Promise<KubeServiceAccount | undefined> {

@@ -51,7 +51,12 @@ export interface Authorizer {
    * `sentAuthorization`: whether the refused request carried our credentials. A Basic challenge is answered once
    * per request that went without them, even when a concurrent request already learned it (default true).
    */
-  answer(wwwAuthenticate: string | undefined, action: Action, call: Call, sentAuthorization?: boolean): Promise<string | undefined>;
+  answer(
+    wwwAuthenticate: string | undefined,
+    action: Action,
+    call: Call,
+    sentAuthorization?: boolean,
+  ): Promise<string | undefined>;
 }
 
 const MAX_TOKEN_RESPONSE = 1024 * 1024;
@@ -60,7 +65,8 @@ const DEFAULT_EXPIRES_IN = 60;
 export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   const { credentials, cache, host } = options;
   const identity = `${credentialsIdentity(credentials)}|${options.tlsIdentity ?? 'default'}`;
-  const scopeFor = (action: Action): string => `repository:${options.repository}:${action === 'push' ? 'pull,push' : 'pull'}`;
+  const scopeFor = (action: Action): string =>
+    `repository:${options.repository}:${action === 'push' ? 'pull,push' : 'pull'}`;
 
   const bearer = async (challenge: Challenge, action: Action, call: Call, fresh: boolean): Promise<string> => {
     const scope = scopeFor(action);
@@ -84,7 +90,12 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
     });
   };
 
-  const forChallenge = async (challenge: Challenge | undefined, action: Action, call: Call, fresh: boolean): Promise<string | undefined> => {
+  const forChallenge = async (
+    challenge: Challenge | undefined,
+    action: Action,
+    call: Call,
+    fresh: boolean,
+  ): Promise<string | undefined> => {
     if (credentials?.registryToken) return fresh ? undefined : `Bearer ${credentials.registryToken}`;
     if (challenge?.scheme === 'bearer') return bearer(challenge, action, call, fresh);
     if (challenge?.scheme === 'basic' && credentials?.username !== undefined && credentials.password !== undefined) {
@@ -116,17 +127,29 @@ function basicHeader(credentials: Credentials): string {
   return `Basic ${Buffer.from(`${credentials.username ?? ''}:${credentials.password ?? ''}`).toString('base64')}`;
 }
 
-async function fetchToken(options: AuthorizerOptions, challenge: Challenge, scope: string, call: Call): Promise<{ token: string; expiresIn: number }> {
+async function fetchToken(
+  options: AuthorizerOptions,
+  challenge: Challenge,
+  scope: string,
+  call: Call,
+): Promise<{ token: string; expiresIn: number }> {
   const realm = realmUrl(challenge, options.insecure);
   const service = challenge.params.service;
   const { credentials } = options;
-  const request = credentials?.identityToken ? refreshGrant(realm, service, scope, credentials.identityToken) : getGrant(realm, service, scope, credentials);
+  const request = credentials?.identityToken
+    ? refreshGrant(realm, service, scope, credentials.identityToken)
+    : getGrant(realm, service, scope, credentials);
   const response = await options.send(request, call);
   const what = `${request.method} ${redactUrl(realm)}`;
   const body = await readCapped(response, MAX_TOKEN_RESPONSE, { what, signal: call.signal });
-  if (response.status < 200 || response.status >= 300) emitResponseBody(options.onEvent, options.host, request.method, realm, response.status, body);
+  if (response.status < 200 || response.status >= 300)
+    emitResponseBody(options.onEvent, options.host, request.method, realm, response.status, body);
   if (response.status === 401 || response.status === 403) {
-    throw new PinwardenError('PW_REGISTRY_AUTH', `${what}: the token service refused the credentials (${response.status})`, { details: { status: response.status } });
+    throw new PinwardenError(
+      'PW_REGISTRY_AUTH',
+      `${what}: the token service refused the credentials (${response.status})`,
+      { details: { status: response.status } },
+    );
   }
   if (response.status < 200 || response.status >= 300) throw statusError(request.method, realm, response.status, body);
   return parseTokenResponse(body, what);
@@ -141,12 +164,20 @@ function realmUrl(challenge: Challenge, insecure: boolean): URL {
     throw new PinwardenError('PW_REGISTRY_PROTOCOL', 'the registry sent a Bearer challenge without a valid realm URL');
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && insecure)) {
-    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `token realm ${redactUrl(url)} must use https (plain http only for insecure registries)`);
+    throw new PinwardenError(
+      'PW_REGISTRY_PROTOCOL',
+      `token realm ${redactUrl(url)} must use https (plain http only for insecure registries)`,
+    );
   }
   return url;
 }
 
-function getGrant(realm: URL, service: string | undefined, scope: string, credentials: Credentials | undefined): TokenRequest {
+function getGrant(
+  realm: URL,
+  service: string | undefined,
+  scope: string,
+  credentials: Credentials | undefined,
+): TokenRequest {
   const url = new URL(realm);
   if (service !== undefined) url.searchParams.set('service', service);
   url.searchParams.set('scope', scope);
@@ -159,7 +190,12 @@ function getGrant(realm: URL, service: string | undefined, scope: string, creden
 }
 
 function refreshGrant(realm: URL, service: string | undefined, scope: string, refreshToken: string): TokenRequest {
-  const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'pinwarden', scope });
+  const form = new URLSearchParams({
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    client_id: 'pinwarden',
+    scope,
+  });
   if (service !== undefined) form.set('service', service);
   const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   return { method: 'POST', url: realm, headers, body: new TextEncoder().encode(form.toString()) };
@@ -174,7 +210,9 @@ function parseTokenResponse(body: Uint8Array, what: string): { token: string; ex
     throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: the token response is not JSON`);
   }
   const token = typeof parsed.token === 'string' && parsed.token !== '' ? parsed.token : parsed.access_token;
-  if (typeof token !== 'string' || token === '') throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: the token response holds no token`);
-  const expiresIn = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_EXPIRES_IN;
+  if (typeof token !== 'string' || token === '')
+    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: the token response holds no token`);
+  const expiresIn =
+    typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : DEFAULT_EXPIRES_IN;
   return { token, expiresIn };
 }

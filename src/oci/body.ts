@@ -44,7 +44,11 @@ async function collect(
   } catch (error) {
     if (error instanceof PinwardenError) throw error;
     if (context.signal.aborted) throw deadlineError(context.what, context.signal);
-    throw new PinwardenError('PW_REGISTRY_UNREACHABLE', `${context.what}: the connection failed while reading the body`, { cause: error });
+    throw new PinwardenError(
+      'PW_REGISTRY_UNREACHABLE',
+      `${context.what}: the connection failed while reading the body`,
+      { cause: error },
+    );
   }
   return new Uint8Array(Buffer.concat(chunks, total));
 }
@@ -56,5 +60,7 @@ function declaredLength(response: TransportResponse): number | undefined {
 }
 
 function tooLarge(context: ReadContext, size: number, cap: number): PinwardenError {
-  return new PinwardenError('PW_TOO_LARGE', `${context.what}: ${size} bytes is over the ${cap}-byte cap`, { details: { size, cap } });
+  return new PinwardenError('PW_TOO_LARGE', `${context.what}: ${size} bytes is over the ${cap}-byte cap`, {
+    details: { size, cap },
+  });
 }

@@ -13,7 +13,14 @@ import type { Credentials } from './credentials.ts';
 import { emit, emitResponseBody } from './events.ts';
 import type { Endpoint, EventSink } from './events.ts';
 import { redactUrl, statusError } from './registry-error.ts';
-import { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES, deadlineError, parseRetryAfter, planRetry, systemClock } from './retry.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  RETRYABLE_STATUSES,
+  deadlineError,
+  parseRetryAfter,
+  planRetry,
+  systemClock,
+} from './retry.ts';
 import type { Clock, RetryPolicy, RetryableFailure } from './retry.ts';
 import { createTokenCache } from './token-cache.ts';
 import type { TokenCache } from './token-cache.ts';
@@ -80,27 +87,57 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const insecure = options.insecure === true;
   const { guard } = options;
-  const transportOptions = { ...(options.tls ? { tls: options.tls } : {}), skipVerify: insecure && options.tls?.ca === undefined, ...(guard ? { guard } : {}) };
-  const transport = options.transport ?? options.connections?.transport(transportOptions) ?? createTransport(transportOptions);
+  const transportOptions = {
+    ...(options.tls ? { tls: options.tls } : {}),
+    skipVerify: insecure && options.tls?.ca === undefined,
+    ...(guard ? { guard } : {}),
+  };
+  const transport =
+    options.transport ?? options.connections?.transport(transportOptions) ?? createTransport(transportOptions);
   // Hosts where an insecure https attempt found plain http, so later clients of the same owner go straight to http.
   const plainHttp = options.connections?.plainHttp ?? privatePlainHttpMemo();
   let scheme: 'https:' | 'http:' = insecure && plainHttp.isPlainHttp(options.host) ? 'http:' : 'https:';
   const origin = (): string => `${scheme}//${options.host}`;
   const baseHeaders = { 'user-agent': options.userAgent ?? 'pinwarden/0.1' };
 
-  const attempt = async (method: string, url: URL, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: Endpoint, call: Call): Promise<RegistryResponse> => {
+  const attempt = async (
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: Uint8Array | undefined,
+    endpoint: Endpoint,
+    call: Call,
+  ): Promise<RegistryResponse> => {
     for (let tries = 0; ; tries++) {
       if (call.signal.aborted) throw deadlineError(`${method} ${redactUrl(url)}`, call.signal);
       const started = clock.now();
       let failure: RetryableFailure;
       try {
-        const response = await transport.send({ method, url, headers: { ...baseHeaders, ...headers }, ...(body ? { body } : {}), signal: call.signal });
+        const response = await transport.send({
+          method,
+          url,
+          headers: { ...baseHeaders, ...headers },
+          ...(body ? { body } : {}),
+          signal: call.signal,
+        });
         report(endpoint, method, response.status, started);
         if (!RETRYABLE_STATUSES.has(response.status)) return { ...response, method, url };
-        const errorBody = await readCapped(response, MAX_ERROR_BODY, { what: `${method} ${redactUrl(url)}`, signal: call.signal }).catch(() => new Uint8Array());
+        const errorBody = await readCapped(response, MAX_ERROR_BODY, {
+          what: `${method} ${redactUrl(url)}`,
+          signal: call.signal,
+        }).catch(() => new Uint8Array());
         emitResponseBody(options.onEvent, options.host, method, url, response.status, errorBody);
         const retryAfterMs = parseRetryAfter(response.headers['retry-after'], clock.now());
-        failure = { error: statusError(method, url, response.status, errorBody, retryAfterMs === undefined ? {} : { retryAfterMs }), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+        failure = {
+          error: statusError(
+            method,
+            url,
+            response.status,
+            errorBody,
+            retryAfterMs === undefined ? {} : { retryAfterMs },
+          ),
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        };
       } catch (error) {
         if (!(error instanceof PinwardenError)) throw error;
         report(endpoint, method, error.code === 'PW_DEADLINE' ? 'deadline' : 'network', started);
@@ -114,22 +151,41 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       }
       const delay = planRetry(policy, clock, call, tries, failure);
       if (delay instanceof PinwardenError) throw delay;
-      emit(options.onEvent, { type: 'retry', endpoint, registry: options.host, reason: failure.error.message, delayMs: delay });
+      emit(options.onEvent, {
+        type: 'retry',
+        endpoint,
+        registry: options.host,
+        reason: failure.error.message,
+        delayMs: delay,
+      });
       await clock.sleep(delay, call.signal).catch(() => {
         throw deadlineError(`${method} ${redactUrl(url)}`, call.signal);
       });
     }
   };
 
-  const report = (endpoint: Endpoint, method: string, outcome: number | 'network' | 'deadline', started: number): void => {
-    emit(options.onEvent, { type: 'request', endpoint, method, registry: options.host, outcome, durationMs: clock.now() - started });
+  const report = (
+    endpoint: Endpoint,
+    method: string,
+    outcome: number | 'network' | 'deadline',
+    started: number,
+  ): void => {
+    emit(options.onEvent, {
+      type: 'request',
+      endpoint,
+      method,
+      registry: options.host,
+      outcome,
+      durationMs: clock.now() - started,
+    });
   };
 
   /** Insecure registries: https refused or answered in plain text → use http for this host from now on. */
   const switchToPlainHttp = (error: PinwardenError, url: URL): boolean => {
     if (!insecure || url.protocol !== 'https:' || url.host !== options.host) return false;
     const code = error.details.networkCode;
-    if (typeof code !== 'string' || !(TLS_MISMATCH_CODES.has(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET')) return false;
+    if (typeof code !== 'string' || !(TLS_MISMATCH_CODES.has(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET'))
+      return false;
     scheme = 'http:';
     plainHttp.remember(options.host);
     return true;
@@ -151,8 +207,15 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
 
-  const failure = async (response: RegistryResponse, call: Call, details: Record<string, unknown> = {}): Promise<PinwardenError> => {
-    const body = await readCapped(response, MAX_ERROR_BODY, { what: `${response.method} ${redactUrl(response.url)}`, signal: call.signal }).catch(() => new Uint8Array());
+  const failure = async (
+    response: RegistryResponse,
+    call: Call,
+    details: Record<string, unknown> = {},
+  ): Promise<PinwardenError> => {
+    const body = await readCapped(response, MAX_ERROR_BODY, {
+      what: `${response.method} ${redactUrl(response.url)}`,
+      signal: call.signal,
+    }).catch(() => new Uint8Array());
     emitResponseBody(options.onEvent, options.host, response.method, response.url, response.status, body);
     return statusError(response.method, response.url, response.status, body, details);
   };
@@ -162,16 +225,29 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     const headers = { ...request.headers };
     const sameOrigin = (target: URL): boolean => target.host === options.host;
     let authorization = sameOrigin(url) ? await authorizer.headerFor(request.action, call) : undefined;
-    const withAuth = (target: URL): Record<string, string> => (authorization !== undefined && sameOrigin(target) ? { ...headers, authorization } : headers);
+    const withAuth = (target: URL): Record<string, string> =>
+      authorization !== undefined && sameOrigin(target) ? { ...headers, authorization } : headers;
     let response = await attempt(request.method, url, withAuth(url), request.body, request.endpoint, call);
     if (response.status === 401 && sameOrigin(url)) {
       // Drain the 401 first: its socket must go back to the pool even if the token request fails.
       const refusal = await failure(response, call);
       const header = response.headers['www-authenticate'];
-      const fresh = await authorizer.answer(typeof header === 'string' ? header : undefined, request.action, call, authorization !== undefined);
+      const fresh = await authorizer.answer(
+        typeof header === 'string' ? header : undefined,
+        request.action,
+        call,
+        authorization !== undefined,
+      );
       if (fresh === undefined) throw refusal;
       authorization = fresh;
-      response = await attempt(request.method, response.url, withAuth(response.url), request.body, request.endpoint, call);
+      response = await attempt(
+        request.method,
+        response.url,
+        withAuth(response.url),
+        request.body,
+        request.endpoint,
+        call,
+      );
     }
     for (let hops = 0; REDIRECTS.has(response.status); hops++) {
       response.body.resume();
@@ -179,7 +255,14 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       const refusal = guard?.checkHost(url, 'redirect target');
       if (refusal) throw refusal;
       const method = response.status === 303 ? 'GET' : request.method;
-      response = await attempt(method, url, withAuth(url), method === 'GET' ? undefined : request.body, request.endpoint, call);
+      response = await attempt(
+        method,
+        url,
+        withAuth(url),
+        method === 'GET' ? undefined : request.body,
+        request.endpoint,
+        call,
+      );
     }
     return response;
   };
@@ -194,7 +277,12 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
  */
 function redirectTarget(response: RegistryResponse, endpoint: Endpoint, hops: number): URL {
   const where = `${response.method} ${redactUrl(response.url)}`;
-  if (endpoint !== 'blob') throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirected (${response.status}); pinwarden follows redirects only for blob downloads`, { details: { status: response.status } });
+  if (endpoint !== 'blob')
+    throw new PinwardenError(
+      'PW_REGISTRY_PROTOCOL',
+      `${where}: redirected (${response.status}); pinwarden follows redirects only for blob downloads`,
+      { details: { status: response.status } },
+    );
   if (hops >= MAX_REDIRECTS) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: too many redirects`);
   const location = response.headers.location;
   let target: URL;
@@ -203,7 +291,8 @@ function redirectTarget(response: RegistryResponse, endpoint: Endpoint, hops: nu
   } catch {
     throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirect without a valid Location`);
   }
-  if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirect to an unsupported scheme`);
+  if (target.protocol !== 'https:' && target.protocol !== 'http:')
+    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirect to an unsupported scheme`);
   if (response.url.protocol === 'https:' && target.protocol === 'http:') {
     throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${where}: redirect from https to plain http refused`);
   }

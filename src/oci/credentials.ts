@@ -48,13 +48,20 @@ export function credentialsFromDockerConfig(json: string | object, host: string)
 /** A stable, non-reversible identity for cache keys: equal credentials → equal identity. */
 export function credentialsIdentity(credentials: Credentials | undefined): string {
   if (!hasCredentials(credentials)) return 'anonymous';
-  const material = JSON.stringify([credentials?.username, credentials?.password, credentials?.identityToken, credentials?.registryToken]);
+  const material = JSON.stringify([
+    credentials?.username,
+    credentials?.password,
+    credentials?.identityToken,
+    credentials?.registryToken,
+  ]);
   return `sha256:${createHash('sha256').update(material).digest('hex').slice(0, 32)}`;
 }
 
 export function hasCredentials(credentials: Credentials | undefined): boolean {
   if (!credentials) return false;
-  return [credentials.username, credentials.password, credentials.identityToken, credentials.registryToken].some((value) => value !== undefined && value !== '');
+  return [credentials.username, credentials.password, credentials.identityToken, credentials.registryToken].some(
+    (value) => value !== undefined && value !== '',
+  );
 }
 
 function parseConfig(text: string): object {
@@ -72,8 +79,10 @@ function fromEntry(entry: AuthEntry, key: string): Credentials | undefined {
   if (typeof entry.auth === 'string' && entry.auth !== '') Object.assign(credentials, decodeAuth(entry.auth, key));
   if (typeof entry.username === 'string' && entry.username !== '') credentials.username = entry.username;
   if (typeof entry.password === 'string' && entry.password !== '') credentials.password = entry.password;
-  if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '') credentials.identityToken = entry.identitytoken;
-  if (typeof entry.registrytoken === 'string' && entry.registrytoken !== '') credentials.registryToken = entry.registrytoken;
+  if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '')
+    credentials.identityToken = entry.identitytoken;
+  if (typeof entry.registrytoken === 'string' && entry.registrytoken !== '')
+    credentials.registryToken = entry.registrytoken;
   return hasCredentials(credentials) ? credentials : undefined;
 }
 
@@ -81,7 +90,10 @@ function decodeAuth(auth: string, key: string): Credentials {
   const decoded = Buffer.from(auth, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) {
-    throw new PinwardenError('PW_INPUT_INVALID', `docker config entry '${safeKey(key)}' has an 'auth' value that is not base64 of user:password`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `docker config entry '${safeKey(key)}' has an 'auth' value that is not base64 of user:password`,
+    );
   }
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

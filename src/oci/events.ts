@@ -96,7 +96,21 @@ export function emit(sink: EventSink | undefined, event: RegistryEvent): void {
 }
 
 /** Hands a non-success body to debug logging (summarised, capped and redacted), never to an error message. */
-export function emitResponseBody(sink: EventSink | undefined, registry: string, method: string, url: URL, status: number, body: Uint8Array): void {
+export function emitResponseBody(
+  sink: EventSink | undefined,
+  registry: string,
+  method: string,
+  url: URL,
+  status: number,
+  body: Uint8Array,
+): void {
   if (!sink || body.byteLength === 0) return;
-  emit(sink, { type: 'response-body', registry, method, url: redactUrl(url), status, summary: summarizeErrorBody(body) });
+  emit(sink, {
+    type: 'response-body',
+    registry,
+    method,
+    url: redactUrl(url),
+    status,
+    summary: summarizeErrorBody(body),
+  });
 }

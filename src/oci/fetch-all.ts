@@ -10,13 +10,30 @@ import { collectStream } from './verified-stream.ts';
 /** The default cap of `fetchAll`: the manifest cap (4 MiB), far above any signature or config. */
 export const DEFAULT_FETCH_ALL_BYTES = 4 * 1024 * 1024;
 
-export async function fetchAll(repository: Repository, descriptor: Descriptor, call: Call, maxBytes: number = DEFAULT_FETCH_ALL_BYTES): Promise<Uint8Array> {
+export async function fetchAll(
+  repository: Repository,
+  descriptor: Descriptor,
+  call: Call,
+  maxBytes: number = DEFAULT_FETCH_ALL_BYTES,
+): Promise<Uint8Array> {
   if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) {
-    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `blob ${descriptor.digest}: the descriptor's size is not a byte count`);
+    throw new PinwardenError(
+      'PW_REGISTRY_PROTOCOL',
+      `blob ${descriptor.digest}: the descriptor's size is not a byte count`,
+    );
   }
   if (descriptor.size > maxBytes) {
-    throw new PinwardenError('PW_TOO_LARGE', `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`, { details: { size: descriptor.size, cap: maxBytes } });
+    throw new PinwardenError(
+      'PW_TOO_LARGE',
+      `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`,
+      { details: { size: descriptor.size, cap: maxBytes } },
+    );
   }
   const stream = await repository.fetch(descriptor, call, { maxBytes });
-  return collectStream(stream, descriptor.size, (error) => new PinwardenError('PW_REGISTRY_UNREACHABLE', `blob ${descriptor.digest}: reading failed`, { cause: error }));
+  return collectStream(
+    stream,
+    descriptor.size,
+    (error) =>
+      new PinwardenError('PW_REGISTRY_UNREACHABLE', `blob ${descriptor.digest}: reading failed`, { cause: error }),
+  );
 }

@@ -76,7 +76,10 @@ export class HttpRepository implements Repository {
   async resolve(reference: string, call: Call): Promise<Descriptor> {
     if (this.verifyOnResolve) return (await this.fetchManifest(reference, call)).descriptor;
     const target = this.manifestPath(reference);
-    const response = await this.client.send({ method: 'HEAD', target, headers: { accept: MANIFEST_ACCEPT }, endpoint: 'manifest', action: 'pull' }, call);
+    const response = await this.client.send(
+      { method: 'HEAD', target, headers: { accept: MANIFEST_ACCEPT }, endpoint: 'manifest', action: 'pull' },
+      call,
+    );
     response.body.resume();
     if (response.status >= 200 && response.status < 300) {
       const descriptor = descriptorFromHead(response, reference);
@@ -90,25 +93,39 @@ export class HttpRepository implements Repository {
 
   async fetchManifest(reference: string, call: Call): Promise<FetchedManifest> {
     const target = this.manifestPath(reference);
-    const response = await this.client.send({ method: 'GET', target, headers: { accept: MANIFEST_ACCEPT }, endpoint: 'manifest', action: 'pull' }, call);
+    const response = await this.client.send(
+      { method: 'GET', target, headers: { accept: MANIFEST_ACCEPT }, endpoint: 'manifest', action: 'pull' },
+      call,
+    );
     if (response.status < 200 || response.status >= 300) throw await this.manifestFailure(response, reference, call);
     const what = `GET ${redactUrl(response.url)}`;
     const bytes = await readCapped(response, this.limits.manifest, { what, signal: call.signal });
     const digest = sha256Digest(bytes);
     checkServedDigest(response, digest, reference, bytes.byteLength, what);
     const accepted = manifestMediaType(headerText(response, 'content-type'), bytes);
-    if ('why' in accepted) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: ${accepted.why}; nothing pinned`, { details: { status: response.status, host: response.url.host } });
+    if ('why' in accepted)
+      throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: ${accepted.why}; nothing pinned`, {
+        details: { status: response.status, host: response.url.host },
+      });
     return { descriptor: { mediaType: accepted.mediaType, digest, size: bytes.byteLength }, bytes };
   }
 
   async fetch(descriptor: Descriptor, call: Call, options: FetchOptions = {}): Promise<Readable> {
-    if (!isDigest(descriptor.digest)) throw new PinwardenError('PW_REF_INVALID', `unsupported blob digest '${String(descriptor.digest).slice(0, 80)}'`);
+    if (!isDigest(descriptor.digest))
+      throw new PinwardenError('PW_REF_INVALID', `unsupported blob digest '${String(descriptor.digest).slice(0, 80)}'`);
     const maxBytes = options.maxBytes ?? this.limits.blob;
     if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) {
-      throw new PinwardenError('PW_REGISTRY_PROTOCOL', `blob ${descriptor.digest}: the descriptor's size is not a byte count`);
+      throw new PinwardenError(
+        'PW_REGISTRY_PROTOCOL',
+        `blob ${descriptor.digest}: the descriptor's size is not a byte count`,
+      );
     }
     if (descriptor.size > maxBytes) {
-      throw new PinwardenError('PW_TOO_LARGE', `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`, { details: { size: descriptor.size, cap: maxBytes } });
+      throw new PinwardenError(
+        'PW_TOO_LARGE',
+        `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`,
+        { details: { size: descriptor.size, cap: maxBytes } },
+      );
     }
     const target = `/v2/${this.ref.path}/blobs/${descriptor.digest}`;
     const response = await this.client.send({ method: 'GET', target, endpoint: 'blob', action: 'pull' }, call);
@@ -117,12 +134,17 @@ export class HttpRepository implements Repository {
     const declared = headerText(response, 'content-length');
     if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) !== descriptor.size) {
       response.body.resume();
-      throw new PinwardenError('PW_DIGEST_MISMATCH', `${what}: Content-Length ${declared} does not match the expected size ${descriptor.size}`);
+      throw new PinwardenError(
+        'PW_DIGEST_MISMATCH',
+        `${what}: Content-Length ${declared} does not match the expected size ${descriptor.size}`,
+      );
     }
     return verifiedStream(response.body, descriptor, { what, signal: call.signal }, (error) =>
       call.signal.aborted
         ? deadlineError(what, call.signal)
-        : new PinwardenError('PW_REGISTRY_UNREACHABLE', `${what}: the connection failed while reading the body`, { cause: error }),
+        : new PinwardenError('PW_REGISTRY_UNREACHABLE', `${what}: the connection failed while reading the body`, {
+            cause: error,
+          }),
     );
   }
 
@@ -131,25 +153,43 @@ export class HttpRepository implements Repository {
   }
 
   referrers(subject: Descriptor, artifactType: string | undefined, call: Call): Promise<Descriptor[]> {
-    return listReferrers({ client: this.client, path: this.ref.path, repository: this, ...this.limits, maxBytes: this.limits.manifest }, subject, artifactType, call);
+    return listReferrers(
+      { client: this.client, path: this.ref.path, repository: this, ...this.limits, maxBytes: this.limits.manifest },
+      subject,
+      artifactType,
+      call,
+    );
   }
 
   async pushBlob(bytes: Uint8Array, mediaType: string, call: Call): Promise<Descriptor> {
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.byteLength };
     const blobPath = `/v2/${this.ref.path}/blobs/${descriptor.digest}`;
-    const existing = await this.client.send({ method: 'HEAD', target: blobPath, endpoint: 'blob', action: 'push' }, call);
+    const existing = await this.client.send(
+      { method: 'HEAD', target: blobPath, endpoint: 'blob', action: 'push' },
+      call,
+    );
     existing.body.resume();
     if (existing.status === 200) return descriptor;
     // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#post-then-put
-    const started = await this.client.send({ method: 'POST', target: `/v2/${this.ref.path}/blobs/uploads/`, endpoint: 'upload', action: 'push' }, call);
+    const started = await this.client.send(
+      { method: 'POST', target: `/v2/${this.ref.path}/blobs/uploads/`, endpoint: 'upload', action: 'push' },
+      call,
+    );
     if (started.status !== 202) throw await this.client.failure(started, call);
     started.body.resume();
     const location = headerText(started, 'location');
-    if (location === undefined) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `POST ${redactUrl(started.url)}: upload accepted without a Location`);
+    if (location === undefined)
+      throw new PinwardenError(
+        'PW_REGISTRY_PROTOCOL',
+        `POST ${redactUrl(started.url)}: upload accepted without a Location`,
+      );
     const uploadUrl = new URL(location, started.url);
     uploadUrl.searchParams.set('digest', descriptor.digest);
     const headers = { 'content-type': 'application/octet-stream' };
-    const finished = await this.client.send({ method: 'PUT', target: uploadUrl, headers, body: bytes, endpoint: 'upload', action: 'push' }, call);
+    const finished = await this.client.send(
+      { method: 'PUT', target: uploadUrl, headers, body: bytes, endpoint: 'upload', action: 'push' },
+      call,
+    );
     if (finished.status !== 201) throw await this.client.failure(finished, call);
     finished.body.resume();
     return descriptor;
@@ -158,12 +198,25 @@ export class HttpRepository implements Repository {
   async pushManifest(bytes: Uint8Array, mediaType: string, tag: string | undefined, call: Call): Promise<Descriptor> {
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.byteLength };
     const target = this.manifestPath(tag ?? descriptor.digest);
-    const response = await this.client.send({ method: 'PUT', target, headers: { 'content-type': mediaType }, body: bytes, endpoint: 'manifest', action: 'push' }, call);
+    const response = await this.client.send(
+      {
+        method: 'PUT',
+        target,
+        headers: { 'content-type': mediaType },
+        body: bytes,
+        endpoint: 'manifest',
+        action: 'push',
+      },
+      call,
+    );
     if (response.status < 200 || response.status >= 300) throw await this.client.failure(response, call);
     response.body.resume();
     const served = headerText(response, 'docker-content-digest');
     if (served !== undefined && isDigest(served) && served !== descriptor.digest) {
-      throw new PinwardenError('PW_DIGEST_MISMATCH', `PUT ${redactUrl(response.url)}: registry stored ${served}, we sent ${descriptor.digest}`);
+      throw new PinwardenError(
+        'PW_DIGEST_MISMATCH',
+        `PUT ${redactUrl(response.url)}: registry stored ${served}, we sent ${descriptor.digest}`,
+      );
     }
     return descriptor;
   }
@@ -184,7 +237,11 @@ export class HttpRepository implements Repository {
     const error = await this.client.failure(response, call, { reference });
     if (response.status !== 404 || response.method !== 'HEAD') return error;
     // A HEAD has no error body; say what GET would have said.
-    return new PinwardenError('PW_MANIFEST_UNKNOWN', `${error.message} MANIFEST_UNKNOWN: manifest ${reference} not found in ${this.name}`, { details: error.details });
+    return new PinwardenError(
+      'PW_MANIFEST_UNKNOWN',
+      `${error.message} MANIFEST_UNKNOWN: manifest ${reference} not found in ${this.name}`,
+      { details: error.details },
+    );
   }
 }
 
@@ -199,20 +256,39 @@ function descriptorFromHead(response: RegistryResponse, reference: string): Desc
   const digest = header !== undefined && isDigest(header) ? header : isDigest(reference) ? reference : undefined;
   const length = headerText(response, 'content-length');
   const mediaType = bareMediaType(headerText(response, 'content-type'));
-  if (digest === undefined || length === undefined || !/^\d+$/.test(length) || mediaType === undefined || !MANIFEST_MEDIA_TYPES.includes(mediaType)) return undefined;
+  if (
+    digest === undefined ||
+    length === undefined ||
+    !/^\d+$/.test(length) ||
+    mediaType === undefined ||
+    !MANIFEST_MEDIA_TYPES.includes(mediaType)
+  )
+    return undefined;
   if (isDigest(reference) && digest !== reference) {
     throw new PinwardenError('PW_DIGEST_MISMATCH', `HEAD ${redactUrl(response.url)}: registry answered with ${digest}`);
   }
   return { mediaType, digest, size: Number(length) };
 }
 
-function checkServedDigest(response: RegistryResponse, digest: string, reference: string, size: number, what: string): void {
+function checkServedDigest(
+  response: RegistryResponse,
+  digest: string,
+  reference: string,
+  size: number,
+  what: string,
+): void {
   if (isDigest(reference) && digest !== reference) {
-    throw new PinwardenError('PW_DIGEST_MISMATCH', `${what}: content digest ${digest} does not match the requested ${reference}`);
+    throw new PinwardenError(
+      'PW_DIGEST_MISMATCH',
+      `${what}: content digest ${digest} does not match the requested ${reference}`,
+    );
   }
   const served = headerText(response, 'docker-content-digest');
   if (served !== undefined && isDigest(served) && served !== digest) {
-    throw new PinwardenError('PW_DIGEST_MISMATCH', `${what}: Docker-Content-Digest ${served} does not match the content's ${digest}`);
+    throw new PinwardenError(
+      'PW_DIGEST_MISMATCH',
+      `${what}: Docker-Content-Digest ${served} does not match the content's ${digest}`,
+    );
   }
   const length = headerText(response, 'content-length');
   if (length !== undefined && /^\d+$/.test(length) && Number(length) !== size) {

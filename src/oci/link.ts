@@ -20,7 +20,10 @@ export function nextLink(header: string | string[] | undefined, requestUrl: URL)
       throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${redactUrl(requestUrl)}: Link header has an invalid next URL`);
     }
     if (url.origin !== requestUrl.origin) {
-      throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${redactUrl(requestUrl)}: Link header points to another origin (${url.origin})`);
+      throw new PinwardenError(
+        'PW_REGISTRY_PROTOCOL',
+        `${redactUrl(requestUrl)}: Link header points to another origin (${url.origin})`,
+      );
     }
     return url;
   }
@@ -54,8 +57,13 @@ function relsOf(params: string): string[] {
     const [name, ...rest] = param.split('=');
     if (name?.trim().toLowerCase() !== 'rel') continue;
     const raw = rest.join('=').trim().replace(/,\s*$/, '');
-    const unquoted = raw.startsWith('"') ? raw.slice(1, raw.lastIndexOf('"') > 0 ? raw.lastIndexOf('"') : undefined) : raw;
-    return unquoted.toLowerCase().split(/\s+/).filter((rel) => rel !== '');
+    const unquoted = raw.startsWith('"')
+      ? raw.slice(1, raw.lastIndexOf('"') > 0 ? raw.lastIndexOf('"') : undefined)
+      : raw;
+    return unquoted
+      .toLowerCase()
+      .split(/\s+/)
+      .filter((rel) => rel !== '');
   }
   return [];
 }

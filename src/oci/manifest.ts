@@ -32,15 +32,20 @@ const INDEX_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.docker
  * body does not contradict, and the shape of that type (`config` + `layers`, or `manifests`). A registry
  * that answers 200 with anything else has not given us something we may pin.
  */
-export function manifestMediaType(contentType: string | undefined, bytes: Uint8Array): { mediaType: string } | { why: string } {
+export function manifestMediaType(
+  contentType: string | undefined,
+  bytes: Uint8Array,
+): { mediaType: string } | { why: string } {
   const body = parseJsonObject(bytes);
   if (!body) return { why: 'the answer is not a JSON manifest' };
   if (body.schemaVersion !== 2) return { why: 'the answer is not a schemaVersion 2 manifest' };
   const header = bareMediaType(contentType);
   const declared = typeof body.mediaType === 'string' && body.mediaType !== '' ? body.mediaType : undefined;
   const mediaType = header !== undefined && MANIFEST_MEDIA_TYPES.includes(header) ? header : declared;
-  if (mediaType === undefined || !MANIFEST_MEDIA_TYPES.includes(mediaType)) return { why: 'the answer does not have a manifest media type' };
-  if (declared !== undefined && declared !== mediaType) return { why: `the Content-Type says ${mediaType} but the manifest says ${declared.slice(0, 100)}` };
+  if (mediaType === undefined || !MANIFEST_MEDIA_TYPES.includes(mediaType))
+    return { why: 'the answer does not have a manifest media type' };
+  if (declared !== undefined && declared !== mediaType)
+    return { why: `the Content-Type says ${mediaType} but the manifest says ${declared.slice(0, 100)}` };
   const shaped = INDEX_TYPES.includes(mediaType)
     ? Array.isArray(body.manifests)
     : body.config !== null && typeof body.config === 'object' && Array.isArray(body.layers);
@@ -50,7 +55,9 @@ export function manifestMediaType(contentType: string | undefined, bytes: Uint8A
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -63,7 +70,8 @@ export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | un
 export function indexDescriptors(bytes: Uint8Array, what: string): Descriptor[] {
   const index = parseJsonObject(bytes);
   const manifests = index?.manifests;
-  if (!Array.isArray(manifests)) throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: not an image index (no manifests list)`);
+  if (!Array.isArray(manifests))
+    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what}: not an image index (no manifests list)`);
   const descriptors: Descriptor[] = [];
   for (const entry of manifests as unknown[]) {
     const descriptor = toDescriptor(entry, what);
@@ -75,7 +83,13 @@ export function indexDescriptors(bytes: Uint8Array, what: string): Descriptor[] 
 function toDescriptor(entry: unknown, what: string): Descriptor | undefined {
   if (entry === null || typeof entry !== 'object') throw malformed(what);
   const { mediaType, digest, size, artifactType, annotations } = entry as Record<string, unknown>;
-  if (typeof mediaType !== 'string' || typeof digest !== 'string' || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+  if (
+    typeof mediaType !== 'string' ||
+    typeof digest !== 'string' ||
+    typeof size !== 'number' ||
+    !Number.isSafeInteger(size) ||
+    size < 0
+  ) {
     throw malformed(what);
   }
   if (!digest.startsWith('sha256:')) return undefined;

@@ -37,7 +37,11 @@ export class MemoryRepository implements Repository {
     call.signal.throwIfAborted();
     const maxBytes = options.maxBytes ?? Number.MAX_SAFE_INTEGER;
     if (descriptor.size > maxBytes) {
-      throw new PinwardenError('PW_TOO_LARGE', `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`, { details: { size: descriptor.size, cap: maxBytes } });
+      throw new PinwardenError(
+        'PW_TOO_LARGE',
+        `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`,
+        { details: { size: descriptor.size, cap: maxBytes } },
+      );
     }
     const bytes = this.blobs.get(descriptor.digest) ?? this.manifests.get(descriptor.digest)?.bytes;
     if (!bytes) throw new PinwardenError('PW_MANIFEST_UNKNOWN', `blob ${descriptor.digest} not found in ${this.name}`);
@@ -47,8 +51,14 @@ export class MemoryRepository implements Repository {
       for (let at = 0; at < bytes.byteLength; at += 65_536) yield Buffer.from(bytes.subarray(at, at + 65_536));
     })();
     return Promise.resolve(
-      verifiedStream(Readable.from(chunks, { objectMode: false }), descriptor, { what, signal: call.signal }, (error) =>
-        call.signal.aborted ? new PinwardenError('PW_DEADLINE', `${what}: deadline exceeded`, { cause: error }) : new PinwardenError('PW_INTERNAL', `${what}: read failed`, { cause: error }),
+      verifiedStream(
+        Readable.from(chunks, { objectMode: false }),
+        descriptor,
+        { what, signal: call.signal },
+        (error) =>
+          call.signal.aborted
+            ? new PinwardenError('PW_DEADLINE', `${what}: deadline exceeded`, { cause: error })
+            : new PinwardenError('PW_INTERNAL', `${what}: read failed`, { cause: error }),
       ),
     );
   }
@@ -76,7 +86,11 @@ export class MemoryRepository implements Repository {
       if (parsed.subject?.digest !== subject.digest) continue;
       const type = parsed.artifactType ?? parsed.config?.mediaType;
       if (artifactType !== undefined && type !== artifactType) continue;
-      found.push({ ...descriptor, ...(type ? { artifactType: type } : {}), ...(parsed.annotations ? { annotations: parsed.annotations } : {}) });
+      found.push({
+        ...descriptor,
+        ...(type ? { artifactType: type } : {}),
+        ...(parsed.annotations ? { annotations: parsed.annotations } : {}),
+      });
     }
     return Promise.resolve(found);
   }

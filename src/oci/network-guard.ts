@@ -66,7 +66,15 @@ const SPECIAL_RANGES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Reachable only for a host the policy names (an in-cluster Harbor, a VPC endpoint) or via `allowNetworks`. */
-const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '198.18.0.0/15', 'fc00::/7', 'fec0::/10'];
+const PRIVATE_RANGES: readonly string[] = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '198.18.0.0/15',
+  'fc00::/7',
+  'fec0::/10',
+];
 
 const specialLists = SPECIAL_RANGES.map(([cidr, label]) => ({ list: blockListOf([cidr]), label }));
 const privateList = blockListOf(PRIVATE_RANGES);
@@ -80,7 +88,11 @@ export function createNetworkGuard(options: NetworkGuardOptions = {}): NetworkGu
     .digest('hex')
     .slice(0, 16);
   const isNamed = (hostname: string, port?: string): boolean =>
-    named.some((entry) => entry.hostname === bareHost(hostname) && (entry.port === undefined || port === undefined || entry.port === port));
+    named.some(
+      (entry) =>
+        entry.hostname === bareHost(hostname) &&
+        (entry.port === undefined || port === undefined || entry.port === port),
+    );
 
   return {
     identity,
@@ -96,9 +108,13 @@ export function createNetworkGuard(options: NetworkGuardOptions = {}): NetworkGu
     },
     checkHost(url, role) {
       if (named.length === 0 || isNamed(url.hostname, url.port === '' ? undefined : url.port)) return undefined;
-      return new PinwardenError('PW_REGISTRY_ADDRESS_DENIED', `${role} ${url.host} is not a host in spec.ociRepository.allowedRegistries; not contacted`, {
-        details: { host: url.host },
-      });
+      return new PinwardenError(
+        'PW_REGISTRY_ADDRESS_DENIED',
+        `${role} ${url.host} is not a host in spec.ociRepository.allowedRegistries; not contacted`,
+        {
+          details: { host: url.host },
+        },
+      );
     },
   };
 }
@@ -172,8 +188,12 @@ function ipv6Groups(address: string): number[] | undefined {
   const right = rest === undefined || rest === '' ? [] : rest.split(':');
   const missing = 8 - left.length - right.length;
   if (rest === undefined ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...left, ...Array<string>(rest === undefined ? 0 : missing).fill('0'), ...right].map((group) => Number.parseInt(group, 16));
-  return groups.length === 8 && groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : undefined;
+  const groups = [...left, ...Array<string>(rest === undefined ? 0 : missing).fill('0'), ...right].map((group) =>
+    Number.parseInt(group, 16),
+  );
+  return groups.length === 8 && groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff)
+    ? groups
+    : undefined;
 }
 
 function blockListOf(cidrs: readonly string[]): BlockList {
@@ -202,7 +222,8 @@ function namedHosts(entry: string): Array<{ hostname: string; port?: string }> {
   try {
     const url = new URL(`https://${entry}/`);
     const hostname = bareHost(url.hostname);
-    if (hostname === 'docker.io' || hostname === 'index.docker.io') return [hostname, ...DOCKER_HUB_HOSTS].map((name) => ({ hostname: name }));
+    if (hostname === 'docker.io' || hostname === 'index.docker.io')
+      return [hostname, ...DOCKER_HUB_HOSTS].map((name) => ({ hostname: name }));
     return [url.port === '' ? { hostname } : { hostname, port: url.port }];
   } catch {
     return [{ hostname: bareHost(entry) }];

@@ -59,7 +59,8 @@ export function parseReference(ref: string): Reference {
   const tag = colon >= 0 ? beforeDigest.slice(colon + 1) : undefined;
   const repository = buildRepository(ref, registry, repo);
   if (tag !== undefined && !TAG.test(tag)) throw refError(ref, `invalid tag '${tag}'`);
-  if (digest !== undefined && !isDigest(digest)) throw refError(ref, 'digest must be sha256: followed by 64 lowercase hex characters');
+  if (digest !== undefined && !isDigest(digest))
+    throw refError(ref, 'digest must be sha256: followed by 64 lowercase hex characters');
   return { ...repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
 
@@ -88,16 +89,21 @@ function stripScheme(url: string): string {
 function splitRegistry(rest: string): { registry: string; repo: string } {
   const slash = rest.indexOf('/');
   const first = slash >= 0 ? rest.slice(0, slash) : '';
-  if (slash >= 0 && (first.includes('.') || first.includes(':'))) return { registry: first, repo: rest.slice(slash + 1) };
+  if (slash >= 0 && (first.includes('.') || first.includes(':')))
+    return { registry: first, repo: rest.slice(slash + 1) };
   return { registry: DOCKER_HUB_REGISTRY, repo: rest };
 }
 
 function buildRepository(input: string, registry: string, repo: string): RepositoryRef {
-  if (registry.includes('@')) throw refError(input, 'credentials do not belong in the URL (use a docker config secret)');
+  if (registry.includes('@'))
+    throw refError(input, 'credentials do not belong in the URL (use a docker config secret)');
   if (!HOST.test(registry) || !validPort(registry)) throw refError(input, `invalid registry host '${registry}'`);
   if (repo.length < 2 || repo.length > 255) throw refError(input, 'repository path must be 2 to 255 characters');
   if (!repo.split('/').every((component) => COMPONENT.test(component))) {
-    throw refError(input, `repository path '${repo}' must be lowercase letters, digits and separators (. _ __ -), components joined by /`);
+    throw refError(
+      input,
+      `repository path '${repo}' must be lowercase letters, digits and separators (. _ __ -), components joined by /`,
+    );
   }
   const host = registry.toLowerCase();
   if (DOCKER_HUB_ALIASES.has(host)) {

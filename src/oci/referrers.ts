@@ -21,20 +21,34 @@ export interface ReferrersListing extends PagedListing {
 const NO_REFERRERS_API = new Set([400, 404, 405, 406]);
 const MAX_REFERRERS = 10_000;
 
-export async function listReferrers(listing: ReferrersListing, subject: Descriptor, artifactType: string | undefined, call: Call): Promise<Descriptor[]> {
+export async function listReferrers(
+  listing: ReferrersListing,
+  subject: Descriptor,
+  artifactType: string | undefined,
+  call: Call,
+): Promise<Descriptor[]> {
   const fromApi = await viaApi(listing, subject, artifactType, call);
   const found = fromApi ?? (await viaTagSchema(listing, subject, call));
   return artifactType === undefined ? found : found.filter((descriptor) => descriptor.artifactType === artifactType);
 }
 
 /** The API's answer, or undefined when this registry does not implement it. */
-async function viaApi(listing: ReferrersListing, subject: Descriptor, artifactType: string | undefined, call: Call): Promise<Descriptor[] | undefined> {
+async function viaApi(
+  listing: ReferrersListing,
+  subject: Descriptor,
+  artifactType: string | undefined,
+  call: Call,
+): Promise<Descriptor[] | undefined> {
   const first = new URLSearchParams();
   if (artifactType !== undefined) first.set('artifactType', artifactType);
-  let target: string | URL = `/v2/${listing.path}/referrers/${subject.digest}${first.size > 0 ? `?${first.toString()}` : ''}`;
+  let target: string | URL =
+    `/v2/${listing.path}/referrers/${subject.digest}${first.size > 0 ? `?${first.toString()}` : ''}`;
   const found: Descriptor[] = [];
   for (let page = 0; page < listing.maxPages; page++) {
-    const response = await listing.client.send({ method: 'GET', target, headers: { accept: MEDIA_TYPES.ociIndex }, endpoint: 'referrers', action: 'pull' }, call);
+    const response = await listing.client.send(
+      { method: 'GET', target, headers: { accept: MEDIA_TYPES.ociIndex }, endpoint: 'referrers', action: 'pull' },
+      call,
+    );
     const isIndex = bareMediaType(headerOf(response.headers['content-type'])) === MEDIA_TYPES.ociIndex;
     if (page === 0 && (NO_REFERRERS_API.has(response.status) || (response.status === 200 && !isIndex))) {
       response.body.resume();
@@ -43,7 +57,8 @@ async function viaApi(listing: ReferrersListing, subject: Descriptor, artifactTy
     if (response.status !== 200) throw await listing.client.failure(response, call);
     const what = `GET ${redactUrl(response.url)}`;
     found.push(...indexDescriptors(await readCapped(response, listing.maxBytes, { what, signal: call.signal }), what));
-    if (found.length > MAX_REFERRERS) throw new PinwardenError('PW_TOO_LARGE', `${what}: more than ${MAX_REFERRERS} referrers`);
+    if (found.length > MAX_REFERRERS)
+      throw new PinwardenError('PW_TOO_LARGE', `${what}: more than ${MAX_REFERRERS} referrers`);
     const next = nextLink(response.headers.link, response.url);
     if (next === undefined) return found;
     target = next;
@@ -63,7 +78,10 @@ async function viaTagSchema(listing: ReferrersListing, subject: Descriptor, call
   }
   const what = `referrers tag ${tag} of ${listing.path}`;
   if (manifest.descriptor.mediaType !== MEDIA_TYPES.ociIndex) {
-    throw new PinwardenError('PW_REGISTRY_PROTOCOL', `${what} is a ${manifest.descriptor.mediaType}, not an image index`);
+    throw new PinwardenError(
+      'PW_REGISTRY_PROTOCOL',
+      `${what} is a ${manifest.descriptor.mediaType}, not an image index`,
+    );
   }
   return indexDescriptors(manifest.bytes, what);
 }

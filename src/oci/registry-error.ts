@@ -25,7 +25,9 @@ export function summarizeErrorBody(body: Uint8Array): string {
     const parsed = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
     if (Array.isArray(parsed.errors)) {
       summary = parsed.errors
-        .map((entry) => [entry.code, entry.message].filter((part) => typeof part === 'string' && part !== '').join(': '))
+        .map((entry) =>
+          [entry.code, entry.message].filter((part) => typeof part === 'string' && part !== '').join(': '),
+        )
         .filter((part) => part !== '')
         .join('; ');
     }
@@ -74,14 +76,22 @@ export function specErrorCodes(body: Uint8Array): string[] {
   try {
     const parsed = JSON.parse(new TextDecoder().decode(body)) as { errors?: { code?: unknown }[] };
     if (!Array.isArray(parsed.errors)) return [];
-    const codes = parsed.errors.map((entry) => entry?.code).filter((code): code is string => typeof code === 'string' && SPEC_ERROR_CODES.has(code));
+    const codes = parsed.errors
+      .map((entry) => entry?.code)
+      .filter((code): code is string => typeof code === 'string' && SPEC_ERROR_CODES.has(code));
     return [...new Set(codes)];
   } catch {
     return [];
   }
 }
 
-export function statusError(method: string, url: URL, status: number, body: Uint8Array, extra: Record<string, unknown> = {}): PinwardenError {
+export function statusError(
+  method: string,
+  url: URL,
+  status: number,
+  body: Uint8Array,
+  extra: Record<string, unknown> = {},
+): PinwardenError {
   const codes = specErrorCodes(body);
   const text = `${method} ${redactUrl(url)}: ${status}${codes.length === 0 ? '' : ` ${codes.join(', ')}`}`;
   return new PinwardenError(codeForStatus(status), text, { details: { status, host: url.host, ...extra } });

@@ -34,7 +34,12 @@ export interface Resolver {
   /** The cached answer of `resolveSemver`, without I/O. */
   peekSemver(repository: Repository, range: string, filter: string | undefined): SemverResolution | undefined;
   /** Highest tag inside `range` (after the optional Go-regexp `filter`), resolved. PW_NO_MATCHING_TAG if none. */
-  resolveSemver(repository: Repository, range: string, filter: string | undefined, call: Call): Promise<SemverResolution>;
+  resolveSemver(
+    repository: Repository,
+    range: string,
+    filter: string | undefined,
+    call: Call,
+  ): Promise<SemverResolution>;
   clear(): void;
 }
 
@@ -53,10 +58,21 @@ interface Flight {
 export function createResolver(options: ResolverOptions = {}): Resolver {
   const ttlMs = options.ttlMs ?? 60_000;
   const now = options.now ?? Date.now;
-  const cache = createBoundedCache<unknown>({ maxEntries: options.maxEntries ?? 10_000, maxBytes: options.maxBytes ?? 16 * 1024 * 1024, ttlMs, now, sizeOf: () => 512 });
+  const cache = createBoundedCache<unknown>({
+    maxEntries: options.maxEntries ?? 10_000,
+    maxBytes: options.maxBytes ?? 16 * 1024 * 1024,
+    ttlMs,
+    now,
+    sizeOf: () => 512,
+  });
   const flights = new Map<string, Flight>();
 
-  const cachedOrShared = async <T>(key: string, call: Call, what: string, run: (shared: Call) => Promise<T>): Promise<T> => {
+  const cachedOrShared = async <T>(
+    key: string,
+    call: Call,
+    what: string,
+    run: (shared: Call) => Promise<T>,
+  ): Promise<T> => {
     const hit = cache.get(key) as T | undefined;
     emit(options.onEvent, { type: 'cache', outcome: hit === undefined ? 'miss' : 'hit' });
     if (hit !== undefined) return hit;
@@ -77,7 +93,10 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
 
   const startFlight = <T>(key: string, call: Call, run: (shared: Call) => Promise<T>): Flight => {
     const controller = new AbortController();
-    const shared: Call = { signal: controller.signal, ...(call.deadline !== undefined ? { deadline: call.deadline } : {}) };
+    const shared: Call = {
+      signal: controller.signal,
+      ...(call.deadline !== undefined ? { deadline: call.deadline } : {}),
+    };
     const flight: Flight = { promise: Promise.resolve(), controller, waiters: 0, settled: false };
     flight.promise = run(shared)
       .then((value) => {
@@ -105,9 +124,16 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
     `semver\u0000${identityOf(repository)}\u0000${range}\u0000${filter ?? ''}`;
 
   const resolveTag = (repository: Repository, tag: string, call: Call): Promise<Descriptor> =>
-    cachedOrShared(tagKey(repository, tag), call, `resolve ${repository.name}:${tag}`, (shared) => repository.resolve(tag, shared));
+    cachedOrShared(tagKey(repository, tag), call, `resolve ${repository.name}:${tag}`, (shared) =>
+      repository.resolve(tag, shared),
+    );
 
-  const resolveSemver = (repository: Repository, range: string, filter: string | undefined, call: Call): Promise<SemverResolution> => {
+  const resolveSemver = (
+    repository: Repository,
+    range: string,
+    filter: string | undefined,
+    call: Call,
+  ): Promise<SemverResolution> => {
     const constraint = parseSemverConstraint(range);
     const matches = filter === undefined || filter === '' ? undefined : compileTagFilter(filter);
     const key = semverKey(repository, range, filter);
@@ -116,7 +142,10 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
       for await (const tag of repository.tags(shared)) tags.push(tag);
       const tag = await highestMatchingTagWithin(tags, constraint, matches, { signal: shared.signal });
       if (tag === undefined) {
-        throw new PinwardenError('PW_NO_MATCHING_TAG', `no tag of ${repository.name} matches semver '${range}'${matches ? ` with filter '${filter}'` : ''}`);
+        throw new PinwardenError(
+          'PW_NO_MATCHING_TAG',
+          `no tag of ${repository.name} matches semver '${range}'${matches ? ` with filter '${filter}'` : ''}`,
+        );
       }
       return { tag, descriptor: await resolveTag(repository, tag, shared) };
     });

@@ -44,7 +44,12 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 5_000, maxRetryAfterMs: 30_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+  maxRetryAfterMs: 30_000,
+};
 
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
@@ -74,7 +79,13 @@ export interface RetryableFailure {
  * How long to wait before the next attempt, or the error to throw now: attempts used up, a `Retry-After`
  * beyond the policy, or a wait that would run past the deadline.
  */
-export function planRetry(policy: RetryPolicy, clock: Clock, call: Call, attempt: number, failure: RetryableFailure): number | PinwardenError {
+export function planRetry(
+  policy: RetryPolicy,
+  clock: Clock,
+  call: Call,
+  attempt: number,
+  failure: RetryableFailure,
+): number | PinwardenError {
   if (attempt + 1 >= policy.maxAttempts) return withReason(failure.error, `gave up after ${attempt + 1} attempts`);
   if (failure.retryAfterMs !== undefined && failure.retryAfterMs > policy.maxRetryAfterMs) {
     return withReason(failure.error, `Retry-After of ${seconds(failure.retryAfterMs)} is longer than allowed`);
@@ -92,12 +103,18 @@ export function deadlineError(what: string, signal: AbortSignal): PinwardenError
 }
 
 /** A call whose signal fires after `timeoutMs`, with its deadline on `clock`. */
-export function callWithTimeout(timeoutMs: number, clock: Pick<Clock, 'now'> = systemClock): Call & { deadline: number } {
+export function callWithTimeout(
+  timeoutMs: number,
+  clock: Pick<Clock, 'now'> = systemClock,
+): Call & { deadline: number } {
   return { signal: AbortSignal.timeout(timeoutMs), deadline: clock.now() + timeoutMs };
 }
 
 function withReason(error: PinwardenError, reason: string): PinwardenError {
-  return new PinwardenError(error.code, `${error.message} (${reason})`, { cause: error.cause, details: { ...error.details, reason } });
+  return new PinwardenError(error.code, `${error.message} (${reason})`, {
+    cause: error.cause,
+    details: { ...error.details, reason },
+  });
 }
 
 function seconds(ms: number): string {

@@ -9,7 +9,8 @@ import semver from 'semver';
 import type { Range, SemVer } from 'semver';
 import { PinwardenError } from '../core/errors.ts';
 
-const RELAXED_VERSION = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+const RELAXED_VERSION =
+  /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
 /** A version with a pre-release inside a constraint, e.g. `>= 6.1.x-0` (not the ` - ` of a hyphen range). */
 const CONSTRAINT_PRERELEASE = /\d(?:\.[\dxX*]+){0,2}-[0-9A-Za-z]/;
 
@@ -37,7 +38,10 @@ export function parseTagVersion(tag: string): SemVer | undefined {
  */
 export function parseSemverConstraint(constraint: string): SemverConstraint {
   const groups = constraint.split('||').map((group) => parseGroup(group, constraint));
-  return { test: (version) => groups.some((group) => (version.prerelease.length === 0 || group.allowsPrerelease) && group.range.test(version)) };
+  return {
+    test: (version) =>
+      groups.some((group) => (version.prerelease.length === 0 || group.allowsPrerelease) && group.range.test(version)),
+  };
 }
 
 function parseGroup(group: string, constraint: string): { range: Range; allowsPrerelease: boolean } {
@@ -51,9 +55,15 @@ function parseGroup(group: string, constraint: string): { range: Range; allowsPr
   const versions = text.split(/\s+/).filter((token) => /\d/.test(token));
   try {
     const range = new semver.Range(text === '' ? '*' : text, { loose: true, includePrerelease: true });
-    return { range, allowsPrerelease: versions.length > 0 && versions.every((token) => CONSTRAINT_PRERELEASE.test(token)) };
+    return {
+      range,
+      allowsPrerelease: versions.length > 0 && versions.every((token) => CONSTRAINT_PRERELEASE.test(token)),
+    };
   } catch {
-    throw new PinwardenError('PW_INPUT_INVALID', `semver range '${constraint.slice(0, 100)}' is not a valid constraint`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `semver range '${constraint.slice(0, 100)}' is not a valid constraint`,
+    );
   }
 }
 
@@ -70,7 +80,11 @@ export function compileTagFilter(pattern: string): (tag: string) => boolean {
 }
 
 /** The highest tag satisfying the constraint (after the filter), or undefined. */
-export function highestMatchingTag(tags: Iterable<string>, constraint: SemverConstraint, filter?: (tag: string) => boolean): string | undefined {
+export function highestMatchingTag(
+  tags: Iterable<string>,
+  constraint: SemverConstraint,
+  filter?: (tag: string) => boolean,
+): string | undefined {
   let best: Best | undefined;
   for (const tag of tags) best = better(best, tag, constraint, filter);
   return best?.tag;
@@ -78,11 +92,21 @@ export function highestMatchingTag(tags: Iterable<string>, constraint: SemverCon
 
 type Best = { tag: string; version: SemVer };
 
-function better(best: Best | undefined, tag: string, constraint: SemverConstraint, filter?: (tag: string) => boolean): Best | undefined {
+function better(
+  best: Best | undefined,
+  tag: string,
+  constraint: SemverConstraint,
+  filter?: (tag: string) => boolean,
+): Best | undefined {
   if (filter && !filter(tag)) return best;
   const version = parseTagVersion(tag);
   if (!version || !constraint.test(version)) return best;
-  if (!best || semver.compare(version, best.version) > 0 || (semver.compare(version, best.version) === 0 && tag > best.tag)) return { tag, version };
+  if (
+    !best ||
+    semver.compare(version, best.version) > 0 ||
+    (semver.compare(version, best.version) === 0 && tag > best.tag)
+  )
+    return { tag, version };
   return best;
 }
 
@@ -103,7 +127,12 @@ export const SEMVER_BUDGET_MS = 2000;
  * reviews and `/healthz` are served while a long range is tested against thousands of tags; the time spent
  * working is bounded (PW_INPUT_TOO_LARGE past `budgetMs`), and an aborted call stops at the next slice.
  */
-export async function highestMatchingTagWithin(tags: readonly string[], constraint: SemverConstraint, filter: ((tag: string) => boolean) | undefined, options: SelectionBudget = {}): Promise<string | undefined> {
+export async function highestMatchingTagWithin(
+  tags: readonly string[],
+  constraint: SemverConstraint,
+  filter: ((tag: string) => boolean) | undefined,
+  options: SelectionBudget = {},
+): Promise<string | undefined> {
   const now = options.now ?? (() => performance.now());
   const budgetMs = options.budgetMs ?? SEMVER_BUDGET_MS;
   const sliceMs = options.sliceMs ?? 10;
@@ -118,11 +147,17 @@ export async function highestMatchingTagWithin(tags: readonly string[], constrai
     } while (index < tags.length && (index % 16 !== 0 || now() - sliceStart < sliceMs));
     spent += now() - sliceStart;
     if (spent > budgetMs && index < tags.length) {
-      throw new PinwardenError('PW_INPUT_TOO_LARGE', `the semver range and filter took over the ${budgetMs} ms selection budget against ${tags.length} tags (stopped after ${index})`);
+      throw new PinwardenError(
+        'PW_INPUT_TOO_LARGE',
+        `the semver range and filter took over the ${budgetMs} ms selection budget against ${tags.length} tags (stopped after ${index})`,
+      );
     }
     if (index < tags.length) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new PinwardenError('PW_DEADLINE', 'semver selection was cancelled');
+      if (options.signal?.aborted)
+        throw options.signal.reason instanceof Error
+          ? options.signal.reason
+          : new PinwardenError('PW_DEADLINE', 'semver selection was cancelled');
     }
   }
   return best?.tag;

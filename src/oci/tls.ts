@@ -24,7 +24,10 @@ export function tlsFromSecretData(data: SecretData): TlsOptions {
   const cert = text(data['tls.crt']) ?? text(data.certFile);
   const key = text(data['tls.key']) ?? text(data.keyFile);
   if ((cert === undefined) !== (key === undefined)) {
-    throw new PinwardenError('PW_INPUT_INVALID', 'TLS secret must hold both a client certificate (tls.crt) and its key (tls.key), or neither');
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      'TLS secret must hold both a client certificate (tls.crt) and its key (tls.key), or neither',
+    );
   }
   if (cert !== undefined && key !== undefined) assertKeyMatches(cert, key);
   return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
@@ -42,9 +45,16 @@ function assertKeyMatches(cert: string, key: string): void {
     certificateKey = new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
     privateKey = createPublicKey(createPrivateKey(key)).export({ type: 'spki', format: 'der' });
   } catch {
-    throw new PinwardenError('PW_INPUT_INVALID', 'TLS secret: tls.crt or tls.key is not a readable PEM certificate and private key');
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      'TLS secret: tls.crt or tls.key is not a readable PEM certificate and private key',
+    );
   }
-  if (!certificateKey.equals(privateKey)) throw new PinwardenError('PW_INPUT_INVALID', 'TLS secret: tls.key is not the private key of the certificate in tls.crt');
+  if (!certificateKey.equals(privateKey))
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      'TLS secret: tls.key is not the private key of the certificate in tls.crt',
+    );
 }
 
 /** Options for node:https: the default roots plus the OS store plus our CA, and the client pair. */
@@ -67,7 +77,10 @@ export function secureContextOptions(tls: TlsOptions | undefined): SecureContext
  */
 export function tlsIdentity(tls: TlsOptions | undefined): string {
   if (!tls || (tls.ca === undefined && tls.cert === undefined)) return 'default';
-  return createHash('sha256').update(JSON.stringify([tls.ca, tls.cert, tls.key])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([tls.ca, tls.cert, tls.key]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 let cachedRoots: readonly string[] | undefined;

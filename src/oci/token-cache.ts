@@ -28,8 +28,18 @@ export interface TokenCache {
 
 export function createTokenCache(): TokenCache {
   // Tokens carry their own expiry (checked against the caller's clock); the cache's TTL is an upper bound.
-  const tokens = createBoundedCache<CachedToken>({ maxEntries: MAX_ENTRIES, maxBytes: 8 * 1024 * 1024, ttlMs: 3_600_000, sizeOf: (token) => 64 + token.header.length * 2 });
-  const challenges = createBoundedCache<Challenge>({ maxEntries: MAX_ENTRIES, maxBytes: 2 * 1024 * 1024, ttlMs: 3_600_000, sizeOf: (challenge) => 64 + JSON.stringify(challenge).length * 2 });
+  const tokens = createBoundedCache<CachedToken>({
+    maxEntries: MAX_ENTRIES,
+    maxBytes: 8 * 1024 * 1024,
+    ttlMs: 3_600_000,
+    sizeOf: (token) => 64 + token.header.length * 2,
+  });
+  const challenges = createBoundedCache<Challenge>({
+    maxEntries: MAX_ENTRIES,
+    maxBytes: 2 * 1024 * 1024,
+    ttlMs: 3_600_000,
+    sizeOf: (challenge) => 64 + JSON.stringify(challenge).length * 2,
+  });
   const inflight = new Map<string, Promise<string>>();
   return {
     get(key, now) {

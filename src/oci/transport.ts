@@ -55,7 +55,11 @@ const TLS_VERIFY_CODES = new Set([
 ]);
 
 /** A TLS client hello answered in plain HTTP (or refused): the endpoint may speak http instead. */
-export const TLS_MISMATCH_CODES: ReadonlySet<string> = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+export const TLS_MISMATCH_CODES: ReadonlySet<string> = new Set([
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+]);
 
 const IDLE_SOCKET_MS = 30_000;
 
@@ -108,7 +112,9 @@ function send(request: TransportRequest, agent: HttpAgent): Promise<TransportRes
       reject(networkError(method, url, error, signal));
       return;
     }
-    outgoing.once('response', (response) => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response }));
+    outgoing.once('response', (response) =>
+      resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response }),
+    );
     outgoing.once('error', (error) => reject(networkError(method, url, error, signal)));
     outgoing.end(body);
   });
@@ -131,7 +137,12 @@ export function networkError(method: string, url: URL, error: unknown, signal: A
 
 /** Certificate, handshake and protocol failures: the same request would fail the same way again. */
 function isTlsFailure(code: string): boolean {
-  return TLS_VERIFY_CODES.has(code) || TLS_MISMATCH_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_');
+  return (
+    TLS_VERIFY_CODES.has(code) ||
+    TLS_MISMATCH_CODES.has(code) ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_')
+  );
 }
 
 function describe(code: string, error: unknown): string {

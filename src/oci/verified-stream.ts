@@ -44,7 +44,11 @@ export function verifiedStream(
         return;
       }
       const actual = `sha256:${hash.digest('hex')}`;
-      done(actual === descriptor.digest ? null : mismatch(`${context.what}: content digest ${actual} does not match ${descriptor.digest}`));
+      done(
+        actual === descriptor.digest
+          ? null
+          : mismatch(`${context.what}: content digest ${actual} does not match ${descriptor.digest}`),
+      );
     },
   });
   const onSourceError = (error: unknown): void => {
@@ -69,7 +73,11 @@ export function verifiedStream(
 }
 
 /** The whole stream in memory, for content already bounded by its descriptor (manifests, signatures, configs). */
-export async function collectStream(stream: Readable, size: number, mapError: (error: unknown) => PinwardenError): Promise<Uint8Array> {
+export async function collectStream(
+  stream: Readable,
+  size: number,
+  mapError: (error: unknown) => PinwardenError,
+): Promise<Uint8Array> {
   const bytes = new Uint8Array(size);
   let offset = 0;
   try {

@@ -34,10 +34,13 @@ function sleepOn(clock: Pick<Clock, 'setTimer'>, ms: number, signal?: AbortSigna
       timer.cancel();
       reject(abortReason(signal));
     };
-    const timer = clock.setTimer(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = clock.setTimer(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -70,7 +73,8 @@ export function createManualClock(startMs = 0): ManualClock {
       const until = at + ms;
       for (;;) {
         let next: [number, { due: number; callback: () => void }] | undefined;
-        for (const entry of timers) if (entry[1].due <= until && (next === undefined || entry[1].due < next[1].due)) next = entry;
+        for (const entry of timers)
+          if (entry[1].due <= until && (next === undefined || entry[1].due < next[1].due)) next = entry;
         if (next === undefined) break;
         timers.delete(next[0]);
         at = Math.max(at, next[1].due);

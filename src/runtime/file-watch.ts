@@ -54,7 +54,14 @@ function startPoll(files: readonly string[], pollMs: number, trigger: () => void
   if (pollMs <= 0) return undefined;
   let last: string | undefined;
   const check = async (): Promise<void> => {
-    const hashes = await Promise.all(files.map((file) => readFile(file).then((bytes) => createHash('sha256').update(bytes).digest('hex'), () => 'missing')));
+    const hashes = await Promise.all(
+      files.map((file) =>
+        readFile(file).then(
+          (bytes) => createHash('sha256').update(bytes).digest('hex'),
+          () => 'missing',
+        ),
+      ),
+    );
     const current = hashes.join(',');
     if (last !== undefined && current !== last) trigger();
     last = current;

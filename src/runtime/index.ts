@@ -11,7 +11,13 @@ export { cacheKeyOf, createBoundedCache, defaultSizeOf } from './bounded-cache.t
 export type { BoundedCache, BoundedCacheOptions } from './bounded-cache.ts';
 export { createLogger, REDACT_PATHS } from './logger.ts';
 export type { Logger } from './logger.ts';
-export { createAuditMetrics, LATENCY_BUCKETS, createMetricsRegistry, createRegistryMetrics, createReloadMetrics } from './metrics.ts';
+export {
+  createAuditMetrics,
+  LATENCY_BUCKETS,
+  createMetricsRegistry,
+  createRegistryMetrics,
+  createReloadMetrics,
+} from './metrics.ts';
 export type { AuditMetricsSink, RegistryMetrics, ReloadTarget } from './metrics.ts';
 export { watchFiles } from './file-watch.ts';
 export type { FileWatch, FileWatchOptions } from './file-watch.ts';
@@ -20,6 +26,13 @@ export { createPolicyHolder, policyFromFile, readPolicy, staticPolicy } from './
 export type { PolicyFileOptions, PolicyHolder, PolicySource, ReloadingPolicySource } from './policy-file.ts';
 export { loadTlsPair, watchTlsPair } from './tls-reload.ts';
 export type { TlsPair, TlsReloadOptions } from './tls-reload.ts';
-export { INTERMEDIATE_CIPHERS, MIN_TLS_VERSION, certificateFacts, reloadRefusal, secureContextOptions, serverTlsOptions } from './tls-policy.ts';
+export {
+  INTERMEDIATE_CIPHERS,
+  MIN_TLS_VERSION,
+  certificateFacts,
+  reloadRefusal,
+  secureContextOptions,
+  serverTlsOptions,
+} from './tls-policy.ts';
 export type { CertificateFacts, ServingMaterial } from './tls-policy.ts';
 export { mapLimited, pause, untilStopSignal } from './process.ts';

@@ -36,7 +36,9 @@ export const REDACT_PATHS = [
  * measured on the review hot path, sync writes (~3 µs a line) beat SonicBoom's async buffering (~7 µs), and
  * nothing is lost on a crash. `time` is pino's epoch milliseconds: an ISO string costs another ~1.6 µs a line.
  */
-export function createLogger(options: { level?: string; destination?: DestinationStream | number | string } = {}): Logger {
+export function createLogger(
+  options: { level?: string; destination?: DestinationStream | number | string } = {},
+): Logger {
   const config = {
     level: options.level ?? 'info',
     base: { name: 'pinwarden' },

@@ -33,12 +33,40 @@ export interface RegistryMetrics {
 export function createRegistryMetrics(registry: Registry): RegistryMetrics {
   const { Counter, Histogram } = promClient();
   const registers = [registry];
-  const requests = new Counter({ name: 'pinwarden_registry_requests_total', help: 'Registry HTTP requests, by endpoint, method and outcome (status or network/deadline).', labelNames: ['endpoint', 'method', 'outcome'], registers });
-  const latency = new Histogram({ name: 'pinwarden_registry_request_duration_seconds', help: 'Registry request latency.', labelNames: ['endpoint', 'outcome'], buckets: LATENCY_BUCKETS, registers });
-  const retries = new Counter({ name: 'pinwarden_registry_retries_total', help: 'Registry requests retried (429, 5xx, network).', labelNames: ['endpoint'], registers });
-  const cacheHits = new Counter({ name: 'pinwarden_resolver_cache_hits_total', help: 'Tag lookups answered from the TTL cache.', registers });
-  const cacheMisses = new Counter({ name: 'pinwarden_resolver_cache_misses_total', help: 'Tag lookups not in the TTL cache.', registers });
-  const coalesced = new Counter({ name: 'pinwarden_resolver_coalesced_total', help: 'Lookups that waited on an identical in-flight lookup instead of asking the registry.', registers });
+  const requests = new Counter({
+    name: 'pinwarden_registry_requests_total',
+    help: 'Registry HTTP requests, by endpoint, method and outcome (status or network/deadline).',
+    labelNames: ['endpoint', 'method', 'outcome'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'pinwarden_registry_request_duration_seconds',
+    help: 'Registry request latency.',
+    labelNames: ['endpoint', 'outcome'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const retries = new Counter({
+    name: 'pinwarden_registry_retries_total',
+    help: 'Registry requests retried (429, 5xx, network).',
+    labelNames: ['endpoint'],
+    registers,
+  });
+  const cacheHits = new Counter({
+    name: 'pinwarden_resolver_cache_hits_total',
+    help: 'Tag lookups answered from the TTL cache.',
+    registers,
+  });
+  const cacheMisses = new Counter({
+    name: 'pinwarden_resolver_cache_misses_total',
+    help: 'Tag lookups not in the TTL cache.',
+    registers,
+  });
+  const coalesced = new Counter({
+    name: 'pinwarden_resolver_coalesced_total',
+    help: 'Lookups that waited on an identical in-flight lookup instead of asking the registry.',
+    registers,
+  });
   return {
     request(endpoint, method, outcome, seconds) {
       requests.inc({ endpoint, method, outcome });
@@ -55,7 +83,12 @@ export type ReloadTarget = 'policy' | 'tls';
 /** Policy and certificate reloads, by outcome. */
 export function createReloadMetrics(registry: Registry): (what: ReloadTarget, outcome: 'ok' | 'error') => void {
   const { Counter } = promClient();
-  const reloads = new Counter({ name: 'pinwarden_reloads_total', help: 'Policy and TLS certificate reloads, by outcome.', labelNames: ['what', 'outcome'], registers: [registry] });
+  const reloads = new Counter({
+    name: 'pinwarden_reloads_total',
+    help: 'Policy and TLS certificate reloads, by outcome.',
+    labelNames: ['what', 'outcome'],
+    registers: [registry],
+  });
   return (what, outcome) => reloads.inc({ what, outcome });
 }
 
@@ -69,10 +102,29 @@ export interface AuditMetricsSink {
 export function createAuditMetrics(registry: Registry): AuditMetricsSink {
   const { Counter, Gauge, Histogram } = promClient();
   const registers = [registry];
-  const passes = new Counter({ name: 'pinwarden_audit_passes_total', help: 'Audit passes over the sources in the cluster, by outcome.', labelNames: ['outcome'], registers });
-  const duration = new Histogram({ name: 'pinwarden_audit_pass_duration_seconds', help: 'Duration of one audit pass.', buckets: [0.1, 0.5, 1, 5, 15, 60, 300], registers });
-  const results = new Gauge({ name: 'pinwarden_audit_results', help: 'Results of the last audit pass, by result (pass, fail, warn, error, skip).', labelNames: ['result'], registers });
-  const written = new Counter({ name: 'pinwarden_audit_reports_written_total', help: 'PolicyReports written or removed by the audit (unchanged ones are not rewritten).', registers });
+  const passes = new Counter({
+    name: 'pinwarden_audit_passes_total',
+    help: 'Audit passes over the sources in the cluster, by outcome.',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'pinwarden_audit_pass_duration_seconds',
+    help: 'Duration of one audit pass.',
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300],
+    registers,
+  });
+  const results = new Gauge({
+    name: 'pinwarden_audit_results',
+    help: 'Results of the last audit pass, by result (pass, fail, warn, error, skip).',
+    labelNames: ['result'],
+    registers,
+  });
+  const written = new Counter({
+    name: 'pinwarden_audit_reports_written_total',
+    help: 'PolicyReports written or removed by the audit (unchanged ones are not rewritten).',
+    registers,
+  });
   return {
     pass(outcome, seconds) {
       passes.inc({ outcome });

@@ -50,7 +50,10 @@ export function staticPolicy(policy: SourcePolicy): PolicySource {
 }
 
 /** Loads `file` (throws PW_POLICY_INVALID / PW_INPUT_INVALID at startup) and keeps it fresh. */
-export async function policyFromFile(file: string | undefined, options: PolicyFileOptions): Promise<ReloadingPolicySource> {
+export async function policyFromFile(
+  file: string | undefined,
+  options: PolicyFileOptions,
+): Promise<ReloadingPolicySource> {
   const holder = createPolicyHolder(await readPolicy(file), options);
   if (file === undefined) return holder;
   let lastText = await readFile(file, 'utf8').catch(() => '');
@@ -79,7 +82,10 @@ export interface PolicyHolder extends ReloadingPolicySource {
   refuse(error: PinwardenError, context: Record<string, unknown>): void;
 }
 
-export function createPolicyHolder(initial: SourcePolicy, options: Pick<PolicyFileOptions, 'logger' | 'onReload'>): PolicyHolder {
+export function createPolicyHolder(
+  initial: SourcePolicy,
+  options: Pick<PolicyFileOptions, 'logger' | 'onReload'>,
+): PolicyHolder {
   let generation = 1;
   let policy = withGeneration(initial, generation);
   return {
@@ -93,7 +99,10 @@ export function createPolicyHolder(initial: SourcePolicy, options: Pick<PolicyFi
       options.onReload?.('ok');
     },
     refuse(error, context) {
-      options.logger.error({ ...context, code: error.code }, `policy not reloaded, keeping generation ${generation}: ${error.message}`);
+      options.logger.error(
+        { ...context, code: error.code },
+        `policy not reloaded, keeping generation ${generation}: ${error.message}`,
+      );
       options.onReload?.('error');
     },
   };

@@ -12,7 +12,14 @@ export async function readInputFile(path: string, label: string, options: { maxB
   } catch (error) {
     if (error instanceof PinwardenError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : 'unreadable';
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : 'unreadable';
     throw new PinwardenError('PW_INPUT_INVALID', `${label}: ${why}`, { cause: error });
   }
 }

@@ -61,15 +61,20 @@ export interface CertificateFacts {
 
 export function certificateFacts(pem: string | Buffer): CertificateFacts {
   const leaf = new X509Certificate(pem);
-  const names = (leaf.subjectAltName ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = (leaf.subjectAltName ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   return { notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), names };
 }
 
 /** Why a new serving certificate must not replace the current one, or undefined when it may. */
 export function reloadRefusal(current: CertificateFacts, next: CertificateFacts, now: Date): string | undefined {
   if (next.notAfter.getTime() <= now.getTime()) return `the new certificate expired at ${next.notAfter.toISOString()}`;
-  if (next.notBefore.getTime() > now.getTime()) return `the new certificate is not valid before ${next.notBefore.toISOString()}`;
+  if (next.notBefore.getTime() > now.getTime())
+    return `the new certificate is not valid before ${next.notBefore.toISOString()}`;
   const missing = current.names.filter((name) => !next.names.includes(name));
-  if (missing.length > 0) return `the new certificate lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}, which the current one serves`;
+  if (missing.length > 0)
+    return `the new certificate lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}, which the current one serves`;
   return undefined;
 }

@@ -49,7 +49,9 @@ export async function loadTlsPair(certFile: string, keyFile: string, clientCaFil
     };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new PinwardenError('PW_INPUT_INVALID', `TLS pair ${certFile} + ${keyFile} is not usable: ${why}`, { cause: error });
+    throw new PinwardenError('PW_INPUT_INVALID', `TLS pair ${certFile} + ${keyFile} is not usable: ${why}`, {
+      cause: error,
+    });
   }
 }
 
@@ -89,20 +91,35 @@ export function watchTlsPair(options: TlsReloadOptions): FileWatch {
       if (hashOf(next) === hashOf(current)) return;
       const refusal = reloadRefusal(current.facts, next.facts, (options.now ?? (() => new Date()))());
       if (refusal) throw new PinwardenError('PW_INPUT_INVALID', refusal);
-      options.server.setSecureContext(secureContextOptions({ cert: next.cert, key: next.key, ...(next.clientCa ? { clientCa: next.clientCa } : {}) }));
+      options.server.setSecureContext(
+        secureContextOptions({ cert: next.cert, key: next.key, ...(next.clientCa ? { clientCa: next.clientCa } : {}) }),
+      );
       current = next;
       options.logger.info({ certificate: next.summary, fingerprint: next.fingerprint }, 'serving certificate reloaded');
       options.onReload?.('ok', next);
     } catch (error) {
       const failure = toPinwardenError(error, 'PW_INPUT_INVALID');
-      options.logger.error({ code: failure.code }, `serving certificate not reloaded, keeping the old one: ${failure.message}`);
+      options.logger.error(
+        { code: failure.code },
+        `serving certificate not reloaded, keeping the old one: ${failure.message}`,
+      );
       options.onReload?.('error');
     }
   };
-  const files = [options.certFile, options.keyFile, ...(options.clientCaFile !== undefined ? [options.clientCaFile] : [])];
+  const files = [
+    options.certFile,
+    options.keyFile,
+    ...(options.clientCaFile !== undefined ? [options.clientCaFile] : []),
+  ];
   return watchFiles(files, () => void reload(), options);
 }
 
 function hashOf(pair: TlsPair): string {
-  return createHash('sha256').update(pair.cert).update('\u0000').update(pair.key).update('\u0000').update(pair.clientCa ?? '').digest('hex');
+  return createHash('sha256')
+    .update(pair.cert)
+    .update('\u0000')
+    .update(pair.key)
+    .update('\u0000')
+    .update(pair.clientCa ?? '')
+    .digest('hex');
 }

@@ -44,13 +44,22 @@ export function assertBundleNamesTarget(bundle: Bundle, target: BundleTarget): v
   }
   const { artifact } = target;
   if (artifact === undefined) {
-    throw signatureError('BUNDLE_ERROR', 'bundle holds a message signature, not a DSSE envelope: it cannot name an OCI digest');
+    throw signatureError(
+      'BUNDLE_ERROR',
+      'bundle holds a message signature, not a DSSE envelope: it cannot name an OCI digest',
+    );
   }
-  const { algorithm, digest } = content.messageSignature.messageDigest ?? { algorithm: HashAlgorithm.SHA2_256, digest: Buffer.alloc(0) };
+  const { algorithm, digest } = content.messageSignature.messageDigest ?? {
+    algorithm: HashAlgorithm.SHA2_256,
+    digest: Buffer.alloc(0),
+  };
   const hashName = HASH_NAMES.get(algorithm) ?? 'sha256';
   const actual = createHash(hashName).update(artifact).digest();
   if (!actual.equals(Buffer.from(digest))) {
-    throw new PinwardenError('PW_DIGEST_MISMATCH', `bundle message digest ${Buffer.from(digest).toString('hex')} is not the ${hashName} of the artifact (${actual.toString('hex')})`);
+    throw new PinwardenError(
+      'PW_DIGEST_MISMATCH',
+      `bundle message digest ${Buffer.from(digest).toString('hex')} is not the ${hashName} of the artifact (${actual.toString('hex')})`,
+    );
   }
 }
 
@@ -61,10 +70,14 @@ export function assertBundleNamesTarget(bundle: Bundle, target: BundleTarget): v
  */
 export function assertCosignSignatureStatement(bundle: Bundle): void {
   if (bundle.content.$case !== 'dsseEnvelope') return;
-  const predicateType = (parseStatement(bundle.content.dsseEnvelope.payload) as { predicateType?: unknown } | null)?.predicateType;
+  const predicateType = (parseStatement(bundle.content.dsseEnvelope.payload) as { predicateType?: unknown } | null)
+    ?.predicateType;
   if (predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
     const shown = typeof predicateType === 'string' ? JSON.stringify(predicateType.slice(0, 100)) : 'none';
-    throw signatureError('PAYLOAD_ERROR', `bundle is an attestation (predicate type ${shown}), not a cosign signature (${COSIGN_SIGN_PREDICATE_TYPE})`);
+    throw signatureError(
+      'PAYLOAD_ERROR',
+      `bundle is an attestation (predicate type ${shown}), not a cosign signature (${COSIGN_SIGN_PREDICATE_TYPE})`,
+    );
   }
 }
 
@@ -82,7 +95,8 @@ function targetDigest(target: BundleTarget): { algorithm: string; hex: string } 
     if (!match) throw new PinwardenError('PW_INPUT_INVALID', `unsupported artifact digest ${target.digest}`);
     return { algorithm: match[1]!, hex: match[2]! };
   }
-  if (target.artifact === undefined) throw new PinwardenError('PW_INPUT_INVALID', 'no artifact or digest to verify against');
+  if (target.artifact === undefined)
+    throw new PinwardenError('PW_INPUT_INVALID', 'no artifact or digest to verify against');
   return { algorithm: 'sha256', hex: createHash('sha256').update(target.artifact).digest('hex') };
 }
 
@@ -93,7 +107,9 @@ function assertStatementNames(payload: Buffer, want: { algorithm: string; hex: s
   const named = subjects.flatMap((subject: unknown) => {
     const digests = (subject as { digest?: unknown } | null)?.digest;
     if (typeof digests !== 'object' || digests === null) return [];
-    return Object.entries(digests as Record<string, unknown>).map(([alg, hex]) => `${alg}:${String(hex).toLowerCase()}`);
+    return Object.entries(digests as Record<string, unknown>).map(
+      ([alg, hex]) => `${alg}:${String(hex).toLowerCase()}`,
+    );
   });
   if (!named.includes(`${want.algorithm}:${want.hex}`)) {
     throw new PinwardenError(
@@ -113,7 +129,10 @@ export function assertSimpleSigningNames(payload: Uint8Array, digest: string): v
   }
   const critical = (parsed as { critical?: { type?: unknown; image?: Record<string, unknown> } } | null)?.critical;
   if (critical?.type !== COSIGN_SIGNATURE_TYPE) {
-    throw signatureError('PAYLOAD_ERROR', `simple-signing payload type is ${JSON.stringify(critical?.type)}, expected '${COSIGN_SIGNATURE_TYPE}'`);
+    throw signatureError(
+      'PAYLOAD_ERROR',
+      `simple-signing payload type is ${JSON.stringify(critical?.type)}, expected '${COSIGN_SIGNATURE_TYPE}'`,
+    );
   }
   const signed = critical.image?.['docker-manifest-digest'];
   if (signed !== digest) {

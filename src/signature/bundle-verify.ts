@@ -21,7 +21,12 @@ import type { SignatureReason } from '../core/errors.ts';
 import type { BundleTarget } from './binding.ts';
 import { assertBundleNamesTarget } from './binding.ts';
 import { certificateFacts } from './certificate.ts';
-import { assertBundleWellFormed, assertCodeSigning, assertIntegratedWithinValidity, assertLoggedSignerMatches } from './checks.ts';
+import {
+  assertBundleWellFormed,
+  assertCodeSigning,
+  assertIntegratedWithinValidity,
+  assertLoggedSignerMatches,
+} from './checks.ts';
 import { describeSigstoreError, guardSigstore, signatureError, sigstoreReason } from './failure.ts';
 import type { IdentityPolicy } from './identity.ts';
 import { assertIdentityAllowed } from './identity.ts';
@@ -37,9 +42,17 @@ export type SignerPolicy =
   | { mode: 'key'; keys: readonly PublicKeyMaterial[]; requireTlog: boolean; trustRoot?: TrustRoot };
 
 /** What a verified bundle tells: the signer fields of `VerifiedSignature`. */
-export type BundleOutcome = Pick<VerifiedSignature, 'mode' | 'issuer' | 'subjects' | 'claims' | 'keyName' | 'logIndex' | 'integratedTime'>;
+export type BundleOutcome = Pick<
+  VerifiedSignature,
+  'mode' | 'issuer' | 'subjects' | 'claims' | 'keyName' | 'logIndex' | 'integratedTime'
+>;
 
-const KNOWN_MEDIA_TYPES = new Set([BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE]);
+const KNOWN_MEDIA_TYPES = new Set([
+  BUNDLE_V01_MEDIA_TYPE,
+  BUNDLE_V02_MEDIA_TYPE,
+  BUNDLE_V03_LEGACY_MEDIA_TYPE,
+  BUNDLE_V03_MEDIA_TYPE,
+]);
 
 /** protobuf-JSON → Bundle, refusing media types we do not know (sigstore-js only pattern-matches them). */
 export function parseBundle(json: unknown): Bundle {
@@ -75,7 +88,11 @@ export function verifyBundle(bundle: Bundle, target: BundleTarget, signer: Signe
   return signer.mode === 'keyless' ? verifyKeyless(bundle, target, signer) : verifyWithKeys(bundle, target, signer);
 }
 
-function verifyKeyless(bundle: Bundle, target: BundleTarget, signer: Extract<SignerPolicy, { mode: 'keyless' }>): BundleOutcome {
+function verifyKeyless(
+  bundle: Bundle,
+  target: BundleTarget,
+  signer: Extract<SignerPolicy, { mode: 'keyless' }>,
+): BundleOutcome {
   const leafDer = leafCertificate(bundle);
   const entity = guardSigstore('bundle', () => toSignedEntity(bundle, artifactBuffer(target)));
   const verifier = new Verifier(signer.trustRoot.material(), {
@@ -90,7 +107,13 @@ function verifyKeyless(bundle: Bundle, target: BundleTarget, signer: Extract<Sig
   assertLoggedSignerMatches(entries, { certificateDer: facts.der, spki: facts.spki });
   assertIntegratedWithinValidity(entries, facts);
   assertIdentityAllowed(signer.identity, facts);
-  return { mode: 'keyless', issuer: facts.issuer, subjects: facts.subjects, claims: facts.claims, ...tlogFacts(bundle) };
+  return {
+    mode: 'keyless',
+    issuer: facts.issuer,
+    subjects: facts.subjects,
+    claims: facts.claims,
+    ...tlogFacts(bundle),
+  };
 }
 
 function leafCertificate(bundle: Bundle): Buffer {
@@ -104,11 +127,18 @@ function leafCertificate(bundle: Bundle): Buffer {
       return leaf.rawBytes;
     }
     case 'publicKey':
-      throw signatureError('PUBLIC_KEY_ERROR', 'bundle is signed with a public key, but keyless verification was asked for');
+      throw signatureError(
+        'PUBLIC_KEY_ERROR',
+        'bundle is signed with a public key, but keyless verification was asked for',
+      );
   }
 }
 
-function verifyWithKeys(bundle: Bundle, target: BundleTarget, signer: Extract<SignerPolicy, { mode: 'key' }>): BundleOutcome {
+function verifyWithKeys(
+  bundle: Bundle,
+  target: BundleTarget,
+  signer: Extract<SignerPolicy, { mode: 'key' }>,
+): BundleOutcome {
   const material = bundle.verificationMaterial.content;
   if (material.$case !== 'publicKey') {
     throw signatureError('CERTIFICATE_ERROR', 'bundle carries a certificate, but key-based verification was asked for');
@@ -124,22 +154,32 @@ function verifyWithKeys(bundle: Bundle, target: BundleTarget, signer: Extract<Si
       if (signer.requireTlog) assertLoggedSignerMatches(checked.verificationMaterial.tlogEntries, { spki: key.spki });
       return { mode: 'key', subjects: [], keyName: key.name, ...(signer.requireTlog ? tlogFacts(bundle) : {}) };
     } catch (error) {
-      failures.push(`key '${key.name}': ${error instanceof PinwardenError ? error.message : describeSigstoreError(error)}`);
+      failures.push(
+        `key '${key.name}': ${error instanceof PinwardenError ? error.message : describeSigstoreError(error)}`,
+      );
       reasons.add(error instanceof PinwardenError ? (error.subCode ?? 'SIGNATURE_ERROR') : sigstoreReason(error));
     }
   }
   // One key, or every key failing alike: that reason; keys failing differently: the signature did not verify.
   const [only] = reasons;
-  throw signatureError(reasons.size === 1 && only !== undefined ? only : 'SIGNATURE_ERROR', `no configured key verified the bundle (${failures.join('; ')})`);
+  throw signatureError(
+    reasons.size === 1 && only !== undefined ? only : 'SIGNATURE_ERROR',
+    `no configured key verified the bundle (${failures.join('; ')})`,
+  );
 }
 
 function trustMaterialFor(signer: Extract<SignerPolicy, { mode: 'key' }>, key: PublicKeyMaterial): TrustMaterial {
   if (signer.trustRoot) return signer.trustRoot.material(keyFinderFor(key));
-  if (signer.requireTlog) throw new PinwardenError('PW_INPUT_INVALID', 'a trusted root is needed to verify the transparency log');
+  if (signer.requireTlog)
+    throw new PinwardenError('PW_INPUT_INVALID', 'a trusted root is needed to verify the transparency log');
   return { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [], publicKey: keyFinderFor(key) };
 }
 
-function keyThresholds(requireTlog: boolean): { tlogThreshold: number; ctlogThreshold: number; timestampThreshold: number } {
+function keyThresholds(requireTlog: boolean): {
+  tlogThreshold: number;
+  ctlogThreshold: number;
+  timestampThreshold: number;
+} {
   return requireTlog
     ? { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 1 }
     : { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 };

@@ -20,9 +20,16 @@ export interface CacheKeyOptions {
  * `trustIdentity` names what the result was checked against: `TrustRoot.id` (keyless), `keySetId(keys)`
  * (key-based), or both joined — `trustIdentityOf(signerPolicy)` computes it.
  */
-export function signatureCacheKey(digest: Digest, verify: OciVerifyBlock, trustIdentity: string, options: CacheKeyOptions = {}): string {
+export function signatureCacheKey(
+  digest: Digest,
+  verify: OciVerifyBlock,
+  trustIdentity: string,
+  options: CacheKeyOptions = {},
+): string {
   const identities = (verify.matchOIDCIdentity ?? [])
-    .map((identity) => JSON.stringify([identity.issuer, identity.subject, ...CLAIM_CONSTRAINTS.map((name) => identity[name] ?? '')]))
+    .map((identity) =>
+      JSON.stringify([identity.issuer, identity.subject, ...CLAIM_CONSTRAINTS.map((name) => identity[name] ?? '')]),
+    )
     .sort()
     .filter((item, index, all) => all.indexOf(item) === index);
   const canonical = JSON.stringify([

@@ -32,7 +32,10 @@ export interface CandidateOutcome extends BundleOutcome {
 }
 
 /** Resolves to null for a referrer that is not a signature at all (cosign skips those silently). */
-export async function verifyCandidate(candidate: Candidate, context: CandidateContext): Promise<CandidateOutcome | null> {
+export async function verifyCandidate(
+  candidate: Candidate,
+  context: CandidateContext,
+): Promise<CandidateOutcome | null> {
   if (candidate.kind === 'legacy') return verifyLegacyLayer(candidate.layer, context);
   return verifyBundleReferrer(candidate.manifest, context);
 }
@@ -43,7 +46,11 @@ async function verifyLegacyLayer(layer: Descriptor, context: CandidateContext): 
   }
   assertWithinCap(layer.size, context.limits.maxPayloadBytes, `signature payload ${layer.digest}`);
   const payload = await fetchAll(context.repository, layer, context.call, context.limits.maxPayloadBytes);
-  const outcome = verifyLegacySignature({ payload, annotations: layer.annotations ?? {} }, context.subject.digest, context.signer);
+  const outcome = verifyLegacySignature(
+    { payload, annotations: layer.annotations ?? {} },
+    context.subject.digest,
+    context.signer,
+  );
   return { ...outcome, kind: 'legacy', source: layer.digest };
 }
 
@@ -57,7 +64,10 @@ async function verifyBundleReferrer(referrer: Descriptor, context: CandidateCont
   assertWithinCap(layer.size, limits.maxBundleBytes, `bundle ${layer.digest}`);
   const bundle = parseBundleBytes(await fetchAll(repository, layer, call, limits.maxBundleBytes));
   if (bundle.mediaType !== BUNDLE_V03_MEDIA_TYPE && bundle.mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE) {
-    throw signatureError('BUNDLE_ERROR', `bundle ${bundle.mediaType} is older than v0.3, which cosign requires for OCI signatures`);
+    throw signatureError(
+      'BUNDLE_ERROR',
+      `bundle ${bundle.mediaType} is older than v0.3, which cosign requires for OCI signatures`,
+    );
   }
   if (bundle.content.$case !== 'dsseEnvelope') {
     throw signatureError('BUNDLE_ERROR', 'bundle does not contain a DSSE envelope');
@@ -76,7 +86,10 @@ function bundleLayer(bytes: Uint8Array, referrer: Digest, subject: Digest): Desc
   const layer = descriptorAt(layers[0], `${what} layer 0`);
   if (!layer.mediaType.startsWith(SIGSTORE_BUNDLE_MEDIA_PREFIX)) return undefined;
   if (manifest.subject?.digest !== subject) {
-    throw new PinwardenError('PW_DIGEST_MISMATCH', `${what} is attached to ${String(manifest.subject?.digest)}, not ${subject}`);
+    throw new PinwardenError(
+      'PW_DIGEST_MISMATCH',
+      `${what} is attached to ${String(manifest.subject?.digest)}, not ${subject}`,
+    );
   }
   return layer;
 }

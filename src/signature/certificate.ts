@@ -44,7 +44,12 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
       claims: readClaims(cert.extensions),
     };
   } catch (error) {
-    throw signatureError('CERTIFICATE_ERROR', 'signing certificate cannot be parsed as X.509 DER', 'PW_SIGNATURE_INVALID', error);
+    throw signatureError(
+      'CERTIFICATE_ERROR',
+      'signing certificate cannot be parsed as X.509 DER',
+      'PW_SIGNATURE_INVALID',
+      error,
+    );
   }
 }
 
@@ -81,7 +86,8 @@ function usernameOtherName(otherName: ASN1Obj): string[] {
 
 /** Go `net.IP.String()`: dotted IPv4 (also for v4-mapped v6), RFC 5952 compressed IPv6. */
 export function formatIp(bytes: Uint8Array): string {
-  const mapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  const mapped =
+    bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   if (bytes.length === 4 || mapped) return [...bytes.subarray(bytes.length - 4)].join('.');
   if (bytes.length !== 16) return `?${Buffer.from(bytes).toString('hex')}`;
   const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0));

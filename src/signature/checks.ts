@@ -20,11 +20,14 @@ type LoggedVerifier = { certificateDer: Buffer } | { spki: Buffer };
 export function assertLoggedSignerMatches(entries: readonly TransparencyLogEntry[], expected: ExpectedSigner): void {
   entries.forEach((entry, index) => {
     const logged = loggedVerifier(entry);
-    const same = 'certificateDer' in logged
-      ? expected.certificateDer !== undefined && logged.certificateDer.equals(expected.certificateDer)
-      : logged.spki.equals(expected.spki);
+    const same =
+      'certificateDer' in logged
+        ? expected.certificateDer !== undefined && logged.certificateDer.equals(expected.certificateDer)
+        : logged.spki.equals(expected.spki);
     if (!same) {
-      throw signatureError('TLOG_BODY_ERROR', `tlog entry ${index} (log index ${entry.logIndex}) records a different ${'certificateDer' in logged ? 'certificate' : 'public key'} than the one that signed`,
+      throw signatureError(
+        'TLOG_BODY_ERROR',
+        `tlog entry ${index} (log index ${entry.logIndex}) records a different ${'certificateDer' in logged ? 'certificate' : 'public key'} than the one that signed`,
       );
     }
   });
@@ -32,18 +35,26 @@ export function assertLoggedSignerMatches(entries: readonly TransparencyLogEntry
 
 export function assertCodeSigning(facts: CertificateFacts): void {
   if (!facts.extendedKeyUsages.includes(OID_CODE_SIGNING)) {
-    throw signatureError('CERTIFICATE_ERROR', 'signing certificate lacks the codeSigning extended key usage (1.3.6.1.5.5.7.3.3)');
+    throw signatureError(
+      'CERTIFICATE_ERROR',
+      'signing certificate lacks the codeSigning extended key usage (1.3.6.1.5.5.7.3.3)',
+    );
   }
 }
 
 /** Rekor v2 entries carry no integrated time (0); their time comes from an RFC 3161 timestamp instead. */
-export function assertIntegratedWithinValidity(entries: readonly TransparencyLogEntry[], facts: CertificateFacts): void {
+export function assertIntegratedWithinValidity(
+  entries: readonly TransparencyLogEntry[],
+  facts: CertificateFacts,
+): void {
   for (const entry of entries) {
     const seconds = Number(entry.integratedTime);
     if (!Number.isFinite(seconds) || seconds <= 0) continue;
     const time = new Date(seconds * 1000);
     if (time < facts.notBefore || time > facts.notAfter) {
-      throw signatureError('CERTIFICATE_ERROR', `integrated time ${time.toISOString()} is outside the certificate validity ${facts.notBefore.toISOString()} .. ${facts.notAfter.toISOString()}`,
+      throw signatureError(
+        'CERTIFICATE_ERROR',
+        `integrated time ${time.toISOString()} is outside the certificate validity ${facts.notBefore.toISOString()} .. ${facts.notAfter.toISOString()}`,
       );
     }
   }
@@ -57,10 +68,14 @@ export function assertIntegratedWithinValidity(entries: readonly TransparencyLog
  */
 export function assertBundleWellFormed(bundle: Bundle): void {
   const material = bundle.verificationMaterial.content;
-  if (material.$case === 'x509CertificateChain') assertIssuingOrder(material.x509CertificateChain.certificates.map((c) => c.rawBytes));
+  if (material.$case === 'x509CertificateChain')
+    assertIssuingOrder(material.x509CertificateChain.certificates.map((c) => c.rawBytes));
   bundle.verificationMaterial.tlogEntries.forEach((entry, index) => {
     if (entry.inclusionProof && !entry.inclusionProof.checkpoint?.envelope) {
-      throw signatureError('TLOG_INCLUSION_PROOF_ERROR', `tlog entry ${index} has an inclusion proof without a checkpoint`);
+      throw signatureError(
+        'TLOG_INCLUSION_PROOF_ERROR',
+        `tlog entry ${index} has an inclusion proof without a checkpoint`,
+      );
     }
   });
 }
@@ -69,13 +84,19 @@ function assertIssuingOrder(chain: readonly Buffer[]): void {
   for (let i = 0; i + 1 < chain.length; i++) {
     let issued = false;
     try {
-      const [child, parent] = [X509Certificate.parse(Buffer.from(chain[i]!)), X509Certificate.parse(Buffer.from(chain[i + 1]!))];
+      const [child, parent] = [
+        X509Certificate.parse(Buffer.from(chain[i]!)),
+        X509Certificate.parse(Buffer.from(chain[i + 1]!)),
+      ];
       issued = child.issuer.equals(parent.subject) && child.verify(parent);
     } catch {
       issued = false;
     }
     if (!issued) {
-      throw signatureError('CERTIFICATE_ERROR', `bundle certificate chain is not in issuing order: certificate ${i} is not issued by certificate ${i + 1}`);
+      throw signatureError(
+        'CERTIFICATE_ERROR',
+        `bundle certificate chain is not in issuing order: certificate ${i} is not issued by certificate ${i + 1}`,
+      );
     }
   }
 }

@@ -25,7 +25,15 @@ const KNOWN: ReadonlyMap<number, Known> = new Map<number, Known>([
   [2, { claim: 'buildTrigger', label: 'GitHubWorkflowTrigger', generation: 'v1' }],
   [3, { claim: 'sourceRepositoryDigest', label: 'GitHubWorkflowSHA', generation: 'v1' }],
   [4, { label: 'GitHubWorkflowName', generation: 'v1' }],
-  [5, { claim: 'sourceRepositoryURI', label: 'GitHubWorkflowRepository', generation: 'v1', transform: (value) => `https://github.com/${value}` }],
+  [
+    5,
+    {
+      claim: 'sourceRepositoryURI',
+      label: 'GitHubWorkflowRepository',
+      generation: 'v1',
+      transform: (value) => `https://github.com/${value}`,
+    },
+  ],
   [6, { claim: 'sourceRepositoryRef', label: 'GitHubWorkflowRef', generation: 'v1' }],
   [7, { label: 'OtherName', generation: 'v2' }],
   [8, { claim: 'issuer', label: 'Issuer', generation: 'v2' }],
@@ -42,7 +50,10 @@ const KNOWN: ReadonlyMap<number, Known> = new Map<number, Known>([
   [19, { claim: 'buildConfigDigest', label: 'BuildConfigDigest', generation: 'v2' }],
   [20, { claim: 'buildTrigger', label: 'BuildTrigger', generation: 'v2' }],
   [21, { claim: 'runInvocationURI', label: 'RunInvocationURI', generation: 'v2' }],
-  [22, { claim: 'sourceRepositoryVisibilityAtSigning', label: 'SourceRepositoryVisibilityAtSigning', generation: 'v2' }],
+  [
+    22,
+    { claim: 'sourceRepositoryVisibilityAtSigning', label: 'SourceRepositoryVisibilityAtSigning', generation: 'v2' },
+  ],
   [23, { claim: 'deploymentEnvironment', label: 'DeploymentEnvironment', generation: 'v2' }],
 ]);
 
@@ -95,11 +106,17 @@ function collect(reads: readonly Read[], problems: string[]): CertificateClaims 
   for (const read of reads) byClaim.set(read.known.claim!, [...(byClaim.get(read.known.claim!) ?? []), read]);
   const issuer = pick(byClaim.get('issuer') ?? [], problems);
   for (const [claim, candidates] of byClaim) {
-    const usable = candidates.filter((read) => read.known.generation === 'v2' || !GITHUB_V1.has(read.number) || issuer?.value === GITHUB_ISSUER);
+    const usable = candidates.filter(
+      (read) => read.known.generation === 'v2' || !GITHUB_V1.has(read.number) || issuer?.value === GITHUB_ISSUER,
+    );
     const chosen = claim === 'issuer' ? issuer : pick(usable, problems);
     if (!chosen) continue;
     values[claim] = chosen.known.transform ? chosen.known.transform(chosen.value) : chosen.value;
-    origins[claim] = { oid: `${PREFIX}${chosen.number}`, label: chosen.known.label, generation: chosen.known.generation };
+    origins[claim] = {
+      oid: `${PREFIX}${chosen.number}`,
+      label: chosen.known.label,
+      generation: chosen.known.generation,
+    };
   }
   return { values, origins, problems };
 }

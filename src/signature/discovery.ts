@@ -15,8 +15,7 @@ import type { FailureReason, SignatureLimits } from './types.ts';
 export const SIGSTORE_BUNDLE_MEDIA_PREFIX = 'application/vnd.dev.sigstore.bundle';
 
 export type Candidate =
-  | { kind: 'bundle'; label: string; manifest: Descriptor }
-  | { kind: 'legacy'; label: string; layer: Descriptor };
+  { kind: 'bundle'; label: string; manifest: Descriptor } | { kind: 'legacy'; label: string; layer: Descriptor };
 
 /** What discovery learnt besides the candidates; filled while the generator runs. */
 export interface DiscoveryLog {
@@ -57,22 +56,45 @@ export async function* discoverCandidates(
   }
 }
 
-async function bundleReferrers(repository: Repository, subject: Descriptor, call: Call, log: DiscoveryLog): Promise<Descriptor[]> {
+async function bundleReferrers(
+  repository: Repository,
+  subject: Descriptor,
+  call: Call,
+  log: DiscoveryLog,
+): Promise<Descriptor[]> {
   try {
     const all = await repository.referrers(subject, undefined, call);
     // Other artifact types (SBOMs, notation…) are not signatures; an unlabelled referrer has to be looked at.
-    return all.filter((referrer) => referrer.artifactType === undefined || referrer.artifactType.startsWith(SIGSTORE_BUNDLE_MEDIA_PREFIX));
+    return all.filter(
+      (referrer) =>
+        referrer.artifactType === undefined || referrer.artifactType.startsWith(SIGSTORE_BUNDLE_MEDIA_PREFIX),
+    );
   } catch (error) {
     if (notFound(error)) return [];
     rethrowIfUndecidable(error, call);
     const candidate = `referrers of ${subject.digest}`;
     // A foreign error here comes from parsing what the registry sent (not from sigstore-js): its type only.
-    log.failures.push(isPinwardenError(error) ? reasonOf(candidate, error) : { candidate, code: 'PW_SIGNATURE_INVALID', subCode: 'MANIFEST_ERROR', message: `the referrers answer is not valid (${error instanceof Error ? error.name : typeof error})` });
+    log.failures.push(
+      isPinwardenError(error)
+        ? reasonOf(candidate, error)
+        : {
+            candidate,
+            code: 'PW_SIGNATURE_INVALID',
+            subCode: 'MANIFEST_ERROR',
+            message: `the referrers answer is not valid (${error instanceof Error ? error.name : typeof error})`,
+          },
+    );
     return [];
   }
 }
 
-async function legacyLayers(repository: Repository, tag: string, limits: SignatureLimits, call: Call, log: DiscoveryLog): Promise<Descriptor[]> {
+async function legacyLayers(
+  repository: Repository,
+  tag: string,
+  limits: SignatureLimits,
+  call: Call,
+  log: DiscoveryLog,
+): Promise<Descriptor[]> {
   try {
     const descriptor = await repository.resolve(tag, call);
     assertWithinCap(descriptor.size, limits.maxManifestBytes, `legacy signature manifest ${tag}`);
@@ -133,8 +155,16 @@ export function descriptorAt(value: unknown, what: string): Descriptor {
     (layer.size ?? -1) >= 0;
   if (!valid) throw signatureError('MANIFEST_ERROR', `${what} is not a valid descriptor`);
   const annotations = layer.annotations;
-  const stringMap = typeof annotations === 'object' && annotations !== null && Object.values(annotations).every((v) => typeof v === 'string');
-  return { mediaType: layer.mediaType!, digest: layer.digest!, size: layer.size!, ...(stringMap ? { annotations: { ...annotations } } : {}) };
+  const stringMap =
+    typeof annotations === 'object' &&
+    annotations !== null &&
+    Object.values(annotations).every((v) => typeof v === 'string');
+  return {
+    mediaType: layer.mediaType!,
+    digest: layer.digest!,
+    size: layer.size!,
+    ...(stringMap ? { annotations: { ...annotations } } : {}),
+  };
 }
 
 const NOT_FOUND: readonly ErrorCode[] = ['PW_MANIFEST_UNKNOWN'];

@@ -8,7 +8,12 @@ import { PinwardenError, isPinwardenError, isSignatureReason } from '../core/err
 import type { FailureReason } from './types.ts';
 
 /** A signature failure: its stable PW code (default PW_SIGNATURE_INVALID) and the reason sub-code under it. */
-export function signatureError(subCode: SignatureReason, message: string, code: ErrorCode = 'PW_SIGNATURE_INVALID', cause?: unknown): PinwardenError {
+export function signatureError(
+  subCode: SignatureReason,
+  message: string,
+  code: ErrorCode = 'PW_SIGNATURE_INVALID',
+  cause?: unknown,
+): PinwardenError {
   return new PinwardenError(code, message, { subCode, ...(cause !== undefined ? { cause } : {}) });
 }
 
@@ -18,7 +23,12 @@ export function guardSigstore<T>(step: string, run: () => T): T {
     return run();
   } catch (error) {
     if (isPinwardenError(error)) throw error;
-    throw signatureError(sigstoreReason(error), `${step}: ${describeSigstoreError(error)}`, 'PW_SIGNATURE_INVALID', error);
+    throw signatureError(
+      sigstoreReason(error),
+      `${step}: ${describeSigstoreError(error)}`,
+      'PW_SIGNATURE_INVALID',
+      error,
+    );
   }
 }
 
@@ -46,8 +56,19 @@ export function describeSigstoreError(error: unknown): string {
 }
 
 export function reasonOf(candidate: string, error: unknown): FailureReason {
-  if (isPinwardenError(error)) return { candidate, code: error.code, message: error.message, ...(error.subCode ? { subCode: error.subCode } : {}) };
-  return { candidate, code: 'PW_SIGNATURE_INVALID', subCode: sigstoreReason(error), message: describeSigstoreError(error) };
+  if (isPinwardenError(error))
+    return {
+      candidate,
+      code: error.code,
+      message: error.message,
+      ...(error.subCode ? { subCode: error.subCode } : {}),
+    };
+  return {
+    candidate,
+    code: 'PW_SIGNATURE_INVALID',
+    subCode: sigstoreReason(error),
+    message: describeSigstoreError(error),
+  };
 }
 
 /**
@@ -55,21 +76,33 @@ export function reasonOf(candidate: string, error: unknown): FailureReason {
  * wrong identity → PW_IDENTITY_MISMATCH), else PW_SIGNATURE_INVALID; no reason at all → PW_SIGNATURE_NOT_FOUND;
  * candidates left untried because of the cap → PW_TOO_LARGE.
  */
-export function noVerifiedSignature(target: string, reasons: readonly FailureReason[], untried: number): PinwardenError {
+export function noVerifiedSignature(
+  target: string,
+  reasons: readonly FailureReason[],
+  untried: number,
+): PinwardenError {
   const code = finalCode(reasons, untried);
   const lines = reasons.map((reason) => `${reason.candidate}: ${reason.message} [${reason.code}]`);
   if (untried > 0) lines.push(`${untried} more signature candidate(s) not tried: over the candidate cap`);
-  const summary = reasons.length === 0 && untried === 0 ? `no signatures found for ${target}` : `no matching signatures for ${target}`;
+  const summary =
+    reasons.length === 0 && untried === 0
+      ? `no signatures found for ${target}`
+      : `no matching signatures for ${target}`;
   const message = lines.length === 0 ? summary : `${summary}: ${lines.join('; ')}`;
   const subCode = sharedSubCode(reasons, untried);
-  return new PinwardenError(code, message, { details: { target, reasons: [...reasons], untried }, ...(subCode ? { subCode } : {}) });
+  return new PinwardenError(code, message, {
+    details: { target, reasons: [...reasons], untried },
+    ...(subCode ? { subCode } : {}),
+  });
 }
 
 /** The sub-code every reason shares (one candidate, or all failing alike), else none. */
 function sharedSubCode(reasons: readonly FailureReason[], untried: number): SignatureReason | undefined {
   const [first, ...rest] = reasons;
   if (untried > 0 || first?.subCode === undefined) return undefined;
-  return rest.every((reason) => reason.subCode === first.subCode && reason.code === first.code) ? first.subCode : 'MIXED_ERROR';
+  return rest.every((reason) => reason.subCode === first.subCode && reason.code === first.code)
+    ? first.subCode
+    : 'MIXED_ERROR';
 }
 
 function finalCode(reasons: readonly FailureReason[], untried: number): ErrorCode {

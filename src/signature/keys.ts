@@ -39,14 +39,21 @@ export function parsePublicKey(name: string, pemText: string, source: string): P
     throw new PinwardenError('PW_INPUT_INVALID', `public key '${name}' in ${source} is not a PEM public key`);
   }
   if (!SUPPORTED_KEY_TYPES.has(key.asymmetricKeyType ?? '')) {
-    throw new PinwardenError('PW_INPUT_INVALID', `public key '${name}' in ${source} has unsupported type ${key.asymmetricKeyType}`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `public key '${name}' in ${source} has unsupported type ${key.asymmetricKeyType}`,
+    );
   }
   const spki = key.export({ format: 'der', type: 'spki' });
   return { name, key, spki, hint: createHash('sha256').update(spki).digest('base64') };
 }
 
 /** cosign `LoadVerifier(key, SHA256)`: raw signature over the payload bytes. */
-export function verifyPayloadSignature(material: PublicKeyMaterial, payload: Uint8Array, signature: Uint8Array): boolean {
+export function verifyPayloadSignature(
+  material: PublicKeyMaterial,
+  payload: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   const algorithm = material.key.asymmetricKeyType === 'ed25519' ? null : 'sha256';
   try {
     return verify(algorithm, payload, material.key, signature);
@@ -67,6 +74,9 @@ export function orderByHint(keys: readonly PublicKeyMaterial[], hint: string | u
 
 /** Stable fingerprint of a key set, for cache keys: names and SPKI hashes, never key bytes. */
 export function keySetId(keys: readonly PublicKeyMaterial[]): string {
-  const listing = keys.map((key) => `${key.name}=${key.hint}`).sort().join('\n');
+  const listing = keys
+    .map((key) => `${key.name}=${key.hint}`)
+    .sort()
+    .join('\n');
   return `keys:sha256:${createHash('sha256').update(listing).digest('hex')}`;
 }

@@ -40,22 +40,33 @@ export function verifyLegacySignature(signature: LegacySignature, digest: string
   assertSimpleSigningNames(signature.payload, digest);
   const signatureB64 = requireAnnotation(signature, 'signature');
   if (signer.mode === 'key' && !signer.requireTlog) return verifyWithKeysOnly(signature, signatureB64, signer.keys);
-  const material = signer.mode === 'keyless' ? { certificate: requireAnnotation(signature, 'certificate') } : { keyHint: '' };
+  const material =
+    signer.mode === 'keyless' ? { certificate: requireAnnotation(signature, 'certificate') } : { keyHint: '' };
   const bundle = parseBundle(legacyToBundleJson(signature, material));
   return verifyBundle(bundle, { artifact: signature.payload }, signer);
 }
 
-function verifyWithKeysOnly(signature: LegacySignature, signatureB64: string, keys: Extract<SignerPolicy, { mode: 'key' }>['keys']): BundleOutcome {
+function verifyWithKeysOnly(
+  signature: LegacySignature,
+  signatureB64: string,
+  keys: Extract<SignerPolicy, { mode: 'key' }>['keys'],
+): BundleOutcome {
   const raw = Buffer.from(signatureB64, 'base64');
   const key = keys.find((candidate) => verifyPayloadSignature(candidate, signature.payload, raw));
   if (!key) {
-    throw signatureError('SIGNATURE_ERROR', `signature does not verify with any configured key (${keys.map((k) => k.name).join(', ')})`);
+    throw signatureError(
+      'SIGNATURE_ERROR',
+      `signature does not verify with any configured key (${keys.map((k) => k.name).join(', ')})`,
+    );
   }
   return { mode: 'key', subjects: [], keyName: key.name };
 }
 
 /** The conversion table of sigstore.md §3.7. The Rekor body is passed through byte-exact. */
-export function legacyToBundleJson(signature: LegacySignature, material: { certificate: string } | { keyHint: string }): SerializedBundle {
+export function legacyToBundleJson(
+  signature: LegacySignature,
+  material: { certificate: string } | { keyHint: string },
+): SerializedBundle {
   const rekor = parseRekorAnnotation(requireAnnotation(signature, 'bundle'));
   const body = decodeBody(rekor.Payload.body);
   return {
@@ -121,8 +132,12 @@ function parseRekorAnnotation(text: string): RekorBundleAnnotation {
 
 function decodeBody(base64Body: string): { kind: string; apiVersion: string } {
   try {
-    const body = JSON.parse(Buffer.from(base64Body, 'base64').toString('utf8')) as { kind?: unknown; apiVersion?: unknown };
-    if (typeof body.kind === 'string' && typeof body.apiVersion === 'string') return { kind: body.kind, apiVersion: body.apiVersion };
+    const body = JSON.parse(Buffer.from(base64Body, 'base64').toString('utf8')) as {
+      kind?: unknown;
+      apiVersion?: unknown;
+    };
+    if (typeof body.kind === 'string' && typeof body.apiVersion === 'string')
+      return { kind: body.kind, apiVersion: body.apiVersion };
   } catch {
     // reported below
   }

@@ -70,13 +70,20 @@ export function fixedTrustRootSource(root: TrustRoot): TrustRootSource {
 }
 
 /** Flux semantics: `trustedRootSecretRef` → that Secret's `trusted_root.json`, else the public-good root. */
-export function secretTrustRootSource(secrets?: SecretDataReader, fallback: () => TrustRoot = publicGoodTrustRoot): TrustRootSource {
+export function secretTrustRootSource(
+  secrets?: SecretDataReader,
+  fallback: () => TrustRoot = publicGoodTrustRoot,
+): TrustRootSource {
   const parsed = createParsedTrustRoots();
   return {
     async trustRoot(verify, call) {
       const name = verify.trustedRootSecretRef?.name;
       if (name === undefined) return fallback();
-      if (!secrets) throw new PinwardenError('PW_INPUT_INVALID', `cannot read trusted root secret '${name}': no secret reader configured`);
+      if (!secrets)
+        throw new PinwardenError(
+          'PW_INPUT_INVALID',
+          `cannot read trusted root secret '${name}': no secret reader configured`,
+        );
       const text = (await secrets(name, call))[TRUSTED_ROOT_SECRET_KEY];
       if (text === undefined) {
         throw new PinwardenError('PW_INPUT_INVALID', `'${TRUSTED_ROOT_SECRET_KEY}' not found in secret '${name}'`);
@@ -91,7 +98,12 @@ export type ParsedTrustRoots = (key: string, bytes: Uint8Array, source: string) 
 
 /** Few roots (a policy lists them by digest, Secrets rarely change); each parsed one holds keys and certificates. */
 export function createParsedTrustRoots(): ParsedTrustRoots {
-  const parsed = createBoundedCache<TrustRoot>({ maxEntries: 8, maxBytes: 8 * 256 * 1024, ttlMs: 3_600_000, sizeOf: () => 256 * 1024 });
+  const parsed = createBoundedCache<TrustRoot>({
+    maxEntries: 8,
+    maxBytes: 8 * 256 * 1024,
+    ttlMs: 3_600_000,
+    sizeOf: () => 256 * 1024,
+  });
   return (key, bytes, source) => {
     const known = parsed.get(key);
     if (known) return known;
@@ -115,16 +127,28 @@ function decodeTrustedRoot(bytes: Uint8Array, source: string): TrustedRoot {
   try {
     return TrustedRoot.fromJSON(json);
   } catch (error) {
-    throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} is malformed (not a sigstore TrustedRoot)`, { cause: error });
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `trusted root from ${source} is malformed (not a sigstore TrustedRoot)`,
+      { cause: error },
+    );
   }
 }
 
 function assertValidityStarts(root: TrustedRoot, source: string): void {
   const missing: string[] = [];
-  root.tlogs.forEach((log, i) => log.publicKey?.validFor?.start || missing.push(`tlogs[${i}].publicKey.validFor.start`));
-  root.ctlogs.forEach((log, i) => log.publicKey?.validFor?.start || missing.push(`ctlogs[${i}].publicKey.validFor.start`));
-  root.certificateAuthorities.forEach((ca, i) => ca.validFor?.start || missing.push(`certificateAuthorities[${i}].validFor.start`));
-  root.timestampAuthorities.forEach((ca, i) => ca.validFor?.start || missing.push(`timestampAuthorities[${i}].validFor.start`));
+  root.tlogs.forEach(
+    (log, i) => log.publicKey?.validFor?.start || missing.push(`tlogs[${i}].publicKey.validFor.start`),
+  );
+  root.ctlogs.forEach(
+    (log, i) => log.publicKey?.validFor?.start || missing.push(`ctlogs[${i}].publicKey.validFor.start`),
+  );
+  root.certificateAuthorities.forEach(
+    (ca, i) => ca.validFor?.start || missing.push(`certificateAuthorities[${i}].validFor.start`),
+  );
+  root.timestampAuthorities.forEach(
+    (ca, i) => ca.validFor?.start || missing.push(`timestampAuthorities[${i}].validFor.start`),
+  );
   root.tlogs.forEach((log, i) => log.logId?.keyId?.length || missing.push(`tlogs[${i}].logId.keyId`));
   if (missing.length > 0) {
     throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} is missing ${missing.join(', ')}`);
@@ -135,10 +159,16 @@ function buildMaterial(root: TrustedRoot, source: string): TrustMaterial {
   try {
     return toTrustMaterial(root);
   } catch (error) {
-    throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} is unusable: ${describeSigstoreError(error)}`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `trusted root from ${source} is unusable: ${describeSigstoreError(error)}`,
+    );
   }
 }
 
 const refuseKeys: KeyFinderFunc = (hint) => {
-  throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no public key configured (bundle key hint ${hint})` });
+  throw new VerificationError({
+    code: 'PUBLIC_KEY_ERROR',
+    message: `no public key configured (bundle key hint ${hint})`,
+  });
 };

@@ -18,9 +18,13 @@ export function verifyBlockFromView(view: VerifyView): OciVerifyBlock {
 function stringIdentity(identity: { issuer: unknown; subject: unknown }, index: number): OidcIdentity {
   const { issuer, subject } = identity;
   if (typeof issuer !== 'string' || typeof subject !== 'string') {
-    throw new PinwardenError('PW_INPUT_INVALID', `spec.verify.matchOIDCIdentity[${index}] needs string issuer and subject`, {
-      details: { field: `spec.verify.matchOIDCIdentity[${index}]` },
-    });
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `spec.verify.matchOIDCIdentity[${index}] needs string issuer and subject`,
+      {
+        details: { field: `spec.verify.matchOIDCIdentity[${index}]` },
+      },
+    );
   }
   return { issuer, subject };
 }

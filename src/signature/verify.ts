@@ -78,7 +78,10 @@ export async function verifyArtifactSignature(
 /** Builds the signer policy before any registry call, so configuration errors surface first. */
 export async function signerPolicy(verify: OciVerifyBlock, options: VerifySignatureOptions): Promise<SignerPolicy> {
   if (verify.provider !== 'cosign') {
-    throw new PinwardenError('PW_VERIFY_UNSUPPORTED', `verification provider '${verify.provider}' is not supported (only cosign)`);
+    throw new PinwardenError(
+      'PW_VERIFY_UNSUPPORTED',
+      `verification provider '${verify.provider}' is not supported (only cosign)`,
+    );
   }
   const trustRoots = options.trustRoots ?? secretTrustRootSource(options.secrets);
   const keySecret = verify.secretRef?.name;
@@ -86,10 +89,16 @@ export async function signerPolicy(verify: OciVerifyBlock, options: VerifySignat
     const identity = identityPolicy(verify.matchOIDCIdentity ?? [], options.allowAnyIdentity === true);
     return { mode: 'keyless', identity, trustRoot: await trustRoots.trustRoot(verify, options.call) };
   }
-  if (!options.secrets) throw new PinwardenError('PW_INPUT_INVALID', `cannot read key secret '${keySecret}': no secret reader configured`);
+  if (!options.secrets)
+    throw new PinwardenError('PW_INPUT_INVALID', `cannot read key secret '${keySecret}': no secret reader configured`);
   const keys = publicKeysFromSecretData(await options.secrets(keySecret, options.call), `secret '${keySecret}'`);
   const requireTlog = options.requireTlog === true;
-  return { mode: 'key', keys, requireTlog, ...(requireTlog ? { trustRoot: await trustRoots.trustRoot(verify, options.call) } : {}) };
+  return {
+    mode: 'key',
+    keys,
+    requireTlog,
+    ...(requireTlog ? { trustRoot: await trustRoots.trustRoot(verify, options.call) } : {}),
+  };
 }
 
 function verifiedSignature(outcome: CandidateOutcome, subject: Descriptor): VerifiedSignature {

@@ -26,7 +26,12 @@ export interface IdentityOffload {
    * Decisions for the object's undecided entries, or undefined when the rules have nothing to compute
    * (not an OCIRepository, exempt, over an input cap, no keyless entries, all memoised).
    */
-  prepare(object: unknown, namespace: string | undefined, policy: SourcePolicy, deadline: number): Promise<PrecomputedIdentities> | undefined;
+  prepare(
+    object: unknown,
+    namespace: string | undefined,
+    policy: SourcePolicy,
+    deadline: number,
+  ): Promise<PrecomputedIdentities> | undefined;
   close(): Promise<void>;
 }
 
@@ -71,7 +76,12 @@ export function createIdentityOffload(options: { clock?: () => number } = {}): I
     started.unref();
     started.on('message', (answer: WorkerAnswer) => {
       for (const [pattern, error] of answer.syntax ?? []) rememberSyntaxVerdict(pattern, error ?? undefined);
-      const missing = answer.error !== undefined ? `could not be decided (${answer.error.slice(0, 80)})` : answer.skipped ? NOT_IN_TIME : "exceeded this object's identity time bound";
+      const missing =
+        answer.error !== undefined
+          ? `could not be decided (${answer.error.slice(0, 80)})`
+          : answer.skipped
+            ? NOT_IN_TIME
+            : "exceeded this object's identity time bound";
       settle(answer.id, { checks: new Map(answer.results), missing });
     });
     const replace = (why: string): void => {
@@ -98,9 +108,17 @@ export function createIdentityOffload(options: { clock?: () => number } = {}): I
       if (undecided.length === 0) return undefined;
       worker ??= start();
       const id = nextId++;
-      const job: IdentityJob = { id, entries: undecided, allowed: allowed.map((identity) => ({ ...identity })), deadline };
+      const job: IdentityJob = {
+        id,
+        entries: undecided,
+        allowed: allowed.map((identity) => ({ ...identity })),
+        deadline,
+      };
       return new Promise<PrecomputedIdentities>((resolve) => {
-        const timer = setTimeout(() => settle(id, { checks: new Map(), missing: NOT_IN_TIME }), Math.max(1, deadline - clock()));
+        const timer = setTimeout(
+          () => settle(id, { checks: new Map(), missing: NOT_IN_TIME }),
+          Math.max(1, deadline - clock()),
+        );
         pending.set(id, { resolve, timer, allowed });
         worker?.postMessage(job);
       });
@@ -129,5 +147,9 @@ function unique(entries: IdentityEntry[]): IdentityEntry[] {
 function keylessStringEntries(view: OciRepositoryView): IdentityEntry[] {
   const verify = view.verify;
   if (!verify || verify.provider !== 'cosign' || verify.hasSecretRef) return [];
-  return verify.identities.flatMap((entry) => (typeof entry.issuer === 'string' && typeof entry.subject === 'string' ? [{ issuer: entry.issuer, subject: entry.subject }] : []));
+  return verify.identities.flatMap((entry) =>
+    typeof entry.issuer === 'string' && typeof entry.subject === 'string'
+      ? [{ issuer: entry.issuer, subject: entry.subject }]
+      : [],
+  );
 }

@@ -37,6 +37,10 @@ parentPort?.on('message', (job: IdentityJob) => {
     parentPort?.postMessage({ id: job.id, results: decideIdentities(valid, job.allowed), syntax });
   } catch (error) {
     // Only the error's type crosses over: its message would reach a denial, and a foreign message is never shown.
-    parentPort?.postMessage({ id: job.id, results: [], error: `internal error: ${error instanceof Error ? error.name : typeof error}` });
+    parentPort?.postMessage({
+      id: job.id,
+      results: [],
+      error: `internal error: ${error instanceof Error ? error.name : typeof error}`,
+    });
   }
 });

@@ -4,8 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../runtime/index.ts';
 import type { WebhookMetrics } from './metrics.ts';
 
-export function buildMetricsServer(options: { metrics: WebhookMetrics; isReady: () => boolean; logger: Logger }): FastifyInstance {
-  const app = fastify({ loggerInstance: options.logger.child({ server: 'metrics' }), logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
+export function buildMetricsServer(options: {
+  metrics: WebhookMetrics;
+  isReady: () => boolean;
+  logger: Logger;
+}): FastifyInstance {
+  const app = fastify({
+    loggerInstance: options.logger.child({ server: 'metrics' }),
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     if (options.isReady()) return { status: 'ready' };

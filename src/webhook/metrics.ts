@@ -7,7 +7,12 @@ import { Counter, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { registryMetricsSink } from '../flows/index.ts';
 import type { EventSink } from '../oci/index.ts';
-import { LATENCY_BUCKETS, createMetricsRegistry, createRegistryMetrics, createReloadMetrics } from '../runtime/index.ts';
+import {
+  LATENCY_BUCKETS,
+  createMetricsRegistry,
+  createRegistryMetrics,
+  createReloadMetrics,
+} from '../runtime/index.ts';
 import type { ReloadTarget } from '../runtime/index.ts';
 import type { ReviewLabel } from './routes/answer.ts';
 
@@ -23,8 +28,19 @@ export interface WebhookMetrics {
 export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = createMetricsRegistry(options);
   const registers = [registry];
-  const requests = new Counter({ name: 'pinwarden_webhook_requests_total', help: 'Admission reviews answered, by route and verdict.', labelNames: ['route', 'verdict'], registers });
-  const duration = new Histogram({ name: 'pinwarden_webhook_request_duration_seconds', help: 'Time to answer an admission review.', labelNames: ['route', 'verdict'], buckets: LATENCY_BUCKETS, registers });
+  const requests = new Counter({
+    name: 'pinwarden_webhook_requests_total',
+    help: 'Admission reviews answered, by route and verdict.',
+    labelNames: ['route', 'verdict'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'pinwarden_webhook_request_duration_seconds',
+    help: 'Time to answer an admission review.',
+    labelNames: ['route', 'verdict'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
 
   // Label-bound children, made once per (route, verdict): prom-client hashes the labels on every call otherwise.
   // Not a cache (no bound needed): the keys are the two routes times the handful of verdicts.

@@ -40,7 +40,8 @@ export interface AdmissionResponse {
 export function decodeReview(body: unknown): AdmissionRequest {
   const review = asRecord(body);
   if (!review) throw malformed('the body is not a JSON object');
-  if (review.apiVersion !== REVIEW_API_VERSION) throw malformed(`apiVersion must be ${REVIEW_API_VERSION}, got ${describe(review.apiVersion)}`);
+  if (review.apiVersion !== REVIEW_API_VERSION)
+    throw malformed(`apiVersion must be ${REVIEW_API_VERSION}, got ${describe(review.apiVersion)}`);
   if (review.kind !== 'AdmissionReview') throw malformed(`kind must be AdmissionReview, got ${describe(review.kind)}`);
   const request = asRecord(review.request);
   if (!request) throw malformed('request is missing or not an object');
@@ -63,7 +64,11 @@ export function decodeReview(body: unknown): AdmissionRequest {
   };
 }
 
-export function encodeReview(response: AdmissionResponse): { apiVersion: string; kind: 'AdmissionReview'; response: AdmissionResponse } {
+export function encodeReview(response: AdmissionResponse): {
+  apiVersion: string;
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+} {
   return { apiVersion: REVIEW_API_VERSION, kind: 'AdmissionReview', response };
 }
 
@@ -72,7 +77,14 @@ export function allowed(uid: string, warnings: readonly string[] = []): Admissio
 }
 
 export function denied(uid: string, message: string, warnings: readonly string[] = []): AdmissionResponse {
-  return withWarnings({ uid, allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message: boundMessage(message) } }, warnings);
+  return withWarnings(
+    {
+      uid,
+      allowed: false,
+      status: { status: 'Failure', code: 403, reason: 'Forbidden', message: boundMessage(message) },
+    },
+    warnings,
+  );
 }
 
 export function patched(uid: string, patch: readonly PatchOp[], warnings: readonly string[] = []): AdmissionResponse {
@@ -83,7 +95,16 @@ export function patched(uid: string, patch: readonly PatchOp[], warnings: readon
 
 /** Fail-closed answer that still echoes the uid (the apiserver rejects a review with another uid). */
 export function errored(uid: string, code: number, message: string): AdmissionResponse {
-  return { uid, allowed: false, status: { status: 'Failure', code, reason: code === 500 ? 'InternalError' : 'BadRequest', message: boundMessage(message) } };
+  return {
+    uid,
+    allowed: false,
+    status: {
+      status: 'Failure',
+      code,
+      reason: code === 500 ? 'InternalError' : 'BadRequest',
+      message: boundMessage(message),
+    },
+  };
 }
 
 export function withWarnings(response: AdmissionResponse, warnings: readonly string[]): AdmissionResponse {

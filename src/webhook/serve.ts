@@ -6,7 +6,15 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import { cachingNamespaceReader, cachingSecretReader, createKubeApi, createKubeConnection, createKubeNamespaceReader, createKubeSecretReader, startClusterPolicySource } from '../kube/index.ts';
+import {
+  cachingNamespaceReader,
+  cachingSecretReader,
+  createKubeApi,
+  createKubeConnection,
+  createKubeNamespaceReader,
+  createKubeSecretReader,
+  startClusterPolicySource,
+} from '../kube/index.ts';
 import type { ClusterPolicySource, KubeApi, NamespaceReader, SecretReader } from '../kube/index.ts';
 import { PinwardenError } from '../core/errors.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
@@ -99,9 +107,10 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const logger = options.logger ?? createLogger({ ...(options.logLevel ? { level: options.logLevel } : {}) });
   const metrics = createWebhookMetrics();
   const onReload = (outcome: 'ok' | 'error'): void => metrics.observeReload('policy', outcome);
-  const policy = options.policySource === 'cluster'
-    ? await clusterPolicy(options, logger, onReload)
-    : await policyFromFile(options.config, { ...options.watch, logger, onReload });
+  const policy =
+    options.policySource === 'cluster'
+      ? await clusterPolicy(options, logger, onReload)
+      : await policyFromFile(options.config, { ...options.watch, logger, onReload });
   const pair = await loadTlsPair(options.tlsCert, options.tlsKey, options.clientCaFile).catch((error: unknown) => {
     policy.close();
     throw error;
@@ -111,15 +120,31 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ connection: kube }));
   const onEvent: EventSink = (event) => {
     // Registry error bodies never reach an admission answer (no read-back); operators see them at debug level.
-    if (event.type === 'response-body') logger.debug({ registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary }, 'registry error body');
+    if (event.type === 'response-body')
+      logger.debug(
+        { registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary },
+        'registry error body',
+      );
     metrics.onRegistryEvent(event);
   };
   // The process's registry connections and token cache: created here, closed on shutdown.
   const connections = createRegistryConnections();
-  const pins = createPinResolver({ access: clusterAccess(secrets), onEvent, connections, ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}) });
+  const pins = createPinResolver({
+    access: clusterAccess(secrets),
+    onEvent,
+    connections,
+    ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}),
+  });
   const verifier = createAdmissionVerifier({ pins, secrets });
   const namespaces = options.namespaces ?? cachingNamespaceReader(createKubeNamespaceReader({ connection: kube }));
-  const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets, namespaces });
+  const flows = admissionFlows({
+    pins,
+    failures: createPinFailureLog(),
+    now: () => new Date(),
+    verifier,
+    secrets,
+    namespaces,
+  });
   const identityOffload = createIdentityOffload();
   const app = buildServer({
     policy,
@@ -165,7 +190,16 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   }
   if (options.embedded) {
     try {
-      embedded = await options.embedded({ logger, registry: metrics.registry, policy: () => policy.current(), secrets, exceptions: () => policy.exceptions?.(), flows, identities: (object, namespace, current, deadline) => identityOffload.prepare(object, namespace, current, deadline) });
+      embedded = await options.embedded({
+        logger,
+        registry: metrics.registry,
+        policy: () => policy.current(),
+        secrets,
+        exceptions: () => policy.exceptions?.(),
+        flows,
+        identities: (object, namespace, current, deadline) =>
+          identityOffload.prepare(object, namespace, current, deadline),
+      });
     } catch (error) {
       await close();
       throw error;
@@ -174,20 +208,46 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   ready = true;
   const webhookUrl = `https://${hostFor(app)}`;
   const metricsUrl = `http://${hostFor(metricsApp)}`;
-  logger.info({ webhook: webhookUrl, metrics: metricsUrl, certificate: pair.summary, clientCertificates: pair.clientCa ? 'required' : 'not asked for', policy: policy.current().metadata.name, config: options.policySource === 'cluster' ? '(SourcePolicy objects)' : (options.config ?? '(built-in defaults)') }, 'pinwarden serving');
+  logger.info(
+    {
+      webhook: webhookUrl,
+      metrics: metricsUrl,
+      certificate: pair.summary,
+      clientCertificates: pair.clientCa ? 'required' : 'not asked for',
+      policy: policy.current().metadata.name,
+      config: options.policySource === 'cluster' ? '(SourcePolicy objects)' : (options.config ?? '(built-in defaults)'),
+    },
+    'pinwarden serving',
+  );
   return { webhookUrl, metricsUrl, isReady: () => ready, app, close };
 }
 
 /** The cluster's SourcePolicy objects, listed once before serving (a webhook must not answer from nothing). */
-async function clusterPolicy(options: ServeOptions, logger: Logger, onReload: (outcome: 'ok' | 'error') => void): Promise<ClusterPolicySource> {
-  const api = options.kubeApi ?? createKubeApi({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), userAgent: 'pinwarden-serve' });
-  const source = startClusterPolicySource({ api, logger, fallback: defaultPolicy(), onReload, ...(options.clock ? { clock: options.clock } : {}) });
+async function clusterPolicy(
+  options: ServeOptions,
+  logger: Logger,
+  onReload: (outcome: 'ok' | 'error') => void,
+): Promise<ClusterPolicySource> {
+  const api =
+    options.kubeApi ??
+    createKubeApi({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), userAgent: 'pinwarden-serve' });
+  const source = startClusterPolicySource({
+    api,
+    logger,
+    fallback: defaultPolicy(),
+    onReload,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const timeoutMs = options.policySyncTimeoutMs ?? 30_000;
   try {
     await source.waitForSync(AbortSignal.timeout(timeoutMs));
   } catch (error) {
     source.close();
-    throw new PinwardenError('PW_KUBE_API', `--policy-source=cluster: SourcePolicy and SourcePolicyException objects not listed within ${timeoutMs / 1000} s (are the CRDs of deploy/crds installed, and may pinwarden list and watch them?)`, { cause: error });
+    throw new PinwardenError(
+      'PW_KUBE_API',
+      `--policy-source=cluster: SourcePolicy and SourcePolicyException objects not listed within ${timeoutMs / 1000} s (are the CRDs of deploy/crds installed, and may pinwarden list and watch them?)`,
+      { cause: error },
+    );
   }
   return source;
 }

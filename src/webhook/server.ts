@@ -46,7 +46,15 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
     return503OnClosing: true,
     requestTimeout: limits.requestTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
-    ...(deps.https ? { https: { ...serverTlsOptions(deps.https), connectionsCheckingInterval: limits.checkIntervalMs, headersTimeout: limits.headersTimeoutMs } } : {}),
+    ...(deps.https
+      ? {
+          https: {
+            ...serverTlsOptions(deps.https),
+            connectionsCheckingInterval: limits.checkIntervalMs,
+            headersTimeout: limits.headersTimeoutMs,
+          },
+        }
+      : {}),
   }) as unknown as FastifyInstance;
   app.server.maxConnections = limits.maxConnections;
   app.server.headersTimeout = limits.headersTimeoutMs;
@@ -56,18 +64,34 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     const bytes = body as Buffer;
     if (jsonDepthExceeds(bytes, MAX_JSON_DEPTH)) {
-      done(new PinwardenError('PW_REVIEW_MALFORMED', `malformed AdmissionReview: JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(
+        new PinwardenError(
+          'PW_REVIEW_MALFORMED',
+          `malformed AdmissionReview: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+        ),
+        undefined,
+      );
       return;
     }
     try {
       done(null, JSON.parse(bytes.toString('utf8')));
     } catch {
-      done(new PinwardenError('PW_REVIEW_MALFORMED', 'malformed AdmissionReview: the body is not valid JSON'), undefined);
+      done(
+        new PinwardenError('PW_REVIEW_MALFORMED', 'malformed AdmissionReview: the body is not valid JSON'),
+        undefined,
+      );
     }
   });
-  app.setErrorHandler((error: FastifyError | PinwardenError, request, reply) => answerHttpError(error, request, reply, deps));
+  app.setErrorHandler((error: FastifyError | PinwardenError, request, reply) =>
+    answerHttpError(error, request, reply, deps),
+  );
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ statusCode: 404, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}: pinwarden serves POST /mutate and POST /validate` });
+    void reply
+      .code(404)
+      .send({
+        statusCode: 404,
+        message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}: pinwarden serves POST /mutate and POST /validate`,
+      });
   });
   const watchdog = createWatchdog(WATCHDOG_TICK_MS, deps.clock ?? systemClock);
   app.addHook('onClose', (_instance, done) => {
@@ -84,18 +108,41 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
  * in-flight budget (its declared length, or the body limit when chunked), or refused with 503. Either early
  * answer closes the connection, so an unread body is never parsed as a next request.
  */
-function admitRequest(request: FastifyRequest, reply: FastifyReply, done: () => void, budget: BodyBudget, deps: WebhookDeps): void {
+function admitRequest(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: () => void,
+  budget: BodyBudget,
+  deps: WebhookDeps,
+): void {
   const path = request.url.split('?')[0] ?? '';
   if (request.method !== 'POST' || !ROUTES.has(path)) {
-    void reply.code(404).header('connection', 'close').send({ statusCode: 404, message: `no route ${request.method} ${cut(path, 100)}: pinwarden serves POST /mutate and POST /validate` });
+    void reply
+      .code(404)
+      .header('connection', 'close')
+      .send({
+        statusCode: 404,
+        message: `no route ${request.method} ${cut(path, 100)}: pinwarden serves POST /mutate and POST /validate`,
+      });
     return;
   }
   const declared = Number(request.headers['content-length']);
   const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_REVIEW_BYTES) : MAX_REVIEW_BYTES;
   if (!budget.reserve(bytes)) {
     deps.metrics.observeReview(path === '/mutate' ? 'mutate' : 'validate', 'busy', 0);
-    deps.logger.warn({ code: 'PW_REVIEW_BUSY', held: budget.held, bytes }, 'request refused: the in-flight body budget is full');
-    void reply.code(503).header('connection', 'close').header('retry-after', '1').send({ statusCode: 503, code: 'PW_REVIEW_BUSY', message: 'pinwarden is holding its maximum of request bodies; retry' });
+    deps.logger.warn(
+      { code: 'PW_REVIEW_BUSY', held: budget.held, bytes },
+      'request refused: the in-flight body budget is full',
+    );
+    void reply
+      .code(503)
+      .header('connection', 'close')
+      .header('retry-after', '1')
+      .send({
+        statusCode: 503,
+        code: 'PW_REVIEW_BUSY',
+        message: 'pinwarden is holding its maximum of request bodies; retry',
+      });
     return;
   }
   let released = false;
@@ -117,28 +164,40 @@ function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, wat
   const clock = deps.clock ?? systemClock;
   // Not async: a review the rules decide without I/O is answered in the same tick (fastify sends a plain
   // return value); only a review that waits on a registry goes through a promise.
-  return (request: FastifyRequest<{ Querystring: { timeout?: string } }>): AdmissionReviewBody | Promise<AdmissionReviewBody> => {
+  return (
+    request: FastifyRequest<{ Querystring: { timeout?: string } }>,
+  ): AdmissionReviewBody | Promise<AdmissionReviewBody> => {
     const started = clock.now();
     const review = decodeReview(request.body);
     const timeoutMs = parseGoDuration(request.query.timeout) ?? deps.defaultTimeoutMs ?? APISERVER_DEFAULT_TIMEOUT_MS;
     const answerBy = started + timeoutMs - Math.max(MIN_MARGIN_MS, timeoutMs * 0.05);
     const answer = answerInTime(route, handler, review, deps, answerBy, watchdog);
-    return answer instanceof Promise ? answer.then((settled) => finish(route, review, settled, deps, started)) : finish(route, review, answer, deps, started);
+    return answer instanceof Promise
+      ? answer.then((settled) => finish(route, review, settled, deps, started))
+      : finish(route, review, answer, deps, started);
   };
 }
 
 type AdmissionReviewBody = ReturnType<typeof encodeReview>;
 
-function finish(route: Route, review: AdmissionRequest, answer: Answer, deps: WebhookDeps, started: number): AdmissionReviewBody {
+function finish(
+  route: Route,
+  review: AdmissionRequest,
+  answer: Answer,
+  deps: WebhookDeps,
+  started: number,
+): AdmissionReviewBody {
   const durationMs = (deps.clock ?? systemClock).now() - started;
   deps.metrics.observeReview(route, answer.verdict, durationMs / 1000);
   // Decisions that change or refuse something are logged at info; plain "allowed, unchanged" at debug, and
   // so is a dry-run pin: kustomize-controller dry-runs every reconcile with the tag from Git, so each one is
   // patched again, and those lines would drown the rest (and cost ~3 µs each).
-  const routine = answer.verdict === 'allow' || answer.verdict === 'unchanged' || (review.dryRun && answer.verdict === 'patched');
+  const routine =
+    answer.verdict === 'allow' || answer.verdict === 'unchanged' || (review.dryRun && answer.verdict === 'patched');
   const quiet = routine && answer.response.warnings === undefined;
   const level = quiet ? 'debug' : 'info';
-  if (deps.logger.isLevelEnabled(level)) deps.logger[level](logFields(route, review, answer, durationMs), 'admission review');
+  if (deps.logger.isLevelEnabled(level))
+    deps.logger[level](logFields(route, review, answer, durationMs), 'admission review');
   return encodeReview(answer.response);
 }
 
@@ -146,7 +205,14 @@ function finish(route: Route, review: AdmissionRequest, answer: Answer, deps: We
  * Runs the route; a throw becomes the route's fail-open (mutate) or fail-closed (validate) answer. An answer
  * that needs I/O also runs under a wall-clock guard, so an overrun is answered before the apiserver gives up.
  */
-function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequest, deps: WebhookDeps, answerBy: number, watchdog: Watchdog): Answer | Promise<Answer> {
+function answerInTime(
+  route: Route,
+  handler: RouteHandler,
+  review: AdmissionRequest,
+  deps: WebhookDeps,
+  answerBy: number,
+  watchdog: Watchdog,
+): Answer | Promise<Answer> {
   const clock = deps.clock ?? systemClock;
   let policy: SourcePolicy | undefined;
   try {
@@ -156,20 +222,39 @@ function answerInTime(route: Route, handler: RouteHandler, review: AdmissionRequ
     // Its deadline comes before answerBy, so an undecided identity is denied by the rules (identity-too-complex)
     // rather than reaching the watchdog, whose deadline answer `registry.onUnreachable: warn` would admit.
     const identitiesBy = Math.max(clock.now() + 1, answerBy - IDENTITY_MARGIN_MS);
-    const identities = route === 'validate' && !isOutOfScope(review) ? deps.identityOffload?.prepare(review.object, review.namespace, current, identitiesBy) : undefined;
+    const identities =
+      route === 'validate' && !isOutOfScope(review)
+        ? deps.identityOffload?.prepare(review.object, review.namespace, current, identitiesBy)
+        : undefined;
     const exceptions = route === 'validate' ? deps.policy.exceptions?.() : undefined;
-    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> => handler(review, { policy: current, flows: deps.flows, remainingMs: Math.max(1, answerBy - clock.now() - 25), ...(exceptions ? { exceptions } : {}), ...env });
+    const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> =>
+      handler(review, {
+        policy: current,
+        flows: deps.flows,
+        remainingMs: Math.max(1, answerBy - clock.now() - 25),
+        ...(exceptions ? { exceptions } : {}),
+        ...env,
+      });
     const outcome = identities ? identities.then((decided) => run({ identities: decided })) : run({});
     if (!(outcome instanceof Promise)) return outcome;
     // The watchdog sweeps every WATCHDOG_TICK_MS, so it may fire up to one tick after answerBy (inside the margin).
-    return watchdog.guard(outcome, answerBy).catch((error: unknown) => failureAnswer(route, review, error, deps, policy));
+    return watchdog
+      .guard(outcome, answerBy)
+      .catch((error: unknown) => failureAnswer(route, review, error, deps, policy));
   } catch (error) {
     return failureAnswer(route, review, error, deps, policy);
   }
 }
 
-function failureAnswer(route: Route, review: AdmissionRequest, error: unknown, deps: WebhookDeps, policy: SourcePolicy | undefined): Answer {
-  if (!isPinwardenError(error) || error.kind === 'internal') deps.logger.error({ ...errorLogFields(error), reqId: review.uid, route }, 'admission review failed');
+function failureAnswer(
+  route: Route,
+  review: AdmissionRequest,
+  error: unknown,
+  deps: WebhookDeps,
+  policy: SourcePolicy | undefined,
+): Answer {
+  if (!isPinwardenError(error) || error.kind === 'internal')
+    deps.logger.error({ ...errorLogFields(error), reqId: review.uid, route }, 'admission review failed');
   return route === 'mutate' ? mutateFailure(review, error) : validateFailure(review, error, policy);
 }
 
@@ -181,7 +266,12 @@ const FASTIFY_CODES: Partial<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'PW_REVIEW_MALFORMED',
 };
 
-function answerHttpError(error: FastifyError | PinwardenError, request: FastifyRequest, reply: FastifyReply, deps: WebhookDeps): void {
+function answerHttpError(
+  error: FastifyError | PinwardenError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: WebhookDeps,
+): void {
   const ours = error instanceof PinwardenError && error.kind === 'framing' ? error : undefined;
   const code = ours?.code ?? FASTIFY_CODES[String(error.code)];
   const route = request.routeOptions.url === '/mutate' ? 'mutate' : 'validate';
@@ -199,7 +289,8 @@ function answerHttpError(error: FastifyError | PinwardenError, request: FastifyR
 
 /** Our own words for an envelope error: a fastify message is never passed on. */
 function envelopeMessage(code: ErrorCode, request: FastifyRequest, ours: PinwardenError | undefined): string {
-  if (code === 'PW_REVIEW_MEDIA_TYPE') return `AdmissionReview must be sent as application/json, got ${cut(String(request.headers['content-type'] ?? 'no content type'), 100)}`;
+  if (code === 'PW_REVIEW_MEDIA_TYPE')
+    return `AdmissionReview must be sent as application/json, got ${cut(String(request.headers['content-type'] ?? 'no content type'), 100)}`;
   if (code === 'PW_REVIEW_TOO_LARGE') return `AdmissionReview body over ${MAX_REVIEW_BYTES} bytes`;
   return ours?.message ?? 'malformed AdmissionReview: empty body or invalid Content-Length';
 }
@@ -209,11 +300,17 @@ export function parseGoDuration(text: string | undefined): number | undefined {
   if (text === undefined || !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
   const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
-  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) total += Number(value) * (units[unit ?? 's'] ?? 1000);
+  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g))
+    total += Number(value) * (units[unit ?? 's'] ?? 1000);
   return total > 0 ? total : undefined;
 }
 
-function logFields(route: Route, review: AdmissionRequest, answer: Answer, durationMs: number): Record<string, unknown> {
+function logFields(
+  route: Route,
+  review: AdmissionRequest,
+  answer: Answer,
+  durationMs: number,
+): Record<string, unknown> {
   const metadata = (review.object as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
   const name = typeof metadata?.name === 'string' ? metadata.name : '';
   const namespace = typeof metadata?.namespace === 'string' ? metadata.namespace : (review.namespace ?? '');

@@ -21,7 +21,10 @@ export function truncateWarning(text: string, limit = MAX_WARNING_LENGTH): strin
 export function limitWarnings(warnings: readonly string[]): string[] {
   const unique = [...new Set(warnings.map((warning) => truncateWarning(warning)))].filter((warning) => warning !== '');
   if (unique.length <= MAX_WARNINGS) return unique;
-  return [...unique.slice(0, MAX_WARNINGS - 1), `pinwarden: ${unique.length - MAX_WARNINGS + 1} more warnings not shown`];
+  return [
+    ...unique.slice(0, MAX_WARNINGS - 1),
+    `pinwarden: ${unique.length - MAX_WARNINGS + 1} more warnings not shown`,
+  ];
 }
 
 export function violationLine(finding: Finding): string {

@@ -29,7 +29,12 @@ export function createWatchdog(tickMs = 25, clock: Clock = systemClock): Watchdo
     for (const entry of pending) {
       if (entry.answerBy <= at) {
         pending.delete(entry);
-        entry.fail(new PinwardenError('PW_DEADLINE', `no decision within the admission deadline (${at - entry.answerBy} ms over)`));
+        entry.fail(
+          new PinwardenError(
+            'PW_DEADLINE',
+            `no decision within the admission deadline (${at - entry.answerBy} ms over)`,
+          ),
+        );
       }
     }
     if (pending.size > 0) timer = clock.setTimer(sweep, tickMs);

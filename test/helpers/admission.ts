@@ -28,12 +28,19 @@ export interface ReviewOptions {
   subResource?: string;
 }
 
-export function admissionReview(object: Record<string, Loose> | null, review: ReviewOptions = {}): Record<string, Loose> {
+export function admissionReview(
+  object: Record<string, Loose> | null,
+  review: ReviewOptions = {},
+): Record<string, Loose> {
   const operation = review.operation ?? 'CREATE';
   const source = object ?? (review.oldObject as Record<string, Loose>);
-  const [group, version] = String(source?.apiVersion ?? 'v1').includes('/') ? String(source.apiVersion).split('/') : ['', String(source?.apiVersion ?? 'v1')];
+  const [group, version] = String(source?.apiVersion ?? 'v1').includes('/')
+    ? String(source.apiVersion).split('/')
+    : ['', String(source?.apiVersion ?? 'v1')];
   const kind = String(source?.kind ?? 'Unknown');
-  const resource = kind.toLowerCase().endsWith('y') ? `${kind.toLowerCase().slice(0, -1)}ies` : `${kind.toLowerCase()}s`;
+  const resource = kind.toLowerCase().endsWith('y')
+    ? `${kind.toLowerCase().slice(0, -1)}ies`
+    : `${kind.toLowerCase()}s`;
   const gvk = { group, version, kind };
   const gvr = { group, version, resource };
   return {
@@ -59,20 +66,31 @@ export function admissionReview(object: Record<string, Loose> | null, review: Re
       oldObject: review.oldObject ?? null,
       dryRun: review.dryRun ?? false,
       // A dry run shows twice, as the real apiserver sends it: request.dryRun and options.dryRun ["All"].
-      options: review.options ?? (operation === 'DELETE'
-        ? { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...(review.dryRun === true ? { dryRun: ['All'] } : {}), propagationPolicy: 'Background' }
-        : {
-            kind: operation === 'UPDATE' ? 'UpdateOptions' : 'CreateOptions',
-            apiVersion: 'meta.k8s.io/v1',
-            ...(review.dryRun === true ? { dryRun: ['All'] } : {}),
-            fieldManager: 'kubectl-client-side-apply',
-            fieldValidation: 'Strict',
-          }),
+      options:
+        review.options ??
+        (operation === 'DELETE'
+          ? {
+              kind: 'DeleteOptions',
+              apiVersion: 'meta.k8s.io/v1',
+              ...(review.dryRun === true ? { dryRun: ['All'] } : {}),
+              propagationPolicy: 'Background',
+            }
+          : {
+              kind: operation === 'UPDATE' ? 'UpdateOptions' : 'CreateOptions',
+              apiVersion: 'meta.k8s.io/v1',
+              ...(review.dryRun === true ? { dryRun: ['All'] } : {}),
+              fieldManager: 'kubectl-client-side-apply',
+              fieldValidation: 'Strict',
+            }),
     },
   };
 }
 
-export function ociRepository(spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}, apiVersion = 'source.toolkit.fluxcd.io/v1'): Record<string, Loose> {
+export function ociRepository(
+  spec: Record<string, unknown> = {},
+  metadata: Record<string, unknown> = {},
+  apiVersion = 'source.toolkit.fluxcd.io/v1',
+): Record<string, Loose> {
   return {
     apiVersion,
     kind: 'OCIRepository',
@@ -101,7 +119,10 @@ export function serverSideApplied(object: Record<string, Loose>): Record<string,
           apiVersion: object.apiVersion,
           time: '2026-03-01T10:00:00Z',
           fieldsType: 'FieldsV1',
-          fieldsV1: { 'f:metadata': { 'f:labels': { 'f:kustomize.toolkit.fluxcd.io/name': {} } }, 'f:spec': { 'f:interval': {}, 'f:ref': { 'f:tag': {} }, 'f:url': {} } },
+          fieldsV1: {
+            'f:metadata': { 'f:labels': { 'f:kustomize.toolkit.fluxcd.io/name': {} } },
+            'f:spec': { 'f:interval': {}, 'f:ref': { 'f:tag': {} }, 'f:url': {} },
+          },
         },
       ],
     },
@@ -113,14 +134,18 @@ export interface FakePinResolver extends PinResolver {
 }
 
 /** Answers from `answer` (default: DIGEST_A for every tag), after `delayMs` or until the call's deadline. */
-export function fakePinResolver(answer: (target: PinTarget) => Resolution = () => ({ ok: true, digest: DIGEST_A, tag: 'x' }), delayMs = 0): FakePinResolver {
+export function fakePinResolver(
+  answer: (target: PinTarget) => Resolution = () => ({ ok: true, digest: DIGEST_A, tag: 'x' }),
+  delayMs = 0,
+): FakePinResolver {
   const calls: PinTarget[] = [];
   return {
     calls,
     async resolve(_object, target, _policy, call) {
       calls.push(target);
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      if (call.signal.aborted) return { ok: false, error: new PinwardenError('PW_DEADLINE', 'fake registry: deadline exceeded') };
+      if (call.signal.aborted)
+        return { ok: false, error: new PinwardenError('PW_DEADLINE', 'fake registry: deadline exceeded') };
       const result = answer(target);
       return result.ok && target.source.kind === 'tag' ? { ...result, tag: target.source.tag } : result;
     },

@@ -16,7 +16,10 @@ const call = (): Call => ({ signal: AbortSignal.timeout(10_000) });
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 /** Source and revision as `flux push artifact --source --revision` writes them; undefined leaves one out. */
-export function fluxAnnotations(revision: string | undefined, source: string | undefined = GITHUB_REPO_URL): Record<string, string> {
+export function fluxAnnotations(
+  revision: string | undefined,
+  source: string | undefined = GITHUB_REPO_URL,
+): Record<string, string> {
   return {
     'org.opencontainers.image.created': '2026-12-01T00:00:00Z',
     ...(source !== undefined ? { 'org.opencontainers.image.source': source } : {}),
@@ -27,11 +30,26 @@ export function fluxAnnotations(revision: string | undefined, source: string | u
 let counter = 0;
 
 /** A config + one layer + an OCI manifest with `annotations`, unique content per call. */
-export async function pushAnnotatedArtifact(repository: Repository, annotations: Record<string, string>, tag?: string): Promise<Descriptor> {
+export async function pushAnnotatedArtifact(
+  repository: Repository,
+  annotations: Record<string, string>,
+  tag?: string,
+): Promise<Descriptor> {
   counter += 1;
   const config = await repository.pushBlob(Buffer.from('{}'), MEDIA_TYPES.fluxConfig, call());
-  const layer = await repository.pushBlob(Buffer.from(`manifests ${counter} ${Math.random()}`), MEDIA_TYPES.fluxContent, call());
-  const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType: 'application/vnd.cncf.flux.config.v1+json', config, layers: [layer], annotations };
+  const layer = await repository.pushBlob(
+    Buffer.from(`manifests ${counter} ${Math.random()}`),
+    MEDIA_TYPES.fluxContent,
+    call(),
+  );
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociManifest,
+    artifactType: 'application/vnd.cncf.flux.config.v1+json',
+    config,
+    layers: [layer],
+    annotations,
+  };
   return repository.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, tag, call());
 }
 
@@ -43,8 +61,21 @@ export interface SignWith {
 }
 
 /** Signs `artifact` keylessly with a leaf carrying `claims`, attached the way cosign v2 (legacy) or v3 (bundle) does. */
-export async function signKeyless(fixture: SigstoreFixture, repository: Repository, artifact: Descriptor, sign: SignWith): Promise<void> {
-  const leaf = await mintLeaf(fixture.ca, { claims: sign.claims, ...(sign.subject ? { subject: sign.subject } : {}), ...(sign.issuer ? { issuer: sign.issuer } : {}) });
-  if (sign.format === 'bundle') await attachBundle(repository, artifact, dsseBundle(leaf, artifact.digest, { rekor: fixture.rekor }));
-  else await attachLegacy(repository, artifact, [legacySignature(leaf, repository.name, artifact.digest, { rekor: fixture.rekor })]);
+export async function signKeyless(
+  fixture: SigstoreFixture,
+  repository: Repository,
+  artifact: Descriptor,
+  sign: SignWith,
+): Promise<void> {
+  const leaf = await mintLeaf(fixture.ca, {
+    claims: sign.claims,
+    ...(sign.subject ? { subject: sign.subject } : {}),
+    ...(sign.issuer ? { issuer: sign.issuer } : {}),
+  });
+  if (sign.format === 'bundle')
+    await attachBundle(repository, artifact, dsseBundle(leaf, artifact.digest, { rekor: fixture.rekor }));
+  else
+    await attachLegacy(repository, artifact, [
+      legacySignature(leaf, repository.name, artifact.digest, { rekor: fixture.rekor }),
+    ]);
 }

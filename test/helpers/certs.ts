@@ -59,7 +59,10 @@ export async function createSelfSignedSigner(commonName: string): Promise<KeyPai
   return toPem(cert, keys.privateKey);
 }
 
-async function selfSigned(commonName: string, extensions: (publicKey: CryptoKey) => Promise<x509.Extension[]>): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+async function selfSigned(
+  commonName: string,
+  extensions: (publicKey: CryptoKey) => Promise<x509.Extension[]>,
+): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${commonName}`,
@@ -76,7 +79,10 @@ async function issueLeaf(caCert: x509.X509Certificate, caKey: CryptoKey, options
   const server = options.usage === 'server';
   const ips = options.ips ?? (server ? ['127.0.0.1'] : []);
   const dns = options.dns ?? (server ? ['localhost'] : []);
-  const names = [...ips.map((value) => ({ type: 'ip' as const, value })), ...dns.map((value) => ({ type: 'dns' as const, value }))];
+  const names = [
+    ...ips.map((value) => ({ type: 'ip' as const, value })),
+    ...dns.map((value) => ({ type: 'dns' as const, value })),
+  ];
   const cert = await x509.X509CertificateGenerator.create({
     subject: [`CN=${options.commonName}`, ...(options.organizations ?? []).map((org) => `O=${org}`)].join(', '),
     issuer: caCert.subject,
@@ -89,7 +95,9 @@ async function issueLeaf(caCert: x509.X509Certificate, caKey: CryptoKey, options
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
-      new x509.ExtendedKeyUsageExtension([server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      new x509.ExtendedKeyUsageExtension([
+        server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+      ]),
       ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
     ],
   });

@@ -19,7 +19,10 @@ export function builtCli(): string {
   if (!existsSync(BUILT_CLI)) throw new Error('dist/main.js is missing: run `npm run build` (npm test does it first)');
   const built = statSync(BUILT_CLI).mtimeMs;
   const newer = newestUnder(join(REPO_ROOT, 'src'));
-  if (newer.mtimeMs > built) throw new Error(`dist/ is older than ${newer.path.slice(REPO_ROOT.length)}: run \`npm run build\` (npm test does it first)`);
+  if (newer.mtimeMs > built)
+    throw new Error(
+      `dist/ is older than ${newer.path.slice(REPO_ROOT.length)}: run \`npm run build\` (npm test does it first)`,
+    );
   checked = true;
   return BUILT_CLI;
 }

@@ -68,7 +68,13 @@ function forward(req: IncomingMessage, res: ServerResponse, target: URL, decisio
     return;
   }
   const upstream = request(
-    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+    {
+      host: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: target.host },
+    },
     (answer) => {
       const headers = decision?.rewriteHeaders ? decision.rewriteHeaders({ ...answer.headers }) : answer.headers;
       res.writeHead(answer.statusCode ?? 502, rewriteLocation(headers, target, req));

@@ -38,7 +38,8 @@ export async function startFakeRegistry(route: FakeRoute = () => false, host = '
     const request: FakeRequest = { method: req.method ?? 'GET', path, query, headers: req.headers };
     requests.push(request);
     req.resume();
-    if (fake.route(request, res) !== true) sendJson(res, 404, { errors: [{ code: 'NAME_UNKNOWN', message: 'no route in fake registry' }] });
+    if (fake.route(request, res) !== true)
+      sendJson(res, 404, { errors: [{ code: 'NAME_UNKNOWN', message: 'no route in fake registry' }] });
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
@@ -53,14 +54,25 @@ export async function startFakeRegistry(route: FakeRoute = () => false, host = '
   return fake;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): true {
   const bytes = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length), ...headers }).end(bytes);
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': String(bytes.length), ...headers })
+    .end(bytes);
   return true;
 }
 
 /** A manifest answer; `digest` overrides the Docker-Content-Digest header (to lie). */
-export function sendManifest(res: ServerResponse, bytes: Uint8Array, options: { head?: boolean; digest?: string | null; mediaType?: string } = {}): true {
+export function sendManifest(
+  res: ServerResponse,
+  bytes: Uint8Array,
+  options: { head?: boolean; digest?: string | null; mediaType?: string } = {},
+): true {
   const headers: Record<string, string> = {
     'content-type': options.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
     'content-length': String(bytes.byteLength),

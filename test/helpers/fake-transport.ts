@@ -17,7 +17,9 @@ export interface FakeTransport extends Transport {
   requests: TransportRequest[];
 }
 
-export function fakeTransport(answer: (request: TransportRequest, index: number) => ScriptedAnswer | Error): FakeTransport {
+export function fakeTransport(
+  answer: (request: TransportRequest, index: number) => ScriptedAnswer | Error,
+): FakeTransport {
   const requests: TransportRequest[] = [];
   return {
     requests,

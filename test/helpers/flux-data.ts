@@ -9,7 +9,9 @@ export const FLUX_EXAMPLES = join(SHARED_DATA, 'flux', 'examples');
 export const FLUX_CRDS = join(SHARED_DATA, 'flux', 'crds');
 
 export function exampleFiles(): string[] {
-  return readdirSync(FLUX_EXAMPLES).filter((name) => name.endsWith('.yaml')).sort();
+  return readdirSync(FLUX_EXAMPLES)
+    .filter((name) => name.endsWith('.yaml'))
+    .sort();
 }
 
 export function readYamlObjects(path: string): unknown[] {
@@ -24,5 +26,7 @@ export function readExample(name: string): unknown {
 }
 
 export function crdFiles(): string[] {
-  return readdirSync(FLUX_CRDS).filter((name) => name.endsWith('.yaml')).map((name) => join(FLUX_CRDS, name));
+  return readdirSync(FLUX_CRDS)
+    .filter((name) => name.endsWith('.yaml'))
+    .map((name) => join(FLUX_CRDS, name));
 }

@@ -32,8 +32,21 @@ export async function pushImage(target: PushTarget, tag: string, seed = tag): Pr
   const repo = open(target);
   try {
     const call = callWithTimeout(10_000);
-    const layer = await repo.pushBlob(new TextEncoder().encode(`layer ${seed}`), 'application/vnd.oci.image.layer.v1.tar', call);
-    const config = await repo.pushBlob(json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Labels: { seed } } }), 'application/vnd.oci.image.config.v1+json', call);
+    const layer = await repo.pushBlob(
+      new TextEncoder().encode(`layer ${seed}`),
+      'application/vnd.oci.image.layer.v1.tar',
+      call,
+    );
+    const config = await repo.pushBlob(
+      json({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [] },
+        config: { Labels: { seed } },
+      }),
+      'application/vnd.oci.image.config.v1+json',
+      call,
+    );
     const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [layer] };
     return (await repo.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, tag, call)).digest;
   } finally {
@@ -47,7 +60,11 @@ export async function pushFluxArtifact(target: PushTarget, tag: string): Promise
   const repo = open(target);
   try {
     await writeFile(join(dir, 'deploy.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {a: b}\n');
-    const artifact = await packArtifact({ path: dir, source: 'https://github.com/acme/fleet', revision: `main@sha1:${tag}` });
+    const artifact = await packArtifact({
+      path: dir,
+      source: 'https://github.com/acme/fleet',
+      revision: `main@sha1:${tag}`,
+    });
     return (await pushArtifact(repo, artifact, tag, callWithTimeout(10_000))).digest;
   } finally {
     repo.close();

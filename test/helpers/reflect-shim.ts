@@ -27,7 +27,10 @@ if (typeof reflect.getMetadata !== 'function') {
   reflect.getOwnMetadata = (key: unknown, target: object): unknown => store.get(target)?.get(key);
   reflect.getMetadata = (key: unknown, target: object): unknown => lookup(key, target);
   reflect.hasMetadata = (key: unknown, target: object): boolean => lookup(key, target) !== undefined;
-  reflect.metadata = (key: unknown, value: unknown) => (target: object): void => void own(target).set(key, value);
+  reflect.metadata =
+    (key: unknown, value: unknown) =>
+    (target: object): void =>
+      void own(target).set(key, value);
 }
 
 export {};

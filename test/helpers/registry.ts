@@ -78,7 +78,11 @@ interface Layout {
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   const layout = layoutOf(options);
   const dir = await mkdtemp(join(tmpdir(), 'pinwarden-registry-'));
-  const user: RegistryUser = { username: 'pinwarden', password: randomBytes(9).toString('base64url'), identityToken: randomBytes(12).toString('hex') };
+  const user: RegistryUser = {
+    username: 'pinwarden',
+    password: randomBytes(9).toString('base64url'),
+    identityToken: randomBytes(12).toString('hex'),
+  };
   const extras = await prepareExtras(dir, layout, user, options.tokenExpiresInSeconds ?? 300);
   try {
     for (let attempt = 0; ; attempt++) {
@@ -87,7 +91,12 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
         if (attempt >= 2) throw error;
         return undefined;
       });
-      if (started) return { ...started, ...(layout.auth === 'none' ? {} : { user }), stop: stopper(started.child, dir, extras.tokenServer) };
+      if (started)
+        return {
+          ...started,
+          ...(layout.auth === 'none' ? {} : { user }),
+          stop: stopper(started.child, dir, extras.tokenServer),
+        };
     }
   } catch (error) {
     await extras.tokenServer?.close();
@@ -121,7 +130,13 @@ async function prepareExtras(dir: string, layout: Layout, user: RegistryUser, ex
     const server = await startTokenServer({ service, issuer, ...user, expiresInSeconds: expiresIn });
     await writeFile(join(dir, 'token-root.pem'), server.signerCertPem);
     extras.tokenServer = server;
-    extras.yaml.push('auth:', '  token:', `    realm: ${server.url}`, `    service: ${service}`, `    issuer: ${issuer}`);
+    extras.yaml.push(
+      'auth:',
+      '  token:',
+      `    realm: ${server.url}`,
+      `    service: ${service}`,
+      `    issuer: ${issuer}`,
+    );
     extras.yaml.push(`    rootcertbundle: ${join(dir, 'token-root.pem')}`);
   }
   if (layout.tls) extras.tls = await writeTlsFiles(dir, layout.clientCertificates);
@@ -181,7 +196,10 @@ async function tryStart(dir: string, port: number, layout: Layout, extras: Extra
   const configPath = join(dir, `config-${port}.yml`);
   await writeFile(configPath, configYaml(dir, port, layout, extras));
   // A clean environment: REGISTRY_* variables would override the config file.
-  const child = spawn(REGISTRY_BINARY, ['serve', configPath], { env: { PATH: process.env.PATH ?? '/usr/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(REGISTRY_BINARY, ['serve', configPath], {
+    env: { PATH: process.env.PATH ?? '/usr/bin' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   const requestLog: RegistryRequest[] = [];
   collectLogs(child, logs, requestLog);
@@ -193,7 +211,16 @@ async function tryStart(dir: string, port: number, layout: Layout, extras: Extra
     child.kill('SIGKILL');
     throw error;
   }
-  return { url, host, insecure: !layout.tls, ...(extras.tls ? { tls: extras.tls } : {}), ...(extras.tokenServer ? { tokenServer: extras.tokenServer } : {}), requestLog, logs, child };
+  return {
+    url,
+    host,
+    insecure: !layout.tls,
+    ...(extras.tls ? { tls: extras.tls } : {}),
+    ...(extras.tokenServer ? { tokenServer: extras.tokenServer } : {}),
+    requestLog,
+    logs,
+    child,
+  };
 }
 
 function collectLogs(child: ChildProcess, logs: string[], requestLog: RegistryRequest[]): void {
@@ -216,12 +243,18 @@ function parseRequestLine(line: string): RegistryRequest | undefined {
   const method = /http\.request\.method=(\w+)/.exec(line)?.[1];
   const uri = /http\.request\.uri="?([^"\s]+)"?/.exec(line)?.[1];
   // A refused request is logged as a warning without a status line.
-  const status = /http\.response\.status=(\d+)/.exec(line)?.[1] ?? (line.includes('error authorizing context') ? '401' : undefined);
+  const status =
+    /http\.response\.status=(\d+)/.exec(line)?.[1] ?? (line.includes('error authorizing context') ? '401' : undefined);
   if (method === undefined || uri === undefined || status === undefined) return undefined;
   return { method, path: uri.split('?')[0] ?? uri, status: Number(status) };
 }
 
-async function waitReady(child: ChildProcess, url: string, tls: RegistryTls | undefined, logs: string[]): Promise<void> {
+async function waitReady(
+  child: ChildProcess,
+  url: string,
+  tls: RegistryTls | undefined,
+  logs: string[],
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${logs.slice(-5).join('\n')}`);
@@ -239,7 +272,16 @@ function probe(url: string, tls: RegistryTls | undefined): Promise<boolean> {
       resolve(res.statusCode === 200 || res.statusCode === 401);
     };
     const req = tls
-      ? request(url, { agent: new Agent({ ca: tls.caPem, ...(tls.clientCertPem ? { cert: tls.clientCertPem, key: tls.clientKeyPem } : {}) }) }, onResponse)
+      ? request(
+          url,
+          {
+            agent: new Agent({
+              ca: tls.caPem,
+              ...(tls.clientCertPem ? { cert: tls.clientCertPem, key: tls.clientKeyPem } : {}),
+            }),
+          },
+          onResponse,
+        )
       : httpGet(url, onResponse);
     if (tls) req.end();
     req.on('error', () => resolve(false));

@@ -30,13 +30,24 @@ export interface InvalidRuleCase extends RuleCase {
 
 export function policyFrom(specYaml = '{}'): SourcePolicy {
   const spec = specYaml.trim() === '' ? '{}' : specYaml;
-  const indented = spec.split('\n').map((line) => `  ${line}`).join('\n');
-  return loadPolicy(`apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: test}\nspec:\n${indented}\n`, 'test');
+  const indented = spec
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+  return loadPolicy(
+    `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: test}\nspec:\n${indented}\n`,
+    'test',
+  );
 }
 
 export function objectFrom(yaml: string): unknown {
   const parsed = parse(yaml) as Record<string, unknown>;
-  return { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'app', namespace: 'apps' }, ...parsed };
+  return {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'app', namespace: 'apps' },
+    ...parsed,
+  };
 }
 
 export function findingsOf(ruleId: string, testCase: RuleCase) {
@@ -57,11 +68,15 @@ export function ruleTester(ruleId: string, cases: { valid: RuleCase[]; invalid: 
   for (const testCase of cases.invalid) {
     test(`${ruleId} reports: ${testCase.name}`, () => {
       const findings = findingsOf(ruleId, testCase);
-      assert.deepEqual(findings.map((finding) => finding.path), testCase.paths);
+      assert.deepEqual(
+        findings.map((finding) => finding.path),
+        testCase.paths,
+      );
       for (const finding of findings) {
         assert.equal(finding.severity, testCase.severity ?? 'error');
         assert.ok(finding.fix.length > 0, 'every finding says how to fix it');
-        for (const text of testCase.messageIncludes ?? []) assert.ok(finding.message.includes(text), `${finding.message} ∌ ${text}`);
+        for (const text of testCase.messageIncludes ?? [])
+          assert.ok(finding.message.includes(text), `${finding.message} ∌ ${text}`);
       }
     });
   }

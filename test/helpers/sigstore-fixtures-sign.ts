@@ -49,7 +49,12 @@ export function simpleSigningPayload(repository: string, digest: string): Buffer
   );
 }
 
-export function legacySignature(signer: Signer, repository: string, digest: string, entry: EntryOptions = {}): LegacyMaterial {
+export function legacySignature(
+  signer: Signer,
+  repository: string,
+  digest: string,
+  entry: EntryOptions = {},
+): LegacyMaterial {
   const payload = simpleSigningPayload(repository, digest);
   const signature = signEcdsa(signer.privateKey, payload);
   const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': b64(signature) };
@@ -59,13 +64,22 @@ export function legacySignature(signer: Signer, repository: string, digest: stri
   }
   if (entry.rekor) {
     const body = canonicalJson({
-      apiVersion: '0.0.1', kind: 'hashedrekord',
+      apiVersion: '0.0.1',
+      kind: 'hashedrekord',
       spec: {
         data: { hash: { algorithm: 'sha256', value: sha256(payload).toString('hex') } },
-        signature: { content: b64(signature), publicKey: { content: b64(entry.loggedVerifierPem ?? verifierPem(signer)) } },
+        signature: {
+          content: b64(signature),
+          publicKey: { content: b64(entry.loggedVerifierPem ?? verifierPem(signer)) },
+        },
       },
     });
-    const rekorPayload = setPayload(entry.rekor, body, entry.integratedTime ?? defaultTime(signer), entry.logIndex ?? 4242);
+    const rekorPayload = setPayload(
+      entry.rekor,
+      body,
+      entry.integratedTime ?? defaultTime(signer),
+      entry.logIndex ?? 4242,
+    );
     annotations['dev.sigstore.cosign/bundle'] = JSON.stringify({
       SignedEntryTimestamp: b64(signEcdsa(entry.rekor.privateKey, canonicalJson(rekorPayload))),
       Payload: rekorPayload,
@@ -86,7 +100,13 @@ export const SLSA_PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
  * A cosign v3 signature bundle; `subjectDigests` lets a test sign a statement about something else, and
  * `predicate` makes it an attestation (`cosign attest --new-bundle-format` output) instead.
  */
-export function dsseBundle(signer: Signer, digest: string, entry: EntryOptions = {}, subjectDigests = [digest], predicate: { type: string; body?: object } = { type: COSIGN_SIGN_PREDICATE }): object {
+export function dsseBundle(
+  signer: Signer,
+  digest: string,
+  entry: EntryOptions = {},
+  subjectDigests = [digest],
+  predicate: { type: string; body?: object } = { type: COSIGN_SIGN_PREDICATE },
+): object {
   const statement = JSON.stringify({
     _type: 'https://in-toto.io/Statement/v1',
     subject: subjectDigests.map((d) => ({ digest: { [d.split(':')[0]!]: d.split(':')[1] } })),
@@ -97,9 +117,10 @@ export function dsseBundle(signer: Signer, digest: string, entry: EntryOptions =
   const pae = Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${Buffer.byteLength(statement)} ${statement}`);
   const signature = signEcdsa(signer.privateKey, pae);
   const envelope = { payload: b64(statement), payloadType, signatures: [{ sig: b64(signature), keyid: '' }] };
-  const material = 'certificatePem' in signer
-    ? { certificate: { rawBytes: b64(signer.certificateDer) } }
-    : { publicKey: { hint: b64(sha256(signer.publicKey.export({ format: 'der', type: 'spki' }))) } };
+  const material =
+    'certificatePem' in signer
+      ? { certificate: { rawBytes: b64(signer.certificateDer) } }
+      : { publicKey: { hint: b64(sha256(signer.publicKey.export({ format: 'der', type: 'spki' }))) } };
   const tlogEntries = entry.rekor ? [dsseEntry(signer, entry.rekor, envelope, statement, signature, entry)] : [];
   return {
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
@@ -108,9 +129,17 @@ export function dsseBundle(signer: Signer, digest: string, entry: EntryOptions =
   };
 }
 
-function dsseEntry(signer: Signer, rekor: RekorLikeLog, envelope: object, statement: string, signature: Buffer, entry: EntryOptions) {
+function dsseEntry(
+  signer: Signer,
+  rekor: RekorLikeLog,
+  envelope: object,
+  statement: string,
+  signature: Buffer,
+  entry: EntryOptions,
+) {
   const body = canonicalJson({
-    apiVersion: '0.0.1', kind: 'dsse',
+    apiVersion: '0.0.1',
+    kind: 'dsse',
     spec: {
       envelopeHash: { algorithm: 'sha256', value: sha256(canonicalJson(envelope)).toString('hex') },
       payloadHash: { algorithm: 'sha256', value: sha256(statement).toString('hex') },
@@ -124,10 +153,16 @@ function dsseEntry(signer: Signer, rekor: RekorLikeLog, envelope: object, statem
   const note = `${REKOR_ORIGIN}\n1\n${b64(rootHash)}\n`;
   const noteSignature = Buffer.concat([rekor.logId.subarray(0, 4), signEcdsa(rekor.privateKey, note)]);
   return {
-    logIndex: String(logIndex), logId: { keyId: b64(rekor.logId) }, kindVersion: { kind: 'dsse', version: '0.0.1' },
-    integratedTime: String(integratedTime), inclusionPromise: { signedEntryTimestamp: b64(set) },
+    logIndex: String(logIndex),
+    logId: { keyId: b64(rekor.logId) },
+    kindVersion: { kind: 'dsse', version: '0.0.1' },
+    integratedTime: String(integratedTime),
+    inclusionPromise: { signedEntryTimestamp: b64(set) },
     inclusionProof: {
-      logIndex: '0', rootHash: b64(rootHash), treeSize: '1', hashes: [],
+      logIndex: '0',
+      rootHash: b64(rootHash),
+      treeSize: '1',
+      hashes: [],
       checkpoint: { envelope: `${note}\n\u2014 ${REKOR_NAME} ${b64(noteSignature)}\n` },
     },
     canonicalizedBody: b64(body),
@@ -137,7 +172,11 @@ function dsseEntry(signer: Signer, rekor: RekorLikeLog, envelope: object, statem
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 /** A Flux-like artifact to sign: config + one layer + manifest under `tag`. */
-export async function pushArtifact(repository: Repository, tag = 'latest', content = `content ${Math.random()}`): Promise<Descriptor> {
+export async function pushArtifact(
+  repository: Repository,
+  tag = 'latest',
+  content = `content ${Math.random()}`,
+): Promise<Descriptor> {
   const config = await repository.pushBlob(Buffer.from('{}'), MEDIA_TYPES.fluxConfig, call());
   const layer = await repository.pushBlob(Buffer.from(content), MEDIA_TYPES.fluxContent, call());
   const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [layer] };
@@ -145,31 +184,52 @@ export async function pushArtifact(repository: Repository, tag = 'latest', conte
 }
 
 /** cosign v2: one `.sig` image per artifact, one layer per signature. */
-export async function attachLegacy(repository: Repository, subject: Descriptor, signatures: readonly LegacyMaterial[]): Promise<Descriptor> {
+export async function attachLegacy(
+  repository: Repository,
+  subject: Descriptor,
+  signatures: readonly LegacyMaterial[],
+): Promise<Descriptor> {
   const layers: Descriptor[] = [];
   for (const signature of signatures) {
     const blob = await repository.pushBlob(signature.payload, MEDIA_TYPES.cosignSimpleSigning, call());
     layers.push({ ...blob, annotations: signature.annotations });
   }
   const imageConfig = {
-    architecture: '', created: '0001-01-01T00:00:00Z', history: [{ created: '0001-01-01T00:00:00Z' }], os: '',
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {},
+    architecture: '',
+    created: '0001-01-01T00:00:00Z',
+    history: [{ created: '0001-01-01T00:00:00Z' }],
+    os: '',
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    config: {},
   };
   const config = await repository.pushBlob(json(imageConfig), 'application/vnd.oci.image.config.v1+json', call());
   const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers };
-  return repository.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, `${subject.digest.replace(':', '-')}.sig`, call());
+  return repository.pushManifest(
+    json(manifest),
+    MEDIA_TYPES.ociManifest,
+    `${subject.digest.replace(':', '-')}.sig`,
+    call(),
+  );
 }
 
 /**
  * cosign v3 `WriteReferrer`: pushed by digest; like go-containerregistry on a registry without the referrers
  * API (Debian's distribution 2.8), it also adds the referrer to the `sha256-<hex>` tag-schema index.
  */
-export async function attachBundle(repository: Repository, subject: Descriptor, bundle: object, predicateType = COSIGN_SIGN_PREDICATE): Promise<Descriptor> {
+export async function attachBundle(
+  repository: Repository,
+  subject: Descriptor,
+  bundle: object,
+  predicateType = COSIGN_SIGN_PREDICATE,
+): Promise<Descriptor> {
   const empty = await repository.pushBlob(Buffer.from('{}'), MEDIA_TYPES.ociEmpty, call());
   const layer = await repository.pushBlob(json(bundle), MEDIA_TYPES.sigstoreBundleV03, call());
   const manifest = {
-    schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, artifactType: MEDIA_TYPES.sigstoreBundleV03,
-    config: { ...empty, artifactType: MEDIA_TYPES.sigstoreBundleV03 }, layers: [layer],
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.ociManifest,
+    artifactType: MEDIA_TYPES.sigstoreBundleV03,
+    config: { ...empty, artifactType: MEDIA_TYPES.sigstoreBundleV03 },
+    layers: [layer],
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations: {
       'org.opencontainers.image.created': new Date().toISOString(),
@@ -178,7 +238,11 @@ export async function attachBundle(repository: Repository, subject: Descriptor, 
     },
   };
   const referrer = await repository.pushManifest(json(manifest), MEDIA_TYPES.ociManifest, undefined, call());
-  await addToReferrersTag(repository, subject, { ...referrer, artifactType: manifest.artifactType, annotations: manifest.annotations });
+  await addToReferrersTag(repository, subject, {
+    ...referrer,
+    artifactType: manifest.artifactType,
+    annotations: manifest.annotations,
+  });
   return referrer;
 }
 

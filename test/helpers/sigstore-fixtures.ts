@@ -53,13 +53,25 @@ export async function createFulcioLikeCa(name = 'pinwarden-test'): Promise<Fulci
   const notAfter = new Date(Date.now() + 365 * 24 * 3600_000);
   const signingAlgorithm = { name: 'ECDSA', hash: 'SHA-384' };
   const root = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `O=${name}, CN=${name}-root`, keys: rootKeys, notBefore, notAfter, signingAlgorithm,
+    name: `O=${name}, CN=${name}-root`,
+    keys: rootKeys,
+    notBefore,
+    notAfter,
+    signingAlgorithm,
     extensions: await ca(rootKeys.publicKey),
   });
   const intermediate = await x509.X509CertificateGenerator.create({
-    subject: `O=${name}, CN=${name}-intermediate`, issuer: root.subject, publicKey: interKeys.publicKey,
-    signingKey: rootKeys.privateKey, notBefore, notAfter, signingAlgorithm,
-    extensions: [...(await ca(interKeys.publicKey)), await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey)],
+    subject: `O=${name}, CN=${name}-intermediate`,
+    issuer: root.subject,
+    publicKey: interKeys.publicKey,
+    signingKey: rootKeys.privateKey,
+    notBefore,
+    notAfter,
+    signingAlgorithm,
+    extensions: [
+      ...(await ca(interKeys.publicKey)),
+      await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey),
+    ],
   });
   return { root, intermediate, intermediateKey: interKeys.privateKey };
 }
@@ -81,16 +93,30 @@ export function trustedRootJson(ca: FulcioLikeCa, rekor: RekorLikeLog): object {
   const start = new Date(Date.now() - 48 * 3600_000).toISOString();
   return {
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [{
-      baseUrl: `https://${REKOR_HOST}`, hashAlgorithm: 'SHA2_256',
-      publicKey: { rawBytes: rekor.spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
-      logId: { keyId: rekor.logId.toString('base64') },
-    }],
-    certificateAuthorities: [{
-      subject: { organization: 'pinwarden-test', commonName: 'pinwarden-test' }, uri: 'https://fulcio.pinwarden.test',
-      certChain: { certificates: [ca.intermediate, ca.root].map((c) => ({ rawBytes: Buffer.from(c.rawData).toString('base64') })) },
-      validFor: { start },
-    }],
+    tlogs: [
+      {
+        baseUrl: `https://${REKOR_HOST}`,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: {
+          rawBytes: rekor.spki.toString('base64'),
+          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+          validFor: { start },
+        },
+        logId: { keyId: rekor.logId.toString('base64') },
+      },
+    ],
+    certificateAuthorities: [
+      {
+        subject: { organization: 'pinwarden-test', commonName: 'pinwarden-test' },
+        uri: 'https://fulcio.pinwarden.test',
+        certChain: {
+          certificates: [ca.intermediate, ca.root].map((c) => ({
+            rawBytes: Buffer.from(c.rawData).toString('base64'),
+          })),
+        },
+        validFor: { start },
+      },
+    ],
     ctlogs: [],
     timestampAuthorities: [],
   };
@@ -135,14 +161,27 @@ export function githubClaims(run: WorkflowRun): ClaimExtension[] {
   const url = `https://github.com/${run.repository}`;
   const workflow = `${url}/${run.workflow ?? '.github/workflows/release.yml'}@${run.ref}`;
   const v1: ClaimExtension[] = [
-    { n: 2, value: 'push' }, { n: 3, value: run.sha }, { n: 4, value: 'Release' }, { n: 5, value: run.repository }, { n: 6, value: run.ref },
+    { n: 2, value: 'push' },
+    { n: 3, value: run.sha },
+    { n: 4, value: 'Release' },
+    { n: 5, value: run.repository },
+    { n: 6, value: run.ref },
   ];
   const v2: ClaimExtension[] = [
-    { n: 9, value: workflow }, { n: 10, value: run.sha }, { n: 11, value: run.runner ?? 'github-hosted' },
-    { n: 12, value: url }, { n: 13, value: run.sha }, { n: 14, value: run.ref }, { n: 15, value: '123456' },
-    { n: 16, value: `https://github.com/${run.repository.split('/')[0]}` }, { n: 17, value: '654321' },
-    { n: 18, value: workflow }, { n: 19, value: run.sha }, { n: 20, value: 'push' },
-    { n: 21, value: `${url}/actions/runs/1/attempts/1` }, { n: 22, value: 'public' },
+    { n: 9, value: workflow },
+    { n: 10, value: run.sha },
+    { n: 11, value: run.runner ?? 'github-hosted' },
+    { n: 12, value: url },
+    { n: 13, value: run.sha },
+    { n: 14, value: run.ref },
+    { n: 15, value: '123456' },
+    { n: 16, value: `https://github.com/${run.repository.split('/')[0]}` },
+    { n: 17, value: '654321' },
+    { n: 18, value: workflow },
+    { n: 19, value: run.sha },
+    { n: 20, value: 'push' },
+    { n: 21, value: `${url}/actions/runs/1/attempts/1` },
+    { n: 22, value: 'public' },
   ];
   if (run.v1Only) return v1;
   return run.v1 === false ? v2 : [...v1, ...v2];
@@ -153,16 +192,27 @@ export function gitlabClaims(run: WorkflowRun): ClaimExtension[] {
   const url = `https://gitlab.com/${run.repository}`;
   const config = `${url}//${run.workflow ?? '.gitlab-ci.yml'}@${run.ref}`;
   return [
-    { n: 9, value: config }, { n: 10, value: run.sha }, { n: 11, value: run.runner ?? 'gitlab-hosted' },
-    { n: 12, value: url }, { n: 13, value: run.sha }, { n: 14, value: run.ref }, { n: 15, value: '42' },
-    { n: 16, value: `https://gitlab.com/${run.repository.split('/')[0]}` }, { n: 17, value: '7' },
-    { n: 18, value: config }, { n: 19, value: run.sha }, { n: 20, value: 'push' },
-    { n: 21, value: `${url}/-/jobs/99` }, { n: 22, value: 'public' },
+    { n: 9, value: config },
+    { n: 10, value: run.sha },
+    { n: 11, value: run.runner ?? 'gitlab-hosted' },
+    { n: 12, value: url },
+    { n: 13, value: run.sha },
+    { n: 14, value: run.ref },
+    { n: 15, value: '42' },
+    { n: 16, value: `https://gitlab.com/${run.repository.split('/')[0]}` },
+    { n: 17, value: '7' },
+    { n: 18, value: config },
+    { n: 19, value: run.sha },
+    { n: 20, value: 'push' },
+    { n: 21, value: `${url}/-/jobs/99` },
+    { n: 22, value: 'public' },
   ];
 }
 
 function claimExtension(claim: ClaimExtension): x509.Extension {
-  const bytes = claim.raw ?? (claim.n >= 2 && claim.n <= 6 ? Buffer.from(claim.value ?? '') : der(0x0c, Buffer.from(claim.value ?? '')));
+  const bytes =
+    claim.raw ??
+    (claim.n >= 2 && claim.n <= 6 ? Buffer.from(claim.value ?? '') : der(0x0c, Buffer.from(claim.value ?? '')));
   return new x509.Extension(`1.3.6.1.4.1.57264.1.${claim.n}`, false, bytes);
 }
 
@@ -172,27 +222,46 @@ export async function mintLeaf(ca: FulcioLikeCa, options: LeafOptions = {}): Pro
   const notAfter = new Date(notBefore.getTime() + (options.validityMinutes ?? 10) * 60_000);
   const issuer = options.issuer ?? TEST_ISSUER;
   const cert = await x509.X509CertificateGenerator.create({
-    subject: '', issuer: ca.intermediate.subject, publicKey: keys.publicKey, signingKey: ca.intermediateKey,
-    notBefore, notAfter, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' },
+    subject: '',
+    issuer: ca.intermediate.subject,
+    publicKey: keys.publicKey,
+    signingKey: ca.intermediateKey,
+    notBefore,
+    notAfter,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' },
     extensions: [
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([options.codeSigning === false ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.codeSigning]),
+      new x509.ExtendedKeyUsageExtension([
+        options.codeSigning === false ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.codeSigning,
+      ]),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(ca.intermediate),
-      new x509.Extension('2.5.29.17', true, sanExtensionValue(options.subject ?? TEST_SUBJECT, options.extraSans ?? {})),
+      new x509.Extension(
+        '2.5.29.17',
+        true,
+        sanExtensionValue(options.subject ?? TEST_SUBJECT, options.extraSans ?? {}),
+      ),
       ...issuerExtensions(issuer, options.issuerExtensions ?? ['v1', 'v2']),
       ...(options.claims ?? []).map(claimExtension),
     ],
   });
   const certificateDer = Buffer.from(cert.rawData);
-  return { certificatePem: cert.toString('pem'), certificateDer, privateKey: KeyObject.from(keys.privateKey), notBefore, notAfter };
+  return {
+    certificatePem: cert.toString('pem'),
+    certificateDer,
+    privateKey: KeyObject.from(keys.privateKey),
+    notBefore,
+    notAfter,
+  };
 }
 
 /** 57264.1.1 holds the raw ASCII issuer, 57264.1.8 a DER UTF8String. */
 function issuerExtensions(issuer: string, which: readonly ('v1' | 'v2')[]): x509.Extension[] {
   return [
     ...(which.includes('v1') ? [new x509.Extension('1.3.6.1.4.1.57264.1.1', false, Buffer.from(issuer))] : []),
-    ...(which.includes('v2') ? [new x509.Extension('1.3.6.1.4.1.57264.1.8', false, der(0x0c, Buffer.from(issuer)))] : []),
+    ...(which.includes('v2')
+      ? [new x509.Extension('1.3.6.1.4.1.57264.1.8', false, der(0x0c, Buffer.from(issuer)))]
+      : []),
   ];
 }
 
@@ -224,13 +293,15 @@ function lengthBytes(length: number): Buffer {
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }
 
 export const sha256 = (data: Uint8Array | string): Buffer => createHash('sha256').update(data).digest();
-export const signEcdsa = (key: KeyObject, data: Uint8Array | string): Buffer => sign(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', Buffer.from(data), key);
+export const signEcdsa = (key: KeyObject, data: Uint8Array | string): Buffer =>
+  sign(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', Buffer.from(data), key);
 export const pemOfPublicKey = (key: KeyObject): string => key.export({ format: 'pem', type: 'spki' }).toString();
-

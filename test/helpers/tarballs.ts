@@ -34,7 +34,8 @@ export async function tarGz(entries: readonly CraftedEntry[]): Promise<Buffer> {
   }
   pack.finalize();
   const chunks: Buffer[] = [];
-  for await (const chunk of Readable.from(pack as AsyncIterable<Buffer>).pipe(createGzip())) chunks.push(chunk as Buffer);
+  for await (const chunk of Readable.from(pack as AsyncIterable<Buffer>).pipe(createGzip()))
+    chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 

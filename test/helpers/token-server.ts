@@ -83,10 +83,16 @@ async function handle(
   });
   const field = req.method === 'POST' ? 'access_token' : 'token';
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ [field]: token, expires_in: options.expiresInSeconds, issued_at: new Date().toISOString() }));
+  res.end(
+    JSON.stringify({ [field]: token, expires_in: options.expiresInSeconds, issued_at: new Date().toISOString() }),
+  );
 }
 
-function grantFor(req: IncomingMessage, form: URLSearchParams, options: TokenServerOptions): TokenRequestRecord['grant'] {
+function grantFor(
+  req: IncomingMessage,
+  form: URLSearchParams,
+  options: TokenServerOptions,
+): TokenRequestRecord['grant'] {
   if (req.method === 'POST') {
     const ok = form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === options.identityToken;
     return ok ? 'refresh_token' : 'rejected';

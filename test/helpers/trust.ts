@@ -22,7 +22,9 @@ export const TRUSTS_PLATFORM_KEY = `trustedKeys: ["${PLATFORM_KEY_FINGERPRINT}"]
 
 /** A memory Secret reader holding `apps/cosign-pub` with the platform key, plus `more`. */
 export function platformKeySecrets(more: MemorySecrets['secrets'] = {}) {
-  return createMemorySecretReader({ secrets: { 'apps/cosign-pub': { data: { 'cosign.pub': PLATFORM_KEY_PEM } }, ...more } });
+  return createMemorySecretReader({
+    secrets: { 'apps/cosign-pub': { data: { 'cosign.pub': PLATFORM_KEY_PEM } }, ...more },
+  });
 }
 
 /**
@@ -33,7 +35,10 @@ export function platformKeySecrets(more: MemorySecrets['secrets'] = {}) {
 export function verifyingFlows(repository: Repository, secrets: SecretReader) {
   const counter = { repositoryReads: 0 };
   const pins: PinResolver = {
-    resolve: async () => ({ ok: false, error: new PinwardenError('PW_INTERNAL', 'the objects here are pinned already') }),
+    resolve: async () => ({
+      ok: false,
+      error: new PinwardenError('PW_INTERNAL', 'the objects here are pinned already'),
+    }),
     repository: async () => {
       counter.repositoryReads += 1;
       return repository;
@@ -41,5 +46,9 @@ export function verifyingFlows(repository: Repository, secrets: SecretReader) {
     close: () => undefined,
   };
   const verifier = createAdmissionVerifier({ pins, secrets });
-  return { counter, verifier, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }) };
+  return {
+    counter,
+    verifier,
+    flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }),
+  };
 }

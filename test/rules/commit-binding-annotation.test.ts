@@ -1,6 +1,7 @@
 import { ruleTester } from '../helpers/rule-tester.ts';
 
-const annotated = (value: string) => `metadata: {name: app, namespace: apps, annotations: {pinwarden.dev/commit-binding: ${value}}}\nspec: {url: oci://ghcr.io/a/b}`;
+const annotated = (value: string) =>
+  `metadata: {name: app, namespace: apps, annotations: {pinwarden.dev/commit-binding: ${value}}}\nspec: {url: oci://ghcr.io/a/b}`;
 const VERIFYING = 'ociRepository: {verifyAtAdmission: true}';
 
 ruleTester('commit-binding-annotation', {
@@ -13,7 +14,11 @@ ruleTester('commit-binding-annotation', {
       yaml: `metadata: {name: app, namespace: apps, annotations: {pinwarden.dev/commit-binding: enforce}}\nspec: {url: oci://ghcr.io/a/b, ref: {digest: "sha256:${'a'.repeat(64)}"}}`,
       policy: 'ociRepository: {verifyAtAdmission: true, requireDigest: false}',
     },
-    { name: 'off under a policy that is off asks for nothing', yaml: annotated('off'), policy: 'ociRepository: {commitBinding: off}' },
+    {
+      name: 'off under a policy that is off asks for nothing',
+      yaml: annotated('off'),
+      policy: 'ociRepository: {commitBinding: off}',
+    },
   ],
   invalid: [
     {

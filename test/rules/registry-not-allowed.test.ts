@@ -12,10 +12,25 @@ ruleTester('registry-not-allowed', {
     { name: 'host case does not matter', yaml: 'spec: {url: oci://GHCR.io/acme/app}', policy },
   ],
   invalid: [
-    { name: 'sibling org sharing a prefix string', yaml: 'spec: {url: oci://ghcr.io/acmeevil/app}', policy, paths: ['spec.url'] },
+    {
+      name: 'sibling org sharing a prefix string',
+      yaml: 'spec: {url: oci://ghcr.io/acmeevil/app}',
+      policy,
+      paths: ['spec.url'],
+    },
     { name: 'other host', yaml: 'spec: {url: oci://docker.io/acme/app}', policy, paths: ['spec.url'] },
-    { name: 'host suffix attack', yaml: 'spec: {url: oci://registry.example.com.evil.io/x}', policy, paths: ['spec.url'] },
-    { name: 'port makes another registry', yaml: 'spec: {url: "oci://registry.example.com:5000/x"}', policy, paths: ['spec.url'] },
+    {
+      name: 'host suffix attack',
+      yaml: 'spec: {url: oci://registry.example.com.evil.io/x}',
+      policy,
+      paths: ['spec.url'],
+    },
+    {
+      name: 'port makes another registry',
+      yaml: 'spec: {url: "oci://registry.example.com:5000/x"}',
+      policy,
+      paths: ['spec.url'],
+    },
     { name: 'path case matters', yaml: 'spec: {url: oci://ghcr.io/ACME/app}', policy, paths: ['spec.url'] },
     { name: 'missing url', yaml: 'spec: {}', policy, paths: ['spec.url'] },
   ],

@@ -15,7 +15,8 @@ const quad = (a: number, b: number, c: number, d: number): number => ((a << 24) 
 function spellingsOf(a: number, b: number, c: number, d: number): string[] {
   const n = quad(a, b, c, d);
   const hex = (value: number): string => value.toString(16).padStart(4, '0');
-  const fullWidth = (text: string): string => text.replace(/[0-9.]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0));
+  const fullWidth = (text: string): string =>
+    text.replace(/[0-9.]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0));
   return [
     `${a}.${b}.${c}.${d}`,
     `${a}.${b}.${c}.${d}.`,
@@ -36,7 +37,10 @@ function spellingsOf(a: number, b: number, c: number, d: number): string[] {
 }
 
 const userinfo = fc.option(fc.constantFrom('user@', 'user:pass@', 'a%40b:c@', '@'), { nil: '' });
-const port = fc.option(fc.integer({ min: 1, max: 65535 }).map((value) => `:${value}`), { nil: '' });
+const port = fc.option(
+  fc.integer({ min: 1, max: 65535 }).map((value) => `:${value}`),
+  { nil: '' },
+);
 
 function deniedUrl(text: string): boolean {
   const url = new URL(text);
@@ -58,17 +62,25 @@ const internalAddresses = fc.oneof(
 
 test('every spelling of a loopback, link-local, unspecified, multicast or private IPv4 address is denied', () => {
   fc.assert(
-    fc.property(internalAddresses, userinfo, port, fc.constantFrom('http', 'https'), ([a, b, c, d], user, suffix, scheme) => {
-      for (const host of spellingsOf(a, b, c, d)) {
-        assert.ok(deniedUrl(`${scheme}://${user}${host}${suffix}/v2/`), `${host} (${a}.${b}.${c}.${d})`);
-      }
-    }),
+    fc.property(
+      internalAddresses,
+      userinfo,
+      port,
+      fc.constantFrom('http', 'https'),
+      ([a, b, c, d], user, suffix, scheme) => {
+        for (const host of spellingsOf(a, b, c, d)) {
+          assert.ok(deniedUrl(`${scheme}://${user}${host}${suffix}/v2/`), `${host} (${a}.${b}.${c}.${d})`);
+        }
+      },
+    ),
     { numRuns: 400 },
   );
 });
 
 test('public IPv4 addresses stay reachable in every spelling', () => {
-  const publicFirst = fc.integer({ min: 1, max: 223 }).filter((a) => ![10, 100, 127, 169, 172, 192, 198, 203].includes(a));
+  const publicFirst = fc
+    .integer({ min: 1, max: 223 })
+    .filter((a) => ![10, 100, 127, 169, 172, 192, 198, 203].includes(a));
   fc.assert(
     fc.property(publicFirst, octet, octet, octet, (a, b, c, d) => {
       for (const host of spellingsOf(a, b, c, d)) {
@@ -106,13 +118,21 @@ test('private ranges open only for hosts the policy names; allowNetworks opens a
   assert.equal(named.checkAddress('harbor.internal', '10.1.2.3'), undefined);
   assert.equal(named.checkAddress('Harbor.Internal.', '10.1.2.3'), undefined, 'case and trailing dot do not matter');
   assert.equal(named.checkAddress('evil.example', '10.1.2.3')?.code, 'PW_REGISTRY_ADDRESS_DENIED');
-  assert.equal(named.checkAddress('harbor.internal', '127.0.0.1')?.code, 'PW_REGISTRY_ADDRESS_DENIED', 'naming a host does not open loopback');
+  assert.equal(
+    named.checkAddress('harbor.internal', '127.0.0.1')?.code,
+    'PW_REGISTRY_ADDRESS_DENIED',
+    'naming a host does not open loopback',
+  );
   assert.equal(named.checkAddress('harbor.internal', '169.254.169.254')?.code, 'PW_REGISTRY_ADDRESS_DENIED');
   fc.assert(
     fc.property(octet, octet, (c, d) => {
       const open = createNetworkGuard({ allowNetworks: ['127.0.0.0/8', '10.0.0.0/8'], denyNetworks: ['10.96.0.0/12'] });
       assert.equal(open.checkAddress('x', `127.0.${c}.${d}`), undefined);
-      assert.equal(open.checkAddress('x', `[::ffff:127.0.${c}.${d}]`.slice(1, -1)), undefined, 'mapped IPv6 is judged as IPv4');
+      assert.equal(
+        open.checkAddress('x', `[::ffff:127.0.${c}.${d}]`.slice(1, -1)),
+        undefined,
+        'mapped IPv6 is judged as IPv4',
+      );
       assert.equal(open.checkAddress('x', `10.97.${c}.${d}`)?.code, 'PW_REGISTRY_ADDRESS_DENIED', 'denyNetworks wins');
       assert.equal(open.checkAddress('x', `10.1.${c}.${d}`), undefined);
     }),
@@ -125,9 +145,19 @@ test('redirect and realm hosts: any host without allowedRegistries; only the nam
   const named = createNetworkGuard({ namedHosts: ['ghcr.io', 'registry.example:5000', 'docker.io'] });
   assert.equal(named.checkHost(new URL('https://GHCR.io./token'), 'token realm'), undefined);
   assert.equal(named.checkHost(new URL('https://registry.example:5000/t'), 'token realm'), undefined);
-  assert.equal(named.checkHost(new URL('https://registry.example:6000/t'), 'token realm')?.code, 'PW_REGISTRY_ADDRESS_DENIED');
-  assert.equal(named.checkHost(new URL('https://auth.docker.io/token'), 'token realm'), undefined, "Docker Hub's token service");
-  assert.equal(named.checkHost(new URL('https://user:pw@evil.example/ghcr.io'), 'redirect target')?.code, 'PW_REGISTRY_ADDRESS_DENIED');
+  assert.equal(
+    named.checkHost(new URL('https://registry.example:6000/t'), 'token realm')?.code,
+    'PW_REGISTRY_ADDRESS_DENIED',
+  );
+  assert.equal(
+    named.checkHost(new URL('https://auth.docker.io/token'), 'token realm'),
+    undefined,
+    "Docker Hub's token service",
+  );
+  assert.equal(
+    named.checkHost(new URL('https://user:pw@evil.example/ghcr.io'), 'redirect target')?.code,
+    'PW_REGISTRY_ADDRESS_DENIED',
+  );
 });
 
 test('CIDR parsing never throws, and accepts only address/prefix within the family', () => {
@@ -153,6 +183,12 @@ test('names are judged by what they resolve to: localhost (and its IDN spelling)
     assert.equal((error as { code?: string } | null)?.code, 'PW_REGISTRY_ADDRESS_DENIED', name);
   }
   // A trailing-dot name resolves (or not) as the system says; either way no usable address comes back.
-  const dotted = await new Promise<unknown>((resolve) => lookup('LOCALHOST.', { all: true }, (failure) => resolve(failure)));
-  assert.ok(['PW_REGISTRY_ADDRESS_DENIED', 'ENOTFOUND', 'EAI_AGAIN'].includes(String((dotted as { code?: string } | null)?.code)));
+  const dotted = await new Promise<unknown>((resolve) =>
+    lookup('LOCALHOST.', { all: true }, (failure) => resolve(failure)),
+  );
+  assert.ok(
+    ['PW_REGISTRY_ADDRESS_DENIED', 'ENOTFOUND', 'EAI_AGAIN'].includes(
+      String((dotted as { code?: string } | null)?.code),
+    ),
+  );
 });

@@ -30,7 +30,11 @@ after(async () => {
 });
 
 function keyless(identities: Array<{ issuer: string; subject: string }>): Record<string, unknown> {
-  return { url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1', digest: `sha256:${'a'.repeat(64)}` }, verify: { provider: 'cosign', matchOIDCIdentity: identities } };
+  return {
+    url: 'oci://ghcr.io/acme/app',
+    ref: { tag: 'v1', digest: `sha256:${'a'.repeat(64)}` },
+    verify: { provider: 'cosign', matchOIDCIdentity: identities },
+  };
 }
 
 /** Probes /healthz every 20 ms while `work` runs; returns the worst latency seen. */
@@ -41,8 +45,13 @@ async function worstHealthzWhile<T>(work: () => Promise<T>): Promise<{ result: T
 
 test('16 adversarial identity regexes are decided off the event loop: /healthz stays responsive, the object is denied', async () => {
   // Each entry is distinct (no memo hit) and forces the containment search to its budget.
-  const identities = Array.from({ length: 16 }, (_, index) => ({ issuer: ISSUER, subject: `^https://github\\.com/acme/(a|b)*a(a|b){${24 + index}}$` }));
-  const { result, worstMs, probes } = await worstHealthzWhile(() => serve.post('/validate?timeout=10s', reviewText(keyless(identities), 'cpu-1')));
+  const identities = Array.from({ length: 16 }, (_, index) => ({
+    issuer: ISSUER,
+    subject: `^https://github\\.com/acme/(a|b)*a(a|b){${24 + index}}$`,
+  }));
+  const { result, worstMs, probes } = await worstHealthzWhile(() =>
+    serve.post('/validate?timeout=10s', reviewText(keyless(identities), 'cpu-1')),
+  );
   assert.equal(result.status, 200);
   assert.equal(result.json.response.uid, 'cpu-1');
   assert.equal(result.json.response.allowed, false);
@@ -53,10 +62,19 @@ test('16 adversarial identity regexes are decided off the event loop: /healthz s
 });
 
 test('another tenant is answered while the worst object is being decided', async () => {
-  const adversarial = Array.from({ length: 16 }, (_, index) => ({ issuer: ISSUER, subject: `^https://github\\.com/acme/(a|b)*b(a|b){${24 + index}}$` }));
+  const adversarial = Array.from({ length: 16 }, (_, index) => ({
+    issuer: ISSUER,
+    subject: `^https://github\\.com/acme/(a|b)*b(a|b){${24 + index}}$`,
+  }));
   const slow = serve.post('/validate?timeout=10s', reviewText(keyless(adversarial), 'cpu-2'));
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const plain = await serve.post('/validate?timeout=10s', reviewText({ url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1', digest: `sha256:${'b'.repeat(64)}` }, verify: undefined }, 'cpu-3'));
+  const plain = await serve.post(
+    '/validate?timeout=10s',
+    reviewText(
+      { url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1', digest: `sha256:${'b'.repeat(64)}` }, verify: undefined },
+      'cpu-3',
+    ),
+  );
   const slowAnswer = await slow;
   assert.equal(plain.json.response.uid, 'cpu-3');
   assert.match(plain.json.response.status.message, /\[verify-required\]/);
@@ -65,16 +83,26 @@ test('another tenant is answered while the worst object is being decided', async
 });
 
 test('25,000 identity entries are refused from the count alone (input-too-large), without containment work', async () => {
-  const identities = Array.from({ length: 25_000 }, (_, index) => ({ issuer: ISSUER, subject: `^https://github\\.com/acme/app${index}(a|b)*$` }));
-  const { result, worstMs } = await worstHealthzWhile(() => serve.post('/validate?timeout=10s', reviewText(keyless(identities), 'cpu-4')));
+  const identities = Array.from({ length: 25_000 }, (_, index) => ({
+    issuer: ISSUER,
+    subject: `^https://github\\.com/acme/app${index}(a|b)*$`,
+  }));
+  const { result, worstMs } = await worstHealthzWhile(() =>
+    serve.post('/validate?timeout=10s', reviewText(keyless(identities), 'cpu-4')),
+  );
   assert.equal(result.json.response.allowed, false);
-  assert.match(result.json.response.status.message, /\[input-too-large\] spec\.verify\.matchOIDCIdentity: .*25000 entries.*16 entries/);
+  assert.match(
+    result.json.response.status.message,
+    /\[input-too-large\] spec\.verify\.matchOIDCIdentity: .*25000 entries.*16 entries/,
+  );
   assert.doesNotMatch(result.json.response.status.message, /identity-not-allowed|identity-too-complex/);
   assert.ok(worstMs < PARSE_CEILING_MS, `/healthz took up to ${Math.round(worstMs)} ms`);
 });
 
 test('a known identity stays on the fast path (decided once, then memoised in the main thread)', async () => {
-  const identity = [{ issuer: ISSUER, subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v1$' }];
+  const identity = [
+    { issuer: ISSUER, subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v1$' },
+  ];
   const first = await serve.post('/validate?timeout=10s', reviewText(keyless(identity), 'cpu-5'));
   assert.equal(first.json.response.allowed, true, first.text);
   const again = await serve.post('/validate?timeout=10s', reviewText(keyless(identity), 'cpu-6'));
@@ -82,7 +110,10 @@ test('a known identity stays on the fast path (decided once, then memoised in th
 });
 
 test('identities not decided by a short apiserver timeout are denied (identity-too-complex), never admitted as "unreachable"', async () => {
-  const identities = Array.from({ length: 16 }, (_, index) => ({ issuer: ISSUER, subject: `^https://github\\.com/acme/short/(a|b)*a(a|b){${24 + index}}$` }));
+  const identities = Array.from({ length: 16 }, (_, index) => ({
+    issuer: ISSUER,
+    subject: `^https://github\\.com/acme/short/(a|b)*a(a|b){${24 + index}}$`,
+  }));
   const answer = await serve.post('/validate?timeout=1s', reviewText(keyless(identities), 'cpu-7'));
   assert.equal(answer.json.response.uid, 'cpu-7');
   assert.equal(answer.json.response.allowed, false, answer.text);

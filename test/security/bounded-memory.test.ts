@@ -12,7 +12,8 @@ import { manifestBytes } from './fixtures.ts';
 import { reviewText, startServeProcess } from './serve-process.ts';
 import type { ServeProcess } from './serve-process.ts';
 
-const POLICY = 'ociRepository: {allowKeyBased: false, requireVerify: false, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {allowNetworks: ["127.0.0.0/8", "::1/128"]}';
+const POLICY =
+  'ociRepository: {allowKeyBased: false, requireVerify: false, allowInsecure: true, mutate: {semverToDigest: true}}\nregistry: {allowNetworks: ["127.0.0.0/8", "::1/128"]}';
 const HUGE_URL = `oci://ghcr.io/acme/${'a'.repeat(2.9 * 1024 * 1024)}`;
 const TAGS = Array.from({ length: 5000 }, (_, index) => `${Math.floor(index / 100)}.${index % 100}.0`);
 
@@ -22,7 +23,8 @@ let registry: FakeRegistry;
 before(async () => {
   registry = await startFakeRegistry((request, res: ServerResponse) => {
     if (request.path === '/v2/acme/app/tags/list') return sendJson(res, 200, { name: 'acme/app', tags: TAGS });
-    if (request.path.startsWith('/v2/acme/app/manifests/')) return sendManifest(res, manifestBytes(request.path), { head: request.method === 'HEAD' });
+    if (request.path.startsWith('/v2/acme/app/manifests/'))
+      return sendManifest(res, manifestBytes(request.path), { head: request.method === 'HEAD' });
     return false;
   });
   serve = await startServeProcess({ policy: POLICY });
@@ -56,7 +58,10 @@ test('/mutate with a 2.9 MB spec.url: allowed unchanged, the warning names the c
 test('/validate denies the 2.9 MB URL naming the cap, without echoing it', async () => {
   const answer = await serve.post('/validate?timeout=10s', reviewText({ url: HUGE_URL, ref: { tag: 'v1' } }, 'mem-1'));
   assert.equal(answer.json.response.allowed, false);
-  assert.match(answer.json.response.status.message, /\[input-too-large\] spec\.url: spec\.url is at least \d+ bytes, over the cap of 2048 bytes/);
+  assert.match(
+    answer.json.response.status.message,
+    /\[input-too-large\] spec\.url: spec\.url is at least \d+ bytes, over the cap of 2048 bytes/,
+  );
   assert.ok(answer.text.length < 4096, `answer of ${answer.text.length} bytes`);
 });
 
@@ -66,7 +71,10 @@ test('a 257-character semver range is refused before the registry is asked; a 25
   const range = groups.join(' || ').padEnd(256, ' ');
   assert.equal(range.length, 256);
   const before = registry.requests.length;
-  const over = await serve.post('/mutate?timeout=10s', reviewText({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { semver: `${range} ` } }, 'mem-2'));
+  const over = await serve.post(
+    '/mutate?timeout=10s',
+    reviewText({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { semver: `${range} ` } }, 'mem-2'),
+  );
   assert.match(over.json.response.warnings[0], /PW_INPUT_TOO_LARGE.*spec\.ref\.semver.*256 characters/);
   assert.equal(registry.requests.length, before, 'the registry was not asked');
 
@@ -78,12 +86,16 @@ test('a 257-character semver range is refused before the registry is asked; a 25
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })();
-  const pinned = await serve.post('/mutate?timeout=10s', reviewText({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { semver: range } }, 'mem-3'));
+  const pinned = await serve.post(
+    '/mutate?timeout=10s',
+    reviewText({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { semver: range } }, 'mem-3'),
+  );
   done = true;
   await probing;
   assert.equal(pinned.json.response.patchType, 'JSONPatch', pinned.text);
   const patch = JSON.parse(Buffer.from(pinned.json.response.patch, 'base64').toString('utf8'));
-  const annotation = patch.find((op: { path: string }) => op.path.includes('pinned-from'))?.value ?? JSON.stringify(patch);
+  const annotation =
+    patch.find((op: { path: string }) => op.path.includes('pinned-from'))?.value ?? JSON.stringify(patch);
   assert.match(annotation, /→ 49\.1\.0|→ \d+\.1\.0/);
   assert.ok(worst < 400, `/healthz took up to ${Math.round(worst)} ms during the selection`);
 });

@@ -23,13 +23,21 @@ after(async () => {
   assert.equal(await serve.stop(), 0);
 });
 
-function handshake(options: { ciphers?: string; maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; minVersion?: 'TLSv1' | 'TLSv1.2' } = {}): Promise<{ fingerprint: string; cipher: string }> {
+function handshake(
+  options: { ciphers?: string; maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; minVersion?: 'TLSv1' | 'TLSv1.2' } = {},
+): Promise<{ fingerprint: string; cipher: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost', ...options }, () => {
-      const result = { fingerprint: socket.getPeerX509Certificate()?.fingerprint256 ?? '', cipher: socket.getCipher().name };
-      socket.end();
-      resolve(result);
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost', ...options },
+      () => {
+        const result = {
+          fingerprint: socket.getPeerX509Certificate()?.fingerprint256 ?? '',
+          cipher: socket.getCipher().name,
+        };
+        socket.end();
+        resolve(result);
+      },
+    );
     socket.on('error', reject);
   });
 }
@@ -56,13 +64,27 @@ async function refusal(count: number): Promise<string> {
 const original = (): string => new X509Certificate(serve.serving.certPem).fingerprint256;
 
 test('an expired new certificate is refused and logged; the old one keeps serving', async () => {
-  await install({ commonName: 'pinwarden', usage: 'server', ips: ['127.0.0.1'], dns: ['localhost'], notBefore: new Date(Date.now() - 10 * DAY_MS), notAfter: new Date(Date.now() - DAY_MS) });
+  await install({
+    commonName: 'pinwarden',
+    usage: 'server',
+    ips: ['127.0.0.1'],
+    dns: ['localhost'],
+    notBefore: new Date(Date.now() - 10 * DAY_MS),
+    notAfter: new Date(Date.now() - DAY_MS),
+  });
   assert.match(await refusal(1), /expired at/);
   assert.equal((await handshake()).fingerprint, original());
 });
 
 test('a certificate not valid yet is refused', async () => {
-  await install({ commonName: 'pinwarden', usage: 'server', ips: ['127.0.0.1'], dns: ['localhost'], notBefore: new Date(Date.now() + DAY_MS), notAfter: new Date(Date.now() + 10 * DAY_MS) });
+  await install({
+    commonName: 'pinwarden',
+    usage: 'server',
+    ips: ['127.0.0.1'],
+    dns: ['localhost'],
+    notBefore: new Date(Date.now() + DAY_MS),
+    notAfter: new Date(Date.now() + 10 * DAY_MS),
+  });
   assert.match(await refusal(2), /not valid before/);
   assert.equal((await handshake()).fingerprint, original());
 });
@@ -74,7 +96,12 @@ test('a certificate that lacks a name the current one serves is refused, naming 
 });
 
 test('a valid certificate covering the same names (and more) is served to new connections', async () => {
-  const next = await install({ commonName: 'pinwarden', usage: 'server', ips: ['127.0.0.1'], dns: ['localhost', 'pinwarden.pinwarden-system.svc'] });
+  const next = await install({
+    commonName: 'pinwarden',
+    usage: 'server',
+    ips: ['127.0.0.1'],
+    dns: ['localhost', 'pinwarden.pinwarden-system.svc'],
+  });
   let served = '';
   for (let attempt = 0; attempt < 100 && served !== next; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -85,8 +112,19 @@ test('a valid certificate covering the same names (and more) is served to new co
 
 test('TLS 1.1 and CBC/SHA-1 suites are refused; an AEAD suite on TLS 1.2 is accepted', async () => {
   // SECLEVEL=0 lets this client offer TLS 1.1 (OpenSSL 3 would refuse locally): the refusal must be the server's.
-  await assert.rejects(handshake({ maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' });
-  await assert.rejects(handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256' }), { code: 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE' });
-  assert.equal((await handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' })).cipher, 'ECDHE-ECDSA-AES128-GCM-SHA256');
+  await assert.rejects(handshake({ maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }), {
+    code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  });
+  await assert.rejects(
+    handshake({
+      maxVersion: 'TLSv1.2',
+      ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA256',
+    }),
+    { code: 'ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE' },
+  );
+  assert.equal(
+    (await handshake({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' })).cipher,
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+  );
   assert.match((await handshake()).cipher, /^TLS_(AES_\d+_GCM|CHACHA20_POLY1305)_SHA\d+$/);
 });

@@ -17,7 +17,9 @@ let apiserver: KeyPairPem;
 let intruder: KeyPairPem;
 
 /** Names another tenant's pull Secret: deciding it would read `payments/registry-creds`. */
-const CROSS_NAMESPACE = JSON.parse(reviewText({ url: 'oci://ghcr.io/payments/app', secretRef: { name: 'registry-creds' } }, 'cross-1'));
+const CROSS_NAMESPACE = JSON.parse(
+  reviewText({ url: 'oci://ghcr.io/payments/app', secretRef: { name: 'registry-creds' } }, 'cross-1'),
+);
 CROSS_NAMESPACE.request.namespace = 'payments';
 CROSS_NAMESPACE.request.object.metadata.namespace = 'payments';
 const BODY = JSON.stringify(CROSS_NAMESPACE);
@@ -45,7 +47,9 @@ function reviewsLogged(uid: string): number {
 }
 
 test('without a client certificate the TLS handshake fails and no review is decided', async () => {
-  await assert.rejects(serve.post('/validate?timeout=10s', BODY), (error: NodeJS.ErrnoException) => /certificate|ECONNRESET|socket hang up|alert/i.test(`${error.code ?? ''} ${error.message}`));
+  await assert.rejects(serve.post('/validate?timeout=10s', BODY), (error: NodeJS.ErrnoException) =>
+    /certificate|ECONNRESET|socket hang up|alert/i.test(`${error.code ?? ''} ${error.message}`),
+  );
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(reviewsLogged('cross-1'), 0);
 });
@@ -75,8 +79,14 @@ test('a rotated client CA file is picked up with the serving pair, without a res
   let accepted = false;
   for (let attempt = 0; attempt < 60 && !accepted; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    accepted = await serve.post('/validate?timeout=10s', BODY, { cert: next.certPem, key: next.keyPem }).then(() => true, () => false);
+    accepted = await serve.post('/validate?timeout=10s', BODY, { cert: next.certPem, key: next.keyPem }).then(
+      () => true,
+      () => false,
+    );
   }
   assert.ok(accepted, 'a certificate from the rotated CA is accepted');
-  await assert.rejects(serve.post('/validate?timeout=10s', BODY, { cert: apiserver.certPem, key: apiserver.keyPem }), 'the old CA no longer is');
+  await assert.rejects(
+    serve.post('/validate?timeout=10s', BODY, { cert: apiserver.certPem, key: apiserver.keyPem }),
+    'the old CA no longer is',
+  );
 });

@@ -48,21 +48,31 @@ test(`${CONNECTIONS} slow-body TLS connections: the budget refuses most with 503
   const refusedAtAccept = clients.filter((client) => !client.connected);
   const held = clients.filter((client) => client.connected && client.status === undefined);
   assert.ok(busy.length > 0, 'some requests were refused for the body budget');
-  assert.ok(busy.every((client) => /PW_REVIEW_BUSY/.test(client.answer)), 'the 503 names PW_REVIEW_BUSY');
-  assert.ok(held.length <= (BUDGET_MIB * 1024 * 1024) / DECLARED, `${held.length} bodies held, budget allows ${BUDGET_MIB}`);
+  assert.ok(
+    busy.every((client) => /PW_REVIEW_BUSY/.test(client.answer)),
+    'the 503 names PW_REVIEW_BUSY',
+  );
+  assert.ok(
+    held.length <= (BUDGET_MIB * 1024 * 1024) / DECLARED,
+    `${held.length} bodies held, budget allows ${BUDGET_MIB}`,
+  );
   assert.ok(busy.length + refusedAtAccept.length + held.length >= CONNECTIONS - 5, 'every connection is accounted for');
   assert.ok(health < 1000, `/healthz answered in ${Math.round(health)} ms under the flood`);
   assert.ok(peak - before < 256 * 1024 * 1024, `RSS grew ${Math.round((peak - before) / 1048576)} MiB`);
 
   // Everyone still open is closed by the 15 s request timeout (checked every second), not left forever.
   const deadline = performance.now() + 25_000;
-  while (clients.some((client) => client.closedAfterMs === undefined) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+  while (clients.some((client) => client.closedAfterMs === undefined) && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 250));
   clearInterval(trickle);
   const open = clients.filter((client) => client.closedAfterMs === undefined);
   for (const client of open) client.socket.destroy();
   assert.equal(open.length, 0, `${open.length} connections still open after 25 s`);
   const heldClosed = held.map((client) => client.closedAfterMs ?? 0);
-  assert.ok(Math.max(...heldClosed) < 20_000, `the last held connection closed after ${Math.round(Math.max(...heldClosed))} ms`);
+  assert.ok(
+    Math.max(...heldClosed) < 20_000,
+    `the last held connection closed after ${Math.round(Math.max(...heldClosed))} ms`,
+  );
   assert.ok(Math.min(...heldClosed) > 10_000, 'held connections were given their request time, not cut early');
 
   // The budget is released: an ordinary review is served again.
@@ -77,14 +87,22 @@ test('connections past --max-connections are closed on accept', async () => {
   await new Promise((resolve) => setTimeout(resolve, 300));
   const dropped = clients.filter((client) => client.closedAfterMs !== undefined && client.status === undefined);
   for (const client of clients) client.socket.destroy();
-  assert.ok(dropped.length >= 25 && dropped.length <= 40, `${dropped.length} of ${clients.length} connections were dropped at the cap of ${MAX_CONNECTIONS}`);
+  assert.ok(
+    dropped.length >= 25 && dropped.length <= 40,
+    `${dropped.length} of ${clients.length} connections were dropped at the cap of ${MAX_CONNECTIONS}`,
+  );
 });
 
 test('a path other than /mutate and /validate gets its 404 before any body is sent', async () => {
   const answer = await new Promise<string>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost' }, () => {
-      socket.write(`POST /admin HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${DECLARED}\r\n\r\n`);
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost' },
+      () => {
+        socket.write(
+          `POST /admin HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${DECLARED}\r\n\r\n`,
+        );
+      },
+    );
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (text += chunk));

@@ -23,7 +23,8 @@ export const INTERNAL_ADDRESS = '127.0.0.1';
 /** What an internal service would never want a tenant to read. */
 export const SECRET = 'INTERNAL-SECRET-d41d8cd98f00';
 /** The tenant registry's address is allowed; everything else on loopback is internal. */
-export const TENANT_POLICY = 'ociRepository: {allowInsecure: true}\nregistry: {timeoutSeconds: 2, allowNetworks: ["127.0.0.2/32"]}';
+export const TENANT_POLICY =
+  'ociRepository: {allowInsecure: true}\nregistry: {timeoutSeconds: 2, allowNetworks: ["127.0.0.2/32"]}';
 
 export interface InternalService {
   host: string;
@@ -36,10 +37,19 @@ export interface InternalService {
 export async function startInternalService(tls?: { cert: string; key: string }): Promise<InternalService> {
   const requests: InternalService['requests'] = [];
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    });
     req.resume();
     const body = JSON.stringify({ access_token: SECRET, token: SECRET, errors: [{ code: 'DENIED', message: SECRET }] });
-    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256(Buffer.from(body)) }).end(body);
+    res
+      .writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'docker-content-digest': sha256(Buffer.from(body)),
+      })
+      .end(body);
   };
   const server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, INTERNAL_ADDRESS, resolve));

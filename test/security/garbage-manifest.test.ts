@@ -12,7 +12,11 @@ import { TENANT_ADDRESS, TENANT_POLICY, manifestBytes, webhook } from './fixture
 
 const GOOD = manifestBytes('good');
 const GARBAGE = json({ hello: 'world', note: 'not a manifest' });
-const NO_MEDIA_TYPE = json({ schemaVersion: 2, config: { mediaType: 'x', digest: sha256(GARBAGE), size: 1 }, layers: [] });
+const NO_MEDIA_TYPE = json({
+  schemaVersion: 2,
+  config: { mediaType: 'x', digest: sha256(GARBAGE), size: 1 },
+  layers: [],
+});
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 
 /** tag → the one code its failure carries (no "either of two"). */
@@ -32,7 +36,10 @@ const answers: Record<string, (head: boolean) => { bytes: Uint8Array; digest?: s
   'garbage-json': () => ({ bytes: GARBAGE }),
   'html-page': () => ({ bytes: new TextEncoder().encode('<html>welcome</html>'), mediaType: 'text/html' }),
   'json-not-manifest-type': () => ({ bytes: NO_MEDIA_TYPE, mediaType: 'application/json' }),
-  'index-says-manifest': () => ({ bytes: json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }), mediaType: OCI }),
+  'index-says-manifest': () => ({
+    bytes: json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }),
+    mediaType: OCI,
+  }),
   'digest-lies': () => ({ bytes: GOOD, digest: sha256(GARBAGE) }),
 };
 
@@ -52,8 +59,10 @@ after(async () => {
   await tenant.stop();
 });
 
-const objectFor = (tag: string) => ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag }, insecure: true });
-const manifestRequests = (tag: string) => tenant.requests.filter((request) => request.path.endsWith(`/manifests/${tag}`)).length;
+const objectFor = (tag: string) =>
+  ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag }, insecure: true });
+const manifestRequests = (tag: string) =>
+  tenant.requests.filter((request) => request.path.endsWith(`/manifests/${tag}`)).length;
 
 for (const tag of Object.keys(answers).filter((name) => name !== 'good')) {
   test(`${tag}: nothing is pinned, and the next admission asks the registry again (no cached "success")`, async () => {

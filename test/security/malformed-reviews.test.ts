@@ -20,7 +20,9 @@ let blackHoleHost: string;
 const sockets = new Set<Socket>();
 
 before(async () => {
-  failing = await startFakeRegistry((_request, res) => sendJson(res, 503, { errors: [{ code: 'UNAVAILABLE', message: 'maintenance' }] }));
+  failing = await startFakeRegistry((_request, res) =>
+    sendJson(res, 503, { errors: [{ code: 'UNAVAILABLE', message: 'maintenance' }] }),
+  );
   blackHole = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -28,7 +30,8 @@ before(async () => {
   await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
   blackHoleHost = `127.0.0.1:${(blackHole.address() as { port: number }).port}`;
   serve = await startServeProcess({
-    policy: 'ociRepository: {allowKeyBased: false, requireVerify: false, allowInsecure: true}\nregistry: {timeoutSeconds: 1, onUnreachable: warn, allowNetworks: ["127.0.0.0/8", "::1/128"]}',
+    policy:
+      'ociRepository: {allowKeyBased: false, requireVerify: false, allowInsecure: true}\nregistry: {timeoutSeconds: 1, onUnreachable: warn, allowNetworks: ["127.0.0.0/8", "::1/128"]}',
   });
 });
 
@@ -63,7 +66,14 @@ test('a 3 MB review gets a bounded answer: quoted values are cut, the whole answ
   const long = 'x'.repeat(2.9 * 1024 * 1024);
   const cases = [
     { what: 'a 2.9 MB ref.tag', body: reviewText({ url: 'oci://ghcr.io/acme/app', ref: { tag: long } }, 'big-1') },
-    { what: 'a 2.9 MB name (denied: the denial names the object)', body: reviewText({ url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1' }, verify: { provider: 'cosign', secretRef: { name: 'k' } } }, 'big-2', long) },
+    {
+      what: 'a 2.9 MB name (denied: the denial names the object)',
+      body: reviewText(
+        { url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1' }, verify: { provider: 'cosign', secretRef: { name: 'k' } } },
+        'big-2',
+        long,
+      ),
+    },
     { what: 'a 2.9 MB URL', body: reviewText({ url: `oci://${long}`, ref: { tag: 'v1' } }, 'big-3') },
   ];
   for (const { what, body } of cases) {
@@ -83,7 +93,10 @@ test('a 3 MB review gets a bounded answer: quoted values are cut, the whole answ
 });
 
 test('a uid longer than any Kubernetes uid is malformed (it would be echoed)', async () => {
-  const answer = await serve.post('/validate?timeout=10s', reviewText({ url: 'oci://ghcr.io/acme/app' }, 'u'.repeat(100_000)));
+  const answer = await serve.post(
+    '/validate?timeout=10s',
+    reviewText({ url: 'oci://ghcr.io/acme/app' }, 'u'.repeat(100_000)),
+  );
   assert.equal(answer.status, 400);
   assert.ok(answer.text.length < 1024);
 });
@@ -93,10 +106,16 @@ test('onUnreachable: warn — every fault mode leaves the cause inside the 120-c
     // Retries of a 503 or a refused connection may use up the deadline on a loaded machine: then the cause is the deadline.
     { host: failing.host, cause: /PW_REGISTRY_UNREACHABLE\): .*503|PW_DEADLINE\): deadline exceeded/ },
     { host: blackHoleHost, cause: /PW_DEADLINE\): deadline exceeded/ },
-    { host: '127.0.0.1:1', cause: /PW_REGISTRY_UNREACHABLE\): .*(ECONNREFUSED|refused)|PW_DEADLINE\): deadline exceeded/i },
+    {
+      host: '127.0.0.1:1',
+      cause: /PW_REGISTRY_UNREACHABLE\): .*(ECONNREFUSED|refused)|PW_DEADLINE\): deadline exceeded/i,
+    },
   ];
   for (const [index, mode] of modes.entries()) {
-    const body = reviewText({ url: `oci://${mode.host}/acme/app`, insecure: true, ref: { tag: 'v1' } }, `warn-${index}`);
+    const body = reviewText(
+      { url: `oci://${mode.host}/acme/app`, insecure: true, ref: { tag: 'v1' } },
+      `warn-${index}`,
+    );
     const mutated = await serve.post('/mutate?timeout=10s', body);
     const validated = await serve.post('/validate?timeout=10s', body);
     assert.equal(validated.json.response.allowed, true, validated.text);

@@ -25,7 +25,9 @@ before(async () => {
   tenant = await startFakeRegistry((request, res) => {
     const status = Number(/\/manifests\/s(\d{3})$/.exec(request.path)?.[1] ?? 404);
     const json = request.path.includes('json');
-    const body = json ? JSON.stringify({ errors: [{ code: 'DENIED', message: SECRET, detail: SECRET }] }) : LONG_SECRET_PAGE;
+    const body = json
+      ? JSON.stringify({ errors: [{ code: 'DENIED', message: SECRET, detail: SECRET }] })
+      : LONG_SECRET_PAGE;
     res.writeHead(status, { 'content-type': json ? 'application/json' : 'text/html' }).end(body);
     return true;
   }, TENANT_ADDRESS);
@@ -40,7 +42,11 @@ for (const status of [400, 401, 403, 404, 500]) {
     const { h, pins, events } = webhook(TENANT_POLICY);
     try {
       for (const repo of ['acme/page', 'acme/json']) {
-        const object = ociRepository({ url: `oci://${tenant.host}/${repo}`, ref: { tag: `s${status}` }, insecure: true });
+        const object = ociRepository({
+          url: `oci://${tenant.host}/${repo}`,
+          ref: { tag: `s${status}` },
+          insecure: true,
+        });
         const mutated = await h.review('/mutate', admissionReview(object));
         const validated = await h.review('/validate', admissionReview(object));
         const answers = JSON.stringify([mutated.body, validated.body]);
@@ -68,8 +74,13 @@ test('the real serve: the denial carries no body; the debug log has the capped, 
   const serving = await ca.issue({ commonName: 'webhook', usage: 'server', ips: ['127.0.0.1'] });
   writeFileSync(join(work, 'tls.crt'), serving.certPem);
   writeFileSync(join(work, 'tls.key'), serving.keyPem);
-  const spec = TENANT_POLICY.split('\n').map((line) => `  ${line}`).join('\n');
-  writeFileSync(join(work, 'policy.yaml'), `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: readback}\nspec:\n${spec}\n`);
+  const spec = TENANT_POLICY.split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+  writeFileSync(
+    join(work, 'policy.yaml'),
+    `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: readback}\nspec:\n${spec}\n`,
+  );
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -90,11 +101,15 @@ test('the real serve: the denial carries no body; the debug log has the capped, 
   try {
     const object = ociRepository({ url: `oci://${tenant.host}/acme/page`, ref: { tag: 's403' }, insecure: true });
     const answer = await new Promise<string>((resolve, reject) => {
-      const req = request(`${server.webhookUrl}/validate?timeout=10s`, { method: 'POST', ca: ca.certPem, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      });
+      const req = request(
+        `${server.webhookUrl}/validate?timeout=10s`,
+        { method: 'POST', ca: ca.certPem, agent: false, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(admissionReview(object)));
     });

@@ -30,7 +30,11 @@ export interface ServeProcess {
   stderr(): string;
   /** Resident set size of the serve process (bytes), from /proc. */
   rssBytes(): number;
-  post(path: string, body: string, options?: PostOptions): Promise<{ status: number; text: string; json: Loose; ms: number }>;
+  post(
+    path: string,
+    body: string,
+    options?: PostOptions,
+  ): Promise<{ status: number; text: string; json: Loose; ms: number }>;
   healthzMs(): Promise<number>;
   stop(): Promise<number | null>;
 }
@@ -59,14 +63,33 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
   const serving = await ca.issue({ commonName: 'pinwarden', usage: 'server', ips: ['127.0.0.1'], dns: ['localhost'] });
   writeFileSync(join(work, 'tls.crt'), serving.certPem);
   writeFileSync(join(work, 'tls.key'), serving.keyPem);
-  const indented = options.policy.split('\n').map((line) => `  ${line}`).join('\n');
-  writeFileSync(join(work, 'policy.yaml'), `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: security}\nspec:\n${indented}\n`);
+  const indented = options.policy
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+  writeFileSync(
+    join(work, 'policy.yaml'),
+    `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: security}\nspec:\n${indented}\n`,
+  );
   const extra = options.prepare ? await options.prepare(work, ca) : [];
   const args = [
     ...(options.nodeFlags ?? []),
-    builtCli(), 'serve', '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1',
-    '--tls-cert', join(work, 'tls.crt'), '--tls-key', join(work, 'tls.key'), '--config', join(work, 'policy.yaml'),
-    ...extra, ...(options.args ?? []),
+    builtCli(),
+    'serve',
+    '--port',
+    '0',
+    '--metrics-port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--tls-cert',
+    join(work, 'tls.crt'),
+    '--tls-key',
+    join(work, 'tls.key'),
+    '--config',
+    join(work, 'policy.yaml'),
+    ...extra,
+    ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -78,12 +101,15 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;
         logs.push(entry);
-        if (entry.msg === 'pinwarden serving') resolve({ webhook: String(entry.webhook), metrics: String(entry.metrics) });
+        if (entry.msg === 'pinwarden serving')
+          resolve({ webhook: String(entry.webhook), metrics: String(entry.metrics) });
       } catch {
         // not JSON
       }
     });
-    child.once('exit', (code) => reject(new Error(`serve exited (${String(code)}) before serving: ${stderr.slice(-500)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`serve exited (${String(code)}) before serving: ${stderr.slice(-500)}`)),
+    );
   });
   const { webhook, metrics } = await serving$;
   const webhookPort = Number(new URL(webhook).port);
@@ -106,10 +132,18 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
       return new Promise((resolve, reject) => {
         const req = request(
           {
-            host: '127.0.0.1', port: webhookPort, path, method: 'POST', ca: ca.certPem, servername: 'localhost',
+            host: '127.0.0.1',
+            port: webhookPort,
+            path,
+            method: 'POST',
+            ca: ca.certPem,
+            servername: 'localhost',
             agent: post.agent ?? false,
             ...(post.cert ? { cert: post.cert, key: post.key } : {}),
-            headers: { 'content-type': post.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) },
+            headers: {
+              'content-type': post.contentType ?? 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
           },
           (res) => {
             const chunks: Buffer[] = [];
@@ -152,7 +186,11 @@ export async function startServeProcess(options: ServeProcessOptions): Promise<S
 }
 
 /** An AdmissionReview (as JSON text) around an OCIRepository spec. */
-export function reviewText(spec: Record<string, unknown>, uid = '7d1c2b3a-0000-4000-8000-000000000007', name = 'app'): string {
+export function reviewText(
+  spec: Record<string, unknown>,
+  uid = '7d1c2b3a-0000-4000-8000-000000000007',
+  name = 'app',
+): string {
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -161,7 +199,12 @@ export function reviewText(spec: Record<string, unknown>, uid = '7d1c2b3a-0000-4
       kind: { group: 'source.toolkit.fluxcd.io', version: 'v1', kind: 'OCIRepository' },
       namespace: 'apps',
       operation: 'CREATE',
-      object: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name, namespace: 'apps' }, spec: { interval: '5m', ...spec } },
+      object: {
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'OCIRepository',
+        metadata: { name, namespace: 'apps' },
+        spec: { interval: '5m', ...spec },
+      },
     },
   });
 }
@@ -185,11 +228,17 @@ export function openSlowClient(serve: ServeProcess, declaredBytes: number, idle 
   return new Promise((resolve) => {
     const opened = performance.now();
     const slow: SlowClient = { socket: undefined as unknown as TLSSocket, opened, connected: false, answer: '' };
-    const socket = connect({ host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost' }, () => {
-      slow.connected = true;
-      if (!idle) socket.write(`POST /validate?timeout=10s HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${declaredBytes}\r\n\r\n{"apiVersion":`);
-      resolve(slow);
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port: serve.webhookPort, ca: serve.ca.certPem, servername: 'localhost' },
+      () => {
+        slow.connected = true;
+        if (!idle)
+          socket.write(
+            `POST /validate?timeout=10s HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${declaredBytes}\r\n\r\n{"apiVersion":`,
+          );
+        resolve(slow);
+      },
+    );
     slow.socket = socket;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -205,7 +254,11 @@ export function openSlowClient(serve: ServeProcess, declaredBytes: number, idle 
 }
 
 /** Probes `/healthz` every 20 ms while `work` runs; returns its result, every probe latency and how long it took. */
-export async function probeHealthzWhile<T>(serve: ServeProcess, work: () => Promise<T>, settleMs = 0): Promise<{ result: T; latencies: number[]; workMs: number }> {
+export async function probeHealthzWhile<T>(
+  serve: ServeProcess,
+  work: () => Promise<T>,
+  settleMs = 0,
+): Promise<{ result: T; latencies: number[]; workMs: number }> {
   let done = false;
   const latencies: number[] = [];
   const probing = (async () => {

@@ -14,7 +14,14 @@ import { admissionReview, ociRepository } from '../helpers/admission.ts';
 import { freePort } from '../helpers/registry.ts';
 import { sendManifest, startFakeRegistry } from '../helpers/fake-registry.ts';
 import type { FakeRegistry } from '../helpers/fake-registry.ts';
-import { INTERNAL_ADDRESS, TENANT_ADDRESS, TENANT_POLICY, manifestBytes, startInternalService, webhook } from './fixtures.ts';
+import {
+  INTERNAL_ADDRESS,
+  TENANT_ADDRESS,
+  TENANT_POLICY,
+  manifestBytes,
+  startInternalService,
+  webhook,
+} from './fixtures.ts';
 import type { InternalService } from './fixtures.ts';
 
 let internal: InternalService;
@@ -31,7 +38,11 @@ before(async () => {
   await new Promise<void>((resolve) => silent.listen(0, INTERNAL_ADDRESS, resolve));
   silentPort = (silent.address() as { port: number }).port;
   closedPort = await freePort();
-  tenant = await startFakeRegistry((request, res) => (request.path.endsWith('/manifests/v1') ? sendManifest(res, manifest, { head: request.method === 'HEAD' }) : false), TENANT_ADDRESS);
+  tenant = await startFakeRegistry(
+    (request, res) =>
+      request.path.endsWith('/manifests/v1') ? sendManifest(res, manifest, { head: request.method === 'HEAD' }) : false,
+    TENANT_ADDRESS,
+  );
 });
 
 after(async () => {
@@ -107,12 +118,17 @@ test('the tenant registry on an allowed address pins; the same registry outside 
 });
 
 test('denyNetworks wins over allowNetworks (the cluster pod and service ranges)', async () => {
-  const { h, pins } = webhook('ociRepository: {allowInsecure: true}\nregistry: {allowNetworks: ["127.0.0.0/8"], denyNetworks: ["127.0.0.2/32"]}');
+  const { h, pins } = webhook(
+    'ociRepository: {allowInsecure: true}\nregistry: {allowNetworks: ["127.0.0.0/8"], denyNetworks: ["127.0.0.2/32"]}',
+  );
   try {
     const object = ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag: 'v1' }, insecure: true });
     const before = tenant.requests.length;
     const mutated = await h.review('/mutate', admissionReview(object));
-    assert.match(mutated.response.warnings[0], /\(PW_REGISTRY_ADDRESS_DENIED\): 127\.0\.0\.2: address denied \(listed in registry\.denyNetworks\)/);
+    assert.match(
+      mutated.response.warnings[0],
+      /\(PW_REGISTRY_ADDRESS_DENIED\): 127\.0\.0\.2: address denied \(listed in registry\.denyNetworks\)/,
+    );
     assert.equal(tenant.requests.length, before);
   } finally {
     pins.close();
@@ -124,7 +140,10 @@ test('the CLI acts for its user: an unguarded resolver reaches loopback (check -
   try {
     const object = ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag: 'v1' }, insecure: true });
     const policy = policyFrom('ociRepository: {allowInsecure: true}');
-    const target: PinTarget = { url: `oci://${tenant.host}/acme/app`, source: { kind: 'tag', tag: 'v1', implicit: false } };
+    const target: PinTarget = {
+      url: `oci://${tenant.host}/acme/app`,
+      source: { kind: 'tag', tag: 'v1', implicit: false },
+    };
     const resolution = await withRegistryCall(policy, undefined, (call) => pins.resolve(object, target, policy, call));
     assert.equal(resolution.ok, true);
   } finally {

@@ -64,13 +64,23 @@ test('a manifest redirected to an internal URL pins nothing, is never followed, 
 function guardedRepository(policy: { allowNetworks?: string[]; namedHosts?: string[] }): HttpRepository {
   return new HttpRepository(
     { registry: tenant.host, host: tenant.host, path: 'acme/app' },
-    { insecure: true, guard: createNetworkGuard(policy), tokenCache: createTokenCache(), credentials: { username: 'tenant', password: 'hunter2' }, retry: { maxAttempts: 1 } },
+    {
+      insecure: true,
+      guard: createNetworkGuard(policy),
+      tokenCache: createTokenCache(),
+      credentials: { username: 'tenant', password: 'hunter2' },
+      retry: { maxAttempts: 1 },
+    },
   );
 }
 
 async function fetchBlob(repository: HttpRepository): Promise<Uint8Array | PinwardenError> {
   try {
-    return await fetchAll(repository, { mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength }, callUntil(2000));
+    return await fetchAll(
+      repository,
+      { mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength },
+      callUntil(2000),
+    );
   } catch (error) {
     if (error instanceof PinwardenError) return error;
     throw error;
@@ -99,7 +109,12 @@ test('a blob redirect to a host outside allowedRegistries is refused before it i
 test('a blob redirect to an internal address is refused at connect time', async () => {
   const repository = new HttpRepository(
     { registry: tenant.host, host: tenant.host, path: 'acme/app' },
-    { insecure: true, guard: createNetworkGuard({ allowNetworks: [`${TENANT_ADDRESS}/32`] }), tokenCache: createTokenCache(), retry: { maxAttempts: 1 } },
+    {
+      insecure: true,
+      guard: createNetworkGuard({ allowNetworks: [`${TENANT_ADDRESS}/32`] }),
+      tokenCache: createTokenCache(),
+      retry: { maxAttempts: 1 },
+    },
   );
   tenant.route = (request, res) => {
     res.writeHead(307, { location: `http://${INTERNAL_ADDRESS}:${internal.port}/computeMetadata/v1/` }).end();
@@ -117,13 +132,26 @@ test('redirects from https to plain http are refused, and only blobs are redirec
     answers.push(`${request.method} ${request.url.href}`);
     return { status: 307, headers: { location: 'http://r.example/plain' } };
   });
-  const repository = new HttpRepository({ registry: 'r.example', host: 'r.example', path: 'acme/app' }, { transport, tokenCache: createTokenCache() });
+  const repository = new HttpRepository(
+    { registry: 'r.example', host: 'r.example', path: 'acme/app' },
+    { transport, tokenCache: createTokenCache() },
+  );
   await assert.rejects(
-    fetchAll(repository, { mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength }, callUntil(1000)),
+    fetchAll(
+      repository,
+      { mediaType: 'application/octet-stream', digest: BLOB_DIGEST, size: BLOB.byteLength },
+      callUntil(1000),
+    ),
     (error: unknown) => error instanceof PinwardenError && /from https to plain http refused/.test(error.message),
   );
-  await assert.rejects(repository.fetchManifest('v1', callUntil(1000)), (error: unknown) => error instanceof PinwardenError && /only for blob downloads/.test(error.message));
+  await assert.rejects(
+    repository.fetchManifest('v1', callUntil(1000)),
+    (error: unknown) => error instanceof PinwardenError && /only for blob downloads/.test(error.message),
+  );
   const tags = repository.tags(callUntil(1000))[Symbol.asyncIterator]();
-  await assert.rejects(tags.next(), (error: unknown) => error instanceof PinwardenError && /only for blob downloads/.test(error.message));
+  await assert.rejects(
+    tags.next(),
+    (error: unknown) => error instanceof PinwardenError && /only for blob downloads/.test(error.message),
+  );
   assert.equal(answers.length, 3, 'no redirect was followed');
 });

@@ -20,7 +20,10 @@ before(async () => {
   internal = await startInternalService();
   foreignRealm = await startFakeRegistry(() => false, TENANT_ADDRESS);
   tenant = await startFakeRegistry((request, res) => {
-    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="tenant"`, 'content-type': 'application/json' });
+    res.writeHead(401, {
+      'www-authenticate': `Bearer realm="${realm}",service="tenant"`,
+      'content-type': 'application/json',
+    });
     res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authenticate' }] }));
     return request.path.length > 0;
   }, TENANT_ADDRESS);
@@ -53,9 +56,18 @@ test('a 401 realm on an internal service is never asked, and nothing it could an
 test('with an identity token the realm call is a POST: an internal realm is denied just the same', async () => {
   realm = `http://${internal.host}/oauth2/token`;
   const auths = { [tenant.host]: { identitytoken: 'tenant-refresh-token' } };
-  const { h, pins } = webhook(TENANT_POLICY, { secrets: { 'apps/pull': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths }) } } } });
+  const { h, pins } = webhook(TENANT_POLICY, {
+    secrets: {
+      'apps/pull': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': JSON.stringify({ auths }) } },
+    },
+  });
   try {
-    const object = ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag: 'v1' }, insecure: true, secretRef: { name: 'pull' } });
+    const object = ociRepository({
+      url: `oci://${tenant.host}/acme/app`,
+      ref: { tag: 'v1' },
+      insecure: true,
+      secretRef: { name: 'pull' },
+    });
     const mutated = await h.review('/mutate', admissionReview(object));
     assert.match(mutated.response.warnings[0], /PW_REGISTRY_ADDRESS_DENIED/);
     assert.deepEqual(internal.requests, [], 'no POST reached the internal service');
@@ -72,7 +84,10 @@ test('a realm on a host outside allowedRegistries is not contacted, even on an a
   try {
     const object = ociRepository({ url: `oci://${tenant.host}/acme/app`, ref: { tag: 'v1' }, insecure: true });
     const validated = await h.review('/validate', admissionReview(object));
-    assert.match(validated.response.status.message, /token realm [^ ]+ is not a host in spec\.ociRepository\.allowedRegistries[^\n]*\[PW_REGISTRY_ADDRESS_DENIED\]/);
+    assert.match(
+      validated.response.status.message,
+      /token realm [^ ]+ is not a host in spec\.ociRepository\.allowedRegistries[^\n]*\[PW_REGISTRY_ADDRESS_DENIED\]/,
+    );
     assert.deepEqual(foreignRealm.requests, []);
   } finally {
     pins.close();

@@ -9,9 +9,21 @@ import { createPinFailureLog, validateObject } from '../../src/flows/index.ts';
 import { MemoryRepository } from '../../src/oci/index.ts';
 import { admissionReview, fakePinResolver, ociRepository } from '../helpers/admission.ts';
 import { policyFrom } from '../helpers/rule-tester.ts';
-import { attachBundle, attachLegacy, dsseBundle, legacySignature, pushArtifact } from '../helpers/sigstore-fixtures-sign.ts';
+import {
+  attachBundle,
+  attachLegacy,
+  dsseBundle,
+  legacySignature,
+  pushArtifact,
+} from '../helpers/sigstore-fixtures-sign.ts';
 import { pemOfPublicKey } from '../helpers/sigstore-fixtures.ts';
-import { PLATFORM_KEY, PLATFORM_KEY_PEM, TRUSTS_PLATFORM_KEY, platformKeySecrets, verifyingFlows } from '../helpers/trust.ts';
+import {
+  PLATFORM_KEY,
+  PLATFORM_KEY_PEM,
+  TRUSTS_PLATFORM_KEY,
+  platformKeySecrets,
+  verifyingFlows,
+} from '../helpers/trust.ts';
 import { startHarness } from '../integration/webhook/harness.ts';
 
 const tenant = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -26,7 +38,11 @@ const byPlatform = await pushArtifact(repo, 'platform', 'signed by the platform'
 await attachLegacy(repo, byPlatform, [legacySignature(PLATFORM_KEY, repo.name, byPlatform.digest)]);
 
 const objectFor = (digest: string, secret = 'cosign-pub') =>
-  ociRepository({ url: `oci://${repo.name}`, ref: { tag: 'v1', digest }, verify: { provider: 'cosign', secretRef: { name: secret } } });
+  ociRepository({
+    url: `oci://${repo.name}`,
+    ref: { tag: 'v1', digest },
+    verify: { provider: 'cosign', secretRef: { name: secret } },
+  });
 const tenantSecrets = () =>
   platformKeySecrets({
     'apps/own-key': { data: { 'cosign.pub': TENANT_PEM } },
@@ -34,14 +50,21 @@ const tenantSecrets = () =>
     'apps/mixed': { data: { 'platform.pub': PLATFORM_KEY_PEM, 'tenant.pub': TENANT_PEM } },
   });
 
-test('attack: a key of the tenant\'s own in verify.secretRef is denied at /validate (key-not-trusted)', async () => {
+test("attack: a key of the tenant's own in verify.secretRef is denied at /validate (key-not-trusted)", async () => {
   const { flows, counter } = verifyingFlows(repo, tenantSecrets());
   const h = startHarness({ policy: POLICY, flows });
   for (const secret of ['own-key', 'mixed']) {
     const { response } = await h.review('/validate', admissionReview(objectFor(byTenant.digest, secret)));
     assert.equal(response.allowed, false, secret);
-    assert.match(response.status.message, /\[key-not-trusted\] spec\.verify\.secretRef: 1 of the \d public keys in Secret \S+ are not in spec\.ociRepository\.trustedKeys/);
-    assert.doesNotMatch(response.status.message, /BEGIN PUBLIC KEY|sha256:[a-f0-9]{16}/, 'nothing read from the Secret is shown back');
+    assert.match(
+      response.status.message,
+      /\[key-not-trusted\] spec\.verify\.secretRef: 1 of the \d public keys in Secret \S+ are not in spec\.ociRepository\.trustedKeys/,
+    );
+    assert.doesNotMatch(
+      response.status.message,
+      /BEGIN PUBLIC KEY|sha256:[a-f0-9]{16}/,
+      'nothing read from the Secret is shown back',
+    );
   }
   assert.equal(counter.repositoryReads, 0, 'denied by the rules: the registry is never asked');
 });
@@ -59,13 +82,19 @@ test('attack: verifyAtAdmission refuses the tenant key before any registry read,
 
 test('attack: in warn mode the rules only warn, but verification still never trusts the tenant key', async () => {
   const { flows } = verifyingFlows(repo, tenantSecrets());
-  const result = await flows.validate({ object: objectFor(byTenant.digest, 'own-key') }, policyFrom(`mode: warn\n${POLICY}`));
+  const result = await flows.validate(
+    { object: objectFor(byTenant.digest, 'own-key') },
+    policyFrom(`mode: warn\n${POLICY}`),
+  );
   assert.equal(result.verification?.ok, false);
   assert.equal(result.verification?.ok === false ? result.verification.error.code : undefined, 'PW_KEY_NOT_TRUSTED');
-  assert.deepEqual(result.evaluation.findings.map((finding) => finding.ruleId).sort(), ['key-not-trusted', 'signature-required']);
+  assert.deepEqual(result.evaluation.findings.map((finding) => finding.ruleId).sort(), [
+    'key-not-trusted',
+    'signature-required',
+  ]);
 });
 
-test('control: the platform key in the Secret verifies at admission; the tenant\'s signature is not one', async () => {
+test("control: the platform key in the Secret verifies at admission; the tenant's signature is not one", async () => {
   const { flows } = verifyingFlows(repo, tenantSecrets());
   const h = startHarness({ policy: POLICY, flows });
   const signed = await h.review('/validate', admissionReview(objectFor(byPlatform.digest)));
@@ -76,11 +105,15 @@ test('control: the platform key in the Secret verifies at admission; the tenant\
 });
 
 test('without a Secret reader (check --resolve) the same object only warns that the keys could not be checked', () => {
-  const result = validateObject({ object: objectFor(byTenant.digest, 'own-key') }, policyFrom(`ociRepository: {${TRUSTS_PLATFORM_KEY}}`), {
-    pins: fakePinResolver(),
-    failures: createPinFailureLog(),
-    now: () => new Date(),
-  });
+  const result = validateObject(
+    { object: objectFor(byTenant.digest, 'own-key') },
+    policyFrom(`ociRepository: {${TRUSTS_PLATFORM_KEY}}`),
+    {
+      pins: fakePinResolver(),
+      failures: createPinFailureLog(),
+      now: () => new Date(),
+    },
+  );
   assert.ok(!(result instanceof Promise));
   assert.equal(result.evaluation.verdict, 'warn');
   assert.match(result.evaluation.findings[0]?.message ?? '', /could not be checked here/);

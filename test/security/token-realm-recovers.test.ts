@@ -34,7 +34,9 @@ before(async () => {
       res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm.url}/token",service="tenant"` }).end();
       return true;
     }
-    return request.path.endsWith('/manifests/v1') ? sendManifest(res, MANIFEST, { head: request.method === 'HEAD' }) : false;
+    return request.path.endsWith('/manifests/v1')
+      ? sendManifest(res, MANIFEST, { head: request.method === 'HEAD' })
+      : false;
   }, TENANT_ADDRESS);
 });
 
@@ -57,7 +59,11 @@ test('after the realm hung (and then failed), the next admission once it recover
 
     realmMode = 'ok';
     const recovered = await h.review('/mutate', admissionReview(object));
-    assert.equal(decodePatch(recovered.response).find((op) => op.path === '/spec/ref/digest')?.value, sha256(MANIFEST), JSON.stringify(recovered.response.warnings));
+    assert.equal(
+      decodePatch(recovered.response).find((op) => op.path === '/spec/ref/digest')?.value,
+      sha256(MANIFEST),
+      JSON.stringify(recovered.response.warnings),
+    );
   } finally {
     pins.close();
   }
@@ -66,14 +72,24 @@ test('after the realm hung (and then failed), the next admission once it recover
 test('a failed token exchange forgets the learned challenge, so the next request starts from the registry 401 again', async () => {
   realmMode = 'fail';
   const tokenCache = createTokenCache();
-  const repository = new HttpRepository({ registry: tenant.host, host: tenant.host, path: 'acme/app' }, { insecure: true, tokenCache, retry: { maxAttempts: 1 } });
+  const repository = new HttpRepository(
+    { registry: tenant.host, host: tenant.host, path: 'acme/app' },
+    { insecure: true, tokenCache, retry: { maxAttempts: 1 } },
+  );
   try {
-    await assert.rejects(repository.resolve('v1', callWithTimeout(2000)), (error: unknown) => error instanceof PinwardenError);
+    await assert.rejects(
+      repository.resolve('v1', callWithTimeout(2000)),
+      (error: unknown) => error instanceof PinwardenError,
+    );
     assert.equal(tokenCache.challengeFor(tenant.host), undefined, 'the challenge of a failed exchange is not kept');
     realmMode = 'ok';
     const before = tenant.requests.length;
     assert.equal((await repository.resolve('v1', callWithTimeout(2000))).digest, sha256(MANIFEST));
-    assert.equal(tenant.requests[before]?.headers.authorization, undefined, 'the retry started without a stale Authorization');
+    assert.equal(
+      tenant.requests[before]?.headers.authorization,
+      undefined,
+      'the retry started without a stale Authorization',
+    );
   } finally {
     repository.close();
   }

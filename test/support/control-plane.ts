@@ -87,8 +87,16 @@ export interface ControlPlane {
 }
 
 const CRD_FILES: Record<Exclude<FluxCrdSet, 'none'>, string[]> = {
-  current: ['source.toolkit.fluxcd.io_ocirepositories.yaml', 'source.toolkit.fluxcd.io_buckets.yaml', 'kustomize.toolkit.fluxcd.io_kustomizations.yaml'],
-  'with-v1beta2': ['source.toolkit.fluxcd.io_ocirepositories.v1.7.4-with-v1beta2.yaml', 'source.toolkit.fluxcd.io_buckets.v1.7.4-with-v1beta2.yaml', 'kustomize.toolkit.fluxcd.io_kustomizations.yaml'],
+  current: [
+    'source.toolkit.fluxcd.io_ocirepositories.yaml',
+    'source.toolkit.fluxcd.io_buckets.yaml',
+    'kustomize.toolkit.fluxcd.io_kustomizations.yaml',
+  ],
+  'with-v1beta2': [
+    'source.toolkit.fluxcd.io_ocirepositories.v1.7.4-with-v1beta2.yaml',
+    'source.toolkit.fluxcd.io_buckets.v1.7.4-with-v1beta2.yaml',
+    'kustomize.toolkit.fluxcd.io_kustomizations.yaml',
+  ],
 };
 
 /** Throws the one-line instruction when the binaries are missing (never a skip). */
@@ -111,7 +119,12 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
   process.on('exit', onExit);
   const stopAll = async (): Promise<void> => {
     process.off('exit', onExit);
-    await Promise.all(children.slice().reverse().map((child) => stopChild(child)));
+    await Promise.all(
+      children
+        .slice()
+        .reverse()
+        .map((child) => stopChild(child)),
+    );
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -119,37 +132,58 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
     const [etcdClient, etcdPeer, securePort] = await freePorts(3);
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const etcdLog = join(dir, 'etcd.log');
-    const etcd = spawnLogged(assets.etcd, [
-      '--name=default', `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
-      '--unsafe-no-fsync=true', '--log-level=warn', '--quota-backend-bytes=2147483648',
-    ], etcdLog);
+    const etcd = spawnLogged(
+      assets.etcd,
+      [
+        '--name=default',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+        '--quota-backend-bytes=2147483648',
+      ],
+      etcdLog,
+    );
     children.push(etcd);
     const url = `https://127.0.0.1:${securePort}`;
     const apiserverLog = join(dir, 'kube-apiserver.log');
-    const apiserver = spawnLogged(assets.kubeApiserver, [
-      `--etcd-servers=${etcdUrl}`,
-      `--secure-port=${securePort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
-      `--cert-dir=${join(dir, 'apiserver-certs')}`,
-      `--tls-cert-file=${pki.servingCert}`, `--tls-private-key-file=${pki.servingKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      `--service-account-issuer=${url}/`,
-      `--service-account-key-file=${pki.saPublic}`, `--service-account-signing-key-file=${pki.saPrivate}`,
-      '--authorization-mode=RBAC',
-      '--service-cluster-ip-range=10.0.0.0/24',
-      // No ServiceAccount controller here, so no `default` ServiceAccount: envtest disables the plugin too.
-      '--disable-admission-plugins=ServiceAccount',
-      '--allow-privileged=true',
-      // The `kubernetes` Service's Endpoints may not hold a loopback address.
-      '--endpoint-reconciler-type=none',
-      '--v=0',
-      ...(options.apiserverArgs ?? []),
-    ], apiserverLog);
+    const apiserver = spawnLogged(
+      assets.kubeApiserver,
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--secure-port=${securePort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--cert-dir=${join(dir, 'apiserver-certs')}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        `--service-account-issuer=${url}/`,
+        `--service-account-key-file=${pki.saPublic}`,
+        `--service-account-signing-key-file=${pki.saPrivate}`,
+        '--authorization-mode=RBAC',
+        '--service-cluster-ip-range=10.0.0.0/24',
+        // No ServiceAccount controller here, so no `default` ServiceAccount: envtest disables the plugin too.
+        '--disable-admission-plugins=ServiceAccount',
+        '--allow-privileged=true',
+        // The `kubernetes` Service's Endpoints may not hold a loopback address.
+        '--endpoint-reconciler-type=none',
+        '--v=0',
+        ...(options.apiserverArgs ?? []),
+      ],
+      apiserverLog,
+    );
     children.push(apiserver);
     const adminKubeconfig = join(dir, 'admin.kubeconfig');
-    writeFileSync(adminKubeconfig, kubeconfigYaml(url, pki.ca.certPem, { certPem: pki.admin.certPem, keyPem: pki.admin.keyPem }), { mode: 0o600 });
+    writeFileSync(
+      adminKubeconfig,
+      kubeconfigYaml(url, pki.ca.certPem, { certPem: pki.admin.certPem, keyPem: pki.admin.keyPem }),
+      { mode: 0o600 },
+    );
     const readLog = (path: string): string => {
       try {
         return readFileSync(path, 'utf8');
@@ -157,13 +191,17 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
         return '';
       }
     };
-    const logs = (): { etcd: string; apiserver: string } => ({ etcd: readLog(etcdLog), apiserver: readLog(apiserverLog) });
+    const logs = (): { etcd: string; apiserver: string } => ({
+      etcd: readLog(etcdLog),
+      apiserver: readLog(apiserverLog),
+    });
     await waitReady(url, pki.ca.certPem, pki.admin, deadline, [etcd, apiserver], logs);
     const kubectl = (args: string[], opts: KubectlOptions = {}): Promise<KubectlResult> =>
       runKubectl(assets.kubectl, opts.kubeconfig ?? adminKubeconfig, args, opts, dir);
     const kubectlOk = async (args: string[], opts: KubectlOptions = {}): Promise<string> => {
       const result = await kubectl(args, opts);
-      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
+      if (result.code !== 0)
+        throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
       return result.stdout;
     };
     const crdSet = options.fluxCrds ?? 'current';
@@ -171,16 +209,36 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
       const files = CRD_FILES[crdSet].map((name) => ['-f', join(FLUX_CRDS, name)]).flat();
       await kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', ...files]);
       const left = Math.max(5, Math.ceil((deadline - Date.now()) / 1000));
-      await kubectlOk(['wait', '--for=condition=Established', '--timeout', `${left}s`, 'crd/ocirepositories.source.toolkit.fluxcd.io', 'crd/buckets.source.toolkit.fluxcd.io', 'crd/kustomizations.kustomize.toolkit.fluxcd.io']);
+      await kubectlOk([
+        'wait',
+        '--for=condition=Established',
+        '--timeout',
+        `${left}s`,
+        'crd/ocirepositories.source.toolkit.fluxcd.io',
+        'crd/buckets.source.toolkit.fluxcd.io',
+        'crd/kustomizations.kustomize.toolkit.fluxcd.io',
+      ]);
     }
     let saCount = 0;
     return {
-      url, dir, assets, ca: pki.ca, admin: pki.admin, adminKubeconfig, etcdUrl,
+      url,
+      dir,
+      assets,
+      ca: pki.ca,
+      admin: pki.admin,
+      adminKubeconfig,
+      etcdUrl,
       pids: { etcd: etcd.pid!, apiserver: apiserver.pid! },
       startupMs: Date.now() - started,
-      kubectl, kubectlOk, logs,
+      kubectl,
+      kubectlOk,
+      logs,
       async etcdGet(key) {
-        const response = await fetch(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from(key).toString('base64') }), signal: AbortSignal.timeout(10_000) });
+        const response = await fetch(`${etcdUrl}/v3/kv/range`, {
+          method: 'POST',
+          body: JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+          signal: AbortSignal.timeout(10_000),
+        });
         const body = (await response.json()) as { kvs?: Array<{ value: string }> };
         const value = body.kvs?.[0]?.value;
         return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
@@ -221,7 +279,12 @@ interface Pki {
 
 async function writePki(dir: string): Promise<Pki> {
   const ca = await createTestCa('pinwarden control plane CA');
-  const serving = await ca.issue({ commonName: 'kube-apiserver', usage: 'server', ips: ['127.0.0.1'], dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'] });
+  const serving = await ca.issue({
+    commonName: 'kube-apiserver',
+    usage: 'server',
+    ips: ['127.0.0.1'],
+    dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+  });
   const admin = await ca.issue({ commonName: 'admin', usage: 'client', organizations: ['system:masters'] });
   const sa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const files = {
@@ -231,32 +294,61 @@ async function writePki(dir: string): Promise<Pki> {
     saPublic: ['sa.pub', sa.publicKey.export({ type: 'spki', format: 'pem' }).toString()],
     saPrivate: ['sa.key', sa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()],
   } as const;
-  const paths = Object.fromEntries(Object.entries(files).map(([key, [name, content]]) => {
-    const path = join(dir, name);
-    writeFileSync(path, content, { mode: 0o600 });
-    return [key, path];
-  })) as Record<keyof typeof files, string>;
+  const paths = Object.fromEntries(
+    Object.entries(files).map(([key, [name, content]]) => {
+      const path = join(dir, name);
+      writeFileSync(path, content, { mode: 0o600 });
+      return [key, path];
+    }),
+  ) as Record<keyof typeof files, string>;
   return { ca, admin, ...paths };
 }
 
-export function kubeconfigYaml(server: string, caPem: string, user: { certPem: string; keyPem: string } | { token: string }): string {
+export function kubeconfigYaml(
+  server: string,
+  caPem: string,
+  user: { certPem: string; keyPem: string } | { token: string },
+): string {
   const b64 = (text: string): string => Buffer.from(text).toString('base64');
-  const credentials = 'token' in user
-    ? [`    token: ${user.token}`]
-    : [`    client-certificate-data: ${b64(user.certPem)}`, `    client-key-data: ${b64(user.keyPem)}`];
+  const credentials =
+    'token' in user
+      ? [`    token: ${user.token}`]
+      : [`    client-certificate-data: ${b64(user.certPem)}`, `    client-key-data: ${b64(user.keyPem)}`];
   return [
-    'apiVersion: v1', 'kind: Config',
-    'clusters:', '- name: pinwarden', '  cluster:', `    server: ${server}`, `    certificate-authority-data: ${b64(caPem)}`,
-    'users:', '- name: user', '  user:', ...credentials,
-    'contexts:', '- name: pinwarden', '  context:', '    cluster: pinwarden', '    user: user', '    namespace: default',
-    'current-context: pinwarden', '',
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: pinwarden',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64(caPem)}`,
+    'users:',
+    '- name: user',
+    '  user:',
+    ...credentials,
+    'contexts:',
+    '- name: pinwarden',
+    '  context:',
+    '    cluster: pinwarden',
+    '    user: user',
+    '    namespace: default',
+    'current-context: pinwarden',
+    '',
   ].join('\n');
 }
 
 function spawnLogged(binary: string, args: string[], logPath: string): ChildProcess {
   const fd = openSync(logPath, 'a');
   try {
-    const env = { ...process.env, HTTPS_PROXY: '', HTTP_PROXY: '', https_proxy: '', http_proxy: '', NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' };
+    const env = {
+      ...process.env,
+      HTTPS_PROXY: '',
+      HTTP_PROXY: '',
+      https_proxy: '',
+      http_proxy: '',
+      NO_PROXY: '127.0.0.1,localhost',
+      no_proxy: '127.0.0.1,localhost',
+    };
     const child = spawn(binary, args, { stdio: ['ignore', fd, fd], env });
     child.on('error', () => undefined);
     return child;
@@ -275,29 +367,49 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
   const ports = servers.map((server) => (server.address() as AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
 }
 
-async function waitReady(url: string, caPem: string, admin: KeyPairPem, deadline: number, children: ChildProcess[], logs: () => { etcd: string; apiserver: string }): Promise<void> {
+async function waitReady(
+  url: string,
+  caPem: string,
+  admin: KeyPairPem,
+  deadline: number,
+  children: ChildProcess[],
+  logs: () => { etcd: string; apiserver: string },
+): Promise<void> {
   let last = '';
   while (Date.now() < deadline) {
     const dead = children.find((child) => child.exitCode !== null || child.signalCode !== null);
     if (dead) {
       const { etcd, apiserver } = logs();
-      throw new Error(`control plane process ${dead.spawnfile} exited (${dead.exitCode ?? dead.signalCode}) during start-up:\n${tail(dead.spawnfile.endsWith('etcd') ? etcd : apiserver)}`);
+      throw new Error(
+        `control plane process ${dead.spawnfile} exited (${dead.exitCode ?? dead.signalCode}) during start-up:\n${tail(dead.spawnfile.endsWith('etcd') ? etcd : apiserver)}`,
+      );
     }
-    last = await get(`${url}/readyz`, caPem, admin).then(({ status, body }) => (status === 200 ? '' : `${status} ${body}`), (error: Error) => error.message);
+    last = await get(`${url}/readyz`, caPem, admin).then(
+      ({ status, body }) => (status === 200 ? '' : `${status} ${body}`),
+      (error: Error) => error.message,
+    );
     if (last === '') return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`kube-apiserver not ready at ${url}/readyz before the deadline (${last}):\n${tail(logs().apiserver)}`);
+  throw new Error(
+    `kube-apiserver not ready at ${url}/readyz before the deadline (${last}):\n${tail(logs().apiserver)}`,
+  );
 }
 
 function tail(text: string): string {
@@ -305,11 +417,18 @@ function tail(text: string): string {
 }
 
 /** An HTTPS GET with the admin client certificate and a 2 s deadline. */
-export function get(url: string, caPem: string, client: { certPem: string; keyPem: string }): Promise<{ status: number; body: string }> {
+export function get(
+  url: string,
+  caPem: string,
+  client: { certPem: string; keyPem: string },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ca: caPem, cert: client.certPem, key: client.keyPem, timeout: 2_000 }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (body += chunk))
+        .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
@@ -317,9 +436,18 @@ export function get(url: string, caPem: string, client: { certPem: string; keyPe
   });
 }
 
-function runKubectl(binary: string, kubeconfig: string, args: string[], options: KubectlOptions, home: string): Promise<KubectlResult> {
+function runKubectl(
+  binary: string,
+  kubeconfig: string,
+  args: string[],
+  options: KubectlOptions,
+  home: string,
+): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { env: { ...process.env, KUBECONFIG: kubeconfig, HOME: home, KUBECACHEDIR: join(home, 'kube-cache') }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, {
+      env: { ...process.env, KUBECONFIG: kubeconfig, HOME: home, KUBECACHEDIR: join(home, 'kube-cache') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -34,13 +34,23 @@ ${extra}  registry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8"]}
 }
 
 /** Packs `files` as a Flux artifact, pushes it under `tag` and signs it (cosign v2, key-based). */
-export async function pushSigned(registryHost: string, repo: string, tag: string, files: Record<string, string>, signer: { privateKey: KeyObject; publicKey: KeyObject } = PLATFORM_KEY): Promise<Descriptor> {
+export async function pushSigned(
+  registryHost: string,
+  repo: string,
+  tag: string,
+  files: Record<string, string>,
+  signer: { privateKey: KeyObject; publicKey: KeyObject } = PLATFORM_KEY,
+): Promise<Descriptor> {
   const source = mkdtempSync(join(tmpdir(), 'pw-artifact-'));
   try {
     for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
     const repository = HttpRepository.fromUrl(`oci://${registryHost}/${repo}`, { insecure: true });
     const call = { signal: AbortSignal.timeout(20_000) };
-    const packed = await packArtifact({ path: source, source: 'https://github.com/acme/fleet', revision: 'main@sha1:0123456789abcdef0123456789abcdef01234567' });
+    const packed = await packArtifact({
+      path: source,
+      source: 'https://github.com/acme/fleet',
+      revision: 'main@sha1:0123456789abcdef0123456789abcdef01234567',
+    });
     const descriptor = await pushArtifact(repository, packed, tag, call);
     await attachLegacy(repository, descriptor, [legacySignature(signer, `${registryHost}/${repo}`, descriptor.digest)]);
     return descriptor;
@@ -49,10 +59,25 @@ export async function pushSigned(registryHost: string, repo: string, tag: string
   }
 }
 
-export function ociRepositoryYaml(registryHost: string, ns: string, name: string, repo: string, ref: Record<string, string>, interval = '10m'): string {
+export function ociRepositoryYaml(
+  registryHost: string,
+  ns: string,
+  name: string,
+  repo: string,
+  ref: Record<string, string>,
+  interval = '10m',
+): string {
   return JSON.stringify({
-    apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name, namespace: ns },
-    spec: { url: `oci://${registryHost}/${repo}`, interval, insecure: true, ref, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } },
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name, namespace: ns },
+    spec: {
+      url: `oci://${registryHost}/${repo}`,
+      interval,
+      insecure: true,
+      ref,
+      verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+    },
   });
 }
 
@@ -67,10 +92,28 @@ export interface ControllerProcess {
   kill(): Promise<void>;
 }
 
-export async function startControllerProcess(options: { kubeconfig: string; policy: string; args?: string[] }): Promise<ControllerProcess> {
+export async function startControllerProcess(options: {
+  kubeconfig: string;
+  policy: string;
+  args?: string[];
+}): Promise<ControllerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pw-controller-'));
   writeFileSync(join(dir, 'policy.yaml'), options.policy);
-  const args = [builtCli(), 'controller', '--kubeconfig', options.kubeconfig, '--config', join(dir, 'policy.yaml'), '--host', '127.0.0.1', '--metrics-port', '0', '--storage-dir', join(dir, 'store'), ...(options.args ?? [])];
+  const args = [
+    builtCli(),
+    'controller',
+    '--kubeconfig',
+    options.kubeconfig,
+    '--config',
+    join(dir, 'policy.yaml'),
+    '--host',
+    '127.0.0.1',
+    '--metrics-port',
+    '0',
+    '--storage-dir',
+    join(dir, 'store'),
+    ...(options.args ?? []),
+  ];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
@@ -82,7 +125,10 @@ export async function startControllerProcess(options: { kubeconfig: string; poli
     rmSync(dir, { recursive: true, force: true });
   });
   const metricsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pinwarden controller did not start within 30 s:\n${lines.join('\n')}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`pinwarden controller did not start within 30 s:\n${lines.join('\n')}`)),
+      30_000,
+    );
     void exited.then((code) => reject(new Error(`pinwarden controller exited ${code}:\n${lines.join('\n')}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);

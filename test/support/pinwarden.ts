@@ -53,8 +53,20 @@ export async function startPinwarden(options: StartPinwardenOptions = {}): Promi
   writeFileSync(join(dir, 'tls.crt'), serving.certPem);
   writeFileSync(join(dir, 'tls.key'), serving.keyPem, { mode: 0o600 });
   const args = [
-    builtCli(), 'serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--metrics-port', '0',
-    '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--log-level', options.logLevel ?? 'info',
+    builtCli(),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(options.port ?? 0),
+    '--metrics-port',
+    '0',
+    '--tls-cert',
+    join(dir, 'tls.crt'),
+    '--tls-key',
+    join(dir, 'tls.key'),
+    '--log-level',
+    options.logLevel ?? 'info',
   ];
   if (options.policy !== undefined) {
     writeFileSync(join(dir, 'policy.yaml'), options.policy);
@@ -62,7 +74,11 @@ export async function startPinwarden(options: StartPinwardenOptions = {}): Promi
   }
   if (options.kubeconfig !== undefined) args.push('--kubeconfig', options.kubeconfig);
   args.push(...(options.extraArgs ?? []));
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: options.kubeconfig ?? '' } });
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KUBECONFIG: options.kubeconfig ?? '' },
+  });
   const lines: string[] = [];
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
   const onExit = (): void => {
@@ -79,7 +95,13 @@ export async function startPinwarden(options: StartPinwardenOptions = {}): Promi
     const serving_ = await waitServing(child, lines);
     const port = Number(new URL(serving_.webhook).port);
     return {
-      url: serving_.webhook.replace(/\/$/, ''), port, metricsUrl: serving_.metrics, ca, serving, pid: child.pid!, dir,
+      url: serving_.webhook.replace(/\/$/, ''),
+      port,
+      metricsUrl: serving_.metrics,
+      ca,
+      serving,
+      pid: child.pid!,
+      dir,
       logs: () => lines.slice(),
       metrics: () => fetchText(`${serving_.metrics}/metrics`),
       stop,
@@ -92,7 +114,10 @@ export async function startPinwarden(options: StartPinwardenOptions = {}): Promi
 
 function waitServing(child: ChildProcess, lines: string[]): Promise<{ webhook: string; metrics: string }> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pinwarden serve did not start within 30 s:\n${lines.join('\n')}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`pinwarden serve did not start within 30 s:\n${lines.join('\n')}`)),
+      30_000,
+    );
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`pinwarden serve exited ${code} during start-up:\n${lines.join('\n')}`));
@@ -128,7 +153,10 @@ function fetchText(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = httpGet(url, { timeout: 5_000 }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve(body));
+      res
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (body += chunk))
+        .on('end', () => resolve(body));
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);
@@ -153,46 +181,79 @@ export interface WebhookOptions {
 }
 
 /** The webhook configurations, as the Helm chart will install them, pointing at `pw` by URL. */
-export function webhookConfigurations(pw: { url: string; ca: { certPem: string } }, options: WebhookOptions = {}): Record<string, unknown>[] {
+export function webhookConfigurations(
+  pw: { url: string; ca: { certPem: string } },
+  options: WebhookOptions = {},
+): Record<string, unknown>[] {
   const base = options.url ?? pw.url;
   const caBundle = Buffer.from(options.caPem ?? pw.ca.certPem).toString('base64');
-  const rules = [{
-    apiGroups: ['source.toolkit.fluxcd.io'], apiVersions: ['v1', 'v1beta2'], operations: ['CREATE', 'UPDATE'],
-    resources: ['ocirepositories', 'buckets'], scope: 'Namespaced',
-  }];
+  const rules = [
+    {
+      apiGroups: ['source.toolkit.fluxcd.io'],
+      apiVersions: ['v1', 'v1beta2'],
+      operations: ['CREATE', 'UPDATE'],
+      resources: ['ocirepositories', 'buckets'],
+      scope: 'Namespaced',
+    },
+  ];
   const common = {
-    admissionReviewVersions: ['v1'], sideEffects: 'None', timeoutSeconds: options.timeoutSeconds ?? 10, rules,
+    admissionReviewVersions: ['v1'],
+    sideEffects: 'None',
+    timeoutSeconds: options.timeoutSeconds ?? 10,
+    rules,
     ...(options.matchConditions ? { matchConditions: options.matchConditions } : {}),
     ...(options.namespaceSelector ? { namespaceSelector: options.namespaceSelector } : {}),
   };
   return [
     {
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration',
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
       metadata: { name: options.mutatingName ?? 'pinwarden' },
-      webhooks: [{
-        name: 'mutate.pinwarden.dev', clientConfig: { url: `${base}/mutate`, caBundle },
-        failurePolicy: options.mutatingFailurePolicy ?? 'Ignore', reinvocationPolicy: options.reinvocationPolicy ?? 'IfNeeded', ...common,
-      }],
+      webhooks: [
+        {
+          name: 'mutate.pinwarden.dev',
+          clientConfig: { url: `${base}/mutate`, caBundle },
+          failurePolicy: options.mutatingFailurePolicy ?? 'Ignore',
+          reinvocationPolicy: options.reinvocationPolicy ?? 'IfNeeded',
+          ...common,
+        },
+      ],
     },
     {
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration',
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
       metadata: { name: options.validatingName ?? 'pinwarden' },
-      webhooks: [{
-        name: 'validate.pinwarden.dev', clientConfig: { url: `${base}/validate`, caBundle },
-        failurePolicy: options.validatingFailurePolicy ?? 'Fail', ...common,
-      }],
+      webhooks: [
+        {
+          name: 'validate.pinwarden.dev',
+          clientConfig: { url: `${base}/validate`, caBundle },
+          failurePolicy: options.validatingFailurePolicy ?? 'Fail',
+          ...common,
+        },
+      ],
     },
   ];
 }
 
 /** Applies the configurations and waits until the apiserver calls the webhook (its informer lags a little). */
-export async function registerWebhooks(cp: ControlPlane, pw: { url: string; ca: { certPem: string } }, options: WebhookOptions = {}): Promise<void> {
+export async function registerWebhooks(
+  cp: ControlPlane,
+  pw: { url: string; ca: { certPem: string } },
+  options: WebhookOptions = {},
+): Promise<void> {
   const list = { apiVersion: 'v1', kind: 'List', items: webhookConfigurations(pw, options) };
-  await cp.kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager=pinwarden-test', '-f', '-'], { input: JSON.stringify(list) });
+  await cp.kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager=pinwarden-test', '-f', '-'], {
+    input: JSON.stringify(list),
+  });
 }
 
 export async function unregisterWebhooks(cp: ControlPlane, options: WebhookOptions = {}): Promise<void> {
-  await cp.kubectlOk(['delete', '--ignore-not-found', `mutatingwebhookconfiguration/${options.mutatingName ?? 'pinwarden'}`, `validatingwebhookconfiguration/${options.validatingName ?? 'pinwarden'}`]);
+  await cp.kubectlOk([
+    'delete',
+    '--ignore-not-found',
+    `mutatingwebhookconfiguration/${options.mutatingName ?? 'pinwarden'}`,
+    `validatingwebhookconfiguration/${options.validatingName ?? 'pinwarden'}`,
+  ]);
 }
 
 /** Sum of pinwarden_webhook_requests_total over all routes and verdicts. */
@@ -210,10 +271,16 @@ export async function reviewsAnswered(pw: Pinwarden): Promise<number> {
  * Waits until the apiserver really calls pinwarden (its webhook informer lags the configuration write):
  * server-side dry-run creates of a probe OCIRepository in `namespace` until pinwarden's review count moves.
  */
-export async function waitForWebhooks(cp: ControlPlane, pw: Pinwarden, namespace = 'default', timeoutMs = 60_000): Promise<void> {
+export async function waitForWebhooks(
+  cp: ControlPlane,
+  pw: Pinwarden,
+  namespace = 'default',
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const probe = JSON.stringify({
-    apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository',
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
     metadata: { name: 'webhook-probe', namespace },
     spec: { interval: '5m', url: 'oci://127.0.0.1:9/probe', ref: { tag: 'probe' } },
   });

@@ -64,9 +64,18 @@ export interface OciRepositoryOptions {
 
 /** An OCIRepository with a keyless verify block the loopback policy allows. */
 export function ociRepositoryObject(options: OciRepositoryOptions): Record<string, unknown> {
-  const verify = options.verify === undefined
-    ? { provider: 'cosign', matchOIDCIdentity: [{ issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/fleet/\\.github/workflows/release\\.yml@refs/tags/v' }] }
-    : options.verify;
+  const verify =
+    options.verify === undefined
+      ? {
+          provider: 'cosign',
+          matchOIDCIdentity: [
+            {
+              issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
+              subject: '^https://github\\.com/acme/fleet/\\.github/workflows/release\\.yml@refs/tags/v',
+            },
+          ],
+        }
+      : options.verify;
   const metadata: Record<string, unknown> = { name: options.name, namespace: options.namespace ?? 'default' };
   if (options.labels) metadata.labels = options.labels;
   if (options.annotations) metadata.annotations = options.annotations;

@@ -15,7 +15,10 @@ export interface CapturedReview {
 }
 
 /** The `response` part of an AdmissionReview (uid is filled in). */
-export type Handler = (review: Loose, captured: CapturedReview) => Promise<Record<string, unknown>> | Record<string, unknown>;
+export type Handler = (
+  review: Loose,
+  captured: CapturedReview,
+) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 export interface TestWebhook {
   url: string;
@@ -53,17 +56,26 @@ export async function startTestWebhook(handler: Handler = allowAll): Promise<Tes
         const response = await handler(review, entry);
         if (res.destroyed) return;
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review?.request?.uid, ...response } }));
+        res.end(
+          JSON.stringify({
+            apiVersion: 'admission.k8s.io/v1',
+            kind: 'AdmissionReview',
+            response: { uid: review?.request?.uid, ...response },
+          }),
+        );
       })().catch(() => res.destroy());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `https://127.0.0.1:${port}`, ca, captured,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    url: `https://127.0.0.1:${port}`,
+    ca,
+    captured,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -42,34 +42,67 @@ export async function startWebhookEnv(options: WebhookEnvOptions = {}): Promise<
   try {
     const digests: Record<string, string> = {};
     const push = async (tag: string, seed = tag): Promise<string> => {
-      digests[tag] = await pushImage({ host: registry.host, path: 'acme/app', tls: { ca: registry.tls!.caPem } }, tag, seed);
+      digests[tag] = await pushImage(
+        { host: registry.host, path: 'acme/app', tls: { ca: registry.tls!.caPem } },
+        tag,
+        seed,
+      );
       return digests[tag];
     };
     for (const tag of options.tags ?? ['1.0.0', '1.1.0', '2.0.0']) await push(tag);
-    pw = await startPinwarden({ policy: loopbackPolicy(registry.host, options.policy), kubeconfig: cp.adminKubeconfig });
+    pw = await startPinwarden({
+      policy: loopbackPolicy(registry.host, options.policy),
+      kubeconfig: cp.adminKubeconfig,
+    });
     if (options.webhooks !== false) {
       await registerWebhooks(cp, pw, options.webhooks ?? {});
       await waitForWebhooks(cp, pw);
     }
     let count = 0;
     const env: WebhookEnv = {
-      cp, registry, pw, digests, push,
+      cp,
+      registry,
+      pw,
+      digests,
+      push,
       async namespace(prefix = 'ns', labels = {}) {
         const name = `${prefix}-${++count}`;
         const labelArgs = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
         await cp.kubectlOk(['create', 'namespace', name]);
         if (labelArgs.length > 0) await cp.kubectlOk(['label', 'namespace', name, ...labelArgs]);
-        await cp.kubectlOk(['create', 'secret', 'generic', 'registry-ca', '-n', name, `--from-literal=ca.crt=${registry.tls!.caPem}`]);
+        await cp.kubectlOk([
+          'create',
+          'secret',
+          'generic',
+          'registry-ca',
+          '-n',
+          name,
+          `--from-literal=ca.crt=${registry.tls!.caPem}`,
+        ]);
         return name;
       },
       repo(repoOptions) {
         return ociRepositoryObject({
-          name: 'app', url: `oci://${registry.host}/acme/app`, ref: { tag: '1.0.0' }, ...repoOptions,
+          name: 'app',
+          url: `oci://${registry.host}/acme/app`,
+          ref: { tag: '1.0.0' },
+          ...repoOptions,
           extraSpec: { certSecretRef: { name: 'registry-ca' }, ...repoOptions.extraSpec },
         });
       },
       async stored(namespace, name = 'app', version = 'v1') {
-        return JSON.parse(await cp.kubectlOk(['get', `ocirepositories.${version}.source.toolkit.fluxcd.io`, '-n', namespace, name, '-o', 'json', '--show-managed-fields']));
+        return JSON.parse(
+          await cp.kubectlOk([
+            'get',
+            `ocirepositories.${version}.source.toolkit.fluxcd.io`,
+            '-n',
+            namespace,
+            name,
+            '-o',
+            'json',
+            '--show-managed-fields',
+          ]),
+        );
       },
       /** Stops whatever `env.pw` is now (a test may have restarted pinwarden). */
       async stop() {

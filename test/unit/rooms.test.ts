@@ -12,7 +12,13 @@ function readmeTable(): Record<string, string[]> {
     const match = /^\| `([a-z]+)\/` \| ([^|]*) \|/.exec(line);
     if (!match) continue;
     const cell = (match[2] ?? '').trim();
-    table[match[1]!] = cell === '–' ? [] : cell.split(',').map((room) => room.trim()).sort();
+    table[match[1]!] =
+      cell === '–'
+        ? []
+        : cell
+            .split(',')
+            .map((room) => room.trim())
+            .sort();
   }
   return table;
 }
@@ -31,7 +37,9 @@ test('src/README.md and eslint.config.js list the same rooms with the same allow
 
 test('every folder under src/ is a room of the table', async () => {
   const { readdirSync } = await import('node:fs');
-  const folders = readdirSync(`${REPO_ROOT}/src`, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  const folders = readdirSync(`${REPO_ROOT}/src`, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
   const rooms = Object.keys(await eslintTable());
   for (const folder of folders) assert.ok(rooms.includes(folder), `src/${folder}/ is not in the room table`);
 });

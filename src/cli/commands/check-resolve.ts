@@ -28,19 +28,43 @@ export interface ResolvedCheck {
 /** Objects are admitted a few at a time: identical lookups coalesce, and no registry sees a burst. */
 const CONCURRENCY = 8;
 
-export async function resolveAndCheck(objects: readonly ManifestObject[], policy: SourcePolicy, mode: 'enforce' | 'warn' | undefined, io: CliIo, exceptions?: ExceptionSet, flags: RegistryFlags = {}): Promise<ResolvedCheck> {
+export async function resolveAndCheck(
+  objects: readonly ManifestObject[],
+  policy: SourcePolicy,
+  mode: 'enforce' | 'warn' | undefined,
+  io: CliIo,
+  exceptions?: ExceptionSet,
+  flags: RegistryFlags = {},
+): Promise<ResolvedCheck> {
   const effective = mode === undefined ? policy : { ...policy, spec: { ...policy.spec, mode } };
   const settings = await readRegistrySettings(flags, io);
-  const access = localAccess(settings.dockerConfig?.document, { ...(settings.tls ? { tls: settings.tls } : {}), insecure: settings.insecure });
+  const access = localAccess(settings.dockerConfig?.document, {
+    ...(settings.tls ? { tls: settings.tls } : {}),
+    insecure: settings.insecure,
+  });
   const pins = createPinResolver({ access, guardNetworks: false });
   const deps: AdmitDeps = { pins, failures: createPinFailureLog(), now: () => new Date() };
   try {
     const namespaces = namespaceLabelsOf(objects.map((manifest) => manifest.object));
     const outcomes = await mapLimited(objects, CONCURRENCY, async (manifest) => {
       const namespaceLabels = namespaces.get(objectRefOf(manifest.object).namespace ?? '');
-      return admitObject({ object: manifest.object, ...(namespaceLabels ? { scope: { namespaceLabels } } : {}), ...(exceptions ? { exceptions } : {}) }, effective, deps);
+      return admitObject(
+        {
+          object: manifest.object,
+          ...(namespaceLabels ? { scope: { namespaceLabels } } : {}),
+          ...(exceptions ? { exceptions } : {}),
+        },
+        effective,
+        deps,
+      );
     });
-    const report = reportFrom(outcomes.map(({ result }, index) => ({ manifest: objects[index] as ManifestObject, evaluation: result.evaluation })), effective.spec.mode);
+    const report = reportFrom(
+      outcomes.map(({ result }, index) => ({
+        manifest: objects[index] as ManifestObject,
+        evaluation: result.evaluation,
+      })),
+      effective.spec.mode,
+    );
     return { report, admitted: outcomes.map((outcome) => outcome.admitted) };
   } finally {
     pins.close();

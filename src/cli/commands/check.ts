@@ -41,14 +41,35 @@ export function registerCheck(program: Command, io: CliIo, setExit: SetExit): Co
     .description('Check Flux source manifests against the policy, offline (same rules as /validate).')
     .argument('[paths...]', 'files or directories (recursive *.yaml, *.yml, *.json); - reads stdin')
     .option('-c, --config <file>', 'SourcePolicy file (default: the built-in secure defaults)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'sarif', 'yaml']).default('text'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'sarif', 'yaml']).default('text'),
+    )
     .addOption(new Option('--mode <mode>', 'override spec.mode of the policy').choices(['enforce', 'warn']))
-    .option('--resolve', 'contact registries (local docker login), pin tags as /mutate would, validate as /validate; with -o yaml print the admitted objects')
-    .option('--exclude <glob>', 'leave out matching paths (.gitignore syntax, relative to each directory given; repeatable); a .pinwardenignore at that root is read too', collect)
-    .option('--allow-empty', 'exit 0 when no document was read (default: exit 2, so a failed `kustomize build |` cannot pass)')
-    .option('--origin-root <dir>', 'directory the kustomize origin annotations are relative to (the kustomization you built; default: the working directory)')
-    .option('--exceptions <file>', 'SourcePolicyException documents (YAML, --- separated) that waive rule ids for named objects; expired ones waive nothing and are reported')
-    .option('--at <time>', 'judge exception expiry at this RFC 3339 time instead of now (what breaks when they expire?)');
+    .option(
+      '--resolve',
+      'contact registries (local docker login), pin tags as /mutate would, validate as /validate; with -o yaml print the admitted objects',
+    )
+    .option(
+      '--exclude <glob>',
+      'leave out matching paths (.gitignore syntax, relative to each directory given; repeatable); a .pinwardenignore at that root is read too',
+      collect,
+    )
+    .option(
+      '--allow-empty',
+      'exit 0 when no document was read (default: exit 2, so a failed `kustomize build |` cannot pass)',
+    )
+    .option(
+      '--origin-root <dir>',
+      'directory the kustomize origin annotations are relative to (the kustomization you built; default: the working directory)',
+    )
+    .option(
+      '--exceptions <file>',
+      'SourcePolicyException documents (YAML, --- separated) that waive rule ids for named objects; expired ones waive nothing and are reported',
+    )
+    .option(
+      '--at <time>',
+      'judge exception expiry at this RFC 3339 time instead of now (what breaks when they expire?)',
+    );
   // The registry flags apply with --resolve (its deadline is the policy's registry.timeoutSeconds).
   return addRegistryOptions(command, { timeout: false }).action(async (paths: string[], options: CheckOptions) => {
     setExit(await runCheck(paths, options, io));
@@ -60,16 +81,25 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
     throw new PinwardenError('PW_INPUT_INVALID', 'no input: give files or directories to check, or - for stdin');
   }
   if (options.output === 'yaml' && options.resolve !== true) {
-    throw new PinwardenError('PW_INPUT_INVALID', '--output yaml needs --resolve (it prints the objects as they would be admitted)');
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      '--output yaml needs --resolve (it prints the objects as they would be admitted)',
+    );
   }
   const registryFlags = registryFlagsGiven(options);
   if (registryFlags.length > 0 && options.resolve !== true) {
-    throw new PinwardenError('PW_INPUT_INVALID', `${registryFlags.join(', ')} ${registryFlags.length === 1 ? 'applies' : 'apply'} only with --resolve (registries are contacted only then)`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `${registryFlags.join(', ')} ${registryFlags.length === 1 ? 'applies' : 'apply'} only with --resolve (registries are contacted only then)`,
+    );
   }
   const policy = await readPolicy(options.config, io.cwd);
   const locator = new OriginLocator(resolve(io.cwd, options.originRoot ?? '.'), io.cwd);
   const readOptions = { exclude: options.exclude ?? [] };
-  const exceptions = options.exceptions === undefined ? undefined : { exceptions: await readExceptions(options.exceptions, io.cwd), now: clockOf(options.at) };
+  const exceptions =
+    options.exceptions === undefined
+      ? undefined
+      : { exceptions: await readExceptions(options.exceptions, io.cwd), now: clockOf(options.at) };
   let resolved: ResolvedCheck | undefined;
   let report: CheckReport;
   let documents: number;
@@ -80,7 +110,12 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
     const manifests = await readManifests(paths, io.stdin, io.cwd, readOptions);
     const located = await Promise.all(manifests.objects.map((manifest) => locator.locate(manifest)));
     resolved = await resolveAndCheck(located, policy, options.mode, io, exceptions, options);
-    report = { ...resolved.report, problems: manifests.problems, emptyFiles: manifests.emptyFiles, notes: selectionNotes(manifests.selection, locator) };
+    report = {
+      ...resolved.report,
+      problems: manifests.problems,
+      emptyFiles: manifests.emptyFiles,
+      notes: selectionNotes(manifests.selection, locator),
+    };
     documents = manifests.documents;
   } else {
     ({ report, documents } = await streamCheck(paths, policy, options, io, locator, readOptions, exceptions));
@@ -88,11 +123,16 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   if (exceptions) {
     report.expiredExceptions = expiredExceptions(exceptions);
     for (const lapsed of report.expiredExceptions) {
-      io.stderr(`pinwarden: exception ${lapsed.exception} expired ${lapsed.expires} and waives nothing (reason was: ${lapsed.reason})\n`);
+      io.stderr(
+        `pinwarden: exception ${lapsed.exception} expired ${lapsed.expires} and waives nothing (reason was: ${lapsed.reason})\n`,
+      );
     }
   }
   if (documents === 0 && report.problems.length === 0 && options.allowEmpty !== true) {
-    throw new PinwardenError('PW_INPUT_EMPTY', `no documents read from ${describeInputs(paths)}: nothing was checked (a failed command before a pipe, an empty file, everything excluded?); pass --allow-empty if that is expected`);
+    throw new PinwardenError(
+      'PW_INPUT_EMPTY',
+      `no documents read from ${describeInputs(paths)}: nothing was checked (a failed command before a pipe, an empty file, everything excluded?); pass --allow-empty if that is expected`,
+    );
   }
   for (const problem of report.problems) {
     io.stderr(`pinwarden: ${problem.file}${problem.line ? `:${problem.line}` : ''}: ${problem.message}\n`);
@@ -110,8 +150,18 @@ export async function runCheck(paths: readonly string[], options: CheckOptions, 
   return report.summary.denied > 0 ? 1 : 0;
 }
 
-export function buildReport(objects: readonly ManifestObject[], policy: SourcePolicy, mode?: 'enforce' | 'warn'): CheckReport {
-  return reportFrom(objects.map((manifest) => ({ manifest, evaluation: evaluate(manifest.object, policy, { phase: 'offline', ...(mode ? { mode } : {}) }) })), mode ?? policy.spec.mode);
+export function buildReport(
+  objects: readonly ManifestObject[],
+  policy: SourcePolicy,
+  mode?: 'enforce' | 'warn',
+): CheckReport {
+  return reportFrom(
+    objects.map((manifest) => ({
+      manifest,
+      evaluation: evaluate(manifest.object, policy, { phase: 'offline', ...(mode ? { mode } : {}) }),
+    })),
+    mode ?? policy.spec.mode,
+  );
 }
 
 /**
@@ -132,28 +182,47 @@ async function streamCheck(
   const problems: InputProblem[] = [];
   const emptyFiles: string[] = [];
   let documents = 0;
-  const evaluateOptions = { phase: 'offline' as const, ...(options.mode ? { mode: options.mode } : {}), ...(exceptions ? { exceptions } : {}) };
+  const evaluateOptions = {
+    phase: 'offline' as const,
+    ...(options.mode ? { mode: options.mode } : {}),
+    ...(exceptions ? { exceptions } : {}),
+  };
   // Rules with a namespaceSelector need the labels of Namespace manifests, wherever they stand in the input:
   // files are read once more for them first (stdin cannot be; there, Namespaces must come first).
-  const namespaces = needsNamespaceLabels(policy) && !paths.includes('-') ? await namespaceLabelsIn(paths, io, readOptions) : new Map<string, Labels>();
+  const namespaces =
+    needsNamespaceLabels(policy) && !paths.includes('-')
+      ? await namespaceLabelsIn(paths, io, readOptions)
+      : new Map<string, Labels>();
   for await (const source of streamManifests(paths, io.stdin, io.cwd, readOptions, selection)) {
     documents += source.documents;
     problems.push(...source.problems);
     if (source.documents === 0 && source.problems.length === 0) emptyFiles.push(source.file);
-    for (const [name, labels] of namespaceLabelsOf(source.objects.map((manifest) => manifest.object))) if (!namespaces.has(name)) namespaces.set(name, labels);
+    for (const [name, labels] of namespaceLabelsOf(source.objects.map((manifest) => manifest.object)))
+      if (!namespaces.has(name)) namespaces.set(name, labels);
     for (const manifest of source.objects) {
       const namespaceLabels = namespaces.get(namespaceOf(manifest.object) ?? '');
-      builder.add(await locator.locate(manifest), evaluate(manifest.object, policy, { ...evaluateOptions, ...(namespaceLabels ? { scope: { namespaceLabels } } : {}) }));
+      builder.add(
+        await locator.locate(manifest),
+        evaluate(manifest.object, policy, {
+          ...evaluateOptions,
+          ...(namespaceLabels ? { scope: { namespaceLabels } } : {}),
+        }),
+      );
     }
   }
   problems.push(...selection.problems);
   return { report: builder.finish({ problems, emptyFiles, notes: selectionNotes(selection, locator) }), documents };
 }
 
-async function namespaceLabelsIn(paths: readonly string[], io: CliIo, readOptions: { exclude: string[] }): Promise<Map<string, Labels>> {
+async function namespaceLabelsIn(
+  paths: readonly string[],
+  io: CliIo,
+  readOptions: { exclude: string[] },
+): Promise<Map<string, Labels>> {
   const found = new Map<string, Labels>();
   for await (const source of streamManifests(paths, io.stdin, io.cwd, readOptions, emptySelectionLog())) {
-    for (const [name, labels] of namespaceLabelsOf(source.objects.map((manifest) => manifest.object))) found.set(name, labels);
+    for (const [name, labels] of namespaceLabelsOf(source.objects.map((manifest) => manifest.object)))
+      found.set(name, labels);
   }
   return found;
 }
@@ -165,8 +234,11 @@ function namespaceOf(object: unknown): string | undefined {
 
 function clockOf(at: string | undefined): Date {
   if (at === undefined) return new Date();
-  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(at) ? Date.parse(at) : Number.NaN;
-  if (Number.isNaN(time)) throw new PinwardenError('PW_INPUT_INVALID', `--at ${at}: not an RFC 3339 time such as 2027-01-31T00:00:00Z`);
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(at)
+    ? Date.parse(at)
+    : Number.NaN;
+  if (Number.isNaN(time))
+    throw new PinwardenError('PW_INPUT_INVALID', `--at ${at}: not an RFC 3339 time such as 2027-01-31T00:00:00Z`);
   return new Date(time);
 }
 
@@ -183,11 +255,18 @@ function selectionNotes(selection: SelectionLog, locator: OriginLocator): string
   const helm = selection.helmTemplateDirs;
   if (helm.length > 0) {
     const shown = helm.slice(0, 3).join(', ');
-    notes.push(`skipped ${helm.length} Helm chart templates/ director${helm.length === 1 ? 'y' : 'ies'} (templates are not manifests; check the rendered chart): ${shown}${helm.length > 3 ? `, … ${helm.length - 3} more` : ''}`);
+    notes.push(
+      `skipped ${helm.length} Helm chart templates/ director${helm.length === 1 ? 'y' : 'ies'} (templates are not manifests; check the rendered chart): ${shown}${helm.length > 3 ? `, … ${helm.length - 3} more` : ''}`,
+    );
   }
-  if (selection.excluded > 0) notes.push(`excluded ${selection.excluded} path${selection.excluded === 1 ? '' : 's'} (--exclude, .pinwardenignore)`);
+  if (selection.excluded > 0)
+    notes.push(
+      `excluded ${selection.excluded} path${selection.excluded === 1 ? '' : 's'} (--exclude, .pinwardenignore)`,
+    );
   if (locator.missing.size > 0) {
-    notes.push(`origin file${locator.missing.size === 1 ? '' : 's'} not found under --origin-root, reported at line 1: ${[...locator.missing].slice(0, 3).join(', ')}${locator.missing.size > 3 ? ', …' : ''}`);
+    notes.push(
+      `origin file${locator.missing.size === 1 ? '' : 's'} not found under --origin-root, reported at line 1: ${[...locator.missing].slice(0, 3).join(', ')}${locator.missing.size > 3 ? ', …' : ''}`,
+    );
   }
   return notes;
 }

@@ -42,7 +42,8 @@ interface ControllerCliOptions extends ControllerFlags {
 
 /** The controller's flags, shared by `controller` and `serve --controller`. */
 export function addControllerOptions(command: Command, withKubeconfig = true): Command {
-  if (withKubeconfig) command.option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG / ~/.kube/config)');
+  if (withKubeconfig)
+    command.option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG / ~/.kube/config)');
   return command
     .option('--namespaces <list>', 'watch only these namespaces (comma-separated; default: cluster-wide)', parseList)
     .option('--label-selector <selector>', 'reconcile only objects matching this label selector (sharding)')
@@ -51,21 +52,37 @@ export function addControllerOptions(command: Command, withKubeconfig = true): C
     .option('--leader-election-namespace <ns>', 'namespace of the leader Lease', process.env.POD_NAMESPACE ?? 'default')
     .option('--leader-election-id <name>', 'name of the leader Lease', 'pinwarden-controller')
     .option('--lease-duration <seconds>', 'seconds a non-renewed Lease keeps others waiting', parseCount(3600), 15)
-    .option('--renew-deadline <seconds>', 'seconds the leader keeps trying to renew before it steps down', parseCount(3600), 10)
+    .option(
+      '--renew-deadline <seconds>',
+      'seconds the leader keeps trying to renew before it steps down',
+      parseCount(3600),
+      10,
+    )
     .option('--retry-period <seconds>', 'seconds between Lease attempts', parseCount(600), 2)
     .option('--storage-dir <dir>', 'artifact store directory', '/tmp/pinwarden-artifacts')
-    .option('--storage-max-size <MiB>', 'artifact store cap; least recently used artifacts are evicted beyond it', parseCount(1_048_576), 1024);
+    .option(
+      '--storage-max-size <MiB>',
+      'artifact store cap; least recently used artifacts are evicted beyond it',
+      parseCount(1_048_576),
+      1024,
+    );
 }
 
 export function registerController(program: Command, io: CliIo, setExit: SetExit): Command {
   const command = addControllerOptions(
     program
       .command('controller')
-      .description('Run the embedded controller only (no webhook): reconcile OCIRepository sources (fetch, verify, store) as leader of a Lease; /healthz, /readyz, /metrics on --metrics-port.')
+      .description(
+        'Run the embedded controller only (no webhook): reconcile OCIRepository sources (fetch, verify, store) as leader of a Lease; /healthz, /readyz, /metrics on --metrics-port.',
+      )
       .option('--metrics-port <port>', 'plain HTTP port for /metrics, /healthz, /readyz', parsePort, 8080)
       .option('--host <address>', 'listen address of the metrics port', '0.0.0.0')
       .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)'),
-  ).addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'));
+  ).addOption(
+    new Option('--log-level <level>', 'log level')
+      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+      .default('info'),
+  );
   return command.action(async (options: ControllerCliOptions) => {
     setExit(await runController(options, io));
   });
@@ -82,7 +99,10 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
   const registry = createMetricsRegistry();
   // A policy change can lift a denial or add one: every object is reconciled again under the new policy.
   const hooks: { requeueAll?: () => void } = {};
-  const policy = await policyFromFile(options.config === undefined ? undefined : resolve(io.cwd, options.config), { logger, onReload: (outcome) => outcome === 'ok' && hooks.requeueAll?.() });
+  const policy = await policyFromFile(options.config === undefined ? undefined : resolve(io.cwd, options.config), {
+    logger,
+    onReload: (outcome) => outcome === 'ok' && hooks.requeueAll?.(),
+  });
   const kubeconfig = options.kubeconfig === undefined ? undefined : resolve(io.cwd, options.kubeconfig);
   let lost!: () => void;
   const lostLeadership = new Promise<string>((done) => (lost = () => done('lost leadership')));
@@ -95,12 +115,27 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
     onLostLeadership: lost,
   });
   hooks.requeueAll = () => controller.manager.requeueAll();
-  const probes = await startProbeServer({ port: options.metricsPort, host: options.host, registry, isReady: () => controller.isReady(), isLeader: () => controller.manager.isLeader() }).catch(async (error: unknown) => {
+  const probes = await startProbeServer({
+    port: options.metricsPort,
+    host: options.host,
+    registry,
+    isReady: () => controller.isReady(),
+    isLeader: () => controller.manager.isLeader(),
+  }).catch(async (error: unknown) => {
     await controller.close();
     policy.close();
     throw error;
   });
-  logger.info({ metrics: probes.url, namespaces: options.namespaces ?? 'all', labelSelector: options.labelSelector ?? '', leaderElection: options.leaderElect, storage: options.storageDir }, 'pinwarden controller running');
+  logger.info(
+    {
+      metrics: probes.url,
+      namespaces: options.namespaces ?? 'all',
+      labelSelector: options.labelSelector ?? '',
+      leaderElection: options.leaderElect,
+      storage: options.storageDir,
+    },
+    'pinwarden controller running',
+  );
   const reason = await Promise.race([stopped, lostLeadership]);
   logger.info({ signal: reason }, 'shutting down');
   await stopController(controller);
@@ -115,7 +150,14 @@ export async function stopController(controller: RunningController): Promise<voi
 }
 
 /** What `startController` takes from the flags (the rest comes from the process). */
-export function controllerSettings(options: ControllerFlags, io: CliIo, kubeconfig: string | undefined): Pick<ControllerOptions, 'kubeconfig' | 'namespaces' | 'labelSelector' | 'workers' | 'leaderElection' | 'storage' | 'pull'> {
+export function controllerSettings(
+  options: ControllerFlags,
+  io: CliIo,
+  kubeconfig: string | undefined,
+): Pick<
+  ControllerOptions,
+  'kubeconfig' | 'namespaces' | 'labelSelector' | 'workers' | 'leaderElection' | 'storage' | 'pull'
+> {
   return {
     ...(kubeconfig ? { kubeconfig } : {}),
     ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
@@ -141,8 +183,12 @@ export function controllerSettings(options: ControllerFlags, io: CliIo, kubeconf
 export type { SourcePolicy };
 
 function parseList(value: string): string[] {
-  const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  if (items.some((item) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(item))) throw new InvalidArgumentError('must be comma-separated namespace names');
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.some((item) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(item)))
+    throw new InvalidArgumentError('must be comma-separated namespace names');
   return items;
 }
 
@@ -155,7 +201,8 @@ function parsePort(value: string): number {
 function parseCount(max: number): (value: string) => number {
   return (value) => {
     const count = Number(value);
-    if (!/^\d+$/.test(value) || count < 1 || count > max) throw new InvalidArgumentError(`must be a whole number from 1 to ${max}`);
+    if (!/^\d+$/.test(value) || count < 1 || count > max)
+      throw new InvalidArgumentError(`must be a whole number from 1 to ${max}`);
     return count;
   };
 }

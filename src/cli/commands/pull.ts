@@ -43,30 +43,59 @@ interface PullFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
 export function registerPull(program: Command, io: CliIo, setExit: SetExit): Command {
   const command = program
     .command('pull')
-    .description('Fetch an artifact by digest, verify its signature, then extract it safely into a directory (nothing is written unless everything passes).')
+    .description(
+      'Fetch an artifact by digest, verify its signature, then extract it safely into a directory (nothing is written unless everything passes).',
+    )
     .argument('<ref>', 'oci://HOST/REPO@sha256:…')
     .requiredOption('-o, --output <dir>', 'directory to extract into; must be absent or empty (its parent must exist)')
     .option('--issuer <regexp>', 'Go regexp the OIDC issuer must match (keyless; with --subject)')
     .option('--subject <regexp>', 'Go regexp one certificate SAN must match (keyless; with --issuer)')
     .option('--key <file>', 'PEM cosign public key (key-based instead of keyless)')
-    .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)')
+    .option(
+      '--trusted-root <file>',
+      'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)',
+    )
     .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)')
-    .option('--skip-verify', 'extract without verifying any signature (says so on stderr); not with identity or key flags')
-    .option('--layer-media-type <type>', 'extract the first layer of this media type (Flux layerSelector.mediaType; default: the first layer)')
-    .addOption(new Option('--layer-operation <op>', 'extract the layer, or copy the compressed blob as <hex>.tgz (Flux layerSelector.operation)').choices(['extract', 'copy']).default('extract'))
+    .option(
+      '--skip-verify',
+      'extract without verifying any signature (says so on stderr); not with identity or key flags',
+    )
+    .option(
+      '--layer-media-type <type>',
+      'extract the first layer of this media type (Flux layerSelector.mediaType; default: the first layer)',
+    )
+    .addOption(
+      new Option(
+        '--layer-operation <op>',
+        'extract the layer, or copy the compressed blob as <hex>.tgz (Flux layerSelector.operation)',
+      )
+        .choices(['extract', 'copy'])
+        .default('extract'),
+    )
     .option('--max-files <n>', `most entries the archive may hold (default ${DEFAULT_EXTRACT_LIMITS.maxFiles})`)
-    .option('--max-size <size>', 'most uncompressed bytes, also the cap of the compressed layer (default 1GiB; e.g. 500MiB, 4GiB)')
-    .option('--max-ratio <n>', `most uncompressed bytes per compressed byte past the first 16 MiB (default ${DEFAULT_EXTRACT_LIMITS.maxRatio})`)
+    .option(
+      '--max-size <size>',
+      'most uncompressed bytes, also the cap of the compressed layer (default 1GiB; e.g. 500MiB, 4GiB)',
+    )
+    .option(
+      '--max-ratio <n>',
+      `most uncompressed bytes per compressed byte past the first 16 MiB (default ${DEFAULT_EXTRACT_LIMITS.maxRatio})`,
+    )
     .addOption(new Option('--format <format>', 'what to print on success').choices(['text', 'json']).default('text'));
-  return addRegistryOptions(addBindingOptions(addCosignIdentityOptions(command))).action(async (ref: string, flags: PullFlags) => {
-    setExit(await runPull(ref, flags, io));
-  });
+  return addRegistryOptions(addBindingOptions(addCosignIdentityOptions(command))).action(
+    async (ref: string, flags: PullFlags) => {
+      setExit(await runPull(ref, flags, io));
+    },
+  );
 }
 
 export async function runPull(ref: string, flags: PullFlags, io: CliIo): Promise<ExitCode> {
   const reference = parseReference(ref);
   if (reference.digest === undefined) {
-    throw new PinwardenError('PW_INPUT_INVALID', `${ref}: pull needs a digest reference (…@sha256:…); run 'pinwarden resolve' first`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `${ref}: pull needs a digest reference (…@sha256:…); run 'pinwarden resolve' first`,
+    );
   }
   const limits = extractLimits(flags);
   const destination = resolvePath(io.cwd, flags.output);
@@ -79,14 +108,22 @@ export async function runPull(ref: string, flags: PullFlags, io: CliIo): Promise
       repository,
       subject: reference.digest,
       verification,
-      layerSelector: { ...(flags.layerMediaType !== undefined ? { mediaType: flags.layerMediaType } : {}), operation: flags.layerOperation === 'copy' ? 'copy' : 'extract' },
+      layerSelector: {
+        ...(flags.layerMediaType !== undefined ? { mediaType: flags.layerMediaType } : {}),
+        operation: flags.layerOperation === 'copy' ? 'copy' : 'extract',
+      },
       destination,
       limits,
       call,
     });
-    if (!verification) io.stderr(`pinwarden: WARNING ${shown} was extracted WITHOUT signature verification (--skip-verify)\n`);
+    if (!verification)
+      io.stderr(`pinwarden: WARNING ${shown} was extracted WITHOUT signature verification (--skip-verify)\n`);
     for (const warning of pulled.warnings) io.stderr(`pinwarden: warning: ${warning}\n`);
-    io.stdout(flags.format === 'json' ? `${JSON.stringify(pulledJson(shown, pulled, verification), null, 2)}\n` : describePulled(shown, pulled));
+    io.stdout(
+      flags.format === 'json'
+        ? `${JSON.stringify(pulledJson(shown, pulled, verification), null, 2)}\n`
+        : describePulled(shown, pulled),
+    );
     return 0;
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
@@ -100,9 +137,21 @@ export async function runPull(ref: string, flags: PullFlags, io: CliIo): Promise
 async function verificationOf(flags: PullFlags, io: CliIo): Promise<PullVerification | undefined> {
   const mode = bindingMode(flags);
   if (flags.skipVerify === true) {
-    const given = [flags.issuer, flags.subject, flags.key, flags.certificateIdentity, flags.certificateIdentityRegexp, flags.certificateOidcIssuer, flags.certificateOidcIssuerRegexp, flags.trustedRoot];
+    const given = [
+      flags.issuer,
+      flags.subject,
+      flags.key,
+      flags.certificateIdentity,
+      flags.certificateIdentityRegexp,
+      flags.certificateOidcIssuer,
+      flags.certificateOidcIssuerRegexp,
+      flags.trustedRoot,
+    ];
     if (given.some((value) => value !== undefined) || flags.requireTlog === true) {
-      throw new PinwardenError('PW_INPUT_INVALID', '--skip-verify cannot be combined with identity, key or trust flags');
+      throw new PinwardenError(
+        'PW_INPUT_INVALID',
+        '--skip-verify cannot be combined with identity, key or trust flags',
+      );
     }
     return undefined;
   }
@@ -112,9 +161,15 @@ async function verificationOf(flags: PullFlags, io: CliIo): Promise<PullVerifica
 
 function extractLimits(flags: PullFlags): ExtractLimits {
   return {
-    maxFiles: flags.maxFiles === undefined ? DEFAULT_EXTRACT_LIMITS.maxFiles : positiveIntegerFlag('--max-files', flags.maxFiles),
+    maxFiles:
+      flags.maxFiles === undefined
+        ? DEFAULT_EXTRACT_LIMITS.maxFiles
+        : positiveIntegerFlag('--max-files', flags.maxFiles),
     maxBytes: flags.maxSize === undefined ? DEFAULT_EXTRACT_LIMITS.maxBytes : sizeFlag('--max-size', flags.maxSize),
-    maxRatio: flags.maxRatio === undefined ? DEFAULT_EXTRACT_LIMITS.maxRatio : positiveIntegerFlag('--max-ratio', flags.maxRatio),
+    maxRatio:
+      flags.maxRatio === undefined
+        ? DEFAULT_EXTRACT_LIMITS.maxRatio
+        : positiveIntegerFlag('--max-ratio', flags.maxRatio),
   };
 }
 
@@ -129,7 +184,9 @@ function describePulled(reference: string, pulled: PulledArtifact): string {
     ...signatureRows(pulled.signature),
     ['commit binding', describeBinding(pulled.binding)],
   ];
-  const lines = rows.filter((row): row is [string, string] => row[1] !== undefined).map(([label, value]) => `  ${`${label}:`.padEnd(17)}${value}`);
+  const lines = rows
+    .filter((row): row is [string, string] => row[1] !== undefined)
+    .map(([label, value]) => `  ${`${label}:`.padEnd(17)}${value}`);
   return `Pulled OK: ${reference}\n${lines.join('\n')}\n`;
 }
 
@@ -156,7 +213,9 @@ function pulledJson(reference: string, pulled: PulledArtifact, verification: Pul
     ...(pulled.files !== undefined ? { files: pulled.files, bytes: pulled.bytes } : {}),
     annotations: pulled.annotations,
     verified: pulled.signature ?? null,
-    ...(pulled.binding && verification ? { commitBinding: bindingJson(verification.checks.bindingMode, pulled.binding) } : {}),
+    ...(pulled.binding && verification
+      ? { commitBinding: bindingJson(verification.checks.bindingMode, pulled.binding) }
+      : {}),
     warnings: pulled.warnings,
   };
 }

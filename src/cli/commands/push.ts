@@ -26,7 +26,9 @@ interface PushFlags extends RegistryFlags {
 export function registerPush(program: Command, io: CliIo, setExit: SetExit): Command {
   const command = program
     .command('push')
-    .description('Publish a directory as a Flux OCI artifact (as flux push artifact does) and print its digest reference.')
+    .description(
+      'Publish a directory as a Flux OCI artifact (as flux push artifact does) and print its digest reference.',
+    )
     .argument('<dir>', 'directory (or single file) to archive')
     .argument('<ref>', 'oci://HOST/REPO:TAG')
     .requiredOption('--source <url>', 'source URL, e.g. the Git repository (org.opencontainers.image.source)')
@@ -72,14 +74,18 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function parseAnnotations(pairs: readonly string[]): Record<string, string> {
   const annotations: Record<string, string> = {};
   for (const pair of pairs) {
     const equals = pair.indexOf('=');
-    if (equals <= 0) throw new PinwardenError('PW_INPUT_INVALID', `--annotation expects key=value, got '${pair.slice(0, 80)}'`);
+    if (equals <= 0)
+      throw new PinwardenError('PW_INPUT_INVALID', `--annotation expects key=value, got '${pair.slice(0, 80)}'`);
     annotations[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
   return annotations;

@@ -35,7 +35,10 @@ export async function runResolve(ref: string, flags: ResolveFlags, io: CliIo): P
   const reference = parseReference(ref);
   const wanted = [reference.tag, reference.digest, flags.tag, flags.semver].filter((value) => value !== undefined);
   if (wanted.length !== 1) {
-    throw new PinwardenError('PW_INPUT_INVALID', 'give exactly one of --tag, --semver, or a :TAG / @DIGEST suffix on the reference');
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      'give exactly one of --tag, --semver, or a :TAG / @DIGEST suffix on the reference',
+    );
   }
   if (flags.semverFilter !== undefined && flags.semver === undefined) {
     throw new PinwardenError('PW_INPUT_INVALID', '--semver-filter needs --semver');

@@ -53,21 +53,59 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     .description('Run the admission webhook (HTTPS /mutate and /validate) and /metrics, /healthz, /readyz.')
     .option('--port <port>', 'HTTPS port for /mutate and /validate', parsePort, 8443)
     .option('--metrics-port <port>', 'plain HTTP port for /metrics, /healthz, /readyz', parsePort, 8080)
-    .option('--host <address>', 'listen address of both ports (0.0.0.0: every interface, as a container needs; 127.0.0.1 keeps it on this machine)', '0.0.0.0')
+    .option(
+      '--host <address>',
+      'listen address of both ports (0.0.0.0: every interface, as a container needs; 127.0.0.1 keeps it on this machine)',
+      '0.0.0.0',
+    )
     .option('--tls-cert <file>', 'serving certificate (PEM), reloaded when it changes', DEV_CERT)
     .option('--tls-key <file>', 'serving key (PEM), reloaded when it changes', DEV_KEY)
-    .option('--client-ca-file <file>', 'require a client certificate signed by this CA (PEM) on every connection: the apiserver\'s, from its AdmissionConfiguration kubeConfigFile; reloaded when it changes')
-    .option('--max-connections <n>', 'concurrent connections; more are closed on accept', parseCount, DEFAULT_LIMITS.maxConnections)
-    .option('--max-body-budget <MiB>', 'request bodies held at once; past it a request gets 503 PW_REVIEW_BUSY before its body is read', parseCount, DEFAULT_LIMITS.bodyBudgetBytes / (1024 * 1024))
+    .option(
+      '--client-ca-file <file>',
+      "require a client certificate signed by this CA (PEM) on every connection: the apiserver's, from its AdmissionConfiguration kubeConfigFile; reloaded when it changes",
+    )
+    .option(
+      '--max-connections <n>',
+      'concurrent connections; more are closed on accept',
+      parseCount,
+      DEFAULT_LIMITS.maxConnections,
+    )
+    .option(
+      '--max-body-budget <MiB>',
+      'request bodies held at once; past it a request gets 503 PW_REVIEW_BUSY before its body is read',
+      parseCount,
+      DEFAULT_LIMITS.bodyBudgetBytes / (1024 * 1024),
+    )
     .option('-c, --config <file>', 'SourcePolicy file, reloaded when it changes (default: built-in secure defaults)')
-    .option('--kubeconfig <file>', 'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
-    .addOption(new Option('--policy-source <source>', 'file: --config (or the built-in defaults), reloaded on change; cluster: the SourcePolicy and SourcePolicyException objects (CRDs in deploy/crds), watched').choices(['file', 'cluster']).default('file'))
-    .option('--audit-interval <duration>', 'audit the sources already in the cluster this often (Go duration: 10m, 1h) and write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace; off when not given')
-    .addOption(new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
-    .option('--controller', 'also run the embedded controller (reconcile OCIRepository sources as leader of a Lease); /readyz then also waits for its watches');
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig for reading registry Secrets (default: in-cluster, then $KUBECONFIG / ~/.kube/config)',
+    )
+    .addOption(
+      new Option(
+        '--policy-source <source>',
+        'file: --config (or the built-in defaults), reloaded on change; cluster: the SourcePolicy and SourcePolicyException objects (CRDs in deploy/crds), watched',
+      )
+        .choices(['file', 'cluster'])
+        .default('file'),
+    )
+    .option(
+      '--audit-interval <duration>',
+      'audit the sources already in the cluster this often (Go duration: 10m, 1h) and write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace; off when not given',
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace'])
+        .default('info'),
+    )
+    .option(
+      '--controller',
+      'also run the embedded controller (reconcile OCIRepository sources as leader of a Lease); /readyz then also waits for its watches',
+    );
   addControllerOptions(command, false);
   return command.action(async (options: ServeCliOptions & Partial<ControllerFlags>) => {
-    const usesDevCerts = command.getOptionValueSource('tlsCert') === 'default' && command.getOptionValueSource('tlsKey') === 'default';
+    const usesDevCerts =
+      command.getOptionValueSource('tlsCert') === 'default' && command.getOptionValueSource('tlsKey') === 'default';
     setExit(await runServe(options, io, { usesDevCerts }));
   });
 }
@@ -80,7 +118,11 @@ export interface RunServeOptions {
   untilStopped?: () => Promise<string>;
 }
 
-export async function runServe(options: ServeCliOptions & Partial<ControllerFlags>, io: CliIo, run: RunServeOptions = {}): Promise<0> {
+export async function runServe(
+  options: ServeCliOptions & Partial<ControllerFlags>,
+  io: CliIo,
+  run: RunServeOptions = {},
+): Promise<0> {
   const path = (file: string): string => resolve(io.cwd, file);
   // One logger for the whole process, so every line it prints (start, reloads, shutdown) is JSON.
   const logger = run.logger ?? createLogger({ level: options.logLevel });
@@ -91,9 +133,15 @@ export async function runServe(options: ServeCliOptions & Partial<ControllerFlag
   const lostLeadership = new Promise<string>((done) => (lost = done));
   const kubeconfig = options.kubeconfig === undefined ? undefined : path(options.kubeconfig);
   if (options.policySource === 'cluster' && options.config !== undefined) {
-    throw new PinwardenError('PW_USAGE', '--config and --policy-source=cluster exclude each other: the policy comes from the SourcePolicy objects');
+    throw new PinwardenError(
+      'PW_USAGE',
+      '--config and --policy-source=cluster exclude each other: the policy comes from the SourcePolicy objects',
+    );
   }
-  const auditIntervalMs = options.auditInterval === undefined ? undefined : durationFlagMs('--audit-interval', options.auditInterval, 24 * 3_600_000);
+  const auditIntervalMs =
+    options.auditInterval === undefined
+      ? undefined
+      : durationFlagMs('--audit-interval', options.auditInterval, 24 * 3_600_000);
   const services: Array<(shared: EmbeddedShared) => Promise<EmbeddedService>> = [];
   if (options.controller === true) {
     services.push((shared) =>
@@ -144,7 +192,10 @@ export async function runServe(options: ServeCliOptions & Partial<ControllerFlag
 }
 
 /** The embedded services in order; /readyz waits for all, they close in reverse order. */
-async function startServices(starters: ReadonlyArray<(shared: EmbeddedShared) => Promise<EmbeddedService>>, shared: EmbeddedShared): Promise<EmbeddedService> {
+async function startServices(
+  starters: ReadonlyArray<(shared: EmbeddedShared) => Promise<EmbeddedService>>,
+  shared: EmbeddedShared,
+): Promise<EmbeddedService> {
   const started: EmbeddedService[] = [];
   const closeAll = async (): Promise<void> => {
     for (const service of started.reverse()) await service.close();
@@ -163,8 +214,13 @@ function ensureDevCertificates(io: CliIo, path: (file: string) => string, logger
   if (existsSync(path(DEV_CERT)) && existsSync(path(DEV_KEY))) return;
   if (!existsSync(path(DEV_SCRIPT))) return;
   logger.info({ certificate: DEV_CERT, script: DEV_SCRIPT }, 'certificate missing: making development certificates');
-  const result = spawnSync('sh', [path(DEV_SCRIPT)], { cwd: io.cwd, stdio: ['ignore', 'ignore', 'ignore'], timeout: 60_000 });
-  if (result.status !== 0) logger.error({ script: DEV_SCRIPT, exitCode: result.status }, 'making development certificates failed');
+  const result = spawnSync('sh', [path(DEV_SCRIPT)], {
+    cwd: io.cwd,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    timeout: 60_000,
+  });
+  if (result.status !== 0)
+    logger.error({ script: DEV_SCRIPT, exitCode: result.status }, 'making development certificates failed');
 }
 
 function parsePort(value: string): number {
@@ -175,6 +231,7 @@ function parsePort(value: string): number {
 
 function parseCount(value: string): number {
   const count = Number(value);
-  if (!/^\d+$/.test(value) || count < 1 || count > 1_000_000) throw new InvalidArgumentError('must be a whole number from 1 to 1000000');
+  if (!/^\d+$/.test(value) || count < 1 || count > 1_000_000)
+    throw new InvalidArgumentError('must be a whole number from 1 to 1000000');
   return count;
 }

@@ -10,13 +10,24 @@ import type { Command } from 'commander';
 import { PinwardenError } from '../../core/errors.ts';
 import { formatReference, parseReference } from '../../oci/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from '../../signature/index.ts';
-import type { FailureReason, OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
+import type {
+  FailureReason,
+  OciVerifyBlock,
+  VerifiedSignature,
+  VerifySignatureOptions,
+} from '../../signature/index.ts';
 import { readInputFile } from '../../runtime/index.ts';
 import type { CliIo } from '../io.ts';
 import type { ExitCode, SetExit } from '../command.ts';
 import { verifyWithChecks } from '../../flows/index.ts';
 import { addCosignIdentityOptions, identityRegexps, type CosignIdentityFlags } from '../flags/cosign-identity.ts';
-import { addBindingOptions, bindingJson, bindingMode, claimPatterns, describeBinding } from '../flags/commit-binding.ts';
+import {
+  addBindingOptions,
+  bindingJson,
+  bindingMode,
+  claimPatterns,
+  describeBinding,
+} from '../flags/commit-binding.ts';
 import type { BindingFlags } from '../flags/commit-binding.ts';
 import { addRegistryOptions, callFor, openRepository } from '../registry-options.ts';
 import type { RegistryFlags } from '../registry-options.ts';
@@ -33,17 +44,24 @@ const KEY_SECRET = 'cli --key';
 export function registerVerify(program: Command, io: CliIo, setExit: SetExit): Command {
   const command = program
     .command('verify')
-    .description('Verify the cosign signature of an artifact digest (keyless identity or public key) and print who signed it.')
+    .description(
+      'Verify the cosign signature of an artifact digest (keyless identity or public key) and print who signed it.',
+    )
     .argument('<ref>', 'oci://HOST/REPO@sha256:…')
     .option('--issuer <regexp>', 'Go regexp the OIDC issuer must match (keyless; with --subject)')
     .option('--subject <regexp>', 'Go regexp one certificate SAN must match (keyless; with --issuer)')
     .option('--key <file>', 'PEM cosign public key (key-based instead of keyless)')
-    .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)')
+    .option(
+      '--trusted-root <file>',
+      'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)',
+    )
     .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)')
     .option('--output <format>', 'text or json', 'text');
-  return addRegistryOptions(addBindingOptions(addCosignIdentityOptions(command))).action(async (ref: string, flags: VerifyFlags) => {
-    setExit(await runVerify(ref, flags, io));
-  });
+  return addRegistryOptions(addBindingOptions(addCosignIdentityOptions(command))).action(
+    async (ref: string, flags: VerifyFlags) => {
+      setExit(await runVerify(ref, flags, io));
+    },
+  );
 }
 
 export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Promise<ExitCode> {
@@ -52,7 +70,10 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   }
   const reference = parseReference(ref);
   if (reference.digest === undefined) {
-    throw new PinwardenError('PW_INPUT_INVALID', `${ref}: verify needs a digest reference (…@sha256:…); run 'pinwarden resolve' first`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `${ref}: verify needs a digest reference (…@sha256:…); run 'pinwarden resolve' first`,
+    );
   }
   const verify = verifyBlock(flags);
   bindingMode(flags);
@@ -61,9 +82,20 @@ export async function runVerify(ref: string, flags: VerifyFlags, io: CliIo): Pro
   try {
     const subject = await repository.resolve(reference.digest, options.call);
     const mode = bindingMode(flags);
-    const { signature: verified, binding } = await verifyWithChecks(verifyArtifactSignature, repository, subject, verify, options, { bindingMode: mode });
+    const { signature: verified, binding } = await verifyWithChecks(
+      verifyArtifactSignature,
+      repository,
+      subject,
+      verify,
+      options,
+      { bindingMode: mode },
+    );
     const bindingField = binding ? { commitBinding: bindingJson(mode, binding) } : {};
-    io.stdout(flags.output === 'json' ? `${JSON.stringify({ ...verified, ...bindingField }, null, 2)}\n` : describeVerified(formatReference(reference), verified, describeBinding(binding)));
+    io.stdout(
+      flags.output === 'json'
+        ? `${JSON.stringify({ ...verified, ...bindingField }, null, 2)}\n`
+        : describeVerified(formatReference(reference), verified, describeBinding(binding)),
+    );
     return 0;
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.kind !== 'verification') throw error;
@@ -78,21 +110,40 @@ export function verifyBlock(rawFlags: Omit<VerifyFlags, 'output'>): OciVerifyBlo
   const flags = { ...rawFlags, ...identityRegexps(rawFlags) };
   const keyless = flags.issuer !== undefined || flags.subject !== undefined;
   if (keyless === (flags.key !== undefined)) {
-    throw new PinwardenError('PW_INPUT_INVALID', 'give either --issuer and --subject (keyless; cosign names: --certificate-oidc-issuer[-regexp], --certificate-identity[-regexp]) or --key FILE (key-based)');
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      'give either --issuer and --subject (keyless; cosign names: --certificate-oidc-issuer[-regexp], --certificate-identity[-regexp]) or --key FILE (key-based)',
+    );
   }
-  if (flags.key !== undefined) return { provider: 'cosign', secretRef: { name: KEY_SECRET }, ...claimPatterns(flags, false) };
+  if (flags.key !== undefined)
+    return { provider: 'cosign', secretRef: { name: KEY_SECRET }, ...claimPatterns(flags, false) };
   if (flags.issuer === undefined || flags.subject === undefined) {
-    throw new PinwardenError('PW_INPUT_INVALID', '--issuer and --subject go together (use ".*" to accept any value on purpose)');
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      '--issuer and --subject go together (use ".*" to accept any value on purpose)',
+    );
   }
-  if (flags.requireTlog) throw new PinwardenError('PW_INPUT_INVALID', '--require-tlog applies to --key only; keyless always requires the tlog');
-  return { provider: 'cosign', matchOIDCIdentity: [{ issuer: flags.issuer, subject: flags.subject, ...claimPatterns(flags, true) }] };
+  if (flags.requireTlog)
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      '--require-tlog applies to --key only; keyless always requires the tlog',
+    );
+  return {
+    provider: 'cosign',
+    matchOIDCIdentity: [{ issuer: flags.issuer, subject: flags.subject, ...claimPatterns(flags, true) }],
+  };
 }
 
-export async function verificationOptions(flags: Omit<VerifyFlags, 'output'>, io: CliIo): Promise<Omit<VerifySignatureOptions, 'call'>> {
+export async function verificationOptions(
+  flags: Omit<VerifyFlags, 'output'>,
+  io: CliIo,
+): Promise<Omit<VerifySignatureOptions, 'call'>> {
   const options: Omit<VerifySignatureOptions, 'call'> = { requireTlog: flags.requireTlog === true };
   if (flags.trustedRoot !== undefined) {
     const file = resolvePath(io.cwd, flags.trustedRoot);
-    options.trustRoots = fixedTrustRootSource(parseTrustedRoot(await readInput(file, '--trusted-root'), `file ${file}`));
+    options.trustRoots = fixedTrustRootSource(
+      parseTrustedRoot(await readInput(file, '--trusted-root'), `file ${file}`),
+    );
   }
   if (flags.key !== undefined) {
     const file = resolvePath(io.cwd, flags.key);
@@ -118,7 +169,9 @@ function describeVerified(reference: string, verified: VerifiedSignature, bindin
     ...claimRows(verified),
     ['commit binding', binding],
   ];
-  const lines = rows.filter((row): row is [string, string] => row[1] !== undefined).map(([label, value]) => `  ${`${label}:`.padEnd(17)}${value}`);
+  const lines = rows
+    .filter((row): row is [string, string] => row[1] !== undefined)
+    .map(([label, value]) => `  ${`${label}:`.padEnd(17)}${value}`);
   return `Verified OK: ${reference}\n${lines.join('\n')}\n`;
 }
 
@@ -144,4 +197,3 @@ export function describeFailure(reference: string, error: PinwardenError): strin
   if (untried > 0) lines.push(`  - ${untried} more candidate(s) not tried (over the candidate cap)`);
   return `Verification FAILED: ${reference} [${error.code}]\n${lines.join('\n')}\n`;
 }
-

@@ -20,13 +20,25 @@ export interface BindingFlags {
 export function addBindingOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--commit-binding <mode>', "the artifact's org.opencontainers.image.source/revision must be the repository and commit the signing workflow ran on")
+      new Option(
+        '--commit-binding <mode>',
+        "the artifact's org.opencontainers.image.source/revision must be the repository and commit the signing workflow ran on",
+      )
         .choices(COMMIT_BINDING_MODES)
         .default('warn'),
     )
-    .option('--source-repository-ref <regexp>', 'keyless: Go regexp the certificate SourceRepositoryRef claim must match (e.g. ^refs/heads/main$)')
-    .option('--runner-environment <regexp>', 'keyless: Go regexp the certificate RunnerEnvironment claim must match (e.g. ^github-hosted$)')
-    .option('--build-signer-uri <regexp>', 'keyless: Go regexp the certificate BuildSignerURI claim (the signing workflow file) must match');
+    .option(
+      '--source-repository-ref <regexp>',
+      'keyless: Go regexp the certificate SourceRepositoryRef claim must match (e.g. ^refs/heads/main$)',
+    )
+    .option(
+      '--runner-environment <regexp>',
+      'keyless: Go regexp the certificate RunnerEnvironment claim must match (e.g. ^github-hosted$)',
+    )
+    .option(
+      '--build-signer-uri <regexp>',
+      'keyless: Go regexp the certificate BuildSignerURI claim (the signing workflow file) must match',
+    );
 }
 
 export function bindingMode(flags: BindingFlags): CommitBindingMode {
@@ -45,7 +57,10 @@ export function claimPatterns(flags: BindingFlags, keyless: boolean): ClaimConst
     ...(flags.buildSignerUri !== undefined ? { buildSignerURI: flags.buildSignerUri } : {}),
   };
   if (!keyless && Object.keys(patterns).length > 0) {
-    throw new PinwardenError('PW_INPUT_INVALID', '--source-repository-ref, --runner-environment and --build-signer-uri apply to keyless verification only (a public key carries no claims)');
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      '--source-repository-ref, --runner-environment and --build-signer-uri apply to keyless verification only (a public key carries no claims)',
+    );
   }
   return patterns;
 }
@@ -59,8 +74,25 @@ export function describeBinding(decision: BindingDecision | undefined): string |
 }
 
 /** The JSON field: what was decided, with the certificate side when bound. */
-export function bindingJson(mode: CommitBindingMode, decision: BindingDecision): { mode: CommitBindingMode; outcome: BindingDecision['action'] | 'bound'; message?: string; commit?: string; repository?: string; ref?: string } {
+export function bindingJson(
+  mode: CommitBindingMode,
+  decision: BindingDecision,
+): {
+  mode: CommitBindingMode;
+  outcome: BindingDecision['action'] | 'bound';
+  message?: string;
+  commit?: string;
+  repository?: string;
+  ref?: string;
+} {
   const check = decision.check;
-  if (check?.bound) return { mode, outcome: 'bound', commit: check.commit, repository: check.repository, ...(check.ref !== undefined ? { ref: check.ref } : {}) };
+  if (check?.bound)
+    return {
+      mode,
+      outcome: 'bound',
+      commit: check.commit,
+      repository: check.repository,
+      ...(check.ref !== undefined ? { ref: check.ref } : {}),
+    };
   return { mode, outcome: decision.action, ...(check && !check.bound ? { message: check.problems.join('; ') } : {}) };
 }

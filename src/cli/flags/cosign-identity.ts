@@ -20,9 +20,19 @@ export interface CosignIdentityFlags {
 
 export function addCosignIdentityOptions(command: Command): Command {
   return command
-    .addOption(new Option('--certificate-identity <value>', 'cosign name: exact certificate SAN (pinwarden quotes and anchors it)'))
+    .addOption(
+      new Option(
+        '--certificate-identity <value>',
+        'cosign name: exact certificate SAN (pinwarden quotes and anchors it)',
+      ),
+    )
     .addOption(new Option('--certificate-identity-regexp <regexp>', 'cosign name for --subject'))
-    .addOption(new Option('--certificate-oidc-issuer <value>', 'cosign name: exact OIDC issuer (pinwarden quotes and anchors it)'))
+    .addOption(
+      new Option(
+        '--certificate-oidc-issuer <value>',
+        'cosign name: exact OIDC issuer (pinwarden quotes and anchors it)',
+      ),
+    )
     .addOption(new Option('--certificate-oidc-issuer-regexp <regexp>', 'cosign name for --issuer'));
 }
 
@@ -44,7 +54,10 @@ export function identityRegexps(flags: CosignIdentityFlags): { issuer?: string; 
 function pick(field: string, spellings: Array<[string, string | undefined]>): string | undefined {
   const given = spellings.filter((entry): entry is [string, string] => entry[1] !== undefined);
   if (given.length > 1) {
-    throw new PinwardenError('PW_INPUT_INVALID', `${given.map(([flag]) => flag).join(' and ')} both set the ${field}; give one`);
+    throw new PinwardenError(
+      'PW_INPUT_INVALID',
+      `${given.map(([flag]) => flag).join(' and ')} both set the ${field}; give one`,
+    );
   }
   return given[0]?.[1];
 }

@@ -51,7 +51,12 @@ export function originOf(object: unknown): Origin | undefined {
 
 export class OriginLocator {
   // One run's origin files, parsed: the last few by use (an evicted one is parsed again when needed).
-  private readonly cache = createBoundedCache<ManifestObject[]>({ maxEntries: CACHE_FILES, maxBytes: Number.POSITIVE_INFINITY, ttlMs: Number.POSITIVE_INFINITY, sizeOf: () => 0 });
+  private readonly cache = createBoundedCache<ManifestObject[]>({
+    maxEntries: CACHE_FILES,
+    maxBytes: Number.POSITIVE_INFINITY,
+    ttlMs: Number.POSITIVE_INFINITY,
+    sizeOf: () => 0,
+  });
   /** Origin files that could not be read, reported once each. */
   readonly missing = new Set<string>();
 
@@ -95,15 +100,22 @@ export class OriginLocator {
 }
 
 /** The object in its origin file: by index when given, else by kind and name (kustomize may add a prefix or suffix). */
-function findObject(objects: readonly ManifestObject[], object: unknown, index: number | undefined): ManifestObject | undefined {
+function findObject(
+  objects: readonly ManifestObject[],
+  object: unknown,
+  index: number | undefined,
+): ManifestObject | undefined {
   if (index !== undefined) return objects[index];
   const kind = asString(asRecord(object)?.kind);
   const name = asString(asRecord(asRecord(object)?.metadata)?.name) ?? '';
   const sameKind = objects.filter((candidate) => asString(asRecord(candidate.object)?.kind) === kind);
-  const nameOf = (candidate: ManifestObject): string => asString(asRecord(asRecord(candidate.object)?.metadata)?.name) ?? '';
+  const nameOf = (candidate: ManifestObject): string =>
+    asString(asRecord(asRecord(candidate.object)?.metadata)?.name) ?? '';
   const exact = sameKind.find((candidate) => nameOf(candidate) === name);
   if (exact) return exact;
-  const contained = sameKind.filter((candidate) => nameOf(candidate) !== '' && name.includes(nameOf(candidate))).sort((a, b) => nameOf(b).length - nameOf(a).length);
+  const contained = sameKind
+    .filter((candidate) => nameOf(candidate) !== '' && name.includes(nameOf(candidate)))
+    .sort((a, b) => nameOf(b).length - nameOf(a).length);
   if (contained[0]) return contained[0];
   return sameKind.length === 1 ? sameKind[0] : undefined;
 }

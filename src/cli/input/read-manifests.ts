@@ -51,7 +51,13 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const MAX_ALIAS_COUNT = 100;
 
 /** Every source in order, one at a time; selection problems (unreadable paths) land in `log`. */
-export async function* streamManifests(paths: readonly string[], stdin: Readable, cwd: string, options: ReadOptions, log: SelectionLog): AsyncGenerator<ParsedSource> {
+export async function* streamManifests(
+  paths: readonly string[],
+  stdin: Readable,
+  cwd: string,
+  options: ReadOptions,
+  log: SelectionLog,
+): AsyncGenerator<ParsedSource> {
   for (const path of paths) {
     if (path === '-') {
       yield await readStdin(stdin);
@@ -63,7 +69,12 @@ export async function* streamManifests(paths: readonly string[], stdin: Readable
   }
 }
 
-export async function readManifests(paths: readonly string[], stdin: Readable, cwd: string, options: ReadOptions = {}): Promise<ManifestSet> {
+export async function readManifests(
+  paths: readonly string[],
+  stdin: Readable,
+  cwd: string,
+  options: ReadOptions = {},
+): Promise<ManifestSet> {
   const selection = emptySelectionLog();
   const result: ManifestSet = { objects: [], problems: [], documents: 0, emptyFiles: [], selection };
   for await (const source of streamManifests(paths, stdin, cwd, options, selection)) {
@@ -80,11 +91,21 @@ async function readSource(file: FoundFile): Promise<ParsedSource> {
   try {
     const info = await stat(file.absolute);
     if (info.size > MAX_FILE_BYTES) {
-      return { file: file.display, documents: 0, objects: [], problems: [{ file: file.display, message: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` }] };
+      return {
+        file: file.display,
+        documents: 0,
+        objects: [],
+        problems: [{ file: file.display, message: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` }],
+      };
     }
     return parseSource(file.display, await readFile(file.absolute, 'utf8'));
   } catch (error) {
-    return { file: file.display, documents: 0, objects: [], problems: [{ file: file.display, message: describeFsError(error) }] };
+    return {
+      file: file.display,
+      documents: 0,
+      objects: [],
+      problems: [{ file: file.display, message: describeFsError(error) }],
+    };
   }
 }
 
@@ -92,7 +113,8 @@ async function readStdin(stdin: Readable): Promise<ParsedSource> {
   try {
     return parseSource(STDIN, await readStream(stdin));
   } catch (error) {
-    const message = error instanceof TooLarge ? `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` : describeFsError(error);
+    const message =
+      error instanceof TooLarge ? `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` : describeFsError(error);
     return { file: STDIN, documents: 0, objects: [], problems: [{ file: STDIN, message }] };
   }
 }
@@ -128,7 +150,8 @@ export function parseSource(file: string, text: string): ParsedSource {
   return source;
 }
 
-export type ParsedDocument = { node: Node; value: unknown; lineCounter: LineCounter } | { problem: string; line: number };
+export type ParsedDocument =
+  { node: Node; value: unknown; lineCounter: LineCounter } | { problem: string; line: number };
 
 /** The non-empty documents of a YAML stream, each as a node tree and plain data, or a problem with its line. */
 export function parseDocuments(text: string): ParsedDocument[] {
@@ -137,7 +160,10 @@ export function parseDocuments(text: string): ParsedDocument[] {
   for (const document of parseAllDocuments(text, { lineCounter, prettyErrors: false })) {
     const error = document.errors[0];
     if (error) {
-      out.push({ problem: `not valid YAML: ${firstLine(error.message)}`, line: lineCounter.linePos(error.pos[0]).line });
+      out.push({
+        problem: `not valid YAML: ${firstLine(error.message)}`,
+        line: lineCounter.linePos(error.pos[0]).line,
+      });
       continue;
     }
     const contents = document.contents;
@@ -164,8 +190,17 @@ function documentValue(document: Document): unknown {
   }
 }
 
-export function collectObjects(out: ManifestObject[], file: string, node: Node, value: unknown, lineCounter: LineCounter): void {
-  const record = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+export function collectObjects(
+  out: ManifestObject[],
+  file: string,
+  node: Node,
+  value: unknown,
+  lineCounter: LineCounter,
+): void {
+  const record =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   const kind = typeof record?.kind === 'string' ? record.kind : '';
   const items = record?.items;
   const itemsNode = isMap(node) ? node.get('items', true) : undefined;
@@ -176,7 +211,12 @@ export function collectObjects(out: ManifestObject[], file: string, node: Node, 
     });
     return;
   }
-  out.push({ file, line: lineAt(lineCounter, node), object: value, lineOf: (fieldPath) => lineOfField(node, lineCounter, fieldPath) });
+  out.push({
+    file,
+    line: lineAt(lineCounter, node),
+    object: value,
+    lineOf: (fieldPath) => lineOfField(node, lineCounter, fieldPath),
+  });
 }
 
 function lineAt(lineCounter: LineCounter, node: { range?: readonly number[] | null } | undefined | null): number {

@@ -34,7 +34,12 @@ export function emptySelectionLog(): SelectionLog {
 }
 
 /** The files of one path argument, in a stable order. */
-export async function* selectFiles(path: string, cwd: string, exclude: readonly string[], log: SelectionLog): AsyncGenerator<FoundFile> {
+export async function* selectFiles(
+  path: string,
+  cwd: string,
+  exclude: readonly string[],
+  log: SelectionLog,
+): AsyncGenerator<FoundFile> {
   const absolute = resolve(cwd, path);
   let info;
   try {
@@ -46,7 +51,13 @@ export async function* selectFiles(path: string, cwd: string, exclude: readonly 
   if (!info.isDirectory()) {
     // A named file is read unless --exclude names it (relative to the working directory).
     const fromCwd = toPosix(relative(cwd, absolute));
-    if (exclude.length > 0 && isRelativeInside(fromCwd) && ignore().add([...exclude]).ignores(fromCwd)) {
+    if (
+      exclude.length > 0 &&
+      isRelativeInside(fromCwd) &&
+      ignore()
+        .add([...exclude])
+        .ignores(fromCwd)
+    ) {
       log.excluded += 1;
       return;
     }
@@ -59,7 +70,13 @@ export async function* selectFiles(path: string, cwd: string, exclude: readonly 
   yield* walk({ absolute, display: path }, '', rules, log, new Set());
 }
 
-async function* walk(dir: FoundFile, relativeDir: string, rules: Ignore, log: SelectionLog, seen: Set<string>): AsyncGenerator<FoundFile> {
+async function* walk(
+  dir: FoundFile,
+  relativeDir: string,
+  rules: Ignore,
+  log: SelectionLog,
+  seen: Set<string>,
+): AsyncGenerator<FoundFile> {
   let entries;
   try {
     const real = await realpath(dir.absolute);

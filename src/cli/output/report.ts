@@ -76,11 +76,15 @@ export class ReportBuilder {
   add(manifest: ManifestObject, evaluation: Evaluation): void {
     if (!evaluation.governed) {
       const { reason, notable } = notGovernedReason(manifest.object);
-      this.skipped.push(detached({ object: evaluation.object, file: manifest.file, line: manifest.line, reason, notable }));
+      this.skipped.push(
+        detached({ object: evaluation.object, file: manifest.file, line: manifest.line, reason, notable }),
+      );
       return;
     }
     const severity = this.mode === 'warn' ? 'warning' : 'error';
-    const schema = evaluation.exempt ? [] : (schemaFindings(manifest.object) ?? []).map((finding) => ({ ...finding, severity }) satisfies Finding);
+    const schema = evaluation.exempt
+      ? []
+      : (schemaFindings(manifest.object) ?? []).map((finding) => ({ ...finding, severity }) satisfies Finding);
     const findings = [...schema, ...evaluation.findings];
     this.results.push(
       detached({
@@ -91,7 +95,9 @@ export class ReportBuilder {
         exempt: evaluation.exempt,
         violations: findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
         ...(evaluation.rule ? { rule: evaluation.rule.name } : {}),
-        ...(evaluation.waived ? { waived: evaluation.waived.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })) } : {}),
+        ...(evaluation.waived
+          ? { waived: evaluation.waived.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })) }
+          : {}),
       }),
     );
   }
@@ -118,7 +124,10 @@ function detached<T>(value: T): T {
 }
 
 /** One result per governed object, with every finding's line in its file; other kinds are skipped with a reason. */
-export function reportFrom(checked: Iterable<{ manifest: ManifestObject; evaluation: Evaluation }>, mode?: 'enforce' | 'warn'): CheckReport {
+export function reportFrom(
+  checked: Iterable<{ manifest: ManifestObject; evaluation: Evaluation }>,
+  mode?: 'enforce' | 'warn',
+): CheckReport {
   const builder = new ReportBuilder(mode);
   for (const { manifest, evaluation } of checked) builder.add(manifest, evaluation);
   return builder.finish();

@@ -13,9 +13,17 @@ const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 const INFORMATION_URI = 'https://github.com/pinwarden/pinwarden';
 
 /** The rule catalogue plus the two `check`-only entries: the CRD schema check and the not-governed note. */
-const NOT_GOVERNED = { id: 'not-governed', summary: 'A Flux source (or a generator of sources) pinwarden does not check; the note says why.' };
+const NOT_GOVERNED = {
+  id: 'not-governed',
+  summary: 'A Flux source (or a generator of sources) pinwarden does not check; the note says why.',
+};
 const DESCRIPTORS = [
-  ...RULES.map((rule) => ({ id: rule.id, summary: rule.summary, level: rule.severity === 'error' ? 'error' : 'warning', tag: rule.kind })),
+  ...RULES.map((rule) => ({
+    id: rule.id,
+    summary: rule.summary,
+    level: rule.severity === 'error' ? 'error' : 'warning',
+    tag: rule.kind,
+  })),
   { id: SCHEMA_RULE.id, summary: SCHEMA_RULE.summary, level: 'error', tag: 'schema' },
   { id: NOT_GOVERNED.id, summary: NOT_GOVERNED.summary, level: 'note', tag: 'coverage' },
 ];
@@ -23,8 +31,12 @@ const DESCRIPTORS = [
 export function formatSarif(report: CheckReport, toolVersion: string): string {
   const ruleIndex = new Map(DESCRIPTORS.map((rule, index) => [rule.id, index]));
   const results = [
-    ...report.results.flatMap((result) => result.violations.map((violation) => sarifResult(result, violation, ruleIndex.get(violation.ruleId) ?? -1))),
-    ...report.skipped.filter((entry) => entry.notable).map((entry) => skippedNote(entry, ruleIndex.get(NOT_GOVERNED.id) ?? -1)),
+    ...report.results.flatMap((result) =>
+      result.violations.map((violation) => sarifResult(result, violation, ruleIndex.get(violation.ruleId) ?? -1)),
+    ),
+    ...report.skipped
+      .filter((entry) => entry.notable)
+      .map((entry) => skippedNote(entry, ruleIndex.get(NOT_GOVERNED.id) ?? -1)),
   ];
   const log = {
     $schema: SARIF_SCHEMA,
@@ -51,7 +63,16 @@ export function formatSarif(report: CheckReport, toolVersion: string): string {
         columnKind: 'unicodeCodePoints',
         originalUriBaseIds: { '%SRCROOT%': { description: { text: 'The directory pinwarden check ran in.' } } },
         results,
-        invocations: [{ executionSuccessful: report.problems.length === 0, toolExecutionNotifications: report.problems.map((problem) => ({ level: 'error', message: { text: problem.message }, locations: [location(problem.file, problem.line ?? 1)] })) }],
+        invocations: [
+          {
+            executionSuccessful: report.problems.length === 0,
+            toolExecutionNotifications: report.problems.map((problem) => ({
+              level: 'error',
+              message: { text: problem.message },
+              locations: [location(problem.file, problem.line ?? 1)],
+            })),
+          },
+        ],
       },
     ],
   };
@@ -63,11 +84,15 @@ function sarifResult(result: CheckResult, violation: Violation, ruleIndex: numbe
     ruleId: violation.ruleId,
     ...(ruleIndex >= 0 ? { ruleIndex } : {}),
     level: violation.severity === 'error' ? 'error' : 'warning',
-    message: { text: `${describeObject(result.object)}: ${violation.path}: ${violation.message}. Fix: ${violation.fix}` },
+    message: {
+      text: `${describeObject(result.object)}: ${violation.path}: ${violation.message}. Fix: ${violation.fix}`,
+    },
     locations: [
       {
         ...location(result.file, violation.line),
-        logicalLocations: [{ fullyQualifiedName: `${describeObject(result.object)}/${violation.path}`, kind: 'object' }],
+        logicalLocations: [
+          { fullyQualifiedName: `${describeObject(result.object)}/${violation.path}`, kind: 'object' },
+        ],
       },
     ],
     partialFingerprints: { objectRule: `${describeObject(result.object)}|${violation.ruleId}|${violation.path}` },
@@ -80,7 +105,12 @@ function skippedNote(entry: SkippedObject, ruleIndex: number): object {
     ruleIndex,
     level: 'note',
     message: { text: `${describeObject(entry.object)}: skipped: ${entry.reason}` },
-    locations: [{ ...location(entry.file, entry.line), logicalLocations: [{ fullyQualifiedName: describeObject(entry.object), kind: 'object' }] }],
+    locations: [
+      {
+        ...location(entry.file, entry.line),
+        logicalLocations: [{ fullyQualifiedName: describeObject(entry.object), kind: 'object' }],
+      },
+    ],
     partialFingerprints: { objectRule: `${describeObject(entry.object)}|${NOT_GOVERNED.id}` },
   };
 }

@@ -70,31 +70,54 @@ export const TAKEOVER_MANAGERS: ReadonlyArray<{ manager: string; operation: stri
   { manager: 'kustomize-controller', operation: 'Apply' },
   { manager: 'kustomize-controller', operation: 'Update' },
 ];
-const CLEANUP_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration', 'kustomize.toolkit.fluxcd.io/checksum', 'fluxcd.io/sync-checksum'];
+const CLEANUP_ANNOTATIONS = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'kustomize.toolkit.fluxcd.io/checksum',
+  'fluxcd.io/sync-checksum',
+];
 const CLEANUP_LABELS = ['fluxcd.io/sync-gc-mark'];
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Flux's wording (fluxcd/pkg `ssa` `DryRunErr`, `apply failed`): the object, then the apiserver's reason and message. */
-function failure(object: KubeObject, step: 'dry-run' | 'apply' | 'get' | 'recreate' | 'cleanup', error: unknown): PinwardenError {
+function failure(
+  object: KubeObject,
+  step: 'dry-run' | 'apply' | 'get' | 'recreate' | 'cleanup',
+  error: unknown,
+): PinwardenError {
   const subject = describe(object);
   if (error instanceof KubeApiError) {
     const reason = error.apiReason === '' ? String(error.httpStatus) : error.apiReason;
     const apiText = error.apiMessage === '' ? `Kubernetes API answered ${error.httpStatus}` : error.apiMessage;
     let message: string;
     if (error.httpStatus === 404 && step === 'dry-run') {
-      message = object.metadata.namespace === undefined || object.metadata.namespace === '' ? `${subject} namespace not specified: ${apiText}` : `${subject} not found: ${apiText}`;
+      message =
+        object.metadata.namespace === undefined || object.metadata.namespace === ''
+          ? `${subject} namespace not specified: ${apiText}`
+          : `${subject} not found: ${apiText}`;
     } else if (step === 'dry-run') message = `${subject} dry-run failed (${reason}): ${apiText}`;
     else message = `${subject} ${step} failed (${reason}): ${apiText}`;
-    return new PinwardenError('PW_APPLY_FAILED', message, { cause: error, details: { object: subject, httpStatus: error.httpStatus, apiReason: reason } });
+    return new PinwardenError('PW_APPLY_FAILED', message, {
+      cause: error,
+      details: { object: subject, httpStatus: error.httpStatus, apiReason: reason },
+    });
   }
   const text = error instanceof Error ? error.message : String(error);
-  return new PinwardenError('PW_APPLY_FAILED', `${subject} ${step} failed: ${text}`, { cause: error, details: { object: subject } });
+  return new PinwardenError('PW_APPLY_FAILED', `${subject} ${step} failed: ${text}`, {
+    cause: error,
+    details: { object: subject },
+  });
 }
 
 function isImmutableError(error: unknown): boolean {
   if (!(error instanceof KubeApiError)) return false;
-  return error.httpStatus === 409 || error.httpStatus === 422 || error.apiReason === 'Invalid' || error.apiReason === 'Conflict' || /is\simmutable|immutable\sfield/.test(error.apiMessage);
+  return (
+    error.httpStatus === 409 ||
+    error.httpStatus === 422 ||
+    error.apiReason === 'Invalid' ||
+    error.apiReason === 'Conflict' ||
+    /is\simmutable|immutable\sfield/.test(error.apiMessage)
+  );
 }
 
 function withoutMetaAndStatus(object: KubeObjectBody): Record<string, unknown> {
@@ -112,7 +135,8 @@ export function hasDrifted(live: KubeObjectBody | undefined, dryRun: KubeObjectB
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, index) => deepEqual(item, b[index]));
+  if (Array.isArray(a))
+    return Array.isArray(b) && a.length === b.length && a.every((item, index) => deepEqual(item, b[index]));
   if (isRecord(a) && isRecord(b)) {
     const keys = Object.keys(a);
     if (keys.length !== Object.keys(b).length) return false;
@@ -125,7 +149,10 @@ function escapePointer(key: string): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-function mergeFields(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): Record<string, unknown> {
+function mergeFields(
+  a: Record<string, unknown> | undefined,
+  b: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...(a ?? {}) };
   for (const [key, value] of Object.entries(b ?? {})) {
     const mine = out[key];
@@ -141,23 +168,41 @@ function mergeFields(a: Record<string, unknown> | undefined, b: Record<string, u
  */
 export function cleanupPatch(live: KubeObjectBody, fieldManager: string): JsonPatchOp[] | undefined {
   const ops: JsonPatchOp[] = [];
-  const entries = (Array.isArray(live.metadata.managedFields) ? live.metadata.managedFields : []) as ManagedFieldsEntry[];
-  const taken = (entry: ManagedFieldsEntry): boolean => TAKEOVER_MANAGERS.some((item) => (entry.manager ?? '').startsWith(item.manager) && item.operation === entry.operation && (entry.subresource ?? '') === '');
+  const entries = (
+    Array.isArray(live.metadata.managedFields) ? live.metadata.managedFields : []
+  ) as ManagedFieldsEntry[];
+  const taken = (entry: ManagedFieldsEntry): boolean =>
+    TAKEOVER_MANAGERS.some(
+      (item) =>
+        (entry.manager ?? '').startsWith(item.manager) &&
+        item.operation === entry.operation &&
+        (entry.subresource ?? '') === '',
+    );
   if (entries.some(taken)) {
     const kept: ManagedFieldsEntry[] = [];
-    let mine: ManagedFieldsEntry | undefined = entries.find((entry) => entry.manager === fieldManager && entry.operation === 'Apply' && (entry.subresource ?? '') === '');
+    let mine: ManagedFieldsEntry | undefined = entries.find(
+      (entry) => entry.manager === fieldManager && entry.operation === 'Apply' && (entry.subresource ?? '') === '',
+    );
     const moved = entries.filter(taken);
     for (const entry of entries) if (!taken(entry) && entry !== mine) kept.push(entry);
     let fields = mine?.fieldsV1;
     for (const entry of moved) fields = mergeFields(fields, entry.fieldsV1);
-    mine = { ...(mine ?? moved[0]!), manager: fieldManager, operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: fields ?? {} };
+    mine = {
+      ...(mine ?? moved[0]!),
+      manager: fieldManager,
+      operation: 'Apply',
+      fieldsType: 'FieldsV1',
+      fieldsV1: fields ?? {},
+    };
     ops.push({ op: 'test', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion });
     ops.push({ op: 'replace', path: '/metadata/managedFields', value: [...kept, mine] });
   }
   const annotations = (live.metadata.annotations ?? {}) as Record<string, string>;
-  for (const key of CLEANUP_ANNOTATIONS) if (key in annotations) ops.push({ op: 'remove', path: `/metadata/annotations/${escapePointer(key)}` });
+  for (const key of CLEANUP_ANNOTATIONS)
+    if (key in annotations) ops.push({ op: 'remove', path: `/metadata/annotations/${escapePointer(key)}` });
   const labels = (live.metadata.labels ?? {}) as Record<string, string>;
-  for (const key of CLEANUP_LABELS) if (key in labels) ops.push({ op: 'remove', path: `/metadata/labels/${escapePointer(key)}` });
+  for (const key of CLEANUP_LABELS)
+    if (key in labels) ops.push({ op: 'remove', path: `/metadata/labels/${escapePointer(key)}` });
   return ops.length === 0 ? undefined : ops;
 }
 
@@ -177,7 +222,11 @@ interface Planned {
 }
 
 /** `fn` over `items` with at most `limit` in flight; every item settles, results in input order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<Array<{ value: R } | { error: unknown }>> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<Array<{ value: R } | { error: unknown }>> {
   const results: Array<{ value: R } | { error: unknown }> = new Array<{ value: R } | { error: unknown }>(items.length);
   let next = 0;
   let failed = false;
@@ -214,7 +263,12 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
     const plan = async (raw: KubeObject): Promise<Planned> => {
       const object = await stripScope(client, raw);
       if (options.signal?.aborted === true) throw new PinwardenError('PW_APPLY_FAILED', 'apply cancelled');
-      const ref = { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' };
+      const ref = {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        namespace: object.metadata.namespace,
+        name: object.metadata.name ?? '',
+      };
       let live: KubeObjectBody | undefined;
       try {
         live = await client.get(ref);
@@ -223,16 +277,26 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
       }
       const liveObject = live;
       // Flux's shouldSkipApply: an exclusion on the desired or the live object; IfNotPresent once it exists.
-      if (excludedFromApply(object) || (liveObject !== undefined && excludedFromApply(liveObject)) || (ssaPolicy(object) === 'IfNotPresent' && live?.metadata.uid !== undefined)) {
+      if (
+        excludedFromApply(object) ||
+        (liveObject !== undefined && excludedFromApply(liveObject)) ||
+        (ssaPolicy(object) === 'IfNotPresent' && live?.metadata.uid !== undefined)
+      ) {
         return { object, live, action: 'skipped' };
       }
       let dryRun: KubeObjectBody;
       try {
         dryRun = await client.apply(object, { fieldManager, force: true, dryRun: true });
       } catch (error) {
-        const forced = options.force === true || forceEnabled(object) || (liveObject !== undefined && forceEnabled(liveObject));
+        const forced =
+          options.force === true || forceEnabled(object) || (liveObject !== undefined && forceEnabled(liveObject));
         if (live === undefined || !isImmutableError(error) || !forced) throw failure(object, 'dry-run', error);
-        await recreate(client, object, live, { sleep, now, timeoutMs: options.stageTimeoutMs ?? 60_000, intervalMs: options.stageIntervalMs ?? 2_000 });
+        await recreate(client, object, live, {
+          sleep,
+          now,
+          timeoutMs: options.stageTimeoutMs ?? 60_000,
+          intervalMs: options.stageIntervalMs ?? 2_000,
+        });
         live = undefined;
         try {
           dryRun = await client.apply(object, { fieldManager, force: true, dryRun: true });
@@ -249,7 +313,12 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
           throw failure(object, 'cleanup', error);
         }
       }
-      const action: Action = live === undefined || dryRun.metadata.resourceVersion === undefined ? 'created' : hasDrifted(live, dryRun) || cleanup !== undefined ? 'configured' : 'unchanged';
+      const action: Action =
+        live === undefined || dryRun.metadata.resourceVersion === undefined
+          ? 'created'
+          : hasDrifted(live, dryRun) || cleanup !== undefined
+            ? 'configured'
+            : 'unchanged';
       return { object, live, action };
     };
     const outcomes = await mapLimited(stage.objects, options.concurrency ?? 4, plan);
@@ -265,12 +334,25 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
       }
     }
     for (const item of planned) {
-      entries.push({ id: objectId(item.object), version: splitApiVersion(item.object.apiVersion).version, subject: describe(item.object), action: item.action });
+      entries.push({
+        id: objectId(item.object),
+        version: splitApiVersion(item.object.apiVersion).version,
+        subject: describe(item.object),
+        action: item.action,
+      });
     }
     if (stage.wait) {
-      const targets = planned.filter((item) => item.action !== 'skipped').map((item) => ({ id: objectId(item.object), version: splitApiVersion(item.object.apiVersion).version }));
+      const targets = planned
+        .filter((item) => item.action !== 'skipped')
+        .map((item) => ({ id: objectId(item.object), version: splitApiVersion(item.object.apiVersion).version }));
       if (targets.length > 0) {
-        const result = await waitForCurrent(client, targets, { timeoutMs: options.stageTimeoutMs ?? 60_000, intervalMs: options.stageIntervalMs ?? 2_000, now, sleep, signal: options.signal });
+        const result = await waitForCurrent(client, targets, {
+          timeoutMs: options.stageTimeoutMs ?? 60_000,
+          intervalMs: options.stageIntervalMs ?? 2_000,
+          now,
+          sleep,
+          signal: options.signal,
+        });
         if (!result.ok) throw waitFailed('PW_APPLY_FAILED', `${stage.name} stage: `, result);
       }
     }
@@ -280,19 +362,37 @@ export async function applySet(objects: readonly KubeObject[], options: ApplySet
 }
 
 /** Flux's force path: delete (background), poll until the old object is gone, then the caller dry-runs again. */
-async function recreate(client: ObjectClient, object: KubeObject, live: KubeObjectBody, options: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; intervalMs: number }): Promise<void> {
-  const ref = { apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' };
+async function recreate(
+  client: ObjectClient,
+  object: KubeObject,
+  live: KubeObjectBody,
+  options: { sleep: (ms: number) => Promise<void>; now: () => number; timeoutMs: number; intervalMs: number },
+): Promise<void> {
+  const ref = {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    namespace: object.metadata.namespace,
+    name: object.metadata.name ?? '',
+  };
   const subject = describe(object);
   try {
     await client.delete(ref);
   } catch (error) {
-    throw new PinwardenError('PW_APPLY_FAILED', `${subject} immutable field detected, failed to delete object: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new PinwardenError(
+      'PW_APPLY_FAILED',
+      `${subject} immutable field detected, failed to delete object: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const deadline = options.now() + options.timeoutMs;
   for (;;) {
     const still = await client.get(ref);
     if (still === undefined || still.metadata.uid !== live.metadata.uid) return;
-    if (options.now() > deadline) throw new PinwardenError('PW_APPLY_FAILED', `${subject} immutable field detected, failed to wait for object to be deleted: still there after ${options.timeoutMs} ms`);
+    if (options.now() > deadline)
+      throw new PinwardenError(
+        'PW_APPLY_FAILED',
+        `${subject} immutable field detected, failed to wait for object to be deleted: still there after ${options.timeoutMs} ms`,
+      );
     await options.sleep(options.intervalMs);
   }
 }

@@ -22,7 +22,9 @@ interface Condition {
 function conditions(object: KubeObject): Condition[] {
   const status = object.status;
   if (!isRecord(status) || !Array.isArray(status.conditions)) return [];
-  return status.conditions.filter((item): item is Condition => isRecord(item) && typeof item.type === 'string' && typeof item.status === 'string');
+  return status.conditions.filter(
+    (item): item is Condition => isRecord(item) && typeof item.type === 'string' && typeof item.status === 'string',
+  );
 }
 
 function condition(object: KubeObject, type: string): Condition | undefined {
@@ -46,10 +48,17 @@ const inProgress = (message: string): Health => ({ status: 'InProgress', message
 const failed = (message: string): Health => ({ status: 'Failed', message });
 
 export function computeHealth(object: KubeObject): Health {
-  if (object.metadata.deletionTimestamp !== undefined) return { status: 'Terminating', message: 'Resource scheduled for deletion' };
+  if (object.metadata.deletionTimestamp !== undefined)
+    return { status: 'Terminating', message: 'Resource scheduled for deletion' };
   const observed = statusField(object, 'observedGeneration');
-  if (typeof observed === 'number' && typeof object.metadata.generation === 'number' && observed !== object.metadata.generation) {
-    return inProgress(`${object.kind} generation is ${object.metadata.generation}, but latest observed generation is ${observed}`);
+  if (
+    typeof observed === 'number' &&
+    typeof object.metadata.generation === 'number' &&
+    observed !== object.metadata.generation
+  ) {
+    return inProgress(
+      `${object.kind} generation is ${object.metadata.generation}, but latest observed generation is ${observed}`,
+    );
   }
   const reconciling = condition(object, 'Reconciling');
   if (reconciling?.status === 'True') return inProgress(reconciling.message ?? 'Reconciling');
@@ -70,7 +79,8 @@ function replicasHealth(object: KubeObject, ready: string): Health | undefined {
   const have = num(statusField(object, 'replicas'), 0);
   const readyCount = num(statusField(object, ready), 0);
   const updated = num(statusField(object, 'updatedReplicas'), 0);
-  if (statusField(object, 'observedGeneration') === undefined) return inProgress(`${object.kind} has not been observed by its controller yet`);
+  if (statusField(object, 'observedGeneration') === undefined)
+    return inProgress(`${object.kind} has not been observed by its controller yet`);
   if (want > updated) return inProgress(`Updated: ${updated}/${want}`);
   if (have > want) return inProgress(`Pending termination: ${have - want}`);
   if (want > readyCount) return inProgress(`Ready: ${readyCount}/${want}`);
@@ -86,12 +96,14 @@ function builtinHealth(object: KubeObject): Health | undefined {
       if (names?.status === 'False') return failed(names.message ?? 'Names not accepted');
       const established = condition(object, 'Established');
       if (established?.status === 'True') return current('CRD is established');
-      if (established?.status === 'False' && established.reason !== 'Installing') return failed(established.message ?? 'CRD is not established');
+      if (established?.status === 'False' && established.reason !== 'Installing')
+        return failed(established.message ?? 'CRD is not established');
       return inProgress('Install in progress');
     }
     case 'apps/Deployment': {
       const progressing = condition(object, 'Progressing');
-      if (progressing?.reason === 'ProgressDeadlineExceeded') return failed(progressing.message ?? 'Progress deadline exceeded');
+      if (progressing?.reason === 'ProgressDeadlineExceeded')
+        return failed(progressing.message ?? 'Progress deadline exceeded');
       const pending = replicasHealth(object, 'availableReplicas');
       if (pending !== undefined) return pending;
       const available = condition(object, 'Available');
@@ -102,7 +114,8 @@ function builtinHealth(object: KubeObject): Health | undefined {
     case 'apps/ReplicaSet':
       return replicasHealth(object, 'readyReplicas') ?? current(`${object.kind} is ready`);
     case 'apps/DaemonSet': {
-      if (statusField(object, 'observedGeneration') === undefined) return inProgress('DaemonSet has not been observed by its controller yet');
+      if (statusField(object, 'observedGeneration') === undefined)
+        return inProgress('DaemonSet has not been observed by its controller yet');
       const desired = num(statusField(object, 'desiredNumberScheduled'), 0);
       const readyCount = num(statusField(object, 'numberAvailable'), 0);
       if (desired > readyCount) return inProgress(`Available: ${readyCount}/${desired}`);
@@ -118,7 +131,8 @@ function builtinHealth(object: KubeObject): Health | undefined {
     case '/PersistentVolumeClaim':
       return statusField(object, 'phase') === 'Bound' ? current('PVC is Bound') : inProgress('PVC is not Bound');
     case '/Service': {
-      if (specField(object, 'type') === 'LoadBalancer' && typeof specField(object, 'clusterIP') !== 'string') return inProgress('ClusterIP not set');
+      if (specField(object, 'type') === 'LoadBalancer' && typeof specField(object, 'clusterIP') !== 'string')
+        return inProgress('ClusterIP not set');
       return current('Service is ready');
     }
     case 'batch/Job': {
@@ -129,7 +143,8 @@ function builtinHealth(object: KubeObject): Health | undefined {
       return inProgress('Job in progress');
     }
     case 'policy/PodDisruptionBudget': {
-      if (statusField(object, 'observedGeneration') === undefined) return inProgress('PDB has not been observed by its controller yet');
+      if (statusField(object, 'observedGeneration') === undefined)
+        return inProgress('PDB has not been observed by its controller yet');
       const healthy = num(statusField(object, 'currentHealthy'), 0);
       const desired = num(statusField(object, 'desiredHealthy'), 0);
       return healthy < desired ? inProgress(`Budget not met: ${healthy}/${desired}`) : current('Budget is met');

@@ -63,23 +63,35 @@ function buildFailed(message: string, details: Record<string, unknown> = {}): Pi
   return new PinwardenError('PW_BUILD_FAILED', message, { details });
 }
 
-export async function readManifests(root: string, path: string, limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS): Promise<ManifestObject[]> {
+export async function readManifests(
+  root: string,
+  path: string,
+  limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS,
+): Promise<ManifestObject[]> {
   const base = secureJoin(root, path);
   const shown = (absolute: string): string => relative(root, absolute).split(sep).join('/') || '.';
   const info = await lstat(base).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) {
-    throw new PinwardenError('PW_ARTIFACT_FAILED', `kustomization path not found: ${path === '' ? './' : path} is not a directory in the artifact`, { details: { path } });
+    throw new PinwardenError(
+      'PW_ARTIFACT_FAILED',
+      `kustomization path not found: ${path === '' ? './' : path} is not a directory in the artifact`,
+      { details: { path } },
+    );
   }
   const files: string[] = [];
   let bytes = 0;
   const walk = async (dir: string, depth: number): Promise<void> => {
-    if (depth > limits.maxDepth) throw buildFailed(`${shown(dir)}: directories nested deeper than ${limits.maxDepth} levels`);
+    if (depth > limits.maxDepth)
+      throw buildFailed(`${shown(dir)}: directories nested deeper than ${limits.maxDepth} levels`);
     const names = (await readdir(dir)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const name of KUSTOMIZATION_FILES) {
       if (!names.includes(name)) continue;
       const found = await lstat(join(dir, name));
       if (found.isFile()) {
-        throw buildFailed(`${shown(join(dir, name))} needs a kustomize build: pinwarden applies plain manifests only and runs no build in the cluster; render the overlay in CI (kustomize build) and push the output`, { file: shown(join(dir, name)) });
+        throw buildFailed(
+          `${shown(join(dir, name))} needs a kustomize build: pinwarden applies plain manifests only and runs no build in the cluster; render the overlay in CI (kustomize build) and push the output`,
+          { file: shown(join(dir, name)) },
+        );
       }
     }
     for (const name of names) {
@@ -91,10 +103,16 @@ export async function readManifests(root: string, path: string, limits: Manifest
         continue;
       }
       if (!entry.isFile() || !(name.endsWith('.yaml') || name.endsWith('.yml'))) continue;
-      if (files.length >= limits.maxFiles) throw buildFailed(`more than ${limits.maxFiles} manifest files under ${path === '' ? './' : path}`);
-      if (entry.size > limits.maxFileBytes) throw buildFailed(`${shown(full)}: ${entry.size} bytes is over the ${limits.maxFileBytes}-byte cap per manifest file`, { file: shown(full) });
+      if (files.length >= limits.maxFiles)
+        throw buildFailed(`more than ${limits.maxFiles} manifest files under ${path === '' ? './' : path}`);
+      if (entry.size > limits.maxFileBytes)
+        throw buildFailed(
+          `${shown(full)}: ${entry.size} bytes is over the ${limits.maxFileBytes}-byte cap per manifest file`,
+          { file: shown(full) },
+        );
       bytes += entry.size;
-      if (bytes > limits.maxTotalBytes) throw buildFailed(`manifests under ${path === '' ? './' : path} are over the ${limits.maxTotalBytes}-byte cap`);
+      if (bytes > limits.maxTotalBytes)
+        throw buildFailed(`manifests under ${path === '' ? './' : path} are over the ${limits.maxTotalBytes}-byte cap`);
       files.push(full);
     }
   };
@@ -106,11 +124,15 @@ export async function readManifests(root: string, path: string, limits: Manifest
     const file = shown(full);
     const text = await readFile(full, 'utf8');
     for (const found of parseManifestText(text, file)) {
-      if (objects.length >= limits.maxObjects) throw buildFailed(`more than ${limits.maxObjects} objects under ${path === '' ? './' : path}`);
+      if (objects.length >= limits.maxObjects)
+        throw buildFailed(`more than ${limits.maxObjects} objects under ${path === '' ? './' : path}`);
       const key = encodeId(objectId(found.object)) + '|' + (found.object.metadata.namespace ?? '');
       const previous = seen.get(key);
       if (previous !== undefined) {
-        throw buildFailed(`${file}:${found.line}: ${describe(found.object)} is defined twice (also at ${previous}): may not add resource with an already registered id`, { file, line: found.line });
+        throw buildFailed(
+          `${file}:${found.line}: ${describe(found.object)} is defined twice (also at ${previous}): may not add resource with an already registered id`,
+          { file, line: found.line },
+        );
       }
       seen.set(key, `${file}:${found.line}`);
       objects.push(found);
@@ -129,17 +151,24 @@ export function parseManifestText(text: string, file: string): ManifestObject[] 
     const problem = doc.errors[0];
     if (problem !== undefined) {
       const line = lines.linePos(problem.pos[0]).line;
-      throw buildFailed(`failed to decode Kubernetes YAML from ${file}:${line}: ${problem.message.split('\n')[0]}`, { file, line });
+      throw buildFailed(`failed to decode Kubernetes YAML from ${file}:${line}: ${problem.message.split('\n')[0]}`, {
+        file,
+        line,
+      });
     }
     const line = doc.contents === null ? 1 : lines.linePos(doc.contents.range[0]).line;
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (error) {
-      throw buildFailed(`failed to decode Kubernetes YAML from ${file}:${line}: ${(error as Error).message.split('\n')[0]}`, { file, line });
+      throw buildFailed(
+        `failed to decode Kubernetes YAML from ${file}:${line}: ${(error as Error).message.split('\n')[0]}`,
+        { file, line },
+      );
     }
     if (value === null || value === undefined) continue;
-    for (const object of expandList(value, file, line)) out.push({ object: checkObject(object, file, line), file, line });
+    for (const object of expandList(value, file, line))
+      out.push({ object: checkObject(object, file, line), file, line });
   }
   return out;
 }
@@ -147,7 +176,11 @@ export function parseManifestText(text: string, file: string): ManifestObject[] 
 function expandList(value: unknown, file: string, line: number): unknown[] {
   if (isRecord(value) && value.kind === 'List' && typeof value.apiVersion === 'string') {
     if (value.items === undefined || value.items === null) return [];
-    if (!Array.isArray(value.items)) throw buildFailed(`failed to decode Kubernetes YAML from ${file}:${line}: a List's items is not a sequence`, { file, line });
+    if (!Array.isArray(value.items))
+      throw buildFailed(`failed to decode Kubernetes YAML from ${file}:${line}: a List's items is not a sequence`, {
+        file,
+        line,
+      });
     return value.items as unknown[];
   }
   return [value];
@@ -155,19 +188,32 @@ function expandList(value: unknown, file: string, line: number): unknown[] {
 
 function checkObject(value: unknown, file: string, line: number): KubeObject {
   const where = `${file}:${line}`;
-  if (!isRecord(value)) throw buildFailed(`failed to decode Kubernetes YAML from ${where}: a document is not a mapping (Kubernetes object)`, { file, line });
-  if (typeof value.apiVersion !== 'string' || value.apiVersion === '') throw buildFailed(`failed to decode Kubernetes YAML from ${where}: missing apiVersion`, { file, line });
-  if (typeof value.kind !== 'string' || value.kind === '') throw buildFailed(`failed to decode Kubernetes YAML from ${where}: missing kind`, { file, line });
+  if (!isRecord(value))
+    throw buildFailed(
+      `failed to decode Kubernetes YAML from ${where}: a document is not a mapping (Kubernetes object)`,
+      { file, line },
+    );
+  if (typeof value.apiVersion !== 'string' || value.apiVersion === '')
+    throw buildFailed(`failed to decode Kubernetes YAML from ${where}: missing apiVersion`, { file, line });
+  if (typeof value.kind !== 'string' || value.kind === '')
+    throw buildFailed(`failed to decode Kubernetes YAML from ${where}: missing kind`, { file, line });
   const metadata = value.metadata;
   if (!isRecord(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
-    throw buildFailed(`failed to decode Kubernetes YAML from ${where}: ${value.kind} has no metadata.name`, { file, line });
+    throw buildFailed(`failed to decode Kubernetes YAML from ${where}: ${value.kind} has no metadata.name`, {
+      file,
+      line,
+    });
   }
-  if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string') throw buildFailed(`${where}: metadata.namespace is not a string`, { file, line });
+  if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string')
+    throw buildFailed(`${where}: metadata.namespace is not a string`, { file, line });
   for (const key of ['labels', 'annotations'] as const) {
     const map = metadata[key];
     if (map === undefined || map === null) continue;
     if (!isRecord(map) || Object.values(map).some((item) => typeof item !== 'string')) {
-      throw buildFailed(`${where}: metadata.${key} of ${value.kind}/${metadata.name} must map strings to strings`, { file, line });
+      throw buildFailed(`${where}: metadata.${key} of ${value.kind}/${metadata.name} must map strings to strings`, {
+        file,
+        line,
+      });
     }
   }
   return value as KubeObject;
@@ -178,11 +224,35 @@ function checkObject(value: unknown, file: string, line: number): KubeObject {
  * kinds, plus the kinds of cluster-scoped CRDs in the same set. Everything else gets `targetNamespace`.
  */
 const CLUSTER_SCOPED = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'StorageClass',
-  'PriorityClass', 'IngressClass', 'RuntimeClass', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
-  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding',
-  'CSIDriver', 'CSINode', 'VolumeAttachment', 'CertificateSigningRequest', 'FlowSchema', 'PriorityLevelConfiguration',
-  'ComponentStatus', 'VolumeSnapshotClass', 'GatewayClass', 'DeviceClass', 'ClusterTrustBundle', 'StorageVersionMigration',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'CustomResourceDefinition',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'StorageClass',
+  'PriorityClass',
+  'IngressClass',
+  'RuntimeClass',
+  'APIService',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'MutatingAdmissionPolicy',
+  'MutatingAdmissionPolicyBinding',
+  'CSIDriver',
+  'CSINode',
+  'VolumeAttachment',
+  'CertificateSigningRequest',
+  'FlowSchema',
+  'PriorityLevelConfiguration',
+  'ComponentStatus',
+  'VolumeSnapshotClass',
+  'GatewayClass',
+  'DeviceClass',
+  'ClusterTrustBundle',
+  'StorageVersionMigration',
 ]);
 
 export function setTargetNamespace(objects: readonly KubeObject[], namespace: string | undefined): KubeObject[] {
@@ -191,7 +261,8 @@ export function setTargetNamespace(objects: readonly KubeObject[], namespace: st
   for (const object of objects) {
     if (object.kind !== 'CustomResourceDefinition') continue;
     const spec = object.spec;
-    if (isRecord(spec) && spec.scope === 'Cluster' && isRecord(spec.names) && typeof spec.names.kind === 'string') clusterCrdKinds.add(spec.names.kind);
+    if (isRecord(spec) && spec.scope === 'Cluster' && isRecord(spec.names) && typeof spec.names.kind === 'string')
+      clusterCrdKinds.add(spec.names.kind);
   }
   return objects.map((object) => {
     const bound = withDefaultSubjects(object, namespace);
@@ -205,9 +276,16 @@ export function setTargetNamespace(objects: readonly KubeObject[], namespace: st
  * a ServiceAccount subject named `default` moves to the target namespace; other subjects keep theirs.
  */
 function withDefaultSubjects(object: KubeObject, namespace: string): KubeObject {
-  if (!object.apiVersion.startsWith('rbac.authorization.k8s.io/') || (object.kind !== 'RoleBinding' && object.kind !== 'ClusterRoleBinding')) return object;
+  if (
+    !object.apiVersion.startsWith('rbac.authorization.k8s.io/') ||
+    (object.kind !== 'RoleBinding' && object.kind !== 'ClusterRoleBinding')
+  )
+    return object;
   if (!Array.isArray(object.subjects)) return object;
   const subjects = (object.subjects as unknown[]).map((subject) =>
-    isRecord(subject) && subject.kind === 'ServiceAccount' && subject.name === 'default' ? { ...subject, namespace } : subject);
+    isRecord(subject) && subject.kind === 'ServiceAccount' && subject.name === 'default'
+      ? { ...subject, namespace }
+      : subject,
+  );
   return { ...object, subjects };
 }

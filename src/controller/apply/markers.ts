@@ -57,13 +57,23 @@ export interface Owner {
 
 /** Both ownership labels name this Kustomization (Flux's prune inclusion selector, on the live object). */
 export function ownedBy(object: KubeObject, owner: Owner): boolean {
-  return object.metadata.labels?.[OWNER_NAME_LABEL] === owner.name && object.metadata.labels[OWNER_NAMESPACE_LABEL] === owner.namespace;
+  return (
+    object.metadata.labels?.[OWNER_NAME_LABEL] === owner.name &&
+    object.metadata.labels[OWNER_NAMESPACE_LABEL] === owner.namespace
+  );
 }
 
 export function withOwnerLabels(object: KubeObject, owner: Owner): KubeObject {
   return {
     ...object,
-    metadata: { ...object.metadata, labels: { ...(object.metadata.labels ?? {}), [OWNER_NAME_LABEL]: owner.name, [OWNER_NAMESPACE_LABEL]: owner.namespace } },
+    metadata: {
+      ...object.metadata,
+      labels: {
+        ...(object.metadata.labels ?? {}),
+        [OWNER_NAME_LABEL]: owner.name,
+        [OWNER_NAMESPACE_LABEL]: owner.namespace,
+      },
+    },
   };
 }
 

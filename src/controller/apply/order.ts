@@ -11,9 +11,29 @@ import { objectId, splitApiVersion } from './objects.ts';
 import type { KubeObject, ObjectId } from './objects.ts';
 
 const FIRST = [
-  'CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterClass', 'RuntimeClass', 'PriorityClass', 'StorageClass',
-  'VolumeSnapshotClass', 'IngressClass', 'GatewayClass', 'ClusterRoleBinding', 'ResourceQuota', 'ServiceAccount', 'Role',
-  'RoleBinding', 'ConfigMap', 'Secret', 'Service', 'LimitRange', 'Deployment', 'StatefulSet', 'CronJob', 'PodDisruptionBudget',
+  'CustomResourceDefinition',
+  'Namespace',
+  'ClusterRole',
+  'ClusterClass',
+  'RuntimeClass',
+  'PriorityClass',
+  'StorageClass',
+  'VolumeSnapshotClass',
+  'IngressClass',
+  'GatewayClass',
+  'ClusterRoleBinding',
+  'ResourceQuota',
+  'ServiceAccount',
+  'Role',
+  'RoleBinding',
+  'ConfigMap',
+  'Secret',
+  'Service',
+  'LimitRange',
+  'Deployment',
+  'StatefulSet',
+  'CronJob',
+  'PodDisruptionBudget',
 ];
 const LAST = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
 

@@ -42,7 +42,12 @@ function idKey(text: string): string {
   return id === undefined ? text : `${id.namespace}\u0000${id.name}\u0000${id.group}\u0000${id.kind}`;
 }
 
-export async function prune(client: ObjectClient, owner: Owner, previous: readonly InventoryEntry[], next: readonly InventoryEntry[]): Promise<PruneResult> {
+export async function prune(
+  client: ObjectClient,
+  owner: Owner,
+  previous: readonly InventoryEntry[],
+  next: readonly InventoryEntry[],
+): Promise<PruneResult> {
   const stale = staleEntries(previous, next);
   const versions = new Map<string, string>();
   const ids: ObjectId[] = [];
@@ -61,7 +66,12 @@ export async function prune(client: ObjectClient, owner: Owner, previous: readon
   for (const id of sortForDelete(ids)) {
     const subject = describeObject(id);
     const v = versions.get(`${id.namespace}\u0000${id.name}\u0000${id.group}\u0000${id.kind}`) ?? 'v1';
-    const ref = { apiVersion: joinApiVersion(id.group, v), kind: id.kind, namespace: id.namespace || undefined, name: id.name };
+    const ref = {
+      apiVersion: joinApiVersion(id.group, v),
+      kind: id.kind,
+      namespace: id.namespace || undefined,
+      name: id.name,
+    };
     try {
       const live = await client.get(ref);
       if (live === undefined) {
@@ -81,13 +91,25 @@ export async function prune(client: ObjectClient, owner: Owner, previous: readon
       entries.push({ id, subject, action: deleted ? 'deleted' : 'gone' });
     } catch (error) {
       entries.push({ id, subject, action: 'failed', why: error instanceof Error ? error.message : String(error) });
-      failed.push({ id: stale.find((entry) => idKey(entry.id) === `${id.namespace}\u0000${id.name}\u0000${id.group}\u0000${id.kind}`)!.id, v });
+      failed.push({
+        id: stale.find(
+          (entry) => idKey(entry.id) === `${id.namespace}\u0000${id.name}\u0000${id.group}\u0000${id.kind}`,
+        )!.id,
+        v,
+      });
     }
   }
   const inventory = [...next, ...failed];
   const problems = entries.filter((entry) => entry.action === 'failed');
-  const error = problems.length === 0 ? undefined : new PinwardenError('PW_PRUNE_FAILED', `prune failed: ${problems.map((entry) => `${entry.subject}: ${entry.why ?? ''}`).join('; ')}`, {
-    details: { objects: problems.map((entry) => entry.subject) },
-  });
+  const error =
+    problems.length === 0
+      ? undefined
+      : new PinwardenError(
+          'PW_PRUNE_FAILED',
+          `prune failed: ${problems.map((entry) => `${entry.subject}: ${entry.why ?? ''}`).join('; ')}`,
+          {
+            details: { objects: problems.map((entry) => entry.subject) },
+          },
+        );
   return { entries, inventory: [...inventory, ...unreadable], error };
 }

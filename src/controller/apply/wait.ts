@@ -34,7 +34,11 @@ export interface WaitResult {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function waitForCurrent(client: ObjectClient, targets: readonly WaitTarget[], options: WaitOptions): Promise<WaitResult> {
+export async function waitForCurrent(
+  client: ObjectClient,
+  targets: readonly WaitTarget[],
+  options: WaitOptions,
+): Promise<WaitResult> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
   const started = now();
@@ -42,7 +46,12 @@ export async function waitForCurrent(client: ObjectClient, targets: readonly Wai
   for (;;) {
     statuses = [];
     for (const target of targets) {
-      const ref = { apiVersion: joinApiVersion(target.id.group, target.version), kind: target.id.kind, namespace: target.id.namespace || undefined, name: target.id.name };
+      const ref = {
+        apiVersion: joinApiVersion(target.id.group, target.version),
+        kind: target.id.kind,
+        namespace: target.id.namespace || undefined,
+        name: target.id.name,
+      };
       let health: Health;
       try {
         const live = await client.get(ref);
@@ -58,7 +67,12 @@ export async function waitForCurrent(client: ObjectClient, targets: readonly Wai
     // Flux's fail-fast: stop as soon as one object is Failed, and name the Failed ones.
     const failedNow = statuses.filter((item) => item.health.status === 'Failed');
     if (failedNow.length > 0) {
-      return { ok: false, statuses, elapsedMs, message: `failed early due to stalled resources: [${failedNow.map(show).join(', ')}]` };
+      return {
+        ok: false,
+        statuses,
+        elapsedMs,
+        message: `failed early due to stalled resources: [${failedNow.map(show).join(', ')}]`,
+      };
     }
     if (elapsedMs >= options.timeoutMs || options.signal?.aborted === true) {
       return { ok: false, statuses, elapsedMs, message: `timeout waiting for: [${pending.map(show).join(', ')}]` };
@@ -72,6 +86,10 @@ function show(item: { target: WaitTarget; health: Health }): string {
   return `${describeObject(item.target.id)} status: '${item.health.status}'${item.health.status === 'Unknown' ? `: ${item.health.message}` : ''}`;
 }
 
-export function waitFailed(code: 'PW_APPLY_FAILED' | 'PW_HEALTH_CHECK_FAILED', prefix: string, result: WaitResult): PinwardenError {
+export function waitFailed(
+  code: 'PW_APPLY_FAILED' | 'PW_HEALTH_CHECK_FAILED',
+  prefix: string,
+  result: WaitResult,
+): PinwardenError {
   return new PinwardenError(code, `${prefix}${result.message}`, { details: { elapsedMs: result.elapsedMs } });
 }

@@ -27,10 +27,19 @@ export function manifestsDigest(objects: readonly unknown[]): string {
 
 function isSnapshot(value: unknown): value is Snapshot {
   const item = value as Partial<Snapshot> | null;
-  return typeof item === 'object' && item !== null && typeof item.digest === 'string' && typeof item.firstReconciled === 'string' && typeof item.totalReconciliations === 'number';
+  return (
+    typeof item === 'object' &&
+    item !== null &&
+    typeof item.digest === 'string' &&
+    typeof item.firstReconciled === 'string' &&
+    typeof item.totalReconciliations === 'number'
+  );
 }
 
-export function upsertHistory(previous: unknown, entry: { digest: string; at: Date; durationMs: number; status: string; metadata: Record<string, string> }): Snapshot[] {
+export function upsertHistory(
+  previous: unknown,
+  entry: { digest: string; at: Date; durationMs: number; status: string; metadata: Record<string, string> },
+): Snapshot[] {
   const list = (Array.isArray(previous) ? previous : []).filter(isSnapshot);
   const at = entry.at.toISOString().replace(/\.\d+Z$/, 'Z');
   const existing = list.find((item) => item.digest === entry.digest);

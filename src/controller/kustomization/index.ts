@@ -1,8 +1,28 @@
 /** The Kustomization reconciler: Flux's steps over the apply engine, on the runtime's reconcile shape. */
 export {
-  createKustomizationController, KUSTOMIZATION_API_VERSION, KUSTOMIZATION_RULES, kustomizationSteps, RECONCILE_REQUEST_ANNOTATION, REASONS,
-  reconcileKustomization, SOURCE_API_VERSION,
+  createKustomizationController,
+  KUSTOMIZATION_API_VERSION,
+  KUSTOMIZATION_RULES,
+  kustomizationSteps,
+  RECONCILE_REQUEST_ANNOTATION,
+  REASONS,
+  reconcileKustomization,
+  SOURCE_API_VERSION,
 } from './reconcile.ts';
-export type { ArtifactLookup, KustomizationControllerOptions, KustomizationDeps, KustomizationOptions, ReconcileOutcome, ReconcileResult } from './reconcile.ts';
+export type {
+  ArtifactLookup,
+  KustomizationControllerOptions,
+  KustomizationDeps,
+  KustomizationOptions,
+  ReconcileOutcome,
+  ReconcileResult,
+} from './reconcile.ts';
 export { readSpec } from './spec.ts';
-export type { DependencyRef, HealthCheckRef, KustomizationObject, KustomizationSpecView, KustomizationStatus, SourceRef } from './spec.ts';
+export type {
+  DependencyRef,
+  HealthCheckRef,
+  KustomizationObject,
+  KustomizationSpecView,
+  KustomizationStatus,
+  SourceRef,
+} from './spec.ts';

@@ -15,10 +15,43 @@ import { PinwardenError, toPinwardenError } from '../../core/errors.ts';
 import type { ErrorCode } from '../../core/errors.ts';
 import type { KubeObject, ObjectClient } from '../../kube/index.ts';
 import { RESOURCES } from '../../kube/index.ts';
-import { applySet, decodeId, prune, readManifests, setTargetNamespace, splitApiVersion, waitForCurrent } from '../apply/index.ts';
-import type { ApplyResult, InventoryEntry, KubeObject as ManifestObject, ManifestLimits, WaitTarget } from '../apply/index.ts';
-import { CONDITION, CONTINUE, REASON, conditionsOf, drive, jittered, markProgressing, runSteps, summarize } from '../runtime/index.ts';
-import type { EventRecorder, KindController, ReconcileAnswer, ReconcileScope, ReconcileStep, StatusWriter, StepResult, SummaryRules } from '../runtime/index.ts';
+import {
+  applySet,
+  decodeId,
+  prune,
+  readManifests,
+  setTargetNamespace,
+  splitApiVersion,
+  waitForCurrent,
+} from '../apply/index.ts';
+import type {
+  ApplyResult,
+  InventoryEntry,
+  KubeObject as ManifestObject,
+  ManifestLimits,
+  WaitTarget,
+} from '../apply/index.ts';
+import {
+  CONDITION,
+  CONTINUE,
+  REASON,
+  conditionsOf,
+  drive,
+  jittered,
+  markProgressing,
+  runSteps,
+  summarize,
+} from '../runtime/index.ts';
+import type {
+  EventRecorder,
+  KindController,
+  ReconcileAnswer,
+  ReconcileScope,
+  ReconcileStep,
+  StatusWriter,
+  StepResult,
+  SummaryRules,
+} from '../runtime/index.ts';
 import { manifestsDigest, upsertHistory } from './history.ts';
 import { readSpec } from './spec.ts';
 import type { KustomizationObject, KustomizationSpecView, KustomizationStatus } from './spec.ts';
@@ -79,7 +112,13 @@ export interface KustomizationOptions {
   manifestLimits?: ManifestLimits;
 }
 
-const DEFAULTS: KustomizationOptions = { requeueDependencyMs: 30_000, noCrossNamespaceRefs: false, healthIntervalMs: 5_000, stageIntervalMs: 2_000, stageTimeoutMs: 60_000 };
+const DEFAULTS: KustomizationOptions = {
+  requeueDependencyMs: 30_000,
+  noCrossNamespaceRefs: false,
+  healthIntervalMs: 5_000,
+  stageIntervalMs: 2_000,
+  stageTimeoutMs: 60_000,
+};
 
 type StatusFields = Omit<KustomizationStatus, 'conditions' | 'observedGeneration'>;
 type Scope = ReconcileScope<Record<string, unknown>>;
@@ -105,10 +144,12 @@ function runOf(scope: Scope, deps: KustomizationDeps): Run {
   const object = scope.object as unknown as KustomizationObject;
   const inventory = object.status?.inventory?.entries;
   const run: Run = {
-    startedAt: (scope.now()).getTime(),
+    startedAt: scope.now().getTime(),
     spec: readSpec(object),
     options: { ...DEFAULTS, ...(deps.options ?? {}) },
-    previousInventory: (Array.isArray(inventory) ? inventory : []).filter((entry) => typeof entry?.id === 'string' && typeof entry.v === 'string' && decodeId(entry.id) !== undefined),
+    previousInventory: (Array.isArray(inventory) ? inventory : []).filter(
+      (entry) => typeof entry?.id === 'string' && typeof entry.v === 'string' && decodeId(entry.id) !== undefined,
+    ),
   };
   scope.facts.kustomization = run;
   return run;
@@ -119,14 +160,29 @@ const fields = (scope: Scope): Partial<Record<keyof StatusFields, unknown>> => s
 /** kustomize-controller records every attempt that got as far as a build in `status.history`. */
 function recordHistory(scope: Scope, run: Run, status: string): void {
   if (run.checksum === undefined || run.source === undefined) return;
-  const metadata: Record<string, string> = { revision: run.source.revision, ...(run.source.originRevision === undefined ? {} : { originRevision: run.source.originRevision }) };
+  const metadata: Record<string, string> = {
+    revision: run.source.revision,
+    ...(run.source.originRevision === undefined ? {} : { originRevision: run.source.originRevision }),
+  };
   const previous = (scope.object.status as KustomizationStatus | undefined)?.history;
   const at = scope.now();
-  fields(scope).history = upsertHistory(previous, { digest: run.checksum, at, durationMs: at.getTime() - run.startedAt, status, metadata });
+  fields(scope).history = upsertHistory(previous, {
+    digest: run.checksum,
+    at,
+    durationMs: at.getTime() - run.startedAt,
+    status,
+    metadata,
+  });
 }
 
 /** Ready=False with Flux's reason and the error's message, and a `fail` the summarizer reads the same way. */
-function fail(scope: Scope, reason: string, error: PinwardenError, requeueAfterMs: number | undefined, stalled = false): StepResult {
+function fail(
+  scope: Scope,
+  reason: string,
+  error: PinwardenError,
+  requeueAfterMs: number | undefined,
+  stalled = false,
+): StepResult {
   scope.conditions.markFalse(CONDITION.ready, reason, error.message);
   if (stalled) return { kind: 'fail', error, stalled: true };
   return { kind: 'fail', error, ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }) };
@@ -143,10 +199,13 @@ function withTimeout(run: Run, what: string): string {
 /** One line per object, at most 50 (an Event is not a log). */
 function lines(items: readonly string[]): string {
   const shown = items.slice(0, 50);
-  return items.length > shown.length ? `${shown.join('\n')}\n… and ${items.length - shown.length} more` : shown.join('\n');
+  return items.length > shown.length
+    ? `${shown.join('\n')}\n… and ${items.length - shown.length} more`
+    : shown.join('\n');
 }
 
-const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 /** The steps, in kustomize-controller's order. */
 export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
@@ -157,8 +216,12 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const requested = run.spec.annotations[RECONCILE_REQUEST_ANNOTATION];
       if (typeof requested === 'string') fields(scope).lastHandledReconcileAt = requested;
       const problems = [...run.spec.problems];
-      if (run.spec.unsupported.length > 0) problems.push(`${run.spec.unsupported.join(', ')} need a kustomize build: pinwarden applies plain manifests only; render them in CI and push the output`);
-      if (problems.length > 0) return fail(scope, REASONS.buildFailed, err('PW_BUILD_FAILED', problems.join('; ')), run.spec.retryIntervalMs);
+      if (run.spec.unsupported.length > 0)
+        problems.push(
+          `${run.spec.unsupported.join(', ')} need a kustomize build: pinwarden applies plain manifests only; render them in CI and push the output`,
+        );
+      if (problems.length > 0)
+        return fail(scope, REASONS.buildFailed, err('PW_BUILD_FAILED', problems.join('; ')), run.spec.retryIntervalMs);
       return CONTINUE;
     },
 
@@ -167,7 +230,15 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const ref = run.spec.sourceRef;
       const label = `${ref.kind}/${ref.namespace}/${ref.name}`;
       if (ref.kind !== 'OCIRepository') {
-        return fail(scope, REASONS.artifactFailed, err('PW_ARTIFACT_FAILED', `Source '${label}' is not supported: pinwarden reconciles Kustomizations whose sourceRef.kind is OCIRepository`), run.spec.retryIntervalMs);
+        return fail(
+          scope,
+          REASONS.artifactFailed,
+          err(
+            'PW_ARTIFACT_FAILED',
+            `Source '${label}' is not supported: pinwarden reconciles Kustomizations whose sourceRef.kind is OCIRepository`,
+          ),
+          run.spec.retryIntervalMs,
+        );
       }
       if (run.options.noCrossNamespaceRefs && ref.namespace !== run.spec.namespace) {
         const error = err('PW_ACCESS_DENIED', `cannot access ${label}, cross-namespace references have been blocked`);
@@ -175,16 +246,40 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       }
       let found;
       try {
-        found = await deps.client.get({ apiVersion: ref.apiVersion ?? SOURCE_API_VERSION, kind: 'OCIRepository', namespace: ref.namespace, name: ref.name });
+        found = await deps.client.get({
+          apiVersion: ref.apiVersion ?? SOURCE_API_VERSION,
+          kind: 'OCIRepository',
+          namespace: ref.namespace,
+          name: ref.name,
+        });
       } catch (error) {
-        return fail(scope, REASONS.artifactFailed, err('PW_ARTIFACT_FAILED', `unable to get source '${label}': ${toPinwardenError(error).message}`), run.spec.retryIntervalMs);
+        return fail(
+          scope,
+          REASONS.artifactFailed,
+          err('PW_ARTIFACT_FAILED', `unable to get source '${label}': ${toPinwardenError(error).message}`),
+          run.spec.retryIntervalMs,
+        );
       }
-      if (found === undefined) return fail(scope, REASONS.artifactFailed, err('PW_ARTIFACT_FAILED', `Source '${label}' not found`), run.spec.retryIntervalMs);
+      if (found === undefined)
+        return fail(
+          scope,
+          REASONS.artifactFailed,
+          err('PW_ARTIFACT_FAILED', `Source '${label}' not found`),
+          run.spec.retryIntervalMs,
+        );
       const artifact = record(record(found.status).artifact);
       const revision = typeof artifact.revision === 'string' ? artifact.revision : undefined;
       const digest = typeof artifact.digest === 'string' ? artifact.digest : undefined;
       if (revision === undefined || digest === undefined) {
-        return fail(scope, REASONS.artifactFailed, err('PW_ARTIFACT_FAILED', `Source artifact not found, retrying in ${formatGoDuration(run.options.requeueDependencyMs)}`), run.options.requeueDependencyMs);
+        return fail(
+          scope,
+          REASONS.artifactFailed,
+          err(
+            'PW_ARTIFACT_FAILED',
+            `Source artifact not found, retrying in ${formatGoDuration(run.options.requeueDependencyMs)}`,
+          ),
+          run.options.requeueDependencyMs,
+        );
       }
       const origin = record(artifact.metadata)[ORIGIN_REVISION_KEY];
       run.source = { revision, digest, ...(typeof origin === 'string' ? { originRevision: origin } : {}) };
@@ -195,31 +290,60 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const run = runOf(scope, deps);
       for (const [index, dep] of run.spec.dependsOn.entries()) {
         if (dep.readyExpr !== undefined) {
-          return fail(scope, REASONS.invalidCELExpression, err('PW_DEPENDENCY_EXPRESSION', `spec.dependsOn[${index}].readyExpr: CEL expressions are not supported by pinwarden`), undefined, true);
+          return fail(
+            scope,
+            REASONS.invalidCELExpression,
+            err(
+              'PW_DEPENDENCY_EXPRESSION',
+              `spec.dependsOn[${index}].readyExpr: CEL expressions are not supported by pinwarden`,
+            ),
+            undefined,
+            true,
+          );
         }
       }
       for (const dep of run.spec.dependsOn) {
         const name = `${dep.namespace}/${dep.name}`;
         let why: string | undefined;
         try {
-          const found = await deps.client.get({ apiVersion: KUSTOMIZATION_API_VERSION, kind: 'Kustomization', namespace: dep.namespace, name: dep.name });
+          const found = await deps.client.get({
+            apiVersion: KUSTOMIZATION_API_VERSION,
+            kind: 'Kustomization',
+            namespace: dep.namespace,
+            name: dep.name,
+          });
           if (found === undefined) why = `dependency '${name}' not found`;
           else {
             const status = record(found.status) as KustomizationStatus;
             const conditions = Array.isArray(status.conditions) ? status.conditions : [];
             const depSource = record(record(found.spec).sourceRef);
-            const sameSource = depSource.name === run.spec.sourceRef.name && depSource.kind === run.spec.sourceRef.kind
-              && (typeof depSource.namespace === 'string' ? depSource.namespace : dep.namespace) === run.spec.sourceRef.namespace;
-            if (conditions.length === 0 || record(found.metadata).generation !== status.observedGeneration) why = `dependency '${name}' is not ready`;
-            else if (!conditions.some((condition) => condition.type === CONDITION.ready && condition.status === 'True')) why = `dependency '${name}' is not ready`;
-            else if (sameSource && status.lastAppliedRevision !== run.source?.revision) why = `dependency '${name}' revision is not up to date`;
+            const sameSource =
+              depSource.name === run.spec.sourceRef.name &&
+              depSource.kind === run.spec.sourceRef.kind &&
+              (typeof depSource.namespace === 'string' ? depSource.namespace : dep.namespace) ===
+                run.spec.sourceRef.namespace;
+            if (conditions.length === 0 || record(found.metadata).generation !== status.observedGeneration)
+              why = `dependency '${name}' is not ready`;
+            else if (!conditions.some((condition) => condition.type === CONDITION.ready && condition.status === 'True'))
+              why = `dependency '${name}' is not ready`;
+            else if (sameSource && status.lastAppliedRevision !== run.source?.revision)
+              why = `dependency '${name}' revision is not up to date`;
           }
         } catch (error) {
           why = `dependency '${name}' not found: ${toPinwardenError(error).message}`;
         }
         if (why !== undefined) {
-          scope.events.push({ type: 'Normal', reason: REASONS.dependencyNotReady, message: `Dependencies do not meet ready condition, retrying in ${formatGoDuration(run.options.requeueDependencyMs)}` });
-          return fail(scope, REASONS.dependencyNotReady, err('PW_DEPENDENCY_NOT_READY', why), run.options.requeueDependencyMs);
+          scope.events.push({
+            type: 'Normal',
+            reason: REASONS.dependencyNotReady,
+            message: `Dependencies do not meet ready condition, retrying in ${formatGoDuration(run.options.requeueDependencyMs)}`,
+          });
+          return fail(
+            scope,
+            REASONS.dependencyNotReady,
+            err('PW_DEPENDENCY_NOT_READY', why),
+            run.options.requeueDependencyMs,
+          );
         }
       }
       return CONTINUE;
@@ -231,7 +355,15 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       scope.conditions.markUnknown(CONDITION.ready, REASON.progressing, 'Reconciliation in progress');
       const directory = await deps.artifacts.directoryFor(run.source!.digest);
       if (directory === undefined) {
-        return fail(scope, REASONS.artifactFailed, err('PW_ARTIFACT_FAILED', `Source is not ready, artifact not found, retrying in ${formatGoDuration(run.options.requeueDependencyMs)}`), run.options.requeueDependencyMs);
+        return fail(
+          scope,
+          REASONS.artifactFailed,
+          err(
+            'PW_ARTIFACT_FAILED',
+            `Source is not ready, artifact not found, retrying in ${formatGoDuration(run.options.requeueDependencyMs)}`,
+          ),
+          run.options.requeueDependencyMs,
+        );
       }
       run.directory = directory;
       return CONTINUE;
@@ -241,10 +373,17 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const run = runOf(scope, deps);
       let objects: ManifestObject[];
       try {
-        objects = (await readManifests(run.directory!, run.spec.path, run.options.manifestLimits)).map((item) => item.object);
+        objects = (await readManifests(run.directory!, run.spec.path, run.options.manifestLimits)).map(
+          (item) => item.object,
+        );
       } catch (error) {
         const problem = toPinwardenError(error, 'PW_BUILD_FAILED');
-        return fail(scope, problem.code === 'PW_ARTIFACT_FAILED' ? REASONS.artifactFailed : REASONS.buildFailed, problem, run.spec.retryIntervalMs);
+        return fail(
+          scope,
+          problem.code === 'PW_ARTIFACT_FAILED' ? REASONS.artifactFailed : REASONS.buildFailed,
+          problem,
+          run.spec.retryIntervalMs,
+        );
       }
       fields(scope).lastAttemptedRevision = run.source!.revision;
       scope.conditions.markTrue(CONDITION.reconciling, REASON.progressing, withTimeout(run, 'Building manifests'));
@@ -271,10 +410,22 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
         });
       } catch (error) {
         recordHistory(scope, run, REASONS.reconciliationFailed);
-        return fail(scope, REASONS.reconciliationFailed, toPinwardenError(error, 'PW_APPLY_FAILED'), run.spec.retryIntervalMs);
+        return fail(
+          scope,
+          REASONS.reconciliationFailed,
+          toPinwardenError(error, 'PW_APPLY_FAILED'),
+          run.spec.retryIntervalMs,
+        );
       }
-      const changed = run.applied.entries.filter((entry) => entry.action === 'created' || entry.action === 'configured');
-      if (changed.length > 0) scope.events.push({ type: 'Normal', reason: REASON.progressing, message: lines(changed.map((entry) => `${entry.subject} ${entry.action}`)) });
+      const changed = run.applied.entries.filter(
+        (entry) => entry.action === 'created' || entry.action === 'configured',
+      );
+      if (changed.length > 0)
+        scope.events.push({
+          type: 'Normal',
+          reason: REASON.progressing,
+          message: lines(changed.map((entry) => `${entry.subject} ${entry.action}`)),
+        });
       // Flux sets the new inventory before pruning.
       fields(scope).inventory = { entries: run.applied.inventory };
       return CONTINUE;
@@ -283,10 +434,20 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
     async function pruneStale(scope) {
       const run = runOf(scope, deps);
       if (!run.spec.prune) return CONTINUE;
-      const result = await prune(run.client!, { name: run.spec.name, namespace: run.spec.namespace }, run.previousInventory, run.applied!.inventory);
+      const result = await prune(
+        run.client!,
+        { name: run.spec.name, namespace: run.spec.namespace },
+        run.previousInventory,
+        run.applied!.inventory,
+      );
       fields(scope).inventory = { entries: result.inventory };
       const deleted = result.entries.filter((entry) => entry.action === 'deleted');
-      if (deleted.length > 0) scope.events.push({ type: 'Normal', reason: REASON.progressing, message: `garbage collection completed: ${lines(deleted.map((entry) => `${entry.subject} deleted`))}` });
+      if (deleted.length > 0)
+        scope.events.push({
+          type: 'Normal',
+          reason: REASON.progressing,
+          message: `garbage collection completed: ${lines(deleted.map((entry) => `${entry.subject} deleted`))}`,
+        });
       if (result.error !== undefined) {
         recordHistory(scope, run, REASONS.pruneFailed);
         return fail(scope, REASONS.pruneFailed, result.error, run.spec.retryIntervalMs);
@@ -297,10 +458,15 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
     async function health(scope) {
       const run = runOf(scope, deps);
       const self = (id: { group: string; kind: string; namespace: string; name: string }): boolean =>
-        id.group === RESOURCES.kustomization.group && id.kind === 'Kustomization' && id.namespace === run.spec.namespace && id.name === run.spec.name;
+        id.group === RESOURCES.kustomization.group &&
+        id.kind === 'Kustomization' &&
+        id.namespace === run.spec.namespace &&
+        id.name === run.spec.name;
       let targets: WaitTarget[];
       if (run.spec.wait) {
-        targets = run.applied!.entries.filter((entry) => entry.action !== 'skipped').map((entry) => ({ id: entry.id, version: entry.version }));
+        targets = run
+          .applied!.entries.filter((entry) => entry.action !== 'skipped')
+          .map((entry) => ({ id: entry.id, version: entry.version }));
       } else if (run.spec.healthChecks.length > 0) {
         targets = run.spec.healthChecks.map((ref) => {
           const { group, version } = splitApiVersion(ref.apiVersion);
@@ -314,17 +480,35 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       const message = withTimeout(run, 'Running health checks');
       scope.conditions.markTrue(CONDITION.reconciling, REASON.progressing, message);
       scope.conditions.markUnknown(CONDITION.healthy, REASON.progressing, message);
-      const result = await waitForCurrent(run.client!, targets, { timeoutMs: run.spec.timeoutMs, intervalMs: run.options.healthIntervalMs, now, signal: scope.signal, ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }) });
+      const result = await waitForCurrent(run.client!, targets, {
+        timeoutMs: run.spec.timeoutMs,
+        intervalMs: run.options.healthIntervalMs,
+        now,
+        signal: scope.signal,
+        ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+      });
       if (!result.ok) {
         scope.conditions.markFalse(CONDITION.healthy, REASONS.healthCheckFailed, result.message);
         recordHistory(scope, run, REASONS.healthCheckFailed);
-        return fail(scope, REASONS.healthCheckFailed, err('PW_HEALTH_CHECK_FAILED', `health check failed after ${formatGoDuration(result.elapsedMs)}: ${result.message}`), run.spec.retryIntervalMs);
+        return fail(
+          scope,
+          REASONS.healthCheckFailed,
+          err(
+            'PW_HEALTH_CHECK_FAILED',
+            `health check failed after ${formatGoDuration(result.elapsedMs)}: ${result.message}`,
+          ),
+          run.spec.retryIntervalMs,
+        );
       }
       const previous = scope.object.status as KustomizationStatus | undefined;
-      const wasUnhealthy = previous?.conditions?.some((condition) => condition.type === CONDITION.healthy && condition.status === 'False') === true;
+      const wasUnhealthy =
+        previous?.conditions?.some(
+          (condition) => condition.type === CONDITION.healthy && condition.status === 'False',
+        ) === true;
       const passed = `Health check passed in ${formatGoDuration(result.elapsedMs)}`;
       scope.conditions.markTrue(CONDITION.healthy, REASON.succeeded, passed);
-      if (wasUnhealthy || previous?.lastAppliedRevision !== run.source!.revision) scope.events.push({ type: 'Normal', reason: REASON.succeeded, message: passed });
+      if (wasUnhealthy || previous?.lastAppliedRevision !== run.source!.revision)
+        scope.events.push({ type: 'Normal', reason: REASON.succeeded, message: passed });
       return CONTINUE;
     },
 
@@ -333,7 +517,11 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
       fields(scope).lastAppliedRevision = run.source!.revision;
       fields(scope).lastAppliedOriginRevision = run.source!.originRevision ?? null;
       recordHistory(scope, run, REASONS.reconciliationSucceeded);
-      scope.conditions.markTrue(CONDITION.ready, REASONS.reconciliationSucceeded, `Applied revision: ${run.source!.revision}`);
+      scope.conditions.markTrue(
+        CONDITION.ready,
+        REASONS.reconciliationSucceeded,
+        `Applied revision: ${run.source!.revision}`,
+      );
       return { kind: 'done' };
     },
   ];
@@ -355,16 +543,33 @@ export interface ReconcileOutcome {
  * One reconcile without the manager (tests, one-shot runs): the same steps and the runtime's summarizer; the
  * caller writes `status`. `reconcile` of the KindController below is the same with the status writer.
  */
-export async function reconcileKustomization(object: KustomizationObject, deps: KustomizationDeps): Promise<ReconcileOutcome> {
+export async function reconcileKustomization(
+  object: KustomizationObject,
+  deps: KustomizationDeps,
+): Promise<ReconcileOutcome> {
   const spec = readSpec(object);
   const previous = object.status ?? {};
   if (spec.suspend) return { result: 'suspended', status: previous, requeueAfterMs: 0, events: [] };
   const now = deps.now ?? (() => new Date());
   const kubeObject = object as unknown as KubeObject;
-  const scope: Scope = { object: kubeObject, conditions: conditionsOf(kubeObject, now), status: {}, events: [], signal: new AbortController().signal, now, facts: {} };
+  const scope: Scope = {
+    object: kubeObject,
+    conditions: conditionsOf(kubeObject, now),
+    status: {},
+    events: [],
+    signal: new AbortController().signal,
+    now,
+    facts: {},
+  };
   const previousReady = conditionsOf(kubeObject, now).get(CONDITION.ready);
   const result = await runSteps(kustomizationSteps(deps), scope);
-  const summary = summarize({ scope, result, rules: KUSTOMIZATION_RULES, intervalMs: spec.intervalMs, ...(previousReady === undefined ? {} : { previousReady }) });
+  const summary = summarize({
+    scope,
+    result,
+    rules: KUSTOMIZATION_RULES,
+    intervalMs: spec.intervalMs,
+    ...(previousReady === undefined ? {} : { previousReady }),
+  });
   const status: KustomizationStatus = { ...previous };
   for (const [key, value] of Object.entries(scope.status)) {
     if (value === null) delete status[key];
@@ -376,7 +581,8 @@ export async function reconcileKustomization(object: KustomizationObject, deps: 
   return {
     result: outcomeOf(result),
     status,
-    requeueAfterMs: 'afterMs' in requeue ? requeue.afterMs : 'minMs' in requeue ? Math.max(requeue.minMs, spec.retryIntervalMs) : 0,
+    requeueAfterMs:
+      'afterMs' in requeue ? requeue.afterMs : 'minMs' in requeue ? Math.max(requeue.minMs, spec.retryIntervalMs) : 0,
     ...(result.kind === 'fail' ? { error: result.error } : {}),
     events: summary.events,
   };
@@ -401,7 +607,9 @@ export function createKustomizationController(options: KustomizationControllerOp
     resource: RESOURCES.kustomization,
     sourceOf(object) {
       const spec = readSpec(object as unknown as KustomizationObject);
-      return spec.sourceRef.kind === 'OCIRepository' && spec.sourceRef.name !== '' ? { kind: 'OCIRepository', namespace: spec.sourceRef.namespace, name: spec.sourceRef.name } : undefined;
+      return spec.sourceRef.kind === 'OCIRepository' && spec.sourceRef.name !== ''
+        ? { kind: 'OCIRepository', namespace: spec.sourceRef.namespace, name: spec.sourceRef.name }
+        : undefined;
     },
     deadlineMs(object) {
       const spec = readSpec(object as unknown as KustomizationObject);

@@ -66,15 +66,33 @@ export interface KustomizationStatus {
 export interface KustomizationObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name?: string; namespace?: string; generation?: number; annotations?: Record<string, string>; [key: string]: unknown };
+  metadata: {
+    name?: string;
+    namespace?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
   spec?: unknown;
   status?: KustomizationStatus;
 }
 
-const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
-const BUILD_FIELDS = ['patches', 'images', 'components', 'postBuild', 'decryption', 'commonMetadata', 'namePrefix', 'nameSuffix', 'kubeConfig', 'healthCheckExprs'];
+const BUILD_FIELDS = [
+  'patches',
+  'images',
+  'components',
+  'postBuild',
+  'decryption',
+  'commonMetadata',
+  'namePrefix',
+  'nameSuffix',
+  'kubeConfig',
+  'healthCheckExprs',
+];
 
 export function readSpec(object: KustomizationObject): KustomizationSpecView {
   const spec = record(object.spec);
@@ -101,9 +119,19 @@ export function readSpec(object: KustomizationObject): KustomizationSpecView {
     ...(text(source.apiVersion) === undefined ? {} : { apiVersion: text(source.apiVersion) }),
   };
   if (sourceRef.name === '') problems.push('spec.sourceRef.name is missing');
-  const list = (field: string): Record<string, unknown>[] => (Array.isArray(spec[field]) ? (spec[field] as unknown[]).map(record) : []);
-  const dependsOn = list('dependsOn').map((dep) => ({ name: text(dep.name) ?? '', namespace: text(dep.namespace) ?? namespace, ...(text(dep.readyExpr) === undefined ? {} : { readyExpr: text(dep.readyExpr) }) }));
-  const healthChecks = list('healthChecks').map((ref) => ({ apiVersion: text(ref.apiVersion) ?? '', kind: text(ref.kind) ?? '', name: text(ref.name) ?? '', namespace: text(ref.namespace) ?? '' }));
+  const list = (field: string): Record<string, unknown>[] =>
+    Array.isArray(spec[field]) ? (spec[field] as unknown[]).map(record) : [];
+  const dependsOn = list('dependsOn').map((dep) => ({
+    name: text(dep.name) ?? '',
+    namespace: text(dep.namespace) ?? namespace,
+    ...(text(dep.readyExpr) === undefined ? {} : { readyExpr: text(dep.readyExpr) }),
+  }));
+  const healthChecks = list('healthChecks').map((ref) => ({
+    apiVersion: text(ref.apiVersion) ?? '',
+    kind: text(ref.kind) ?? '',
+    name: text(ref.name) ?? '',
+    namespace: text(ref.namespace) ?? '',
+  }));
   return {
     name: object.metadata.name ?? '',
     namespace,
@@ -122,7 +150,12 @@ export function readSpec(object: KustomizationObject): KustomizationSpecView {
     sourceRef,
     dependsOn,
     healthChecks,
-    unsupported: BUILD_FIELDS.filter((field) => spec[field] !== undefined && spec[field] !== null && !(Array.isArray(spec[field]) && (spec[field] as unknown[]).length === 0)).map((field) => `spec.${field}`),
+    unsupported: BUILD_FIELDS.filter(
+      (field) =>
+        spec[field] !== undefined &&
+        spec[field] !== null &&
+        !(Array.isArray(spec[field]) && (spec[field] as unknown[]).length === 0),
+    ).map((field) => `spec.${field}`),
     problems,
   };
 }

@@ -68,14 +68,20 @@ export class ConditionSet {
 
   set(type: string, status: ConditionStatus, reason: string, message: string): void {
     const previous = this.#items.get(type);
-    const trimmed = message.length > MAX_CONDITION_MESSAGE ? `${message.slice(0, MAX_CONDITION_MESSAGE - 1)}…` : message;
+    const trimmed =
+      message.length > MAX_CONDITION_MESSAGE ? `${message.slice(0, MAX_CONDITION_MESSAGE - 1)}…` : message;
     this.#items.set(type, {
       type,
       status,
       reason,
       message: trimmed,
       ...(this.#generation !== undefined ? { observedGeneration: this.#generation } : {}),
-      lastTransitionTime: previous && previous.status === status ? previous.lastTransitionTime : this.#now().toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastTransitionTime:
+        previous && previous.status === status
+          ? previous.lastTransitionTime
+          : this.#now()
+              .toISOString()
+              .replace(/\.\d+Z$/, 'Z'),
     });
   }
 
@@ -97,7 +103,9 @@ export class ConditionSet {
 
   /** Ready first, then the others by type (a stable order keeps an unchanged status byte-identical). */
   list(): Condition[] {
-    return [...this.#items.values()].sort((a, b) => (a.type === 'Ready' ? -1 : b.type === 'Ready' ? 1 : a.type.localeCompare(b.type)));
+    return [...this.#items.values()].sort((a, b) =>
+      a.type === 'Ready' ? -1 : b.type === 'Ready' ? 1 : a.type.localeCompare(b.type),
+    );
   }
 }
 
@@ -119,5 +127,11 @@ export function parseCondition(raw: unknown): Condition | undefined {
 /** Same type, status, reason, message and observedGeneration (the transition time follows from them). */
 export function sameCondition(a: Condition | undefined, b: Condition | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.type === b.type && a.status === b.status && a.reason === b.reason && a.message === b.message && a.observedGeneration === b.observedGeneration;
+  return (
+    a.type === b.type &&
+    a.status === b.status &&
+    a.reason === b.reason &&
+    a.message === b.message &&
+    a.observedGeneration === b.observedGeneration
+  );
 }

@@ -3,7 +3,7 @@
  * steps (stopping between two steps when the controller shuts down), summarize, write the status through the
  * status subresource, record the Events, and hand the requeue decision back to the manager.
  */
-import type { PinwardenError} from '../../core/errors.ts';
+import type { PinwardenError } from '../../core/errors.ts';
 import { toPinwardenError } from '../../core/errors.ts';
 import type { KubeObject } from '../../kube/index.ts';
 import { CONDITION } from './conditions.ts';
@@ -54,7 +54,13 @@ export async function drive<S extends Record<string, unknown>>(options: DriveOpt
     if (result.kind !== 'continue') break;
   }
   if (result.kind === 'continue') result = { kind: 'done' };
-  const summary = summarize({ scope: scope, result, rules: options.rules, intervalMs: options.intervalMs, ...(previousReady ? { previousReady } : {}) });
+  const summary = summarize({
+    scope: scope,
+    result,
+    rules: options.rules,
+    intervalMs: options.intervalMs,
+    ...(previousReady ? { previousReady } : {}),
+  });
   let stored = options.object;
   try {
     stored = await options.status.write(
@@ -62,7 +68,9 @@ export async function drive<S extends Record<string, unknown>>(options: DriveOpt
       {
         conditions: summary.conditions.list(),
         owned: options.rules.owned,
-        ...(summary.observeGeneration && options.object.metadata.generation !== undefined ? { observedGeneration: options.object.metadata.generation } : {}),
+        ...(summary.observeGeneration && options.object.metadata.generation !== undefined
+          ? { observedGeneration: options.object.metadata.generation }
+          : {}),
         fields: scope.status,
       },
       options.signal,
@@ -70,7 +78,13 @@ export async function drive<S extends Record<string, unknown>>(options: DriveOpt
   } catch (error) {
     // The status could not be written: the reconcile failed (the queue backs off) whatever the steps said.
     const failure = toPinwardenError(error);
-    return { interrupted: false, ...summary, result: { kind: 'fail', error: failure }, requeue: { rateLimited: true, minMs: retryAfter(failure) }, object: stored };
+    return {
+      interrupted: false,
+      ...summary,
+      result: { kind: 'fail', error: failure },
+      requeue: { rateLimited: true, minMs: retryAfter(failure) },
+      object: stored,
+    };
   }
   for (const event of summary.events) await options.events.record(stored, event, options.signal);
   return { interrupted: false, ...summary, object: stored };

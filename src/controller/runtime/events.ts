@@ -4,7 +4,7 @@
  * and Flux's revision annotations. The summarizer decides when (on every change of result); the recorder
  * bounds how many it sends (a token bucket) and never fails a reconcile: a failed write is only reported.
  */
-import type { PinwardenError} from '../../core/errors.ts';
+import type { PinwardenError } from '../../core/errors.ts';
 import { toPinwardenError } from '../../core/errors.ts';
 import { RESOURCES, collectionPath } from '../../kube/index.ts';
 import type { KubeApi, KubeObject } from '../../kube/index.ts';
@@ -52,8 +52,11 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
         return;
       }
       const namespace = object.metadata.namespace ?? 'default';
-      const time = now().toISOString().replace(/\.\d+Z$/, 'Z');
-      const message = event.message.length > MAX_EVENT_MESSAGE ? `${event.message.slice(0, MAX_EVENT_MESSAGE - 1)}…` : event.message;
+      const time = now()
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z');
+      const message =
+        event.message.length > MAX_EVENT_MESSAGE ? `${event.message.slice(0, MAX_EVENT_MESSAGE - 1)}…` : event.message;
       const body = {
         apiVersion: 'v1',
         kind: 'Event',
@@ -80,7 +83,13 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
         count: 1,
       };
       try {
-        await options.api.request({ method: 'POST', path: collectionPath(RESOURCES.event, namespace), body, timeoutMs: 5000, ...(signal ? { signal } : {}) });
+        await options.api.request({
+          method: 'POST',
+          path: collectionPath(RESOURCES.event, namespace),
+          body,
+          timeoutMs: 5000,
+          ...(signal ? { signal } : {}),
+        });
       } catch (error) {
         options.onError?.(toPinwardenError(error));
       }

@@ -6,7 +6,15 @@
 export { CONDITION, ConditionSet, MAX_CONDITION_MESSAGE, REASON, parseCondition, sameCondition } from './conditions.ts';
 export type { Condition, ConditionStatus } from './conditions.ts';
 export { CONTINUE, conditionsOf, markProgressing, runSteps, summarize } from './reconcile.ts';
-export type { ReconcileScope, ReconcileStep, RecordedEvent, StepResult, SummarizeInput, Summary, SummaryRules } from './reconcile.ts';
+export type {
+  ReconcileScope,
+  ReconcileStep,
+  RecordedEvent,
+  StepResult,
+  SummarizeInput,
+  Summary,
+  SummaryRules,
+} from './reconcile.ts';
 export { drive } from './drive.ts';
 export type { DriveOptions, DriveOutcome } from './drive.ts';
 export { createStatusWriter, deepEqual, statusPatch } from './status.ts';
@@ -20,5 +28,13 @@ export type { LeaderElectionOptions, LeaderElector } from './leader.ts';
 export { createControllerMetrics } from './metrics.ts';
 export type { ControllerMetrics } from './metrics.ts';
 export { createControllerManager } from './manager.ts';
-export type { ControllerLogger, ControllerManager, KindController, ManagerOptions, ReconcileAnswer, ReconcileRequest, SourceRef } from './manager.ts';
+export type {
+  ControllerLogger,
+  ControllerManager,
+  KindController,
+  ManagerOptions,
+  ReconcileAnswer,
+  ReconcileRequest,
+  SourceRef,
+} from './manager.ts';
 export { startProbeServer } from './probes.ts';

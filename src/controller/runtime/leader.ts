@@ -70,7 +70,12 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     const at = now();
     let current: Lease | undefined;
     try {
-      current = await options.api.request<Lease>({ method: 'GET', path, timeoutMs: retryPeriod * 2, signal: stopper.signal });
+      current = await options.api.request<Lease>({
+        method: 'GET',
+        path,
+        timeoutMs: retryPeriod * 2,
+        signal: stopper.signal,
+      });
     } catch (error) {
       if (kubeStatusOf(error) !== 404) throw error;
     }
@@ -79,7 +84,12 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
       lease = await options.api.request<Lease>({
         method: 'POST',
         path: collectionPath(RESOURCES.lease, options.namespace),
-        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: options.name, namespace: options.namespace }, spec: { ...mine, acquireTime: micro(at), leaseTransitions: 0 } },
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: options.name, namespace: options.namespace },
+          spec: { ...mine, acquireTime: micro(at), leaseTransitions: 0 },
+        },
         timeoutMs: retryPeriod * 2,
         signal: stopper.signal,
       });
@@ -90,10 +100,14 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
     const key = JSON.stringify(spec);
     if (!observed || observed.key !== key) observed = { key, at };
     const holder = spec.holderIdentity ?? '';
-    const held = holder !== '' && holder !== options.identity && observed.at + (spec.leaseDurationSeconds ?? duration) * 1000 > at;
+    const held =
+      holder !== '' && holder !== options.identity && observed.at + (spec.leaseDurationSeconds ?? duration) * 1000 > at;
     if (held) return false;
     const transitions = spec.leaseTransitions ?? 0;
-    const next: LeaseSpec = holder === options.identity ? { ...spec, ...mine } : { ...mine, acquireTime: micro(at), leaseTransitions: transitions + 1 };
+    const next: LeaseSpec =
+      holder === options.identity
+        ? { ...spec, ...mine }
+        : { ...mine, acquireTime: micro(at), leaseTransitions: transitions + 1 };
     lease = await options.api.request<Lease>({
       method: 'PUT',
       path,
@@ -147,7 +161,10 @@ export function createLeaderElector(options: LeaderElectionOptions): LeaderElect
         await options.api.request({
           method: 'PUT',
           path,
-          body: { ...current, spec: { ...current.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: micro(now()) } },
+          body: {
+            ...current,
+            spec: { ...current.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: micro(now()) },
+          },
           timeoutMs: 3000,
         });
       } catch (error) {

@@ -31,8 +31,11 @@ export interface ReconcileRequest {
   stopping: AbortSignal;
 }
 
-export type ReconcileAnswer =
-  | { result: 'success' | 'failure' | 'stalled' | 'interrupted'; requeue: { afterMs: number } | { rateLimited: true; minMs: number } | { never: true }; error?: PinwardenError };
+export type ReconcileAnswer = {
+  result: 'success' | 'failure' | 'stalled' | 'interrupted';
+  requeue: { afterMs: number } | { rateLimited: true; minMs: number } | { never: true };
+  error?: PinwardenError;
+};
 
 export interface SourceRef {
   kind: string;
@@ -59,7 +62,14 @@ export interface ManagerOptions {
   labelSelector?: string;
   workers?: number;
   /** Undefined: no election, this process reconciles (single replica, tests). */
-  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationSeconds?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationSeconds?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
   backoff?: { baseMs: number; maxMs: number };
   metrics?: ControllerMetrics;
   logger?: ControllerLogger;
@@ -97,7 +107,10 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
   const informers = new Map<string, Informer[]>();
   const stopping = new AbortController();
   const inFlight = new Map<string, AbortController>();
-  const queue = createWorkQueue({ ...(options.backoff ? { backoff: options.backoff } : {}), onDepth: (depth) => metrics?.setQueueDepth(depth) });
+  const queue = createWorkQueue({
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+    onDepth: (depth) => metrics?.setQueueDepth(depth),
+  });
   const namespaces = options.namespaces && options.namespaces.length > 0 ? options.namespaces : [undefined];
   let leader: LeaderElector | undefined;
   let leading = options.leaderElection === undefined;
@@ -119,7 +132,12 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
       for (const informer of informers.get(controller.resource.kind) ?? []) {
         for (const candidate of informer.list()) {
           const ref = controller.sourceOf(candidate);
-          if (ref && ref.kind === kind && ref.name === source.metadata.name && ref.namespace === (source.metadata.namespace ?? '')) {
+          if (
+            ref &&
+            ref.kind === kind &&
+            ref.name === source.metadata.name &&
+            ref.namespace === (source.metadata.namespace ?? '')
+          ) {
             queue.add(keyOf(controller.resource.kind, candidate));
           }
         }
@@ -127,17 +145,26 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
     }
   };
 
-  const onEvent = (kind: string) => (event: InformerEvent): void => {
-    const controller = byKind.get(kind)!;
-    const key = keyOf(kind, event.object);
-    if (event.type === 'DELETED') {
-      inFlight.get(key)?.abort(new PinwardenError('PW_DEADLINE', 'the object was deleted'));
-      void Promise.resolve(controller.deleted?.(event.object)).catch((error: unknown) => logger.warn({ kind, key, err: toPinwardenError(error).message }, 'cleanup after delete failed'));
-      return;
-    }
-    if (event.type === 'ADDED' || wantsReconcile(event)) queue.add(key);
-    if (event.previous && artifactRevision(event.previous) !== artifactRevision(event.object) && artifactRevision(event.object) !== undefined) enqueueUsersOf(event.object, kind);
-  };
+  const onEvent =
+    (kind: string) =>
+    (event: InformerEvent): void => {
+      const controller = byKind.get(kind)!;
+      const key = keyOf(kind, event.object);
+      if (event.type === 'DELETED') {
+        inFlight.get(key)?.abort(new PinwardenError('PW_DEADLINE', 'the object was deleted'));
+        void Promise.resolve(controller.deleted?.(event.object)).catch((error: unknown) =>
+          logger.warn({ kind, key, err: toPinwardenError(error).message }, 'cleanup after delete failed'),
+        );
+        return;
+      }
+      if (event.type === 'ADDED' || wantsReconcile(event)) queue.add(key);
+      if (
+        event.previous &&
+        artifactRevision(event.previous) !== artifactRevision(event.object) &&
+        artifactRevision(event.object) !== undefined
+      )
+        enqueueUsersOf(event.object, kind);
+    };
 
   const handle = async (key: string): Promise<void> => {
     if (!leading || stopping.signal.aborted) return;
@@ -164,7 +191,8 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
       inFlight.delete(key);
     }
     metrics?.observeReconcile(kind, answer.result, (performance.now() - started) / 1000);
-    if (answer.error) logger.warn({ kind, key, code: answer.error.code, err: answer.error.message }, 'reconcile failed');
+    if (answer.error)
+      logger.warn({ kind, key, code: answer.error.code, err: answer.error.message }, 'reconcile failed');
     else logger.debug({ kind, key, result: answer.result }, 'reconciled');
     if (answer.result === 'interrupted') return;
     const requeue = answer.requeue;
@@ -185,7 +213,8 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
   };
 
   const enqueueAll = (): void => {
-    for (const [kind, list] of informers) for (const informer of list) for (const object of informer.list()) queue.add(keyOf(kind, object));
+    for (const [kind, list] of informers)
+      for (const informer of list) for (const object of informer.list()) queue.add(keyOf(kind, object));
   };
 
   return {
@@ -201,7 +230,8 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
             ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
             ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
             onEvent: onEvent(kind),
-            onError: (error) => logger.warn({ kind, namespace, code: error.code, err: error.message }, 'watch failed; retrying'),
+            onError: (error) =>
+              logger.warn({ kind, namespace, code: error.code, err: error.message }, 'watch failed; retrying'),
           }),
         );
         informers.set(kind, list);
@@ -219,7 +249,10 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
           onStartedLeading: () => {
             leading = true;
             metrics?.setLeader(true);
-            logger.info({ identity: election.identity, lease: `${election.namespace}/${election.name}` }, 'became leader');
+            logger.info(
+              { identity: election.identity, lease: `${election.namespace}/${election.name}` },
+              'became leader',
+            );
             enqueueAll();
             startWorkers();
           },
@@ -237,7 +270,9 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
         startWorkers();
       }
     },
-    synced: () => [...informers.values()].every((list) => list.every((informer) => informer.synced())) && informers.size === options.controllers.length,
+    synced: () =>
+      [...informers.values()].every((list) => list.every((informer) => informer.synced())) &&
+      informers.size === options.controllers.length,
     async waitForSync(signal) {
       await Promise.all([...informers.values()].flat().map((informer) => informer.waitForSync(signal)));
     },
@@ -264,11 +299,18 @@ function wantsReconcile(event: InformerEvent): boolean {
   if (!previous) return true;
   const before = previous.metadata;
   const after = event.object.metadata;
-  return before.generation !== after.generation || before.deletionTimestamp !== after.deletionTimestamp || before.annotations?.[REQUESTED_AT] !== after.annotations?.[REQUESTED_AT] || before.uid !== after.uid;
+  return (
+    before.generation !== after.generation ||
+    before.deletionTimestamp !== after.deletionTimestamp ||
+    before.annotations?.[REQUESTED_AT] !== after.annotations?.[REQUESTED_AT] ||
+    before.uid !== after.uid
+  );
 }
 
 function artifactRevision(object: KubeObject): string | undefined {
   const artifact = (object.status as { artifact?: { revision?: unknown; digest?: unknown } } | undefined)?.artifact;
   const revision = artifact?.revision;
-  return typeof revision === 'string' ? `${revision}|${typeof artifact?.digest === 'string' ? artifact.digest : ''}` : undefined;
+  return typeof revision === 'string'
+    ? `${revision}|${typeof artifact?.digest === 'string' ? artifact.digest : ''}`
+    : undefined;
 }

@@ -21,13 +21,47 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 
 export function createControllerMetrics(registry: Registry = new Registry()): ControllerMetrics {
   const registers = [registry];
-  const duration = new Histogram({ name: 'pinwarden_controller_reconcile_duration_seconds', help: 'Time of one reconcile, by kind and result.', labelNames: ['kind', 'result'], buckets: BUCKETS, registers });
-  const total = new Counter({ name: 'pinwarden_controller_reconcile_total', help: 'Reconciles, by kind and result.', labelNames: ['kind', 'result'], registers });
-  const depth = new Gauge({ name: 'pinwarden_controller_queue_depth', help: 'Keys ready in the work queue.', registers });
-  const leader = new Gauge({ name: 'pinwarden_controller_leader', help: '1 while this replica holds the leader Lease.', registers });
-  const synced = new Gauge({ name: 'pinwarden_controller_watch_synced', help: '1 once the watches of a kind listed everything.', labelNames: ['kind'], registers });
-  const api = new Counter({ name: 'pinwarden_controller_kube_requests_total', help: 'Kubernetes API requests, by method and status (0: no answer).', labelNames: ['method', 'status'], registers });
-  const registryCalls = new Counter({ name: 'pinwarden_controller_registry_requests_total', help: 'Registry requests made by reconciles, by endpoint, method and outcome.', labelNames: ['endpoint', 'method', 'outcome'], registers });
+  const duration = new Histogram({
+    name: 'pinwarden_controller_reconcile_duration_seconds',
+    help: 'Time of one reconcile, by kind and result.',
+    labelNames: ['kind', 'result'],
+    buckets: BUCKETS,
+    registers,
+  });
+  const total = new Counter({
+    name: 'pinwarden_controller_reconcile_total',
+    help: 'Reconciles, by kind and result.',
+    labelNames: ['kind', 'result'],
+    registers,
+  });
+  const depth = new Gauge({
+    name: 'pinwarden_controller_queue_depth',
+    help: 'Keys ready in the work queue.',
+    registers,
+  });
+  const leader = new Gauge({
+    name: 'pinwarden_controller_leader',
+    help: '1 while this replica holds the leader Lease.',
+    registers,
+  });
+  const synced = new Gauge({
+    name: 'pinwarden_controller_watch_synced',
+    help: '1 once the watches of a kind listed everything.',
+    labelNames: ['kind'],
+    registers,
+  });
+  const api = new Counter({
+    name: 'pinwarden_controller_kube_requests_total',
+    help: 'Kubernetes API requests, by method and status (0: no answer).',
+    labelNames: ['method', 'status'],
+    registers,
+  });
+  const registryCalls = new Counter({
+    name: 'pinwarden_controller_registry_requests_total',
+    help: 'Registry requests made by reconciles, by endpoint, method and outcome.',
+    labelNames: ['endpoint', 'method', 'outcome'],
+    registers,
+  });
   return {
     registry,
     observeReconcile(kind, result, seconds) {
@@ -39,7 +73,8 @@ export function createControllerMetrics(registry: Registry = new Registry()): Co
     setSynced: (kind, value) => synced.set({ kind }, value ? 1 : 0),
     onApiCall: (method, status) => api.inc({ method, status: String(status) }),
     onRegistryEvent(event) {
-      if (event.type === 'request') registryCalls.inc({ endpoint: event.endpoint, method: event.method, outcome: String(event.outcome) });
+      if (event.type === 'request')
+        registryCalls.inc({ endpoint: event.endpoint, method: event.method, outcome: String(event.outcome) });
     },
   };
 }

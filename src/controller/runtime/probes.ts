@@ -12,7 +12,13 @@ export interface ProbeServer {
   close(): Promise<void>;
 }
 
-export async function startProbeServer(options: { port: number; host: string; registry: Registry; isReady: () => boolean; isLeader: () => boolean }): Promise<ProbeServer> {
+export async function startProbeServer(options: {
+  port: number;
+  host: string;
+  registry: Registry;
+  isReady: () => boolean;
+  isLeader: () => boolean;
+}): Promise<ProbeServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     const json = (status: number, body: unknown): void => {
@@ -20,7 +26,10 @@ export async function startProbeServer(options: { port: number; host: string; re
     };
     if (request.method !== 'GET') return json(405, { status: 'method not allowed' });
     if (path === '/healthz') return json(200, { status: 'ok' });
-    if (path === '/readyz') return options.isReady() ? json(200, { status: 'ready', watchesSynced: true, leader: options.isLeader() }) : json(503, { status: 'not ready', watchesSynced: false });
+    if (path === '/readyz')
+      return options.isReady()
+        ? json(200, { status: 'ready', watchesSynced: true, leader: options.isLeader() })
+        : json(503, { status: 'not ready', watchesSynced: false });
     if (path === '/metrics') {
       options.registry.metrics().then(
         (text) => response.writeHead(200, { 'content-type': options.registry.contentType }).end(text),

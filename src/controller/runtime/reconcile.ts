@@ -41,10 +41,15 @@ export interface ReconcileScope<S extends Record<string, unknown> = Record<strin
   readonly facts: Record<string, unknown>;
 }
 
-export type ReconcileStep<S extends Record<string, unknown> = Record<string, unknown>> = (scope: ReconcileScope<S>) => Promise<StepResult>;
+export type ReconcileStep<S extends Record<string, unknown> = Record<string, unknown>> = (
+  scope: ReconcileScope<S>,
+) => Promise<StepResult>;
 
 /** Runs the steps in order until one does not `continue`. */
-export async function runSteps<S extends Record<string, unknown>>(steps: ReadonlyArray<ReconcileStep<S>>, scope: ReconcileScope<S>): Promise<StepResult> {
+export async function runSteps<S extends Record<string, unknown>>(
+  steps: ReadonlyArray<ReconcileStep<S>>,
+  scope: ReconcileScope<S>,
+): Promise<StepResult> {
   for (const step of steps) {
     let result: StepResult;
     try {
@@ -105,7 +110,8 @@ export function summarize(input: SummarizeInput): Summary {
     } else {
       conditions.delete(CONDITION.stalled);
       const reconciling = conditions.get(CONDITION.reconciling);
-      if (reconciling?.status === 'True') conditions.markTrue(CONDITION.reconciling, REASON.progressingWithRetry, reconciling.message);
+      if (reconciling?.status === 'True')
+        conditions.markTrue(CONDITION.reconciling, REASON.progressingWithRetry, reconciling.message);
     }
   } else {
     conditions.delete(CONDITION.reconciling);
@@ -123,7 +129,11 @@ export function summarize(input: SummarizeInput): Summary {
   const events = [...scope.events];
   const changed = !sameResult(input.previousReady, finalReady);
   if (changed && events.length === 0) {
-    events.push({ type: finalReady.status === 'False' ? 'Warning' : 'Normal', reason: finalReady.reason, message: finalReady.message });
+    events.push({
+      type: finalReady.status === 'False' ? 'Warning' : 'Normal',
+      reason: finalReady.reason,
+      message: finalReady.message,
+    });
   }
 
   const requeue: Summary['requeue'] =
@@ -135,14 +145,28 @@ export function summarize(input: SummarizeInput): Summary {
           : { rateLimited: true, minMs: retryAfterOf(result.error) }
       : { afterMs: (result.kind === 'done' ? result.requeueAfterMs : undefined) ?? input.intervalMs };
 
-  return { conditions, ready: finalReady, observeGeneration: result.kind !== 'fail' || result.stalled === true, requeue, events, result };
+  return {
+    conditions,
+    ready: finalReady,
+    observeGeneration: result.kind !== 'fail' || result.stalled === true,
+    requeue,
+    events,
+    result,
+  };
 }
 
 /** Flux's merge: the first bad condition (negative True, or positive False), else the first Unknown, else the first good one. */
-function readySummary(conditions: ConditionSet, rules: SummaryRules): { status: 'True' | 'False' | 'Unknown'; reason: string; message: string } {
+function readySummary(
+  conditions: ConditionSet,
+  rules: SummaryRules,
+): { status: 'True' | 'False' | 'Unknown'; reason: string; message: string } {
   const negative = new Set(rules.negativePolarity);
-  const present = rules.summarize.map((type) => conditions.get(type)).filter((condition): condition is Condition => condition !== undefined);
-  const bad = present.find((condition) => (negative.has(condition.type) ? condition.status === 'True' : condition.status === 'False'));
+  const present = rules.summarize
+    .map((type) => conditions.get(type))
+    .filter((condition): condition is Condition => condition !== undefined);
+  const bad = present.find((condition) =>
+    negative.has(condition.type) ? condition.status === 'True' : condition.status === 'False',
+  );
   if (bad) return { status: 'False', reason: bad.reason, message: bad.message };
   const unknown = present.find((condition) => condition.status === 'Unknown');
   if (unknown) return { status: 'Unknown', reason: unknown.reason, message: unknown.message };
@@ -152,7 +176,9 @@ function readySummary(conditions: ConditionSet, rules: SummaryRules): { status: 
 }
 
 function sameResult(previous: Condition | undefined, next: Condition): boolean {
-  return previous !== undefined && sameCondition({ ...previous, observedGeneration: 0 }, { ...next, observedGeneration: 0 });
+  return (
+    previous !== undefined && sameCondition({ ...previous, observedGeneration: 0 }, { ...next, observedGeneration: 0 })
+  );
 }
 
 function retryAfterOf(error: PinwardenError): number {

@@ -37,7 +37,8 @@ export interface StatusWriter {
 
 export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
   const attempts = options.attempts ?? 4;
-  const path = (object: KubeObject, sub?: string): string => objectPath(options.resource, object.metadata.namespace, object.metadata.name, sub);
+  const path = (object: KubeObject, sub?: string): string =>
+    objectPath(options.resource, object.metadata.namespace, object.metadata.name, sub);
   return {
     async write(object, update, signal) {
       let current = object;
@@ -55,8 +56,17 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
           });
         } catch (error) {
           if (kubeStatusOf(error) !== 409 || attempt >= attempts) throw error;
-          const fresh = await options.api.request<KubeObject>({ method: 'GET', path: path(current), ...(signal ? { signal } : {}) });
-          if (fresh.metadata.uid !== object.metadata.uid) throw new PinwardenError('PW_KUBE_API', `${options.resource.kind} ${path(current)} was replaced while its status was written`, { details: { status: 409, reason: 'Conflict' } });
+          const fresh = await options.api.request<KubeObject>({
+            method: 'GET',
+            path: path(current),
+            ...(signal ? { signal } : {}),
+          });
+          if (fresh.metadata.uid !== object.metadata.uid)
+            throw new PinwardenError(
+              'PW_KUBE_API',
+              `${options.resource.kind} ${path(current)} was replaced while its status was written`,
+              { details: { status: 409, reason: 'Conflict' } },
+            );
           current = fresh;
         }
       }
@@ -67,9 +77,13 @@ export function createStatusWriter(options: StatusWriterOptions): StatusWriter {
 /** The merge patch of `status`, or undefined when the live status already says all of it. */
 export function statusPatch(object: KubeObject, update: StatusUpdate): Record<string, unknown> | undefined {
   const status = (object.status ?? {}) as Record<string, unknown>;
-  const live = (Array.isArray(status.conditions) ? status.conditions : []).map(parseCondition).filter((condition): condition is Condition => condition !== undefined);
+  const live = (Array.isArray(status.conditions) ? status.conditions : [])
+    .map(parseCondition)
+    .filter((condition): condition is Condition => condition !== undefined);
   const owned = new Set(update.owned);
-  const ours = new Map(update.conditions.filter((condition) => owned.has(condition.type)).map((condition) => [condition.type, condition]));
+  const ours = new Map(
+    update.conditions.filter((condition) => owned.has(condition.type)).map((condition) => [condition.type, condition]),
+  );
   const merged: Condition[] = [];
   // Keep the live order (others' conditions stay where they are), then append our new types.
   for (const condition of live) {
@@ -82,9 +96,15 @@ export function statusPatch(object: KubeObject, update: StatusUpdate): Record<st
   merged.push(...ours.values());
 
   const patch: Record<string, unknown> = {};
-  const conditionsChanged = merged.length !== live.length || merged.some((condition, index) => !sameCondition(condition, live[index]) || condition.lastTransitionTime !== live[index]?.lastTransitionTime);
+  const conditionsChanged =
+    merged.length !== live.length ||
+    merged.some(
+      (condition, index) =>
+        !sameCondition(condition, live[index]) || condition.lastTransitionTime !== live[index]?.lastTransitionTime,
+    );
   if (conditionsChanged) patch.conditions = merged;
-  if (update.observedGeneration !== undefined && status.observedGeneration !== update.observedGeneration) patch.observedGeneration = update.observedGeneration;
+  if (update.observedGeneration !== undefined && status.observedGeneration !== update.observedGeneration)
+    patch.observedGeneration = update.observedGeneration;
   for (const [key, value] of Object.entries(update.fields ?? {})) {
     if (value === null ? key in status : !deepEqual(status[key], value)) patch[key] = value;
   }

@@ -24,16 +24,47 @@ import { RESOURCES } from '../../kube/index.ts';
 import { compileTagFilter, highestMatchingTag, parseRepositoryUrl, parseSemverConstraint } from '../../oci/index.ts';
 import type { Call, Descriptor, Repository } from '../../oci/index.ts';
 import { CONDITION, CONTINUE, REASON, drive, jittered, markProgressing } from '../runtime/index.ts';
-import type { EventRecorder, KindController, ReconcileAnswer, ReconcileScope, ReconcileStep, StatusWriter, SummaryRules } from '../runtime/index.ts';
+import type {
+  EventRecorder,
+  KindController,
+  ReconcileAnswer,
+  ReconcileScope,
+  ReconcileStep,
+  StatusWriter,
+  SummaryRules,
+} from '../runtime/index.ts';
 import type { ArtifactStore, StoredArtifact } from './store.ts';
 
 export const PINNED_FROM = 'pinwarden.dev/pinned-from';
 
 /** Flux's OCIRepository Ready summary (SC `ociRepositoryReadyCondition`). */
 export const OCI_RULES: SummaryRules = {
-  summarize: [CONDITION.storageOperationFailed, CONDITION.fetchFailed, CONDITION.artifactOutdated, CONDITION.artifactInStorage, CONDITION.sourceVerified, CONDITION.stalled, CONDITION.reconciling],
-  negativePolarity: [CONDITION.storageOperationFailed, CONDITION.fetchFailed, CONDITION.artifactOutdated, CONDITION.stalled, CONDITION.reconciling],
-  owned: [CONDITION.ready, CONDITION.reconciling, CONDITION.stalled, CONDITION.artifactInStorage, CONDITION.artifactOutdated, CONDITION.sourceVerified, CONDITION.fetchFailed, CONDITION.storageOperationFailed],
+  summarize: [
+    CONDITION.storageOperationFailed,
+    CONDITION.fetchFailed,
+    CONDITION.artifactOutdated,
+    CONDITION.artifactInStorage,
+    CONDITION.sourceVerified,
+    CONDITION.stalled,
+    CONDITION.reconciling,
+  ],
+  negativePolarity: [
+    CONDITION.storageOperationFailed,
+    CONDITION.fetchFailed,
+    CONDITION.artifactOutdated,
+    CONDITION.stalled,
+    CONDITION.reconciling,
+  ],
+  owned: [
+    CONDITION.ready,
+    CONDITION.reconciling,
+    CONDITION.stalled,
+    CONDITION.artifactInStorage,
+    CONDITION.artifactOutdated,
+    CONDITION.sourceVerified,
+    CONDITION.fetchFailed,
+    CONDITION.storageOperationFailed,
+  ],
   readyFromError: true,
 };
 
@@ -97,7 +128,11 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
     async function progressing(scope) {
       const generation = scope.object.metadata.generation ?? 0;
       const observed = statusOf(scope.object).observedGeneration;
-      if (observed !== generation) markProgressing(scope.conditions, `processing object: new generation ${typeof observed === 'number' ? observed : -1} -> ${generation}`);
+      if (observed !== generation)
+        markProgressing(
+          scope.conditions,
+          `processing object: new generation ${typeof observed === 'number' ? observed : -1} -> ${generation}`,
+        );
       // A failed verification is recomputed every time (Flux deletes it at the start of a reconcile).
       if (scope.conditions.isFalse(CONDITION.sourceVerified)) scope.conditions.delete(CONDITION.sourceVerified);
       return CONTINUE;
@@ -105,16 +140,23 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
     async function policyCheck(scope) {
       const evaluation = evaluate(scope.object, options.policy(), { phase: 'admission' });
       // The controller resolves the tag itself at every reconcile, so "not pinned" is not a reason to refuse.
-      const denials = evaluation.findings.filter((finding) => finding.severity === 'error' && !(finding.ruleId === 'digest-required' && finding.path === 'spec.ref.digest'));
+      const denials = evaluation.findings.filter(
+        (finding) =>
+          finding.severity === 'error' && !(finding.ruleId === 'digest-required' && finding.path === 'spec.ref.digest'),
+      );
       if (evaluation.verdict !== 'deny' || denials.length === 0) return CONTINUE;
-      const error = new PinwardenError('PW_POLICY_DENIED', `refused by the SourcePolicy: ${denials.map((finding) => `${finding.ruleId} (${finding.path}): ${finding.message}`).join('; ')}`);
+      const error = new PinwardenError(
+        'PW_POLICY_DENIED',
+        `refused by the SourcePolicy: ${denials.map((finding) => `${finding.ruleId} (${finding.path}): ${finding.message}`).join('; ')}`,
+      );
       return { kind: 'fail', error, stalled: true };
     },
     async function url(scope) {
       const spec = specOf(scope.object);
       const raw = typeof spec.url === 'string' ? spec.url : '';
       try {
-        if (!raw.startsWith('oci://')) throw new PinwardenError('PW_REF_INVALID', "URL must be in format 'oci://<domain>/<org>/<repo>'");
+        if (!raw.startsWith('oci://'))
+          throw new PinwardenError('PW_REF_INVALID', "URL must be in format 'oci://<domain>/<org>/<repo>'");
         parseRepositoryUrl(raw);
       } catch (error) {
         const failure = toPinwardenError(error, 'PW_REF_INVALID');
@@ -136,12 +178,18 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
           facts.tag = pinnedTag(scope.object);
         } else if (typeof ref.semver === 'string' && ref.semver !== '') {
           const constraint = parseSemverConstraint(ref.semver);
-          const filter = typeof ref.semverFilter === 'string' && ref.semverFilter !== '' ? compileTagFilter(ref.semverFilter) : undefined;
+          const filter =
+            typeof ref.semverFilter === 'string' && ref.semverFilter !== ''
+              ? compileTagFilter(ref.semverFilter)
+              : undefined;
           const tags: string[] = [];
           for await (const tag of repository.tags(facts.call)) tags.push(tag);
           const tag = highestMatchingTag(tags, constraint, filter);
           if (tag === undefined) {
-            const error = new PinwardenError('PW_NO_MATCHING_TAG', `failed to determine the artifact tag for '${facts.url}': no match found for semver: ${ref.semver}`);
+            const error = new PinwardenError(
+              'PW_NO_MATCHING_TAG',
+              `failed to determine the artifact tag for '${facts.url}': no match found for semver: ${ref.semver}`,
+            );
             scope.conditions.markTrue(CONDITION.fetchFailed, ERRORS.PW_NO_MATCHING_TAG.reason, error.message);
             return { kind: 'fail', error };
           }
@@ -163,7 +211,11 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
       facts.revision = revision;
       const artifact = statusOf(scope.object).artifact;
       if (artifact && artifact.revision !== revision) {
-        scope.conditions.markTrue(CONDITION.artifactOutdated, 'NewRevision', `new revision '${revision}' for '${facts.url}'`);
+        scope.conditions.markTrue(
+          CONDITION.artifactOutdated,
+          'NewRevision',
+          `new revision '${revision}' for '${facts.url}'`,
+        );
         markProgressing(scope.conditions, `building artifact: new revision '${revision}' for '${facts.url}'`);
       }
       return CONTINUE;
@@ -174,20 +226,26 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
       const artifact = status.artifact;
       if (!artifact || artifact.revision !== facts.revision) return CONTINUE;
       if (contentConfigChanged(scope.object)) return CONTINUE;
-      const stored = typeof artifact.digest === 'string' && (await options.store.directoryFor(artifact.digest)) !== undefined;
+      const stored =
+        typeof artifact.digest === 'string' && (await options.store.directoryFor(artifact.digest)) !== undefined;
       if (!stored) {
         markProgressing(scope.conditions, 'building artifact: disappeared from storage');
         return CONTINUE;
       }
       if (specOf(scope.object).verify !== undefined) {
         const verified = scope.conditions.get(CONDITION.sourceVerified);
-        if (verified?.status !== 'True' || verified.observedGeneration !== scope.object.metadata.generation) return CONTINUE;
+        if (verified?.status !== 'True' || verified.observedGeneration !== scope.object.metadata.generation)
+          return CONTINUE;
       } else {
         scope.conditions.delete(CONDITION.sourceVerified);
       }
       scope.conditions.delete(CONDITION.fetchFailed);
       scope.conditions.delete(CONDITION.artifactOutdated);
-      scope.conditions.markTrue(CONDITION.artifactInStorage, REASON.succeeded, `stored artifact for digest '${artifact.revision}'`);
+      scope.conditions.markTrue(
+        CONDITION.artifactInStorage,
+        REASON.succeeded,
+        `stored artifact for digest '${artifact.revision}'`,
+      );
       return { kind: 'done' };
     },
     async function verify(scope) {
@@ -213,9 +271,16 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
         } else {
           scope.conditions.markTrue(CONDITION.fetchFailed, ERRORS[outcome.error.code].reason, message);
         }
-        return { kind: 'fail', error: new PinwardenError(outcome.error.code, message, { details: outcome.error.details }) };
+        return {
+          kind: 'fail',
+          error: new PinwardenError(outcome.error.code, message, { details: outcome.error.details }),
+        };
       }
-      scope.conditions.markTrue(CONDITION.sourceVerified, REASON.succeeded, `verified signature of revision ${facts.revision}`);
+      scope.conditions.markTrue(
+        CONDITION.sourceVerified,
+        REASON.succeeded,
+        `verified signature of revision ${facts.revision}`,
+      );
       return CONTINUE;
     },
     async function pull(scope) {
@@ -223,7 +288,9 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
       const spec = specOf(scope.object);
       const selector = (spec.layerSelector ?? {}) as { mediaType?: unknown; operation?: unknown };
       const layerSelector = {
-        ...(typeof selector.mediaType === 'string' && selector.mediaType !== '' ? { mediaType: selector.mediaType } : {}),
+        ...(typeof selector.mediaType === 'string' && selector.mediaType !== ''
+          ? { mediaType: selector.mediaType }
+          : {}),
         operation: selector.operation === 'copy' ? ('copy' as const) : ('extract' as const),
       };
       let stored: StoredArtifact | undefined;
@@ -233,7 +300,13 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
         const key = storeKey(facts.descriptor!.digest, layerSelector);
         stored = await options.store.get(key);
         stored ??= await options.store.put(key, async (destination) => {
-          const pulled = await options.pull({ repository: facts.repository!, digest: facts.descriptor!.digest, layerSelector, destination, call: facts.call });
+          const pulled = await options.pull({
+            repository: facts.repository!,
+            digest: facts.descriptor!.digest,
+            layerSelector,
+            destination,
+            call: facts.call,
+          });
           return { metadata: pulled.annotations };
         });
       } catch (error) {
@@ -249,7 +322,9 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
         path: `ocirepository/${scope.object.metadata.namespace ?? ''}/${scope.object.metadata.name}/${stored.digest.slice('sha256:'.length)}`,
         url: `file://${stored.directory}`,
         size: stored.size,
-        lastUpdateTime: now().toISOString().replace(/\.\d+Z$/, 'Z'),
+        lastUpdateTime: now()
+          .toISOString()
+          .replace(/\.\d+Z$/, 'Z'),
         ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
       };
       scope.status.artifact = artifact;
@@ -257,14 +332,21 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
       scope.status.observedIgnore = typeof spec.ignore === 'string' ? spec.ignore : null;
       scope.conditions.delete(CONDITION.fetchFailed);
       scope.conditions.delete(CONDITION.artifactOutdated);
-      scope.conditions.markTrue(CONDITION.artifactInStorage, REASON.succeeded, `stored artifact for digest '${revision}'`);
+      scope.conditions.markTrue(
+        CONDITION.artifactInStorage,
+        REASON.succeeded,
+        `stored artifact for digest '${revision}'`,
+      );
       const source = metadata['org.opencontainers.image.source'];
       const origin = metadata['org.opencontainers.image.revision'];
       scope.events.push({
         type: 'Normal',
         reason: 'NewArtifact',
         message: `stored artifact with revision '${revision}' from '${facts.url}'${source && origin ? `, origin source '${source}', origin revision '${origin}'` : ''}`,
-        annotations: { 'source.toolkit.fluxcd.io/revision': revision, 'source.toolkit.fluxcd.io/digest': stored.digest },
+        annotations: {
+          'source.toolkit.fluxcd.io/revision': revision,
+          'source.toolkit.fluxcd.io/digest': stored.digest,
+        },
       });
       return { kind: 'done' };
     },
@@ -276,7 +358,8 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
     async reconcile({ object, signal, stopping }): Promise<ReconcileAnswer> {
       const interval = specOf(object).interval;
       const intervalMs = (typeof interval === 'string' ? parseGoDurationMs(interval) : undefined) ?? 600_000;
-      if (specOf(object).suspend === true) return { result: 'success', requeue: { afterMs: jittered(intervalMs, 0.1, options.random) } };
+      if (specOf(object).suspend === true)
+        return { result: 'success', requeue: { afterMs: jittered(intervalMs, 0.1, options.random) } };
       const outcome = await drive({
         object,
         steps,
@@ -297,7 +380,10 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
 }
 
 /** The store key of what was taken from a manifest: the manifest digest for `extract` of the default layer. */
-export function storeKey(manifestDigest: string, selector: { mediaType?: string; operation: 'extract' | 'copy' }): string {
+export function storeKey(
+  manifestDigest: string,
+  selector: { mediaType?: string; operation: 'extract' | 'copy' },
+): string {
   if (selector.mediaType === undefined && selector.operation === 'extract') return manifestDigest;
   // Another selection of the same manifest is other content: a digest of (manifest, selection).
   return `sha256:${sha256Hex(`${manifestDigest}\u0000${selector.mediaType ?? ''}\u0000${selector.operation}`)}`;
@@ -308,15 +394,23 @@ function sha256Hex(text: string): string {
 }
 
 function failWith(error: PinwardenError, message: string): { kind: 'fail'; error: PinwardenError } {
-  return { kind: 'fail', error: message === error.message ? error : new PinwardenError(error.code, message, { details: error.details }) };
+  return {
+    kind: 'fail',
+    error: message === error.message ? error : new PinwardenError(error.code, message, { details: error.details }),
+  };
 }
 
 function specOf(object: KubeObject): Record<string, unknown> {
   return typeof object.spec === 'object' && object.spec !== null ? (object.spec as Record<string, unknown>) : {};
 }
 
-function statusOf(object: KubeObject): { observedGeneration?: unknown; artifact?: Partial<ArtifactStatus>; observedIgnore?: unknown; observedLayerSelector?: unknown } {
-  return typeof object.status === 'object' && object.status !== null ? (object.status) : {};
+function statusOf(object: KubeObject): {
+  observedGeneration?: unknown;
+  artifact?: Partial<ArtifactStatus>;
+  observedIgnore?: unknown;
+  observedLayerSelector?: unknown;
+} {
+  return typeof object.status === 'object' && object.status !== null ? object.status : {};
 }
 
 function timeoutOf(object: KubeObject): number | undefined {
@@ -355,7 +449,8 @@ function contentConfigChanged(object: KubeObject): boolean {
   const status = statusOf(object);
   const ignore = typeof spec.ignore === 'string' ? spec.ignore : undefined;
   const observedIgnore = typeof status.observedIgnore === 'string' ? status.observedIgnore : undefined;
-  const selector = spec.layerSelector && Object.keys(spec.layerSelector).length > 0 ? JSON.stringify(spec.layerSelector) : undefined;
+  const selector =
+    spec.layerSelector && Object.keys(spec.layerSelector).length > 0 ? JSON.stringify(spec.layerSelector) : undefined;
   const observedSelector = status.observedLayerSelector ? JSON.stringify(status.observedLayerSelector) : undefined;
   return ignore !== observedIgnore || selector !== observedSelector;
 }

@@ -10,7 +10,8 @@ import { PinwardenError } from '../../core/errors.ts';
 import type { ArtifactPuller } from './ocirepository.ts';
 
 export const flowPuller: ArtifactPuller = async (request) => {
-  if (!isDigest(request.digest)) throw new PinwardenError('PW_REF_INVALID', `'${request.digest.slice(0, 80)}' is not a sha256 digest`);
+  if (!isDigest(request.digest))
+    throw new PinwardenError('PW_REF_INVALID', `'${request.digest.slice(0, 80)}' is not a sha256 digest`);
   const pulled = await pullArtifact({
     repository: request.repository,
     subject: request.digest,

@@ -41,7 +41,10 @@ export interface ArtifactStore extends ArtifactLookup {
    * visible only once complete. Evicts least recently used artifacts to stay under the cap; PW_TOO_LARGE when
    * this artifact alone is over it.
    */
-  put(digest: string, produce: (directory: string) => Promise<void | { metadata?: Record<string, string> }>): Promise<StoredArtifact>;
+  put(
+    digest: string,
+    produce: (directory: string) => Promise<void | { metadata?: Record<string, string> }>,
+  ): Promise<StoredArtifact>;
   /** The stored artifact (its files checked as `directoryFor` checks them), or undefined. */
   get(digest: string): Promise<StoredArtifact | undefined>;
   remove(digest: string): Promise<void>;
@@ -102,7 +105,8 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
   let writes: Promise<unknown> = Promise.resolve();
 
   const hexOf = (digest: string): string => {
-    if (!DIGEST.test(digest)) throw new PinwardenError('PW_INPUT_INVALID', `artifact store: '${digest.slice(0, 80)}' is not a sha256 digest`);
+    if (!DIGEST.test(digest))
+      throw new PinwardenError('PW_INPUT_INVALID', `artifact store: '${digest.slice(0, 80)}' is not a sha256 digest`);
     return digest.slice('sha256:'.length);
   };
   const contentDir = (digest: string): string => join(dataDir, hexOf(digest));
@@ -137,15 +141,25 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
   };
 
   const evictFor = async (incoming: number): Promise<void> => {
-    if (incoming > maxBytes) throw new PinwardenError('PW_TOO_LARGE', `artifact of ${incoming} bytes is over the artifact store's cap of ${maxBytes} bytes`);
-    const candidates = [...entries.values()].filter((entry) => !busy.has(entry.digest)).sort((a, b) => a.lastUsed - b.lastUsed);
+    if (incoming > maxBytes)
+      throw new PinwardenError(
+        'PW_TOO_LARGE',
+        `artifact of ${incoming} bytes is over the artifact store's cap of ${maxBytes} bytes`,
+      );
+    const candidates = [...entries.values()]
+      .filter((entry) => !busy.has(entry.digest))
+      .sort((a, b) => a.lastUsed - b.lastUsed);
     let used = total();
     for (const entry of candidates) {
       if (used + incoming <= maxBytes) break;
       used -= entry.size;
       await dropEntry(entry.digest);
     }
-    if (used + incoming > maxBytes) throw new PinwardenError('PW_TOO_LARGE', `artifact store full: ${used} bytes in use by artifacts being read, cap ${maxBytes}`);
+    if (used + incoming > maxBytes)
+      throw new PinwardenError(
+        'PW_TOO_LARGE',
+        `artifact store full: ${used} bytes in use by artifacts being read, cap ${maxBytes}`,
+      );
   };
 
   /** Re-hashes the files against the manifest the index vouches for. */
@@ -159,7 +173,12 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
       if (actual.length !== manifest.files.length) return false;
       return actual.every((file, index) => {
         const expected = manifest.files[index];
-        return expected !== undefined && expected.path === file.path && expected.size === file.size && expected.sha256 === file.sha256;
+        return (
+          expected !== undefined &&
+          expected.path === file.path &&
+          expected.size === file.size &&
+          expected.sha256 === file.sha256
+        );
       });
     } catch {
       return false;
@@ -179,18 +198,31 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
       }
       entries.clear();
       for (const entry of index?.version === 1 && Array.isArray(index.entries) ? index.entries : []) {
-        if (typeof entry.digest === 'string' && DIGEST.test(entry.digest) && typeof entry.size === 'number' && typeof entry.manifestSha256 === 'string') entries.set(entry.digest, entry);
+        if (
+          typeof entry.digest === 'string' &&
+          DIGEST.test(entry.digest) &&
+          typeof entry.size === 'number' &&
+          typeof entry.manifestSha256 === 'string'
+        )
+          entries.set(entry.digest, entry);
       }
       // Whatever the index does not vouch for was not (completely) written by this store.
       const known = new Set([...entries.keys()].flatMap((digest) => [hexOf(digest), `${hexOf(digest)}.manifest.json`]));
-      for (const name of await readdir(dataDir)) if (!known.has(name)) await rm(join(dataDir, name), { recursive: true, force: true });
+      for (const name of await readdir(dataDir))
+        if (!known.has(name)) await rm(join(dataDir, name), { recursive: true, force: true });
     },
     has: (digest) => entries.has(digest),
     async get(digest) {
       const directory = await this.directoryFor(digest);
       const entry = entries.get(digest);
       if (directory === undefined || !entry) return undefined;
-      return { digest, directory, size: entry.size, files: entry.files, ...(entry.metadata ? { metadata: entry.metadata } : {}) };
+      return {
+        digest,
+        directory,
+        size: entry.size,
+        files: entry.files,
+        ...(entry.metadata ? { metadata: entry.metadata } : {}),
+      };
     },
     async directoryFor(digest) {
       const entry = entries.get(digest);
@@ -230,10 +262,23 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
           await evictFor(size);
           await writeAtomically(manifestPath(digest), manifest, tmpDir);
           await rename(content, contentDir(digest));
-          entries.set(digest, { digest, size, files: files.length, manifestSha256: sha256(manifest), lastUsed: now(), ...(metadata ? { metadata } : {}) });
+          entries.set(digest, {
+            digest,
+            size,
+            files: files.length,
+            manifestSha256: sha256(manifest),
+            lastUsed: now(),
+            ...(metadata ? { metadata } : {}),
+          });
           checked.add(digest);
           await saveIndex();
-          return { digest, directory: contentDir(digest), size, files: files.length, ...(metadata ? { metadata } : {}) };
+          return {
+            digest,
+            directory: contentDir(digest),
+            size,
+            files: files.length,
+            ...(metadata ? { metadata } : {}),
+          };
         });
       } finally {
         release();
@@ -276,11 +321,15 @@ async function hashTree(dir: string, maxFiles: number): Promise<FileRecord[]> {
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
       else if (entry.isFile()) {
-        if (records.length >= maxFiles) throw new PinwardenError('PW_ARTIFACT_UNSAFE', `artifact has more than ${maxFiles} files`);
+        if (records.length >= maxFiles)
+          throw new PinwardenError('PW_ARTIFACT_UNSAFE', `artifact has more than ${maxFiles} files`);
         const info = await stat(path);
         records.push({ path: relative(dir, path).split(sep).join('/'), size: info.size, sha256: await hashFile(path) });
       } else {
-        throw new PinwardenError('PW_ARTIFACT_UNSAFE', `artifact store: ${relative(dir, path)} is not a regular file or directory`);
+        throw new PinwardenError(
+          'PW_ARTIFACT_UNSAFE',
+          `artifact store: ${relative(dir, path)} is not a regular file or directory`,
+        );
       }
     }
   };

@@ -31,7 +31,8 @@ export function constrainsClaims(pattern: ClaimConstraints): boolean {
 /** Undefined when the certificate satisfies the pattern, else the first field that does not match. */
 export function identityMismatch(pattern: IdentityPattern, signer: SignerIdentity): string | undefined {
   const issuer = signer.issuer ?? '';
-  if (pattern.issuer !== '' && !goRegexMatches(pattern.issuer, issuer)) return `issuer ${signer.issuer ?? '(none)'} does not match ${pattern.issuer}`;
+  if (pattern.issuer !== '' && !goRegexMatches(pattern.issuer, issuer))
+    return `issuer ${signer.issuer ?? '(none)'} does not match ${pattern.issuer}`;
   if (pattern.subject !== '' && !signer.subjects.some((san) => goRegexMatches(pattern.subject, san))) {
     return `no subject of [${signer.subjects.join(', ')}] matches ${pattern.subject}`;
   }

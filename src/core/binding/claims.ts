@@ -40,7 +40,11 @@ export interface CertificateClaims {
   readonly problems: readonly string[];
 }
 
-export const EMPTY_CLAIMS: CertificateClaims = Object.freeze({ values: Object.freeze({}), origins: Object.freeze({}), problems: Object.freeze([]) });
+export const EMPTY_CLAIMS: CertificateClaims = Object.freeze({
+  values: Object.freeze({}),
+  origins: Object.freeze({}),
+  problems: Object.freeze([]),
+});
 
 /** `certificate SourceRepositoryDigest` / `certificate GitHubWorkflowSHA (1.3.6.1.4.1.57264.1.3)`. */
 export function describeOrigin(claims: CertificateClaims, name: ClaimName): string {

@@ -6,8 +6,7 @@
  */
 
 export type ParsedRevision =
-  | { ok: true; ref?: string; algorithm: 'sha1' | 'sha256' | 'bare'; hex: string }
-  | { ok: false; reason: string };
+  { ok: true; ref?: string; algorithm: 'sha1' | 'sha256' | 'bare'; hex: string } | { ok: false; reason: string };
 
 export const MAX_REVISION_LENGTH = 1024;
 const HEX = /^[0-9a-fA-F]+$/;
@@ -16,7 +15,8 @@ const LENGTHS = { sha1: 40, sha256: 64 } as const;
 export function parseRevision(revision: string): ParsedRevision {
   const text = revision.trim();
   if (text === '') return { ok: false, reason: 'is empty' };
-  if (text.length > MAX_REVISION_LENGTH) return { ok: false, reason: `is longer than ${MAX_REVISION_LENGTH} characters` };
+  if (text.length > MAX_REVISION_LENGTH)
+    return { ok: false, reason: `is longer than ${MAX_REVISION_LENGTH} characters` };
   const at = text.lastIndexOf('@');
   const ref = at >= 0 ? text.slice(0, at) : undefined;
   const commit = at >= 0 ? text.slice(at + 1) : text;
@@ -25,9 +25,14 @@ export function parseRevision(revision: string): ParsedRevision {
   if (colon < 0) return bare(commit, ref);
   const algorithm = commit.slice(0, colon).toLowerCase();
   const hex = commit.slice(colon + 1);
-  if (algorithm !== 'sha1' && algorithm !== 'sha256') return { ok: false, reason: `names an unknown object format '${algorithm}' (sha1 or sha256)` };
+  if (algorithm !== 'sha1' && algorithm !== 'sha256')
+    return { ok: false, reason: `names an unknown object format '${algorithm}' (sha1 or sha256)` };
   if (!HEX.test(hex)) return { ok: false, reason: `has a ${algorithm} id that is not hexadecimal` };
-  if (hex.length !== LENGTHS[algorithm]) return { ok: false, reason: `has a ${hex.length}-character ${algorithm} id, not a full ${LENGTHS[algorithm]}-character commit id` };
+  if (hex.length !== LENGTHS[algorithm])
+    return {
+      ok: false,
+      reason: `has a ${hex.length}-character ${algorithm} id, not a full ${LENGTHS[algorithm]}-character commit id`,
+    };
   return { ok: true, ...(ref !== undefined ? { ref } : {}), algorithm, hex: hex.toLowerCase() };
 }
 
@@ -38,7 +43,10 @@ function bare(commit: string, ref: string | undefined): ParsedRevision {
       : { ok: false, reason: `has '${commit}' after @, not sha1:<commit>` };
   }
   if (commit.length !== 40 && commit.length !== 64) {
-    return { ok: false, reason: `is a ${commit.length}-character commit id: a short sha does not name one commit (use the full 40 or 64 hex)` };
+    return {
+      ok: false,
+      reason: `is a ${commit.length}-character commit id: a short sha does not name one commit (use the full 40 or 64 hex)`,
+    };
   }
   return { ok: true, ...(ref !== undefined ? { ref } : {}), algorithm: 'bare', hex: commit.toLowerCase() };
 }

@@ -17,9 +17,16 @@ export function normalizeSourceUrl(raw: string): NormalizedSource {
   if (text === '') return { ok: false, reason: 'is empty' };
   if (text.length > MAX_SOURCE_LENGTH) return { ok: false, reason: `is longer than ${MAX_SOURCE_LENGTH} characters` };
   const parts = splitUrl(text);
-  if (!parts) return { ok: false, reason: 'is not a repository URL (https://host/owner/name, ssh://git@host/owner/name or git@host:owner/name)' };
+  if (!parts)
+    return {
+      ok: false,
+      reason: 'is not a repository URL (https://host/owner/name, ssh://git@host/owner/name or git@host:owner/name)',
+    };
   const host = parts.host.toLowerCase();
-  let path = parts.path.replace(/\/+$/, '').replace(/\.git$/i, '').replace(/\/+$/, '');
+  let path = parts.path
+    .replace(/\/+$/, '')
+    .replace(/\.git$/i, '')
+    .replace(/\/+$/, '');
   if (path === '' || path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
     return { ok: false, reason: 'names no repository path' };
   }
@@ -40,7 +47,12 @@ function splitUrl(text: string): UrlParts | undefined {
   if (url) {
     const scheme = url[1]!.toLowerCase();
     if (!['https', 'http', 'ssh', 'git', 'git+ssh', 'ssh+git'].includes(scheme)) return undefined;
-    return { scheme: scheme.includes('ssh') ? 'ssh' : scheme, host: url[2]!, ...(url[3] !== undefined ? { port: url[3] } : {}), path: url[4]! };
+    return {
+      scheme: scheme.includes('ssh') ? 'ssh' : scheme,
+      host: url[2]!,
+      ...(url[3] !== undefined ? { port: url[3] } : {}),
+      path: url[4]!,
+    };
   }
   // scp-like: [user@]host:path (no scheme, no slash before the colon)
   const scp = /^(?:[^@/:]+@)?([^/:@]+):(?!\/\/)([^?#]+)$/.exec(text);
@@ -54,5 +66,7 @@ function splitUrl(text: string): UrlParts | undefined {
  * `scheme://` URL is replaced (except ssh's conventional `git` user); nothing else changes.
  */
 export function redactSourceUrl(raw: string): string {
-  return raw.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^@/?#]*)@/, (whole, scheme: string, userinfo: string) => (userinfo === 'git' ? whole : `${scheme}***@`));
+  return raw.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^@/?#]*)@/, (whole, scheme: string, userinfo: string) =>
+    userinfo === 'git' ? whole : `${scheme}***@`,
+  );
 }

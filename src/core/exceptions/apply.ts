@@ -16,7 +16,13 @@ export interface ExceptionOutcome {
   expired: ExpiredException[];
 }
 
-export function applyExceptions(object: unknown, ref: ObjectRef, rule: DecidingRule | undefined, findings: readonly Finding[], set: ExceptionSet): ExceptionOutcome {
+export function applyExceptions(
+  object: unknown,
+  ref: ObjectRef,
+  rule: DecidingRule | undefined,
+  findings: readonly Finding[],
+  set: ExceptionSet,
+): ExceptionOutcome {
   const covering = set.exceptions.filter((exception) => covers(exception, object, ref, rule));
   if (covering.length === 0) return { findings: [...findings], waived: [], expired: [] };
   const kept: Finding[] = [];
@@ -32,7 +38,10 @@ export function applyExceptions(object: unknown, ref: ObjectRef, rule: DecidingR
     const lapsed = relevant[0];
     if (lapsed) {
       expired.set(idOf(lapsed), describeExpired(lapsed));
-      kept.push({ ...finding, message: `${finding.message} (exception ${idOf(lapsed)} expired ${lapsed.spec.expires} and no longer waives this)` });
+      kept.push({
+        ...finding,
+        message: `${finding.message} (exception ${idOf(lapsed)} expired ${lapsed.spec.expires} and no longer waives this)`,
+      });
     } else {
       kept.push(finding);
     }
@@ -52,9 +61,18 @@ export function expiredExceptions(set: ExceptionSet): ExpiredException[] {
     .map(describeExpired);
 }
 
-function covers(exception: SourcePolicyException, object: unknown, ref: ObjectRef, rule: DecidingRule | undefined): boolean {
+function covers(
+  exception: SourcePolicyException,
+  object: unknown,
+  ref: ObjectRef,
+  rule: DecidingRule | undefined,
+): boolean {
   if (ref.namespace !== exception.metadata.namespace) return false;
-  if (exception.spec.policyRules !== undefined && (rule === undefined || !exception.spec.policyRules.includes(rule.name))) return false;
+  if (
+    exception.spec.policyRules !== undefined &&
+    (rule === undefined || !exception.spec.policyRules.includes(rule.name))
+  )
+    return false;
   return exception.spec.objects.some((named) => {
     if (named.kind !== ref.kind) return false;
     if (named.name !== undefined) return named.name === ref.name;

@@ -32,7 +32,8 @@ export function loadExceptions(text: string, sourceName: string): SourcePolicyEx
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (!Array.isArray(documents)) return [];
-  if (documents.length > MAX_DOCUMENTS) throw invalid(`${sourceName}: more than ${MAX_DOCUMENTS} documents`, sourceName);
+  if (documents.length > MAX_DOCUMENTS)
+    throw invalid(`${sourceName}: more than ${MAX_DOCUMENTS} documents`, sourceName);
   const exceptions: SourcePolicyException[] = [];
   const seen = new Set<string>();
   for (const [index, document] of documents.entries()) {
@@ -40,20 +41,31 @@ export function loadExceptions(text: string, sourceName: string): SourcePolicyEx
     const syntaxError = document.errors[0];
     if (syntaxError) {
       const line = lineCounter.linePos(syntaxError.pos[0]).line;
-      throw invalid(`${sourceName}:${line}: not valid YAML: ${syntaxError.message.split('\n')[0] ?? ''}`, sourceName, line);
+      throw invalid(
+        `${sourceName}:${line}: not valid YAML: ${syntaxError.message.split('\n')[0] ?? ''}`,
+        sourceName,
+        line,
+      );
     }
     let candidate: unknown;
     try {
       candidate = document.toJS({ maxAliasCount: 100 });
     } catch (error) {
-      throw invalid(`${where}: not usable YAML: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`, sourceName);
+      throw invalid(
+        `${where}: not usable YAML: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`,
+        sourceName,
+      );
     }
     if (candidate === null || candidate === undefined) continue;
     const validate = exceptionValidator();
     if (!validate(candidate)) {
       const problems = (validate.errors ?? []).map((error) =>
         error.instancePath === '/spec/expires' && error.keyword === 'pattern'
-          ? describeSchemaError({ ...error, message: 'must be an RFC 3339 time such as 2026-12-31T00:00:00Z' }, document.contents, lineCounter)
+          ? describeSchemaError(
+              { ...error, message: 'must be an RFC 3339 time such as 2026-12-31T00:00:00Z' },
+              document.contents,
+              lineCounter,
+            )
           : describeSchemaError(error, document.contents, lineCounter),
       );
       throw invalid(`${where}: invalid SourcePolicyException: ${problems.join('; ')}`, sourceName);
@@ -62,7 +74,8 @@ export function loadExceptions(text: string, sourceName: string): SourcePolicyEx
     const id = `${candidate.metadata.namespace}/${candidate.metadata.name}`;
     if (seen.has(id)) problems.push(`metadata: ${id} is defined twice`);
     seen.add(id);
-    if (problems.length > 0) throw invalid(`${where} ${id}: invalid SourcePolicyException: ${problems.join('; ')}`, sourceName);
+    if (problems.length > 0)
+      throw invalid(`${where} ${id}: invalid SourcePolicyException: ${problems.join('; ')}`, sourceName);
     exceptions.push(candidate);
   }
   return exceptions;
@@ -70,11 +83,14 @@ export function loadExceptions(text: string, sourceName: string): SourcePolicyEx
 
 function semanticProblems(exception: SourcePolicyException): string[] {
   const problems: string[] = [];
-  if (Number.isNaN(Date.parse(exception.spec.expires))) problems.push(`spec.expires: '${exception.spec.expires}' is not a valid time`);
+  if (Number.isNaN(Date.parse(exception.spec.expires)))
+    problems.push(`spec.expires: '${exception.spec.expires}' is not a valid time`);
   exception.spec.ruleIds.forEach((ruleId, index) => {
     if (WAIVABLE_RULE_IDS.includes(ruleId)) return;
     const suggestion = closest(ruleId, WAIVABLE_RULE_IDS, 4);
-    problems.push(`spec.ruleIds[${index}]: '${ruleId}' is not a pinwarden rule id${suggestion ? ` (did you mean ${suggestion}?)` : ''}; see README "Rules"`);
+    problems.push(
+      `spec.ruleIds[${index}]: '${ruleId}' is not a pinwarden rule id${suggestion ? ` (did you mean ${suggestion}?)` : ''}; see README "Rules"`,
+    );
   });
   exception.spec.objects.forEach((object, index) => {
     const selector = object.selector;
@@ -82,8 +98,14 @@ function semanticProblems(exception: SourcePolicyException): string[] {
       problems.push(`spec.objects[${index}]: give exactly one of name or selector`);
       return;
     }
-    if (selector && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0) {
-      problems.push(`spec.objects[${index}].selector: an empty selector would waive every ${object.kind} in the namespace; name the objects or their labels`);
+    if (
+      selector &&
+      Object.keys(selector.matchLabels ?? {}).length === 0 &&
+      (selector.matchExpressions ?? []).length === 0
+    ) {
+      problems.push(
+        `spec.objects[${index}].selector: an empty selector would waive every ${object.kind} in the namespace; name the objects or their labels`,
+      );
     }
   });
   return problems;

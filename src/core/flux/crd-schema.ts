@@ -41,7 +41,9 @@ export class CrdSchemas {
     const validator = this.validators.get(keyOf(asString(record.apiVersion) ?? '', asString(record.kind) ?? ''));
     if (!validator) return { known: false, valid: false, errors: [] };
     if (validator(object)) return { known: true, valid: true, errors: [] };
-    const errors = (validator.errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`);
+    const errors = (validator.errors ?? []).map(
+      (error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`,
+    );
     return { known: true, valid: false, errors };
   }
 }

@@ -85,13 +85,30 @@ function toFinding(error: ErrorObject, schemaName: string): Omit<Finding, 'sever
   }
   const path = base === '' ? '(object)' : base;
   if (error.keyword === 'enum') {
-    const allowed = Array.isArray(params.allowedValues) ? params.allowedValues.map((value) => JSON.stringify(value)).join(', ') : '';
-    return { ruleId: SCHEMA_RULE.id, path, message: `${path} must be one of ${allowed} (${crd})`, fix: `set ${path} to one of ${allowed}` };
+    const allowed = Array.isArray(params.allowedValues)
+      ? params.allowedValues.map((value) => JSON.stringify(value)).join(', ')
+      : '';
+    return {
+      ruleId: SCHEMA_RULE.id,
+      path,
+      message: `${path} must be one of ${allowed} (${crd})`,
+      fix: `set ${path} to one of ${allowed}`,
+    };
   }
   if (error.keyword === 'pattern') {
-    return { ruleId: SCHEMA_RULE.id, path, message: `${path} must match ${String(params.pattern)} (${crd})`, fix: `write ${path} in the form ${String(params.pattern)} describes` };
+    return {
+      ruleId: SCHEMA_RULE.id,
+      path,
+      message: `${path} must match ${String(params.pattern)} (${crd})`,
+      fix: `write ${path} in the form ${String(params.pattern)} describes`,
+    };
   }
-  return { ruleId: SCHEMA_RULE.id, path, message: `${path} ${error.message ?? 'is invalid'} (${crd})`, fix: `correct ${path} to match ${crd}` };
+  return {
+    ruleId: SCHEMA_RULE.id,
+    path,
+    message: `${path} ${error.message ?? 'is invalid'} (${crd})`,
+    fix: `correct ${path} to match ${crd}`,
+  };
 }
 
 /** JSON Pointer (/spec/verify/matchOIDCIdentity/0/subject) to field path (spec.verify.matchOIDCIdentity[0].subject). */

@@ -9,6 +9,25 @@ export type { SchemaCheck } from './crd-schema.ts';
 export { SCHEMA_RULE, schemaFindings, schemaKeys } from './flux-schemas.ts';
 export { OPERATOR_GROUP, notGovernedReason } from './not-governed.ts';
 export type { NotGoverned } from './not-governed.ts';
-export { GOVERNED_KINDS, GOVERNED_VERSIONS, SOURCE_GROUP, asBoolean, asRecord, asString, governedKindOf, objectRefOf, readBucket, readOciRepository } from './objects.ts';
-export type { BucketView, GovernedKind, Json, OciRefView, OciRepositoryView, OidcIdentity, VerifyView } from './objects.ts';
+export {
+  GOVERNED_KINDS,
+  GOVERNED_VERSIONS,
+  SOURCE_GROUP,
+  asBoolean,
+  asRecord,
+  asString,
+  governedKindOf,
+  objectRefOf,
+  readBucket,
+  readOciRepository,
+} from './objects.ts';
+export type {
+  BucketView,
+  GovernedKind,
+  Json,
+  OciRefView,
+  OciRepositoryView,
+  OidcIdentity,
+  VerifyView,
+} from './objects.ts';
 export { isValidDigest, isValidTag, normalizeOciUrl, urlHasAnyPrefix, urlHasPrefix } from './oci-url.ts';

@@ -49,12 +49,23 @@ function sourceReason(object: unknown, kind: string, version: string): NotGovern
   if (kind === 'HelmRepository') {
     const type = asString(asRecord(asRecord(object)?.spec)?.type);
     if (type === 'oci') {
-      return { notable: true, reason: 'HelmRepository of type oci is not governed (no digest pinning or signature policy); use an OCIRepository with spec.layerSelector and a HelmRelease chartRef' };
+      return {
+        notable: true,
+        reason:
+          'HelmRepository of type oci is not governed (no digest pinning or signature policy); use an OCIRepository with spec.layerSelector and a HelmRelease chartRef',
+      };
     }
     return { notable: true, reason: 'HelmRepository (HTTP chart index) is not a source pinwarden governs' };
   }
-  if (kind === 'GitRepository') return { notable: true, reason: 'GitRepository is not a source pinwarden governs (it checks OCIRepository and Bucket)' };
-  return { notable: true, reason: `${kind || 'this kind'} is not a source pinwarden governs (it checks OCIRepository and Bucket)` };
+  if (kind === 'GitRepository')
+    return {
+      notable: true,
+      reason: 'GitRepository is not a source pinwarden governs (it checks OCIRepository and Bucket)',
+    };
+  return {
+    notable: true,
+    reason: `${kind || 'this kind'} is not a source pinwarden governs (it checks OCIRepository and Bucket)`,
+  };
 }
 
 /** Source kinds a ResourceSet's resources or resourcesTemplate create. */
@@ -70,7 +81,10 @@ function resourceSetSources(object: unknown): string[] {
   for (const line of (asString(spec.resourcesTemplate) ?? '').split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0 || line.slice(0, colon).trim().replace(/^- */, '') !== 'kind') continue;
-    const value = line.slice(colon + 1).trim().replace(/^["']|["']$/g, '');
+    const value = line
+      .slice(colon + 1)
+      .trim()
+      .replace(/^["']|["']$/g, '');
     if (value === 'OCIRepository' || value === 'Bucket') found.add(value);
   }
   return [...found];

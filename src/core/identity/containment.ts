@@ -69,12 +69,16 @@ export function startBudget(options: ContainmentOptions = {}): Budget {
   const now = options.now ?? budgetClock;
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
   const deadline = now() + budgetMs;
-  const wallDeadline = options.now === undefined ? performance.now() + budgetMs * WALL_CEILING_FACTOR : Number.POSITIVE_INFINITY;
+  const wallDeadline =
+    options.now === undefined ? performance.now() + budgetMs * WALL_CEILING_FACTOR : Number.POSITIVE_INFINITY;
   return {
     maxStates: options.maxStates ?? DEFAULT_MAX_STATES,
     checkBudget: () => {
       if (now() > deadline) throw new ComplexityExceeded(`the check ran out of its ${budgetMs} ms budget`);
-      if (performance.now() > wallDeadline) throw new ComplexityExceeded(`the check ran out of its ${budgetMs} ms budget (${budgetMs * WALL_CEILING_FACTOR} ms of wall time)`);
+      if (performance.now() > wallDeadline)
+        throw new ComplexityExceeded(
+          `the check ran out of its ${budgetMs} ms budget (${budgetMs * WALL_CEILING_FACTOR} ms of wall time)`,
+        );
     },
   };
 }

@@ -68,7 +68,8 @@ export interface GoRegex {
   readonly program: GoProgram;
 }
 
-export type CompileResult = { readonly ok: true; readonly regex: GoRegex } | { readonly ok: false; readonly message: string };
+export type CompileResult =
+  { readonly ok: true; readonly regex: GoRegex } | { readonly ok: false; readonly message: string };
 
 /** The shape of re2js's internal instruction that we read. */
 interface RawInst {

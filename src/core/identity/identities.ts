@@ -68,7 +68,19 @@ export function checkIdentity(
   const { candidates, problems } = compileAllowed(allowed);
   if (candidates.length === 0) return { allowed: false, reason: 'invalid', problems };
   const spent = budgetSpent(budget);
-  if (spent) return { allowed: false, reason: 'too-complex', problems: [{ field: 'subject', pattern: submitted.subject, kind: 'too-complex', reason: `compiling the patterns ${spent}` }] };
+  if (spent)
+    return {
+      allowed: false,
+      reason: 'too-complex',
+      problems: [
+        {
+          field: 'subject',
+          pattern: submitted.subject,
+          kind: 'too-complex',
+          reason: `compiling the patterns ${spent}`,
+        },
+      ],
+    };
   const outsideAll = fieldsOutsideEveryIdentity(entry, candidates, budget);
   const proven = outsideAll.filter((problem) => problem.kind === 'not-contained');
   if (proven.length > 0) return { allowed: false, reason: 'not-contained', problems: proven };
@@ -95,22 +107,36 @@ function compileSubmitted(submitted: IdentityRegexes): CompiledIdentity | FieldP
   for (const field of IDENTITY_FIELDS) {
     const compiled = compileGoRegex(submitted[field]);
     if (compiled.ok) regexes[field] = compiled.regex;
-    else problems.push({ field, pattern: submitted[field], kind: 'invalid', source: 'submitted', message: compiled.message });
+    else
+      problems.push({
+        field,
+        pattern: submitted[field],
+        kind: 'invalid',
+        source: 'submitted',
+        message: compiled.message,
+      });
   }
   if (!regexes.issuer || !regexes.subject) return problems;
   return { index: -1, issuer: regexes.issuer, subject: regexes.subject };
 }
 
 /** Allowed identities that do not compile can never contain anything; they are reported, not fatal. */
-function compileAllowed(allowed: readonly IdentityRegexes[]): { candidates: CompiledIdentity[]; problems: FieldProblem[] } {
+function compileAllowed(allowed: readonly IdentityRegexes[]): {
+  candidates: CompiledIdentity[];
+  problems: FieldProblem[];
+} {
   const candidates: CompiledIdentity[] = [];
   const problems: FieldProblem[] = [];
   allowed.forEach((identity, index) => {
     const issuer = compileGoRegex(identity.issuer);
     const subject = compileGoRegex(identity.subject);
     if (issuer.ok && subject.ok) candidates.push({ index, issuer: issuer.regex, subject: subject.regex });
-    for (const [field, compiled] of [['issuer', issuer], ['subject', subject]] as const) {
-      if (!compiled.ok) problems.push({ field, pattern: identity[field], kind: 'invalid', source: index, message: compiled.message });
+    for (const [field, compiled] of [
+      ['issuer', issuer],
+      ['subject', subject],
+    ] as const) {
+      if (!compiled.ok)
+        problems.push({ field, pattern: identity[field], kind: 'invalid', source: index, message: compiled.message });
     }
   });
   return { candidates, problems };
@@ -121,7 +147,11 @@ function compileAllowed(allowed: readonly IdentityRegexes[]): { candidates: Comp
  * a string no allowed identity accepts. With a single candidate the per-candidate search says the same.
  * Fields too complex to decide against the union are returned too (kind 'too-complex').
  */
-function fieldsOutsideEveryIdentity(entry: CompiledIdentity, candidates: readonly CompiledIdentity[], budget: Budget): FieldProblem[] {
+function fieldsOutsideEveryIdentity(
+  entry: CompiledIdentity,
+  candidates: readonly CompiledIdentity[],
+  budget: Budget,
+): FieldProblem[] {
   if (candidates.length === 1) return [];
   const problems: FieldProblem[] = [];
   for (const field of IDENTITY_FIELDS) {
@@ -134,7 +164,11 @@ function fieldsOutsideEveryIdentity(entry: CompiledIdentity, candidates: readonl
   return problems;
 }
 
-function searchCandidates(entry: CompiledIdentity, candidates: readonly CompiledIdentity[], budget: Budget): IdentityCheck {
+function searchCandidates(
+  entry: CompiledIdentity,
+  candidates: readonly CompiledIdentity[],
+  budget: Budget,
+): IdentityCheck {
   let closest: FieldProblem[] | undefined;
   for (const candidate of candidates) {
     const problems = candidateProblems(entry, candidate, budget, candidates.length === 1 ? 'all' : candidate.index);
@@ -154,7 +188,12 @@ function candidateProblems(
 ): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const field of IDENTITY_FIELDS) {
-    const problem = toProblem(field, entry[field].source, containsWithin(entry[field], candidate[field], budget), rejectedBy);
+    const problem = toProblem(
+      field,
+      entry[field].source,
+      containsWithin(entry[field], candidate[field], budget),
+      rejectedBy,
+    );
     if (problem) problems.push(problem);
   }
   return problems;
@@ -179,7 +218,8 @@ function toProblem(
 /** Fewer failing fields is closer; at equal count a proven counterexample beats "too complex". */
 function isCloser(problems: readonly FieldProblem[], than: readonly FieldProblem[]): boolean {
   if (problems.length !== than.length) return problems.length < than.length;
-  const proven = (list: readonly FieldProblem[]): number => list.filter((problem) => problem.kind === 'not-contained').length;
+  const proven = (list: readonly FieldProblem[]): number =>
+    list.filter((problem) => problem.kind === 'not-contained').length;
   return proven(problems) > proven(than);
 }
 
@@ -191,7 +231,10 @@ export function describeFieldProblem(problem: FieldProblem): string {
   const subject = `${problem.field} ${quotePattern(problem.pattern)}`;
   switch (problem.kind) {
     case 'not-contained': {
-      const who = problem.rejectedBy === 'all' ? 'no allowed identity accepts' : `allowed identity #${problem.rejectedBy} does not accept`;
+      const who =
+        problem.rejectedBy === 'all'
+          ? 'no allowed identity accepts'
+          : `allowed identity #${problem.rejectedBy} does not accept`;
       return `${subject} accepts ${JSON.stringify(problem.counterexample)} which ${who}`;
     }
     case 'invalid':

@@ -10,7 +10,13 @@
  */
 export { compileGoRegex } from './go-program.ts';
 export type { CompileResult, GoRegex } from './go-program.ts';
-export { budgetClock, checkContainment, DEFAULT_BUDGET_MS, DEFAULT_MAX_STATES, WALL_CEILING_FACTOR } from './containment.ts';
+export {
+  budgetClock,
+  checkContainment,
+  DEFAULT_BUDGET_MS,
+  DEFAULT_MAX_STATES,
+  WALL_CEILING_FACTOR,
+} from './containment.ts';
 export type { ContainmentOptions, ContainmentResult } from './containment.ts';
 export { checkIdentity, describeFieldProblem, IDENTITY_FIELDS, quotePattern } from './identities.ts';
 export type { FieldProblem, IdentityCheck, IdentityField, IdentityRegexes } from './identities.ts';

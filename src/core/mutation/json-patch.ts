@@ -25,7 +25,10 @@ export function pointerOf(segments: readonly string[]): string {
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw patchError(`JSON pointer "${pointer}" must start with /`);
-  return pointer.slice(1).split('/').map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 /** Applies ops to a deep copy; objects and arrays only (all the webhook ever emits touches objects). */
@@ -99,7 +102,8 @@ function arrayIndex(array: unknown[], segment: string, path: string, forAdd: boo
   if (forAdd && segment === '-') return array.length;
   if (!/^(0|[1-9][0-9]*)$/.test(segment)) throw patchError(`"${segment}" in ${path} is not an array index`);
   const index = Number(segment);
-  if (index > array.length || (!forAdd && index === array.length)) throw patchError(`index ${index} in ${path} is out of range`);
+  if (index > array.length || (!forAdd && index === array.length))
+    throw patchError(`index ${index} in ${path} is out of range`);
   return index;
 }
 

@@ -15,8 +15,7 @@ export const PINNED_AT_ANNOTATION = 'pinwarden.dev/pinned-at';
 
 /** What a digest is pinned from: a tag (explicit, or Flux's implicit `latest`) or a semver range. */
 export type PinSource =
-  | { kind: 'tag'; tag: string; implicit: boolean }
-  | { kind: 'semver'; range: string; filter?: string };
+  { kind: 'tag'; tag: string; implicit: boolean } | { kind: 'semver'; range: string; filter?: string };
 
 export interface PinTarget {
   /** spec.url as written (`oci://host/repo`). */
@@ -49,12 +48,18 @@ export type PinIntent =
 export function planIntent(object: unknown, oldObject: unknown, given: SourcePolicy, facts?: ScopeFacts): PinIntent {
   if (governedKindOf(object) !== 'OCIRepository') return { action: 'none', reason: 'not-oci-repository' };
   const namespace = objectRefOf(object).namespace;
-  if (namespace !== undefined && given.spec.exemptNamespaces.includes(namespace)) return { action: 'none', reason: 'exempt' };
+  if (namespace !== undefined && given.spec.exemptNamespaces.includes(namespace))
+    return { action: 'none', reason: 'exempt' };
   const policy = selectRule(object, given, facts).policy;
   const view = readOciRepository(object);
   // Before anything else (a trim, a cache key, a registry call): an oversized field is never worked on.
   const [oversized] = inputCapViolations(view);
-  if (oversized) return { action: 'none', reason: 'input-too-large', note: `not pinned (PW_INPUT_TOO_LARGE): ${describeCapViolation(oversized)}` };
+  if (oversized)
+    return {
+      action: 'none',
+      reason: 'input-too-large',
+      note: `not pinned (PW_INPUT_TOO_LARGE): ${describeCapViolation(oversized)}`,
+    };
   if (view.url === undefined || view.url.trim() === '') return { action: 'none', reason: 'no-url' };
   const source = pinSourceOf(view);
   if (source.kind === 'tag' && !isValidTag(source.tag)) return { action: 'none', reason: 'invalid-tag' };
@@ -78,7 +83,11 @@ function pinnedIntent(object: unknown, target: PinTarget, policy: SourcePolicy):
   if (recorded === undefined || sourcePart(recorded) === current) return { action: 'none', reason: 'pinned' };
   const disabled = disabledReason(target.source, policy);
   if (disabled) {
-    return { action: 'none', reason: 'pinned', note: `spec.ref.digest was pinned from ${sourcePart(recorded)}, not ${current}, and pinning ${current} is off; the old digest stays` };
+    return {
+      action: 'none',
+      reason: 'pinned',
+      note: `spec.ref.digest was pinned from ${sourcePart(recorded)}, not ${current}, and pinning ${current} is off; the old digest stays`,
+    };
   }
   return { action: 'resolve', target, replacing: readOciRepository(object).ref?.digest ?? '' };
 }
@@ -97,7 +106,11 @@ function stickyPin(oldObject: unknown, target: PinTarget): ReusedPin | undefined
   // An annotation naming another source means the old digest was itself stale: do not carry it over.
   if (pinnedFrom !== undefined && sourcePart(pinnedFrom) !== current) return undefined;
   const pinnedAt = annotations[PINNED_AT_ANNOTATION];
-  return { digest, ...(pinnedFrom !== undefined ? { pinnedFrom } : {}), ...(pinnedAt !== undefined ? { pinnedAt } : {}) };
+  return {
+    digest,
+    ...(pinnedFrom !== undefined ? { pinnedFrom } : {}),
+    ...(pinnedAt !== undefined ? { pinnedAt } : {}),
+  };
 }
 
 function disabledReason(source: PinSource, policy: SourcePolicy): NoPinReason | undefined {
@@ -109,7 +122,12 @@ function disabledReason(source: PinSource, policy: SourcePolicy): NoPinReason | 
 /** Flux precedence below the digest: semver, then tag, then the implicit `latest`. */
 export function pinSourceOf(view: OciRepositoryView): PinSource {
   const ref = view.ref;
-  if (ref?.semver !== undefined) return { kind: 'semver', range: ref.semver, ...(ref.semverFilter !== undefined ? { filter: ref.semverFilter } : {}) };
+  if (ref?.semver !== undefined)
+    return {
+      kind: 'semver',
+      range: ref.semver,
+      ...(ref.semverFilter !== undefined ? { filter: ref.semverFilter } : {}),
+    };
   if (ref?.tag !== undefined) return { kind: 'tag', tag: ref.tag, implicit: false };
   return { kind: 'tag', tag: 'latest', implicit: true };
 }

@@ -37,7 +37,13 @@ export interface PinPlan {
  * `resolution` is needed only when `planIntent` says `resolve`; `now` stamps `pinned-at` (RFC 3339, UTC,
  * whole seconds like Kubernetes timestamps).
  */
-export function planPin(object: unknown, oldObject: unknown, resolution: Resolution | undefined, policy: SourcePolicy, now: Date): PinPlan {
+export function planPin(
+  object: unknown,
+  oldObject: unknown,
+  resolution: Resolution | undefined,
+  policy: SourcePolicy,
+  now: Date,
+): PinPlan {
   return planPinFor(planIntent(object, oldObject, policy), object, resolution, now);
 }
 
@@ -51,17 +57,32 @@ export function planPinFor(intent: PinIntent, object: unknown, resolution: Resol
         [PINNED_FROM_ANNOTATION]: intent.reused.pinnedFrom ?? describeSource(intent.target.source),
         ...(intent.reused.pinnedAt !== undefined ? { [PINNED_AT_ANNOTATION]: intent.reused.pinnedAt } : {}),
       };
-      return { intent, patch: pinOps(object, intent.reused.digest, annotations), warnings: frozenFloatingTag(intent.target, intent.reused.digest), digest: intent.reused.digest };
+      return {
+        intent,
+        patch: pinOps(object, intent.reused.digest, annotations),
+        warnings: frozenFloatingTag(intent.target, intent.reused.digest),
+        digest: intent.reused.digest,
+      };
     }
     case 'resolve':
       return resolvedPlan(object, intent, resolution, now);
   }
 }
 
-function resolvedPlan(object: unknown, intent: PinIntent & { action: 'resolve' }, resolution: Resolution | undefined, now: Date): PinPlan {
+function resolvedPlan(
+  object: unknown,
+  intent: PinIntent & { action: 'resolve' },
+  resolution: Resolution | undefined,
+  now: Date,
+): PinPlan {
   if (resolution === undefined) return { intent, patch: [], warnings: [] };
   if (!resolution.ok) {
-    return { intent, patch: [], warnings: [failureWarning(intent.target, resolution.error)], failure: resolution.error };
+    return {
+      intent,
+      patch: [],
+      warnings: [failureWarning(intent.target, resolution.error)],
+      failure: resolution.error,
+    };
   }
   if (!isValidDigest(resolution.digest)) {
     const warning = `pinwarden: ${targetLabel(intent.target)} resolved to "${resolution.digest}", which Flux cannot pin (sha256 only)`;
@@ -71,17 +92,15 @@ function resolvedPlan(object: unknown, intent: PinIntent & { action: 'resolve' }
     [PINNED_FROM_ANNOTATION]: pinnedFromValue(intent.target.source, resolution.tag),
     [PINNED_AT_ANNOTATION]: rfc3339(now),
   };
-  const warnings = intent.replacing !== undefined && intent.replacing !== resolution.digest
-    ? [`pinwarden: re-pinned ${targetLabel(intent.target)}: the previous digest was pinned from another ref`]
-    : [];
+  const warnings =
+    intent.replacing !== undefined && intent.replacing !== resolution.digest
+      ? [`pinwarden: re-pinned ${targetLabel(intent.target)}: the previous digest was pinned from another ref`]
+      : [];
   return { intent, patch: pinOps(object, resolution.digest, annotations), warnings, digest: resolution.digest };
 }
 
 function pinOps(object: unknown, digest: string, annotations: Record<string, string>): PatchOp[] {
-  return [
-    ...setOps(object, ['spec', 'ref'], { digest }),
-    ...setOps(object, ['metadata', 'annotations'], annotations),
-  ];
+  return [...setOps(object, ['spec', 'ref'], { digest }), ...setOps(object, ['metadata', 'annotations'], annotations)];
 }
 
 /**
@@ -103,7 +122,11 @@ function setOps(object: unknown, container: readonly string[], values: Record<st
   const existing = asRecord(node) ?? {};
   return Object.entries(values)
     .filter(([key, value]) => existing[key] !== value)
-    .map(([key, value]) => ({ op: Object.hasOwn(existing, key) ? 'replace' : 'add', path: pointerOf([...container, key]), value }));
+    .map(([key, value]) => ({
+      op: Object.hasOwn(existing, key) ? 'replace' : 'add',
+      path: pointerOf([...container, key]),
+      value,
+    }));
 }
 
 function nest(segments: readonly string[], values: Record<string, string>): unknown {
@@ -115,7 +138,8 @@ function nest(segments: readonly string[], values: Record<string, string>): unkn
  * (`v1`, `6.2`). A sticky pin of one keeps running the digest it first had, which is the point of sticky but
  * easy to forget, so the answer says which digest is frozen and how to move it.
  */
-const FLOATING_NAMES = /^(latest|stable|edge|main|master|dev|develop|nightly|canary|next|head|trunk|release|beta|alpha|rc)$/i;
+const FLOATING_NAMES =
+  /^(latest|stable|edge|main|master|dev|develop|nightly|canary|next|head|trunk|release|beta|alpha|rc)$/i;
 const FLOATING_SUFFIX = /[-_.](latest|stable|edge|main|master|dev|nightly|canary|next|head)$/i;
 const PARTIAL_VERSION = /^v?\d+(\.\d+)?$/;
 
@@ -126,7 +150,9 @@ export function isFloatingTag(tag: string): boolean {
 function frozenFloatingTag(target: PinTarget, digest: string): string[] {
   if (target.source.kind !== 'tag' || !isFloatingTag(target.source.tag)) return [];
   // Digest first: warnings are cut at 120 characters. A CREATE resolves afresh, so re-creating moves it.
-  return [`pinwarden: kept ${digest.slice(0, 19)} for floating tag "${target.source.tag}" (sticky); move it: change the tag or re-create the object`];
+  return [
+    `pinwarden: kept ${digest.slice(0, 19)} for floating tag "${target.source.tag}" (sticky); move it: change the tag or re-create the object`,
+  ];
 }
 
 function failureWarning(target: PinTarget, error: PinwardenError): string {

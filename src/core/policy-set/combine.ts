@@ -33,7 +33,9 @@ export type Combination =
 
 /** The deterministic order: priority descending, then name ascending. */
 export function combinationOrder<T extends PolicyContribution>(contributions: readonly T[]): T[] {
-  return [...contributions].sort((a, b) => priorityOf(b.policy) - priorityOf(a.policy) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...contributions].sort(
+    (a, b) => priorityOf(b.policy) - priorityOf(a.policy) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
 }
 
 export function priorityOf(policy: SourcePolicy): number {
@@ -80,7 +82,8 @@ export function combinePolicies(contributions: readonly PolicyContribution[]): C
       culprit: here.policy,
     });
   });
-  if (conflicts.length > 0) return { ok: false, problem: conflicts.map((conflict) => conflict.message).join('; '), conflicts };
+  if (conflicts.length > 0)
+    return { ok: false, problem: conflicts.map((conflict) => conflict.message).join('; '), conflicts };
   const order = ordered.map((entry) => entry.name);
   const spec = { ...first.policy.spec };
   delete spec.rules;
@@ -98,5 +101,8 @@ export function combinePolicies(contributions: readonly PolicyContribution[]): C
 export function ignoredFields(raw: unknown): string[] {
   const spec = (raw as { spec?: unknown } | null)?.spec;
   if (typeof spec !== 'object' || spec === null) return [];
-  return Object.keys(spec).filter((key) => key !== 'rules' && key !== 'priority').map((key) => `spec.${key}`).sort();
+  return Object.keys(spec)
+    .filter((key) => key !== 'rules' && key !== 'priority')
+    .map((key) => `spec.${key}`)
+    .sort();
 }

@@ -31,7 +31,11 @@ export interface ExceptionSetResult {
   nextExpiry?: number;
 }
 
-export function reconcileExceptions(objects: readonly unknown[], memory: ExceptionSetMemory, now: Date): ExceptionSetResult {
+export function reconcileExceptions(
+  objects: readonly unknown[],
+  memory: ExceptionSetMemory,
+  now: Date,
+): ExceptionSetResult {
   const entries = objects.map(readObject).filter((entry) => entry !== undefined);
   entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const parsed = new Map<string, { key: string; exception?: SourcePolicyException; problem?: string }>();
@@ -42,25 +46,62 @@ export function reconcileExceptions(objects: readonly unknown[], memory: Excepti
     const known = memory.parsed.get(entry.id);
     const outcome = known && known.key === entry.key ? known : parse(entry);
     parsed.set(entry.id, outcome);
-    const base = { kind: 'SourcePolicyException' as const, namespace: entry.namespace, name: entry.name, ...(entry.generation !== undefined ? { generation: entry.generation } : {}) };
+    const base = {
+      kind: 'SourcePolicyException' as const,
+      namespace: entry.namespace,
+      name: entry.name,
+      ...(entry.generation !== undefined ? { generation: entry.generation } : {}),
+    };
     const exception = outcome.exception;
     if (!exception) {
-      reports.push({ ...base, condition: { status: 'False', reason: 'InvalidException', message: boundedMessage(`${outcome.problem ?? 'invalid'}; it waives nothing`) } });
+      reports.push({
+        ...base,
+        condition: {
+          status: 'False',
+          reason: 'InvalidException',
+          message: boundedMessage(`${outcome.problem ?? 'invalid'}; it waives nothing`),
+        },
+      });
       continue;
     }
     if (exceptions.length >= MAX_EXCEPTIONS) {
-      reports.push({ ...base, condition: { status: 'False', reason: 'InvalidException', message: `more than ${MAX_EXCEPTIONS} SourcePolicyException objects; it waives nothing` } });
+      reports.push({
+        ...base,
+        condition: {
+          status: 'False',
+          reason: 'InvalidException',
+          message: `more than ${MAX_EXCEPTIONS} SourcePolicyException objects; it waives nothing`,
+        },
+      });
       continue;
     }
     exceptions.push(exception);
     if (isExpired(exception, now)) {
-      reports.push({ ...base, condition: { status: 'False', reason: 'Expired', message: boundedMessage(`expired ${exception.spec.expires}: it waives nothing any more; delete it, or move spec.expires if the reason still holds`) } });
+      reports.push({
+        ...base,
+        condition: {
+          status: 'False',
+          reason: 'Expired',
+          message: boundedMessage(
+            `expired ${exception.spec.expires}: it waives nothing any more; delete it, or move spec.expires if the reason still holds`,
+          ),
+        },
+      });
       continue;
     }
     const expiresAt = Date.parse(exception.spec.expires);
     nextExpiry = nextExpiry === undefined ? expiresAt : Math.min(nextExpiry, expiresAt);
     const objectsNamed = exception.spec.objects.length;
-    reports.push({ ...base, condition: { status: 'True', reason: 'Active', message: boundedMessage(`waives ${exception.spec.ruleIds.join(', ')} for ${objectsNamed} object ${objectsNamed === 1 ? 'entry' : 'entries'} in ${entry.namespace} until ${exception.spec.expires}`) } });
+    reports.push({
+      ...base,
+      condition: {
+        status: 'True',
+        reason: 'Active',
+        message: boundedMessage(
+          `waives ${exception.spec.ruleIds.join(', ')} for ${objectsNamed} object ${objectsNamed === 1 ? 'entry' : 'entries'} in ${entry.namespace} until ${exception.spec.expires}`,
+        ),
+      },
+    });
   }
   return { memory: { parsed }, exceptions, reports, ...(nextExpiry !== undefined ? { nextExpiry } : {}) };
 }
@@ -80,13 +121,25 @@ function readObject(raw: unknown): Entry | undefined {
   const namespace = asString(metadata?.namespace);
   if (!name || !namespace) return undefined;
   const generation = typeof metadata?.generation === 'number' ? metadata.generation : undefined;
-  return { id: `${namespace}/${name}`, namespace, name, key: JSON.stringify(asRecord(raw)?.spec ?? null), raw, ...(generation !== undefined ? { generation } : {}) };
+  return {
+    id: `${namespace}/${name}`,
+    namespace,
+    name,
+    key: JSON.stringify(asRecord(raw)?.spec ?? null),
+    raw,
+    ...(generation !== undefined ? { generation } : {}),
+  };
 }
 
 /** The same loader as `check --exceptions`, on the object as written. */
 function parse(entry: Entry): { key: string; exception?: SourcePolicyException; problem?: string } {
   const record = asRecord(entry.raw) ?? {};
-  const document = { apiVersion: record.apiVersion, kind: record.kind, metadata: { name: entry.name, namespace: entry.namespace }, ...(record.spec !== undefined ? { spec: record.spec } : {}) };
+  const document = {
+    apiVersion: record.apiVersion,
+    kind: record.kind,
+    metadata: { name: entry.name, namespace: entry.namespace },
+    ...(record.spec !== undefined ? { spec: record.spec } : {}),
+  };
   try {
     const [exception] = loadExceptions(JSON.stringify(document), `SourcePolicyException/${entry.id}`);
     return exception ? { key: entry.key, exception } : { key: entry.key, problem: 'empty document' };

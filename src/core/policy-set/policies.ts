@@ -51,7 +51,11 @@ export interface PolicySetResult {
   reports: ObjectReport[];
 }
 
-export function reconcilePolicies(objects: readonly unknown[], memory: PolicySetMemory, fallback: SourcePolicy): PolicySetResult {
+export function reconcilePolicies(
+  objects: readonly unknown[],
+  memory: PolicySetMemory,
+  fallback: SourcePolicy,
+): PolicySetResult {
   const seen = objects.map(readObject).filter((entry): entry is Known & { name: string } => entry !== undefined);
   seen.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const working = new Map<string, Known>();
@@ -66,13 +70,23 @@ export function reconcilePolicies(objects: readonly unknown[], memory: PolicySet
   for (const entry of seen) {
     const accepted = working.get(entry.name);
     if (accepted && accepted.key === entry.key) {
-      working.set(entry.name, { ...accepted, raw: entry.raw, ...(entry.generation !== undefined ? { generation: entry.generation } : {}) });
+      working.set(entry.name, {
+        ...accepted,
+        raw: entry.raw,
+        ...(entry.generation !== undefined ? { generation: entry.generation } : {}),
+      });
       continue;
     }
     const known = memory.refused.get(entry.name);
     const parsed = known && known.key === entry.key ? known : parse(entry);
     if (parsed.policy) changes.push({ ...parsed, name: entry.name, policy: parsed.policy, raw: entry.raw });
-    else refused.set(entry.name, { ...parsed, raw: entry.raw, reason: 'InvalidPolicy', problem: parsed.problem ?? 'invalid' });
+    else
+      refused.set(entry.name, {
+        ...parsed,
+        raw: entry.raw,
+        reason: 'InvalidPolicy',
+        problem: parsed.problem ?? 'invalid',
+      });
   }
   // New versions all go in together; while the combination is invalid, each conflict reverts its changed party
   // (the culprit the conflict names when it changed, else the other) to the version in force, or drops it if it
@@ -81,7 +95,11 @@ export function reconcilePolicies(objects: readonly unknown[], memory: PolicySet
   const changed = new Set<string>();
   for (const change of combinationOrder(changes)) {
     if (!working.has(change.name) && working.size >= MAX_POLICIES) {
-      refused.set(change.name, { ...change, reason: 'CombinationInvalid', problem: `more than ${MAX_POLICIES} SourcePolicy objects; merge some of them` });
+      refused.set(change.name, {
+        ...change,
+        reason: 'CombinationInvalid',
+        problem: `more than ${MAX_POLICIES} SourcePolicy objects; merge some of them`,
+      });
       continue;
     }
     working.set(change.name, change);
@@ -91,7 +109,9 @@ export function reconcilePolicies(objects: readonly unknown[], memory: PolicySet
     const combined = combinePolicies(contributions(working));
     if (combined.ok || combined.conflicts.length === 0) break;
     for (const conflict of combined.conflicts) {
-      const culprit = changed.has(conflict.culprit) ? conflict.culprit : conflict.parties.find((party) => changed.has(party));
+      const culprit = changed.has(conflict.culprit)
+        ? conflict.culprit
+        : conflict.parties.find((party) => changed.has(party));
       if (culprit === undefined || refused.has(culprit)) continue;
       const change = working.get(culprit);
       if (change) refused.set(culprit, { ...change, reason: 'CombinationInvalid', problem: conflict.message });
@@ -104,15 +124,28 @@ export function reconcilePolicies(objects: readonly unknown[], memory: PolicySet
   const moved = signature(memory.accepted) !== signature(working);
   const combination = moved && working.size > 0 ? combinePolicies(contributions(working)) : undefined;
   // Every step above kept `working` valid, so the combination is; unchanged, the previous object stays (warm caches).
-  const effective = !moved ? (memory.effective ?? fallback) : combination?.ok ? combination.policy : working.size > 0 ? (memory.effective ?? fallback) : fallback;
+  const effective = !moved
+    ? (memory.effective ?? fallback)
+    : combination?.ok
+      ? combination.policy
+      : working.size > 0
+        ? (memory.effective ?? fallback)
+        : fallback;
   const order = combinationOrder(contributions(working)).map((entry) => entry.name);
   const reports = seen.map((entry) => reportFor(entry, working, refused, order));
-  const next: PolicySetMemory = { accepted: working, refused, ...(working.size > 0 && effective !== fallback ? { effective } : {}) };
+  const next: PolicySetMemory = {
+    accepted: working,
+    refused,
+    ...(working.size > 0 && effective !== fallback ? { effective } : {}),
+  };
   return { memory: next, effective, changed: moved, reports };
 }
 
 function signature(entries: ReadonlyMap<string, Known>): string {
-  return [...entries].map(([name, known]) => `${name}\u0000${known.key}`).sort().join('\u0001');
+  return [...entries]
+    .map(([name, known]) => `${name}\u0000${known.key}`)
+    .sort()
+    .join('\u0001');
 }
 
 function contributions(entries: ReadonlyMap<string, Known>): PolicyContribution[] {
@@ -124,7 +157,12 @@ function readObject(raw: unknown): (Known & { name: string }) | undefined {
   const name = asString(metadata?.name);
   if (name === undefined || name === '') return undefined;
   const generation = typeof metadata?.generation === 'number' ? metadata.generation : undefined;
-  return { name, key: JSON.stringify(asRecord(raw)?.spec ?? null), raw, ...(generation !== undefined ? { generation } : {}) };
+  return {
+    name,
+    key: JSON.stringify(asRecord(raw)?.spec ?? null),
+    raw,
+    ...(generation !== undefined ? { generation } : {}),
+  };
 }
 
 /** The one loader, on the object as written (status and server-set metadata left out). */
@@ -134,7 +172,11 @@ function parse(entry: Known & { name: string }): Known {
   const document = {
     apiVersion: record.apiVersion,
     kind: record.kind,
-    metadata: { name: entry.name, ...(metadata.labels !== undefined ? { labels: metadata.labels } : {}), ...(metadata.annotations !== undefined ? { annotations: metadata.annotations } : {}) },
+    metadata: {
+      name: entry.name,
+      ...(metadata.labels !== undefined ? { labels: metadata.labels } : {}),
+      ...(metadata.annotations !== undefined ? { annotations: metadata.annotations } : {}),
+    },
     ...(record.spec !== undefined ? { spec: record.spec } : {}),
   };
   try {
@@ -144,19 +186,58 @@ function parse(entry: Known & { name: string }): Known {
   }
 }
 
-function reportFor(entry: Known & { name: string }, working: ReadonlyMap<string, Known>, refused: ReadonlyMap<string, Known & { reason: string; problem: string }>, order: readonly string[]): ObjectReport {
-  const base = { kind: 'SourcePolicy' as const, name: entry.name, ...(entry.generation !== undefined ? { generation: entry.generation } : {}) };
+function reportFor(
+  entry: Known & { name: string },
+  working: ReadonlyMap<string, Known>,
+  refused: ReadonlyMap<string, Known & { reason: string; problem: string }>,
+  order: readonly string[],
+): ObjectReport {
+  const base = {
+    kind: 'SourcePolicy' as const,
+    name: entry.name,
+    ...(entry.generation !== undefined ? { generation: entry.generation } : {}),
+  };
   const rejection = refused.get(entry.name);
   if (rejection) {
     const kept = working.get(entry.name);
-    const fate = kept ? `the version of generation ${kept.generation ?? '?'} stays in force` : 'this policy is not in force';
-    return { ...base, condition: { status: 'False', reason: rejection.reason, message: boundedMessage(`${rejection.problem}; ${fate}`) } };
+    const fate = kept
+      ? `the version of generation ${kept.generation ?? '?'} stays in force`
+      : 'this policy is not in force';
+    return {
+      ...base,
+      condition: {
+        status: 'False',
+        reason: rejection.reason,
+        message: boundedMessage(`${rejection.problem}; ${fate}`),
+      },
+    };
   }
   const position = order.indexOf(entry.name);
   if (position === 0) {
-    return { ...base, condition: { status: 'True', reason: 'Accepted', message: boundedMessage(`in force, first of ${order.length}: supplies mode, exemptNamespaces, the default rule and registry; its spec.rules are tried first`) } };
+    return {
+      ...base,
+      condition: {
+        status: 'True',
+        reason: 'Accepted',
+        message: boundedMessage(
+          `in force, first of ${order.length}: supplies mode, exemptNamespaces, the default rule and registry; its spec.rules are tried first`,
+        ),
+      },
+    };
   }
   const ignored = ignoredFields(entry.raw);
-  const note = ignored.length > 0 ? `; ${ignored.join(', ')} not used: ${describePolicy(order[0] ?? '')} comes first and supplies them` : '';
-  return { ...base, condition: { status: 'True', reason: 'Accepted', message: boundedMessage(`in force, ${position + 1} of ${order.length}: its spec.rules are tried after those of ${describePolicy(order[position - 1] ?? '')}${note}`) } };
+  const note =
+    ignored.length > 0
+      ? `; ${ignored.join(', ')} not used: ${describePolicy(order[0] ?? '')} comes first and supplies them`
+      : '';
+  return {
+    ...base,
+    condition: {
+      status: 'True',
+      reason: 'Accepted',
+      message: boundedMessage(
+        `in force, ${position + 1} of ${order.length}: its spec.rules are tried after those of ${describePolicy(order[position - 1] ?? '')}${note}`,
+      ),
+    },
+  };
 }

@@ -25,5 +25,11 @@ export function boundedMessage(text: string): string {
 
 /** Whether a report says something new compared with the last one written (so Events are not repeated). */
 export function sameReport(a: ObjectReport | undefined, b: ObjectReport): boolean {
-  return a !== undefined && a.generation === b.generation && a.condition.status === b.condition.status && a.condition.reason === b.condition.reason && a.condition.message === b.condition.message;
+  return (
+    a !== undefined &&
+    a.generation === b.generation &&
+    a.condition.status === b.condition.status &&
+    a.condition.reason === b.condition.reason &&
+    a.condition.message === b.condition.message
+  );
 }

@@ -69,10 +69,14 @@ const KEY_TRUST_MIGRATION =
  * explicit `true` without any trusted key is refused with the migration, not silently narrowed.
  */
 function applyKeyTrust(policy: SourcePolicy, sourceName: string): void {
-  const settings = policy.spec.ociRepository as Omit<SourcePolicy['spec']['ociRepository'], 'allowKeyBased'> & { allowKeyBased?: boolean };
+  const settings = policy.spec.ociRepository as Omit<SourcePolicy['spec']['ociRepository'], 'allowKeyBased'> & {
+    allowKeyBased?: boolean;
+  };
   const problems = settings.trustedKeys.flatMap((entry, index) =>
     trustedKeyFingerprint(entry) === undefined
-      ? [`spec.ociRepository.trustedKeys[${index}]: neither sha256:<64 lowercase hex> nor a PEM public key (ECDSA, RSA, Ed25519)`]
+      ? [
+          `spec.ociRepository.trustedKeys[${index}]: neither sha256:<64 lowercase hex> nor a PEM public key (ECDSA, RSA, Ed25519)`,
+        ]
       : [],
   );
   if (settings.allowKeyBased === true && settings.trustedKeys.length === 0) {
@@ -83,14 +87,14 @@ function applyKeyTrust(policy: SourcePolicy, sourceName: string): void {
   }
   if (problems.length > 0) throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
   settings.allowKeyBased ??= settings.trustedKeys.length > 0;
-
 }
 
 function assertNetworks(policy: SourcePolicy, sourceName: string): void {
   const problems: string[] = [];
   for (const field of ['allowNetworks', 'denyNetworks'] as const) {
     policy.spec.registry[field].forEach((cidr, index) => {
-      if (!parseCidr(cidr)) problems.push(`spec.registry.${field}[${index}]: '${cidr}' is not an IPv4 or IPv6 CIDR (address/prefix)`);
+      if (!parseCidr(cidr))
+        problems.push(`spec.registry.${field}[${index}]: '${cidr}' is not an IPv4 or IPv6 CIDR (address/prefix)`);
     });
   }
   if (problems.length > 0) throw policyError(`${sourceName}: invalid policy: ${problems.join('; ')}`, sourceName);
@@ -107,7 +111,12 @@ function assertIdentityRegexes(policy: SourcePolicy, sourceName: string): void {
     }
     const claims = CLAIM_CONSTRAINTS.filter((field) => identity[field] !== undefined);
     if (claims.length > 0 && (!settings.verifyAtAdmission || !settings.requireDigest)) {
-      const missing = [settings.verifyAtAdmission ? undefined : 'verifyAtAdmission: true', settings.requireDigest ? undefined : 'requireDigest: true'].filter(Boolean).join(' and ');
+      const missing = [
+        settings.verifyAtAdmission ? undefined : 'verifyAtAdmission: true',
+        settings.requireDigest ? undefined : 'requireDigest: true',
+      ]
+        .filter(Boolean)
+        .join(' and ');
       problems.push(
         `spec.ociRepository.allowedIdentities[${index}].${claims[0]}: certificate claim patterns need spec.ociRepository.${missing}. ` +
           "Flux's matchOIDCIdentity has only issuer and subject, so Flux would accept any " +
@@ -151,7 +160,8 @@ export function toFieldPath(segments: readonly (string | number)[]): string {
 function lineOf(root: unknown, segments: readonly string[], lineCounter: LineCounter): number | undefined {
   let node = root as Node | null | undefined;
   for (const segment of segments) {
-    const next: unknown = isMap(node) || isSeq(node) ? node.get(isSeq(node) ? Number(segment) : segment, true) : undefined;
+    const next: unknown =
+      isMap(node) || isSeq(node) ? node.get(isSeq(node) ? Number(segment) : segment, true) : undefined;
     if (next === undefined || next === null) break;
     node = next as Node;
   }

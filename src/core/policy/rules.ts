@@ -19,17 +19,31 @@ export function flatBlocksWritten(candidate: unknown): string[] {
 
 /** True when a rule's match leaves every object in (absent, or no field given). */
 export function matchesEverything(match: RuleMatch | undefined): boolean {
-  return match === undefined || (match.urls === undefined && match.namespaces === undefined && match.namespaceSelector === undefined && match.selector === undefined);
+  return (
+    match === undefined ||
+    (match.urls === undefined &&
+      match.namespaces === undefined &&
+      match.namespaceSelector === undefined &&
+      match.selector === undefined)
+  );
 }
 
-export function assertRules(policy: SourcePolicy, sourceName: string, flatWritten: readonly string[], checkBlock: (view: SourcePolicy) => void): void {
+export function assertRules(
+  policy: SourcePolicy,
+  sourceName: string,
+  flatWritten: readonly string[],
+  checkBlock: (view: SourcePolicy) => void,
+): void {
   const rules = policy.spec.rules;
   if (rules === undefined) return;
   const problems: string[] = [];
   const seen = new Map<string, number>();
   rules.forEach((rule, index) => {
     const earlier = seen.get(rule.name);
-    if (earlier !== undefined) problems.push(`spec.rules[${index}].name: '${rule.name}' is already the name of spec.rules[${earlier}]; verdicts and exceptions name rules, so names must be unique`);
+    if (earlier !== undefined)
+      problems.push(
+        `spec.rules[${index}].name: '${rule.name}' is already the name of spec.rules[${earlier}]; verdicts and exceptions name rules, so names must be unique`,
+      );
     seen.set(rule.name, index);
     if (matchesEverything(rule.match) && index < rules.length - 1) {
       problems.push(
@@ -48,20 +62,35 @@ export function assertRules(policy: SourcePolicy, sourceName: string, flatWritte
     );
   }
   if (!closing && seen.has(DEFAULT_RULE_NAME)) {
-    problems.push(`spec.rules[${seen.get(DEFAULT_RULE_NAME) ?? 0}].name: '${DEFAULT_RULE_NAME}' names the closing rule made from spec.ociRepository and spec.bucket; choose another name, or drop its match to make it the closing rule`);
+    problems.push(
+      `spec.rules[${seen.get(DEFAULT_RULE_NAME) ?? 0}].name: '${DEFAULT_RULE_NAME}' names the closing rule made from spec.ociRepository and spec.bucket; choose another name, or drop its match to make it the closing rule`,
+    );
   }
-  if (problems.length > 0) throw new PinwardenError('PW_POLICY_INVALID', `${sourceName}: invalid policy: ${problems.join('; ')}`, { details: { file: sourceName } });
+  if (problems.length > 0)
+    throw new PinwardenError('PW_POLICY_INVALID', `${sourceName}: invalid policy: ${problems.join('; ')}`, {
+      details: { file: sourceName },
+    });
   rules.forEach((rule, index) => checkRuleBlock(policy, rule, index, checkBlock));
 }
 
 /** Runs the flat block's checks on a rule's block; their messages then name the rule's field. */
-function checkRuleBlock(policy: SourcePolicy, rule: PolicyRule, index: number, checkBlock: (view: SourcePolicy) => void): void {
-  const view: SourcePolicy = { ...policy, spec: { ...policy.spec, ociRepository: rule.ociRepository, bucket: rule.bucket } };
+function checkRuleBlock(
+  policy: SourcePolicy,
+  rule: PolicyRule,
+  index: number,
+  checkBlock: (view: SourcePolicy) => void,
+): void {
+  const view: SourcePolicy = {
+    ...policy,
+    spec: { ...policy.spec, ociRepository: rule.ociRepository, bucket: rule.bucket },
+  };
   try {
     checkBlock(view);
   } catch (error) {
     if (!(error instanceof PinwardenError) || error.code !== 'PW_POLICY_INVALID') throw error;
-    const message = error.message.replaceAll('spec.ociRepository.', `spec.rules[${index}].ociRepository.`).replaceAll('spec.bucket.', `spec.rules[${index}].bucket.`);
+    const message = error.message
+      .replaceAll('spec.ociRepository.', `spec.rules[${index}].ociRepository.`)
+      .replaceAll('spec.bucket.', `spec.rules[${index}].bucket.`);
     throw new PinwardenError('PW_POLICY_INVALID', message, { details: error.details, cause: error });
   }
 }
@@ -73,8 +102,10 @@ function selectorProblems(rule: PolicyRule, index: number): string[] {
     selector?.matchExpressions?.forEach((expression, position) => {
       const where = `spec.rules[${index}].match.${field}.matchExpressions[${position}]`;
       const count = expression.values?.length ?? 0;
-      if ((expression.operator === 'In' || expression.operator === 'NotIn') && count === 0) problems.push(`${where}: operator ${expression.operator} needs at least one value`);
-      if ((expression.operator === 'Exists' || expression.operator === 'DoesNotExist') && count > 0) problems.push(`${where}: operator ${expression.operator} takes no values`);
+      if ((expression.operator === 'In' || expression.operator === 'NotIn') && count === 0)
+        problems.push(`${where}: operator ${expression.operator} needs at least one value`);
+      if ((expression.operator === 'Exists' || expression.operator === 'DoesNotExist') && count > 0)
+        problems.push(`${where}: operator ${expression.operator} takes no values`);
     });
   }
   return problems;

@@ -45,7 +45,9 @@ function trimUnescapedTrailingSpaces(line: string): string {
 
 function isParsableAll(patterns: readonly string[]): boolean {
   try {
-    ignore().add([...new Set(patterns)]).ignores('probe');
+    ignore()
+      .add([...new Set(patterns)])
+      .ignores('probe');
     return true;
   } catch {
     return false;

@@ -74,9 +74,10 @@ function unpinned(view: OciRepositoryView, context: RuleContext): RuleFinding {
     path: 'spec.ref.digest',
     // The cause first: a warning is cut at 120 characters.
     message: context.pinFailure ? `${what} is not pinned: ${context.pinFailure}` : `${what} is not pinned to a digest`,
-    fix: view.ref?.semver !== undefined
-      ? 'set spec.ref.digest (pinwarden resolve prints it), or let the mutating webhook pin the range'
-      : 'set spec.ref.digest (pinwarden resolve prints it), or let the mutating webhook pin the tag',
+    fix:
+      view.ref?.semver !== undefined
+        ? 'set spec.ref.digest (pinwarden resolve prints it), or let the mutating webhook pin the range'
+        : 'set spec.ref.digest (pinwarden resolve prints it), or let the mutating webhook pin the tag',
   };
 }
 

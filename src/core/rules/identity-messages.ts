@@ -12,14 +12,23 @@ import type { RuleFinding } from './rule.ts';
 
 type NotContained = Extract<FieldProblem, { kind: 'not-contained' }>;
 
-export function notContainedFinding(problem: NotContained, path: string, allowed: readonly AllowedIdentity[], allowedField: string): RuleFinding {
+export function notContainedFinding(
+  problem: NotContained,
+  path: string,
+  allowed: readonly AllowedIdentity[],
+  allowedField: string,
+): RuleFinding {
   return { path, message: notContainedMessage(problem), fix: notContainedFix(problem, allowed, allowedField) };
 }
 
 function notContainedMessage(problem: NotContained): string {
-  if (problem.pattern === '') return `${problem.field} is empty, which matches every identity, and no allowed identity accepts every ${problem.field}`;
+  if (problem.pattern === '')
+    return `${problem.field} is empty, which matches every identity, and no allowed identity accepts every ${problem.field}`;
   // The conclusion before the pattern (warnings are cut at 120 characters); a long pattern is clipped, the object holds it whole.
-  const who = problem.rejectedBy === 'all' ? 'no allowed identity accepts' : `allowed identity #${problem.rejectedBy} does not accept`;
+  const who =
+    problem.rejectedBy === 'all'
+      ? 'no allowed identity accepts'
+      : `allowed identity #${problem.rejectedBy} does not accept`;
   const unanchored = missingAnchors(problem.pattern).length > 0 ? '; Flux matches unanchored' : '';
   return `${problem.field} accepts ${JSON.stringify(problem.counterexample)}, which ${who} (pattern ${quotePattern(clip(problem.pattern))}${unanchored})`;
 }
@@ -37,26 +46,42 @@ function notContainedFix(problem: NotContained, allowed: readonly AllowedIdentit
     return fixed.startsWith(submitted) || submitted.startsWith(fixed);
   });
   if (compatible.length === 0 && submitted !== '') return elsewhereFix(problem, submitted, patterns, allowedField);
-  const bound = problem.rejectedBy !== 'all' ? allowed[problem.rejectedBy]?.[field] : compatible.length === 1 ? compatible[0] : undefined;
+  const bound =
+    problem.rejectedBy !== 'all'
+      ? allowed[problem.rejectedBy]?.[field]
+      : compatible.length === 1
+        ? compatible[0]
+        : undefined;
   const steps = [...anchorSteps(problem.pattern), ...(hasUnescapedDot(problem.pattern) ? ['escape dots as \\.'] : [])];
   return `narrow the ${field} regex${bound !== undefined ? ` to fit ${quotePattern(bound)}` : ' to fit an allowed identity'}${steps.length > 0 ? `: ${steps.join(' and ')}` : ''}`;
 }
 
 /** The fixed text diverges from every allowed pattern: say where, and name the closest allowed identity. */
-function elsewhereFix(problem: NotContained, submitted: string, patterns: readonly string[], allowedField: string): string {
+function elsewhereFix(
+  problem: NotContained,
+  submitted: string,
+  patterns: readonly string[],
+  allowedField: string,
+): string {
   const ranked = patterns
     .map((pattern) => {
       const fixed = literalPrefix(pattern);
       const common = commonPrefix(submitted, fixed);
       // Closest: the longest shared fixed text, then the nearest first diverging segment (acme-corp vs acme).
-      return { pattern, fixed, common, distance: editDistance(firstSegment(submitted.slice(common.length)), firstSegment(fixed.slice(common.length))) };
+      return {
+        pattern,
+        fixed,
+        common,
+        distance: editDistance(firstSegment(submitted.slice(common.length)), firstSegment(fixed.slice(common.length))),
+      };
     })
     .sort((a, b) => b.common.length - a.common.length || a.distance - b.distance);
   const best = ranked[0];
   if (best === undefined) return `use a ${problem.field} the policy allows (${allowedField})`;
-  const where = best.common.length > 0
-    ? `after "${clip(best.common)}" it names "${segmentOf(submitted.slice(best.common.length))}" where the closest allowed ${problem.field} names "${segmentOf(best.fixed.slice(best.common.length))}"`
-    : `it shares no fixed text with the closest allowed ${problem.field}`;
+  const where =
+    best.common.length > 0
+      ? `after "${clip(best.common)}" it names "${segmentOf(submitted.slice(best.common.length))}" where the closest allowed ${problem.field} names "${segmentOf(best.fixed.slice(best.common.length))}"`
+      : `it shares no fixed text with the closest allowed ${problem.field}`;
   return `${where} (another organisation or repository): sign with an identity inside ${quotePattern(best.pattern)}, or ask the policy owner to add this one to ${allowedField}`;
 }
 
@@ -136,5 +161,8 @@ function clip(text: string): string {
 }
 
 function shortest(patterns: readonly string[]): string | undefined {
-  return patterns.reduce<string | undefined>((best, pattern) => (best === undefined || editDistance('', pattern) < editDistance('', best) ? pattern : best), undefined);
+  return patterns.reduce<string | undefined>(
+    (best, pattern) => (best === undefined || editDistance('', pattern) < editDistance('', best) ? pattern : best),
+    undefined,
+  );
 }

@@ -19,11 +19,13 @@ export const identityRegexInvalid: OciRepositoryRule = {
       FIELDS.flatMap((field) => {
         const problem = syntaxProblem(entry[field]);
         return problem
-          ? [{
-              path: `spec.verify.matchOIDCIdentity[${index}].${field}`,
-              message: `${field} ${problem}`,
-              fix: 'write the pattern in Go RE2 syntax (no lookaround or backreferences), anchored with ^…$',
-            }]
+          ? [
+              {
+                path: `spec.verify.matchOIDCIdentity[${index}].${field}`,
+                message: `${field} ${problem}`,
+                fix: 'write the pattern in Go RE2 syntax (no lookaround or backreferences), anchored with ^…$',
+              },
+            ]
           : [];
       }),
     );
@@ -54,11 +56,13 @@ export const identityMultipleEntries: OciRepositoryRule = {
   check(view) {
     const count = isKeylessCosign(view) ? (view.verify?.identities.length ?? 0) : 0;
     if (count <= 1) return [];
-    return [{
-      path: 'spec.verify.matchOIDCIdentity',
-      message: `${count} identities: Flux verifies cosign v3 bundles with exactly one and fails with more ("multiple identities are not supported")`,
-      fix: 'keep one matchOIDCIdentity entry (widen its regex with alternation if needed), or sign with the legacy .sig format',
-    }];
+    return [
+      {
+        path: 'spec.verify.matchOIDCIdentity',
+        message: `${count} identities: Flux verifies cosign v3 bundles with exactly one and fails with more ("multiple identities are not supported")`,
+        fix: 'keep one matchOIDCIdentity entry (widen its regex with alternation if needed), or sign with the legacy .sig format',
+      },
+    ];
   },
 };
 
@@ -88,7 +92,11 @@ function syntaxProblem(pattern: unknown): string | undefined {
 /** Both containment rules read one decision per object, computed once under one time bound. */
 const decided = new WeakMap<OciRepositoryView, IdentityVerdict[]>();
 
-function containmentFindings(view: OciRepositoryView, context: RuleContext, wanted: IdentityVerdict['kind']): RuleFinding[] {
+function containmentFindings(
+  view: OciRepositoryView,
+  context: RuleContext,
+  wanted: IdentityVerdict['kind'],
+): RuleFinding[] {
   let verdicts = decided.get(view);
   if (!verdicts) {
     verdicts = decideEntries(view, context);
@@ -101,10 +109,20 @@ function decideEntries(view: OciRepositoryView, context: RuleContext): IdentityV
   const settings = context.policy.spec.ociRepository;
   const allowed = settings.allowedIdentities;
   const decidedBy = context.policy.spec.decidedBy;
-  const hints = { trustsKeys: settings.trustedKeys.length > 0, ruleLabel: decidedBy && decidedBy.source !== 'spec' ? `rule ${decidedBy.name}` : 'this policy' };
+  const hints = {
+    trustsKeys: settings.trustedKeys.length > 0,
+    ruleLabel: decidedBy && decidedBy.source !== 'spec' ? `rule ${decidedBy.name}` : 'this policy',
+  };
   const budget = startObjectBudget();
   return keylessEntries(view).flatMap(({ entry, index }) => {
     if (FIELDS.some((field) => syntaxProblem(entry[field]) !== undefined)) return [];
-    return identityVerdicts({ issuer: entry.issuer as string, subject: entry.subject as string }, allowed, index, budget, context.identities, hints);
+    return identityVerdicts(
+      { issuer: entry.issuer as string, subject: entry.subject as string },
+      allowed,
+      index,
+      budget,
+      context.identities,
+      hints,
+    );
   });
 }

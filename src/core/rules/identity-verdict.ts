@@ -3,7 +3,14 @@
  * memoised (patterns repeat across objects), and one object's entries share a time bound, so a request
  * full of adversarial entries is denied quickly instead of stalling the webhook.
  */
-import { budgetClock, checkIdentity, WALL_CEILING_FACTOR, describeFieldProblem, type FieldProblem, type IdentityCheck } from '../identity/index.ts';
+import {
+  budgetClock,
+  checkIdentity,
+  WALL_CEILING_FACTOR,
+  describeFieldProblem,
+  type FieldProblem,
+  type IdentityCheck,
+} from '../identity/index.ts';
 import type { AllowedIdentity } from '../policy/index.ts';
 import { notContainedFinding } from './identity-messages.ts';
 import type { RuleFinding } from './rule.ts';
@@ -56,7 +63,11 @@ export function startObjectBudget(now?: () => number): EntryBudget {
   const started = budgetClock();
   const wallStarted = performance.now();
   return {
-    remainingMs: () => Math.min(OBJECT_BUDGET_MS - (budgetClock() - started), (OBJECT_BUDGET_MS * WALL_CEILING_FACTOR - (performance.now() - wallStarted)) / WALL_CEILING_FACTOR),
+    remainingMs: () =>
+      Math.min(
+        OBJECT_BUDGET_MS - (budgetClock() - started),
+        (OBJECT_BUDGET_MS * WALL_CEILING_FACTOR - (performance.now() - wallStarted)) / WALL_CEILING_FACTOR,
+      ),
   };
 }
 
@@ -69,12 +80,19 @@ export function isIdentityDecided(entry: IdentityEntry, allowed: readonly Allowe
  * The decisions for one object's entries under one object budget, as the rules would make them: what a
  * worker runs for the webhook. Entries past the object budget are left out (the rules deny them).
  */
-export function decideIdentities(entries: readonly IdentityEntry[], allowed: readonly AllowedIdentity[], budget: EntryBudget = startObjectBudget()): Array<[string, IdentityCheck]> {
+export function decideIdentities(
+  entries: readonly IdentityEntry[],
+  allowed: readonly AllowedIdentity[],
+  budget: EntryBudget = startObjectBudget(),
+): Array<[string, IdentityCheck]> {
   const decided: Array<[string, IdentityCheck]> = [];
   for (const entry of entries) {
     const budgetMs = Math.min(ENTRY_BUDGET_MS, budget.remainingMs());
     if (budgetMs <= 0) break;
-    decided.push([identityKey(entry), checkIdentity(entry, allowed, { budgetMs, ...(budget.now ? { now: budget.now } : {}) })]);
+    decided.push([
+      identityKey(entry),
+      checkIdentity(entry, allowed, { budgetMs, ...(budget.now ? { now: budget.now } : {}) }),
+    ]);
   }
   return decided;
 }
@@ -87,20 +105,31 @@ export interface IdentityHints {
   ruleLabel: string;
 }
 
-export function identityVerdicts(entry: IdentityEntry, allowed: readonly AllowedIdentity[], index: number, budget: EntryBudget, precomputed?: PrecomputedIdentities, hints?: IdentityHints): IdentityVerdict[] {
+export function identityVerdicts(
+  entry: IdentityEntry,
+  allowed: readonly AllowedIdentity[],
+  index: number,
+  budget: EntryBudget,
+  precomputed?: PrecomputedIdentities,
+  hints?: IdentityHints,
+): IdentityVerdict[] {
   const path = `spec.verify.matchOIDCIdentity[${index}]`;
-  const usable = precomputed && (precomputed.allowed === undefined || precomputed.allowed === allowed) ? precomputed : undefined;
+  const usable =
+    precomputed && (precomputed.allowed === undefined || precomputed.allowed === allowed) ? precomputed : undefined;
   const check = usable ? fromPrecomputed(entry, allowed, usable) : memoisedCheck(entry, allowed, budget);
   if (check.allowed) return [];
   if (check.reason === 'no-allowed-identities') {
     const who = hints ? hints.ruleLabel : 'this policy';
     // Never "add the identity": the deciding rule allows none on purpose (README "Policy cookbook").
-    const fix = hints && !hints.trustsKeys
-      ? `${who} accepts neither keyless identities nor public keys: ask the policy owner which rule should decide this source (spec.rules[].match)`
-      : `verify with a public key ${who} trusts (spec.verify.secretRef), or ask the policy owner which rule should decide this source (spec.rules[].match)`;
+    const fix =
+      hints && !hints.trustsKeys
+        ? `${who} accepts neither keyless identities nor public keys: ask the policy owner which rule should decide this source (spec.rules[].match)`
+        : `verify with a public key ${who} trusts (spec.verify.secretRef), or ask the policy owner which rule should decide this source (spec.rules[].match)`;
     return [{ kind: 'not-allowed', finding: { path, message: `${who} allows no keyless identity`, fix } }];
   }
-  return derivedVerdicts(check, `${index}`, () => check.problems.flatMap((problem) => toVerdict(problem, path, allowed)));
+  return derivedVerdicts(check, `${index}`, () =>
+    check.problems.flatMap((problem) => toVerdict(problem, path, allowed)),
+  );
 }
 
 /** Findings built from a memoised check are memoised with it (messages compare patterns; denials repeat). */
@@ -147,7 +176,11 @@ function memoisedCheck(entry: IdentityEntry, allowed: readonly AllowedIdentity[]
   return check;
 }
 
-function fromPrecomputed(entry: IdentityEntry, allowed: readonly AllowedIdentity[], precomputed: PrecomputedIdentities): IdentityCheck {
+function fromPrecomputed(
+  entry: IdentityEntry,
+  allowed: readonly AllowedIdentity[],
+  precomputed: PrecomputedIdentities,
+): IdentityCheck {
   const memo = memoOf(allowed);
   const key = identityKey(entry);
   const cached = memo.get(key);
@@ -159,19 +192,34 @@ function fromPrecomputed(entry: IdentityEntry, allowed: readonly AllowedIdentity
 }
 
 function tooComplex(entry: IdentityEntry, reason: string): IdentityCheck {
-  return { allowed: false, reason: 'too-complex', problems: [{ field: 'subject', pattern: entry.subject, kind: 'too-complex', reason }] };
+  return {
+    allowed: false,
+    reason: 'too-complex',
+    problems: [{ field: 'subject', pattern: entry.subject, kind: 'too-complex', reason }],
+  };
 }
 
 function toVerdict(problem: FieldProblem, path: string, allowed: readonly AllowedIdentity[]): IdentityVerdict[] {
   const fieldPath = `${path}.${problem.field}`;
   switch (problem.kind) {
     case 'not-contained':
-      return [{ kind: 'not-allowed', finding: notContainedFinding(problem, fieldPath, allowed, 'spec.ociRepository.allowedIdentities') }];
+      return [
+        {
+          kind: 'not-allowed',
+          finding: notContainedFinding(problem, fieldPath, allowed, 'spec.ociRepository.allowedIdentities'),
+        },
+      ];
     case 'too-complex':
-      return [{
-        kind: 'too-complex',
-        finding: { path: fieldPath, message: describeFieldProblem(problem), fix: 'simplify the pattern: anchor it with ^…$ and avoid counted repetitions of alternations' },
-      }];
+      return [
+        {
+          kind: 'too-complex',
+          finding: {
+            path: fieldPath,
+            message: describeFieldProblem(problem),
+            fix: 'simplify the pattern: anchor it with ^…$ and avoid counted repetitions of alternations',
+          },
+        },
+      ];
     case 'invalid':
       // The submitted side is identity-regex-invalid's finding; policy regexes are validated when the policy loads.
       return [];

@@ -13,7 +13,8 @@ export const inputTooLarge: OciRepositoryRule = {
   id: INPUT_TOO_LARGE_RULE_ID,
   kind: 'OCIRepository',
   severity: 'error',
-  summary: 'spec.url, identity patterns, the number of identities, the semver range and a Bucket spec.ignore are capped before any work.',
+  summary:
+    'spec.url, identity patterns, the number of identities, the semver range and a Bucket spec.ignore are capped before any work.',
   check: (view) => inputCapViolations(view).map(toFinding),
 };
 

@@ -13,9 +13,10 @@ export const keyBasedNotAllowed: OciRepositoryRule = {
     return [
       {
         path: 'spec.verify.secretRef',
-        message: policy.spec.ociRepository.trustedKeys.length === 0
-          ? 'cosign public-key verification is not allowed by this policy: it trusts no public key (spec.ociRepository.trustedKeys), and a key from the object\'s own Secret proves nothing'
-          : 'cosign public-key verification is not allowed by this policy (allowKeyBased: false); only keyless identities are',
+        message:
+          policy.spec.ociRepository.trustedKeys.length === 0
+            ? "cosign public-key verification is not allowed by this policy: it trusts no public key (spec.ociRepository.trustedKeys), and a key from the object's own Secret proves nothing"
+            : 'cosign public-key verification is not allowed by this policy (allowKeyBased: false); only keyless identities are',
         fix: 'verify keyless with matchOIDCIdentity, or have the policy list the signing keys in spec.ociRepository.trustedKeys (README: policy reference)',
       },
     ];

@@ -15,10 +15,12 @@ export const keyNotTrusted: OciRepositoryRule = {
   check(view, { policy, verifySecrets }) {
     const verify = view.verify;
     const settings = policy.spec.ociRepository;
-    if (!verify || verify.provider !== 'cosign' || verify.secretName === undefined || !settings.allowKeyBased) return [];
+    if (!verify || verify.provider !== 'cosign' || verify.secretName === undefined || !settings.allowKeyBased)
+      return [];
     return trustFindings(keySetDecision(settings, verify.secretName, verifySecrets?.keys), 'spec.verify.secretRef', {
       unseen: 'nothing to change if the Secret holds only trusted keys; the webhook checks it at admission',
-      refused: 'keep only keys listed in spec.ociRepository.trustedKeys in the Secret (compare sha256 fingerprints: openssl pkey -pubin -in cosign.pub -outform DER | sha256sum), or ask the policy owner to trust the key',
+      refused:
+        'keep only keys listed in spec.ociRepository.trustedKeys in the Secret (compare sha256 fingerprints: openssl pkey -pubin -in cosign.pub -outform DER | sha256sum), or ask the policy owner to trust the key',
     });
   },
 };

@@ -47,7 +47,18 @@ export function isKeylessCosign(view: OciRepositoryView): boolean {
  * The finding of a trust decision on tenant material (`key-not-trusted`, `trusted-root-not-allowed`): none
  * when trusted; a warning when nobody could look (offline), naming what the webhook will check; else an error.
  */
-export function trustFindings(decision: TrustDecision, path: string, fix: { unseen: string; refused: string }): RuleFinding[] {
+export function trustFindings(
+  decision: TrustDecision,
+  path: string,
+  fix: { unseen: string; refused: string },
+): RuleFinding[] {
   if (decision.trusted) return [];
-  return [{ path, message: decision.message, fix: decision.unseen ? fix.unseen : fix.refused, ...(decision.unseen ? { severity: 'warning' as const } : {}) }];
+  return [
+    {
+      path,
+      message: decision.message,
+      fix: decision.unseen ? fix.unseen : fix.refused,
+      ...(decision.unseen ? { severity: 'warning' as const } : {}),
+    },
+  ];
 }

@@ -15,9 +15,15 @@ export const trustedRootNotAllowed: OciRepositoryRule = {
   check(view, { policy, verifySecrets }) {
     const verify = view.verify;
     if (!verify || verify.provider !== 'cosign' || verify.trustedRootSecretName === undefined) return [];
-    return trustFindings(trustedRootDecision(policy.spec.ociRepository, verify.trustedRootSecretName, verifySecrets?.trustedRoot), 'spec.verify.trustedRootSecretRef', {
-      unseen: 'nothing to change if the Secret holds a trusted root the policy lists; the webhook checks it at admission',
-      refused: 'remove spec.verify.trustedRootSecretRef to use the Sigstore public-good root, or ask the policy owner to add sha256sum of the trusted_root.json to spec.ociRepository.trustedRoots',
-    });
+    return trustFindings(
+      trustedRootDecision(policy.spec.ociRepository, verify.trustedRootSecretName, verifySecrets?.trustedRoot),
+      'spec.verify.trustedRootSecretRef',
+      {
+        unseen:
+          'nothing to change if the Secret holds a trusted root the policy lists; the webhook checks it at admission',
+        refused:
+          'remove spec.verify.trustedRootSecretRef to use the Sigstore public-good root, or ask the policy owner to add sha256sum of the trusted_root.json to spec.ociRepository.trustedRoots',
+      },
+    );
   },
 };

@@ -44,7 +44,13 @@ export function selectRule(object: unknown, policy: SourcePolicy, facts: ScopeFa
   for (const [index, rule] of rules.entries()) {
     const fit = subject ? ruleFits(rule.match, subject, facts) : true;
     if (fit === 'unknown') unjudged.push(rule.name);
-    else if (fit) return selection(policy, { name: rule.name, source: policy.spec.ruleSources?.[index] ?? `spec.rules[${index}]` }, rule, unjudged);
+    else if (fit)
+      return selection(
+        policy,
+        { name: rule.name, source: policy.spec.ruleSources?.[index] ?? `spec.rules[${index}]` },
+        rule,
+        unjudged,
+      );
   }
   return selection(policy, FLAT_RULE, undefined, unjudged);
 }
@@ -78,18 +84,33 @@ function urlFits(url: string, prefixes: readonly string[]): boolean {
   return bases.some((base) => url === base || url.startsWith(`${base}/`));
 }
 
-function selection(policy: SourcePolicy, base: DecidingRule, rule: PolicyRule | undefined, unjudged: string[]): RuleSelection {
+function selection(
+  policy: SourcePolicy,
+  base: DecidingRule,
+  rule: PolicyRule | undefined,
+  unjudged: string[],
+): RuleSelection {
   const decided: DecidingRule = unjudged.length > 0 ? { ...base, unjudged } : base;
   if (rule === undefined && policy.spec.rules === undefined && unjudged.length === 0) {
     // A policy without rules: its own flat blocks decide; only the marker is new.
-    return { rule: decided, policy: variant(policy, 'flat', () => ({ ...policy, spec: { ...policy.spec, decidedBy: decided } })), unjudged };
+    return {
+      rule: decided,
+      policy: variant(policy, 'flat', () => ({ ...policy, spec: { ...policy.spec, decidedBy: decided } })),
+      unjudged,
+    };
   }
   const key = `${base.source}\u0000${unjudged.join('\u0000')}`;
   const made = variant(policy, key, () => ({
     ...policy,
     spec: {
       ...policy.spec,
-      ...(rule ? { ociRepository: rule.ociRepository, bucket: rule.bucket, registry: { ...policy.spec.registry, ...rule.registry } } : {}),
+      ...(rule
+        ? {
+            ociRepository: rule.ociRepository,
+            bucket: rule.bucket,
+            registry: { ...policy.spec.registry, ...rule.registry },
+          }
+        : {}),
       decidedBy: decided,
     },
   }));
@@ -114,7 +135,8 @@ function ruleFits(match: RuleMatch | undefined, subject: MatchSubject, facts: Sc
   if (match === undefined) return true;
   if (match.urls !== undefined && (subject.url === undefined || !urlFits(subject.url, match.urls))) return false;
   const namespace = subject.namespace;
-  if (match.namespaces !== undefined && (namespace === undefined || !match.namespaces.includes(namespace))) return false;
+  if (match.namespaces !== undefined && (namespace === undefined || !match.namespaces.includes(namespace)))
+    return false;
   if (match.selector !== undefined && !selectorMatches(match.selector, subject.labels())) return false;
   if (match.namespaceSelector !== undefined) {
     if (namespace === undefined || facts.namespaceLabels === undefined) return 'unknown';
@@ -127,7 +149,9 @@ function ruleFits(match: RuleMatch | undefined, subject: MatchSubject, facts: Sc
 
 /** `rule own-apps (spec.rules[0])`: how verdicts name the rule. */
 export function describeRule(rule: DecidingRule): string {
-  return rule.source === 'spec' ? `rule ${rule.name} (spec.ociRepository/spec.bucket)` : `rule ${rule.name} (${rule.source})`;
+  return rule.source === 'spec'
+    ? `rule ${rule.name} (spec.ociRepository/spec.bucket)`
+    : `rule ${rule.name} (${rule.source})`;
 }
 
 const needsLabels = new WeakMap<SourcePolicy, boolean>();
@@ -136,7 +160,9 @@ const needsLabels = new WeakMap<SourcePolicy, boolean>();
 export function needsNamespaceLabels(policy: SourcePolicy): boolean {
   let known = needsLabels.get(policy);
   if (known === undefined) {
-    known = policy.spec.decidedBy === undefined && (policy.spec.rules ?? []).some((rule) => rule.match?.namespaceSelector !== undefined);
+    known =
+      policy.spec.decidedBy === undefined &&
+      (policy.spec.rules ?? []).some((rule) => rule.match?.namespaceSelector !== undefined);
     needsLabels.set(policy, known);
   }
   return known;

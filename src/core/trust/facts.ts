@@ -10,7 +10,8 @@ export type KeySecretFacts =
   | { readonly ok: false; readonly problem: string };
 
 /** `verify.trustedRootSecretRef`: the digest of its `trusted_root.json` value. */
-export type RootSecretFacts = { readonly ok: true; readonly digest: string } | { readonly ok: false; readonly problem: string };
+export type RootSecretFacts =
+  { readonly ok: true; readonly digest: string } | { readonly ok: false; readonly problem: string };
 
 export interface VerifySecretFacts {
   keys?: KeySecretFacts;

@@ -38,7 +38,10 @@ export type RouteHandler = (request: AdmissionRequest, env: RouteEnv) => Answer 
 
 /** Requests pinwarden has nothing to say about: status and other subresources, DELETE, CONNECT. */
 export function isOutOfScope(request: AdmissionRequest): boolean {
-  return request.subResource !== undefined || (request.operation !== 'CREATE' && request.operation !== 'UPDATE' && request.operation !== '');
+  return (
+    request.subResource !== undefined ||
+    (request.operation !== 'CREATE' && request.operation !== 'UPDATE' && request.operation !== '')
+  );
 }
 
 export function objectKind(object: unknown): string | undefined {

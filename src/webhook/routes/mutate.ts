@@ -11,15 +11,27 @@ export const answerMutate: RouteHandler = (request, env) => {
   const kind = objectKind(request.object);
   if (isOutOfScope(request)) return { response: allowed(request.uid), verdict: 'unchanged', ...(kind ? { kind } : {}) };
   const plan = env.flows.mutate(
-    { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs },
+    {
+      object: request.object,
+      ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}),
+      ...(request.namespace ? { namespace: request.namespace } : {}),
+      remainingMs: env.remainingMs,
+    },
     env.policy,
   );
-  return plan instanceof Promise ? plan.then((settled) => mutateAnswer(request, kind, settled)) : mutateAnswer(request, kind, plan);
+  return plan instanceof Promise
+    ? plan.then((settled) => mutateAnswer(request, kind, settled))
+    : mutateAnswer(request, kind, plan);
 };
 
 function mutateAnswer(request: AdmissionRequest, kind: string | undefined, plan: PinPlan): Answer {
   const verdict = plan.patch.length > 0 ? 'patched' : 'unchanged';
-  return { response: patched(request.uid, plan.patch, plan.warnings), verdict, ...(kind ? { kind } : {}), ...(plan.failure ? { code: plan.failure.code } : {}) };
+  return {
+    response: patched(request.uid, plan.patch, plan.warnings),
+    verdict,
+    ...(kind ? { kind } : {}),
+    ...(plan.failure ? { code: plan.failure.code } : {}),
+  };
 }
 
 export function mutateFailure(request: AdmissionRequest, error: unknown): Answer {

@@ -17,20 +17,41 @@ export const answerValidate: RouteHandler = (request, env) => {
   const kind = objectKind(request.object);
   if (isOutOfScope(request)) return { response: allowed(request.uid), verdict: 'allow', ...(kind ? { kind } : {}) };
   const result = env.flows.validate(
-    { object: request.object, ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}), ...(request.namespace ? { namespace: request.namespace } : {}), remainingMs: env.remainingMs, ...(env.identities ? { identities: env.identities } : {}), ...(env.exceptions ? { exceptions: env.exceptions } : {}) },
+    {
+      object: request.object,
+      ...(request.oldObject !== undefined ? { oldObject: request.oldObject } : {}),
+      ...(request.namespace ? { namespace: request.namespace } : {}),
+      remainingMs: env.remainingMs,
+      ...(env.identities ? { identities: env.identities } : {}),
+      ...(env.exceptions ? { exceptions: env.exceptions } : {}),
+    },
     env.policy,
   );
-  return result instanceof Promise ? result.then((settled) => validateAnswer(request, kind, settled)) : validateAnswer(request, kind, result);
+  return result instanceof Promise
+    ? result.then((settled) => validateAnswer(request, kind, settled))
+    : validateAnswer(request, kind, result);
 };
 
-function validateAnswer(request: AdmissionRequest, kind: string | undefined, { evaluation, pinFailure }: ValidateResult): Answer {
+function validateAnswer(
+  request: AdmissionRequest,
+  kind: string | undefined,
+  { evaluation, pinFailure }: ValidateResult,
+): Answer {
   const warnings = [
     ...evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine),
     // A waiver is never silent: the cause first (warnings are cut at 120 characters).
-    ...(evaluation.waived ?? []).map((waived) => `waived until ${waived.expires} by SourcePolicyException ${waived.exception} [${waived.ruleId}]`),
+    ...(evaluation.waived ?? []).map(
+      (waived) => `waived until ${waived.expires} by SourcePolicyException ${waived.exception} [${waived.ruleId}]`,
+    ),
   ];
   const ruleIds = evaluation.findings.map((finding) => finding.ruleId);
-  const base = { verdict: evaluation.verdict, ...(kind ? { kind } : {}), ruleIds, ...(pinFailure ? { code: pinFailure.code } : {}), ...(evaluation.rule ? { policyRule: evaluation.rule.name } : {}) };
+  const base = {
+    verdict: evaluation.verdict,
+    ...(kind ? { kind } : {}),
+    ruleIds,
+    ...(pinFailure ? { code: pinFailure.code } : {}),
+    ...(evaluation.rule ? { policyRule: evaluation.rule.name } : {}),
+  };
   if (evaluation.verdict !== 'deny') return { ...base, response: allowed(request.uid, warnings) };
   const { kind: objectType, namespace, name } = evaluation.object;
   // Kubernetes names are at most 253 characters: a longer one is not echoed whole.
@@ -43,9 +64,17 @@ export function validateFailure(request: AdmissionRequest, error: unknown, polic
   const failure = toPinwardenError(error);
   // A deadline is "registry unavailable" for the policy: onUnreachable: warn admits with a warning.
   if (excusedAsUnreachable(failure, policy)) {
-    return { response: allowed(request.uid, [`pinwarden: not validated (${failure.code}): ${briefCause(failure.message)}`]), verdict: 'warn', code: failure.code };
+    return {
+      response: allowed(request.uid, [`pinwarden: not validated (${failure.code}): ${briefCause(failure.message)}`]),
+      verdict: 'warn',
+      code: failure.code,
+    };
   }
-  return { response: errored(request.uid, failure.status, `pinwarden could not decide (${failure.code}): ${failure.message}`), verdict: 'error', code: failure.code };
+  return {
+    response: errored(request.uid, failure.status, `pinwarden could not decide (${failure.code}): ${failure.message}`),
+    verdict: 'error',
+    code: failure.code,
+  };
 }
 
 function cutName(label: string): string {

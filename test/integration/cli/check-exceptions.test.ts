@@ -21,10 +21,25 @@ interface JsonResult {
   waived?: Array<{ rule: string; exception: string; reason: string; expires: string }>;
 }
 
-async function json(args: string[]): Promise<{ code: number | null; stderr: string; results: Map<string, JsonResult>; expired: Array<{ exception: string }> | undefined }> {
+async function json(
+  args: string[],
+): Promise<{
+  code: number | null;
+  stderr: string;
+  results: Map<string, JsonResult>;
+  expired: Array<{ exception: string }> | undefined;
+}> {
   const run = await runBuiltCli(['check', FLEET, '--config', POLICY, '-o', 'json', ...args]);
-  const parsed = JSON.parse(run.stdout) as { results: JsonResult[]; exceptions?: { expired: Array<{ exception: string }> } };
-  return { code: run.code, stderr: run.stderr, results: new Map(parsed.results.map((result) => [`${result.namespace}/${result.name}`, result])), expired: parsed.exceptions?.expired };
+  const parsed = JSON.parse(run.stdout) as {
+    results: JsonResult[];
+    exceptions?: { expired: Array<{ exception: string }> };
+  };
+  return {
+    code: run.code,
+    stderr: run.stderr,
+    results: new Map(parsed.results.map((result) => [`${result.namespace}/${result.name}`, result])),
+    expired: parsed.exceptions?.expired,
+  };
 }
 
 test('every verdict names the rule that decided it', async () => {
@@ -41,7 +56,11 @@ test('every verdict names the rule that decided it', async () => {
     'team-a/legacy-reports': 'tenants',
   });
   assert.equal(results.get('apps/billing')?.verdict, 'allow');
-  assert.equal(results.get('apps/podinfo')?.verdict, 'allow', 'the podinfo rule pins semver ranges, so offline the range counts as pinnable');
+  assert.equal(
+    results.get('apps/podinfo')?.verdict,
+    'allow',
+    'the podinfo rule pins semver ranges, so offline the range counts as pinnable',
+  );
   assert.equal(results.get('flux-system/flux-manifests')?.verdict, 'allow');
   assert.equal(results.get('apps/payments')?.verdict, 'deny');
   assert.match(results.get('apps/payments')?.violations[0]?.message ?? '', /acme-labs/);
@@ -52,10 +71,19 @@ test('an active exception waives its rule id for the named objects and is report
   const legacy = results.get('team-a/legacy-reports');
   assert.equal(legacy?.verdict, 'allow');
   assert.deepEqual(legacy?.violations, []);
-  assert.deepEqual(legacy?.waived?.map((entry) => [entry.rule, entry.exception, entry.expires]), [['verify-required', 'team-a/legacy-reports-unsigned', '2027-01-31T00:00:00Z']]);
+  assert.deepEqual(
+    legacy?.waived?.map((entry) => [entry.rule, entry.exception, entry.expires]),
+    [['verify-required', 'team-a/legacy-reports-unsigned', '2027-01-31T00:00:00Z']],
+  );
   assert.match(legacy?.waived?.[0]?.reason ?? '', /PLAT-481/);
-  assert.deepEqual(expired?.map((entry) => entry.exception), ['gateway/gateway-migration']);
-  assert.match(stderr, /^pinwarden: exception gateway\/gateway-migration expired 2026-10-01T00:00:00Z and waives nothing/m);
+  assert.deepEqual(
+    expired?.map((entry) => entry.exception),
+    ['gateway/gateway-migration'],
+  );
+  assert.match(
+    stderr,
+    /^pinwarden: exception gateway\/gateway-migration expired 2026-10-01T00:00:00Z and waives nothing/m,
+  );
 });
 
 test('after its expiry the exception stops applying by itself: denied, and the finding says why', async () => {
@@ -64,8 +92,14 @@ test('after its expiry the exception stops applying by itself: denied, and the f
   const legacy = results.get('team-a/legacy-reports');
   assert.equal(legacy?.verdict, 'deny');
   assert.equal(legacy?.waived, undefined);
-  assert.match(legacy?.violations[0]?.message ?? '', /\(exception team-a\/legacy-reports-unsigned expired 2027-01-31T00:00:00Z and no longer waives this\)/);
-  assert.deepEqual(expired?.map((entry) => entry.exception), ['gateway/gateway-migration', 'team-a/legacy-reports-unsigned']);
+  assert.match(
+    legacy?.violations[0]?.message ?? '',
+    /\(exception team-a\/legacy-reports-unsigned expired 2027-01-31T00:00:00Z and no longer waives this\)/,
+  );
+  assert.deepEqual(
+    expired?.map((entry) => entry.exception),
+    ['gateway/gateway-migration', 'team-a/legacy-reports-unsigned'],
+  );
 });
 
 test('without --exceptions nothing is waived', async () => {
@@ -77,9 +111,18 @@ test('without --exceptions nothing is waived', async () => {
 test('text output names the rule and shows waivers', async () => {
   const run = await runBuiltCli(['check', FLEET, '--config', POLICY, '--exceptions', EXCEPTIONS, '--at', NOW]);
   assert.equal(run.code, 1);
-  assert.match(run.stdout, /^OCIRepository\/apps\/payments examples\/cookbook\/fleet\/apps\.yaml:\d+ DENY \(rule own-apps\)$/m);
-  assert.match(run.stdout, /^OCIRepository\/team-a\/legacy-reports \S+ ALLOW \(rule tenants\)\n {2}○ waived {2}verify-required {2}spec\.verify\n/m);
-  assert.match(run.stdout, /by exception team-a\/legacy-reports-unsigned until 2027-01-31T00:00:00Z: reports-chart 2\.x is not signed yet/);
+  assert.match(
+    run.stdout,
+    /^OCIRepository\/apps\/payments examples\/cookbook\/fleet\/apps\.yaml:\d+ DENY \(rule own-apps\)$/m,
+  );
+  assert.match(
+    run.stdout,
+    /^OCIRepository\/team-a\/legacy-reports \S+ ALLOW \(rule tenants\)\n {2}○ waived {2}verify-required {2}spec\.verify\n/m,
+  );
+  assert.match(
+    run.stdout,
+    /by exception team-a\/legacy-reports-unsigned until 2027-01-31T00:00:00Z: reports-chart 2\.x is not signed yet/,
+  );
 });
 
 test('without the Namespace manifest the tenants rule cannot be judged, and check says so', async () => {
@@ -89,16 +132,25 @@ test('without the Namespace manifest the tenants rule cannot be judged, and chec
   assert.equal(storefront?.policyRule, 'default');
   const note = storefront?.violations.find((violation) => violation.rule === 'policy-rule-unjudged');
   assert.equal(note?.severity, 'warning');
-  assert.match(note?.message ?? '', /labels of namespace team-a are unknown here, so rule 'tenants' \(namespaceSelector\) could not be judged/);
+  assert.match(
+    note?.message ?? '',
+    /labels of namespace team-a are unknown here, so rule 'tenants' \(namespaceSelector\) could not be judged/,
+  );
 });
 
 test('a bad exceptions file or --at is exit 2 with the code, nothing checked', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pinwarden-exc-'));
   const bad = join(dir, 'bad.yaml');
-  writeFileSync(bad, 'apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicyException\nmetadata: {name: x, namespace: a}\nspec:\n  reason: r\n  expires: "2027-01-01T00:00:00Z"\n  objects: [{kind: OCIRepository, name: a}]\n  ruleIds: [verify-requird]\n');
+  writeFileSync(
+    bad,
+    'apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicyException\nmetadata: {name: x, namespace: a}\nspec:\n  reason: r\n  expires: "2027-01-01T00:00:00Z"\n  objects: [{kind: OCIRepository, name: a}]\n  ruleIds: [verify-requird]\n',
+  );
   const invalid = await runBuiltCli(['check', FLEET, '--config', POLICY, '--exceptions', bad]);
   assert.equal(invalid.code, 2);
-  assert.match(invalid.stderr, /'verify-requird' is not a pinwarden rule id \(did you mean verify-required\?\).*\[PW_EXCEPTION_INVALID\]/);
+  assert.match(
+    invalid.stderr,
+    /'verify-requird' is not a pinwarden rule id \(did you mean verify-required\?\).*\[PW_EXCEPTION_INVALID\]/,
+  );
   assert.equal(invalid.stdout, '');
   const missing = await runBuiltCli(['check', FLEET, '--exceptions', join(dir, 'nope.yaml')]);
   assert.equal(missing.code, 2);

@@ -19,13 +19,31 @@ const work = mkdtempSync(join(tmpdir(), 'pinwarden-check-resolve-'));
 
 before(async () => {
   registry = await startRegistry({ mode: 'basic' });
-  digest = await pushImage({ host: registry.host, path: 'acme/app', insecure: true, credentials: { username: registry.user!.username, password: registry.user!.password } }, 'v1.2.0');
+  digest = await pushImage(
+    {
+      host: registry.host,
+      path: 'acme/app',
+      insecure: true,
+      credentials: { username: registry.user!.username, password: registry.user!.password },
+    },
+    'v1.2.0',
+  );
   const auth = Buffer.from(`${registry.user!.username}:${registry.user!.password}`).toString('base64');
   writeFileSync(join(work, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth } } }));
-  writeFileSync(join(work, 'policy.yaml'), `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {allowInsecure: true, trustedKeys: ['sha256:${'ab'.repeat(32)}']}\n  registry: {timeoutSeconds: 3}\n`);
+  writeFileSync(
+    join(work, 'policy.yaml'),
+    `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {allowInsecure: true, trustedKeys: ['sha256:${'ab'.repeat(32)}']}\n  registry: {timeoutSeconds: 3}\n`,
+  );
   const oci = (name: string, tag: string): string =>
     `apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: ${name}, namespace: apps}\nspec:\n  interval: 5m\n  url: oci://${registry.host}/acme/app\n  insecure: true\n  ref: {tag: ${tag}}\n  verify: {provider: cosign, secretRef: {name: cosign-pub}}\n`;
-  writeFileSync(join(work, 'sources.yaml'), [oci('good', 'v1.2.0'), oci('missing', 'v9.9.9'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n'].join('---\n'));
+  writeFileSync(
+    join(work, 'sources.yaml'),
+    [
+      oci('good', 'v1.2.0'),
+      oci('missing', 'v9.9.9'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n',
+    ].join('---\n'),
+  );
 });
 
 after(async () => {
@@ -33,10 +51,20 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function check(args: string[], env: Record<string, string> = { DOCKER_CONFIG: work }): Promise<{ code: number; stdout: string; stderr: string }> {
+async function check(
+  args: string[],
+  env: Record<string, string> = { DOCKER_CONFIG: work },
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), stdin: new PassThrough(), isTty: false, env, cwd: work };
+  const io: CliIo = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    stdin: new PassThrough(),
+    isTty: false,
+    env,
+    cwd: work,
+  };
   const code = await runCli(['check', ...args], io);
   return { code, stdout, stderr };
 }
@@ -62,19 +90,30 @@ test('a registry failure is digest-required with its cause (json)', async () => 
   // check has no cluster: whether the Secret holds only trusted keys is a warning, not a verdict.
   const good = byName.get('good') as { verdict: string; violations: Array<{ rule: string; severity: string }> };
   assert.equal(good.verdict, 'warn');
-  assert.deepEqual(good.violations.map((violation) => [violation.rule, violation.severity]), [['key-not-trusted', 'warning']]);
+  assert.deepEqual(
+    good.violations.map((violation) => [violation.rule, violation.severity]),
+    [['key-not-trusted', 'warning']],
+  );
   const missing = byName.get('missing') as { verdict: string; violations: Array<{ rule: string; message: string }> };
   assert.equal(missing.verdict, 'deny');
-  assert.deepEqual(missing.violations.map((violation) => violation.rule), ['key-not-trusted', 'digest-required']);
+  assert.deepEqual(
+    missing.violations.map((violation) => violation.rule),
+    ['key-not-trusted', 'digest-required'],
+  );
   assert.match(missing.violations[1]!.message, /PW_MANIFEST_UNKNOWN/);
 });
 
 test('without the docker login the registry refuses: PW_REGISTRY_AUTH in the denial', async () => {
-  const run = await check(['sources.yaml', '--config', 'policy.yaml', '--resolve', '--output', 'json'], { DOCKER_CONFIG: join(work, 'nowhere') });
+  const run = await check(['sources.yaml', '--config', 'policy.yaml', '--resolve', '--output', 'json'], {
+    DOCKER_CONFIG: join(work, 'nowhere'),
+  });
   const report = JSON.parse(run.stdout);
   const good = report.results.find((result: { name: string }) => result.name === 'good');
   assert.equal(good.verdict, 'deny');
-  assert.match(good.violations.find((violation: { rule: string }) => violation.rule === 'digest-required').message, /PW_REGISTRY_AUTH/);
+  assert.match(
+    good.violations.find((violation: { rule: string }) => violation.rule === 'digest-required').message,
+    /PW_REGISTRY_AUTH/,
+  );
 });
 
 test('--output yaml without --resolve is a usage error (exit 2)', async () => {
@@ -101,10 +140,23 @@ test('--resolve pins with the settings of the rule that decides each object (spe
   const [apps, legacy] = parseAllDocuments(run.stdout).map((document) => document.toJS());
   assert.equal(apps.spec.ref.digest, digest, 'the default rule pins the tag');
   assert.equal(legacy.spec.ref.digest, undefined, 'rule legacy turns tag pinning off');
-  const report = JSON.parse((await check(['scoped.yaml', '--config', 'rules.yaml', '--resolve', '--output', 'json'])).stdout);
-  assert.deepEqual(report.results.map((result: { namespace: string; policyRule: string }) => [result.namespace, result.policyRule]), [['apps', 'default'], ['legacy', 'legacy']]);
-  const unpinned = report.results[1].violations.find((violation: { rule: string }) => violation.rule === 'digest-required');
-  assert.match(unpinned.message, /tag pinning is off in this policy \(spec\.rules\[0\]\.ociRepository\.mutate\.tagToDigest: false\)/);
+  const report = JSON.parse(
+    (await check(['scoped.yaml', '--config', 'rules.yaml', '--resolve', '--output', 'json'])).stdout,
+  );
+  assert.deepEqual(
+    report.results.map((result: { namespace: string; policyRule: string }) => [result.namespace, result.policyRule]),
+    [
+      ['apps', 'default'],
+      ['legacy', 'legacy'],
+    ],
+  );
+  const unpinned = report.results[1].violations.find(
+    (violation: { rule: string }) => violation.rule === 'digest-required',
+  );
+  assert.match(
+    unpinned.message,
+    /tag pinning is off in this policy \(spec\.rules\[0\]\.ociRepository\.mutate\.tagToDigest: false\)/,
+  );
 });
 
 describe('the shared registry flags', () => {
@@ -116,11 +168,17 @@ describe('the shared registry flags', () => {
   const pinnedDigest = (stdout: string): unknown => parseAllDocuments(stdout)[0]?.toJS().spec.ref.digest;
   before(async () => {
     tlsRegistry = await startRegistry({ mode: 'tls' });
-    tlsDigest = await pushImage({ host: tlsRegistry.host, path: 'acme/app', tls: { ca: tlsRegistry.tls!.caPem } }, 'v1.2.0');
+    tlsDigest = await pushImage(
+      { host: tlsRegistry.host, path: 'acme/app', tls: { ca: tlsRegistry.tls!.caPem } },
+      'v1.2.0',
+    );
     writeFileSync(join(dir, 'ca.pem'), tlsRegistry.tls!.caPem);
     writeFileSync(join(dir, 'tls-source.yaml'), source(tlsRegistry.host));
     writeFileSync(join(dir, 'plain-source.yaml'), source(registry.host));
-    writeFileSync(join(dir, 'policy.yaml'), `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {requireVerify: false}\n  registry: {timeoutSeconds: 3}\n`);
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: t}\nspec:\n  ociRepository: {requireVerify: false}\n  registry: {timeoutSeconds: 3}\n`,
+    );
   });
   after(async () => {
     await tlsRegistry?.stop();
@@ -146,6 +204,9 @@ describe('the shared registry flags', () => {
   test('registry flags without --resolve are a usage error naming them', async () => {
     const result = await check([join(dir, 'plain-source.yaml'), '--ca-file', join(dir, 'ca.pem'), '--insecure']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^pinwarden: --insecure, --ca-file apply only with --resolve .*\[PW_INPUT_INVALID\]\n$/);
+    assert.match(
+      result.stderr,
+      /^pinwarden: --insecure, --ca-file apply only with --resolve .*\[PW_INPUT_INVALID\]\n$/,
+    );
   });
 });

@@ -17,7 +17,9 @@ interface Expected {
   why: string;
 }
 
-const expected = parse(readFileSync(new URL('../../fixtures/examples-verdicts.yaml', import.meta.url), 'utf8')) as Record<string, Expected>;
+const expected = parse(
+  readFileSync(new URL('../../fixtures/examples-verdicts.yaml', import.meta.url), 'utf8'),
+) as Record<string, Expected>;
 const policy = loadPolicy(readFileSync(new URL('../../fixtures/policy.yaml', import.meta.url), 'utf8'), 'policy.yaml');
 const manifests = await readManifests([FLUX_EXAMPLES], new PassThrough(), '/');
 const report = buildReport(manifests.objects, policy);
@@ -34,6 +36,7 @@ for (const [file, want] of Object.entries(expected)) {
     assert.ok(result, `no result for ${file}`);
     assert.equal(result.verdict, want.verdict);
     assert.deepEqual([...new Set(result.violations.map((violation) => violation.ruleId))].sort(), want.rules);
-    for (const violation of result.violations) assert.ok(violation.line >= result.line, 'violation lines point into the object');
+    for (const violation of result.violations)
+      assert.ok(violation.line >= result.line, 'violation lines point into the object');
   });
 }

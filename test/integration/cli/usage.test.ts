@@ -14,10 +14,19 @@ test("commander's errors are 'pinwarden: MESSAGE [PW_USAGE]' and exit 2", async 
   const cases: Array<[string[], RegExp]> = [
     [['check', '--bogus'], /^pinwarden: unknown option '--bogus' \[PW_USAGE\]\n/],
     [['nope'], /^pinwarden: unknown command 'nope' \[PW_USAGE\]\n/],
-    [['check', '-o', 'xml', 'x.yaml'], /^pinwarden: option '-o, --output <format>' argument 'xml' is invalid\. Allowed choices are text, json, sarif, yaml\. \[PW_USAGE\]\n/],
-    [['push', 'dir', 'oci://r.example/a/b:v1', '--revision', 'r'], /^pinwarden: required option '--source <url>' not specified \[PW_USAGE\]\n/],
+    [
+      ['check', '-o', 'xml', 'x.yaml'],
+      /^pinwarden: option '-o, --output <format>' argument 'xml' is invalid\. Allowed choices are text, json, sarif, yaml\. \[PW_USAGE\]\n/,
+    ],
+    [
+      ['push', 'dir', 'oci://r.example/a/b:v1', '--revision', 'r'],
+      /^pinwarden: required option '--source <url>' not specified \[PW_USAGE\]\n/,
+    ],
     [['verify'], /^pinwarden: missing required argument 'ref' \[PW_USAGE\]\n/],
-    [['serve', '--port', 'eighty'], /^pinwarden: option '--port <port>' argument 'eighty' is invalid\. must be a port number \(0-65535\) \[PW_USAGE\]\n/],
+    [
+      ['serve', '--port', 'eighty'],
+      /^pinwarden: option '--port <port>' argument 'eighty' is invalid\. must be a port number \(0-65535\) \[PW_USAGE\]\n/,
+    ],
   ];
   for (const [args, expected] of cases) {
     const run = await runBuiltCli(args);
@@ -40,7 +49,10 @@ test('every --help ends with examples and the exit codes; required options are m
   const push = await runBuiltCli(['push', '--help']);
   assert.match(push.stdout, /--source <url>[^]*?\(required\)\n/);
   assert.match(push.stdout, /--revision <rev>[^]*?\(required\)\n/);
-  assert.doesNotMatch(push.stdout.replace(/--revision <rev>[^]*?\(required\)\n/, '').replace(/--source <url>[^]*?\(required\)\n/, ''), /\(required\)/);
+  assert.doesNotMatch(
+    push.stdout.replace(/--revision <rev>[^]*?\(required\)\n/, '').replace(/--source <url>[^]*?\(required\)\n/, ''),
+    /\(required\)/,
+  );
 });
 
 test('the renamed flags are shown, their old names are hidden', async () => {
@@ -53,17 +65,46 @@ test('the renamed flags are shown, their old names are hidden', async () => {
   assert.match(push.stdout, /-a, --annotation <key=value>/);
   assert.doesNotMatch(push.stdout, /--annotations/);
   const verify = await runBuiltCli(['verify', '--help']);
-  for (const flag of ['--certificate-identity <value>', '--certificate-identity-regexp <regexp>', '--certificate-oidc-issuer <value>', '--certificate-oidc-issuer-regexp <regexp>', '--key <file>', '--client-key <file>']) {
+  for (const flag of [
+    '--certificate-identity <value>',
+    '--certificate-identity-regexp <regexp>',
+    '--certificate-oidc-issuer <value>',
+    '--certificate-oidc-issuer-regexp <regexp>',
+    '--key <file>',
+    '--client-key <file>',
+  ]) {
     assert.ok(verify.stdout.includes(flag), flag);
   }
 });
 
 test('push -a takes one value per flag: the directory after it is an argument again', async () => {
   // Before, `-a k=v DIR REF` swallowed DIR into the annotations; now DIR is read (and is missing here).
-  const run = await runBuiltCli(['push', '-a', 'team=web', '/nonexistent/dir', 'oci://127.0.0.1:1/acme/app:v1', '--source', 's', '--revision', 'r', '--insecure']);
+  const run = await runBuiltCli([
+    'push',
+    '-a',
+    'team=web',
+    '/nonexistent/dir',
+    'oci://127.0.0.1:1/acme/app:v1',
+    '--source',
+    's',
+    '--revision',
+    'r',
+    '--insecure',
+  ]);
   assert.equal(run.code, 2, run.stderr);
   assert.match(run.stderr, /\/nonexistent\/dir/);
-  const bad = await runBuiltCli(['push', REPO_ROOT, 'oci://127.0.0.1:1/acme/app:v1', '-a', 'novalue', '--source', 's', '--revision', 'r', '--insecure']);
+  const bad = await runBuiltCli([
+    'push',
+    REPO_ROOT,
+    'oci://127.0.0.1:1/acme/app:v1',
+    '-a',
+    'novalue',
+    '--source',
+    's',
+    '--revision',
+    'r',
+    '--insecure',
+  ]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--annotation expects key=value, got 'novalue' \[PW_INPUT_INVALID\]/);
 });
@@ -80,7 +121,10 @@ function olderNode(): string | undefined {
       continue;
     }
   }
-  return existsSync('/usr/bin/node') && !execFileSync('/usr/bin/node', ['--version'], { encoding: 'utf8' }).startsWith('v24') ? '/usr/bin/node' : undefined;
+  return existsSync('/usr/bin/node') &&
+    !execFileSync('/usr/bin/node', ['--version'], { encoding: 'utf8' }).startsWith('v24')
+    ? '/usr/bin/node'
+    : undefined;
 }
 
 test('on a Node older than 24 dist/main.js prints one line and exits 2', (t) => {
@@ -91,6 +135,9 @@ test('on a Node older than 24 dist/main.js prints one line and exits 2', (t) => 
   }
   const run = spawnSync(node, [builtCli(), 'check', 'examples/manifests'], { cwd: REPO_ROOT, encoding: 'utf8' });
   assert.equal(run.status, 2);
-  assert.match(run.stderr, /^pinwarden: Node\.js 24 or newer is required, this is Node\.js \d+\.\d+\.\d+ .*\[PW_NODE_UNSUPPORTED\]\n$/);
+  assert.match(
+    run.stderr,
+    /^pinwarden: Node\.js 24 or newer is required, this is Node\.js \d+\.\d+\.\d+ .*\[PW_NODE_UNSUPPORTED\]\n$/,
+  );
   assert.equal(run.stdout, '');
 });

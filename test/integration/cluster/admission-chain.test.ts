@@ -14,27 +14,57 @@ let env: WebhookEnv;
 let retagger: TestWebhook;
 
 const MATCH_CONDITIONS = [
-  { name: 'not-opted-out', expression: "!has(object.metadata.labels) || !('pinwarden.dev/skip' in object.metadata.labels)" },
+  {
+    name: 'not-opted-out',
+    expression: "!has(object.metadata.labels) || !('pinwarden.dev/skip' in object.metadata.labels)",
+  },
 ];
 const NAMESPACE_SELECTOR = { matchExpressions: [{ key: 'pinwarden.dev/ignore', operator: 'DoesNotExist' }] };
 
 before(async () => {
-  env = await startWebhookEnv({ webhooks: { matchConditions: MATCH_CONDITIONS, namespaceSelector: NAMESPACE_SELECTOR, reinvocationPolicy: 'IfNeeded' } });
+  env = await startWebhookEnv({
+    webhooks: {
+      matchConditions: MATCH_CONDITIONS,
+      namespaceSelector: NAMESPACE_SELECTOR,
+      reinvocationPolicy: 'IfNeeded',
+    },
+  });
   // A second mutating webhook, called after pinwarden (configurations run in name order), that moves the
   // tag 1.0.0 → 2.0.0 once, the way a tenant's own defaulting webhook might.
   retagger = await startTestWebhook((review: Loose) => {
     const object = review.request.object;
-    return object?.spec?.ref?.tag === '1.0.0' ? patchResponse([{ op: 'replace', path: '/spec/ref/tag', value: '2.0.0' }]) : { allowed: true };
+    return object?.spec?.ref?.tag === '1.0.0'
+      ? patchResponse([{ op: 'replace', path: '/spec/ref/tag', value: '2.0.0' }])
+      : { allowed: true };
   });
   await env.cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', '-f', '-'], {
     input: JSON.stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'z-retagger' },
-      webhooks: [{
-        name: 'retag.test.pinwarden.dev', clientConfig: { url: `${retagger.url}/mutate`, caBundle: Buffer.from(retagger.ca.certPem).toString('base64') },
-        admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5, reinvocationPolicy: 'Never',
-        namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'retag' } },
-        rules: [{ apiGroups: ['source.toolkit.fluxcd.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['ocirepositories'] }],
-      }],
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'z-retagger' },
+      webhooks: [
+        {
+          name: 'retag.test.pinwarden.dev',
+          clientConfig: {
+            url: `${retagger.url}/mutate`,
+            caBundle: Buffer.from(retagger.ca.certPem).toString('base64'),
+          },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 5,
+          reinvocationPolicy: 'Never',
+          namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'retag' } },
+          rules: [
+            {
+              apiGroups: ['source.toolkit.fluxcd.io'],
+              apiVersions: ['*'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['ocirepositories'],
+            },
+          ],
+        },
+      ],
     }),
   });
 });
@@ -70,12 +100,16 @@ test('reinvocationPolicy IfNeeded: a later webhook changes the tag, pinwarden ru
   const ns = await env.namespace('retag', { 'pinwarden.dev/test': 'retag' });
   let seen = 0;
   for (let attempt = 0; attempt < 50 && seen === 0; attempt++) {
-    await env.cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, name: 'probe' })) });
+    await env.cp.kubectl(['create', '--dry-run=server', '-f', '-'], {
+      input: JSON.stringify(env.repo({ namespace: ns, name: 'probe' })),
+    });
     seen = retagger.captured.length;
     if (seen === 0) await new Promise((resolve) => setTimeout(resolve, 200));
   }
   assert.ok(seen > 0, 'the retagger is registered');
-  await env.cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, ref: { tag: '1.0.0' } })) });
+  await env.cp.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify(env.repo({ namespace: ns, ref: { tag: '1.0.0' } })),
+  });
   const object = await env.stored(ns);
   assert.equal(object.spec.ref.tag, '2.0.0', 'the second webhook moved the tag');
   assert.equal(object.spec.ref.digest, env.digests['2.0.0'], 'pinwarden, reinvoked, pinned the new tag');

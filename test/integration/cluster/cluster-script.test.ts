@@ -13,7 +13,10 @@ import { ociRepositoryObject } from '../../support/policies.ts';
 
 test('npm run cluster -- --webhook: walkthrough pinned, then SIGINT stops it all', async () => {
   const assets = requireKubeAssets();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'cluster.ts'), '--webhook'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'cluster.ts'), '--webhook'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -28,13 +31,35 @@ test('npm run cluster -- --webhook: walkthrough pinned, then SIGINT stops it all
     assert.equal(printed.PATH, `${assets.dir}:$PATH`);
     assert.match(printed.REGISTRY!, /^127\.0\.0\.1:\d+$/);
     const manifest = ociRepositoryObject({
-      name: 'app', url: `oci://${printed.REGISTRY}/acme/app`, ref: { tag: '1.0.0' }, extraSpec: { certSecretRef: { name: 'registry-ca' } },
-      verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v' }] },
+      name: 'app',
+      url: `oci://${printed.REGISTRY}/acme/app`,
+      ref: { tag: '1.0.0' },
+      extraSpec: { certSecretRef: { name: 'registry-ca' } },
+      verify: {
+        provider: 'cosign',
+        matchOIDCIdentity: [
+          {
+            issuer: '^https://token\\.actions\\.githubusercontent\\.com$',
+            subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v',
+          },
+        ],
+      },
     });
     const env = { ...process.env, KUBECONFIG: printed.KUBECONFIG, HOME: dirname(printed.KUBECONFIG) };
-    const apply = spawnSync(assets.kubectl, ['apply', '-f', '-'], { input: JSON.stringify(manifest), env, encoding: 'utf8', timeout: 60_000 });
+    const apply = spawnSync(assets.kubectl, ['apply', '-f', '-'], {
+      input: JSON.stringify(manifest),
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(apply.status, 0, apply.stderr);
-    const got = JSON.parse(spawnSync(assets.kubectl, ['get', 'ocirepository', 'app', '-o', 'json'], { env, encoding: 'utf8', timeout: 60_000 }).stdout);
+    const got = JSON.parse(
+      spawnSync(assets.kubectl, ['get', 'ocirepository', 'app', '-o', 'json'], {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      }).stdout,
+    );
     const pushed = /pushed oci:\/\/\S+\/acme\/app:1\.0\.0 \((sha256:[0-9a-f]{64})\)/.exec(stderr)?.[1];
     assert.equal(got.spec.ref.digest, pushed, 'pinned to the digest the script pushed for 1.0.0');
     child.kill('SIGINT');

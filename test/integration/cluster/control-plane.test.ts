@@ -27,7 +27,10 @@ test('the Flux CRDs are Established, v1 and v1beta2 served', async () => {
   const crd = JSON.parse(await cp.kubectlOk(['get', 'crd', 'ocirepositories.source.toolkit.fluxcd.io', '-o', 'json']));
   const established = crd.status.conditions.find((c: { type: string }) => c.type === 'Established');
   assert.equal(established.status, 'True');
-  assert.deepEqual(crd.spec.versions.map((v: { name: string; served: boolean }) => `${v.name}:${v.served}`).sort(), ['v1:true', 'v1beta2:true']);
+  assert.deepEqual(crd.spec.versions.map((v: { name: string; served: boolean }) => `${v.name}:${v.served}`).sort(), [
+    'v1:true',
+    'v1beta2:true',
+  ]);
 });
 
 test('RBAC is real: a ServiceAccount is forbidden until a Role grants it', async () => {
@@ -35,9 +38,28 @@ test('RBAC is real: a ServiceAccount is forbidden until a Role grants it', async
   const sa = await cp.serviceAccountKubeconfig('rbac-check', 'reader');
   const denied = await cp.kubectl(['get', 'ocirepositories', '-n', 'rbac-check'], { kubeconfig: sa });
   assert.equal(denied.code, 1);
-  assert.match(denied.stderr, /forbidden: User "system:serviceaccount:rbac-check:reader" cannot list resource "ocirepositories"/);
-  await cp.kubectlOk(['create', 'role', 'reader', '-n', 'rbac-check', '--verb=get,list', '--resource=ocirepositories.source.toolkit.fluxcd.io']);
-  await cp.kubectlOk(['create', 'rolebinding', 'reader', '-n', 'rbac-check', '--role=reader', '--serviceaccount=rbac-check:reader']);
+  assert.match(
+    denied.stderr,
+    /forbidden: User "system:serviceaccount:rbac-check:reader" cannot list resource "ocirepositories"/,
+  );
+  await cp.kubectlOk([
+    'create',
+    'role',
+    'reader',
+    '-n',
+    'rbac-check',
+    '--verb=get,list',
+    '--resource=ocirepositories.source.toolkit.fluxcd.io',
+  ]);
+  await cp.kubectlOk([
+    'create',
+    'rolebinding',
+    'reader',
+    '-n',
+    'rbac-check',
+    '--role=reader',
+    '--serviceaccount=rbac-check:reader',
+  ]);
   const allowed = await cp.kubectl(['get', 'ocirepositories', '-n', 'rbac-check'], { kubeconfig: sa });
   assert.equal(allowed.code, 0, allowed.stderr);
 });
@@ -50,14 +72,24 @@ test('a client certificate names the user and its groups', async () => {
   (user as { keyData?: string }).keyData = Buffer.from(cert.keyPem).toString('base64');
   const api = config.makeApiClient(CustomObjectsApi);
   await assert.rejects(
-    api.listNamespacedCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', namespace: 'default', plural: 'ocirepositories' }),
+    api.listNamespacedCustomObject({
+      group: 'source.toolkit.fluxcd.io',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'ocirepositories',
+    }),
     (error: { code?: number; body?: string }) => error.code === 403 && String(error.body).includes('User \\"jane\\"'),
   );
 });
 
 test('@kubernetes/client-node talks to it with the admin kubeconfig', async () => {
   const api = cp.kubeConfig().makeApiClient(CustomObjectsApi);
-  const list = await api.listNamespacedCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', namespace: 'default', plural: 'ocirepositories' });
+  const list = await api.listNamespacedCustomObject({
+    group: 'source.toolkit.fluxcd.io',
+    version: 'v1',
+    namespace: 'default',
+    plural: 'ocirepositories',
+  });
   assert.deepEqual((list as { items: unknown[] }).items, []);
 });
 

@@ -32,8 +32,17 @@ function hasDrifted(existing: Loose, dryRun: Loose): boolean {
 
 /** One reconcile of one object, as kustomize-controller does it: dry-run apply, drift check, apply if drifted. */
 async function reconcile(object: Loose): Promise<{ action: 'created' | 'configured' | 'unchanged'; dryRun: Loose }> {
-  const existing = await api.read(object as KubernetesObject & { metadata: { name: string; namespace: string } }).catch(() => undefined);
-  const dryRun = await api.patch(object as KubernetesObject, undefined, 'All', MANAGER, true, PatchStrategy.ServerSideApply);
+  const existing = await api
+    .read(object as KubernetesObject & { metadata: { name: string; namespace: string } })
+    .catch(() => undefined);
+  const dryRun = await api.patch(
+    object as KubernetesObject,
+    undefined,
+    'All',
+    MANAGER,
+    true,
+    PatchStrategy.ServerSideApply,
+  );
   if (!hasDrifted(existing, dryRun)) return { action: 'unchanged', dryRun };
   await api.patch(object as KubernetesObject, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
   return { action: existing ? 'configured' : 'created', dryRun };
@@ -41,7 +50,10 @@ async function reconcile(object: Loose): Promise<{ action: 'created' | 'configur
 
 function gitVersion(ns: string, tag: string): Loose {
   const object = env.repo({ namespace: ns, ref: { tag } });
-  object.metadata.labels = { 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' };
+  object.metadata.labels = {
+    'kustomize.toolkit.fluxcd.io/name': 'apps',
+    'kustomize.toolkit.fluxcd.io/namespace': 'flux-system',
+  };
   return object;
 }
 
@@ -65,14 +77,23 @@ test('unchanged Git: neither the dry run nor a forced apply shows drift or moves
     const { action } = await reconcile(gitVersion(ns, '1.1.0'));
     assert.equal(action, 'unchanged', `reconcile ${round + 1} saw no drift`);
   }
-  await api.patch(gitVersion(ns, '1.1.0') as KubernetesObject, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
+  await api.patch(
+    gitVersion(ns, '1.1.0') as KubernetesObject,
+    undefined,
+    undefined,
+    MANAGER,
+    true,
+    PatchStrategy.ServerSideApply,
+  );
   const after_ = await env.stored(ns);
   assert.equal(after_.spec.ref.digest, before_.spec.ref.digest);
   // The apiserver may re-encode the stored bytes (resourceVersion can move once), but nothing Flux or
   // pinwarden cares about changes: same spec (generation), same digest, same pin annotations.
   assert.equal(after_.metadata.generation, before_.metadata.generation, 'the spec did not change');
   assert.deepEqual(after_.metadata.annotations, before_.metadata.annotations, 'pinned-from and pinned-at kept');
-  const apply = after_.metadata.managedFields.find((entry: Loose) => entry.manager === MANAGER && entry.operation === 'Apply');
+  const apply = after_.metadata.managedFields.find(
+    (entry: Loose) => entry.manager === MANAGER && entry.operation === 'Apply',
+  );
   assert.ok(apply.fieldsV1['f:spec']['f:ref']['f:tag']);
   assert.equal(apply.fieldsV1['f:spec']['f:ref']['f:digest'], undefined, 'the digest is owned by no apply manager');
 });

@@ -21,7 +21,11 @@ const repo = (options: Partial<OciRepositoryOptions> & { namespace: string }): L
 const stored = (ns: string): Promise<Loose> => env.stored(ns);
 
 function skopeoDigest(tag: string): string {
-  return execFileSync('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${env.registry.host}/acme/app:${tag}`], { encoding: 'utf8', timeout: 30_000 }).trim();
+  return execFileSync(
+    'skopeo',
+    ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${env.registry.host}/acme/app:${tag}`],
+    { encoding: 'utf8', timeout: 30_000 },
+  ).trim();
 }
 
 test('kubectl apply (client-side): etcd holds the digest skopeo reports and the pinwarden.dev annotations', async () => {
@@ -53,13 +57,19 @@ test('kubectl apply --server-side: pinned, and the webhook-added digest belongs 
 
 test('sticky: an UPDATE that keeps the tag keeps the digest even after the tag moved in the registry', async () => {
   const ns = await namespace();
-  await env.cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: 'stable' } })) });
+  await env.cp.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify(repo({ namespace: ns, ref: { tag: 'stable' } })),
+  });
   const first = (await stored(ns)).spec.ref.digest;
   assert.equal(first, digests.stable);
   const moved = await env.push('stable', 'moved-stable');
   assert.notEqual(moved, first);
   for (const mode of [[], ['--server-side']]) {
-    await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: 'stable' }, extraSpec: { interval: mode.length ? '7m' : '6m' } })) });
+    await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], {
+      input: JSON.stringify(
+        repo({ namespace: ns, ref: { tag: 'stable' }, extraSpec: { interval: mode.length ? '7m' : '6m' } }),
+      ),
+    });
     const object = await stored(ns);
     assert.equal(object.spec.interval, mode.length ? '7m' : '6m', 'the update went through');
     assert.equal(object.spec.ref.digest, first, `sticky across ${mode.length ? 'server-side' : 'client-side'} apply`);
@@ -71,7 +81,9 @@ test('a changed tag pins again, client-side and server-side', async () => {
     const ns = await namespace();
     await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) });
     assert.equal((await stored(ns)).spec.ref.digest, digests['1.0.0']);
-    await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: '2.0.0' } })) });
+    await env.cp.kubectlOk(['apply', ...mode, '-f', '-'], {
+      input: JSON.stringify(repo({ namespace: ns, ref: { tag: '2.0.0' } })),
+    });
     const object = await stored(ns);
     assert.equal(object.spec.ref.digest, digests['2.0.0'], `re-pinned (${mode.join('') || 'client-side'})`);
     assert.equal(object.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:2.0.0');
@@ -80,7 +92,9 @@ test('a changed tag pins again, client-side and server-side', async () => {
 
 test('a semver ref is pinned to the highest matching tag (the policy allows it)', async () => {
   const ns = await namespace();
-  await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { semver: '>=1.0.0 <2.0.0' } })) });
+  await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], {
+    input: JSON.stringify(repo({ namespace: ns, ref: { semver: '>=1.0.0 <2.0.0' } })),
+  });
   const object = await stored(ns);
   assert.equal(object.spec.ref.digest, skopeoDigest('1.1.0'));
   assert.equal(object.spec.ref.semver, '>=1.0.0 <2.0.0');
@@ -90,7 +104,11 @@ test('a semver ref is pinned to the highest matching tag (the policy allows it)'
 test('--dry-run=server gets the same pinned answer, and nothing is stored', async () => {
   const ns = await namespace();
   for (const mode of [[], ['--server-side']]) {
-    const out = JSON.parse(await env.cp.kubectlOk(['apply', ...mode, '--dry-run=server', '-o', 'json', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns })) }));
+    const out = JSON.parse(
+      await env.cp.kubectlOk(['apply', ...mode, '--dry-run=server', '-o', 'json', '-f', '-'], {
+        input: JSON.stringify(repo({ namespace: ns })),
+      }),
+    );
     assert.equal(out.spec.ref.digest, digests['1.0.0']);
     assert.equal(out.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:1.0.0');
     const get = await env.cp.kubectl(['get', 'ocirepositories.source.toolkit.fluxcd.io', '-n', ns, 'app']);
@@ -101,9 +119,14 @@ test('--dry-run=server gets the same pinned answer, and nothing is stored', asyn
 
 test('a tag the registry does not have is denied with the reason, and nothing is stored', async () => {
   const ns = await namespace();
-  const result = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(repo({ namespace: ns, ref: { tag: '9.9.9' } })) });
+  const result = await env.cp.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify(repo({ namespace: ns, ref: { tag: '9.9.9' } })),
+  });
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /admission webhook "validate\.pinwarden\.dev" denied the request: .*\n?.*\[digest-required\] spec\.ref/);
+  assert.match(
+    result.stderr,
+    /admission webhook "validate\.pinwarden\.dev" denied the request: .*\n?.*\[digest-required\] spec\.ref/,
+  );
   assert.match(result.stderr, /fix: /);
   assert.match(result.stderr, /9\.9\.9/);
   assert.equal((await env.cp.kubectl(['get', 'ocirepositories.source.toolkit.fluxcd.io', '-n', ns, 'app'])).code, 1);

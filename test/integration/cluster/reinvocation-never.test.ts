@@ -23,13 +23,32 @@ before(async () => {
   });
   await env.cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', '-f', '-'], {
     input: JSON.stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'z-retagger' },
-      webhooks: [{
-        name: 'retag.test.pinwarden.dev', clientConfig: { url: `${retagger.url}/mutate`, caBundle: Buffer.from(retagger.ca.certPem).toString('base64') },
-        admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5, reinvocationPolicy: 'Never',
-        namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'retag' } },
-        rules: [{ apiGroups: ['source.toolkit.fluxcd.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['ocirepositories'] }],
-      }],
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'z-retagger' },
+      webhooks: [
+        {
+          name: 'retag.test.pinwarden.dev',
+          clientConfig: {
+            url: `${retagger.url}/mutate`,
+            caBundle: Buffer.from(retagger.ca.certPem).toString('base64'),
+          },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 5,
+          reinvocationPolicy: 'Never',
+          namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'retag' } },
+          rules: [
+            {
+              apiGroups: ['source.toolkit.fluxcd.io'],
+              apiVersions: ['*'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['ocirepositories'],
+            },
+          ],
+        },
+      ],
     }),
   });
 });
@@ -43,7 +62,9 @@ async function retagNamespace(): Promise<string> {
   let seen = retagger.captured.length;
   const start = seen;
   for (let attempt = 0; attempt < 50 && seen === start; attempt++) {
-    await env.cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, name: 'probe', ref: { tag: '1.1.0' } })) });
+    await env.cp.kubectl(['create', '--dry-run=server', '-f', '-'], {
+      input: JSON.stringify(env.repo({ namespace: ns, name: 'probe', ref: { tag: '1.1.0' } })),
+    });
     seen = retagger.captured.length;
     if (seen === start) await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -58,9 +79,14 @@ test('the pinwarden mutating webhook is registered with reinvocationPolicy Never
 
 test('a later webhook moves the tag after the pin: pinwarden is not called again, /validate denies the stale digest, nothing is stored', async () => {
   const ns = await retagNamespace();
-  const result = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, ref: { tag: '1.0.0' } })) });
+  const result = await env.cp.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify(env.repo({ namespace: ns, ref: { tag: '1.0.0' } })),
+  });
   assert.equal(result.code, 1, result.stderr);
-  assert.match(result.stderr, /admission webhook "validate\.pinwarden\.dev" denied the request: pinwarden denied OCIRepository\//);
+  assert.match(
+    result.stderr,
+    /admission webhook "validate\.pinwarden\.dev" denied the request: pinwarden denied OCIRepository\//,
+  );
   const line = result.stderr.split('\n').find((text) => text.includes('[pinned-from-mismatch]'));
   assert.ok(line, result.stderr);
   assert.match(line, /stale pin: spec\.ref\.digest was pinned from "tag:1\.0\.0" but spec\.ref names "tag:2\.0\.0"/);
@@ -74,17 +100,25 @@ test('a later webhook moves the tag after the pin: pinwarden is not called again
 
 test('the same for a semver range the later webhook rewrites', async () => {
   const ns = await retagNamespace();
-  const result = await env.cp.kubectl(['apply', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, ref: { semver: '<2.0.0' } })) });
+  const result = await env.cp.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify(env.repo({ namespace: ns, ref: { semver: '<2.0.0' } })),
+  });
   assert.equal(result.code, 1, result.stderr);
   const line = result.stderr.split('\n').find((text) => text.includes('[pinned-from-mismatch]'));
   assert.ok(line, result.stderr);
   assert.match(line, /pinned from "semver:<2\.0\.0" but spec\.ref names "semver:>=2\.0\.0"/);
-  assert.equal(retagger.captured.at(-1)!.review.request.object.spec.ref.digest, env.digests['1.1.0'], 'pinwarden pinned the range to 1.1.0 first');
+  assert.equal(
+    retagger.captured.at(-1)!.review.request.object.spec.ref.digest,
+    env.digests['1.1.0'],
+    'pinwarden pinned the range to 1.1.0 first',
+  );
 });
 
 test('control: the same object where no webhook rewrites the ref is pinned and stored', async () => {
   const ns = await env.namespace('plain');
-  await env.cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, ref: { tag: '1.0.0' } })) });
+  await env.cp.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify(env.repo({ namespace: ns, ref: { tag: '1.0.0' } })),
+  });
   const stored = await env.stored(ns);
   assert.equal(stored.spec.ref.digest, env.digests['1.0.0']);
   assert.equal(stored.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:1.0.0');

@@ -21,13 +21,28 @@ before(async () => {
   // labelled for it, and for DELETE too.
   await env.cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', '-f', '-'], {
     input: JSON.stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'zz-capture' },
-      webhooks: [{
-        name: 'capture.test.pinwarden.dev', clientConfig: { url: `${capture.url}/capture`, caBundle: Buffer.from(capture.ca.certPem).toString('base64') },
-        admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 7,
-        namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'capture' } },
-        rules: [{ apiGroups: ['source.toolkit.fluxcd.io'], apiVersions: ['v1', 'v1beta2'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['ocirepositories'] }],
-      }],
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'zz-capture' },
+      webhooks: [
+        {
+          name: 'capture.test.pinwarden.dev',
+          clientConfig: { url: `${capture.url}/capture`, caBundle: Buffer.from(capture.ca.certPem).toString('base64') },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 7,
+          namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'capture' } },
+          rules: [
+            {
+              apiGroups: ['source.toolkit.fluxcd.io'],
+              apiVersions: ['v1', 'v1beta2'],
+              operations: ['CREATE', 'UPDATE', 'DELETE'],
+              resources: ['ocirepositories'],
+            },
+          ],
+        },
+      ],
     }),
   });
 });
@@ -39,9 +54,12 @@ after(async () => {
 for (const version of ['v1', 'v1beta2']) {
   test(`source.toolkit.fluxcd.io/${version}: applied as ${version}, stored pinned, read back in both versions`, async () => {
     const ns = await env.namespace(`ver-${version}`);
-    const result = await env.cp.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, apiVersion: `source.toolkit.fluxcd.io/${version}` })) });
+    const result = await env.cp.kubectl(['apply', '--server-side', '-f', '-'], {
+      input: JSON.stringify(env.repo({ namespace: ns, apiVersion: `source.toolkit.fluxcd.io/${version}` })),
+    });
     assert.equal(result.code, 0, result.stderr);
-    if (version === 'v1beta2') assert.match(result.stderr, /v1beta2 OCIRepository is deprecated/, 'the CRD’s own deprecation warning');
+    if (version === 'v1beta2')
+      assert.match(result.stderr, /v1beta2 OCIRepository is deprecated/, 'the CRD’s own deprecation warning');
     for (const readAs of ['v1', 'v1beta2']) {
       const object = await env.stored(ns, 'app', readAs);
       assert.equal(object.apiVersion, `source.toolkit.fluxcd.io/${readAs}`);
@@ -61,17 +79,26 @@ async function captured(act: () => Promise<unknown>): Promise<CapturedReview[]> 
 /** The envelope: everything but the object bodies, uid and userInfo (test-specific). */
 function envelope(review: Loose): Loose {
   const { uid: _uid, object: _object, oldObject, userInfo: _userInfo, ...rest } = review.request;
-  return { apiVersion: review.apiVersion, kind: review.kind, request: { ...rest, oldObject: oldObject === null ? null : 'present' } };
+  return {
+    apiVersion: review.apiVersion,
+    kind: review.kind,
+    request: { ...rest, oldObject: oldObject === null ? null : 'present' },
+  };
 }
 
 test('real AdmissionReviews match the hand-written fixtures (create, update, server-side apply, dry run, delete, v1beta2)', async () => {
   const ns = await env.namespace('capture', { 'pinwarden.dev/test': 'capture' });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const probe = await captured(() => env.cp.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(env.repo({ namespace: ns, name: 'probe' })) }));
+    const probe = await captured(() =>
+      env.cp.kubectl(['create', '--dry-run=server', '-f', '-'], {
+        input: JSON.stringify(env.repo({ namespace: ns, name: 'probe' })),
+      }),
+    );
     if (probe.length > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const object = (name: string, apiVersion = 'source.toolkit.fluxcd.io/v1'): Loose => env.repo({ namespace: ns, name, apiVersion });
+  const object = (name: string, apiVersion = 'source.toolkit.fluxcd.io/v1'): Loose =>
+    env.repo({ namespace: ns, name, apiVersion });
   const cases: Array<{ name: string; act: () => Promise<unknown>; expected: (got: Loose) => Loose }> = [
     {
       name: 'kubectl apply (create)',
@@ -80,13 +107,40 @@ test('real AdmissionReviews match the hand-written fixtures (create, update, ser
     },
     {
       name: 'kubectl apply (update)',
-      act: () => env.cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ ...object('csa'), spec: { ...object('csa').spec, interval: '9m' } }) }),
-      expected: (got) => admissionReview(got.request.object, { operation: 'UPDATE', oldObject: got.request.oldObject, options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' } }),
+      act: () =>
+        env.cp.kubectlOk(['apply', '-f', '-'], {
+          input: JSON.stringify({ ...object('csa'), spec: { ...object('csa').spec, interval: '9m' } }),
+        }),
+      expected: (got) =>
+        admissionReview(got.request.object, {
+          operation: 'UPDATE',
+          oldObject: got.request.oldObject,
+          options: {
+            kind: 'UpdateOptions',
+            apiVersion: 'meta.k8s.io/v1',
+            fieldManager: 'kubectl-client-side-apply',
+            fieldValidation: 'Strict',
+          },
+        }),
     },
     {
       name: 'server-side apply by kustomize-controller, dry run (create)',
-      act: () => env.cp.kubectlOk(['apply', '--server-side', '--field-manager=kustomize-controller', '--dry-run=server', '-f', '-'], { input: JSON.stringify(object('ssa')) }),
-      expected: (got) => admissionReview(got.request.object, { dryRun: true, options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', dryRun: ['All'], fieldManager: 'kustomize-controller', fieldValidation: 'Strict' } }),
+      act: () =>
+        env.cp.kubectlOk(
+          ['apply', '--server-side', '--field-manager=kustomize-controller', '--dry-run=server', '-f', '-'],
+          { input: JSON.stringify(object('ssa')) },
+        ),
+      expected: (got) =>
+        admissionReview(got.request.object, {
+          dryRun: true,
+          options: {
+            kind: 'CreateOptions',
+            apiVersion: 'meta.k8s.io/v1',
+            dryRun: ['All'],
+            fieldManager: 'kustomize-controller',
+            fieldValidation: 'Strict',
+          },
+        }),
     },
     {
       name: 'kubectl create --dry-run=server (default options)',
@@ -100,11 +154,28 @@ test('real AdmissionReviews match the hand-written fixtures (create, update, ser
     {
       name: 'v1beta2 server-side apply (update)',
       act: async () => {
-        await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(object('beta', 'source.toolkit.fluxcd.io/v1beta2')) });
+        await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], {
+          input: JSON.stringify(object('beta', 'source.toolkit.fluxcd.io/v1beta2')),
+        });
         capture.captured.length = Math.max(0, capture.captured.length - 1);
-        await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], { input: JSON.stringify({ ...object('beta', 'source.toolkit.fluxcd.io/v1beta2'), spec: { ...object('beta').spec, interval: '8m' } }) });
+        await env.cp.kubectlOk(['apply', '--server-side', '-f', '-'], {
+          input: JSON.stringify({
+            ...object('beta', 'source.toolkit.fluxcd.io/v1beta2'),
+            spec: { ...object('beta').spec, interval: '8m' },
+          }),
+        });
       },
-      expected: (got) => admissionReview(got.request.object, { operation: 'UPDATE', oldObject: got.request.oldObject, options: { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', fieldManager: 'kubectl', fieldValidation: 'Strict' } }),
+      expected: (got) =>
+        admissionReview(got.request.object, {
+          operation: 'UPDATE',
+          oldObject: got.request.oldObject,
+          options: {
+            kind: 'UpdateOptions',
+            apiVersion: 'meta.k8s.io/v1',
+            fieldManager: 'kubectl',
+            fieldValidation: 'Strict',
+          },
+        }),
     },
     {
       name: 'kubectl delete',
@@ -120,7 +191,11 @@ test('real AdmissionReviews match the hand-written fixtures (create, update, ser
     assert.match(reviews[0]!.query.get('timeout') ?? '', /^7s$/, `${name}: ?timeout= carries timeoutSeconds`);
     if (got.request.operation !== 'DELETE') {
       assert.equal(got.request.object.metadata.namespace, ns, 'the apiserver fills metadata.namespace');
-      assert.equal(got.request.object.spec.ref.digest, env.digests['1.0.0'], 'the validating hooks see the pinned object');
+      assert.equal(
+        got.request.object.spec.ref.digest,
+        env.digests['1.0.0'],
+        'the validating hooks see the pinned object',
+      );
     }
   }
 });

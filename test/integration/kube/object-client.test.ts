@@ -22,14 +22,30 @@ before(async () => {
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-      if (req.url === '/api/v1') return json(res, 200, { resources: [{ name: 'configmaps', kind: 'ConfigMap', namespaced: true }, { name: 'configmaps/status', kind: 'ConfigMap', namespaced: true }, { name: 'namespaces', kind: 'Namespace', namespaced: false }] });
-      if (req.url === '/apis/example.com/v1') return json(res, 200, { resources: widgetsKnown ? [{ name: 'widgets', kind: 'Widget', namespaced: false }] : [] });
+      if (req.url === '/api/v1')
+        return json(res, 200, {
+          resources: [
+            { name: 'configmaps', kind: 'ConfigMap', namespaced: true },
+            { name: 'configmaps/status', kind: 'ConfigMap', namespaced: true },
+            { name: 'namespaces', kind: 'Namespace', namespaced: false },
+          ],
+        });
+      if (req.url === '/apis/example.com/v1')
+        return json(res, 200, {
+          resources: widgetsKnown ? [{ name: 'widgets', kind: 'Widget', namespaced: false }] : [],
+        });
       handler(req, res, body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
-after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+after(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -38,7 +54,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 function config(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    clusters: [
+      { name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
+    ],
     users: [{ name: 'u', token: 'secret-token-value' }],
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
@@ -49,8 +67,11 @@ function config(): KubeConfig {
 const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'ns' }, data: { k: 'v' } };
 
 test('server-side apply: PATCH apply-patch+yaml with fieldManager, force and dryRun; impersonation headers sent', async () => {
-  handler = (_req, res, body) => json(res, 200, { ...JSON.parse(body), metadata: { ...cm.metadata, resourceVersion: '7' } });
-  const client = createObjectClient(config(), { impersonate: { user: 'system:serviceaccount:ns:deployer', groups: ['team-a'] } });
+  handler = (_req, res, body) =>
+    json(res, 200, { ...JSON.parse(body), metadata: { ...cm.metadata, resourceVersion: '7' } });
+  const client = createObjectClient(config(), {
+    impersonate: { user: 'system:serviceaccount:ns:deployer', groups: ['team-a'] },
+  });
   const result = await client.apply(cm, { fieldManager: 'pinwarden', force: true, dryRun: true });
   assert.equal(result.metadata.resourceVersion, '7');
   const call = seen.at(-1)!;
@@ -63,11 +84,21 @@ test('server-side apply: PATCH apply-patch+yaml with fieldManager, force and dry
 });
 
 test('a Status refusal is a KubeApiError with the status, reason and message; the token never appears', async () => {
-  handler = (_req, res) => json(res, 422, { kind: 'Status', status: 'Failure', reason: 'Invalid', message: 'ConfigMap "a" is invalid: data: Too many', code: 422 });
+  handler = (_req, res) =>
+    json(res, 422, {
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'Invalid',
+      message: 'ConfigMap "a" is invalid: data: Too many',
+      code: 422,
+    });
   const client = createObjectClient(config());
   await assert.rejects(client.apply(cm, { fieldManager: 'pinwarden' }), (error: unknown) => {
     assert.ok(error instanceof KubeApiError);
-    assert.deepEqual([error.httpStatus, error.apiReason, error.apiMessage], [422, 'Invalid', 'ConfigMap "a" is invalid: data: Too many']);
+    assert.deepEqual(
+      [error.httpStatus, error.apiReason, error.apiMessage],
+      [422, 'Invalid', 'ConfigMap "a" is invalid: data: Too many'],
+    );
     assert.doesNotMatch(error.message, /secret-token-value/);
     return true;
   });
@@ -80,25 +111,43 @@ test('every call has a deadline: a silent apiserver is PW_DEADLINE within the ti
   handler = () => undefined; // never answers
   const client = createObjectClient(config(), { timeoutMs: 300 });
   const started = Date.now();
-  await assert.rejects(client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'a' }), (error: unknown) => isPinwardenError(error) && error.code === 'PW_DEADLINE');
+  await assert.rejects(
+    client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'a' }),
+    (error: unknown) => isPinwardenError(error) && error.code === 'PW_DEADLINE',
+  );
   assert.ok(Date.now() - started < 10_000);
 });
 
 test('answers over the cap are refused', async () => {
   handler = (_req, res) => json(res, 200, { ...cm, data: { big: 'x'.repeat(64 * 1024) } });
   const client = createObjectClient(config(), { maxResponseBytes: 16 * 1024 });
-  await assert.rejects(client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'a' }), /over 16384 bytes/);
+  await assert.rejects(
+    client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'a' }),
+    /over 16384 bytes/,
+  );
 });
 
 test('discovery: cluster-scoped kinds drop the namespace, a kind learnt later is found on a re-read, an unknown one is NotFound', async () => {
   handler = (req, res, body) => json(res, 200, { ...JSON.parse(body || '{}'), seenAt: req.url });
   const client = createObjectClient(config());
-  await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', namespace: 'ignored' } }, { fieldManager: 'pinwarden' });
+  await client.apply(
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', namespace: 'ignored' } },
+    { fieldManager: 'pinwarden' },
+  );
   assert.equal(seen.at(-1)!.url, '/api/v1/namespaces/n?fieldManager=pinwarden');
   assert.equal(await client.scope('example.com/v1', 'Widget'), undefined);
-  await assert.rejects(client.apply({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }, { fieldManager: 'pinwarden' }), /no matches for kind "Widget"/);
+  await assert.rejects(
+    client.apply(
+      { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } },
+      { fieldManager: 'pinwarden' },
+    ),
+    /no matches for kind "Widget"/,
+  );
   widgetsKnown = true;
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(await client.scope('example.com/v1', 'Widget'), 'Cluster');
-  await assert.rejects(client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'no-ns' } }, { fieldManager: 'pinwarden' }), (error: unknown) => error instanceof KubeApiError && error.httpStatus === 404);
+  await assert.rejects(
+    client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'no-ns' } }, { fieldManager: 'pinwarden' }),
+    (error: unknown) => error instanceof KubeApiError && error.httpStatus === 404,
+  );
 });

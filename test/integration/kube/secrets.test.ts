@@ -27,11 +27,27 @@ before(async () => {
     };
     switch (req.url ?? '') {
       case '/api/v1/namespaces/apps/secrets/regcred':
-        return send(200, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred', namespace: 'apps' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from('{"auths":{}}').toString('base64') } });
+        return send(200, {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'regcred', namespace: 'apps' },
+          type: 'kubernetes.io/dockerconfigjson',
+          data: { '.dockerconfigjson': Buffer.from('{"auths":{}}').toString('base64') },
+        });
       case '/api/v1/namespaces/apps/serviceaccounts/puller':
-        return send(200, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'puller' }, imagePullSecrets: [{ name: 'regcred' }, { name: '' }, {}] });
+        return send(200, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'puller' },
+          imagePullSecrets: [{ name: 'regcred' }, { name: '' }, {}],
+        });
       case '/api/v1/namespaces/locked/secrets/x':
-        return send(403, { kind: 'Status', status: 'Failure', reason: 'Forbidden', message: 'secrets "x" is forbidden: User "system:serviceaccount:pinwarden" cannot get resource' });
+        return send(403, {
+          kind: 'Status',
+          status: 'Failure',
+          reason: 'Forbidden',
+          message: 'secrets "x" is forbidden: User "system:serviceaccount:pinwarden" cannot get resource',
+        });
       case '/api/v1/namespaces/slow/secrets/x':
         return; // never answers
       default:
@@ -41,13 +57,16 @@ before(async () => {
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   const port = (api.address() as { port: number }).port;
   kubeconfig = join(work, 'kubeconfig');
-  writeFileSync(kubeconfig, `apiVersion: v1
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1
 kind: Config
 clusters: [{name: test, cluster: {server: "https://127.0.0.1:${port}", certificate-authority-data: ${Buffer.from(ca.certPem).toString('base64')}}}]
 users: [{name: test, user: {token: test-token}}]
 contexts: [{name: test, context: {cluster: test, user: test}}]
 current-context: test
-`);
+`,
+  );
 });
 
 after(async () => {
@@ -76,7 +95,11 @@ test('RBAC refusal: a catalogued error naming the object and the status, never t
   await assert.rejects(reader.getSecret('locked', 'x'), (error: unknown) => {
     assert.ok(error instanceof PinwardenError);
     assert.equal(error.code, 'PW_KUBE_API');
-    assert.equal(error.kind, 'unavailable', 'an API refusal follows registry.onUnreachable, not the internal-error path');
+    assert.equal(
+      error.kind,
+      'unavailable',
+      'an API refusal follows registry.onUnreachable, not the internal-error path',
+    );
     assert.match(error.message, /Secret locked\/x.*403/);
     assert.ok(!error.message.includes('cannot get resource'));
     return true;
@@ -86,11 +109,17 @@ test('RBAC refusal: a catalogued error naming the object and the status, never t
 test('a read that hangs ends at its deadline with PW_DEADLINE', async () => {
   const reader = createKubeSecretReader({ kubeconfig, timeoutMs: 200 });
   const started = performance.now();
-  await assert.rejects(reader.getSecret('slow', 'x'), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_DEADLINE');
+  await assert.rejects(
+    reader.getSecret('slow', 'x'),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_DEADLINE',
+  );
   assert.ok(performance.now() - started < 1500);
 });
 
 test('a missing kubeconfig file is an input error', async () => {
   const reader = createKubeSecretReader({ kubeconfig: join(work, 'nope') });
-  await assert.rejects(reader.getSecret('a', 'b'), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID');
+  await assert.rejects(
+    reader.getSecret('a', 'b'),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID',
+  );
 });

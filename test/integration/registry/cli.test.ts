@@ -14,7 +14,6 @@ import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
 import { makeManifestsDir } from './fixtures.ts';
 
-
 let plain: TestRegistry;
 let secured: TestRegistry;
 let manifests: Awaited<ReturnType<typeof makeManifestsDir>>;
@@ -52,12 +51,27 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([plain?.stop(), secured?.stop(), manifests?.cleanup(), home ? rm(home, { recursive: true, force: true }) : undefined]);
+  await Promise.all([
+    plain?.stop(),
+    secured?.stop(),
+    manifests?.cleanup(),
+    home ? rm(home, { recursive: true, force: true }) : undefined,
+  ]);
 });
 
 test('push prints the digest reference; resolve prints the same digest (tag, suffix, semver)', async () => {
   const ref = `oci://${plain.host}/cli/app`;
-  const pushed = await pinwarden(['push', manifests.dir, `${ref}:v1.2.3`, '--source', 'https://github.com/acme/fleet', '--revision', 'main@sha1:abc', '--reproducible', '--insecure']);
+  const pushed = await pinwarden([
+    'push',
+    manifests.dir,
+    `${ref}:v1.2.3`,
+    '--source',
+    'https://github.com/acme/fleet',
+    '--revision',
+    'main@sha1:abc',
+    '--reproducible',
+    '--insecure',
+  ]);
   assert.equal(pushed.code, 0, pushed.stderr);
   assert.match(pushed.stdout, new RegExp(`^oci://${plain.host}/cli/app@sha256:[a-f0-9]{64}\\n$`));
   const digest = pushed.stdout.trim().split('@')[1];
@@ -65,7 +79,17 @@ test('push prints the digest reference; resolve prints the same digest (tag, suf
   const runs = await Promise.all([
     pinwarden(['resolve', ref, '--tag', 'v1.2.3', '--insecure']),
     inProcess(['resolve', `${ref}:v1.2.3`, '--insecure']),
-    inProcess(['resolve', ref, '--semver', '>=1.0.0 <2.0.0', '--semver-filter', '^v1\\.', '--insecure', '--timeout', '5']),
+    inProcess([
+      'resolve',
+      ref,
+      '--semver',
+      '>=1.0.0 <2.0.0',
+      '--semver-filter',
+      '^v1\\.',
+      '--insecure',
+      '--timeout',
+      '5',
+    ]),
   ]);
   for (const run of runs) {
     assert.equal(run.code, 0, run.stderr);
@@ -113,11 +137,26 @@ test('bad flags and references exit 2', async () => {
 test('credentials from --docker-config or $DOCKER_CONFIG, TLS from --ca-file', async () => {
   const user = secured.user!;
   const configDir = await mkdtemp(join(home, 'docker-'));
-  await writeFile(join(configDir, 'config.json'), JSON.stringify({ auths: { [secured.host]: { username: user.username, password: user.password } } }));
+  await writeFile(
+    join(configDir, 'config.json'),
+    JSON.stringify({ auths: { [secured.host]: { username: user.username, password: user.password } } }),
+  );
   const caFile = join(home, 'ca.pem');
   await writeFile(caFile, secured.tls!.caPem);
   const ref = `oci://${secured.host}/cli/secure:v1`;
-  const pushed = await inProcess(['push', manifests.dir, ref, '--source', 's', '--revision', 'r', '--ca-file', caFile, '--docker-config', join(configDir, 'config.json')]);
+  const pushed = await inProcess([
+    'push',
+    manifests.dir,
+    ref,
+    '--source',
+    's',
+    '--revision',
+    'r',
+    '--ca-file',
+    caFile,
+    '--docker-config',
+    join(configDir, 'config.json'),
+  ]);
   assert.equal(pushed.code, 0, pushed.stderr);
   const [viaEnv, anonymous, untrusted] = await Promise.all([
     inProcess(['resolve', ref, '--ca-file', caFile], { DOCKER_CONFIG: configDir }),

@@ -3,7 +3,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packArtifact, pushArtifact } from '../../../src/artifact/index.ts';
-import { HttpRepository, createRegistryStats, createResolver, createTokenCache, parseReference } from '../../../src/oci/index.ts';
+import {
+  HttpRepository,
+  createRegistryStats,
+  createResolver,
+  createTokenCache,
+  parseReference,
+} from '../../../src/oci/index.ts';
 import { startCountingProxy } from '../../helpers/counting-proxy.ts';
 import type { CountingProxy } from '../../helpers/counting-proxy.ts';
 import { startRegistry } from '../../helpers/registry.ts';
@@ -22,7 +28,9 @@ before(async () => {
   try {
     const direct = new HttpRepository(parseReference(`oci://${registry.host}/hot/app`), { insecure: true });
     opened.push(direct);
-    digest = (await pushArtifact(direct, await packArtifact({ path: manifests.dir, source: 's', revision: 'r' }), 'v1', call())).digest;
+    digest = (
+      await pushArtifact(direct, await packArtifact({ path: manifests.dir, source: 's', revision: 'r' }), 'v1', call())
+    ).digest;
   } finally {
     await manifests.cleanup();
   }
@@ -39,7 +47,10 @@ test('500 concurrent resolves of one tag → exactly one manifest request; then 
   const resolver = createResolver({ onEvent });
   const tokenCache = createTokenCache();
   // A repository per admission request, as the webhook builds them: coalescing keys on identity, not instance.
-  const repositories = Array.from({ length: 500 }, () => new HttpRepository(parseReference(`oci://${proxy.host}/hot/app`), { insecure: true, tokenCache, onEvent }));
+  const repositories = Array.from(
+    { length: 500 },
+    () => new HttpRepository(parseReference(`oci://${proxy.host}/hot/app`), { insecure: true, tokenCache, onEvent }),
+  );
   opened.push(...repositories);
   proxy.reset();
   const results = await Promise.all(repositories.map((repo) => resolver.resolveTag(repo, 'v1', call(10_000))));

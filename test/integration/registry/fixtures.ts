@@ -16,7 +16,10 @@ export async function makeManifestsDir(): Promise<{ dir: string; cleanup: () => 
   await mkdir(join(dir, 'apps', 'web'), { recursive: true });
   await mkdir(join(dir, '.git'));
   await writeFile(join(dir, 'kustomization.yaml'), 'resources: [apps/web/deploy.yaml]\n');
-  await writeFile(join(dir, 'apps', 'web', 'deploy.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n');
+  await writeFile(
+    join(dir, 'apps', 'web', 'deploy.yaml'),
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n',
+  );
   await writeFile(join(dir, 'apps', 'web', 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
   await writeFile(join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
   await writeFile(join(dir, 'logo.png'), 'not really a png');
@@ -66,12 +69,15 @@ export async function readTarGz(bytes: Uint8Array): Promise<TarEntry[]> {
   return entries;
 }
 
-export const hasCode = (code: string, message?: RegExp) => (error: unknown): boolean => {
-  if (!(error instanceof PinwardenError)) throw error as Error;
-  if (error.code !== code) throw new Error(`expected ${code}, got ${error.code}: ${error.message}`);
-  if (message && !message.test(error.message)) throw new Error(`message ${JSON.stringify(error.message)} does not match ${String(message)}`);
-  return true;
-};
+export const hasCode =
+  (code: string, message?: RegExp) =>
+  (error: unknown): boolean => {
+    if (!(error instanceof PinwardenError)) throw error as Error;
+    if (error.code !== code) throw new Error(`expected ${code}, got ${error.code}: ${error.message}`);
+    if (message && !message.test(error.message))
+      throw new Error(`message ${JSON.stringify(error.message)} does not match ${String(message)}`);
+    return true;
+  };
 
 export function jsonBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));

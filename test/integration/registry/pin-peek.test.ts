@@ -22,9 +22,15 @@ after(async () => {
   await registry?.stop();
 });
 
-const policy = policyFrom('ociRepository: {allowInsecure: true}\nregistry: {allowNetworks: ["127.0.0.0/8", "::1/128"]}');
-const target = (): PinTarget => ({ url: `oci://${registry.host}/acme/app`, source: { kind: 'tag', tag: 'v1', implicit: false } });
-const object = (spec: Record<string, unknown> = {}) => ociRepository({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1' }, ...spec });
+const policy = policyFrom(
+  'ociRepository: {allowInsecure: true}\nregistry: {allowNetworks: ["127.0.0.0/8", "::1/128"]}',
+);
+const target = (): PinTarget => ({
+  url: `oci://${registry.host}/acme/app`,
+  source: { kind: 'tag', tag: 'v1', implicit: false },
+});
+const object = (spec: Record<string, unknown> = {}) =>
+  ociRepository({ url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1' }, ...spec });
 
 test('peek misses until a resolve has filled the caches, then answers the same digest without I/O', async () => {
   let accessReads = 0;
@@ -42,7 +48,14 @@ test('peek misses until a resolve has filled the caches, then answers the same d
 });
 
 test('a different secretRef is different access: no cached answer crosses credentials', async () => {
-  const secrets = createMemorySecretReader({ secrets: { 'apps/pull': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': `{"auths":{"${'other.example'}":{"auth":"dTpw"}}}` } } } });
+  const secrets = createMemorySecretReader({
+    secrets: {
+      'apps/pull': {
+        type: 'kubernetes.io/dockerconfigjson',
+        data: { '.dockerconfigjson': `{"auths":{"${'other.example'}":{"auth":"dTpw"}}}` },
+      },
+    },
+  });
   const pins = createPinResolver({ access: clusterAccess(secrets) });
   try {
     await pins.resolve(object(), target(), policy, callWithTimeout(5000));

@@ -2,7 +2,13 @@
 // and the insecure option as the only way to plain HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HttpRepository, MEDIA_TYPES, createTokenCache, parseReference, tlsFromSecretData } from '../../../src/oci/index.ts';
+import {
+  HttpRepository,
+  MEDIA_TYPES,
+  createTokenCache,
+  parseReference,
+  tlsFromSecretData,
+} from '../../../src/oci/index.ts';
 import type { HttpRepositoryOptions } from '../../../src/oci/index.ts';
 import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
@@ -11,14 +17,24 @@ import { call, hasCode, jsonBytes } from './fixtures.ts';
 const opened: HttpRepository[] = [];
 
 function open(registry: TestRegistry, options: HttpRepositoryOptions): HttpRepository {
-  const repo = new HttpRepository(parseReference(`oci://${registry.host}/tls/app`), { tokenCache: createTokenCache(), ...options });
+  const repo = new HttpRepository(parseReference(`oci://${registry.host}/tls/app`), {
+    tokenCache: createTokenCache(),
+    ...options,
+  });
   opened.push(repo);
   return repo;
 }
 
 async function pushSample(repo: HttpRepository): Promise<string> {
   const config = await repo.pushBlob(jsonBytes({}), MEDIA_TYPES.ociEmpty, call());
-  return (await repo.pushManifest(jsonBytes({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [] }), MEDIA_TYPES.ociManifest, 'v1', call())).digest;
+  return (
+    await repo.pushManifest(
+      jsonBytes({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [] }),
+      MEDIA_TYPES.ociManifest,
+      'v1',
+      call(),
+    )
+  ).digest;
 }
 
 after(() => {
@@ -43,7 +59,11 @@ describe('TLS with a private CA', () => {
     const started = Date.now();
     await assert.rejects(open(registry, {}).resolve('v1', call()), hasCode('PW_REGISTRY_UNREACHABLE', /TLS failed/));
     assert.ok(Date.now() - started < 1000);
-    assert.ok(!registry.requestLog.some((r) => r.path === '/v2/tls/app/manifests/v1' && r.method === 'HEAD' && r.status !== 200));
+    assert.ok(
+      !registry.requestLog.some(
+        (r) => r.path === '/v2/tls/app/manifests/v1' && r.method === 'HEAD' && r.status !== 200,
+      ),
+    );
   });
 
   test('insecure without a CA skips verification (Flux spec.insecure semantics)', async () => {
@@ -60,13 +80,20 @@ describe('mTLS (http.tls.clientcas)', () => {
 
   test('a client certificate from the secret (tls.crt/tls.key, and the deprecated keys) is presented', async () => {
     const { caPem, clientCertPem, clientKeyPem } = registry.tls!;
-    const digest = await pushSample(open(registry, { tls: tlsFromSecretData({ 'ca.crt': caPem, 'tls.crt': clientCertPem, 'tls.key': clientKeyPem }) }));
+    const digest = await pushSample(
+      open(registry, {
+        tls: tlsFromSecretData({ 'ca.crt': caPem, 'tls.crt': clientCertPem, 'tls.key': clientKeyPem }),
+      }),
+    );
     const deprecated = tlsFromSecretData({ caFile: caPem, certFile: clientCertPem, keyFile: clientKeyPem });
     assert.equal((await open(registry, { tls: deprecated }).resolve('v1', call())).digest, digest);
   });
 
   test('without a client certificate the handshake fails', async () => {
-    await assert.rejects(open(registry, { tls: { ca: registry.tls!.caPem } }).resolve('v1', call()), hasCode('PW_REGISTRY_UNREACHABLE'));
+    await assert.rejects(
+      open(registry, { tls: { ca: registry.tls!.caPem } }).resolve('v1', call()),
+      hasCode('PW_REGISTRY_UNREACHABLE'),
+    );
   });
 });
 
@@ -78,7 +105,10 @@ describe('plain HTTP needs insecure', () => {
   after(() => registry?.stop());
 
   test('refused without insecure, with a message that says why', async () => {
-    await assert.rejects(open(registry, {}).resolve('v1', call()), hasCode('PW_REGISTRY_UNREACHABLE', /does not speak TLS/));
+    await assert.rejects(
+      open(registry, {}).resolve('v1', call()),
+      hasCode('PW_REGISTRY_UNREACHABLE', /does not speak TLS/),
+    );
   });
 
   test('allowed with insecure', async () => {

@@ -13,7 +13,13 @@ import type { Descriptor } from '../../../src/oci/index.ts';
 import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
 import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
-import { attachBundle, attachLegacy, dsseBundle, legacySignature, pushArtifact } from '../../helpers/sigstore-fixtures-sign.ts';
+import {
+  attachBundle,
+  attachLegacy,
+  dsseBundle,
+  legacySignature,
+  pushArtifact,
+} from '../../helpers/sigstore-fixtures-sign.ts';
 
 let registry: TestRegistry;
 let dir: string;
@@ -28,10 +34,15 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pinwarden-verify-'));
   const fixture = await createSigstoreFixture();
   writeFileSync(join(dir, 'trusted_root.json'), fixture.trustedRootBytes);
-  const repo = new HttpRepository({ registry: registry.host, host: registry.host, path: 'acme/app' }, { insecure: true });
+  const repo = new HttpRepository(
+    { registry: registry.host, host: registry.host, path: 'acme/app' },
+    { insecure: true },
+  );
   const ref = (d: Descriptor) => `oci://${registry.host}/acme/app@${d.digest}`;
   const keyless = await pushArtifact(repo, 'keyless');
-  await attachLegacy(repo, keyless, [legacySignature(await mintLeaf(fixture.ca), repo.name, keyless.digest, { rekor: fixture.rekor, logIndex: 31 })]);
+  await attachLegacy(repo, keyless, [
+    legacySignature(await mintLeaf(fixture.ca), repo.name, keyless.digest, { rekor: fixture.rekor, logIndex: 31 }),
+  ]);
   const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(join(dir, 'cosign.pub'), pemOfPublicKey(keys.publicKey));
   const keyed = await pushArtifact(repo, 'keyed');
@@ -45,7 +56,14 @@ after(() => registry.stop());
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t), stdin: Readable.from([]), isTty: false, env: {}, cwd: dir };
+  const io = {
+    stdout: (t: string) => void (stdout += t),
+    stderr: (t: string) => void (stderr += t),
+    stdin: Readable.from([]),
+    isTty: false,
+    env: {},
+    cwd: dir,
+  };
   const code = await runCli(['verify', ...args, '--insecure', '--timeout', '20'], io);
   return { code, stdout, stderr };
 }
@@ -59,18 +77,52 @@ test('verify keyless: exit 0 and the verified identity, log index and time', asy
   assert.match(run.stdout, /kind: +legacy \(keyless\)/);
   assert.match(run.stdout, /log index: +31/);
   assert.match(run.stdout, /integrated time: +\d{4}-\d\d-\d\dT/);
-  const json = await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--trusted-root', 'trusted_root.json', '--output', 'json');
+  const json = await cli(
+    keylessRef,
+    '--issuer',
+    ISSUER,
+    '--subject',
+    SUBJECT,
+    '--trusted-root',
+    'trusted_root.json',
+    '--output',
+    'json',
+  );
   assert.equal(JSON.parse(json.stdout).logIndex, '31');
 });
 
 test("verify keyless with cosign's flag names: regexp names as-is, exact names quoted and anchored", async () => {
-  const regexp = await cli(keylessRef, '--certificate-oidc-issuer-regexp', ISSUER, '--certificate-identity-regexp', SUBJECT, '--trusted-root', 'trusted_root.json');
+  const regexp = await cli(
+    keylessRef,
+    '--certificate-oidc-issuer-regexp',
+    ISSUER,
+    '--certificate-identity-regexp',
+    SUBJECT,
+    '--trusted-root',
+    'trusted_root.json',
+  );
   assert.equal(regexp.code, 0, regexp.stderr);
   assert.ok(regexp.stdout.includes(`subject:         ${TEST_SUBJECT}`));
-  const exact = await cli(keylessRef, '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com', '--certificate-identity', TEST_SUBJECT, '--trusted-root', 'trusted_root.json');
+  const exact = await cli(
+    keylessRef,
+    '--certificate-oidc-issuer',
+    'https://token.actions.githubusercontent.com',
+    '--certificate-identity',
+    TEST_SUBJECT,
+    '--trusted-root',
+    'trusted_root.json',
+  );
   assert.equal(exact.code, 0, exact.stderr);
   // A prefix would match unanchored (as Flux matches); the exact flag anchors it, so it must not verify.
-  const prefix = await cli(keylessRef, '--certificate-oidc-issuer', 'https://token.actions.githubusercontent.com', '--certificate-identity', TEST_SUBJECT.slice(0, -3), '--trusted-root', 'trusted_root.json');
+  const prefix = await cli(
+    keylessRef,
+    '--certificate-oidc-issuer',
+    'https://token.actions.githubusercontent.com',
+    '--certificate-identity',
+    TEST_SUBJECT.slice(0, -3),
+    '--trusted-root',
+    'trusted_root.json',
+  );
   assert.equal(prefix.code, 1);
   assert.match(prefix.stderr, /\[PW_IDENTITY_MISMATCH\]/);
 });
@@ -83,9 +135,20 @@ test('verify --key: exit 0 naming the key', async () => {
 });
 
 test('verify failures: exit 1 with every reason (wrong identity, public-good root, unsigned)', async () => {
-  const wrong = await cli(keylessRef, '--issuer', ISSUER, '--subject', '^https://github\\.com/other/', '--trusted-root', 'trusted_root.json');
+  const wrong = await cli(
+    keylessRef,
+    '--issuer',
+    ISSUER,
+    '--subject',
+    '^https://github\\.com/other/',
+    '--trusted-root',
+    'trusted_root.json',
+  );
   assert.equal(wrong.code, 1);
-  assert.match(wrong.stderr, /Verification FAILED: .* \[PW_IDENTITY_MISMATCH\]\n {2}- legacy sha256-[0-9a-f]+\.sig layer 0: none of the expected identities/);
+  assert.match(
+    wrong.stderr,
+    /Verification FAILED: .* \[PW_IDENTITY_MISMATCH\]\n {2}- legacy sha256-[0-9a-f]+\.sig layer 0: none of the expected identities/,
+  );
   const untrusted = await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT);
   assert.equal(untrusted.code, 1);
   assert.match(untrusted.stderr, /CERTIFICATE_ERROR/);
@@ -97,7 +160,11 @@ test('verify failures: exit 1 with every reason (wrong identity, public-good roo
 test('verify usage errors: exit 2', async () => {
   assert.equal((await cli(keylessRef)).code, 2, 'neither identity nor key');
   assert.equal((await cli(keylessRef, '--issuer', ISSUER)).code, 2, '--issuer without --subject');
-  assert.equal((await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--key', 'cosign.pub')).code, 2, 'both modes');
+  assert.equal(
+    (await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--key', 'cosign.pub')).code,
+    2,
+    'both modes',
+  );
   const tagRef = await cli(`oci://${registry.host}/acme/app:keyless`, '--issuer', ISSUER, '--subject', SUBJECT);
   assert.equal(tagRef.code, 2);
   assert.match(tagRef.stderr, /needs a digest reference/);
@@ -105,5 +172,8 @@ test('verify usage errors: exit 2', async () => {
   assert.equal(badRegex.code, 2);
   assert.match(badRegex.stderr, /malformed issuer in identity/);
   assert.equal((await cli(keylessRef, '--key', 'missing.pub')).code, 2);
-  assert.equal((await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--trusted-root', 'cosign.pub')).code, 2);
+  assert.equal(
+    (await cli(keylessRef, '--issuer', ISSUER, '--subject', SUBJECT, '--trusted-root', 'cosign.pub')).code,
+    2,
+  );
 });

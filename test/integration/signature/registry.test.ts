@@ -9,7 +9,13 @@ import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
 import { createSigstoreFixture, mintLeaf } from '../../helpers/sigstore-fixtures.ts';
 import type { SigstoreFixture } from '../../helpers/sigstore-fixtures.ts';
-import { attachBundle, attachLegacy, dsseBundle, legacySignature, pushArtifact } from '../../helpers/sigstore-fixtures-sign.ts';
+import {
+  attachBundle,
+  attachLegacy,
+  dsseBundle,
+  legacySignature,
+  pushArtifact,
+} from '../../helpers/sigstore-fixtures-sign.ts';
 import { KEYLESS, expectCode, optionsFor, signatureE2e } from '../../unit/signature/e2e-suite.ts';
 
 let registry: TestRegistry;
@@ -19,7 +25,11 @@ before(async () => {
 });
 after(() => registry.stop());
 
-const open = (): HttpRepository => new HttpRepository({ registry: registry.host, host: registry.host, path: `acme/app-${++counter}` }, { insecure: true });
+const open = (): HttpRepository =>
+  new HttpRepository(
+    { registry: registry.host, host: registry.host, path: `acme/app-${++counter}` },
+    { insecure: true },
+  );
 
 signatureE2e('docker-registry', open);
 
@@ -38,7 +48,10 @@ test('docker-registry: both formats attached to one artifact; the bundle is foun
   assert.deepEqual([verified.kind, verified.source], ['bundle', referrer.digest]);
   const paths = registry.requestLog.map((r) => `${r.method} ${r.path} ${r.status}`);
   // distribution 2.8 has no referrers API (and does not log the 404 of an unknown route): the tag schema answered.
-  assert.ok(paths.some((p) => p.includes(`/manifests/${artifact.digest.replace(':', '-')} 200`)), paths.join('\n'));
+  assert.ok(
+    paths.some((p) => p.includes(`/manifests/${artifact.digest.replace(':', '-')} 200`)),
+    paths.join('\n'),
+  );
   repo.close();
 });
 
@@ -47,7 +60,13 @@ test('docker-registry: an oversized .sig manifest is refused by size before pars
   const artifact = await pushArtifact(repo, 'big');
   const leaf = await mintLeaf(fixture.ca);
   const genuine = legacySignature(leaf, repo.name, artifact.digest, { rekor: fixture.rekor });
-  await attachLegacy(repo, artifact, [{ ...genuine, annotations: { ...genuine.annotations, padding: 'x'.repeat(1100 * 1024) } }]);
-  await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_TOO_LARGE', /over the cap of 1048576/);
+  await attachLegacy(repo, artifact, [
+    { ...genuine, annotations: { ...genuine.annotations, padding: 'x'.repeat(1100 * 1024) } },
+  ]);
+  await expectCode(
+    verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)),
+    'PW_TOO_LARGE',
+    /over the cap of 1048576/,
+  );
   repo.close();
 });

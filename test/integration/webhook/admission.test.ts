@@ -2,7 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyPatch } from '../../../src/core/mutation/index.ts';
-import { DIGEST_A, DIGEST_B, admissionReview, decodePatch, fakePinResolver, ociRepository, serverSideApplied } from '../../helpers/admission.ts';
+import {
+  DIGEST_A,
+  DIGEST_B,
+  admissionReview,
+  decodePatch,
+  fakePinResolver,
+  ociRepository,
+  serverSideApplied,
+} from '../../helpers/admission.ts';
 import { createManualClock } from '../../../src/runtime/index.ts';
 import { KEY_BASED, startHarness } from './harness.ts';
 import { TRUSTS_PLATFORM_KEY } from '../../helpers/trust.ts';
@@ -22,7 +30,11 @@ test('CREATE: /mutate pins the tag, keeps it, echoes the uid; /validate admits t
   assert.equal(mutated.response.patchType, 'JSONPatch');
   assert.deepEqual(decodePatch(mutated.response), [
     { op: 'add', path: '/spec/ref/digest', value: DIGEST_A },
-    { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:6.6.2', 'pinwarden.dev/pinned-at': PINNED_AT } },
+    {
+      op: 'add',
+      path: '/metadata/annotations',
+      value: { 'pinwarden.dev/pinned-from': 'tag:6.6.2', 'pinwarden.dev/pinned-at': PINNED_AT },
+    },
   ]);
   const admitted = applyPatch(object, decodePatch(mutated.response) as never);
   assert.equal(admitted.spec.ref.tag, '6.6.2');
@@ -49,19 +61,29 @@ test('dryRun: true gets the same answer as the real request', async () => {
   const dry = await h.review('/mutate', admissionReview(object, { uid: 'same', dryRun: true }));
   assert.deepEqual(dry.response, real.response);
   const realDeny = await h.review('/validate', admissionReview(ociRepository({ verify: undefined }), { uid: 'v' }));
-  const dryDeny = await h.review('/validate', admissionReview(ociRepository({ verify: undefined }), { uid: 'v', dryRun: true }));
+  const dryDeny = await h.review(
+    '/validate',
+    admissionReview(ociRepository({ verify: undefined }), { uid: 'v', dryRun: true }),
+  );
   assert.deepEqual(dryDeny.response, realDeny.response);
 });
 
 test('UPDATE with sticky pinning keeps the digest of oldObject and does not ask the registry', async () => {
   const pins = fakePinResolver(() => ({ ok: true, digest: DIGEST_B, tag: 'x' }));
   const h = startHarness({ policy: KEY_BASED, pins });
-  const oldObject = ociRepository({ ref: { tag: '6.6.2', digest: DIGEST_A } }, { annotations: { 'pinwarden.dev/pinned-from': 'tag:6.6.2', 'pinwarden.dev/pinned-at': '2026-01-01T00:00:00Z' } });
+  const oldObject = ociRepository(
+    { ref: { tag: '6.6.2', digest: DIGEST_A } },
+    { annotations: { 'pinwarden.dev/pinned-from': 'tag:6.6.2', 'pinwarden.dev/pinned-at': '2026-01-01T00:00:00Z' } },
+  );
   const object = serverSideApplied(ociRepository());
   const mutated = await h.review('/mutate', admissionReview(object, { operation: 'UPDATE', oldObject }));
   assert.deepEqual(decodePatch(mutated.response), [
     { op: 'add', path: '/spec/ref/digest', value: DIGEST_A },
-    { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:6.6.2', 'pinwarden.dev/pinned-at': '2026-01-01T00:00:00Z' } },
+    {
+      op: 'add',
+      path: '/metadata/annotations',
+      value: { 'pinwarden.dev/pinned-from': 'tag:6.6.2', 'pinwarden.dev/pinned-at': '2026-01-01T00:00:00Z' },
+    },
   ]);
   assert.equal(pins.calls.length, 0);
 });
@@ -84,7 +106,8 @@ test('options (CreateOptions / UpdateOptions / PatchOptions of a server-side app
     { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', dryRun: ['All'] },
   ];
   const answers = [];
-  for (const options of variants) answers.push((await h.review('/mutate', admissionReview(object, { uid: 'u', options }))).response);
+  for (const options of variants)
+    answers.push((await h.review('/mutate', admissionReview(object, { uid: 'u', options }))).response);
   for (const answer of answers) assert.deepEqual(answer, answers[0]);
   const patched = applyPatch(object, decodePatch(answers[0]) as never);
   assert.deepEqual(patched.metadata.managedFields, object.metadata.managedFields, 'managedFields untouched');
@@ -96,7 +119,10 @@ test('v1beta2 objects are governed like v1', async () => {
   const object = ociRepository({}, {}, 'source.toolkit.fluxcd.io/v1beta2');
   const mutated = await h.review('/mutate', admissionReview(object));
   assert.equal(decodePatch(mutated.response)[0]?.path, '/spec/ref/digest');
-  const denied = await h.review('/validate', admissionReview(ociRepository({ verify: undefined }, {}, 'source.toolkit.fluxcd.io/v1beta2')));
+  const denied = await h.review(
+    '/validate',
+    admissionReview(ociRepository({ verify: undefined }, {}, 'source.toolkit.fluxcd.io/v1beta2')),
+  );
   assert.equal(denied.response.allowed, false);
   assert.match(denied.response.status.message, /\[verify-required\] spec\.verify: /);
 });
@@ -109,14 +135,29 @@ test('/validate denial: 403, every violation as [rule-id] path: message; fix: â€
   assert.equal(response.allowed, false);
   assert.equal(response.status.code, 403);
   const lines = response.status.message.split('\n').slice(1);
-  assert.deepEqual(lines.map((line: string) => /^\[([a-z-]+)\] /.exec(line)?.[1]), ['verify-required', 'insecure-not-allowed']);
+  assert.deepEqual(
+    lines.map((line: string) => /^\[([a-z-]+)\] /.exec(line)?.[1]),
+    ['verify-required', 'insecure-not-allowed'],
+  );
   for (const line of lines) assert.match(line, /^\[[a-z-]+\] spec\.[a-z.]+: .+; fix: .+/);
   assert.deepEqual(h.logs.at(-1)?.ruleIds, ['verify-required', 'insecure-not-allowed']);
 });
 
 test('warn mode: allowed, one warning per violation, each at most 120 characters', async () => {
   const h = startHarness({ policy: 'mode: warn' });
-  const object = ociRepository({ verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: 'https://token.actions.githubusercontent.com', subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0-a-very-long-ref-name-that-goes-on' }] }, insecure: true });
+  const object = ociRepository({
+    verify: {
+      provider: 'cosign',
+      matchOIDCIdentity: [
+        {
+          issuer: 'https://token.actions.githubusercontent.com',
+          subject:
+            'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0-a-very-long-ref-name-that-goes-on',
+        },
+      ],
+    },
+    insecure: true,
+  });
   const { response } = await h.review('/validate', admissionReview(object));
   assert.equal(response.allowed, true);
   assert.equal(response.status, undefined);
@@ -143,7 +184,12 @@ test('kinds not governed (ConfigMap, Flux GitRepository, unknown group) are allo
   const h = startHarness();
   const objects = [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'apps' }, data: { a: 'b' } },
-    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'g', namespace: 'apps' }, spec: { url: 'https://x' } },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: 'g', namespace: 'apps' },
+      spec: { url: 'https://x' },
+    },
     { apiVersion: 'example.com/v1', kind: 'OCIRepository', metadata: { name: 'o', namespace: 'apps' }, spec: {} },
   ];
   for (const object of objects) {
@@ -161,10 +207,30 @@ test('unknown, absent and wrongly typed fields never crash either hook', async (
   const h = startHarness();
   const strange: unknown[] = [
     { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'x', namespace: 'apps' } },
-    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'x', namespace: 'apps' }, spec: null },
-    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'x', namespace: 'apps', annotations: 7 }, spec: { url: 42, ref: 'v1', verify: [1], futureField: { deep: true } } },
-    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: null, spec: { url: 'oci://ghcr.io/a/b', ref: { tag: ['v1'] } } },
-    { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Bucket', metadata: { name: 'b' }, spec: { ignore: { not: 'a string' } } },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: { name: 'x', namespace: 'apps' },
+      spec: null,
+    },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: { name: 'x', namespace: 'apps', annotations: 7 },
+      spec: { url: 42, ref: 'v1', verify: [1], futureField: { deep: true } },
+    },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: null,
+      spec: { url: 'oci://ghcr.io/a/b', ref: { tag: ['v1'] } },
+    },
+    {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'Bucket',
+      metadata: { name: 'b' },
+      spec: { ignore: { not: 'a string' } },
+    },
     null,
     'a string',
     [1, 2],
@@ -184,9 +250,15 @@ test('DELETE and subresource requests are allowed untouched', async () => {
   const object = ociRepository({ verify: undefined });
   const deleted = await h.review('/validate', admissionReview(null, { operation: 'DELETE', oldObject: object }));
   assert.equal(deleted.response.allowed, true);
-  const status = await h.review('/validate', admissionReview(object, { operation: 'UPDATE', oldObject: object, subResource: 'status' }));
+  const status = await h.review(
+    '/validate',
+    admissionReview(object, { operation: 'UPDATE', oldObject: object, subResource: 'status' }),
+  );
   assert.equal(status.response.allowed, true);
-  const mutateStatus = await h.review('/mutate', admissionReview(object, { operation: 'UPDATE', oldObject: object, subResource: 'status' }));
+  const mutateStatus = await h.review(
+    '/mutate',
+    admissionReview(object, { operation: 'UPDATE', oldObject: object, subResource: 'status' }),
+  );
   assert.equal(mutateStatus.response.patch, undefined);
 });
 
@@ -220,19 +292,26 @@ test('a library error carrying a token in its message: the answers, warnings and
   assert.match(mutated.response.warnings[0], /PW_INTERNAL/);
   const everything = JSON.stringify([validated.body, mutated.body, h.logs]);
   assert.equal(everything.includes('s3cr3t'), false, everything);
-  assert.ok(h.logs.some((line) => line.code === 'PW_INTERNAL' && line.causeType === 'Error'), 'the failure is still logged, by type');
+  assert.ok(
+    h.logs.some((line) => line.code === 'PW_INTERNAL' && line.causeType === 'Error'),
+    'the failure is still logged, by type',
+  );
 });
 
 /**
  * A hung flow on the manual clock: `?timeout=1s` gives an answer-by time of 1000 - 150 ms margin = 850 ms. The
  * review stays open at 849 ms and is answered by the watchdog's sweep at 850 ms, whatever the machine's load.
  */
-async function hungReview(route: '/mutate' | '/validate'): Promise<{ openAt849: boolean; answer: Awaited<ReturnType<ReturnType<typeof startHarness>['review']>> }> {
+async function hungReview(
+  route: '/mutate' | '/validate',
+): Promise<{ openAt849: boolean; answer: Awaited<ReturnType<ReturnType<typeof startHarness>['review']>> }> {
   const never = (): Promise<never> => new Promise(() => undefined);
   const clock = createManualClock(0);
   const h = startHarness({ flows: { mutate: never, validate: never }, clock });
   let settled = false;
-  const answer = h.review(route, admissionReview(ociRepository(), { uid: 'slow' }), '?timeout=1s').finally(() => (settled = true));
+  const answer = h
+    .review(route, admissionReview(ociRepository(), { uid: 'slow' }), '?timeout=1s')
+    .finally(() => (settled = true));
   for (let turn = 0; turn < 1000 && clock.pending === 0; turn++) await new Promise((resolve) => setImmediate(resolve));
   clock.advance(849);
   for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));

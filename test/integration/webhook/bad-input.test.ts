@@ -7,7 +7,12 @@ import { startHarness } from './harness.ts';
 const h = startHarness();
 
 async function post(url: string, payload: string | Buffer, contentType: string | undefined = 'application/json') {
-  const reply = await h.app.inject({ method: 'POST', url, payload, headers: contentType ? { 'content-type': contentType } : {} });
+  const reply = await h.app.inject({
+    method: 'POST',
+    url,
+    payload,
+    headers: contentType ? { 'content-type': contentType } : {},
+  });
   return { status: reply.statusCode, body: reply.body === '' ? undefined : JSON.parse(reply.body) };
 }
 
@@ -17,14 +22,56 @@ const cases: Array<{ name: string; payload: string | Buffer; contentType?: strin
   { name: 'empty body', payload: '', status: 400, code: 'PW_REVIEW_MALFORMED' },
   { name: 'JSON but not an object', payload: '[1,2,3]', status: 400, code: 'PW_REVIEW_MALFORMED' },
   { name: 'JSON null', payload: 'null', status: 400, code: 'PW_REVIEW_MALFORMED' },
-  { name: 'missing request', payload: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), status: 400, code: 'PW_REVIEW_MALFORMED' },
-  { name: 'request not an object', payload: JSON.stringify({ ...valid, request: 'x' }), status: 400, code: 'PW_REVIEW_MALFORMED' },
-  { name: 'missing uid', payload: JSON.stringify({ ...valid, request: { ...valid.request, uid: undefined } }), status: 400, code: 'PW_REVIEW_MALFORMED' },
-  { name: 'admission.k8s.io/v1beta1', payload: JSON.stringify({ ...valid, apiVersion: 'admission.k8s.io/v1beta1' }), status: 400, code: 'PW_REVIEW_MALFORMED' },
-  { name: 'wrong kind', payload: JSON.stringify({ ...valid, kind: 'ConversionReview' }), status: 400, code: 'PW_REVIEW_MALFORMED' },
-  { name: 'text/plain', payload: JSON.stringify(valid), contentType: 'text/plain', status: 415, code: 'PW_REVIEW_MEDIA_TYPE' },
-  { name: 'application/yaml', payload: 'apiVersion: admission.k8s.io/v1', contentType: 'application/yaml', status: 415, code: 'PW_REVIEW_MEDIA_TYPE' },
-  { name: 'body over 3 MiB', payload: JSON.stringify({ ...valid, padding: 'x'.repeat(3 * 1024 * 1024) }), status: 413, code: 'PW_REVIEW_TOO_LARGE' },
+  {
+    name: 'missing request',
+    payload: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }),
+    status: 400,
+    code: 'PW_REVIEW_MALFORMED',
+  },
+  {
+    name: 'request not an object',
+    payload: JSON.stringify({ ...valid, request: 'x' }),
+    status: 400,
+    code: 'PW_REVIEW_MALFORMED',
+  },
+  {
+    name: 'missing uid',
+    payload: JSON.stringify({ ...valid, request: { ...valid.request, uid: undefined } }),
+    status: 400,
+    code: 'PW_REVIEW_MALFORMED',
+  },
+  {
+    name: 'admission.k8s.io/v1beta1',
+    payload: JSON.stringify({ ...valid, apiVersion: 'admission.k8s.io/v1beta1' }),
+    status: 400,
+    code: 'PW_REVIEW_MALFORMED',
+  },
+  {
+    name: 'wrong kind',
+    payload: JSON.stringify({ ...valid, kind: 'ConversionReview' }),
+    status: 400,
+    code: 'PW_REVIEW_MALFORMED',
+  },
+  {
+    name: 'text/plain',
+    payload: JSON.stringify(valid),
+    contentType: 'text/plain',
+    status: 415,
+    code: 'PW_REVIEW_MEDIA_TYPE',
+  },
+  {
+    name: 'application/yaml',
+    payload: 'apiVersion: admission.k8s.io/v1',
+    contentType: 'application/yaml',
+    status: 415,
+    code: 'PW_REVIEW_MEDIA_TYPE',
+  },
+  {
+    name: 'body over 3 MiB',
+    payload: JSON.stringify({ ...valid, padding: 'x'.repeat(3 * 1024 * 1024) }),
+    status: 413,
+    code: 'PW_REVIEW_TOO_LARGE',
+  },
 ];
 
 for (const route of ['/mutate', '/validate']) {

@@ -6,13 +6,24 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sha256Name } from '../../../src/core/trust/index.ts';
 import { createMemorySecretReader } from '../../../src/kube/index.ts';
-import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../../../src/flows/index.ts';
+import {
+  clusterAccess,
+  createAdmissionVerifier,
+  createPinFailureLog,
+  createPinResolver,
+} from '../../../src/flows/index.ts';
 import type { PinResolver } from '../../../src/flows/index.ts';
 import { HttpRepository, parseReference } from '../../../src/oci/index.ts';
 import type { Descriptor } from '../../../src/oci/index.ts';
 import { admissionFlows } from '../../../src/webhook/index.ts';
 import { admissionReview, ociRepository } from '../../helpers/admission.ts';
-import { COMMIT, OTHER_COMMIT, fluxAnnotations, pushAnnotatedArtifact, signKeyless } from '../../helpers/binding-fixtures.ts';
+import {
+  COMMIT,
+  OTHER_COMMIT,
+  fluxAnnotations,
+  pushAnnotatedArtifact,
+  signKeyless,
+} from '../../helpers/binding-fixtures.ts';
 import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
 import type { SigstoreFixture } from '../../helpers/sigstore-fixtures.ts';
@@ -49,16 +60,26 @@ after(async () => {
 
 function harness(binding: string) {
   const policy = `ociRepository: {allowInsecure: true, verifyAtAdmission: true, commitBinding: ${binding}, trustedRoots: ["${sha256Name(fixture.trustedRootBytes)}"], allowedIdentities: [{issuer: '${ISSUER}', subject: '^https://github\\.com/acme/'}]}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}`;
-  const secrets = createMemorySecretReader({ secrets: { 'apps/fulcio-root': { data: { 'trusted_root.json': fixture.trustedRootBytes.toString() } } } });
+  const secrets = createMemorySecretReader({
+    secrets: { 'apps/fulcio-root': { data: { 'trusted_root.json': fixture.trustedRootBytes.toString() } } },
+  });
   const pins = createPinResolver({ access: clusterAccess(secrets) });
   resolvers.push(pins);
   const verifier = createAdmissionVerifier({ pins, secrets });
-  return startHarness({ policy, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }) });
+  return startHarness({
+    policy,
+    flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }),
+  });
 }
 
 const objectFor = (artifact: Descriptor, annotations: Record<string, string> = {}) =>
   ociRepository(
-    { url: `oci://${registry.host}/acme/app`, insecure: true, ref: { tag: 'v1', digest: artifact.digest }, verify: { provider: 'cosign', matchOIDCIdentity: [IDENTITY], trustedRootSecretRef: { name: 'fulcio-root' } } },
+    {
+      url: `oci://${registry.host}/acme/app`,
+      insecure: true,
+      ref: { tag: 'v1', digest: artifact.digest },
+      verify: { provider: 'cosign', matchOIDCIdentity: [IDENTITY], trustedRootSecretRef: { name: 'fulcio-root' } },
+    },
     { annotations },
   );
 
@@ -71,15 +92,26 @@ test('bound: admitted without warnings under enforce', async () => {
 test('other commit under warn: admitted, one warning of at most 120 characters naming both commits', async () => {
   const { response } = await harness('warn').review('/validate', admissionReview(objectFor(otherCommit)));
   assert.equal(response.allowed, true, JSON.stringify(response));
-  assert.deepEqual(response.warnings, ['revision "main@sha1:111111111111…" but signer built 222222222222… [commit-binding spec.ref.digest]']);
+  assert.deepEqual(response.warnings, [
+    'revision "main@sha1:111111111111…" but signer built 222222222222… [commit-binding spec.ref.digest]',
+  ]);
 });
 
 test('other commit under enforce, or tightened by the object annotation: denied with both sides and PW_COMMIT_BINDING', async () => {
-  for (const [binding, annotations] of [['enforce', {}], ['warn', { 'pinwarden.dev/commit-binding': 'enforce' }]] as const) {
-    const { response } = await harness(binding).review('/validate', admissionReview(objectFor(otherCommit, annotations)));
+  for (const [binding, annotations] of [
+    ['enforce', {}],
+    ['warn', { 'pinwarden.dev/commit-binding': 'enforce' }],
+  ] as const) {
+    const { response } = await harness(binding).review(
+      '/validate',
+      admissionReview(objectFor(otherCommit, annotations)),
+    );
     assert.equal(response.allowed, false, binding);
-    assert.match(response.status.message, new RegExp(
-      `\\[commit-binding\\] spec\\.ref\\.digest: the signature verifies, but is not bound to the commit the artifact names: legacy sha256-[0-9a-f]{64}\\.sig layer 0: revision annotation "main@sha1:${OTHER_COMMIT}" but the signing workflow built ${COMMIT} \\(certificate SourceRepositoryDigest\\) \\[PW_COMMIT_BINDING\\]; fix: `,
-    ));
+    assert.match(
+      response.status.message,
+      new RegExp(
+        `\\[commit-binding\\] spec\\.ref\\.digest: the signature verifies, but is not bound to the commit the artifact names: legacy sha256-[0-9a-f]{64}\\.sig layer 0: revision annotation "main@sha1:${OTHER_COMMIT}" but the signing workflow built ${COMMIT} \\(certificate SourceRepositoryDigest\\) \\[PW_COMMIT_BINDING\\]; fix: `,
+      ),
+    );
   }
 });

@@ -19,11 +19,23 @@ export interface Harness {
   app: FastifyInstance;
   metrics: WebhookMetrics;
   logs: Array<Record<string, unknown>>;
-  review(path: '/mutate' | '/validate', body: unknown, query?: string): Promise<{ status: number; response: Loose; body: Loose; ms: number }>;
+  review(
+    path: '/mutate' | '/validate',
+    body: unknown,
+    query?: string,
+  ): Promise<{ status: number; response: Loose; body: Loose; ms: number }>;
 }
 
-export function startHarness(options: { policy?: SourcePolicy | string; pins?: PinResolver | ((metrics: WebhookMetrics) => PinResolver); flows?: AdmissionFlows; clock?: Clock } = {}): Harness {
-  const policy = typeof options.policy === 'string' || options.policy === undefined ? policyFrom(options.policy) : options.policy;
+export function startHarness(
+  options: {
+    policy?: SourcePolicy | string;
+    pins?: PinResolver | ((metrics: WebhookMetrics) => PinResolver);
+    flows?: AdmissionFlows;
+    clock?: Clock;
+  } = {},
+): Harness {
+  const policy =
+    typeof options.policy === 'string' || options.policy === undefined ? policyFrom(options.policy) : options.policy;
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -33,8 +45,16 @@ export function startHarness(options: { policy?: SourcePolicy | string; pins?: P
   });
   const metrics = createWebhookMetrics({ defaultMetrics: false });
   const pins = typeof options.pins === 'function' ? options.pins(metrics) : (options.pins ?? fakePinResolver());
-  const flows = options.flows ?? admissionFlows({ pins, failures: createPinFailureLog(), now: () => NOW, secrets: platformKeySecrets() });
-  const app = buildServer({ policy: staticPolicy(policy), flows, logger: createLogger({ destination }), metrics, ...(options.clock ? { clock: options.clock } : {}) });
+  const flows =
+    options.flows ??
+    admissionFlows({ pins, failures: createPinFailureLog(), now: () => NOW, secrets: platformKeySecrets() });
+  const app = buildServer({
+    policy: staticPolicy(policy),
+    flows,
+    logger: createLogger({ destination }),
+    metrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   return {
     app,
     metrics,

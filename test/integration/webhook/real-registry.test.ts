@@ -30,7 +30,11 @@ let proxy: CountingProxy;
 const resolvers: PinResolver[] = [];
 
 before(async () => {
-  [plain, tls, basic] = await Promise.all([startRegistry({ mode: 'plain' }), startRegistry({ mode: 'tls' }), startRegistry({ mode: 'basic' })]);
+  [plain, tls, basic] = await Promise.all([
+    startRegistry({ mode: 'plain' }),
+    startRegistry({ mode: 'tls' }),
+    startRegistry({ mode: 'basic' }),
+  ]);
   proxy = await startCountingProxy(plain.url);
 });
 
@@ -56,18 +60,32 @@ function dockerConfig(host: string, username: string, password: string): string 
 test('the pinned digest is the digest skopeo reports (plain image and Flux artifact)', async () => {
   const imageDigest = await pushImage({ host: plain.host, path: 'acme/image', insecure: true }, 'v1.0.0');
   const artifactDigest = await pushFluxArtifact({ host: plain.host, path: 'acme/fleet', insecure: true }, 'v3');
-  const skopeoImage = execFileSync('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${plain.host}/acme/image:v1.0.0`], { encoding: 'utf8' }).trim();
+  const skopeoImage = execFileSync(
+    'skopeo',
+    ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${plain.host}/acme/image:v1.0.0`],
+    { encoding: 'utf8' },
+  ).trim();
   // skopeo will not "inspect" a non-image artifact: it fetches the raw manifest and digests it itself.
-  const raw = execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${plain.host}/acme/fleet:v3`]);
+  const raw = execFileSync('skopeo', [
+    'inspect',
+    '--raw',
+    '--tls-verify=false',
+    `docker://${plain.host}/acme/fleet:v3`,
+  ]);
   const work = mkdtempSync(join(tmpdir(), 'pinwarden-skopeo-'));
   writeFileSync(join(work, 'manifest.json'), raw);
-  const skopeoArtifact = execFileSync('skopeo', ['manifest-digest', join(work, 'manifest.json')], { encoding: 'utf8' }).trim();
+  const skopeoArtifact = execFileSync('skopeo', ['manifest-digest', join(work, 'manifest.json')], {
+    encoding: 'utf8',
+  }).trim();
   rmSync(work, { recursive: true, force: true });
   assert.equal(skopeoImage, imageDigest);
   assert.equal(skopeoArtifact, artifactDigest);
 
   const h = startHarness({ policy: INSECURE_POLICY, pins: pins() });
-  for (const [path, tag, expected] of [['acme/image', 'v1.0.0', skopeoImage], ['acme/fleet', 'v3', skopeoArtifact]] as const) {
+  for (const [path, tag, expected] of [
+    ['acme/image', 'v1.0.0', skopeoImage],
+    ['acme/fleet', 'v3', skopeoArtifact],
+  ] as const) {
     const object = ociRepository({ url: `oci://${plain.host}/${path}`, insecure: true, ref: { tag } });
     const { response } = await h.review('/mutate', admissionReview(object));
     assert.equal(decodePatch(response)[0]?.value, expected);
@@ -81,11 +99,18 @@ test('semver → highest matching tag → digest, recorded in pinned-from', asyn
   await pushImage(target, 'v2.0.0');
   await pushImage(target, 'latest', 'v2.0.0');
   const h = startHarness({ policy: INSECURE_POLICY, pins: pins() });
-  const object = ociRepository({ url: `oci://${plain.host}/acme/semver`, insecure: true, ref: { semver: '>=1.0.0 <2.0.0' } });
+  const object = ociRepository({
+    url: `oci://${plain.host}/acme/semver`,
+    insecure: true,
+    ref: { semver: '>=1.0.0 <2.0.0' },
+  });
   const { response } = await h.review('/mutate', admissionReview(object));
   const patch = decodePatch(response);
   assert.equal(patch[0]?.value, wanted);
-  assert.equal((patch[1]?.value as Record<string, string>)['pinwarden.dev/pinned-from'], 'semver:>=1.0.0 <2.0.0 → v1.2.0');
+  assert.equal(
+    (patch[1]?.value as Record<string, string>)['pinwarden.dev/pinned-from'],
+    'semver:>=1.0.0 <2.0.0 → v1.2.0',
+  );
 });
 
 test('a missing tag: no patch, a warning naming PW_MANIFEST_UNKNOWN; validate denies with it', async () => {
@@ -101,10 +126,19 @@ test('a missing tag: no patch, a warning naming PW_MANIFEST_UNKNOWN; validate de
 
 test('coalescing: 500 concurrent /mutate admissions of one tag reach the registry as exactly one manifest request', async () => {
   const digest = await pushImage({ host: plain.host, path: 'hot/app', insecure: true }, 'v1');
-  const h = startHarness({ policy: INSECURE_POLICY, pins: (metrics) => track(createPinResolver({ access: clusterAccess(createMemorySecretReader()), onEvent: metrics.onRegistryEvent })) });
+  const h = startHarness({
+    policy: INSECURE_POLICY,
+    pins: (metrics) =>
+      track(createPinResolver({ access: clusterAccess(createMemorySecretReader()), onEvent: metrics.onRegistryEvent })),
+  });
   proxy.reset();
   const reviews = Array.from({ length: 500 }, (_, index) =>
-    admissionReview(ociRepository({ url: `oci://${proxy.host}/hot/app`, insecure: true, ref: { tag: 'v1' } }, { name: `app-${index}`, namespace: `team-${index % 7}` })),
+    admissionReview(
+      ociRepository(
+        { url: `oci://${proxy.host}/hot/app`, insecure: true, ref: { tag: 'v1' } },
+        { name: `app-${index}`, namespace: `team-${index % 7}` },
+      ),
+    ),
   );
   const answers = await Promise.all(reviews.map((review) => h.review('/mutate', review)));
   assert.ok(answers.every((answer) => decodePatch(answer.response)[0]?.value === digest));
@@ -134,33 +168,59 @@ test('TLS registry: spec.certSecretRef (ca.crt, or the deprecated caFile) makes 
     const { response } = await h.review('/mutate', admissionReview(object));
     assert.equal(decodePatch(response)[0]?.value, digest, name);
   }
-  const untrusted = await h.review('/mutate', admissionReview(ociRepository({ url: `oci://${tls.host}/secure/app`, ref: { tag: 'v1' } })));
+  const untrusted = await h.review(
+    '/mutate',
+    admissionReview(ociRepository({ url: `oci://${tls.host}/secure/app`, ref: { tag: 'v1' } })),
+  );
   assert.equal(untrusted.response.patch, undefined);
   assert.match(untrusted.response.warnings[0], /PW_REGISTRY_UNREACHABLE/);
 });
 
 test('basic-auth registry: spec.secretRef, then ServiceAccount pull secrets; none → PW_REGISTRY_AUTH; missing Secret → PW_INPUT_INVALID', async () => {
   const user = basic.user!;
-  const digest = await pushImage({ host: basic.host, path: 'private/app', insecure: true, credentials: { username: user.username, password: user.password } }, 'v1');
+  const digest = await pushImage(
+    {
+      host: basic.host,
+      path: 'private/app',
+      insecure: true,
+      credentials: { username: user.username, password: user.password },
+    },
+    'v1',
+  );
   const h = startHarness({
     policy: INSECURE_POLICY,
     pins: pins({
       secrets: {
-        'apps/regcred': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerConfig(basic.host, user.username, user.password) } },
-        'apps/other-registry': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerConfig('ghcr.io', 'x', 'y') } },
+        'apps/regcred': {
+          type: 'kubernetes.io/dockerconfigjson',
+          data: { '.dockerconfigjson': dockerConfig(basic.host, user.username, user.password) },
+        },
+        'apps/other-registry': {
+          type: 'kubernetes.io/dockerconfigjson',
+          data: { '.dockerconfigjson': dockerConfig('ghcr.io', 'x', 'y') },
+        },
       },
       serviceAccounts: { 'apps/puller': { imagePullSecrets: ['other-registry', 'regcred'] } },
     }),
   });
   const base = { url: `oci://${basic.host}/private/app`, insecure: true, ref: { tag: 'v1' } };
-  const bySecret = await h.review('/mutate', admissionReview(ociRepository({ ...base, secretRef: { name: 'regcred' } })));
+  const bySecret = await h.review(
+    '/mutate',
+    admissionReview(ociRepository({ ...base, secretRef: { name: 'regcred' } })),
+  );
   assert.equal(decodePatch(bySecret.response)[0]?.value, digest);
-  const byAccount = await h.review('/mutate', admissionReview(ociRepository({ ...base, serviceAccountName: 'puller' })));
+  const byAccount = await h.review(
+    '/mutate',
+    admissionReview(ociRepository({ ...base, serviceAccountName: 'puller' })),
+  );
   assert.equal(decodePatch(byAccount.response)[0]?.value, digest);
   const anonymous = await h.review('/mutate', admissionReview(ociRepository(base)));
   assert.match(anonymous.response.warnings[0], /PW_REGISTRY_AUTH/);
   const missing = await h.review('/mutate', admissionReview(ociRepository({ ...base, secretRef: { name: 'absent' } })));
   assert.match(missing.response.warnings[0], /PW_INPUT_INVALID/);
-  assert.ok(!JSON.stringify([bySecret, byAccount, anonymous, missing].map((answer) => answer.body)).includes(user.password), 'no secret in any answer');
+  assert.ok(
+    !JSON.stringify([bySecret, byAccount, anonymous, missing].map((answer) => answer.body)).includes(user.password),
+    'no secret in any answer',
+  );
   assert.ok(!JSON.stringify(h.logs).includes(user.password), 'no secret in any log line');
 });

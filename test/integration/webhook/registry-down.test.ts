@@ -53,7 +53,10 @@ after(async () => {
 });
 
 function pins(): PinResolver {
-  const resolver = createPinResolver({ access: clusterAccess(createMemorySecretReader()), repositoryOptions: { retry: { baseDelayMs: 20 } } });
+  const resolver = createPinResolver({
+    access: clusterAccess(createMemorySecretReader()),
+    repositoryOptions: { retry: { baseDelayMs: 20 } },
+  });
   resolvers.push(resolver);
   return resolver;
 }
@@ -101,7 +104,11 @@ test('another replica validates without having seen the mutation: it asks again 
 });
 
 test('a short apiserver timeout shortens the registry deadline', async () => {
-  const h = startHarness({ policy: 'ociRepository: {allowInsecure: true}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}', pins: pins() });
+  const h = startHarness({
+    policy:
+      'ociRepository: {allowInsecure: true}\nregistry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8", "::1/128"]}',
+    pins: pins(),
+  });
   const mutated = await h.review('/mutate', admissionReview(objectAt(blackHoleHost)), '?timeout=1s');
   assert.ok(mutated.ms < 1000, `mutate took ${Math.round(mutated.ms)}ms`);
   assert.equal(mutated.response.allowed, true);
@@ -115,12 +122,21 @@ test('onUnreachable: warn — /validate admits the unpinned object with a digest
   assert.equal(validated.response.allowed, true);
   assert.equal(validated.response.warnings.length, 1);
   // The cause first (the 120-character cut keeps it), the rule id always last.
-  assert.match(validated.response.warnings[0], /^not pinned, registry unavailable \(PW_[A-Z_]+\): .+ \[digest-required( spec\.ref\.digest)?\]$/);
+  assert.match(
+    validated.response.warnings[0],
+    /^not pinned, registry unavailable \(PW_[A-Z_]+\): .+ \[digest-required( spec\.ref\.digest)?\]$/,
+  );
   assert.ok(validated.response.warnings[0].length <= 120);
 });
 
 test('onUnreachable: warn does not excuse other failures (a registry outside allowedRegistries is never contacted)', async () => {
-  const h = startHarness({ policy: `${WARN_POLICY}\n`.replace('allowInsecure: true}', "allowInsecure: true, allowedRegistries: ['oci://ghcr.io/acme/']}"), pins: pins() });
+  const h = startHarness({
+    policy: `${WARN_POLICY}\n`.replace(
+      'allowInsecure: true}',
+      "allowInsecure: true, allowedRegistries: ['oci://ghcr.io/acme/']}",
+    ),
+    pins: pins(),
+  });
   const object = objectAt(failing.host);
   const before = failing.requests.length;
   const mutated = await h.review('/mutate', admissionReview(object));
@@ -132,7 +148,10 @@ test('onUnreachable: warn does not excuse other failures (a registry outside all
 });
 
 test('spec.insecure while the policy forbids it: the registry is not contacted over plain HTTP', async () => {
-  const h = startHarness({ policy: 'registry: {timeoutSeconds: 1, allowNetworks: ["127.0.0.0/8", "::1/128"]}', pins: pins() });
+  const h = startHarness({
+    policy: 'registry: {timeoutSeconds: 1, allowNetworks: ["127.0.0.0/8", "::1/128"]}',
+    pins: pins(),
+  });
   const before = failing.requests.length;
   const mutated = await h.review('/mutate', admissionReview(objectAt(failing.host)));
   assert.equal(mutated.response.patch, undefined);

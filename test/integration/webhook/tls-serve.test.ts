@@ -19,7 +19,8 @@ import { DIGEST_A, admissionReview, ociRepository } from '../../helpers/admissio
 import type { Loose } from '../../helpers/admission.ts';
 
 /** Pinned objects only: this test must never reach for a registry beyond loopback. */
-const pinned = (spec: Record<string, unknown> = {}): Record<string, unknown> => ociRepository({ ref: { tag: 'v1', digest: DIGEST_A }, ...spec });
+const pinned = (spec: Record<string, unknown> = {}): Record<string, unknown> =>
+  ociRepository({ ref: { tag: 'v1', digest: DIGEST_A }, ...spec });
 
 const SCRIPT = new URL('../../../certs/make-dev-certs.sh', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'pinwarden-serve-'));
@@ -35,7 +36,10 @@ function makeCerts(dir: string): void {
 }
 
 function writePolicy(spec: string): void {
-  writeFileSync(`${policyFile}.tmp`, `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: smoke}\nspec:\n  ${spec}\n`);
+  writeFileSync(
+    `${policyFile}.tmp`,
+    `apiVersion: pinwarden.dev/v1alpha1\nkind: SourcePolicy\nmetadata: {name: smoke}\nspec:\n  ${spec}\n`,
+  );
   renameSync(`${policyFile}.tmp`, policyFile);
 }
 
@@ -70,11 +74,17 @@ after(async () => {
 function post(path: string, body: unknown, ca: string): Promise<{ status: number; json: Loose }> {
   return new Promise((resolve, reject) => {
     // agent: false — a fresh TLS handshake each time, so the certificate checked is the one served now.
-    const req = request(`${server.webhookUrl}${path}?timeout=10s`, { method: 'POST', ca, agent: false, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
-    });
+    const req = request(
+      `${server.webhookUrl}${path}?timeout=10s`,
+      { method: 'POST', ca, agent: false, servername: 'localhost', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -94,11 +104,14 @@ function fetchText(url: string): Promise<{ status: number; text: string }> {
 function servedFingerprint(): Promise<string> {
   const { port } = new URL(server.webhookUrl);
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false, servername: 'localhost' }, () => {
-      const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? '';
-      socket.end();
-      resolve(fingerprint);
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port: Number(port), rejectUnauthorized: false, servername: 'localhost' },
+      () => {
+        const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? '';
+        socket.end();
+        resolve(fingerprint);
+      },
+    );
     socket.on('error', reject);
   });
 }
@@ -118,10 +131,24 @@ test('a real HTTPS /validate request, verified against the dev CA, TLS >= 1.2', 
   assert.equal(answer.json.response.allowed, false);
   const { port } = new URL(server.webhookUrl);
   // SECLEVEL=0 lets this client offer TLS 1.1 at all (OpenSSL 3 would refuse locally): the server's alert is the point.
-  await assert.rejects(new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(port), maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false }, () => resolve(socket));
-    socket.on('error', reject);
-  }), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }, 'TLS 1.1 is refused by the server');
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const socket = connect(
+        {
+          host: '127.0.0.1',
+          port: Number(port),
+          maxVersion: 'TLSv1.1',
+          minVersion: 'TLSv1',
+          ciphers: 'DEFAULT:@SECLEVEL=0',
+          rejectUnauthorized: false,
+        },
+        () => resolve(socket),
+      );
+      socket.on('error', reject);
+    }),
+    { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' },
+    'TLS 1.1 is refused by the server',
+  );
 });
 
 test('metrics port: /healthz, /readyz, /metrics', async () => {
@@ -137,7 +164,10 @@ test('certificate rotation: replaced files are served to new connections without
   assert.equal(before, new X509Certificate(readFileSync(join(certs, 'tls.crt'))).fingerprint256);
 
   writeFileSync(join(certs, 'tls.crt'), '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n');
-  await eventually(async () => logs.some((line) => String(line.msg).startsWith('serving certificate not reloaded')), 'the bad pair to be refused');
+  await eventually(
+    async () => logs.some((line) => String(line.msg).startsWith('serving certificate not reloaded')),
+    'the bad pair to be refused',
+  );
   assert.equal(await servedFingerprint(), before, 'old certificate still served');
 
   const fresh = join(work, 'fresh');
@@ -148,7 +178,11 @@ test('certificate rotation: replaced files are served to new connections without
   renameSync(join(certs, 'tls.crt.new'), join(certs, 'tls.crt'));
   const expected = new X509Certificate(readFileSync(join(fresh, 'tls.crt'))).fingerprint256;
   await eventually(async () => (await servedFingerprint()) === expected, 'the new certificate to be served');
-  await assert.rejects(post('/validate', admissionReview(pinned()), currentCa), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'the old CA no longer verifies new connections');
+  await assert.rejects(
+    post('/validate', admissionReview(pinned()), currentCa),
+    { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+    'the old CA no longer verifies new connections',
+  );
   currentCa = readFileSync(join(fresh, 'ca.crt'), 'utf8');
   const answer = await post('/validate', admissionReview(pinned(), { uid: 'tls-2' }), currentCa);
   assert.equal(answer.json.response.uid, 'tls-2');
@@ -158,18 +192,33 @@ test('policy reload: a new valid policy applies at once; an invalid one is logge
   const ca = (): string => currentCa;
   const object = pinned({ verify: undefined });
   writePolicy('mode: warn');
-  await eventually(async () => (await post('/validate', admissionReview(object), ca())).json.response.allowed === true, 'warn mode');
+  await eventually(
+    async () => (await post('/validate', admissionReview(object), ca())).json.response.allowed === true,
+    'warn mode',
+  );
   writePolicy('mode: sometimes');
-  await eventually(async () => logs.some((line) => line.code === 'PW_POLICY_INVALID'), 'the invalid policy to be logged');
-  assert.equal((await post('/validate', admissionReview(object), ca())).json.response.allowed, true, 'still the warn policy');
+  await eventually(
+    async () => logs.some((line) => line.code === 'PW_POLICY_INVALID'),
+    'the invalid policy to be logged',
+  );
+  assert.equal(
+    (await post('/validate', admissionReview(object), ca())).json.response.allowed,
+    true,
+    'still the warn policy',
+  );
 });
 
 test('close(): readiness drops and the ports are released', async () => {
   const { port } = new URL(server.webhookUrl);
   await server.close();
   assert.equal(server.isReady(), false);
-  await assert.rejects(new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false }, () => resolve(socket));
-    socket.on('error', reject);
-  }), { code: 'ECONNREFUSED' });
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false }, () =>
+        resolve(socket),
+      );
+      socket.on('error', reject);
+    }),
+    { code: 'ECONNREFUSED' },
+  );
 });

@@ -4,7 +4,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { createMemorySecretReader } from '../../../src/kube/index.ts';
-import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../../../src/flows/index.ts';
+import {
+  clusterAccess,
+  createAdmissionVerifier,
+  createPinFailureLog,
+  createPinResolver,
+} from '../../../src/flows/index.ts';
 import type { PinResolver } from '../../../src/flows/index.ts';
 import { HttpRepository, parseReference } from '../../../src/oci/index.ts';
 import type { Descriptor } from '../../../src/oci/index.ts';
@@ -52,14 +57,20 @@ after(async () => {
 });
 
 function harness() {
-  const secrets = createMemorySecretReader({ secrets: { 'apps/cosign-pub': { data: { 'cosign.pub': pemOfPublicKey(signer.publicKey) } } } });
+  const secrets = createMemorySecretReader({
+    secrets: { 'apps/cosign-pub': { data: { 'cosign.pub': pemOfPublicKey(signer.publicKey) } } },
+  });
   const pins = createPinResolver({ access: clusterAccess(secrets) });
   resolvers.push(pins);
   const verifier = createAdmissionVerifier({ pins, secrets });
-  return startHarness({ policy: POLICY, flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }) });
+  return startHarness({
+    policy: POLICY,
+    flows: admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date(), verifier, secrets }),
+  });
 }
 
-const objectFor = (digest: string) => ociRepository({ url: `oci://${proxy.host}/acme/signed`, insecure: true, ref: { tag: 'v1', digest } });
+const objectFor = (digest: string) =>
+  ociRepository({ url: `oci://${proxy.host}/acme/signed`, insecure: true, ref: { tag: 'v1', digest } });
 
 test('a signature made with the key in verify.secretRef admits; the answer is cached (no second registry trip)', async () => {
   const h = harness();
@@ -70,7 +81,11 @@ test('a signature made with the key in verify.secretRef admits; the answer is ca
   assert.ok(trips > 0);
   const second = await h.review('/validate', admissionReview(objectFor(signed.digest)));
   assert.equal(second.response.allowed, true);
-  assert.equal([...proxy.counts.values()].reduce((sum, n) => sum + n, 0), trips, 'served from the verification cache');
+  assert.equal(
+    [...proxy.counts.values()].reduce((sum, n) => sum + n, 0),
+    trips,
+    'served from the verification cache',
+  );
 });
 
 test('no signature: denied with signature-required (PW_SIGNATURE_NOT_FOUND)', async () => {

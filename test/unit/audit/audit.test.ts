@@ -12,10 +12,17 @@ const DIGEST = `sha256:${'a'.repeat(64)}`;
 const NOW = new Date('2026-12-03T07:00:00Z');
 
 function oci(namespace: string, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name, namespace, uid: `u-${name}` }, spec: { interval: '5m', url: 'oci://ghcr.io/acme/app', ref: { digest: DIGEST }, ...extra } };
+  return {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name, namespace, uid: `u-${name}` },
+    spec: { interval: '5m', url: 'oci://ghcr.io/acme/app', ref: { digest: DIGEST }, ...extra },
+  };
 }
 
-function memoryTarget(sources: unknown[]): AuditTarget & { reports: Map<string, PolicyReport>; writes: number; deletes: number } {
+function memoryTarget(
+  sources: unknown[],
+): AuditTarget & { reports: Map<string, PolicyReport>; writes: number; deletes: number } {
   const target = {
     reports: new Map<string, PolicyReport>(),
     writes: 0,
@@ -37,7 +44,11 @@ function memoryTarget(sources: unknown[]): AuditTarget & { reports: Map<string, 
 const judge = async (object: unknown) => evaluate(object, defaultPolicy(), { phase: 'admission' });
 
 test('a pass reports every namespace; an unchanged second pass writes nothing; a gone namespace loses its report', async () => {
-  const sources: unknown[] = [oci('a', 'one'), oci('b', 'two'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'c' } }];
+  const sources: unknown[] = [
+    oci('a', 'one'),
+    oci('b', 'two'),
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'c' } },
+  ];
   const target = memoryTarget(sources);
   const memory: AuditMemory = new Map();
   const first = await auditOnce({ target, judge, now: () => NOW }, memory);
@@ -58,12 +69,21 @@ test('an object that cannot be judged, or takes past its deadline, is an error r
   const judgeSome = async (object: unknown, signal: AbortSignal) => {
     const name = (object as { metadata: { name: string } }).metadata.name;
     if (name === 'broken') throw new PinwardenError('PW_KUBE_API', 'Secret a/keys: forbidden');
-    if (name === 'slow') await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    if (name === 'slow')
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
     return judge(object);
   };
   const pass = await auditOnce({ target, judge: judgeSome, now: () => NOW, objectTimeoutMs: 50 }, new Map());
   const results = target.reports.get('a')!.results;
-  assert.deepEqual(results.filter((result) => result.result === 'error').map((result) => [result.resources[0]!.name, result.properties?.code]), [['broken', 'PW_KUBE_API'], ['slow', 'PW_DEADLINE']]);
+  assert.deepEqual(
+    results
+      .filter((result) => result.result === 'error')
+      .map((result) => [result.resources[0]!.name, result.properties?.code]),
+    [
+      ['broken', 'PW_KUBE_API'],
+      ['slow', 'PW_DEADLINE'],
+    ],
+  );
   assert.ok(results.some((result) => result.resources[0]!.name === 'ok' && result.result === 'fail'));
   assert.equal(pass.counts.error, 2);
 });
@@ -80,12 +100,20 @@ test('the loop: a pass at start, then one per interval; nextPass waits for a pas
   const sources: unknown[] = [oci('a', 'one')];
   const target = memoryTarget(sources);
   const wakers: Array<() => void> = [];
-  const sleep = (_ms: number, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
-    wakers.push(resolve);
-    signal.addEventListener('abort', () => reject(new Error('stopped')));
-  });
+  const sleep = (_ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      wakers.push(resolve);
+      signal.addEventListener('abort', () => reject(new Error('stopped')));
+    });
   const seen: string[] = [];
-  const loop = startAudit({ target, judge, now: () => NOW, intervalMs: 1000, sleep, onPass: (outcome) => seen.push('error' in outcome ? 'error' : 'ok') });
+  const loop = startAudit({
+    target,
+    judge,
+    now: () => NOW,
+    intervalMs: 1000,
+    sleep,
+    onPass: (outcome) => seen.push('error' in outcome ? 'error' : 'ok'),
+  });
   const first = await loop.nextPass();
   assert.ok(!('error' in first));
   sources.push(oci('b', 'two'));
@@ -100,12 +128,25 @@ test('the loop: a pass at start, then one per interval; nextPass waits for a pas
 test('a pass that fails as a whole (the list fails) is reported, and the loop goes on', async () => {
   let failing = true;
   const target = memoryTarget([oci('a', 'one')]);
-  const flaky: AuditTarget = { ...target, listSources: async () => {
-    if (failing) throw new PinwardenError('PW_KUBE_API', 'list ocirepositories: connection refused');
-    return [oci('a', 'one')];
-  } };
+  const flaky: AuditTarget = {
+    ...target,
+    listSources: async () => {
+      if (failing) throw new PinwardenError('PW_KUBE_API', 'list ocirepositories: connection refused');
+      return [oci('a', 'one')];
+    },
+  };
   const wakers: Array<() => void> = [];
-  const loop = startAudit({ target: flaky, judge, now: () => NOW, intervalMs: 1000, sleep: (_ms, signal) => new Promise<void>((resolve, reject) => { wakers.push(resolve); signal.addEventListener('abort', () => reject(new Error('stopped'))); }) });
+  const loop = startAudit({
+    target: flaky,
+    judge,
+    now: () => NOW,
+    intervalMs: 1000,
+    sleep: (_ms, signal) =>
+      new Promise<void>((resolve, reject) => {
+        wakers.push(resolve);
+        signal.addEventListener('abort', () => reject(new Error('stopped')));
+      }),
+  });
   const first = await loop.nextPass();
   assert.ok('error' in first && first.error.code === 'PW_KUBE_API');
   failing = false;

@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { createArtifactStore } from '../../../src/controller/source/store.ts';
 
 const digest = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
-const fill = (files: Record<string, string>) => async (dir: string): Promise<void> => {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-};
+const fill =
+  (files: Record<string, string>) =>
+  async (dir: string): Promise<void> => {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+  };
 
 function tempRoot(t: { after(fn: () => void): void }): string {
   const root = mkdtempSync(join(tmpdir(), 'pw-store-'));
@@ -69,13 +71,16 @@ test('the size cap evicts the least recently used artifact; one artifact over th
   let clock = 0;
   const store = createArtifactStore({ root: tempRoot(t), maxBytes: 25, now: () => ++clock });
   await store.open();
-  await store.put(digest(1), fill({ 'a': '0123456789' }));
-  await store.put(digest(2), fill({ 'a': '0123456789' }));
+  await store.put(digest(1), fill({ a: '0123456789' }));
+  await store.put(digest(2), fill({ a: '0123456789' }));
   await store.directoryFor(digest(1)); // 1 is now more recently used than 2
-  await store.put(digest(3), fill({ 'a': '0123456789' }));
+  await store.put(digest(3), fill({ a: '0123456789' }));
   assert.deepEqual(store.digests().sort(), [digest(1), digest(3)]);
   assert.ok(store.size() <= 25);
-  await assert.rejects(store.put(digest(4), fill({ 'a': 'x'.repeat(30) })), (error: Error & { code?: string }) => error.code === 'PW_TOO_LARGE');
+  await assert.rejects(
+    store.put(digest(4), fill({ a: 'x'.repeat(30) })),
+    (error: Error & { code?: string }) => error.code === 'PW_TOO_LARGE',
+  );
   assert.equal(await store.directoryFor(digest(4)), undefined, 'nothing half-written is visible');
 });
 
@@ -83,12 +88,21 @@ test('a failing producer leaves nothing behind; a bad digest is refused', async 
   const root = tempRoot(t);
   const store = createArtifactStore({ root });
   await store.open();
-  await assert.rejects(store.put(digest(5), async (dir) => {
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'half'), 'x');
-    throw new Error('extraction failed');
-  }), /extraction failed/);
+  await assert.rejects(
+    store.put(digest(5), async (dir) => {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'half'), 'x');
+      throw new Error('extraction failed');
+    }),
+    /extraction failed/,
+  );
   assert.equal(store.has(digest(5)), false);
-  assert.deepEqual(readdirSync(join(root, 'tmp')).filter((name) => !name.startsWith('.')), []);
-  await assert.rejects(store.put('sha256:../../etc', fill({})), (error: Error & { code?: string }) => error.code === 'PW_INPUT_INVALID');
+  assert.deepEqual(
+    readdirSync(join(root, 'tmp')).filter((name) => !name.startsWith('.')),
+    [],
+  );
+  await assert.rejects(
+    store.put('sha256:../../etc', fill({})),
+    (error: Error & { code?: string }) => error.code === 'PW_INPUT_INVALID',
+  );
 });

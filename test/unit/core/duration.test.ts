@@ -4,8 +4,19 @@ import { formatGoDuration, parseGoDurationMs } from '../../../src/core/duration.
 
 test('Go duration syntax as Flux and Go CLIs take it', () => {
   const cases: Array<[string, number]> = [
-    ['30s', 30_000], ['2m', 120_000], ['1m30s', 90_000], ['1.5h', 5_400_000], ['300ms', 300], ['0', 0],
-    ['1h2m3s4ms', 3_723_004], ['1500us', 1.5], ['2µs', 0.002], ['-1s', -1000], ['+5s', 5000], ['.5s', 500], ['1.s', 1000],
+    ['30s', 30_000],
+    ['2m', 120_000],
+    ['1m30s', 90_000],
+    ['1.5h', 5_400_000],
+    ['300ms', 300],
+    ['0', 0],
+    ['1h2m3s4ms', 3_723_004],
+    ['1500us', 1.5],
+    ['2µs', 0.002],
+    ['-1s', -1000],
+    ['+5s', 5000],
+    ['.5s', 500],
+    ['1.s', 1000],
   ];
   for (const [text, ms] of cases) assert.equal(parseGoDurationMs(text), ms, text);
 });

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERRORS, PinwardenError, errorLogFields, exitCodeFor, statusFor, toPinwardenError } from '../../../src/core/errors.ts';
+import {
+  ERRORS,
+  PinwardenError,
+  errorLogFields,
+  exitCodeFor,
+  statusFor,
+  toPinwardenError,
+} from '../../../src/core/errors.ts';
 import type { ErrorCode } from '../../../src/core/errors.ts';
 import { excusedAsUnreachable } from '../../../src/core/policy/index.ts';
 import { policyFrom } from '../../helpers/rule-tester.ts';
@@ -19,13 +26,32 @@ test('every code carries an exit code of 1 or 2 and an HTTP status', () => {
 
 test('the envelope codes answer with their own HTTP status; a review pinwarden could not decide is 500', () => {
   assert.deepEqual(
-    ['PW_REVIEW_MALFORMED', 'PW_REVIEW_TOO_LARGE', 'PW_REVIEW_MEDIA_TYPE', 'PW_REVIEW_BUSY', 'PW_DEADLINE', 'PW_INTERNAL'].map((code) => statusFor(code as ErrorCode)),
+    [
+      'PW_REVIEW_MALFORMED',
+      'PW_REVIEW_TOO_LARGE',
+      'PW_REVIEW_MEDIA_TYPE',
+      'PW_REVIEW_BUSY',
+      'PW_DEADLINE',
+      'PW_INTERNAL',
+    ].map((code) => statusFor(code as ErrorCode)),
     [400, 413, 415, 503, 500, 500],
   );
 });
 
 test('exit codes: input 2, verification and unavailable 1, and an unsafe artifact is a failed verification (1)', () => {
-  assert.deepEqual((['PW_INPUT_INVALID', 'PW_USAGE', 'PW_SIGNATURE_INVALID', 'PW_REGISTRY_UNREACHABLE', 'PW_ARTIFACT_UNSAFE', 'PW_INTERNAL'] as const).map((code) => exitCodeFor(code)), [2, 2, 1, 1, 1, 2]);
+  assert.deepEqual(
+    (
+      [
+        'PW_INPUT_INVALID',
+        'PW_USAGE',
+        'PW_SIGNATURE_INVALID',
+        'PW_REGISTRY_UNREACHABLE',
+        'PW_ARTIFACT_UNSAFE',
+        'PW_INTERNAL',
+      ] as const
+    ).map((code) => exitCodeFor(code)),
+    [2, 2, 1, 1, 1, 2],
+  );
 });
 
 test('a foreign error becomes PW_INTERNAL with a generic message, keeping the original as cause', () => {

@@ -42,7 +42,9 @@ function keyless(subject: string, issuer = ISSUER, url = 'oci://ghcr.io/acme/app
 }
 
 function identityFinding(subject: string, issuer = ISSUER, url?: string): Finding {
-  const found = evaluate(keyless(subject, issuer, url), POLICY, { phase: 'offline' }).findings.find((finding) => finding.ruleId === 'identity-not-allowed');
+  const found = evaluate(keyless(subject, issuer, url), POLICY, { phase: 'offline' }).findings.find(
+    (finding) => finding.ruleId === 'identity-not-allowed',
+  );
   assert.ok(found, 'expected identity-not-allowed');
   return found;
 }
@@ -55,7 +57,10 @@ test('an anchored regex that is too broad: narrow it to the allowed one, no advi
 });
 
 test('an unanchored regex: anchoring (and escaping dots) is suggested', () => {
-  const finding = identityFinding('^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v1$', 'https://token.actions.githubusercontent.com');
+  const finding = identityFinding(
+    '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v1$',
+    'https://token.actions.githubusercontent.com',
+  );
   assert.match(finding.path, /\.issuer$/);
   assert.match(finding.fix, /anchor it with \^…\$ and escape dots as \\\./);
   assert.match(finding.message, /; Flux matches unanchored\)$/);
@@ -66,45 +71,88 @@ test('an unanchored regex: anchoring (and escaping dots) is suggested', () => {
 
 test('another org or repository: the closest allowed identity is named, not "anchor it"', () => {
   const other = identityFinding('^https://github\\.com/evil/app/\\.github/workflows/release\\.yml@refs/tags/v1$');
-  assert.match(other.fix, /after "https:\/\/github\.com\/" it names "evil\/…" where the closest allowed subject names "acme\/…" \(another organisation or repository\)/);
+  assert.match(
+    other.fix,
+    /after "https:\/\/github\.com\/" it names "evil\/…" where the closest allowed subject names "acme\/…" \(another organisation or repository\)/,
+  );
   assert.match(other.fix, /sign with an identity inside "\^https:\/\/github\\\.com\/acme\//);
   assert.doesNotMatch(other.fix, /anchor/);
-  const typo = identityFinding('^https://github\\.com/flux-cd/flux2/\\.github/workflows/release\\.yaml@refs/tags/v2\\.0\\.0$');
+  const typo = identityFinding(
+    '^https://github\\.com/flux-cd/flux2/\\.github/workflows/release\\.yaml@refs/tags/v2\\.0\\.0$',
+  );
   assert.match(typo.fix, /names "flux-cd\/…" where the closest allowed subject names "fluxcd\/…"/);
 });
 
 test('an empty pattern reads "matches every identity"', () => {
   const finding = identityFinding('');
-  assert.equal(finding.message, 'subject is empty, which matches every identity, and no allowed identity accepts every subject');
+  assert.equal(
+    finding.message,
+    'subject is empty, which matches every identity, and no allowed identity accepts every subject',
+  );
   assert.match(finding.fix, /^set subject to the signer you trust, anchored, e\.g\. "\^https/);
 });
 
 test('the deciding rule allows no identity: the hint never suggests adding one', () => {
-  const withKeys = evaluate(keyless(ACME, ISSUER, 'oci://ghcr.io/vendor/chart'), POLICY, { phase: 'offline' }).findings.find((finding) => finding.ruleId === 'identity-not-allowed');
+  const withKeys = evaluate(keyless(ACME, ISSUER, 'oci://ghcr.io/vendor/chart'), POLICY, {
+    phase: 'offline',
+  }).findings.find((finding) => finding.ruleId === 'identity-not-allowed');
   assert.equal(withKeys?.message, 'rule vendor-keys allows no keyless identity');
   assert.match(withKeys?.fix ?? '', /verify with a public key rule vendor-keys trusts \(spec\.verify\.secretRef\)/);
-  const locked = evaluate(keyless(ACME, ISSUER, 'oci://ghcr.io/locked/app'), POLICY, { phase: 'offline' }).findings.find((finding) => finding.ruleId === 'identity-not-allowed');
+  const locked = evaluate(keyless(ACME, ISSUER, 'oci://ghcr.io/locked/app'), POLICY, {
+    phase: 'offline',
+  }).findings.find((finding) => finding.ruleId === 'identity-not-allowed');
   assert.match(locked?.fix ?? '', /rule locked accepts neither keyless identities nor public keys/);
-  for (const finding of [withKeys, locked]) assert.doesNotMatch(`${finding?.message} ${finding?.fix}`, /add|allowedIdentities/i);
+  for (const finding of [withKeys, locked])
+    assert.doesNotMatch(`${finding?.message} ${finding?.fix}`, /add|allowedIdentities/i);
 });
 
-test('fixes name the deciding rule\'s own fields', () => {
-  const notation = { ...(keyless(ACME, ISSUER, 'oci://ghcr.io/locked/app') as object), spec: { url: 'oci://ghcr.io/locked/app', ref: { digest: DIGEST }, verify: { provider: 'notation', secretRef: { name: 'trust' } } } };
-  const finding = evaluate(notation, POLICY, { phase: 'offline' }).findings.find((entry) => entry.ruleId === 'verify-provider-not-allowed');
+test("fixes name the deciding rule's own fields", () => {
+  const notation = {
+    ...(keyless(ACME, ISSUER, 'oci://ghcr.io/locked/app') as object),
+    spec: {
+      url: 'oci://ghcr.io/locked/app',
+      ref: { digest: DIGEST },
+      verify: { provider: 'notation', secretRef: { name: 'trust' } },
+    },
+  };
+  const finding = evaluate(notation, POLICY, { phase: 'offline' }).findings.find(
+    (entry) => entry.ruleId === 'verify-provider-not-allowed',
+  );
   assert.match(finding?.fix ?? '', /add "notation" to spec\.rules\[1\]\.ociRepository\.allowedVerifyProviders/);
-  const flat = evaluate({ ...notation, spec: { ...(notation as { spec: object }).spec, url: 'oci://ghcr.io/acme/app' } }, POLICY, { phase: 'offline' }).findings.find((entry) => entry.ruleId === 'verify-provider-not-allowed');
-  assert.match(flat?.fix ?? '', /add "notation" to spec\.ociRepository\.allowedVerifyProviders/, 'the flat blocks keep their own path');
+  const flat = evaluate(
+    { ...notation, spec: { ...(notation as { spec: object }).spec, url: 'oci://ghcr.io/acme/app' } },
+    POLICY,
+    { phase: 'offline' },
+  ).findings.find((entry) => entry.ruleId === 'verify-provider-not-allowed');
+  assert.match(
+    flat?.fix ?? '',
+    /add "notation" to spec\.ociRepository\.allowedVerifyProviders/,
+    'the flat blocks keep their own path',
+  );
 });
 
 test('digest-required on a semver ref says semver pinning is off in policy, not that the webhook pins it', () => {
-  const semver = { ...(keyless(ACME) as object), spec: { url: 'oci://ghcr.io/acme/app', ref: { semver: '>=1.0.0' }, verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: ISSUER, subject: ACME }] } } };
+  const semver = {
+    ...(keyless(ACME) as object),
+    spec: {
+      url: 'oci://ghcr.io/acme/app',
+      ref: { semver: '>=1.0.0' },
+      verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: ISSUER, subject: ACME }] },
+    },
+  };
   for (const phase of ['offline', 'admission'] as const) {
     const finding = evaluate(semver, POLICY, { phase }).findings.find((entry) => entry.ruleId === 'digest-required');
-    assert.match(finding?.message ?? '', /semver range ">=1\.0\.0" is not pinned to a digest, and semver pinning is off in this policy \(spec\.ociRepository\.mutate\.semverToDigest: false\), so the webhook does not pin it/, phase);
+    assert.match(
+      finding?.message ?? '',
+      /semver range ">=1\.0\.0" is not pinned to a digest, and semver pinning is off in this policy \(spec\.ociRepository\.mutate\.semverToDigest: false\), so the webhook does not pin it/,
+      phase,
+    );
     assert.doesNotMatch(finding?.fix ?? '', /let the mutating webhook/, phase);
   }
   const on = loadPolicy(`${HEADER}spec: {ociRepository: {mutate: {semverToDigest: true}}}\n`, 'p');
-  const admitted = evaluate(semver, on, { phase: 'admission' }).findings.find((entry) => entry.ruleId === 'digest-required');
+  const admitted = evaluate(semver, on, { phase: 'admission' }).findings.find(
+    (entry) => entry.ruleId === 'digest-required',
+  );
   assert.match(admitted?.fix ?? '', /let the mutating webhook pin the range/);
 });
 
@@ -134,14 +182,30 @@ test('sticky pinning of a floating tag warns with the frozen digest and how to m
   const policy = loadPolicy(`${HEADER}spec: {}\n`, 'p');
   const plan = planPin(object('latest'), object('latest', DIGEST), undefined, policy, new Date('2026-03-01T00:00:00Z'));
   assert.equal(plan.intent.action, 'reuse');
-  assert.deepEqual(plan.warnings, [`pinwarden: kept sha256:cccccccccccc for floating tag "latest" (sticky); move it: change the tag or re-create the object`]);
+  assert.deepEqual(plan.warnings, [
+    `pinwarden: kept sha256:cccccccccccc for floating tag "latest" (sticky); move it: change the tag or re-create the object`,
+  ]);
   assert.ok((plan.warnings[0] ?? '').length <= MAX_WARNING_LENGTH);
-  assert.deepEqual(planPin(object('v1.4.0'), object('v1.4.0', DIGEST), undefined, policy, new Date()).warnings, [], 'a release tag is not floating');
+  assert.deepEqual(
+    planPin(object('v1.4.0'), object('v1.4.0', DIGEST), undefined, policy, new Date()).warnings,
+    [],
+    'a release tag is not floating',
+  );
 });
 
 const FLOATING: Array<[string, boolean]> = [
-  ['latest', true], ['stable', true], ['main', true], ['1.x-stable', true], ['release-latest', true], ['v1', true], ['6.2', true],
-  ['v1.4.0', false], ['6.6.2', false], ['sha-1a2b3c4', false], ['2026-03-01', false], ['v2.0.0-rc.1', false],
+  ['latest', true],
+  ['stable', true],
+  ['main', true],
+  ['1.x-stable', true],
+  ['release-latest', true],
+  ['v1', true],
+  ['6.2', true],
+  ['v1.4.0', false],
+  ['6.6.2', false],
+  ['sha-1a2b3c4', false],
+  ['2026-03-01', false],
+  ['v2.0.0-rc.1', false],
 ];
 
 for (const [tag, floating] of FLOATING) {

@@ -17,7 +17,9 @@ function deps(answer: () => Resolution) {
   return { deps: value, pins };
 }
 
-const fail = (code: 'PW_DEADLINE' | 'PW_INPUT_INVALID' | 'PW_MANIFEST_UNKNOWN'): (() => Resolution) => () => ({ ok: false, error: new PinwardenError(code, `${code} happened`) });
+const fail =
+  (code: 'PW_DEADLINE' | 'PW_INPUT_INVALID' | 'PW_MANIFEST_UNKNOWN'): (() => Resolution) =>
+  () => ({ ok: false, error: new PinwardenError(code, `${code} happened`) });
 
 test('mutate then validate: the recorded failure is the cause, without a second lookup', async () => {
   const { deps: d, pins } = deps(fail('PW_DEADLINE'));
@@ -61,9 +63,19 @@ test('a pinned object is validated without any lookup; a mutation success clears
   const result = await validateObject({ object: ociRepository({ ref: { tag: 'v1', digest: DIGEST_A } }) }, policy, d);
   assert.equal(result.evaluation.verdict, 'allow');
   assert.equal(pins.calls.length, 0);
-  d.failures.record({ apiVersion: '', kind: 'OCIRepository', namespace: 'apps', name: 'podinfo' }, { url: 'oci://ghcr.io/acme/podinfo', source: { kind: 'tag', tag: '6.6.2', implicit: false } }, new PinwardenError('PW_DEADLINE', 'old'));
+  d.failures.record(
+    { apiVersion: '', kind: 'OCIRepository', namespace: 'apps', name: 'podinfo' },
+    { url: 'oci://ghcr.io/acme/podinfo', source: { kind: 'tag', tag: '6.6.2', implicit: false } },
+    new PinwardenError('PW_DEADLINE', 'old'),
+  );
   await mutateObject({ object: ociRepository() }, policy, d);
-  assert.equal(d.failures.lookup({ apiVersion: '', kind: 'OCIRepository', namespace: 'apps', name: 'podinfo' }, { url: 'oci://ghcr.io/acme/podinfo', source: { kind: 'tag', tag: '6.6.2', implicit: false } }), undefined);
+  assert.equal(
+    d.failures.lookup(
+      { apiVersion: '', kind: 'OCIRepository', namespace: 'apps', name: 'podinfo' },
+      { url: 'oci://ghcr.io/acme/podinfo', source: { kind: 'tag', tag: '6.6.2', implicit: false } },
+    ),
+    undefined,
+  );
 });
 
 test('request.namespace fills a missing metadata.namespace (exemptions see it)', async () => {

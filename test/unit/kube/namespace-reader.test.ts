@@ -28,7 +28,10 @@ test('errors are not remembered', async () => {
     },
   };
   const cached = cachingNamespaceReader(flaky, 1000, () => 0);
-  await assert.rejects(cached.getNamespaceLabels('x'), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_KUBE_API');
+  await assert.rejects(
+    cached.getNamespaceLabels('x'),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_KUBE_API',
+  );
   assert.deepEqual(await cached.getNamespaceLabels('x'), { ok: 'yes' });
   assert.equal(calls, 2);
 });

@@ -5,7 +5,10 @@ import { cachingSecretReader, createMemorySecretReader } from '../../../src/kube
 import type { SecretReader } from '../../../src/kube/index.ts';
 
 test('memory reader: text values become bytes; absent → undefined', async () => {
-  const reader = createMemorySecretReader({ secrets: { 'ns/a': { data: { key: 'value' } } }, serviceAccounts: { 'ns/sa': { imagePullSecrets: ['a'] } } });
+  const reader = createMemorySecretReader({
+    secrets: { 'ns/a': { data: { key: 'value' } } },
+    serviceAccounts: { 'ns/sa': { imagePullSecrets: ['a'] } },
+  });
   const secret = await reader.getSecret('ns', 'a');
   assert.equal(new TextDecoder().decode(secret?.data.key), 'value');
   assert.equal(secret?.type, 'Opaque');
@@ -18,7 +21,12 @@ test('caching reader: one read per TTL (found or not), shared in flight, errors 
   let now = 0;
   const memory = createMemorySecretReader({ secrets: { 'ns/a': { data: { k: 'v' } } } });
   const cached = cachingSecretReader(memory, 1000, () => now);
-  await Promise.all([cached.getSecret('ns', 'a'), cached.getSecret('ns', 'a'), cached.getSecret('ns', 'missing'), cached.getSecret('ns', 'missing')]);
+  await Promise.all([
+    cached.getSecret('ns', 'a'),
+    cached.getSecret('ns', 'a'),
+    cached.getSecret('ns', 'missing'),
+    cached.getSecret('ns', 'missing'),
+  ]);
   assert.equal(memory.reads, 2);
   now = 1000;
   await cached.getSecret('ns', 'a');

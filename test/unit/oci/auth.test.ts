@@ -10,21 +10,41 @@ import type { TransportRequest } from '../../../src/oci/transport.ts';
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const HEAD_OK: ScriptedAnswer = {
   status: 200,
-  headers: { 'docker-content-digest': DIGEST, 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': '10' },
+  headers: {
+    'docker-content-digest': DIGEST,
+    'content-type': 'application/vnd.oci.image.manifest.v1+json',
+    'content-length': '10',
+  },
 };
-const CHALLENGE = 'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:acme/app:pull"';
+const CHALLENGE =
+  'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:acme/app:pull"';
 
 /** A registry wanting bearer tokens, and its token service, behind one fake transport. */
-function tokenWorld(tokenAnswer: (request: TransportRequest) => ScriptedAnswer = () => ({ status: 200, body: JSON.stringify({ token: 'T1', expires_in: 300 }) })) {
+function tokenWorld(
+  tokenAnswer: (request: TransportRequest) => ScriptedAnswer = () => ({
+    status: 200,
+    body: JSON.stringify({ token: 'T1', expires_in: 300 }),
+  }),
+) {
   return fakeTransport((request) => {
     if (request.url.host === 'auth.example') return tokenAnswer(request);
-    return request.headers.authorization === 'Bearer T1' ? HEAD_OK : { status: 401, headers: { 'www-authenticate': CHALLENGE } };
+    return request.headers.authorization === 'Bearer T1'
+      ? HEAD_OK
+      : { status: 401, headers: { 'www-authenticate': CHALLENGE } };
   });
 }
 
-function repository(transport: ReturnType<typeof fakeTransport>, credentials?: Credentials, clock = manualClock(), tokenCache = createTokenCache()) {
+function repository(
+  transport: ReturnType<typeof fakeTransport>,
+  credentials?: Credentials,
+  clock = manualClock(),
+  tokenCache = createTokenCache(),
+) {
   const { stats, onEvent } = createRegistryStats();
-  const repo = new HttpRepository({ registry: 'r.example', host: 'r.example', path: 'acme/app' }, { transport, clock, tokenCache, onEvent, ...(credentials ? { credentials } : {}) });
+  const repo = new HttpRepository(
+    { registry: 'r.example', host: 'r.example', path: 'acme/app' },
+    { transport, clock, tokenCache, onEvent, ...(credentials ? { credentials } : {}) },
+  );
   return { repo, stats, clock, tokenCache };
 }
 
@@ -88,35 +108,56 @@ test('refused credentials → PW_REGISTRY_AUTH without the secret in the message
 
 test('a token that still gets 401 is not retried forever', async () => {
   const transport = fakeTransport((request) =>
-    request.url.host === 'auth.example' ? { status: 200, body: '{"token":"useless"}' } : { status: 401, headers: { 'www-authenticate': CHALLENGE } },
+    request.url.host === 'auth.example'
+      ? { status: 200, body: '{"token":"useless"}' }
+      : { status: 401, headers: { 'www-authenticate': CHALLENGE } },
   );
   const { repo } = repository(transport);
-  await assert.rejects(repo.resolve('v1', callUntil()), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH');
+  await assert.rejects(
+    repo.resolve('v1', callUntil()),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH',
+  );
   assert.equal(transport.requests.length, 3, 'request, token, one retry');
 });
 
 test('basic challenge: one retry with credentials, then Basic up front', async () => {
   const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
   const transport = fakeTransport((request) =>
-    request.headers.authorization === basic ? HEAD_OK : { status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } },
+    request.headers.authorization === basic
+      ? HEAD_OK
+      : { status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } },
   );
   const { repo } = repository(transport, { username: 'u', password: 'p' });
   await repo.resolve('v1', callUntil());
   await repo.resolve('v1', callUntil());
   assert.equal(transport.requests.length, 3);
-  const anonymous = repository(fakeTransport(() => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } })));
-  await assert.rejects(anonymous.repo.resolve('v1', callUntil()), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH');
+  const anonymous = repository(
+    fakeTransport(() => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } })),
+  );
+  await assert.rejects(
+    anonymous.repo.resolve('v1', callUntil()),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH',
+  );
 });
 
 test('a plain-http token realm is refused for a secure registry', async () => {
-  const transport = fakeTransport(() => ({ status: 401, headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' } }));
+  const transport = fakeTransport(() => ({
+    status: 401,
+    headers: { 'www-authenticate': 'Bearer realm="http://auth.example/token"' },
+  }));
   const { repo } = repository(transport, { username: 'u', password: 'p' });
-  await assert.rejects(repo.resolve('v1', callUntil()), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_PROTOCOL' && /must use https/.test(error.message));
+  await assert.rejects(
+    repo.resolve('v1', callUntil()),
+    (error: unknown) =>
+      error instanceof PinwardenError && error.code === 'PW_REGISTRY_PROTOCOL' && /must use https/.test(error.message),
+  );
   assert.equal(transport.requests.length, 1, 'credentials never sent over http');
 });
 
 test('registrytoken is sent as the bearer token directly', async () => {
-  const transport = fakeTransport((request) => (request.headers.authorization === 'Bearer ready' ? HEAD_OK : { status: 401 }));
+  const transport = fakeTransport((request) =>
+    request.headers.authorization === 'Bearer ready' ? HEAD_OK : { status: 401 },
+  );
   const { repo } = repository(transport, { registryToken: 'ready' });
   await repo.resolve('v1', callUntil());
   assert.equal(transport.requests.length, 1);
@@ -137,11 +178,23 @@ test('basic: two concurrent first requests both answer the challenge (the second
         await bothRefused;
         return fakeResponse({ status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } });
       }
-      return fakeResponse(request.headers.authorization === good ? HEAD_OK : { status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } });
+      return fakeResponse(
+        request.headers.authorization === good
+          ? HEAD_OK
+          : { status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } },
+      );
     },
     close() {},
   };
-  const repo = new HttpRepository({ registry: 'r.example', host: 'r.example', path: 'acme/app' }, { transport, clock: manualClock(), tokenCache: createTokenCache(), credentials: { username: 'bot', password: 'pw' } });
+  const repo = new HttpRepository(
+    { registry: 'r.example', host: 'r.example', path: 'acme/app' },
+    {
+      transport,
+      clock: manualClock(),
+      tokenCache: createTokenCache(),
+      credentials: { username: 'bot', password: 'pw' },
+    },
+  );
   const [a, b] = await Promise.all([repo.resolve('v1', callUntil()), repo.resolve('v2', callUntil())]);
   assert.equal(a.digest, DIGEST);
   assert.equal(b.digest, DIGEST);
@@ -151,8 +204,14 @@ test('basic: two concurrent first requests both answer the challenge (the second
 test('basic: credentials the registry refuses are not retried forever (one answer per refused login)', async () => {
   const transport = fakeTransport(() => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } }));
   const { repo } = repository(transport, { username: 'bot', password: 'wrong' });
-  await assert.rejects(repo.resolve('v1', callUntil()), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH');
-  await assert.rejects(repo.resolve('v1', callUntil()), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH');
+  await assert.rejects(
+    repo.resolve('v1', callUntil()),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH',
+  );
+  await assert.rejects(
+    repo.resolve('v1', callUntil()),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REGISTRY_AUTH',
+  );
   // First call: without, then with credentials; second call: with the learned scheme only, not retried.
   assert.equal(transport.requests.length, 3);
 });

@@ -16,12 +16,21 @@ test('dockerconfigjson: auth, username/password, identity and registry tokens', 
       'empty.example.io': {},
     },
   };
-  assert.deepEqual(credentialsFromDockerConfig(config, 'ghcr.io'), { username: 'bot', password: 'ghp_secret:with:colons' });
-  assert.deepEqual(credentialsFromDockerConfig(JSON.stringify(config), 'Registry.Example.com:5000'), { username: 'u', password: 'p' });
+  assert.deepEqual(credentialsFromDockerConfig(config, 'ghcr.io'), {
+    username: 'bot',
+    password: 'ghp_secret:with:colons',
+  });
+  assert.deepEqual(credentialsFromDockerConfig(JSON.stringify(config), 'Registry.Example.com:5000'), {
+    username: 'u',
+    password: 'p',
+  });
   for (const hub of ['index.docker.io', 'docker.io', 'registry-1.docker.io']) {
     assert.deepEqual(credentialsFromDockerConfig(config, hub), { username: 'hubuser', password: 'hubpass' }, hub);
   }
-  assert.deepEqual(credentialsFromDockerConfig(config, 'acr.example.io'), { username: '00000000-0000-0000-0000-000000000000', identityToken: 'refresh-me' });
+  assert.deepEqual(credentialsFromDockerConfig(config, 'acr.example.io'), {
+    username: '00000000-0000-0000-0000-000000000000',
+    identityToken: 'refresh-me',
+  });
   assert.deepEqual(credentialsFromDockerConfig(config, 'token.example.io'), { registryToken: 'ready-bearer' });
   assert.equal(credentialsFromDockerConfig(config, 'empty.example.io'), undefined);
   assert.equal(credentialsFromDockerConfig(config, 'other.io'), undefined);
@@ -29,9 +38,13 @@ test('dockerconfigjson: auth, username/password, identity and registry tokens', 
 });
 
 test('a bad document or auth value fails without quoting secrets', () => {
-  const isInput = (error: unknown): boolean => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID' && !error.message.includes('s3cr3t');
+  const isInput = (error: unknown): boolean =>
+    error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID' && !error.message.includes('s3cr3t');
   assert.throws(() => credentialsFromDockerConfig('{"auths": s3cr3t', 'r.io'), isInput);
-  assert.throws(() => credentialsFromDockerConfig({ auths: { 'r.io': { auth: b64('s3cr3t-without-colon') } } }, 'r.io'), isInput);
+  assert.throws(
+    () => credentialsFromDockerConfig({ auths: { 'r.io': { auth: b64('s3cr3t-without-colon') } } }, 'r.io'),
+    isInput,
+  );
 });
 
 test('credentials identity is stable, distinct and does not contain the secret', () => {

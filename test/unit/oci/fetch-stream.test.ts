@@ -6,20 +6,31 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { PinwardenError } from '../../../src/core/errors.ts';
-import { HttpRepository, MemoryRepository, createRegistryConnections, createTokenCache, fetchAll } from '../../../src/oci/index.ts';
+import {
+  HttpRepository,
+  MemoryRepository,
+  createRegistryConnections,
+  createTokenCache,
+  fetchAll,
+} from '../../../src/oci/index.ts';
 import type { Descriptor, Digest } from '../../../src/oci/index.ts';
 import type { Transport, TransportResponse } from '../../../src/oci/transport.ts';
 import { callUntil, fakeTransport, manualClock } from '../../helpers/fake-transport.ts';
 
 const CONTENT = Buffer.from('layer bytes, exactly as pushed\n'.repeat(100));
-const DESCRIPTOR: Descriptor = { mediaType: 'application/octet-stream', digest: digestOf(CONTENT), size: CONTENT.byteLength };
+const DESCRIPTOR: Descriptor = {
+  mediaType: 'application/octet-stream',
+  digest: digestOf(CONTENT),
+  size: CONTENT.byteLength,
+};
 
 function digestOf(bytes: Uint8Array): Digest {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 function hasCode(code: string, message?: RegExp) {
-  return (error: unknown): boolean => error instanceof PinwardenError && error.code === code && (message === undefined || message.test(error.message));
+  return (error: unknown): boolean =>
+    error instanceof PinwardenError && error.code === code && (message === undefined || message.test(error.message));
 }
 
 /** A transport answering the blob GET with `body` (a stream the test controls) and `length` as Content-Length. */
@@ -28,7 +39,11 @@ function streamingTransport(body: Readable, length?: number): Transport & { sent
     sent: 0,
     send(): Promise<TransportResponse> {
       transport.sent++;
-      return Promise.resolve({ status: 200, headers: length === undefined ? {} : { 'content-length': String(length) }, body: body as unknown as IncomingMessage });
+      return Promise.resolve({
+        status: 200,
+        headers: length === undefined ? {} : { 'content-length': String(length) },
+        body: body as unknown as IncomingMessage,
+      });
     },
     close() {},
   };
@@ -36,7 +51,10 @@ function streamingTransport(body: Readable, length?: number): Transport & { sent
 }
 
 function repositoryOver(transport: Transport): HttpRepository {
-  return new HttpRepository({ registry: 'r.example', host: 'r.example', path: 'acme/app' }, { transport, clock: manualClock(), tokenCache: createTokenCache(), retry: { maxAttempts: 1 } });
+  return new HttpRepository(
+    { registry: 'r.example', host: 'r.example', path: 'acme/app' },
+    { transport, clock: manualClock(), tokenCache: createTokenCache(), retry: { maxAttempts: 1 } },
+  );
 }
 
 /** Reads a stream to its end; resolves with what came out and how it ended. */
@@ -55,7 +73,9 @@ async function drain(stream: Readable): Promise<{ bytes: Buffer; ended: boolean;
 }
 
 test('fetch streams a blob that matches its descriptor to a clean end', async () => {
-  const repository = repositoryOver(streamingTransport(Readable.from([CONTENT.subarray(0, 1000), CONTENT.subarray(1000)]), CONTENT.byteLength));
+  const repository = repositoryOver(
+    streamingTransport(Readable.from([CONTENT.subarray(0, 1000), CONTENT.subarray(1000)]), CONTENT.byteLength),
+  );
   const result = await drain(await repository.fetch(DESCRIPTOR, callUntil()));
   assert.equal(result.error, undefined);
   assert.equal(result.ended, true);
@@ -68,14 +88,20 @@ test('fetch: altered bytes of the right length fail with PW_DIGEST_MISMATCH inst
   const repository = repositoryOver(streamingTransport(Readable.from([altered]), altered.byteLength));
   const result = await drain(await repository.fetch(DESCRIPTOR, callUntil()));
   assert.equal(result.ended, false);
-  assert.ok(hasCode('PW_DIGEST_MISMATCH', /content digest sha256:[0-9a-f]{64} does not match/)(result.error), String(result.error));
+  assert.ok(
+    hasCode('PW_DIGEST_MISMATCH', /content digest sha256:[0-9a-f]{64} does not match/)(result.error),
+    String(result.error),
+  );
 });
 
 test('fetch: a body that stops short fails before the end is signalled', async () => {
   const repository = repositoryOver(streamingTransport(Readable.from([CONTENT.subarray(0, 100)])));
   const result = await drain(await repository.fetch(DESCRIPTOR, callUntil()));
   assert.equal(result.ended, false);
-  assert.ok(hasCode('PW_DIGEST_MISMATCH', new RegExp(`got 100 bytes, expected ${CONTENT.byteLength}`))(result.error), String(result.error));
+  assert.ok(
+    hasCode('PW_DIGEST_MISMATCH', new RegExp(`got 100 bytes, expected ${CONTENT.byteLength}`))(result.error),
+    String(result.error),
+  );
 });
 
 test('fetch: one byte past the size fails at once, and the source is destroyed rather than read on', async () => {
@@ -98,7 +124,10 @@ test('fetch: a connection reset mid-body is PW_REGISTRY_UNREACHABLE, not an end'
   source.write(CONTENT.subarray(0, 10));
   source.destroy(Object.assign(new Error('socket hang up ?token=s3cr3t'), { code: 'ECONNRESET' }));
   const result = await drained;
-  assert.ok(hasCode('PW_REGISTRY_UNREACHABLE', /connection failed while reading the body/)(result.error), String(result.error));
+  assert.ok(
+    hasCode('PW_REGISTRY_UNREACHABLE', /connection failed while reading the body/)(result.error),
+    String(result.error),
+  );
   assert.doesNotMatch((result.error as Error).message, /s3cr3t/);
 });
 
@@ -123,7 +152,10 @@ test('fetch: a Content-Length other than the descriptor size is refused before a
 test('fetch: a descriptor over the cap is refused without a request', async () => {
   const transport = streamingTransport(Readable.from([CONTENT]));
   const repository = repositoryOver(transport);
-  await assert.rejects(repository.fetch(DESCRIPTOR, callUntil(), { maxBytes: 100 }), hasCode('PW_TOO_LARGE', /over the 100-byte cap/));
+  await assert.rejects(
+    repository.fetch(DESCRIPTOR, callUntil(), { maxBytes: 100 }),
+    hasCode('PW_TOO_LARGE', /over the 100-byte cap/),
+  );
   assert.equal(transport.sent, 0);
 });
 
@@ -146,7 +178,9 @@ test('the memory fake streams through the same check: tampered content fails', a
 test('registry connections: repositories of one owner share its sockets; the owner closes them, a repository does not', async () => {
   const sockets = new Set<Socket>();
   let closed = 0;
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-length': String(CONTENT.byteLength) }).end(CONTENT));
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { 'content-length': String(CONTENT.byteLength) }).end(CONTENT),
+  );
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => closed++);
@@ -155,7 +189,8 @@ test('registry connections: repositories of one owner share its sockets; the own
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
     const connections = createRegistryConnections();
-    const open = (path: string) => new HttpRepository({ registry: host, host, path }, { connections, insecure: true, retry: { maxAttempts: 1 } });
+    const open = (path: string) =>
+      new HttpRepository({ registry: host, host, path }, { connections, insecure: true, retry: { maxAttempts: 1 } });
     const a = open('acme/a');
     const b = open('acme/b');
     assert.deepEqual(Buffer.from(await fetchAll(a, DESCRIPTOR, callUntil())), CONTENT);

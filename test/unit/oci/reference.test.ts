@@ -7,10 +7,16 @@ const DIGEST = `sha256:${'a'.repeat(64)}`;
 
 test('spec.url parsing follows source-controller and go-containerregistry', async (t) => {
   const table: [string, { registry: string; host: string; path: string }][] = [
-    ['oci://ghcr.io/stefanprodan/manifests/podinfo', { registry: 'ghcr.io', host: 'ghcr.io', path: 'stefanprodan/manifests/podinfo' }],
+    [
+      'oci://ghcr.io/stefanprodan/manifests/podinfo',
+      { registry: 'ghcr.io', host: 'ghcr.io', path: 'stefanprodan/manifests/podinfo' },
+    ],
     ['oci://localhost:5000/app', { registry: 'localhost:5000', host: 'localhost:5000', path: 'app' }],
     ['oci://127.0.0.1:5000/a/b', { registry: '127.0.0.1:5000', host: '127.0.0.1:5000', path: 'a/b' }],
-    ['oci://Registry.Example.COM/team/app', { registry: 'registry.example.com', host: 'registry.example.com', path: 'team/app' }],
+    [
+      'oci://Registry.Example.COM/team/app',
+      { registry: 'registry.example.com', host: 'registry.example.com', path: 'team/app' },
+    ],
     ['oci://docker.io/alpine', { registry: 'index.docker.io', host: 'registry-1.docker.io', path: 'library/alpine' }],
     ['oci://index.docker.io/org/app', { registry: 'index.docker.io', host: 'registry-1.docker.io', path: 'org/app' }],
     // No '.' or ':' in the first segment: the whole path is a Docker Hub repository (ggcr rule).
@@ -40,34 +46,79 @@ test('spec.url rejections are PW_REF_INVALID with Flux wording', async (t) => {
   ];
   for (const [url, message] of table) {
     await t.test(url, () => {
-      assert.throws(() => parseRepositoryUrl(url), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REF_INVALID' && message.test(error.message));
+      assert.throws(
+        () => parseRepositoryUrl(url),
+        (error: unknown) =>
+          error instanceof PinwardenError && error.code === 'PW_REF_INVALID' && message.test(error.message),
+      );
     });
   }
 });
 
 test('CLI references carry a tag or a digest', () => {
-  assert.deepEqual(parseReference('oci://ghcr.io/org/app:v1.2.3'), { registry: 'ghcr.io', host: 'ghcr.io', path: 'org/app', tag: 'v1.2.3' });
-  assert.deepEqual(parseReference(`oci://localhost:5000/app@${DIGEST}`), { registry: 'localhost:5000', host: 'localhost:5000', path: 'app', digest: DIGEST });
-  assert.deepEqual(parseReference(`oci://r.io/app:v1@${DIGEST}`), { registry: 'r.io', host: 'r.io', path: 'app', tag: 'v1', digest: DIGEST });
-  assert.deepEqual(parseReference('oci://localhost:5000/app'), { registry: 'localhost:5000', host: 'localhost:5000', path: 'app' });
-  assert.deepEqual(parseReference('oci://docker.io/nginx:1.27'), { registry: 'index.docker.io', host: 'registry-1.docker.io', path: 'library/nginx', tag: '1.27' });
+  assert.deepEqual(parseReference('oci://ghcr.io/org/app:v1.2.3'), {
+    registry: 'ghcr.io',
+    host: 'ghcr.io',
+    path: 'org/app',
+    tag: 'v1.2.3',
+  });
+  assert.deepEqual(parseReference(`oci://localhost:5000/app@${DIGEST}`), {
+    registry: 'localhost:5000',
+    host: 'localhost:5000',
+    path: 'app',
+    digest: DIGEST,
+  });
+  assert.deepEqual(parseReference(`oci://r.io/app:v1@${DIGEST}`), {
+    registry: 'r.io',
+    host: 'r.io',
+    path: 'app',
+    tag: 'v1',
+    digest: DIGEST,
+  });
+  assert.deepEqual(parseReference('oci://localhost:5000/app'), {
+    registry: 'localhost:5000',
+    host: 'localhost:5000',
+    path: 'app',
+  });
+  assert.deepEqual(parseReference('oci://docker.io/nginx:1.27'), {
+    registry: 'index.docker.io',
+    host: 'registry-1.docker.io',
+    path: 'library/nginx',
+    tag: '1.27',
+  });
 });
 
 test('CLI reference rejections', () => {
-  for (const bad of ['oci://r.io/app:', 'oci://r.io/app:-x', `oci://r.io/app:${'t'.repeat(129)}`, 'oci://r.io/app@sha256:abc', `oci://r.io/app@sha512:${'a'.repeat(128)}`, 'oci://r.io/APP:v1']) {
-    assert.throws(() => parseReference(bad), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REF_INVALID', bad);
+  for (const bad of [
+    'oci://r.io/app:',
+    'oci://r.io/app:-x',
+    `oci://r.io/app:${'t'.repeat(129)}`,
+    'oci://r.io/app@sha256:abc',
+    `oci://r.io/app@sha512:${'a'.repeat(128)}`,
+    'oci://r.io/APP:v1',
+  ]) {
+    assert.throws(
+      () => parseReference(bad),
+      (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REF_INVALID',
+      bad,
+    );
   }
 });
 
 test('error messages never echo a query string or userinfo', () => {
   assert.throws(
     () => parseRepositoryUrl('oci://user:hunter2@ghcr.io/app?token=abc'),
-    (error: unknown) => error instanceof PinwardenError && !error.message.includes('hunter2') && !error.message.includes('token=abc'),
+    (error: unknown) =>
+      error instanceof PinwardenError && !error.message.includes('hunter2') && !error.message.includes('token=abc'),
   );
 });
 
 test('formatReference round-trips', () => {
-  for (const ref of ['oci://ghcr.io/org/app:v1', `oci://localhost:5000/app@${DIGEST}`, 'oci://index.docker.io/library/alpine:3']) {
+  for (const ref of [
+    'oci://ghcr.io/org/app:v1',
+    `oci://localhost:5000/app@${DIGEST}`,
+    'oci://index.docker.io/library/alpine:3',
+  ]) {
     assert.equal(formatReference(parseReference(ref)), ref);
   }
 });

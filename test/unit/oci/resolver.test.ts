@@ -76,7 +76,10 @@ test('cache: hits within the TTL, a fresh lookup after it; different identities 
 test('errors are not cached', async () => {
   const { repo } = await seeded();
   const resolver = createResolver();
-  await assert.rejects(resolver.resolveTag(repo, 'missing', call()), (e: unknown) => e instanceof PinwardenError && e.code === 'PW_MANIFEST_UNKNOWN');
+  await assert.rejects(
+    resolver.resolveTag(repo, 'missing', call()),
+    (e: unknown) => e instanceof PinwardenError && e.code === 'PW_MANIFEST_UNKNOWN',
+  );
   await repo.pushJson({ schemaVersion: 2, late: true }, 'missing');
   await resolver.resolveTag(repo, 'missing', call());
   assert.equal(repo.resolveCalls, 2);
@@ -114,12 +117,21 @@ test('when every waiter leaves, the shared request is aborted', async () => {
 test('resolveSemver: highest matching tag (filtered with a Go regexp), then its digest', async () => {
   const { repo, digests } = await seeded();
   const resolver = createResolver();
-  assert.deepEqual(await resolver.resolveSemver(repo, '>=1.0.0', undefined, call()), { tag: 'v1.1.0', descriptor: await repo.resolve('v1.1.0', call()) });
+  assert.deepEqual(await resolver.resolveSemver(repo, '>=1.0.0', undefined, call()), {
+    tag: 'v1.1.0',
+    descriptor: await repo.resolve('v1.1.0', call()),
+  });
   assert.equal((await resolver.resolveSemver(repo, '>=1.0.0-0', '^v', call())).tag, 'v2.0.0-rc.1');
   assert.equal((await resolver.resolveSemver(repo, '~1.0', undefined, call())).descriptor.digest, digests['v1.0.0']);
-  await assert.rejects(resolver.resolveSemver(repo, '>=5.0.0', undefined, call()), (e: unknown) => e instanceof PinwardenError && e.code === 'PW_NO_MATCHING_TAG');
+  await assert.rejects(
+    resolver.resolveSemver(repo, '>=5.0.0', undefined, call()),
+    (e: unknown) => e instanceof PinwardenError && e.code === 'PW_NO_MATCHING_TAG',
+  );
   // 'app-3.0.0' is not a version tag, even though 3.0.0 would match.
-  await assert.rejects(resolver.resolveSemver(repo, '>=3.0.0', undefined, call()), (e: unknown) => e instanceof PinwardenError && e.code === 'PW_NO_MATCHING_TAG');
+  await assert.rejects(
+    resolver.resolveSemver(repo, '>=3.0.0', undefined, call()),
+    (e: unknown) => e instanceof PinwardenError && e.code === 'PW_NO_MATCHING_TAG',
+  );
 });
 
 test('peekTag and peekSemver answer only from the cache: no registry call, a hit counted, a miss not', async () => {
@@ -138,7 +150,11 @@ test('peekTag and peekSemver answer only from the cache: no registry call, a hit
   assert.equal(resolver.peekSemver(repo, '>=1.0.0 <2.0.0', undefined)?.tag, 'v1.1.0');
   assert.equal(repo.resolveCalls, calls, 'peeks never ask the registry');
   assert.equal(stats.cacheHits - hitsBefore, 2, 'each peek hit is counted once');
-  assert.equal(resolver.peekTag(new GatedRepository('memory|sha256:other-credentials'), 'v1.0.0'), undefined, 'identities never share');
+  assert.equal(
+    resolver.peekTag(new GatedRepository('memory|sha256:other-credentials'), 'v1.0.0'),
+    undefined,
+    'identities never share',
+  );
   now = 1000;
   assert.equal(resolver.peekTag(repo, 'v1.0.0'), undefined, 'expired');
 });

@@ -11,10 +11,17 @@ import type { TransportRequest } from '../../../src/oci/transport.ts';
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 const HEAD_OK: ScriptedAnswer = {
   status: 200,
-  headers: { 'docker-content-digest': DIGEST, 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': '321' },
+  headers: {
+    'docker-content-digest': DIGEST,
+    'content-type': 'application/vnd.oci.image.manifest.v1+json',
+    'content-length': '321',
+  },
 };
 
-function repositoryWith(answer: (request: TransportRequest, index: number) => ScriptedAnswer | Error, options: HttpRepositoryOptions = {}) {
+function repositoryWith(
+  answer: (request: TransportRequest, index: number) => ScriptedAnswer | Error,
+  options: HttpRepositoryOptions = {},
+) {
   const transport = fakeTransport(answer);
   const clock = manualClock();
   const repository = new HttpRepository(
@@ -29,8 +36,14 @@ const rejectsWith = (code: string, message?: RegExp) => (error: unknown) =>
 
 test('backoff doubles, is capped and jittered into [half, full]', () => {
   const policy = { ...DEFAULT_RETRY_POLICY, baseDelayMs: 100, maxDelayMs: 1000 };
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map((attempt) => backoffDelay(policy, attempt, 1)), [100, 200, 400, 800, 1000, 1000]);
-  assert.deepEqual([0, 1, 2].map((attempt) => backoffDelay(policy, attempt, 0)), [50, 100, 200]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map((attempt) => backoffDelay(policy, attempt, 1)),
+    [100, 200, 400, 800, 1000, 1000],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((attempt) => backoffDelay(policy, attempt, 0)),
+    [50, 100, 200],
+  );
 });
 
 test('Retry-After: delay-seconds or HTTP-date, relative to the injected clock', () => {
@@ -49,13 +62,19 @@ test('planRetry fails now when the wait would pass the deadline', () => {
   const waited = planRetry(DEFAULT_RETRY_POLICY, clock, callUntil(10_000), 0, { error, retryAfterMs: 2000 });
   assert.equal(waited, 2000);
   const refused = planRetry(DEFAULT_RETRY_POLICY, clock, callUntil(1500), 0, { error, retryAfterMs: 2000 });
-  assert.ok(refused instanceof PinwardenError && refused.code === 'PW_RATE_LIMITED' && /pass the deadline/.test(refused.message));
+  assert.ok(
+    refused instanceof PinwardenError &&
+      refused.code === 'PW_RATE_LIMITED' &&
+      /pass the deadline/.test(refused.message),
+  );
   const tooLong = planRetry(DEFAULT_RETRY_POLICY, clock, callUntil(), 0, { error, retryAfterMs: 120_000 });
   assert.ok(tooLong instanceof PinwardenError && /longer than allowed/.test(tooLong.message));
 });
 
 test('503 and 502 are retried with backoff, then the answer is used', async () => {
-  const { repository, clock, transport } = repositoryWith((_request, index) => (index < 2 ? { status: index === 0 ? 503 : 502 } : HEAD_OK));
+  const { repository, clock, transport } = repositoryWith((_request, index) =>
+    index < 2 ? { status: index === 0 ? 503 : 502 } : HEAD_OK,
+  );
   const descriptor = await repository.resolve('v1', callUntil());
   assert.equal(descriptor.digest, DIGEST);
   assert.equal(transport.requests.length, 3);
@@ -63,14 +82,19 @@ test('503 and 502 are retried with backoff, then the answer is used', async () =
 });
 
 test('429 with Retry-After waits exactly that long', async () => {
-  const { repository, clock } = repositoryWith((_request, index) => (index === 0 ? { status: 429, headers: { 'retry-after': '2' } } : HEAD_OK));
+  const { repository, clock } = repositoryWith((_request, index) =>
+    index === 0 ? { status: 429, headers: { 'retry-after': '2' } } : HEAD_OK,
+  );
   await repository.resolve('v1', callUntil(clock.now() + 10_000));
   assert.deepEqual(clock.sleeps, [2000]);
 });
 
 test('429 whose Retry-After passes the deadline fails at once with PW_RATE_LIMITED', async () => {
   const { repository, clock, transport } = repositoryWith(() => ({ status: 429, headers: { 'retry-after': '30' } }));
-  await assert.rejects(repository.resolve('v1', callUntil(clock.now() + 5_000)), rejectsWith('PW_RATE_LIMITED', /429.*pass the deadline/));
+  await assert.rejects(
+    repository.resolve('v1', callUntil(clock.now() + 5_000)),
+    rejectsWith('PW_RATE_LIMITED', /429.*pass the deadline/),
+  );
   assert.equal(transport.requests.length, 1);
   assert.deepEqual(clock.sleeps, []);
 });
@@ -78,14 +102,23 @@ test('429 whose Retry-After passes the deadline fails at once with PW_RATE_LIMIT
 test('network errors are retried; attempts are bounded and the cause named', async () => {
   const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
   const { repository, transport } = repositoryWith((request) => {
-    throw new PinwardenError('PW_REGISTRY_UNREACHABLE', `${request.method}: ${refused.message}`, { details: { retryable: true, networkCode: 'ECONNREFUSED' } });
+    throw new PinwardenError('PW_REGISTRY_UNREACHABLE', `${request.method}: ${refused.message}`, {
+      details: { retryable: true, networkCode: 'ECONNREFUSED' },
+    });
   });
-  await assert.rejects(repository.resolve('v1', callUntil()), rejectsWith('PW_REGISTRY_UNREACHABLE', /ECONNREFUSED.*gave up after 4 attempts/));
+  await assert.rejects(
+    repository.resolve('v1', callUntil()),
+    rejectsWith('PW_REGISTRY_UNREACHABLE', /ECONNREFUSED.*gave up after 4 attempts/),
+  );
   assert.equal(transport.requests.length, DEFAULT_RETRY_POLICY.maxAttempts);
 });
 
 test('404, 401 and 403 are final and never retried', async () => {
-  for (const [status, code] of [[404, 'PW_MANIFEST_UNKNOWN'], [401, 'PW_REGISTRY_AUTH'], [403, 'PW_REGISTRY_AUTH']] as const) {
+  for (const [status, code] of [
+    [404, 'PW_MANIFEST_UNKNOWN'],
+    [401, 'PW_REGISTRY_AUTH'],
+    [403, 'PW_REGISTRY_AUTH'],
+  ] as const) {
     const body = JSON.stringify({ errors: [{ code: 'DENIED', message: 'nope' }] });
     const { repository, transport, clock } = repositoryWith(() => ({ status, body }));
     await assert.rejects(repository.fetchManifest('v1', callUntil()), rejectsWith(code), String(status));
@@ -95,7 +128,12 @@ test('404, 401 and 403 are final and never retried', async () => {
 });
 
 test('only the distribution-spec codes of a registry error reach the message; the body text goes to the event sink', async () => {
-  const body = JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'x'.repeat(5000) } }, { code: 'ANYTHING_ELSE' }] });
+  const body = JSON.stringify({
+    errors: [
+      { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', detail: { Tag: 'x'.repeat(5000) } },
+      { code: 'ANYTHING_ELSE' },
+    ],
+  });
   const events: RegistryEvent[] = [];
   const { repository } = repositoryWith(() => ({ status: 404, body }), { onEvent: (event) => events.push(event) });
   await assert.rejects(repository.fetchManifest('v9', callUntil()), (error: unknown) => {

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PinwardenError } from '../../../src/core/errors.ts';
-import { compileTagFilter, highestMatchingTag, parseSemverConstraint, parseTagVersion } from '../../../src/oci/index.ts';
+import {
+  compileTagFilter,
+  highestMatchingTag,
+  parseSemverConstraint,
+  parseTagVersion,
+} from '../../../src/oci/index.ts';
 
 test('tags are read with Flux relaxed rules: three parts, v prefix and leading zeros allowed', () => {
   const table: [string, string | undefined][] = [
@@ -21,7 +26,8 @@ test('tags are read with Flux relaxed rules: three parts, v prefix and leading z
 
 test('highest satisfying tag, Masterminds constraint syntax', () => {
   const tags = ['1.0.0', 'v1.2.0', '1.10.0', '2.0.0-rc.1', '2.0.0', 'latest', '0.9.9', '1.10.0-rc.1'];
-  const pick = (range: string, filter?: string) => highestMatchingTag(tags, parseSemverConstraint(range), filter === undefined ? undefined : compileTagFilter(filter));
+  const pick = (range: string, filter?: string) =>
+    highestMatchingTag(tags, parseSemverConstraint(range), filter === undefined ? undefined : compileTagFilter(filter));
   assert.equal(pick('>=1.0.0 <2.0.0'), '1.10.0');
   assert.equal(pick('>=1.0.0, <2.0.0'), '1.10.0');
   assert.equal(pick('^1.0'), '1.10.0');
@@ -44,9 +50,15 @@ test('semverFilter uses RE2 semantics, not JS RegExp', () => {
   assert.equal(compileTagFilter('\\.0\\z')('1.0.0'), true);
   assert.equal(compileTagFilter('(?i)^V1')('v1.0.0'), true);
   // Backreferences are not RE2: refused as input, never evaluated with a backtracking engine.
-  assert.throws(() => compileTagFilter('(a)\\1'), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID');
+  assert.throws(
+    () => compileTagFilter('(a)\\1'),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID',
+  );
 });
 
 test('a bad range is an input error', () => {
-  assert.throws(() => parseSemverConstraint('>=banana'), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID');
+  assert.throws(
+    () => parseSemverConstraint('>=banana'),
+    (error: unknown) => error instanceof PinwardenError && error.code === 'PW_INPUT_INVALID',
+  );
 });

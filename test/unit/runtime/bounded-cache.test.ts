@@ -83,7 +83,13 @@ test('delete and clear release the bytes', () => {
 test('onEvict sees exactly the values that leave by eviction or expiry, not by delete', () => {
   let now = 0;
   const evicted: string[] = [];
-  const cache = createBoundedCache<string>({ maxEntries: 2, maxBytes: 1 << 20, ttlMs: 100, now: () => now, onEvict: (value) => evicted.push(value) });
+  const cache = createBoundedCache<string>({
+    maxEntries: 2,
+    maxBytes: 1 << 20,
+    ttlMs: 100,
+    now: () => now,
+    onEvict: (value) => evicted.push(value),
+  });
   cache.set('a', 'A');
   cache.set('b', 'B');
   cache.delete('b');

@@ -9,10 +9,19 @@ import { findKubeAssets, stagingModules, stagingVersion } from '../../../scripts
 
 test('stagingModules lists every k8s.io module required at v0.0.0, and nothing else', () => {
   const goMod = [
-    'module k8s.io/kubernetes', '', 'require (',
-    '\tgithub.com/foo/bar v1.2.3', '\tk8s.io/api v0.0.0', '\tk8s.io/utils v0.0.0-20260108192941-914a6e750570',
-    '\tk8s.io/streaming v0.0.0', '\tk8s.io/klog/v2 v2.140.0', ')', 'require k8s.io/kms v0.0.0 // indirect',
-    'replace (', '\tk8s.io/api => ./staging/src/k8s.io/api', ')',
+    'module k8s.io/kubernetes',
+    '',
+    'require (',
+    '\tgithub.com/foo/bar v1.2.3',
+    '\tk8s.io/api v0.0.0',
+    '\tk8s.io/utils v0.0.0-20260108192941-914a6e750570',
+    '\tk8s.io/streaming v0.0.0',
+    '\tk8s.io/klog/v2 v2.140.0',
+    ')',
+    'require k8s.io/kms v0.0.0 // indirect',
+    'replace (',
+    '\tk8s.io/api => ./staging/src/k8s.io/api',
+    ')',
   ].join('\n');
   assert.deepEqual(stagingModules(goMod), ['k8s.io/api', 'k8s.io/kms', 'k8s.io/streaming']);
 });

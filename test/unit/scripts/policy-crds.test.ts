@@ -11,14 +11,16 @@ import { sourcePolicyExceptionSchema, sourcePolicySchema } from '../../../src/co
 test('the committed CRDs (deploy/crds and the chart crds/) are exactly what the script derives', () => {
   const files = renderAll();
   assert.equal(files.length, 4);
-  for (const { file, text } of files) assert.equal(readFileSync(file, 'utf8'), text, `${file} drifted: run node scripts/policy-crds.ts`);
+  for (const { file, text } of files)
+    assert.equal(readFileSync(file, 'utf8'), text, `${file} drifted: run node scripts/policy-crds.ts`);
 });
 
 type Node = Record<string, unknown>;
 
 function walk(node: Node, path: string, visit: (node: Node, path: string) => void): void {
   visit(node, path);
-  for (const [name, child] of Object.entries((node.properties as Record<string, Node> | undefined) ?? {})) walk(child, `${path}.${name}`, visit);
+  for (const [name, child] of Object.entries((node.properties as Record<string, Node> | undefined) ?? {}))
+    walk(child, `${path}.${name}`, visit);
   if (node.items) walk(node.items as Node, `${path}[]`, visit);
   if (typeof node.additionalProperties === 'object') walk(node.additionalProperties as Node, `${path}{}`, visit);
 }
@@ -28,10 +30,13 @@ test('structural: every node has a type, no $ref, uniqueItems, default or additi
     const schema = structuralSchema(kind);
     walk(schema, kind.kind, (node, path) => {
       assert.equal(typeof node.type, 'string', `${path} has no type`);
-      for (const key of ['$ref', 'uniqueItems', 'default', 'const', 'definitions', '$schema']) assert.ok(!(key in node), `${path} keeps ${key}`);
+      for (const key of ['$ref', 'uniqueItems', 'default', 'const', 'definitions', '$schema'])
+        assert.ok(!(key in node), `${path} keeps ${key}`);
       assert.notEqual(node.additionalProperties, false, `${path}`);
-      if (node.properties !== undefined) assert.equal(node.additionalProperties, undefined, `${path}: properties and additionalProperties together`);
-      if (node.exclusiveMinimum !== undefined) assert.equal(node.exclusiveMinimum, true, `${path}: OpenAPI v3 exclusiveMinimum is a boolean`);
+      if (node.properties !== undefined)
+        assert.equal(node.additionalProperties, undefined, `${path}: properties and additionalProperties together`);
+      if (node.exclusiveMinimum !== undefined)
+        assert.equal(node.exclusiveMinimum, true, `${path}: OpenAPI v3 exclusiveMinimum is a boolean`);
     });
   }
   const spec = structuralSchema(KINDS[0]!).properties as Record<string, Node>;
@@ -40,12 +45,20 @@ test('structural: every node has a type, no $ref, uniqueItems, default or additi
   assert.equal(providers['x-kubernetes-list-type'], 'set');
   assert.deepEqual((providers.items as Node).enum, ['cosign', 'notation']);
   assert.equal((providers.items as Node).type, 'string');
-  const timeout = ((((spec.spec as Node).properties as Record<string, Node>).registry as Node).properties as Record<string, Node>).timeoutSeconds as Node;
-  assert.deepEqual({ minimum: timeout.minimum, exclusiveMinimum: timeout.exclusiveMinimum, maximum: timeout.maximum }, { minimum: 0, exclusiveMinimum: true, maximum: 25 });
+  const timeout = (
+    (((spec.spec as Node).properties as Record<string, Node>).registry as Node).properties as Record<string, Node>
+  ).timeoutSeconds as Node;
+  assert.deepEqual(
+    { minimum: timeout.minimum, exclusiveMinimum: timeout.exclusiveMinimum, maximum: timeout.maximum },
+    { minimum: 0, exclusiveMinimum: true, maximum: 25 },
+  );
 });
 
 test('one source of truth: every spec field of the JSON Schemas is in the CRD, with its constraints', () => {
-  const pairs: Array<[Node, Node]> = [[sourcePolicySchema, structuralSchema(KINDS[0]!)], [sourcePolicyExceptionSchema, structuralSchema(KINDS[1]!)]];
+  const pairs: Array<[Node, Node]> = [
+    [sourcePolicySchema, structuralSchema(KINDS[0]!)],
+    [sourcePolicyExceptionSchema, structuralSchema(KINDS[1]!)],
+  ];
   for (const [json, crd] of pairs) {
     const jsonSpec = (json.properties as Record<string, Node>).spec as Node;
     const crdSpec = (crd.properties as Record<string, Node>).spec as Node;
@@ -67,8 +80,12 @@ test('scope, names, status subresource and the generated YAML parses back to the
   assert.equal(exception!.metadata.name, 'sourcepolicyexceptions.pinwarden.dev');
   assert.equal(exception!.spec.scope, 'Namespaced');
   for (const { text } of renderAll().slice(0, 2)) {
-    const parsed = parse(text) as { spec: { versions: Array<{ subresources: unknown; schema: { openAPIV3Schema: Node } }> } };
+    const parsed = parse(text) as {
+      spec: { versions: Array<{ subresources: unknown; schema: { openAPIV3Schema: Node } }> };
+    };
     assert.deepEqual(parsed.spec.versions[0]!.subresources, { status: {} });
-    assert.ok(((parsed.spec.versions[0]!.schema.openAPIV3Schema.properties as Record<string, Node>).status as Node).properties);
+    assert.ok(
+      ((parsed.spec.versions[0]!.schema.openAPIV3Schema.properties as Record<string, Node>).status as Node).properties,
+    );
   }
 });

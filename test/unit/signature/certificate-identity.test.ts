@@ -14,7 +14,14 @@ before(async () => {
 });
 
 test('every SAN is read, in cosign order: DNS, email, IP, URI, Fulcio username otherName', async () => {
-  const leaf = await mintLeaf(ca, { extraSans: { email: 'ci@acme.example', dns: 'build.acme.example', ip: new Uint8Array([10, 0, 0, 7]), username: 'octocat' } });
+  const leaf = await mintLeaf(ca, {
+    extraSans: {
+      email: 'ci@acme.example',
+      dns: 'build.acme.example',
+      ip: new Uint8Array([10, 0, 0, 7]),
+      username: 'octocat',
+    },
+  });
   const facts = certificateFacts(leaf.certificateDer);
   assert.deepEqual(facts.subjects, ['build.acme.example', 'ci@acme.example', '10.0.0.7', TEST_SUBJECT, 'octocat']);
   assert.equal(facts.issuer, TEST_ISSUER);
@@ -22,8 +29,12 @@ test('every SAN is read, in cosign order: DNS, email, IP, URI, Fulcio username o
 });
 
 test('issuer comes from 57264.1.8, else from the legacy 57264.1.1', async () => {
-  const v1 = certificateFacts((await mintLeaf(ca, { issuer: 'https://legacy.example', issuerExtensions: ['v1'] })).certificateDer);
-  const v2 = certificateFacts((await mintLeaf(ca, { issuer: 'https://new.example', issuerExtensions: ['v2'] })).certificateDer);
+  const v1 = certificateFacts(
+    (await mintLeaf(ca, { issuer: 'https://legacy.example', issuerExtensions: ['v1'] })).certificateDer,
+  );
+  const v2 = certificateFacts(
+    (await mintLeaf(ca, { issuer: 'https://new.example', issuerExtensions: ['v2'] })).certificateDer,
+  );
   const none = certificateFacts((await mintLeaf(ca, { issuerExtensions: [] })).certificateDer);
   assert.deepEqual([v1.issuer, v2.issuer, none.issuer], ['https://legacy.example', 'https://new.example', undefined]);
 });
@@ -47,12 +58,26 @@ test('Go MatchString semantics: unanchored, RE2 syntax, no JS-only constructs', 
 });
 
 test('identities are OR-ed, the subject may match any SAN, an empty pattern constrains nothing', async () => {
-  const facts = certificateFacts((await mintLeaf(ca, { extraSans: { email: 'release-bot@acme.example' } })).certificateDer);
-  const policy = (issuer: string, subject: string) => identityPolicy([{ issuer: 'nope', subject: 'nope' }, { issuer, subject }]);
-  assert.doesNotThrow(() => assertIdentityAllowed(policy('^https://token\\.actions\\.githubusercontent\\.com$', '^release-bot@acme\\.example$'), facts));
+  const facts = certificateFacts(
+    (await mintLeaf(ca, { extraSans: { email: 'release-bot@acme.example' } })).certificateDer,
+  );
+  const policy = (issuer: string, subject: string) =>
+    identityPolicy([
+      { issuer: 'nope', subject: 'nope' },
+      { issuer, subject },
+    ]);
+  assert.doesNotThrow(() =>
+    assertIdentityAllowed(
+      policy('^https://token\\.actions\\.githubusercontent\\.com$', '^release-bot@acme\\.example$'),
+      facts,
+    ),
+  );
   assert.doesNotThrow(() => assertIdentityAllowed(policy('', '^release-bot@'), facts));
   assert.doesNotThrow(() => assertIdentityAllowed(policy('githubusercontent', ''), facts));
-  assert.throws(() => assertIdentityAllowed(policy('gitlab', ''), facts), /none of the expected identities matched .* with issuer https:\/\/token/);
+  assert.throws(
+    () => assertIdentityAllowed(policy('gitlab', ''), facts),
+    /none of the expected identities matched .* with issuer https:\/\/token/,
+  );
   assert.throws(() => identityPolicy([]), /no identities configured/);
   assert.doesNotThrow(() => assertIdentityAllowed(identityPolicy([], true), facts));
 });

@@ -17,7 +17,9 @@ const DEFAULT_IDENTITY =
 const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com';
 
 const counts = { verified: 0, expectedFailures: 0, unexpected: [] as string[] };
-const cases = readdirSync(SUITE).filter((name) => statSync(join(SUITE, name)).isDirectory()).sort();
+const cases = readdirSync(SUITE)
+  .filter((name) => statSync(join(SUITE, name)).isDirectory())
+  .sort();
 
 function optionalText(dir: string, file: string): string | undefined {
   const path = join(dir, file);
@@ -38,10 +40,17 @@ function verifyCase(dir: string): string {
         mode: 'keyless',
         trustRoot,
         identity: identityPolicy([
-          { issuer: exactly(optionalText(dir, 'issuer') ?? DEFAULT_ISSUER), subject: exactly(optionalText(dir, 'identity') ?? DEFAULT_IDENTITY) },
+          {
+            issuer: exactly(optionalText(dir, 'issuer') ?? DEFAULT_ISSUER),
+            subject: exactly(optionalText(dir, 'identity') ?? DEFAULT_IDENTITY),
+          },
         ]),
       };
-  const outcome = verifyBundleBytes(readFileSync(join(dir, 'bundle.sigstore.json')), { artifact: readFileSync(artifactPath) }, signer);
+  const outcome = verifyBundleBytes(
+    readFileSync(join(dir, 'bundle.sigstore.json')),
+    { artifact: readFileSync(artifactPath) },
+    signer,
+  );
   return outcome.mode === 'key' ? `key ${outcome.keyName}` : `${outcome.issuer} ${outcome.subjects.join(',')}`;
 }
 

@@ -8,8 +8,20 @@ import type { Repository } from '../../../src/oci/types.ts';
 import type { OciVerifyBlock, VerifySignatureOptions } from '../../../src/signature/index.ts';
 import { fixedTrustRootSource, parseTrustedRoot, verifyArtifactSignature } from '../../../src/signature/index.ts';
 import type { SigstoreFixture } from '../../helpers/sigstore-fixtures.ts';
-import { TEST_ISSUER, TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
-import { attachBundle, attachLegacy, dsseBundle, legacySignature, pushArtifact } from '../../helpers/sigstore-fixtures-sign.ts';
+import {
+  TEST_ISSUER,
+  TEST_SUBJECT,
+  createSigstoreFixture,
+  mintLeaf,
+  pemOfPublicKey,
+} from '../../helpers/sigstore-fixtures.ts';
+import {
+  attachBundle,
+  attachLegacy,
+  dsseBundle,
+  legacySignature,
+  pushArtifact,
+} from '../../helpers/sigstore-fixtures-sign.ts';
 import type { SignatureReason } from '../../../src/core/errors.ts';
 
 export const ANCHORED_IDENTITY = {
@@ -19,7 +31,10 @@ export const ANCHORED_IDENTITY = {
 export const KEYLESS: OciVerifyBlock = { provider: 'cosign', matchOIDCIdentity: [ANCHORED_IDENTITY] };
 export const KEYED: OciVerifyBlock = { provider: 'cosign', secretRef: { name: 'cosign-keys' } };
 
-export function optionsFor(fixture: SigstoreFixture, secrets: Record<string, Record<string, string>> = {}): VerifySignatureOptions {
+export function optionsFor(
+  fixture: SigstoreFixture,
+  secrets: Record<string, Record<string, string>> = {},
+): VerifySignatureOptions {
   return {
     call: { signal: AbortSignal.timeout(20_000) },
     trustRoots: fixedTrustRootSource(parseTrustedRoot(fixture.trustedRootBytes, 'test fixture root')),
@@ -32,10 +47,15 @@ export function optionsFor(fixture: SigstoreFixture, secrets: Record<string, Rec
 }
 
 /** The verification fails with `code` and, when given, the reason sub-code (or, for texts that are the point, a message pattern). */
-export async function expectCode(promise: Promise<unknown>, code: string, expected?: SignatureReason | RegExp): Promise<string> {
+export async function expectCode(
+  promise: Promise<unknown>,
+  code: string,
+  expected?: SignatureReason | RegExp,
+): Promise<string> {
   const error = await promise.then(
     () => assert.fail(`expected ${code}, but verification succeeded`),
-    (failure: unknown) => failure as { code?: string; subCode?: string; message: string; details?: { reasons?: unknown[] } },
+    (failure: unknown) =>
+      failure as { code?: string; subCode?: string; message: string; details?: { reasons?: unknown[] } },
   );
   assert.equal(error.code, code, error.message);
   if (typeof expected === 'string') assert.equal(error.subCode, expected, error.message);
@@ -53,7 +73,9 @@ export function signatureE2e(label: string, repository: () => Repository): void 
     const repo = repository();
     const artifact = await pushArtifact(repo, 'legacy-keyless');
     const leaf = await mintLeaf(fixture.ca);
-    await attachLegacy(repo, artifact, [legacySignature(leaf, repo.name, artifact.digest, { rekor: fixture.rekor, logIndex: 77 })]);
+    await attachLegacy(repo, artifact, [
+      legacySignature(leaf, repo.name, artifact.digest, { rekor: fixture.rekor, logIndex: 77 }),
+    ]);
     const verified = await verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture));
     assert.equal(verified.kind, 'legacy');
     assert.equal(verified.mode, 'keyless');
@@ -67,7 +89,11 @@ export function signatureE2e(label: string, repository: () => Repository): void 
     const repo = repository();
     const artifact = await pushArtifact(repo, 'bundle-keyless');
     const leaf = await mintLeaf(fixture.ca);
-    const referrer = await attachBundle(repo, artifact, dsseBundle(leaf, artifact.digest, { rekor: fixture.rekor, logIndex: 78 }));
+    const referrer = await attachBundle(
+      repo,
+      artifact,
+      dsseBundle(leaf, artifact.digest, { rekor: fixture.rekor, logIndex: 78 }),
+    );
     const verified = await verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture));
     assert.equal(verified.kind, 'bundle');
     assert.equal(verified.source, referrer.digest);
@@ -79,15 +105,34 @@ export function signatureE2e(label: string, repository: () => Repository): void 
     const repo = repository();
     const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const other = generateKeyPairSync('ed25519');
-    const secrets = { 'cosign-keys': { 'other.pub': pemOfPublicKey(other.publicKey), 'cosign.pub': pemOfPublicKey(keys.publicKey), 'README': 'not a key' } };
+    const secrets = {
+      'cosign-keys': {
+        'other.pub': pemOfPublicKey(other.publicKey),
+        'cosign.pub': pemOfPublicKey(keys.publicKey),
+        README: 'not a key',
+      },
+    };
     const legacyArtifact = await pushArtifact(repo, 'legacy-key');
     await attachLegacy(repo, legacyArtifact, [legacySignature(keys, repo.name, legacyArtifact.digest)]);
     const legacy = await verifyArtifactSignature(repo, legacyArtifact, KEYED, optionsFor(fixture, secrets));
-    assert.deepEqual([legacy.kind, legacy.mode, legacy.keyName, legacy.logIndex], ['legacy', 'key', 'cosign.pub', undefined]);
+    assert.deepEqual(
+      [legacy.kind, legacy.mode, legacy.keyName, legacy.logIndex],
+      ['legacy', 'key', 'cosign.pub', undefined],
+    );
     const bundleArtifact = await pushArtifact(repo, 'bundle-key');
-    await attachBundle(repo, bundleArtifact, dsseBundle(keys, bundleArtifact.digest, { rekor: fixture.rekor, logIndex: 90 }));
-    const bundle = await verifyArtifactSignature(repo, bundleArtifact, KEYED, { ...optionsFor(fixture, secrets), requireTlog: true });
-    assert.deepEqual([bundle.kind, bundle.mode, bundle.keyName, bundle.logIndex], ['bundle', 'key', 'cosign.pub', '90']);
+    await attachBundle(
+      repo,
+      bundleArtifact,
+      dsseBundle(keys, bundleArtifact.digest, { rekor: fixture.rekor, logIndex: 90 }),
+    );
+    const bundle = await verifyArtifactSignature(repo, bundleArtifact, KEYED, {
+      ...optionsFor(fixture, secrets),
+      requireTlog: true,
+    });
+    assert.deepEqual(
+      [bundle.kind, bundle.mode, bundle.keyName, bundle.logIndex],
+      ['bundle', 'key', 'cosign.pub', '90'],
+    );
   });
 
   test(`${label}: key-based signature without a tlog entry passes by default and fails when the tlog is required`, async () => {
@@ -97,21 +142,35 @@ export function signatureE2e(label: string, repository: () => Repository): void 
     const artifact = await pushArtifact(repo, 'key-no-tlog');
     await attachBundle(repo, artifact, dsseBundle(keys, artifact.digest));
     await verifyArtifactSignature(repo, artifact, KEYED, optionsFor(fixture, secrets));
-    await expectCode(verifyArtifactSignature(repo, artifact, KEYED, { ...optionsFor(fixture, secrets), requireTlog: true }), 'PW_SIGNATURE_INVALID', /expected 1 tlog entries|timestamps/);
+    await expectCode(
+      verifyArtifactSignature(repo, artifact, KEYED, { ...optionsFor(fixture, secrets), requireTlog: true }),
+      'PW_SIGNATURE_INVALID',
+      /expected 1 tlog entries|timestamps/,
+    );
   });
 
   test(`${label}: an unsigned artifact fails with PW_SIGNATURE_NOT_FOUND`, async () => {
     const repo = repository();
     const artifact = await pushArtifact(repo, 'unsigned');
-    await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_SIGNATURE_NOT_FOUND', /no signatures found/);
+    await expectCode(
+      verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)),
+      'PW_SIGNATURE_NOT_FOUND',
+      /no signatures found/,
+    );
   });
 
   test(`${label}: a signature of another identity fails with PW_IDENTITY_MISMATCH naming the certificate`, async () => {
     const repo = repository();
     const artifact = await pushArtifact(repo, 'other-identity');
-    const leaf = await mintLeaf(fixture.ca, { subject: 'https://github.com/evil/app/.github/workflows/release.yml@refs/tags/v1' });
+    const leaf = await mintLeaf(fixture.ca, {
+      subject: 'https://github.com/evil/app/.github/workflows/release.yml@refs/tags/v1',
+    });
     await attachLegacy(repo, artifact, [legacySignature(leaf, repo.name, artifact.digest, { rekor: fixture.rekor })]);
-    await expectCode(verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)), 'PW_IDENTITY_MISMATCH', /github\.com\/evil\/app/);
+    await expectCode(
+      verifyArtifactSignature(repo, artifact, KEYLESS, optionsFor(fixture)),
+      'PW_IDENTITY_MISMATCH',
+      /github\.com\/evil\/app/,
+    );
   });
 
   test(`${label}: signatures made for another artifact fail with PW_DIGEST_MISMATCH (legacy copied, bundle re-attached)`, async () => {
@@ -121,6 +180,10 @@ export function signatureE2e(label: string, repository: () => Repository): void 
     const leaf = await mintLeaf(fixture.ca);
     await attachLegacy(repo, target, [legacySignature(leaf, repo.name, signed.digest, { rekor: fixture.rekor })]);
     await attachBundle(repo, target, dsseBundle(leaf, signed.digest, { rekor: fixture.rekor }));
-    await expectCode(verifyArtifactSignature(repo, target, KEYLESS, optionsFor(fixture)), 'PW_DIGEST_MISMATCH', new RegExp(signed.digest));
+    await expectCode(
+      verifyArtifactSignature(repo, target, KEYLESS, optionsFor(fixture)),
+      'PW_DIGEST_MISMATCH',
+      new RegExp(signed.digest),
+    );
   });
 }

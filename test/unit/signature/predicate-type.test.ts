@@ -15,20 +15,37 @@ test('the cosign sign predicate is a signature', () => {
 });
 
 test('any other predicate is an attestation, named (cut) in the reason', () => {
-  for (const type of [SLSA_PROVENANCE_PREDICATE, 'https://cosign.sigstore.dev/attestation/vuln/v1', 'https://sigstore.dev/cosign/sign/v2', `${COSIGN_SIGN_PREDICATE} `, '']) {
-    assert.throws(() => assertCosignSignatureStatement(bundleWith(type)), (error: { code?: string; message: string }) => {
-      assert.equal(error.code, 'PW_SIGNATURE_INVALID');
-      assert.match(error.message, /is an attestation \(predicate type ".*"\), not a cosign signature/);
-      return true;
-    }, JSON.stringify(type));
+  for (const type of [
+    SLSA_PROVENANCE_PREDICATE,
+    'https://cosign.sigstore.dev/attestation/vuln/v1',
+    'https://sigstore.dev/cosign/sign/v2',
+    `${COSIGN_SIGN_PREDICATE} `,
+    '',
+  ]) {
+    assert.throws(
+      () => assertCosignSignatureStatement(bundleWith(type)),
+      (error: { code?: string; message: string }) => {
+        assert.equal(error.code, 'PW_SIGNATURE_INVALID');
+        assert.match(error.message, /is an attestation \(predicate type ".*"\), not a cosign signature/);
+        return true;
+      },
+      JSON.stringify(type),
+    );
   }
   const long = bundleWith(`https://example.com/${'x'.repeat(5000)}`);
-  assert.throws(() => assertCosignSignatureStatement(long), (error: Error) => error.message.length < 300);
+  assert.throws(
+    () => assertCosignSignatureStatement(long),
+    (error: Error) => error.message.length < 300,
+  );
 });
 
 test('a statement without predicateType, or not JSON, is not a signature', () => {
-  const bundle = bundleWith(COSIGN_SIGN_PREDICATE) as ReturnType<typeof parseBundle> & { content: { $case: 'dsseEnvelope'; dsseEnvelope: { payload: Buffer } } };
-  bundle.content.dsseEnvelope.payload = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [] }));
+  const bundle = bundleWith(COSIGN_SIGN_PREDICATE) as ReturnType<typeof parseBundle> & {
+    content: { $case: 'dsseEnvelope'; dsseEnvelope: { payload: Buffer } };
+  };
+  bundle.content.dsseEnvelope.payload = Buffer.from(
+    JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [] }),
+  );
   assert.throws(() => assertCosignSignatureStatement(bundle), /predicate type none/);
   bundle.content.dsseEnvelope.payload = Buffer.from('not json');
   assert.throws(() => assertCosignSignatureStatement(bundle), /not a JSON in-toto statement/);

@@ -30,16 +30,49 @@ test('parseGoDuration: the apiserver timeout query', () => {
   assert.equal(parseGoDuration('1m0s'), 60_000);
   assert.equal(parseGoDuration('1.5s'), 1500);
   assert.equal(parseGoDuration('250ms'), 250);
-  for (const bad of [undefined, '', '10', 'ten', '-1s', '0s']) assert.equal(parseGoDuration(bad), undefined, String(bad));
+  for (const bad of [undefined, '', '10', 'ten', '-1s', '0s'])
+    assert.equal(parseGoDuration(bad), undefined, String(bad));
 });
 
 test('decodeReview: strict envelope, tolerant content', () => {
-  const request = decodeReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'UPDATE', namespace: 'n', dryRun: true, object: { a: 1 }, oldObject: null, userInfo: { username: 'me' }, extra: 'ignored' } });
-  assert.deepEqual(request, { uid: 'u', operation: 'UPDATE', namespace: 'n', dryRun: true, object: { a: 1 }, user: 'me' });
-  const odd = decodeReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 7, dryRun: 'yes', namespace: ['x'] } });
+  const request = decodeReview({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'u',
+      operation: 'UPDATE',
+      namespace: 'n',
+      dryRun: true,
+      object: { a: 1 },
+      oldObject: null,
+      userInfo: { username: 'me' },
+      extra: 'ignored',
+    },
+  });
+  assert.deepEqual(request, {
+    uid: 'u',
+    operation: 'UPDATE',
+    namespace: 'n',
+    dryRun: true,
+    object: { a: 1 },
+    user: 'me',
+  });
+  const odd = decodeReview({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u', operation: 7, dryRun: 'yes', namespace: ['x'] },
+  });
   assert.deepEqual(odd, { uid: 'u', operation: '', dryRun: false, object: null });
-  for (const bad of [null, [], 'x', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: '' } }]) {
-    assert.throws(() => decodeReview(bad), (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REVIEW_MALFORMED');
+  for (const bad of [
+    null,
+    [],
+    'x',
+    { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: '' } },
+  ]) {
+    assert.throws(
+      () => decodeReview(bad),
+      (error: unknown) => error instanceof PinwardenError && error.code === 'PW_REVIEW_MALFORMED',
+    );
   }
 });
 
@@ -52,7 +85,15 @@ test('logger: authorization headers, tokens, passwords and Secret data are redac
     },
   });
   const logger = createLogger({ destination });
-  logger.info({ headers: { authorization: 'Bearer top-secret-1' }, auth: { password: 'top-secret-2', token: 'top-secret-3' }, secret: { data: { '.dockerconfigjson': 'top-secret-4' } }, object: 'apps/a' }, 'hello');
+  logger.info(
+    {
+      headers: { authorization: 'Bearer top-secret-1' },
+      auth: { password: 'top-secret-2', token: 'top-secret-3' },
+      secret: { data: { '.dockerconfigjson': 'top-secret-4' } },
+      object: 'apps/a',
+    },
+    'hello',
+  );
   const text = lines.join('');
   assert.ok(!/top-secret/.test(text), text);
   assert.match(text, /apps\/a/);

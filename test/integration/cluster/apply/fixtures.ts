@@ -12,10 +12,23 @@ export const WIDGET_CRD: KubeObject = {
     group: 'test.pinwarden.dev',
     scope: 'Namespaced',
     names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
-    versions: [{
-      name: 'v1', served: true, storage: true, subresources: { status: {} },
-      schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
-    }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
+          },
+        },
+      },
+    ],
   },
 };
 
@@ -32,14 +45,26 @@ export async function live(cp: ControlPlane, args: string[]): Promise<Loose> {
 }
 
 export function managers(object: Loose): string[] {
-  return (object?.metadata?.managedFields ?? []).map((entry: Loose) => `${entry.manager}/${entry.operation}${entry.subresource ? `/${entry.subresource}` : ''}`).sort();
+  return (object?.metadata?.managedFields ?? [])
+    .map((entry: Loose) => `${entry.manager}/${entry.operation}${entry.subresource ? `/${entry.subresource}` : ''}`)
+    .sort();
 }
 
-export function configMap(namespace: string | undefined, name: string, data: Record<string, string>, extra: { labels?: Record<string, string>; annotations?: Record<string, string>; immutable?: boolean } = {}): KubeObject {
+export function configMap(
+  namespace: string | undefined,
+  name: string,
+  data: Record<string, string>,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; immutable?: boolean } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...(extra.labels ? { labels: extra.labels } : {}), ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+    metadata: {
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(extra.labels ? { labels: extra.labels } : {}),
+      ...(extra.annotations ? { annotations: extra.annotations } : {}),
+    },
     data,
     ...(extra.immutable === undefined ? {} : { immutable: extra.immutable }),
   };

@@ -16,7 +16,11 @@ import { createKubeApi, createKubeSecretReader, objectPath, RESOURCES } from '..
 import type { KubeApi } from '../../../../src/kube/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../../../../src/flows/index.ts';
 import { createArtifactStore, createOciRepositoryController, flowPuller } from '../../../../src/controller/index.ts';
-import { createControllerManager, createEventRecorder, createStatusWriter } from '../../../../src/controller/runtime/index.ts';
+import {
+  createControllerManager,
+  createEventRecorder,
+  createStatusWriter,
+} from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
@@ -37,13 +41,22 @@ const statusWrites: Array<{ at: number; answered: number }> = [];
 
 function forward(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
   const target = new URL(cp.url);
-  const upstream = httpsRequest({
-    hostname: target.hostname, port: target.port, path: request.url, method: request.method,
-    headers: { ...request.headers, host: target.host }, ca: cp.ca.certPem, cert: cp.admin.certPem, key: cp.admin.keyPem,
-  }, (answer) => {
-    response.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(response);
-  });
+  const upstream = httpsRequest(
+    {
+      hostname: target.hostname,
+      port: target.port,
+      path: request.url,
+      method: request.method,
+      headers: { ...request.headers, host: target.host },
+      ca: cp.ca.certPem,
+      cert: cp.admin.certPem,
+      key: cp.admin.keyPem,
+    },
+    (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    },
+  );
   upstream.on('error', () => response.destroy());
   response.on('close', () => upstream.destroy());
   upstream.end(body);
@@ -54,25 +67,42 @@ before(async () => {
   direct = createKubeApi({ config: cp.kubeConfig() });
   proxy = createServer((request, response) => {
     const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => {
-      const isStatusWrite = request.method === 'PATCH' && (request.url ?? '').split('?')[0]!.endsWith('/status');
-      if (isStatusWrite) {
-        const fault = faults.shift();
-        statusWrites.push({ at: Date.now(), answered: fault?.status ?? 200 });
-        if (fault) {
-          const reason = fault.status === 429 ? 'TooManyRequests' : fault.status === 409 ? 'Conflict' : 'InternalError';
-          response.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) });
-          response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code: fault.status, message: `injected ${fault.status}` }));
-          return;
+    request
+      .on('data', (chunk: Buffer) => chunks.push(chunk))
+      .on('end', () => {
+        const isStatusWrite = request.method === 'PATCH' && (request.url ?? '').split('?')[0]!.endsWith('/status');
+        if (isStatusWrite) {
+          const fault = faults.shift();
+          statusWrites.push({ at: Date.now(), answered: fault?.status ?? 200 });
+          if (fault) {
+            const reason =
+              fault.status === 429 ? 'TooManyRequests' : fault.status === 409 ? 'Conflict' : 'InternalError';
+            response.writeHead(fault.status, {
+              'content-type': 'application/json',
+              ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+            });
+            response.end(
+              JSON.stringify({
+                kind: 'Status',
+                apiVersion: 'v1',
+                status: 'Failure',
+                reason,
+                code: fault.status,
+                message: `injected ${fault.status}`,
+              }),
+            );
+            return;
+          }
         }
-      }
-      forward(request, response, Buffer.concat(chunks));
-    });
+        forward(request, response, Buffer.concat(chunks));
+      });
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const config = new KubeConfig();
   config.loadFromOptions({
-    clusters: [{ name: 'proxy', server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    clusters: [
+      { name: 'proxy', server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, skipTLSVerify: true },
+    ],
     users: [{ name: 'anonymous' }],
     contexts: [{ name: 'proxy', cluster: 'proxy', user: 'anonymous' }],
     currentContext: 'proxy',
@@ -87,7 +117,11 @@ before(async () => {
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
-    store, pins, verifier: createAdmissionVerifier({ pins, secrets }), pull: flowPuller, policy: () => policy,
+    store,
+    pins,
+    verifier: createAdmissionVerifier({ pins, secrets }),
+    pull: flowPuller,
+    policy: () => policy,
   });
   manager = createControllerManager({ api, controllers: [oci], workers: 2, backoff: { baseMs: 300, maxMs: 5000 } });
   manager.start();
@@ -103,22 +137,46 @@ after(async () => {
 
 test('429 with Retry-After, 500 and 409 on status writes: backoff, retry, then Ready', async () => {
   await cp.kubectlOk(['create', 'namespace', 'faults']);
-  await cp.kubectlOk(['-n', 'faults', 'create', 'secret', 'generic', 'cosign-pub', `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`]);
+  await cp.kubectlOk([
+    '-n',
+    'faults',
+    'create',
+    'secret',
+    'generic',
+    'cosign-pub',
+    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
+  ]);
   await pushSigned(registry.host, 'apps/faults', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
   // 409 is retried inside the status writer (re-read, merge again); 429 and 500 fail the reconcile and requeue it.
   faults.push({ status: 429, retryAfter: '2' }, { status: 500 }, { status: 500 }, { status: 409 });
-  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepositoryYaml(registry.host, 'faults', 'app', 'apps/faults', { tag: 'v1' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: ociRepositoryYaml(registry.host, 'faults', 'app', 'apps/faults', { tag: 'v1' }),
+  });
   const end = Date.now() + 40_000;
   let ready = false;
   while (!ready && Date.now() < end) {
-    const object = await direct.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({ method: 'GET', path: objectPath(RESOURCES.ociRepository, 'faults', 'app') });
-    ready = object.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') === true;
+    const object = await direct.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
+      method: 'GET',
+      path: objectPath(RESOURCES.ociRepository, 'faults', 'app'),
+    });
+    ready =
+      object.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ===
+      true;
     if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.ok(ready, 'converged to Ready');
-  assert.deepEqual(statusWrites.slice(0, 5).map((write) => write.answered), [429, 500, 500, 409, 200]);
+  assert.deepEqual(
+    statusWrites.slice(0, 5).map((write) => write.answered),
+    [429, 500, 500, 409, 200],
+  );
   const gaps = statusWrites.slice(1, 4).map((write, index) => write.at - statusWrites[index]!.at);
   assert.ok(gaps[0]! >= 1900, `Retry-After: 2 honoured (waited ${gaps[0]} ms)`);
-  assert.ok(gaps[2]! > gaps[1]! * 1.5 || gaps[2]! >= 1000, `exponential backoff between the 500s (${gaps[1]} ms, then ${gaps[2]} ms)`);
-  assert.ok(statusWrites[4]!.at - statusWrites[3]!.at < 1000, 'the 409 was retried at once after re-reading the object');
+  assert.ok(
+    gaps[2]! > gaps[1]! * 1.5 || gaps[2]! >= 1000,
+    `exponential backoff between the 500s (${gaps[1]} ms, then ${gaps[2]} ms)`,
+  );
+  assert.ok(
+    statusWrites[4]!.at - statusWrites[3]!.at < 1000,
+    'the 409 was retried at once after re-reading the object',
+  );
 });

@@ -36,8 +36,20 @@ before(async () => {
   api = createKubeApi({ config: cp.kubeConfig() });
   dir = mkdtempSync(join(tmpdir(), 'pw-e2e-'));
   await cp.kubectlOk(['create', 'namespace', NS]);
-  await cp.kubectlOk(['-n', NS, 'create', 'secret', 'generic', 'cosign-pub', `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`]);
-  controller = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy: controllerPolicy(registry.host), args: ['--no-leader-elect'] });
+  await cp.kubectlOk([
+    '-n',
+    NS,
+    'create',
+    'secret',
+    'generic',
+    'cosign-pub',
+    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
+  ]);
+  controller = await startControllerProcess({
+    kubeconfig: cp.adminKubeconfig,
+    policy: controllerPolicy(registry.host),
+    args: ['--no-leader-elect'],
+  });
 });
 after(async () => {
   await controller?.kill();
@@ -47,11 +59,23 @@ after(async () => {
 
 let pushes = 0;
 /** `pinwarden push` of `files` to apps/shop:v1, then a signature by `signer`; returns the digest. */
-async function publish(files: Record<string, string>, signer: { privateKey: KeyObject; publicKey: KeyObject } = PLATFORM_KEY): Promise<string> {
+async function publish(
+  files: Record<string, string>,
+  signer: { privateKey: KeyObject; publicKey: KeyObject } = PLATFORM_KEY,
+): Promise<string> {
   const source = join(dir, `src-${++pushes}`);
   mkdirSync(source);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
-  const run = await runBuiltCli(['push', source, `oci://${registry.host}/apps/shop:v1`, '--source', 'https://github.com/acme/shop', '--revision', `main@sha1:${String(pushes).repeat(40)}`, '--insecure']);
+  const run = await runBuiltCli([
+    'push',
+    source,
+    `oci://${registry.host}/apps/shop:v1`,
+    '--source',
+    'https://github.com/acme/shop',
+    '--revision',
+    `main@sha1:${String(pushes).repeat(40)}`,
+    '--insecure',
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const digest = /sha256:[a-f0-9]{64}/.exec(run.stdout)?.[0];
   assert.ok(digest, run.stdout);
@@ -61,9 +85,11 @@ async function publish(files: Record<string, string>, signer: { privateKey: KeyO
   return digest;
 }
 
-const configMap = (name: string, value: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  value: "${value}"\n`;
+const configMap = (name: string, value: string): string =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  value: "${value}"\n`;
 
-async function get(resource: Parameters<typeof objectPath>[0], namespace: string, name: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- fields asserted one by one
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fields asserted one by one
+async function get(resource: Parameters<typeof objectPath>[0], namespace: string, name: string): Promise<any> {
   return api.request({ method: 'GET', path: objectPath(resource, namespace, name) });
 }
 const CONFIGMAPS = { group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' };
@@ -81,28 +107,73 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 test('1. push, create the OCIRepository and the Kustomization: the objects appear, owned by field manager pinwarden', async () => {
   const digest = await publish({ 'web.yaml': configMap('web', 'one'), 'db.yaml': configMap('db', 'one') });
   await cp.kubectlOk(['apply', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-      { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'shop', namespace: NS }, spec: { url: `oci://${registry.host}/apps/shop`, interval: '2s', insecure: true, ref: { tag: 'v1' }, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } } },
-      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'shop', namespace: NS }, spec: { interval: '10m', prune: true, targetNamespace: NS, sourceRef: { kind: 'OCIRepository', name: 'shop' } } },
-    ] }),
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'source.toolkit.fluxcd.io/v1',
+          kind: 'OCIRepository',
+          metadata: { name: 'shop', namespace: NS },
+          spec: {
+            url: `oci://${registry.host}/apps/shop`,
+            interval: '2s',
+            insecure: true,
+            ref: { tag: 'v1' },
+            verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+          },
+        },
+        {
+          apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+          kind: 'Kustomization',
+          metadata: { name: 'shop', namespace: NS },
+          spec: {
+            interval: '10m',
+            prune: true,
+            targetNamespace: NS,
+            sourceRef: { kind: 'OCIRepository', name: 'shop' },
+          },
+        },
+      ],
+    }),
   });
   const web = await until('web applied', () => get(CONFIGMAPS, NS, 'web'));
   assert.equal(web.data.value, 'one');
-  assert.ok(web.metadata.managedFields.some((entry: { manager: string; operation: string }) => entry.manager === 'pinwarden' && entry.operation === 'Apply'), 'applied by field manager pinwarden');
+  assert.ok(
+    web.metadata.managedFields.some(
+      (entry: { manager: string; operation: string }) => entry.manager === 'pinwarden' && entry.operation === 'Apply',
+    ),
+    'applied by field manager pinwarden',
+  );
   assert.equal(web.metadata.labels['kustomize.toolkit.fluxcd.io/name'], 'shop');
   assert.equal(web.metadata.labels['kustomize.toolkit.fluxcd.io/namespace'], NS);
-  const ks = await until('Kustomization Ready', async () => { const object = await get(RESOURCES.kustomization, NS, 'shop'); return object.status?.lastAppliedRevision === `v1@${digest}` && object; });
-  assert.deepEqual(ks.status.inventory.entries.map((entry: { id: string }) => entry.id).sort(), [`${NS}_db__ConfigMap`, `${NS}_web__ConfigMap`]);
-  assert.equal(ks.status.conditions.find((condition: { type: string }) => condition.type === 'Ready')?.message, `Applied revision: v1@${digest}`);
+  const ks = await until('Kustomization Ready', async () => {
+    const object = await get(RESOURCES.kustomization, NS, 'shop');
+    return object.status?.lastAppliedRevision === `v1@${digest}` && object;
+  });
+  assert.deepEqual(ks.status.inventory.entries.map((entry: { id: string }) => entry.id).sort(), [
+    `${NS}_db__ConfigMap`,
+    `${NS}_web__ConfigMap`,
+  ]);
+  assert.equal(
+    ks.status.conditions.find((condition: { type: string }) => condition.type === 'Ready')?.message,
+    `Applied revision: v1@${digest}`,
+  );
 });
 
 test('2. a new digest: objects updated, the removed one pruned, the inventory and revisions move', async () => {
   const digest = await publish({ 'web.yaml': configMap('web', 'two'), 'cache.yaml': configMap('cache', 'two') });
-  const ks = await until('the new revision applied', async () => { const object = await get(RESOURCES.kustomization, NS, 'shop'); return object.status?.lastAppliedRevision === `v1@${digest}` && object; });
+  const ks = await until('the new revision applied', async () => {
+    const object = await get(RESOURCES.kustomization, NS, 'shop');
+    return object.status?.lastAppliedRevision === `v1@${digest}` && object;
+  });
   assert.equal((await get(CONFIGMAPS, NS, 'web')).data.value, 'two');
   assert.equal((await get(CONFIGMAPS, NS, 'cache')).data.value, 'two');
   assert.equal(kubeStatusOf(await get(CONFIGMAPS, NS, 'db').catch((error: unknown) => error)), 404, 'db pruned');
-  assert.deepEqual(ks.status.inventory.entries.map((entry: { id: string }) => entry.id).sort(), [`${NS}_cache__ConfigMap`, `${NS}_web__ConfigMap`]);
+  assert.deepEqual(ks.status.inventory.entries.map((entry: { id: string }) => entry.id).sort(), [
+    `${NS}_cache__ConfigMap`,
+    `${NS}_web__ConfigMap`,
+  ]);
   const source = await get(RESOURCES.ociRepository, NS, 'shop');
   assert.equal(source.status.artifact.revision, `v1@${digest}`);
 });
@@ -110,10 +181,18 @@ test('2. a new digest: objects updated, the removed one pruned, the inventory an
 test('3. a new digest with a bad signature: nothing applied, the previous revision stays, the status says why', async () => {
   const before = await get(RESOURCES.kustomization, NS, 'shop');
   const intruder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const bad = await publish({ 'web.yaml': configMap('web', 'evil'), 'cache.yaml': configMap('cache', 'evil') }, intruder);
+  const bad = await publish(
+    { 'web.yaml': configMap('web', 'evil'), 'cache.yaml': configMap('cache', 'evil') },
+    intruder,
+  );
   const source = await until('SourceVerified=False', async () => {
     const object = await get(RESOURCES.ociRepository, NS, 'shop');
-    return object.status?.conditions?.some((condition: { type: string; status: string }) => condition.type === 'SourceVerified' && condition.status === 'False') && object;
+    return (
+      object.status?.conditions?.some(
+        (condition: { type: string; status: string }) =>
+          condition.type === 'SourceVerified' && condition.status === 'False',
+      ) && object
+    );
   });
   const ready = source.status.conditions.find((condition: { type: string }) => condition.type === 'Ready');
   assert.equal(ready.status, 'False');

@@ -16,7 +16,13 @@ before(async () => {
 });
 after(() => cp?.stop());
 
-const CONFIGMAPS: ResourceType = { group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' };
+const CONFIGMAPS: ResourceType = {
+  group: '',
+  version: 'v1',
+  resource: 'configmaps',
+  namespaced: true,
+  kind: 'ConfigMap',
+};
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -29,9 +35,17 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20
 }
 
 async function compactEtcd(): Promise<void> {
-  const status = await fetch(`${cp.etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }), signal: AbortSignal.timeout(10_000) });
+  const status = await fetch(`${cp.etcdUrl}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({ key: Buffer.from('/').toString('base64') }),
+    signal: AbortSignal.timeout(10_000),
+  });
   const revision = ((await status.json()) as { header: { revision: string } }).header.revision;
-  const compacted = await fetch(`${cp.etcdUrl}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision, physical: true }), signal: AbortSignal.timeout(10_000) });
+  const compacted = await fetch(`${cp.etcdUrl}/v3/kv/compaction`, {
+    method: 'POST',
+    body: JSON.stringify({ revision, physical: true }),
+    signal: AbortSignal.timeout(10_000),
+  });
   assert.equal(compacted.status, 200, await compacted.text());
 }
 
@@ -39,7 +53,10 @@ test('a compacted resourceVersion: the watch gets 410 Gone, the informer lists a
   await cp.kubectlOk(['create', 'namespace', 'gone']);
   await cp.kubectlOk(['-n', 'gone', 'create', 'configmap', 'kept', '--from-literal=a=1']);
   await cp.kubectlOk(['-n', 'gone', 'create', 'configmap', 'removed', '--from-literal=a=1']);
-  const list = await api.request<{ metadata: { resourceVersion: string } }>({ method: 'GET', path: '/api/v1/namespaces/gone/configmaps' });
+  const list = await api.request<{ metadata: { resourceVersion: string } }>({
+    method: 'GET',
+    path: '/api/v1/namespaces/gone/configmaps',
+  });
   const staleRv = list.metadata.resourceVersion;
   // While "no one watches": one object deleted, one added, then history compacted past the stale version.
   await cp.kubectlOk(['-n', 'gone', 'delete', 'configmap', 'removed']);
@@ -54,7 +71,14 @@ test('a compacted resourceVersion: the watch gets 410 Gone, the informer lists a
       const answer = await api.request<Record<string, unknown>>(call);
       if (firstList && call.method === 'GET') {
         firstList = false;
-        return { ...answer, items: [{ metadata: { name: 'kept', namespace: 'gone', resourceVersion: 'old' } }, { metadata: { name: 'removed', namespace: 'gone', resourceVersion: 'old' } }], metadata: { resourceVersion: staleRv } } as never;
+        return {
+          ...answer,
+          items: [
+            { metadata: { name: 'kept', namespace: 'gone', resourceVersion: 'old' } },
+            { metadata: { name: 'removed', namespace: 'gone', resourceVersion: 'old' } },
+          ],
+          metadata: { resourceVersion: staleRv },
+        } as never;
       }
       return answer as never;
     },
@@ -62,14 +86,29 @@ test('a compacted resourceVersion: the watch gets 410 Gone, the informer lists a
   };
   const lists: string[] = [];
   const events: InformerEvent[] = [];
-  const informer = createInformer({ api: staleApi, resource: CONFIGMAPS, namespace: 'gone', onEvent: (event) => events.push(event), onList: (reason) => lists.push(reason) });
+  const informer = createInformer({
+    api: staleApi,
+    resource: CONFIGMAPS,
+    namespace: 'gone',
+    onEvent: (event) => events.push(event),
+    onList: (reason) => lists.push(reason),
+  });
   informer.start();
   try {
     await until('the re-list after 410', () => (lists.length >= 2 ? true : undefined));
     await until('the difference', () => events.find((event) => event.type === 'DELETED'));
     assert.deepEqual(lists.slice(0, 2), ['initial', 'gone']);
-    assert.deepEqual(events.map((event) => `${event.type} ${event.object.metadata.name}`).sort(), ['ADDED added', 'ADDED kept', 'ADDED removed', 'DELETED removed', 'MODIFIED kept'].sort());
-    assert.deepEqual(informer.list().map((object) => object.metadata.name).sort(), ['added', 'kept']);
+    assert.deepEqual(
+      events.map((event) => `${event.type} ${event.object.metadata.name}`).sort(),
+      ['ADDED added', 'ADDED kept', 'ADDED removed', 'DELETED removed', 'MODIFIED kept'].sort(),
+    );
+    assert.deepEqual(
+      informer
+        .list()
+        .map((object) => object.metadata.name)
+        .sort(),
+      ['added', 'kept'],
+    );
     await cp.kubectlOk(['-n', 'gone', 'create', 'configmap', 'later', '--from-literal=a=1']);
     await until('the watch after the re-list', () => informer.get('gone', 'later'));
   } finally {

@@ -18,7 +18,11 @@ import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../..
 import { createArtifactStore, createOciRepositoryController } from '../../../../src/controller/index.ts';
 import type { ArtifactStore } from '../../../../src/controller/index.ts';
 import { flowPuller } from '../../../../src/controller/source/pull.ts';
-import { createControllerManager, createEventRecorder, createStatusWriter } from '../../../../src/controller/runtime/index.ts';
+import {
+  createControllerManager,
+  createEventRecorder,
+  createStatusWriter,
+} from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
@@ -42,7 +46,8 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pw-ctrl-'));
   store = createArtifactStore({ root: join(dir, 'store') });
   await store.open();
-  const policy = loadPolicy(`apiVersion: pinwarden.dev/v1alpha1
+  const policy = loadPolicy(
+    `apiVersion: pinwarden.dev/v1alpha1
 kind: SourcePolicy
 metadata: {name: controller-test}
 spec:
@@ -54,9 +59,15 @@ spec:
     allowedRegistries: ["oci://${registry.host}/"]
     allowInsecure: true
   registry: {timeoutSeconds: 5, allowNetworks: ["127.0.0.0/8"]}
-`, 'controller-test.yaml');
+`,
+    'controller-test.yaml',
+  );
   const secrets = createKubeSecretReader({ kubeconfig: cp.adminKubeconfig });
-  const pins = createPinResolver({ access: clusterAccess(secrets), verifyOnResolve: false, repositoryOptions: { retry: { attempts: 1 } } as never });
+  const pins = createPinResolver({
+    access: clusterAccess(secrets),
+    verifyOnResolve: false,
+    repositoryOptions: { retry: { attempts: 1 } } as never,
+  });
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
@@ -80,15 +91,32 @@ let counter = 0;
 async function namespace(): Promise<string> {
   const name = `oci-${++counter}`;
   await cp.kubectlOk(['create', 'namespace', name]);
-  await cp.kubectlOk(['-n', name, 'create', 'secret', 'generic', 'cosign-pub', `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`]);
+  await cp.kubectlOk([
+    '-n',
+    name,
+    'create',
+    'secret',
+    'generic',
+    'cosign-pub',
+    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
+  ]);
   return name;
 }
 
-async function push(repo: string, tag: string, files: Record<string, string>, signer = PLATFORM_KEY): Promise<Descriptor> {
+async function push(
+  repo: string,
+  tag: string,
+  files: Record<string, string>,
+  signer = PLATFORM_KEY,
+): Promise<Descriptor> {
   const source = mkdtempSync(join(dir, 'src-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(source, name), content);
   const repository = HttpRepository.fromUrl(`oci://${registry.host}/${repo}`, { insecure: true });
-  const packed = await packArtifact({ path: source, source: 'https://github.com/acme/fleet', revision: 'main@sha1:0123456789abcdef0123456789abcdef01234567' });
+  const packed = await packArtifact({
+    path: source,
+    source: 'https://github.com/acme/fleet',
+    revision: 'main@sha1:0123456789abcdef0123456789abcdef01234567',
+  });
   const descriptor = await pushArtifact(repository, packed, tag, call());
   await attachLegacy(repository, descriptor, [legacySignature(signer, `${registry.host}/${repo}`, descriptor.digest)]);
   return descriptor;
@@ -96,8 +124,16 @@ async function push(repo: string, tag: string, files: Record<string, string>, si
 
 function ociRepository(ns: string, name: string, repo: string, ref: Record<string, string>): string {
   return JSON.stringify({
-    apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name, namespace: ns },
-    spec: { url: `oci://${registry.host}/${repo}`, interval: '10m', insecure: true, ref, verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } },
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name, namespace: ns },
+    spec: {
+      url: `oci://${registry.host}/${repo}`,
+      interval: '10m',
+      insecure: true,
+      ref,
+      verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+    },
   });
 }
 
@@ -117,13 +153,19 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
-const condition = (object: { status?: any }, type: string) => (object.status?.conditions ?? []).find((entry: { type: string }) => entry.type === type);
+const condition = (object: { status?: any }, type: string) =>
+  (object.status?.conditions ?? []).find((entry: { type: string }) => entry.type === type);
 
-test('a signed artifact reconciles to Ready with Flux\'s status, an Event, and its files in the store', async () => {
+test("a signed artifact reconciles to Ready with Flux's status, an Event, and its files in the store", async () => {
   const ns = await namespace();
-  const pushed = await push('apps/one', 'v1', { 'app.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n' });
+  const pushed = await push('apps/one', 'v1', {
+    'app.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n',
+  });
   await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'one', 'apps/one', { tag: 'v1' }) });
-  const ready = await until('Ready', async () => { const object = await live(ns, 'one'); return condition(object, 'Ready')?.status === 'True' && object; });
+  const ready = await until('Ready', async () => {
+    const object = await live(ns, 'one');
+    return condition(object, 'Ready')?.status === 'True' && object;
+  });
   const artifact = ready.status.artifact;
   assert.equal(artifact.revision, `v1@${pushed.digest}`);
   assert.equal(artifact.digest, pushed.digest);
@@ -138,10 +180,15 @@ test('a signed artifact reconciles to Ready with Flux\'s status, an Event, and i
   assert.equal(ready.status.observedGeneration, ready.metadata.generation);
   const directory = await store.directoryFor(artifact.digest);
   assert.match(readFileSync(join(directory!, 'app.yaml'), 'utf8'), /kind: ConfigMap/);
-  const events = await api.request<{ items: Array<{ reason: string; message: string; involvedObject: { name: string } }> }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/events` });
+  const events = await api.request<{
+    items: Array<{ reason: string; message: string; involvedObject: { name: string } }>;
+  }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/events` });
   const newArtifact = events.items.find((event) => event.reason === 'NewArtifact');
   assert.ok(newArtifact, 'a NewArtifact event');
-  assert.equal(newArtifact.message, `stored artifact with revision 'v1@${pushed.digest}' from 'oci://${registry.host}/apps/one', origin source 'https://github.com/acme/fleet', origin revision 'main@sha1:0123456789abcdef0123456789abcdef01234567'`);
+  assert.equal(
+    newArtifact.message,
+    `stored artifact with revision 'v1@${pushed.digest}' from 'oci://${registry.host}/apps/one', origin source 'https://github.com/acme/fleet', origin revision 'main@sha1:0123456789abcdef0123456789abcdef01234567'`,
+  );
 
   // Unchanged digest, verified and stored: the next reconcile is one HEAD and no download.
   const before = registry.requestLog.length;
@@ -149,7 +196,9 @@ test('a signed artifact reconciles to Ready with Flux\'s status, an Event, and i
   manager.enqueue('OCIRepository', ns, 'one');
   await until('the HEAD', async () => registry.requestLog.slice(before).some((entry) => entry.method === 'HEAD'));
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const requests = registry.requestLog.slice(before).map((entry) => `${entry.method} ${entry.path.replace(/sha256:[a-f0-9]{64}/, 'D')}`);
+  const requests = registry.requestLog
+    .slice(before)
+    .map((entry) => `${entry.method} ${entry.path.replace(/sha256:[a-f0-9]{64}/, 'D')}`);
   assert.deepEqual(requests, ['HEAD /v2/apps/one/manifests/v1'], 'exactly one HEAD, no GET');
   assert.equal((await live(ns, 'one')).metadata.resourceVersion, rv, 'an unchanged reconcile writes no status');
 });
@@ -159,10 +208,16 @@ test('a bad signature: nothing stored, SourceVerified=False and Ready=False say 
   const intruder = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pushed = await push('apps/bad', 'v1', { 'app.yaml': 'kind: ConfigMap\n' }, intruder);
   await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'bad', 'apps/bad', { tag: 'v1' }) });
-  const failed = await until('Ready=False', async () => { const object = await live(ns, 'bad'); return condition(object, 'Ready')?.status === 'False' && object; });
+  const failed = await until('Ready=False', async () => {
+    const object = await live(ns, 'bad');
+    return condition(object, 'Ready')?.status === 'False' && object;
+  });
   assert.equal(condition(failed, 'SourceVerified').status, 'False');
   assert.equal(condition(failed, 'SourceVerified').reason, 'VerificationError');
-  assert.match(condition(failed, 'SourceVerified').message, /^failed to verify the signature using provider 'cosign': /);
+  assert.match(
+    condition(failed, 'SourceVerified').message,
+    /^failed to verify the signature using provider 'cosign': /,
+  );
   assert.equal(condition(failed, 'Ready').reason, 'VerificationError');
   assert.equal(failed.status.artifact, undefined);
   assert.equal(store.has(pushed.digest), false, 'nothing stored');
@@ -174,10 +229,23 @@ test('precedence: a digest ref gives revision sha256:…, semver picks the highe
   const two = await push('apps/versions', '1.2.0', { 'a.yaml': 'v: 2\n' });
   await push('apps/versions', '2.0.0-rc.1', { 'a.yaml': 'v: 3\n' });
   await push('apps/versions', '1.3.0-hotfix', { 'a.yaml': 'v: 4\n' });
-  const ready = (name: string) => until(`${name} Ready`, async () => { const object = await live(ns, name); return condition(object, 'Ready')?.status === 'True' && object; });
-  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'by-digest', 'apps/versions', { digest: one.digest }) });
-  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'by-semver', 'apps/versions', { semver: '>=1.0.0 <2.0.0', semverFilter: '^1\\.[0-9]+\\.[0-9]+$' }) });
-  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'both', 'apps/versions', { digest: one.digest, semver: '>=1.0.0', tag: '1.2.0' }) });
+  const ready = (name: string) =>
+    until(`${name} Ready`, async () => {
+      const object = await live(ns, name);
+      return condition(object, 'Ready')?.status === 'True' && object;
+    });
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: ociRepository(ns, 'by-digest', 'apps/versions', { digest: one.digest }),
+  });
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: ociRepository(ns, 'by-semver', 'apps/versions', {
+      semver: '>=1.0.0 <2.0.0',
+      semverFilter: '^1\\.[0-9]+\\.[0-9]+$',
+    }),
+  });
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: ociRepository(ns, 'both', 'apps/versions', { digest: one.digest, semver: '>=1.0.0', tag: '1.2.0' }),
+  });
   assert.equal((await ready('by-digest')).status.artifact.revision, one.digest);
   assert.equal((await ready('by-semver')).status.artifact.revision, `1.2.0@${two.digest}`);
   assert.equal((await ready('both')).status.artifact.revision, one.digest, 'digest > semver > tag');
@@ -189,16 +257,26 @@ test('a policy denial stalls the object before any registry call; a tag in the U
   const foreign = JSON.parse(ociRepository(ns, 'foreign', 'apps/one', { tag: 'v1' }));
   foreign.spec.url = 'oci://registry.example.com/apps/one';
   await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(foreign) });
-  const denied = await until('denied', async () => { const object = await live(ns, 'foreign'); return condition(object, 'Stalled')?.status === 'True' && object; });
+  const denied = await until('denied', async () => {
+    const object = await live(ns, 'foreign');
+    return condition(object, 'Stalled')?.status === 'True' && object;
+  });
   assert.equal(condition(denied, 'Ready').status, 'False');
   assert.equal(condition(denied, 'Ready').reason, 'PolicyDenied');
   assert.match(condition(denied, 'Ready').message, /registry/);
   assert.equal(condition(denied, 'Stalled').reason, 'PolicyDenied');
-  assert.equal(denied.status.observedGeneration, denied.metadata.generation, 'a stalled object has observed its generation');
+  assert.equal(
+    denied.status.observedGeneration,
+    denied.metadata.generation,
+    'a stalled object has observed its generation',
+  );
   const tagged = JSON.parse(ociRepository(ns, 'tagged', 'apps/one', { tag: 'v1' }));
   tagged.spec.url = `oci://${registry.host}/apps/one:v1`;
   await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(tagged) });
-  const invalid = await until('URLInvalid', async () => { const object = await live(ns, 'tagged'); return condition(object, 'Stalled')?.status === 'True' && object; });
+  const invalid = await until('URLInvalid', async () => {
+    const object = await live(ns, 'tagged');
+    return condition(object, 'Stalled')?.status === 'True' && object;
+  });
   assert.equal(condition(invalid, 'FetchFailed').reason, 'URLInvalid');
   assert.equal(condition(invalid, 'Ready').reason, 'URLInvalid');
   assert.match(condition(invalid, 'Ready').message, /URL must not contain a tag; remove ':v1'/);
@@ -209,15 +287,25 @@ test('registry down: the last good artifact stays stored and in status, FetchFai
   const ns = await namespace();
   const pushed = await push('apps/down', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
   await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'down', 'apps/down', { tag: 'v1' }) });
-  const ready = await until('Ready', async () => { const object = await live(ns, 'down'); return condition(object, 'Ready')?.status === 'True' && object; });
+  const ready = await until('Ready', async () => {
+    const object = await live(ns, 'down');
+    return condition(object, 'Ready')?.status === 'True' && object;
+  });
   // The registry goes down (the last test of the file), then the object is reconciled again.
   await registry.stop();
   registryStopped = true;
   manager.enqueue('OCIRepository', ns, 'down');
-  const failing = await until('FetchFailed', async () => { const object = await live(ns, 'down'); return condition(object, 'FetchFailed')?.status === 'True' && object; });
+  const failing = await until('FetchFailed', async () => {
+    const object = await live(ns, 'down');
+    return condition(object, 'FetchFailed')?.status === 'True' && object;
+  });
   assert.equal(condition(failing, 'Ready').status, 'False');
   assert.equal(condition(failing, 'Ready').reason, condition(failing, 'FetchFailed').reason);
   assert.match(condition(failing, 'FetchFailed').message, /^failed to determine artifact digest: /);
-  assert.deepEqual(failing.status.artifact, ready.status.artifact, 'the last good artifact is still the status artifact');
+  assert.deepEqual(
+    failing.status.artifact,
+    ready.status.artifact,
+    'the last good artifact is still the status artifact',
+  );
   assert.ok(await store.directoryFor(pushed.digest), 'and still stored');
 });

@@ -12,7 +12,12 @@ import type { ControlPlane } from '../../../support/control-plane.ts';
 import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
 import { PLATFORM_KEY_PEM } from '../../../helpers/trust.ts';
-import { controllerPolicy, ociRepositoryYaml, pushSigned, startControllerProcess } from '../../../support/controller.ts';
+import {
+  controllerPolicy,
+  ociRepositoryYaml,
+  pushSigned,
+  startControllerProcess,
+} from '../../../support/controller.ts';
 import type { ControllerProcess } from '../../../support/controller.ts';
 import { registerWebhooks, startPinwarden, waitForWebhooks } from '../../../support/pinwarden.ts';
 
@@ -31,7 +36,15 @@ after(async () => {
 
 async function namespace(name: string): Promise<string> {
   await cp.kubectlOk(['create', 'namespace', name]);
-  await cp.kubectlOk(['-n', name, 'create', 'secret', 'generic', 'cosign-pub', `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`]);
+  await cp.kubectlOk([
+    '-n',
+    name,
+    'create',
+    'secret',
+    'generic',
+    'cosign-pub',
+    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
+  ]);
   return name;
 }
 
@@ -46,16 +59,28 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 }
 
 async function holder(ns: string): Promise<string | undefined> {
-  const lease = await api.request<{ spec?: { holderIdentity?: string } }>({ method: 'GET', path: objectPath(RESOURCES.lease, ns, 'pinwarden-controller') });
+  const lease = await api.request<{ spec?: { holderIdentity?: string } }>({
+    method: 'GET',
+    path: objectPath(RESOURCES.lease, ns, 'pinwarden-controller'),
+  });
   return lease.spec?.holderIdentity ?? undefined;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- status fields are asserted one by one
 async function readyObject(ns: string, name: string): Promise<any> {
-  return until(`${ns}/${name} Ready`, async () => {
-    const object = await api.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({ method: 'GET', path: objectPath(RESOURCES.ociRepository, ns, name) });
-    return object.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ? object : undefined;
-  }, 40_000);
+  return until(
+    `${ns}/${name} Ready`,
+    async () => {
+      const object = await api.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
+        method: 'GET',
+        path: objectPath(RESOURCES.ociRepository, ns, name),
+      });
+      return object.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')
+        ? object
+        : undefined;
+    },
+    40_000,
+  );
 }
 
 async function text(url: string): Promise<{ status: number; body: string }> {
@@ -66,7 +91,16 @@ async function text(url: string): Promise<{ status: number; body: string }> {
 test('two controllers: one leader; kill it and the other takes over within the lease duration and reconciles; SIGTERM releases', async () => {
   const ns = await namespace('election');
   const policy = controllerPolicy(registry.host);
-  const flags = ['--leader-election-namespace', ns, '--lease-duration', '4', '--renew-deadline', '3', '--retry-period', '1'];
+  const flags = [
+    '--leader-election-namespace',
+    ns,
+    '--lease-duration',
+    '4',
+    '--renew-deadline',
+    '3',
+    '--retry-period',
+    '1',
+  ];
   const first = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
   processes.push(first);
   const firstId = `${hostname()}_${first.pid}`;
@@ -74,13 +108,18 @@ test('two controllers: one leader; kill it and the other takes over within the l
   const second = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
   processes.push(second);
   const secondId = `${hostname()}_${second.pid}`;
-  await until('the second is ready (watches synced)', async () => (await text(`${second.metricsUrl}/readyz`)).status === 200);
+  await until(
+    'the second is ready (watches synced)',
+    async () => (await text(`${second.metricsUrl}/readyz`)).status === 200,
+  );
   assert.equal(await holder(ns), firstId, 'the second waits while the first renews');
   assert.match((await text(`${first.metricsUrl}/metrics`)).body, /^pinwarden_controller_leader 1$/m);
   assert.match((await text(`${second.metricsUrl}/metrics`)).body, /^pinwarden_controller_leader 0$/m);
 
   await pushSigned(registry.host, 'apps/election', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
-  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepositoryYaml(registry.host, ns, 'before', 'apps/election', { tag: 'v1' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: ociRepositoryYaml(registry.host, ns, 'before', 'apps/election', { tag: 'v1' }),
+  });
   await readyObject(ns, 'before');
 
   const killed = Date.now();
@@ -88,31 +127,49 @@ test('two controllers: one leader; kill it and the other takes over within the l
   await until('the second takes over', async () => (await holder(ns)) === secondId, 15_000);
   const takeover = Date.now() - killed;
   assert.ok(takeover <= 4000 + 2500, `taken over in ${takeover} ms (lease 4 s, retry 1 s)`);
-  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepositoryYaml(registry.host, ns, 'after', 'apps/election', { tag: 'v1' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: ociRepositoryYaml(registry.host, ns, 'after', 'apps/election', { tag: 'v1' }),
+  });
   await readyObject(ns, 'after');
 
   const code = await second.stop();
   assert.equal(code, 0, 'SIGTERM: a clean exit');
   assert.equal(await holder(ns), undefined, 'the Lease was released');
-  assert.ok(second.logs().some((line) => line.includes('"msg":"stopped"')), 'it logged its stop');
+  assert.ok(
+    second.logs().some((line) => line.includes('"msg":"stopped"')),
+    'it logged its stop',
+  );
 });
 
 test('serve --controller: a tag is pinned at admission, then reconciled from the pinned digest', async () => {
   const ns = await namespace('together');
   const pushed = await pushSigned(registry.host, 'apps/together', 'v2', { 'app.yaml': 'kind: ConfigMap\n' });
   const policy = controllerPolicy(registry.host, '    requireDigest: true\n    mutate: {tagToDigest: true}\n');
-  const pw = await startPinwarden({ policy, kubeconfig: cp.adminKubeconfig, extraArgs: ['--controller', '--no-leader-elect', '--storage-dir', `${cp.dir}/together-store`] });
+  const pw = await startPinwarden({
+    policy,
+    kubeconfig: cp.adminKubeconfig,
+    extraArgs: ['--controller', '--no-leader-elect', '--storage-dir', `${cp.dir}/together-store`],
+  });
   try {
     await registerWebhooks(cp, pw);
     await waitForWebhooks(cp, pw, ns);
-    await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepositoryYaml(registry.host, ns, 'app', 'apps/together', { tag: 'v2' }) });
+    await cp.kubectlOk(['apply', '-f', '-'], {
+      input: ociRepositoryYaml(registry.host, ns, 'app', 'apps/together', { tag: 'v2' }),
+    });
     const ready = await readyObject(ns, 'app');
     assert.equal(ready.spec.ref.digest, pushed.digest, 'pinned at admission');
     assert.equal(ready.metadata.annotations['pinwarden.dev/pinned-from'], 'tag:v2');
-    assert.equal(ready.status.artifact.revision, `v2@${pushed.digest}`, 'reconciled from the digest, the tag kept from pinned-from');
+    assert.equal(
+      ready.status.artifact.revision,
+      `v2@${pushed.digest}`,
+      'reconciled from the digest, the tag kept from pinned-from',
+    );
     const readyz = await text(`${pw.metricsUrl}/readyz`);
     assert.equal(readyz.status, 200);
-    assert.match(await pw.metrics(), /^pinwarden_controller_reconcile_total\{kind="OCIRepository",result="success"\} [1-9]/m);
+    assert.match(
+      await pw.metrics(),
+      /^pinwarden_controller_reconcile_total\{kind="OCIRepository",result="success"\} [1-9]/m,
+    );
     assert.match(await pw.metrics(), /^pinwarden_webhook_requests_total/m);
   } finally {
     await pw.stop();
@@ -123,31 +180,76 @@ test('the leader dies in the middle of an apply: the next leader converges to th
   const ns = await namespace('midapply');
   const COUNT = 150;
   const files: Record<string, string> = {};
-  for (let index = 0; index < COUNT; index++) files[`cm-${index}.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${index}\ndata:\n  index: "${index}"\n`;
+  for (let index = 0; index < COUNT; index++)
+    files[`cm-${index}.yaml`] =
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${index}\ndata:\n  index: "${index}"\n`;
   const pushed = await pushSigned(registry.host, 'apps/midapply', 'v1', files);
   const policy = controllerPolicy(registry.host);
-  const flags = ['--leader-election-namespace', ns, '--lease-duration', '4', '--renew-deadline', '3', '--retry-period', '1'];
+  const flags = [
+    '--leader-election-namespace',
+    ns,
+    '--lease-duration',
+    '4',
+    '--renew-deadline',
+    '3',
+    '--retry-period',
+    '1',
+  ];
   const first = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
   processes.push(first);
   await until('the first leads', async () => (await holder(ns)) === `${hostname()}_${first.pid}`);
   const second = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
   processes.push(second);
   await cp.kubectlOk(['apply', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [
-      JSON.parse(ociRepositoryYaml(registry.host, ns, 'mid', 'apps/midapply', { tag: 'v1' })),
-      { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'mid', namespace: ns }, spec: { interval: '10m', prune: true, targetNamespace: ns, sourceRef: { kind: 'OCIRepository', name: 'mid' } } },
-    ] }),
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        JSON.parse(ociRepositoryYaml(registry.host, ns, 'mid', 'apps/midapply', { tag: 'v1' })),
+        {
+          apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+          kind: 'Kustomization',
+          metadata: { name: 'mid', namespace: ns },
+          spec: {
+            interval: '10m',
+            prune: true,
+            targetNamespace: ns,
+            sourceRef: { kind: 'OCIRepository', name: 'mid' },
+          },
+        },
+      ],
+    }),
   });
-  const count = async (): Promise<number> => (await api.request<{ items: unknown[] }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/configmaps`, query: { labelSelector: 'kustomize.toolkit.fluxcd.io/name=mid' } })).items.length;
+  const count = async (): Promise<number> =>
+    (
+      await api.request<{ items: unknown[] }>({
+        method: 'GET',
+        path: `/api/v1/namespaces/${ns}/configmaps`,
+        query: { labelSelector: 'kustomize.toolkit.fluxcd.io/name=mid' },
+      })
+    ).items.length;
   // Kill the leader as soon as the apply has started, before it can have finished.
-  const started = await until('the apply started', async () => { const applied = await count(); return applied > 0 && applied; }, 60_000);
+  const started = await until(
+    'the apply started',
+    async () => {
+      const applied = await count();
+      return applied > 0 && applied;
+    },
+    60_000,
+  );
   await first.kill();
   assert.ok(started < COUNT, `killed mid-apply (${started} of ${COUNT} applied)`);
   await until('the second takes over', async () => (await holder(ns)) === `${hostname()}_${second.pid}`, 15_000);
-  const ks = await until('converged', async () => {
-    const object = await api.request<{ status?: { lastAppliedRevision?: string; inventory?: { entries: unknown[] } } }>({ method: 'GET', path: objectPath(RESOURCES.kustomization, ns, 'mid') });
-    return object.status?.lastAppliedRevision === `v1@${pushed.digest}` && object;
-  }, 90_000);
+  const ks = await until(
+    'converged',
+    async () => {
+      const object = await api.request<{
+        status?: { lastAppliedRevision?: string; inventory?: { entries: unknown[] } };
+      }>({ method: 'GET', path: objectPath(RESOURCES.kustomization, ns, 'mid') });
+      return object.status?.lastAppliedRevision === `v1@${pushed.digest}` && object;
+    },
+    90_000,
+  );
   assert.equal(await count(), COUNT, 'every object applied once the new leader finished');
   assert.equal(ks.status?.inventory?.entries.length, COUNT, 'and all of them in the inventory');
   await second.stop();

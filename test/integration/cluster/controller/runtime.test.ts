@@ -8,7 +8,13 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { RESOURCES, createInformer, createKubeApi, kubeStatusOf, objectPath } from '../../../../src/kube/index.ts';
 import type { InformerEvent, KubeApi, KubeObject, ResourceType } from '../../../../src/kube/index.ts';
-import { CONDITION, ConditionSet, createEventRecorder, createLeaderElector, createStatusWriter } from '../../../../src/controller/runtime/index.ts';
+import {
+  CONDITION,
+  ConditionSet,
+  createEventRecorder,
+  createLeaderElector,
+  createStatusWriter,
+} from '../../../../src/controller/runtime/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
 
@@ -20,7 +26,13 @@ before(async () => {
 });
 after(() => cp?.stop());
 
-const CONFIGMAPS: ResourceType = { group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' };
+const CONFIGMAPS: ResourceType = {
+  group: '',
+  version: 'v1',
+  resource: 'configmaps',
+  namespaced: true,
+  kind: 'ConfigMap',
+};
 let counter = 0;
 async function namespace(): Promise<string> {
   const name = `rt-${process.pid}-${++counter}`;
@@ -28,7 +40,11 @@ async function namespace(): Promise<string> {
   return name;
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -39,7 +55,9 @@ async function until<T>(what: string, probe: () => T | undefined | Promise<T | u
 }
 
 /** A TCP proxy in front of the apiserver whose connections the test can cut. */
-async function cuttableProxy(target: URL): Promise<{ url: string; cut(): void; close(): Promise<void>; connections(): number }> {
+async function cuttableProxy(
+  target: URL,
+): Promise<{ url: string; cut(): void; close(): Promise<void>; connections(): number }> {
   const sockets = new Set<Socket>();
   let total = 0;
   const server: Server = createServer((client) => {
@@ -92,11 +110,21 @@ test('informer: lists, then sees ADDED, MODIFIED and DELETED from the watch; a l
   await cp.kubectlOk(['-n', ns, 'create', 'configmap', 'other', '--from-literal=a=1']);
   await cp.kubectlOk(['-n', ns, 'label', 'configmap', 'before', 'shard=one']);
   const events: InformerEvent[] = [];
-  const informer = createInformer({ api, resource: CONFIGMAPS, namespace: ns, labelSelector: 'shard=one', onEvent: (event) => events.push(event) });
+  const informer = createInformer({
+    api,
+    resource: CONFIGMAPS,
+    namespace: ns,
+    labelSelector: 'shard=one',
+    onEvent: (event) => events.push(event),
+  });
   informer.start();
   try {
     await informer.waitForSync(AbortSignal.timeout(20_000));
-    assert.deepEqual(informer.list().map((object) => object.metadata.name), ['before'], 'only the labelled object');
+    assert.deepEqual(
+      informer.list().map((object) => object.metadata.name),
+      ['before'],
+      'only the labelled object',
+    );
     await cp.kubectlOk(['-n', ns, 'create', 'configmap', 'after', '--from-literal=a=1']);
     await cp.kubectlOk(['-n', ns, 'label', 'configmap', 'after', 'shard=one']);
     await cp.kubectlOk(['-n', ns, 'patch', 'configmap', 'after', '-p', '{"data":{"a":"2"}}']);
@@ -137,10 +165,17 @@ test('informer: after the connection drops it resumes from its resourceVersion a
     await cp.kubectlOk(['-n', ns, 'create', 'configmap', 'two', '--from-literal=a=1']);
     await cp.kubectlOk(['-n', ns, 'patch', 'configmap', 'one', '-p', '{"data":{"a":"2"}}']);
     await cp.kubectlOk(['-n', ns, 'delete', 'configmap', 'one']);
-    await until('the delete of one after the drop', () => events.find((event) => event.type === 'DELETED' && event.object.metadata.name === 'one'), 30_000);
+    await until(
+      'the delete of one after the drop',
+      () => events.find((event) => event.type === 'DELETED' && event.object.metadata.name === 'one'),
+      30_000,
+    );
     assert.ok(proxy.connections() > connectionsBefore, 'a new connection was opened');
     assert.deepEqual(lists, ['initial'], 'resumed from the resourceVersion, not re-listed');
-    assert.deepEqual(events.map((event) => `${event.type} ${event.object.metadata.name}`), ['ADDED one', 'ADDED two', 'MODIFIED one', 'DELETED one']);
+    assert.deepEqual(
+      events.map((event) => `${event.type} ${event.object.metadata.name}`),
+      ['ADDED one', 'ADDED two', 'MODIFIED one', 'DELETED one'],
+    );
   } finally {
     await informer.stop();
     await proxy.close();
@@ -148,40 +183,88 @@ test('informer: after the connection drops it resumes from its resourceVersion a
 });
 
 function ociRepository(ns: string, name: string): string {
-  return JSON.stringify({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name, namespace: ns }, spec: { url: 'oci://127.0.0.1:5000/x', interval: '5m', ref: { tag: 'v1' } } });
+  return JSON.stringify({
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name, namespace: ns },
+    spec: { url: 'oci://127.0.0.1:5000/x', interval: '5m', ref: { tag: 'v1' } },
+  });
 }
 
-test('status writer: writes through /status, keeps another writer\'s conditions, retries a 409, writes nothing when nothing changed', async () => {
+test("status writer: writes through /status, keeps another writer's conditions, retries a 409, writes nothing when nothing changed", async () => {
   const ns = await namespace();
   await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'app') });
   const path = objectPath(RESOURCES.ociRepository, ns, 'app');
-  const foreign = { type: 'Foreign', status: 'True', reason: 'Mine', message: 'someone else', lastTransitionTime: '2026-01-01T00:00:00Z' };
-  await api.request({ method: 'PATCH', path: `${path}/status`, contentType: 'application/merge-patch+json', body: { status: { conditions: [foreign] } } });
+  const foreign = {
+    type: 'Foreign',
+    status: 'True',
+    reason: 'Mine',
+    message: 'someone else',
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+  };
+  await api.request({
+    method: 'PATCH',
+    path: `${path}/status`,
+    contentType: 'application/merge-patch+json',
+    body: { status: { conditions: [foreign] } },
+  });
   const stale = await api.request<KubeObject>({ method: 'GET', path });
   // Another writer moves the object on after our read: our write meets a 409 and must merge again.
-  await api.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body: { metadata: { labels: { moved: 'yes' } } } });
+  await api.request({
+    method: 'PATCH',
+    path,
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { labels: { moved: 'yes' } } },
+  });
   const writer = createStatusWriter({ api, resource: RESOURCES.ociRepository });
   const conditions = new ConditionSet([], stale.metadata.generation);
   conditions.markTrue(CONDITION.ready, 'Succeeded', 'stored artifact');
   const owned = [CONDITION.ready, CONDITION.reconciling];
-  const written = await writer.write(stale, { conditions: conditions.list(), owned, observedGeneration: 1, fields: { url: 'http://x/latest.tar.gz' } });
+  const written = await writer.write(stale, {
+    conditions: conditions.list(),
+    owned,
+    observedGeneration: 1,
+    fields: { url: 'http://x/latest.tar.gz' },
+  });
   const live = await api.request<KubeObject>({ method: 'GET', path });
-  const status = live.status as { conditions: Array<{ type: string; reason: string }>; observedGeneration: number; url: string };
-  assert.deepEqual(status.conditions.map((condition) => `${condition.type}/${condition.reason}`).sort(), ['Foreign/Mine', 'Ready/Succeeded']);
+  const status = live.status as {
+    conditions: Array<{ type: string; reason: string }>;
+    observedGeneration: number;
+    url: string;
+  };
+  assert.deepEqual(status.conditions.map((condition) => `${condition.type}/${condition.reason}`).sort(), [
+    'Foreign/Mine',
+    'Ready/Succeeded',
+  ]);
   assert.equal(status.observedGeneration, 1);
   assert.equal(status.url, 'http://x/latest.tar.gz');
   assert.equal(live.metadata.labels?.moved, 'yes', 'the spec side was not touched');
-  const again = await writer.write(written, { conditions: conditions.list(), owned, observedGeneration: 1, fields: { url: 'http://x/latest.tar.gz' } });
+  const again = await writer.write(written, {
+    conditions: conditions.list(),
+    owned,
+    observedGeneration: 1,
+    fields: { url: 'http://x/latest.tar.gz' },
+  });
   assert.equal(again.metadata.resourceVersion, written.metadata.resourceVersion, 'an unchanged status is not written');
 });
 
 test('events: a core/v1 Event names the object, the reason and the message', async () => {
   const ns = await namespace();
   await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'evented') });
-  const object = await api.request<KubeObject>({ method: 'GET', path: objectPath(RESOURCES.ociRepository, ns, 'evented') });
+  const object = await api.request<KubeObject>({
+    method: 'GET',
+    path: objectPath(RESOURCES.ociRepository, ns, 'evented'),
+  });
   const recorder = createEventRecorder({ api });
-  await recorder.record(object, { type: 'Warning', reason: 'OCIArtifactPullFailed', message: 'registry down', annotations: { 'source.toolkit.fluxcd.io/revision': 'v1@sha256:00' } });
-  const list = await api.request<{ items: Array<{ reason: string; message: string; type: string; involvedObject: { uid: string; kind: string } }> }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/events` });
+  await recorder.record(object, {
+    type: 'Warning',
+    reason: 'OCIArtifactPullFailed',
+    message: 'registry down',
+    annotations: { 'source.toolkit.fluxcd.io/revision': 'v1@sha256:00' },
+  });
+  const list = await api.request<{
+    items: Array<{ reason: string; message: string; type: string; involvedObject: { uid: string; kind: string } }>;
+  }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/events` });
   assert.equal(list.items.length, 1);
   assert.equal(list.items[0]!.reason, 'OCIArtifactPullFailed');
   assert.equal(list.items[0]!.type, 'Warning');
@@ -211,14 +294,27 @@ test('leader election: exactly one of two candidates leads; after it releases, t
   b.start();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   assert.deepEqual(state, { a: true, b: false }, 'b waits while a renews');
-  const lease = await api.request<{ spec: { holderIdentity: string } }>({ method: 'GET', path: objectPath(RESOURCES.lease, ns, 'pinwarden-controller') });
+  const lease = await api.request<{ spec: { holderIdentity: string } }>({
+    method: 'GET',
+    path: objectPath(RESOURCES.lease, ns, 'pinwarden-controller'),
+  });
   assert.equal(lease.spec.holderIdentity, 'a');
   const released = Date.now();
   await a.stop();
   await until('b leads', () => state.b);
   assert.ok(Date.now() - released < 3000, 'a released Lease is taken before it would have expired');
   await b.stop();
-  const after = await api.request<{ spec: { holderIdentity?: string } }>({ method: 'GET', path: objectPath(RESOURCES.lease, ns, 'pinwarden-controller') });
+  const after = await api.request<{ spec: { holderIdentity?: string } }>({
+    method: 'GET',
+    path: objectPath(RESOURCES.lease, ns, 'pinwarden-controller'),
+  });
   assert.equal(after.spec.holderIdentity, undefined, 'released on stop');
-  assert.equal(kubeStatusOf(await api.request({ method: 'GET', path: objectPath(RESOURCES.lease, ns, 'absent') }).catch((error: unknown) => error)), 404);
+  assert.equal(
+    kubeStatusOf(
+      await api
+        .request({ method: 'GET', path: objectPath(RESOURCES.lease, ns, 'absent') })
+        .catch((error: unknown) => error),
+    ),
+    404,
+  );
 });

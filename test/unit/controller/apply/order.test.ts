@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { objectId, sortForDelete, stageOf, stages } from '../../../../src/controller/apply/index.ts';
 import type { KubeObject } from '../../../../src/controller/apply/index.ts';
 
-const o = (apiVersion: string, kind: string, name: string, namespace?: string): KubeObject => ({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } });
+const o = (apiVersion: string, kind: string, name: string, namespace?: string): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: { name, ...(namespace ? { namespace } : {}) },
+});
 
 test('stages: CRDs, Namespaces and ClusterRoles first (waited), *Class kinds next (waited), then the rest', () => {
   const objects = [
@@ -18,19 +22,51 @@ test('stages: CRDs, Namespaces and ClusterRoles first (waited), *Class kinds nex
     o('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'hook'),
   ];
   const result = stages(objects);
-  assert.deepEqual(result.map((stage) => [stage.name, stage.wait, stage.objects.map((object) => `${object.kind}/${object.metadata.name}`)]), [
-    ['definitions', true, ['CustomResourceDefinition/widgets.example.com', 'Namespace/a', 'ClusterRole/reader']],
-    ['classes', true, ['IngressClass/nginx']],
-    ['resources', false, ['ClusterRoleBinding/reader', 'ConfigMap/cfg', 'Deployment/web', 'Widget/w', 'ValidatingWebhookConfiguration/hook']],
-  ]);
-  assert.equal(stageOf(o('example.com/v1', 'Namespace', 'not-core')), 'resources', 'only the core Namespace is a definition');
+  assert.deepEqual(
+    result.map((stage) => [
+      stage.name,
+      stage.wait,
+      stage.objects.map((object) => `${object.kind}/${object.metadata.name}`),
+    ]),
+    [
+      ['definitions', true, ['CustomResourceDefinition/widgets.example.com', 'Namespace/a', 'ClusterRole/reader']],
+      ['classes', true, ['IngressClass/nginx']],
+      [
+        'resources',
+        false,
+        [
+          'ClusterRoleBinding/reader',
+          'ConfigMap/cfg',
+          'Deployment/web',
+          'Widget/w',
+          'ValidatingWebhookConfiguration/hook',
+        ],
+      ],
+    ],
+  );
+  assert.equal(
+    stageOf(o('example.com/v1', 'Namespace', 'not-core')),
+    'resources',
+    'only the core Namespace is a definition',
+  );
 });
 
 test('inside a kind, objects sort by group, kind, namespace, name; deletion runs in reverse', () => {
-  const objects = [o('v1', 'ConfigMap', 'b', 'y'), o('v1', 'ConfigMap', 'a', 'y'), o('v1', 'ConfigMap', 'z', 'x'), o('v1', 'ServiceAccount', 'sa', 'x')];
+  const objects = [
+    o('v1', 'ConfigMap', 'b', 'y'),
+    o('v1', 'ConfigMap', 'a', 'y'),
+    o('v1', 'ConfigMap', 'z', 'x'),
+    o('v1', 'ServiceAccount', 'sa', 'x'),
+  ];
   const [only] = stages(objects);
-  assert.deepEqual(only!.objects.map((object) => `${object.kind}/${object.metadata.namespace}/${object.metadata.name}`), ['ServiceAccount/x/sa', 'ConfigMap/x/z', 'ConfigMap/y/a', 'ConfigMap/y/b']);
-  assert.deepEqual(sortForDelete(only!.objects.map(objectId)).map((id) => id.name), ['b', 'a', 'z', 'sa']);
+  assert.deepEqual(
+    only!.objects.map((object) => `${object.kind}/${object.metadata.namespace}/${object.metadata.name}`),
+    ['ServiceAccount/x/sa', 'ConfigMap/x/z', 'ConfigMap/y/a', 'ConfigMap/y/b'],
+  );
+  assert.deepEqual(
+    sortForDelete(only!.objects.map(objectId)).map((id) => id.name),
+    ['b', 'a', 'z', 'sa'],
+  );
 });
 
 test('an empty set has no stages', () => {

@@ -9,7 +9,17 @@ import type { KustomizationObject } from '../../../../src/controller/kustomizati
 
 function memoryClient(objects: KubeObjectBody[]): ObjectClient & { applied: number } {
   const key = (ref: ObjectRef): string => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
-  const map = new Map(objects.map((object) => [key({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name ?? '' }), object]));
+  const map = new Map(
+    objects.map((object) => [
+      key({
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        namespace: object.metadata.namespace,
+        name: object.metadata.name ?? '',
+      }),
+      object,
+    ]),
+  );
   const client = {
     applied: 0,
     scope: async () => 'Namespaced' as const,
@@ -27,11 +37,14 @@ function memoryClient(objects: KubeObjectBody[]): ObjectClient & { applied: numb
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const source = (namespace = 'apps', artifact = true): KubeObjectBody => ({
-  apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'app', namespace },
+  apiVersion: 'source.toolkit.fluxcd.io/v1',
+  kind: 'OCIRepository',
+  metadata: { name: 'app', namespace },
   ...(artifact ? { status: { artifact: { digest: DIGEST, revision: `v1@${DIGEST}` } } } : {}),
 });
 const ks = (spec: Record<string, unknown>, extra: Partial<KustomizationObject> = {}): KustomizationObject => ({
-  apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization',
+  apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+  kind: 'Kustomization',
   metadata: { name: 'web', namespace: 'apps', generation: 3 },
   spec: { interval: '5m', prune: true, sourceRef: { kind: 'OCIRepository', name: 'app' }, ...spec },
   ...extra,
@@ -40,7 +53,13 @@ const fixedNow = (): Date => new Date('2026-12-03T07:00:00.123Z');
 
 async function run(object: KustomizationObject, objects: KubeObjectBody[], options = {}) {
   const client = memoryClient(objects);
-  const outcome = await reconcileKustomization(object, { client, clientFor: () => client, artifacts: { directoryFor: async () => undefined }, now: fixedNow, options });
+  const outcome = await reconcileKustomization(object, {
+    client,
+    clientFor: () => client,
+    artifacts: { directoryFor: async () => undefined },
+    now: fixedNow,
+    options,
+  });
   const ready = outcome.status.conditions?.find((condition) => condition.type === 'Ready');
   return { outcome, ready, client };
 }
@@ -51,12 +70,18 @@ test('spec defaults: retryInterval = interval; timeout = interval − 30s, never
   assert.equal(readSpec(ks({ timeout: '10s' })).timeoutMs, 30_000);
   assert.equal(readSpec(ks({ timeout: '2m', retryInterval: '1m' })).timeoutMs, 120_000);
   assert.equal(readSpec(ks({ retryInterval: '1m' })).retryIntervalMs, 60_000);
-  assert.equal(readSpec(ks({ sourceRef: { kind: 'OCIRepository', name: 'x', namespace: 'other' } })).sourceRef.namespace, 'other');
+  assert.equal(
+    readSpec(ks({ sourceRef: { kind: 'OCIRepository', name: 'x', namespace: 'other' } })).sourceRef.namespace,
+    'other',
+  );
   assert.deepEqual(readSpec(ks({ interval: 'soon' })).problems, ['spec.interval is not a duration']);
 });
 
 test('build-time fields are BuildFailed telling to render in CI; nothing is read or applied', async () => {
-  const { outcome, ready, client } = await run(ks({ patches: [{ patch: 'x' }], postBuild: { substitute: { a: 'b' } } }), [source()]);
+  const { outcome, ready, client } = await run(
+    ks({ patches: [{ patch: 'x' }], postBuild: { substitute: { a: 'b' } } }),
+    [source()],
+  );
   assert.equal(ready?.reason, 'BuildFailed');
   assert.match(ready.message, /spec\.patches, spec\.postBuild need a kustomize build.*render them in CI/);
   assert.equal(outcome.requeueAfterMs, 300_000);
@@ -75,11 +100,19 @@ test('source: unsupported kind, missing object, missing artifact, artifact not i
   assert.equal(noArtifact.outcome.requeueAfterMs, 30_000);
   const notStored = await run(ks({}), [source()]);
   assert.equal(notStored.ready?.message, 'Source is not ready, artifact not found, retrying in 30s');
-  assert.equal(notStored.outcome.status.conditions?.find((condition) => condition.type === 'Reconciling')?.reason, 'ProgressingWithRetry', 'a failed reconcile leaves Reconciling as ProgressingWithRetry');
+  assert.equal(
+    notStored.outcome.status.conditions?.find((condition) => condition.type === 'Reconciling')?.reason,
+    'ProgressingWithRetry',
+    'a failed reconcile leaves Reconciling as ProgressingWithRetry',
+  );
 });
 
 test('--no-cross-namespace-refs: AccessDenied and Stalled', async () => {
-  const { ready, outcome } = await run(ks({ sourceRef: { kind: 'OCIRepository', name: 'app', namespace: 'other' } }), [source('other')], { noCrossNamespaceRefs: true });
+  const { ready, outcome } = await run(
+    ks({ sourceRef: { kind: 'OCIRepository', name: 'app', namespace: 'other' } }),
+    [source('other')],
+    { noCrossNamespaceRefs: true },
+  );
   assert.equal(ready?.reason, 'AccessDenied');
   assert.equal(outcome.result, 'stalled');
   assert.equal(outcome.status.conditions?.find((condition) => condition.type === 'Stalled')?.status, 'True');
@@ -87,24 +120,43 @@ test('--no-cross-namespace-refs: AccessDenied and Stalled', async () => {
 
 test('dependsOn: not found, not ready, stale generation, revision not up to date (same source), readyExpr refused', async () => {
   const dep = (status: Record<string, unknown>, generation = 1, sourceName = 'app'): KubeObjectBody => ({
-    apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'base', namespace: 'apps', generation },
-    spec: { sourceRef: { kind: 'OCIRepository', name: sourceName } }, status,
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    kind: 'Kustomization',
+    metadata: { name: 'base', namespace: 'apps', generation },
+    spec: { sourceRef: { kind: 'OCIRepository', name: sourceName } },
+    status,
   });
-  const readyTrue = [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'ok', lastTransitionTime: 'x' }];
+  const readyTrue = [
+    { type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'ok', lastTransitionTime: 'x' },
+  ];
   const object = ks({ dependsOn: [{ name: 'base' }] });
   const cases: Array<[KubeObjectBody[], string]> = [
     [[source()], "dependency 'apps/base' not found"],
-    [[source(), dep({ observedGeneration: 1, conditions: [{ ...readyTrue[0], status: 'False' }] })], "dependency 'apps/base' is not ready"],
+    [
+      [source(), dep({ observedGeneration: 1, conditions: [{ ...readyTrue[0], status: 'False' }] })],
+      "dependency 'apps/base' is not ready",
+    ],
     [[source(), dep({ observedGeneration: 1, conditions: readyTrue }, 2)], "dependency 'apps/base' is not ready"],
-    [[source(), dep({ observedGeneration: 1, conditions: readyTrue, lastAppliedRevision: 'v0@sha256:old' })], "dependency 'apps/base' revision is not up to date"],
+    [
+      [source(), dep({ observedGeneration: 1, conditions: readyTrue, lastAppliedRevision: 'v0@sha256:old' })],
+      "dependency 'apps/base' revision is not up to date",
+    ],
   ];
   for (const [objects, message] of cases) {
     const { outcome, ready } = await run(object, objects);
-    assert.deepEqual([ready?.reason, ready?.message, outcome.result, outcome.requeueAfterMs], ['DependencyNotReady', message, 'dependency-not-ready', 30_000]);
-    assert.ok(outcome.events.some((event) => event.message === 'Dependencies do not meet ready condition, retrying in 30s'));
+    assert.deepEqual(
+      [ready?.reason, ready?.message, outcome.result, outcome.requeueAfterMs],
+      ['DependencyNotReady', message, 'dependency-not-ready', 30_000],
+    );
+    assert.ok(
+      outcome.events.some((event) => event.message === 'Dependencies do not meet ready condition, retrying in 30s'),
+    );
   }
   // Another source: its revision is not compared; the step passes on to the artifact.
-  const passed = await run(object, [source(), dep({ observedGeneration: 1, conditions: readyTrue, lastAppliedRevision: 'other' }, 1, 'elsewhere')]);
+  const passed = await run(object, [
+    source(),
+    dep({ observedGeneration: 1, conditions: readyTrue, lastAppliedRevision: 'other' }, 1, 'elsewhere'),
+  ]);
   assert.equal(passed.ready?.reason, 'ArtifactFailed');
   const cel = await run(ks({ dependsOn: [{ name: 'base', readyExpr: 'dep.status.x == 1' }] }), [source()]);
   assert.equal(cel.ready?.reason, 'InvalidCELExpression');
@@ -112,10 +164,31 @@ test('dependsOn: not found, not ready, stale generation, revision not up to date
 });
 
 test('suspend returns the status untouched; lastHandledReconcileAt copies the request annotation', async () => {
-  const status = { conditions: [{ type: 'Ready', status: 'True' as const, reason: 'ReconciliationSucceeded', message: 'Applied revision: x', lastTransitionTime: '2026-01-01T00:00:00Z' }] };
+  const status = {
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True' as const,
+        reason: 'ReconciliationSucceeded',
+        message: 'Applied revision: x',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      },
+    ],
+  };
   const suspended = await run(ks({ suspend: true }, { status }), [source()]);
   assert.equal(suspended.outcome.result, 'suspended');
   assert.deepEqual(suspended.outcome.status, status);
-  const requested = await run({ ...ks({}), metadata: { name: 'web', namespace: 'apps', generation: 3, annotations: { 'reconcile.fluxcd.io/requestedAt': '2026-12-03T06:59:00Z' } } }, []);
+  const requested = await run(
+    {
+      ...ks({}),
+      metadata: {
+        name: 'web',
+        namespace: 'apps',
+        generation: 3,
+        annotations: { 'reconcile.fluxcd.io/requestedAt': '2026-12-03T06:59:00Z' },
+      },
+    },
+    [],
+  );
   assert.equal(requested.outcome.status.lastHandledReconcileAt, '2026-12-03T06:59:00Z');
 });

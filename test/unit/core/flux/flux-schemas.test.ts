@@ -11,19 +11,45 @@ test('flux-source-schemas.json is exactly what scripts/flux-schemas.ts derives f
 });
 
 test('it holds the governed kinds and versions, and no prose', () => {
-  assert.deepEqual(schemaKeys().sort(), [
-    'source.toolkit.fluxcd.io/v1beta2|Bucket', 'source.toolkit.fluxcd.io/v1beta2|OCIRepository',
-    'source.toolkit.fluxcd.io/v1|Bucket', 'source.toolkit.fluxcd.io/v1|OCIRepository',
-  ].sort());
+  assert.deepEqual(
+    schemaKeys().sort(),
+    [
+      'source.toolkit.fluxcd.io/v1beta2|Bucket',
+      'source.toolkit.fluxcd.io/v1beta2|OCIRepository',
+      'source.toolkit.fluxcd.io/v1|Bucket',
+      'source.toolkit.fluxcd.io/v1|OCIRepository',
+    ].sort(),
+  );
   assert.doesNotMatch(readFileSync(SCHEMA_FILE, 'utf8'), /"description":"/);
 });
 
 test('schema findings: required, enum and pattern, with field paths; unknown versions have no schema', () => {
-  const findings = schemaFindings({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'x' }, spec: { interval: '5 minutes', provider: 'nope', url: 'https://x', ref: { tag: 'v1' } } });
+  const findings = schemaFindings({
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'x' },
+    spec: { interval: '5 minutes', provider: 'nope', url: 'https://x', ref: { tag: 'v1' } },
+  });
   assert.deepEqual(findings?.map((finding) => finding.path).sort(), ['spec.interval', 'spec.provider', 'spec.url']);
   assert.ok(findings?.every((finding) => finding.ruleId === 'schema-invalid'));
-  assert.deepEqual(schemaFindings({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'x' }, spec: { interval: '1m30s', url: 'oci://ghcr.io/a/b' } }), []);
+  assert.deepEqual(
+    schemaFindings({
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: { name: 'x' },
+      spec: { interval: '1m30s', url: 'oci://ghcr.io/a/b' },
+    }),
+    [],
+  );
   assert.equal(schemaFindings({ apiVersion: 'source.toolkit.fluxcd.io/v1beta1', kind: 'Bucket', spec: {} }), undefined);
-  const nested = schemaFindings({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'x' }, spec: { interval: '1m', url: 'oci://a/b', verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: 'x' }] } } });
-  assert.deepEqual(nested?.map((finding) => finding.path), ['spec.verify.matchOIDCIdentity[0].subject']);
+  const nested = schemaFindings({
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'x' },
+    spec: { interval: '1m', url: 'oci://a/b', verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: 'x' }] } },
+  });
+  assert.deepEqual(
+    nested?.map((finding) => finding.path),
+    ['spec.verify.matchOIDCIdentity[0].subject'],
+  );
 });

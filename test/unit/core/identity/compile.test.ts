@@ -43,7 +43,7 @@ test('Go-only syntax compiles and means what Go means', () => {
   }
 });
 
-test('patterns Go rejects are rejected with Go\'s message', () => {
+test("patterns Go rejects are rejected with Go's message", () => {
   const cases: readonly [pattern: string, message: string][] = [
     ['(?=a)', 'error parsing regexp: invalid or unsupported Perl syntax: `(?=`'],
     ['(?!a)', 'error parsing regexp: invalid or unsupported Perl syntax: `(?!`'],
@@ -97,6 +97,9 @@ test('the empty pattern compiles and matches everything', () => {
 });
 
 test('a lone surrogate is invalid UTF-8, as Go says, even though re2js would accept it', () => {
-  assert.deepEqual(compileGoRegex('^😀a\ud800b$'), { ok: false, message: 'error parsing regexp: invalid UTF-8: `\ufffdb$`' });
+  assert.deepEqual(compileGoRegex('^😀a\ud800b$'), {
+    ok: false,
+    message: 'error parsing regexp: invalid UTF-8: `\ufffdb$`',
+  });
   assert.deepEqual(compileGoRegex('x\udc00'), { ok: false, message: 'error parsing regexp: invalid UTF-8: `\ufffd`' });
 });

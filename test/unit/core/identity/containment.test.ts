@@ -9,8 +9,16 @@ type Expected = 'contained' | 'not-contained' | { counterexample: string };
 type Row = readonly [submitted: string, allowed: string, expected: Expected];
 
 function assertSeparates(submitted: string, allowed: string, counterexample: string): void {
-  assert.equal(RE2JS.compile(submitted).test(counterexample), true, `${submitted} must accept ${JSON.stringify(counterexample)}`);
-  assert.equal(RE2JS.compile(allowed).test(counterexample), false, `${allowed} must reject ${JSON.stringify(counterexample)}`);
+  assert.equal(
+    RE2JS.compile(submitted).test(counterexample),
+    true,
+    `${submitted} must accept ${JSON.stringify(counterexample)}`,
+  );
+  assert.equal(
+    RE2JS.compile(allowed).test(counterexample),
+    false,
+    `${allowed} must reject ${JSON.stringify(counterexample)}`,
+  );
 }
 
 function check(rows: readonly Row[]): void {
@@ -184,7 +192,11 @@ test('realistic GitHub Actions identities', () => {
     [release, '^https://github\\.com/acme/.*$', 'contained'],
     [release, '^https://github\\.com/acme/', 'contained'],
     ['^https://github\\.com/acme/.*$', release, 'not-contained'],
-    ['^https://github\\.com/acme-corp/.*$', '^https://github\\.com/acme/.*$', { counterexample: 'https://github.com/acme-corp/' }],
+    [
+      '^https://github\\.com/acme-corp/.*$',
+      '^https://github\\.com/acme/.*$',
+      { counterexample: 'https://github.com/acme-corp/' },
+    ],
     ['^https://github\\.com/acme/.*$', '^https://github\\.com/acme.*$', 'contained'],
     // [^/] also matches a newline, which `.` does not: a real hole, found.
     [
@@ -192,7 +204,11 @@ test('realistic GitHub Actions identities', () => {
       '^https://github\\.com/acme/.*$',
       { counterexample: 'https://github.com/acme/X/.github/workflows/\n@refs/heads/main' },
     ],
-    ['^https://github\\.com/acme/[^/\\n]+/\\.github/workflows/[^/\\n]+@refs/heads/main$', '^https://github\\.com/acme/.*$', 'contained'],
+    [
+      '^https://github\\.com/acme/[^/\\n]+/\\.github/workflows/[^/\\n]+@refs/heads/main$',
+      '^https://github\\.com/acme/.*$',
+      'contained',
+    ],
   ]);
 });
 
@@ -211,12 +227,16 @@ test('realistic GitLab identities', () => {
     ['^https://gitlab\\.com$', '^https://gitlab\\.com$', 'contained'],
     [subject, '^https://gitlab\\.com/acme/.*$', 'contained'],
     [subject, '^https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/(heads|tags)/.*$', 'contained'],
-    ['^https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/heads/.*$', subject, { counterexample: 'https://gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/' }],
+    [
+      '^https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/heads/.*$',
+      subject,
+      { counterexample: 'https://gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/' },
+    ],
     ['^https://gitlab\\.com/acme/app//.gitlab-ci\\.yml@refs/heads/main$', subject, 'not-contained'],
   ]);
 });
 
-test('invalid patterns are reported with the side and Go\'s message', () => {
+test("invalid patterns are reported with the side and Go's message", () => {
   assert.deepEqual(checkContainment('^(?=x)', '.*'), {
     result: 'invalid',
     side: 'submitted',
@@ -239,5 +259,8 @@ test('pre-compiled regexes are accepted and give the same answers', () => {
   const allowed = compileGoRegex('^https://github\\.com/acme/');
   assert.ok(submitted.ok && allowed.ok);
   assert.deepEqual(checkContainment(submitted.regex, allowed.regex), { result: 'contained' });
-  assert.deepEqual(checkContainment(allowed.regex, submitted.regex), checkContainment('^https://github\\.com/acme/', '^https://github\\.com/acme/app$'));
+  assert.deepEqual(
+    checkContainment(allowed.regex, submitted.regex),
+    checkContainment('^https://github\\.com/acme/', '^https://github\\.com/acme/app$'),
+  );
 });

@@ -11,17 +11,30 @@ const POLICY = [GITHUB_ACME, GITLAB_ACME];
 
 test('an entry inside one allowed identity is allowed, naming which', () => {
   const rows: readonly [entry: IdentityRegexes, index: number][] = [
-    [{ issuer: GITHUB_ISSUER, subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v.*$' }, 0],
+    [
+      {
+        issuer: GITHUB_ISSUER,
+        subject: '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/v.*$',
+      },
+      0,
+    ],
     [{ issuer: GITLAB_ISSUER, subject: '^https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/heads/main$' }, 1],
-    [{ issuer: '\\Ahttps://gitlab\\.com\\z', subject: '^https://gitlab\\.com/acme/(app|lib)//\\.gitlab-ci\\.yml@refs/heads/main$' }, 1],
+    [
+      {
+        issuer: '\\Ahttps://gitlab\\.com\\z',
+        subject: '^https://gitlab\\.com/acme/(app|lib)//\\.gitlab-ci\\.yml@refs/heads/main$',
+      },
+      1,
+    ],
   ];
   // A frozen budget clock: this test is about the decision, not the bound (asserted in limits tests), so a
   // loaded machine cannot turn "allowed" into "too complex".
   const frozen = { now: () => 0 };
-  for (const [entry, index] of rows) assert.deepEqual(checkIdentity(entry, POLICY, frozen), { allowed: true, allowedIndex: index });
+  for (const [entry, index] of rows)
+    assert.deepEqual(checkIdentity(entry, POLICY, frozen), { allowed: true, allowedIndex: index });
 });
 
-test('the default budget clock is this thread\'s CPU time: time spent waiting (other processes running) is not charged', () => {
+test("the default budget clock is this thread's CPU time: time spent waiting (other processes running) is not charged", () => {
   const before = budgetClock();
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120);
   const charged = budgetClock() - before;
@@ -71,7 +84,11 @@ test('with one allowed identity every failing field is reported', () => {
   const verdict = checkIdentity({ issuer: 'githubusercontent', subject: 'acme' }, [GITHUB_ACME]);
   assert.ok(!verdict.allowed);
   assert.deepEqual(
-    verdict.problems.map((problem) => [problem.field, problem.kind, problem.kind === 'not-contained' && problem.rejectedBy]),
+    verdict.problems.map((problem) => [
+      problem.field,
+      problem.kind,
+      problem.kind === 'not-contained' && problem.rejectedBy,
+    ]),
     [
       ['issuer', 'not-contained', 'all'],
       ['subject', 'not-contained', 'all'],
@@ -119,5 +136,8 @@ test('when time runs out on one field, only that field is blamed (a tight budget
   const check = checkIdentity({ issuer: GITHUB_ISSUER, subject: '(a|b)*a(a|b){30}' }, POLICY, { budgetMs: 400, now });
   assert.equal(check.allowed, false);
   assert.ok(!check.allowed && check.reason === 'too-complex');
-  assert.deepEqual(check.problems.map((problem) => [problem.field, problem.kind]), [['subject', 'too-complex']]);
+  assert.deepEqual(
+    check.problems.map((problem) => [problem.field, problem.kind]),
+    [['subject', 'too-complex']],
+  );
 });

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { budgetClock, checkContainment, DEFAULT_BUDGET_MS, WALL_CEILING_FACTOR } from '../../../../src/core/identity/index.ts';
+import {
+  budgetClock,
+  checkContainment,
+  DEFAULT_BUDGET_MS,
+  WALL_CEILING_FACTOR,
+} from '../../../../src/core/identity/index.ts';
 
 const BLOW_UP = '(a|b)*a(a|b){30}';
 
@@ -25,7 +30,10 @@ test('a determinisation blow-up answers too-complex within one second', () => {
     const cpu = budgetClock() - cpuStart;
     assert.equal(value.result, 'too-complex', `${submitted} ⊆ ${allowed}: ${JSON.stringify(value)}`);
     assert.ok(cpu < 1000, `${submitted} ⊆ ${allowed} used ${cpu.toFixed(0)} ms of CPU`);
-    assert.ok(ms < DEFAULT_BUDGET_MS * WALL_CEILING_FACTOR + 2000, `${submitted} ⊆ ${allowed} took ${ms.toFixed(0)} ms`);
+    assert.ok(
+      ms < DEFAULT_BUDGET_MS * WALL_CEILING_FACTOR + 2000,
+      `${submitted} ⊆ ${allowed} took ${ms.toFixed(0)} ms`,
+    );
   }
 });
 
@@ -34,7 +42,9 @@ test('a blow-up that is irrelevant to the answer does not stop a counterexample'
   const outcome = checkContainment('x', BLOW_UP);
   assert.deepEqual(outcome, { result: 'not-contained', counterexample: 'x' });
   // Once the allowed side has matched its prefix, the submitted side's exploding suffix is never explored.
-  assert.deepEqual(checkContainment(`^https://github\\.com/${BLOW_UP}`, '^https://github\\.com/'), { result: 'contained' });
+  assert.deepEqual(checkContainment(`^https://github\\.com/${BLOW_UP}`, '^https://github\\.com/'), {
+    result: 'contained',
+  });
 });
 
 test('the state limit is honoured and named in the reason', () => {

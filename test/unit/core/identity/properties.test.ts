@@ -8,8 +8,34 @@ import { SearchAutomaton } from '../../../../src/core/identity/search-automaton.
 
 /** Atoms chosen to hit every Go-vs-JS difference and every assertion the automaton models. */
 const ATOMS = [
-  'a', 'b', 'k', 'K', '(?i:k)', '\\x{212A}', '.', '(?s:.)', '\\n', '[ab]', '[^a]', '\\d', '\\pN', '\\w', '\\W',
-  '\\s', '^', '$', '\\A', '\\z', '\\b', '\\B', '(?m:^)', '(?m:$)', '😀', '٣', '²', '',
+  'a',
+  'b',
+  'k',
+  'K',
+  '(?i:k)',
+  '\\x{212A}',
+  '.',
+  '(?s:.)',
+  '\\n',
+  '[ab]',
+  '[^a]',
+  '\\d',
+  '\\pN',
+  '\\w',
+  '\\W',
+  '\\s',
+  '^',
+  '$',
+  '\\A',
+  '\\z',
+  '\\b',
+  '\\B',
+  '(?m:^)',
+  '(?m:$)',
+  '😀',
+  '٣',
+  '²',
+  '',
 ];
 const CHARS = ['a', 'b', 'k', 'K', '\u212a', '\n', ' ', '1', '٣', '²', '😀', '_', 'é'];
 
@@ -32,9 +58,16 @@ test('the search automaton accepts exactly what Go MatchString accepts', () => {
       const compiled = compileGoRegex(pattern);
       fc.pre(compiled.ok);
       if (!compiled.ok) return;
-      const automaton = new SearchAutomaton(compiled.regex.program, { maxStates: 100_000, checkBudget: () => undefined });
+      const automaton = new SearchAutomaton(compiled.regex.program, {
+        maxStates: 100_000,
+        checkBudget: () => undefined,
+      });
       for (const sample of samples) {
-        assert.equal(automaton.accepts(sample), goMatch(pattern, sample), `${JSON.stringify(pattern)} on ${JSON.stringify(sample)}`);
+        assert.equal(
+          automaton.accepts(sample),
+          goMatch(pattern, sample),
+          `${JSON.stringify(pattern)} on ${JSON.stringify(sample)}`,
+        );
       }
     }),
     { numRuns: 400 },

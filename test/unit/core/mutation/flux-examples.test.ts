@@ -17,12 +17,22 @@ const FRAGMENTS = new Set(['ocirepo-12-docs-digest-fragment.yaml', 'ocirepo-13-d
 for (const name of exampleFiles().filter((file) => file.startsWith('ocirepo-') && !FRAGMENTS.has(file))) {
   test(`mutation keeps ${name} schema-valid`, () => {
     const [object] = readYamlObjects(join(FLUX_EXAMPLES, name));
-    const plan = planPin(object, undefined, { ok: true, digest: DIGEST, tag: 'v9.9.9' }, policy, new Date('2026-03-01T00:00:00Z'));
+    const plan = planPin(
+      object,
+      undefined,
+      { ok: true, digest: DIGEST, tag: 'v9.9.9' },
+      policy,
+      new Date('2026-03-01T00:00:00Z'),
+    );
     const patched = applyPatch(object, plan.patch);
     const check = schemas.validate(patched);
     assert.equal(check.known, true);
     assert.deepEqual(check.errors, []);
-    if (plan.intent.action === 'resolve') assert.equal((patched as { spec: { ref: { digest: string } } }).spec.ref.digest, DIGEST);
-    assert.deepEqual(planPin(patched, undefined, { ok: true, digest: `sha256:${'e'.repeat(64)}`, tag: 'x' }, policy, new Date()).patch, []);
+    if (plan.intent.action === 'resolve')
+      assert.equal((patched as { spec: { ref: { digest: string } } }).spec.ref.digest, DIGEST);
+    assert.deepEqual(
+      planPin(patched, undefined, { ok: true, digest: `sha256:${'e'.repeat(64)}`, tag: 'x' }, policy, new Date()).patch,
+      [],
+    );
   });
 }

@@ -30,6 +30,9 @@ test('applyPatch: bad paths throw PinwardenError', () => {
     { op: 'test' as const, path: '/a', value: 2 },
     { op: 'add' as const, path: 'no-slash', value: 1 },
   ]) {
-    assert.throws(() => applyPatch({ a: 1 }, [op]), (error: unknown) => error instanceof PinwardenError);
+    assert.throws(
+      () => applyPatch({ a: 1 }, [op]),
+      (error: unknown) => error instanceof PinwardenError,
+    );
   }
 });

@@ -41,7 +41,11 @@ const CASES: Case[] = [
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref/digest', value: D1 },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:v1.4.0', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:v1.4.0', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
   {
@@ -51,7 +55,11 @@ const CASES: Case[] = [
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref', value: { digest: D1 } },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:latest', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:latest', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
   {
@@ -61,7 +69,11 @@ const CASES: Case[] = [
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref/digest', value: D1 },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:latest', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:latest', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
   {
@@ -83,10 +95,20 @@ const CASES: Case[] = [
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref/digest', value: D1 },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'semver:>=1.0.0 → v1.4.2', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'semver:>=1.0.0 → v1.4.2', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
-  { name: 'semver with semverToDigest off (default): no patch', object: oci('ref: {semver: ">=1.0.0"}'), resolution: OK, action: 'none', patch: [] },
+  {
+    name: 'semver with semverToDigest off (default): no patch',
+    object: oci('ref: {semver: ">=1.0.0"}'),
+    resolution: OK,
+    action: 'none',
+    patch: [],
+  },
   {
     name: 'tag with tagToDigest off: no patch',
     object: oci('ref: {tag: v1}'),
@@ -95,12 +117,54 @@ const CASES: Case[] = [
     action: 'none',
     patch: [],
   },
-  { name: 'already pinned: no patch', object: oci(`ref: {tag: v1, digest: "${D2}"}`), resolution: OK, action: 'none', patch: [] },
-  { name: 'exempt namespace: no patch', object: oci('ref: {tag: v1}', '{name: a, namespace: sandbox}'), resolution: OK, policy: 'exemptNamespaces: [sandbox]', action: 'none', patch: [] },
-  { name: 'Bucket is not pinned', object: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Bucket', metadata: { name: 'b' }, spec: {} }, resolution: OK, action: 'none', patch: [] },
-  { name: 'other kinds are not pinned', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }, resolution: OK, action: 'none', patch: [] },
-  { name: 'missing url: no patch', object: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', metadata: { name: 'x' }, spec: { ref: { tag: 'v1' } } }, resolution: OK, action: 'none', patch: [] },
-  { name: 'tag@digest in ref.tag is left to validation', object: oci(`ref: {tag: "v1@${D1}"}`), resolution: OK, action: 'none', patch: [] },
+  {
+    name: 'already pinned: no patch',
+    object: oci(`ref: {tag: v1, digest: "${D2}"}`),
+    resolution: OK,
+    action: 'none',
+    patch: [],
+  },
+  {
+    name: 'exempt namespace: no patch',
+    object: oci('ref: {tag: v1}', '{name: a, namespace: sandbox}'),
+    resolution: OK,
+    policy: 'exemptNamespaces: [sandbox]',
+    action: 'none',
+    patch: [],
+  },
+  {
+    name: 'Bucket is not pinned',
+    object: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Bucket', metadata: { name: 'b' }, spec: {} },
+    resolution: OK,
+    action: 'none',
+    patch: [],
+  },
+  {
+    name: 'other kinds are not pinned',
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } },
+    resolution: OK,
+    action: 'none',
+    patch: [],
+  },
+  {
+    name: 'missing url: no patch',
+    object: {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: { name: 'x' },
+      spec: { ref: { tag: 'v1' } },
+    },
+    resolution: OK,
+    action: 'none',
+    patch: [],
+  },
+  {
+    name: 'tag@digest in ref.tag is left to validation',
+    object: oci(`ref: {tag: "v1@${D1}"}`),
+    resolution: OK,
+    action: 'none',
+    patch: [],
+  },
   {
     name: 'resolution failed: no patch (fail-open)',
     object: oci('ref: {tag: v1}'),
@@ -118,11 +182,18 @@ const CASES: Case[] = [
   {
     name: 'sticky UPDATE, same tag: old digest and annotations reused, no resolve',
     object: oci('ref: {tag: v1}'),
-    old: oci(`ref: {tag: v1, digest: "${D2}"}`, '{name: app, namespace: apps, annotations: {pinwarden.dev/pinned-from: "tag:v1", pinwarden.dev/pinned-at: "2025-01-01T00:00:00Z"}}'),
+    old: oci(
+      `ref: {tag: v1, digest: "${D2}"}`,
+      '{name: app, namespace: apps, annotations: {pinwarden.dev/pinned-from: "tag:v1", pinwarden.dev/pinned-at: "2025-01-01T00:00:00Z"}}',
+    ),
     action: 'reuse',
     patch: [
       { op: 'add', path: '/spec/ref/digest', value: D2 },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:v1', 'pinwarden.dev/pinned-at': '2025-01-01T00:00:00Z' } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:v1', 'pinwarden.dev/pinned-at': '2025-01-01T00:00:00Z' },
+      },
     ],
   },
   {
@@ -143,18 +214,29 @@ const CASES: Case[] = [
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref/digest', value: D1 },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:v2', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:v2', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
   {
     name: 'sticky UPDATE, url changed: resolved again',
     object: oci('ref: {tag: v1}'),
-    old: { ...oci(`ref: {tag: v1, digest: "${D2}"}`), spec: { url: 'oci://ghcr.io/acme/other', ref: { tag: 'v1', digest: D2 } } },
+    old: {
+      ...oci(`ref: {tag: v1, digest: "${D2}"}`),
+      spec: { url: 'oci://ghcr.io/acme/other', ref: { tag: 'v1', digest: D2 } },
+    },
     resolution: OK,
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref/digest', value: D1 },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:v1', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:v1', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
   {
@@ -166,12 +248,19 @@ const CASES: Case[] = [
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref/digest', value: D1 },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:v1', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:v1', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
   {
     name: 'stale pin kept by client-side apply (tag changed, digest and annotation left over): replaced',
-    object: oci(`ref: {tag: v2, digest: "${D2}"}`, '{name: app, namespace: apps, annotations: {pinwarden.dev/pinned-from: "tag:v1", pinwarden.dev/pinned-at: "2025-01-01T00:00:00Z"}}'),
+    object: oci(
+      `ref: {tag: v2, digest: "${D2}"}`,
+      '{name: app, namespace: apps, annotations: {pinwarden.dev/pinned-from: "tag:v1", pinwarden.dev/pinned-at: "2025-01-01T00:00:00Z"}}',
+    ),
     resolution: { ok: true, digest: D1, tag: 'v2' },
     action: 'resolve',
     patch: [
@@ -198,7 +287,11 @@ const CASES: Case[] = [
     action: 'resolve',
     patch: [
       { op: 'add', path: '/spec/ref', value: { digest: D1 } },
-      { op: 'add', path: '/metadata/annotations', value: { 'pinwarden.dev/pinned-from': 'tag:latest', 'pinwarden.dev/pinned-at': AT } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'pinwarden.dev/pinned-from': 'tag:latest', 'pinwarden.dev/pinned-at': AT },
+      },
     ],
   },
 ];
@@ -227,7 +320,11 @@ test('planPin: a failed resolution reports the error code for validation and a w
 });
 
 test('planPin: the patch never rewrites unknown fields', () => {
-  const object = { ...oci('ref: {tag: v1}'), spec: { url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1' }, futureField: { x: 1 } }, status: { a: 1 } };
+  const object = {
+    ...oci('ref: {tag: v1}'),
+    spec: { url: 'oci://ghcr.io/acme/app', ref: { tag: 'v1' }, futureField: { x: 1 } },
+    status: { a: 1 },
+  };
   const plan = planPin(object, undefined, OK, policyFrom(), NOW);
   const patched = applyPatch<typeof object>(object, plan.patch);
   assert.deepEqual(patched.spec.futureField, { x: 1 });
@@ -236,7 +333,10 @@ test('planPin: the patch never rewrites unknown fields', () => {
 });
 
 test('planPin: a pinned digest whose annotation matches is left alone even when pinning is off', () => {
-  const object = oci(`ref: {tag: v2, digest: "${D2}"}`, '{name: app, namespace: apps, annotations: {pinwarden.dev/pinned-from: "tag:v1"}}');
+  const object = oci(
+    `ref: {tag: v2, digest: "${D2}"}`,
+    '{name: app, namespace: apps, annotations: {pinwarden.dev/pinned-from: "tag:v1"}}',
+  );
   const plan = planPin(object, undefined, OK, policyFrom('ociRepository: {mutate: {tagToDigest: false}}'), NOW);
   assert.deepEqual(plan.patch, []);
   assert.equal(plan.warnings.length, 1, 'the stale pin is reported');

@@ -24,8 +24,11 @@ test('a flat policy loads as before and has no rules', () => {
   assert.equal(policy.spec.ociRepository.requireVerify, false);
 });
 
-test('each rule gets the secure defaults of the flat blocks, not the flat blocks\' values', () => {
-  const policy = loadPolicy(`${HEADER}spec:\n  ociRepository: {requireVerify: false}\n  rules:\n    - {name: a, match: {namespaces: [x]}}\n`, 'p');
+test("each rule gets the secure defaults of the flat blocks, not the flat blocks' values", () => {
+  const policy = loadPolicy(
+    `${HEADER}spec:\n  ociRepository: {requireVerify: false}\n  rules:\n    - {name: a, match: {namespaces: [x]}}\n`,
+    'p',
+  );
   const rule = policy.spec.rules?.[0];
   assert.equal(rule?.ociRepository.requireVerify, true);
   assert.equal(rule?.ociRepository.allowKeyBased, false);
@@ -34,7 +37,10 @@ test('each rule gets the secure defaults of the flat blocks, not the flat blocks
 });
 
 test('per-rule trustedKeys turn on key-based verification for that rule only', () => {
-  const policy = loadPolicy(`${HEADER}spec:\n  rules:\n    - {name: vendor, match: {urls: ['oci://ghcr.io/vendor']}, ociRepository: {trustedKeys: ['${PLATFORM_KEY_FINGERPRINT}']}}\n`, 'p');
+  const policy = loadPolicy(
+    `${HEADER}spec:\n  rules:\n    - {name: vendor, match: {urls: ['oci://ghcr.io/vendor']}, ociRepository: {trustedKeys: ['${PLATFORM_KEY_FINGERPRINT}']}}\n`,
+    'p',
+  );
   assert.equal(policy.spec.rules?.[0]?.ociRepository.allowKeyBased, true);
   assert.equal(policy.spec.ociRepository.allowKeyBased, false);
 });
@@ -48,7 +54,8 @@ const REFUSALS: Array<{ name: string; spec: string; message: RegExp }> = [
   {
     name: 'a rule without match before other rules',
     spec: '  rules:\n    - {name: all}\n    - {name: late, match: {namespaces: [y]}}\n',
-    message: /spec\.rules\[0\] 'all' has no match, so it decides every object and spec\.rules\[1\] 'late' and later can never decide/,
+    message:
+      /spec\.rules\[0\] 'all' has no match, so it decides every object and spec\.rules\[1\] 'late' and later can never decide/,
   },
   {
     name: 'an empty match counts as no match',

@@ -14,8 +14,14 @@ const match = fc.record(
   {
     urls: fc.subarray(URLS, { minLength: 1 }),
     namespaces: fc.subarray(NAMESPACES, { minLength: 1 }),
-    namespaceSelector: fc.constantFrom({ matchLabels: { tenant: 'true' } }, { matchExpressions: [{ key: 'tenant', operator: 'DoesNotExist' as const }] }),
-    selector: fc.constantFrom({ matchLabels: { team: 'blue' } }, { matchExpressions: [{ key: 'team', operator: 'NotIn' as const, values: ['red'] }] }),
+    namespaceSelector: fc.constantFrom(
+      { matchLabels: { tenant: 'true' } },
+      { matchExpressions: [{ key: 'tenant', operator: 'DoesNotExist' as const }] },
+    ),
+    selector: fc.constantFrom(
+      { matchLabels: { team: 'blue' } },
+      { matchExpressions: [{ key: 'team', operator: 'NotIn' as const, values: ['red'] }] },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -23,7 +29,11 @@ const match = fc.record(
 const object = fc.record({
   kind: fc.constantFrom('OCIRepository', 'Bucket'),
   namespace: fc.option(fc.constantFrom(...NAMESPACES), { nil: undefined }),
-  url: fc.oneof(fc.constantFrom(...URLS.map((url) => `${url}/svc`), ...URLS), fc.string(), fc.jsonValue({ maxDepth: 1 })),
+  url: fc.oneof(
+    fc.constantFrom(...URLS.map((url) => `${url}/svc`), ...URLS),
+    fc.string(),
+    fc.jsonValue({ maxDepth: 1 }),
+  ),
   labels: fc.oneof(fc.constantFrom(...LABELS), fc.jsonValue({ maxDepth: 1 })),
 });
 
@@ -36,8 +46,15 @@ function prefixFits(url: unknown, prefix: string): boolean {
 }
 
 /** The match semantics read plainly from the README, independent of src/core/scope. */
-function expected(rules: PolicyRule[], input: { kind: string; namespace: string | undefined; url: unknown; labels: unknown }, labels: Record<string, string> | undefined): string {
-  const objectLabels = typeof input.labels === 'object' && input.labels !== null && !Array.isArray(input.labels) ? (input.labels as Record<string, unknown>) : {};
+function expected(
+  rules: PolicyRule[],
+  input: { kind: string; namespace: string | undefined; url: unknown; labels: unknown },
+  labels: Record<string, string> | undefined,
+): string {
+  const objectLabels =
+    typeof input.labels === 'object' && input.labels !== null && !Array.isArray(input.labels)
+      ? (input.labels as Record<string, unknown>)
+      : {};
   for (const rule of rules) {
     const m = rule.match ?? {};
     if (m.urls && (input.kind !== 'OCIRepository' || !m.urls.some((prefix) => prefixFits(input.url, prefix)))) continue;
@@ -61,12 +78,27 @@ test('selectRule is the first fitting rule (property)', () => {
   fc.assert(
     fc.property(fc.array(match, { minLength: 1, maxLength: 5 }), object, nsLabels, (matches, input, labels) => {
       // A rule without match may only close the list (the loader refuses it elsewhere).
-      const rules = matches.map((entry, index) => ({ name: `r${index}`, match: Object.keys(entry).length === 0 && index < matches.length - 1 ? { namespaces: ['apps'] } : entry }));
-      const policy = loadPolicy(JSON.stringify({ apiVersion: 'pinwarden.dev/v1alpha1', kind: 'SourcePolicy', metadata: { name: 'p' }, spec: { rules } }), 'p');
+      const rules = matches.map((entry, index) => ({
+        name: `r${index}`,
+        match: Object.keys(entry).length === 0 && index < matches.length - 1 ? { namespaces: ['apps'] } : entry,
+      }));
+      const policy = loadPolicy(
+        JSON.stringify({
+          apiVersion: 'pinwarden.dev/v1alpha1',
+          kind: 'SourcePolicy',
+          metadata: { name: 'p' },
+          spec: { rules },
+        }),
+        'p',
+      );
       const manifest = {
         apiVersion: 'source.toolkit.fluxcd.io/v1',
         kind: input.kind,
-        metadata: { name: 'x', ...(input.namespace !== undefined ? { namespace: input.namespace } : {}), labels: input.labels },
+        metadata: {
+          name: 'x',
+          ...(input.namespace !== undefined ? { namespace: input.namespace } : {}),
+          labels: input.labels,
+        },
         spec: { url: input.url },
       };
       const selected = selectRule(manifest, policy, labels ? { namespaceLabels: labels } : {});

@@ -40,30 +40,138 @@ function oci(url: string | undefined, namespace: string | undefined, labels?: Re
 }
 
 function bucket(namespace: string, labels?: Record<string, string>): unknown {
-  return { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'Bucket', metadata: { name: 'b', namespace, ...(labels ? { labels } : {}) }, spec: { bucketName: 'b', endpoint: 'minio:9000' } };
+  return {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'Bucket',
+    metadata: { name: 'b', namespace, ...(labels ? { labels } : {}) },
+    spec: { bucketName: 'b', endpoint: 'minio:9000' },
+  };
 }
 
 const TENANT: ScopeFacts = { namespaceLabels: { 'pinwarden.dev/tenant': 'true' } };
 const PLAIN: ScopeFacts = { namespaceLabels: {} };
 
-const CASES: Array<{ name: string; object: unknown; facts?: ScopeFacts; rule: string; source: string; unjudged?: string[] }> = [
-  { name: 'url and namespace fit: first rule', object: oci('oci://ghcr.io/acme/app', 'apps'), facts: PLAIN, rule: 'own-apps', source: 'spec.rules[0]' },
-  { name: 'url prefix without trailing slash in the object', object: oci('oci://GHCR.io/acme/app/', 'apps-staging'), facts: PLAIN, rule: 'own-apps', source: 'spec.rules[0]' },
-  { name: 'path boundary: acmex is not acme', object: oci('oci://ghcr.io/acmex/app', 'apps'), facts: PLAIN, rule: 'default', source: 'spec' },
-  { name: 'url fits, namespace does not (AND)', object: oci('oci://ghcr.io/acme/app', 'other'), facts: PLAIN, rule: 'default', source: 'spec' },
-  { name: 'any url of the list (OR)', object: oci('oci://quay.io/jetstack/charts/cert-manager', 'cert-manager'), facts: PLAIN, rule: 'cert-manager', source: 'spec.rules[1]' },
-  { name: 'the repository itself, not a sibling', object: oci('oci://quay.io/jetstack/charts/cert-manager-csi', 'x'), facts: PLAIN, rule: 'default', source: 'spec' },
-  { name: 'first match wins over a later fitting rule', object: oci('oci://quay.io/jetstack/charts/cert-manager', 'team-a'), facts: TENANT, rule: 'cert-manager', source: 'spec.rules[1]' },
-  { name: 'namespace labels select', object: oci('oci://docker.io/x/y', 'team-a'), facts: TENANT, rule: 'tenants', source: 'spec.rules[2]' },
-  { name: 'the built-in metadata.name label is always there', object: oci('oci://docker.io/x/y', 'team-a'), facts: { namespaceLabels: { 'pinwarden.dev/tenant': 'false' } }, rule: 'default', source: 'spec' },
-  { name: 'object labels select (In)', object: oci('oci://docker.io/x/y', 'n', { team: 'green' }), facts: PLAIN, rule: 'labelled', source: 'spec.rules[3]' },
-  { name: 'object label value outside In', object: oci('oci://docker.io/x/y', 'n', { team: 'red' }), facts: PLAIN, rule: 'default', source: 'spec' },
-  { name: 'unknown namespace labels: passed over and reported', object: oci('oci://docker.io/x/y', 'n', { team: 'blue' }), rule: 'labelled', source: 'spec.rules[3]', unjudged: ['tenants'] },
-  { name: 'unknown labels do not matter when another part of the match fails', object: oci('oci://ghcr.io/acme/app', 'apps'), rule: 'own-apps', source: 'spec.rules[0]' },
-  { name: 'no namespace: a namespaces match never fits, a namespaceSelector cannot be judged', object: oci('oci://ghcr.io/acme/app', undefined), facts: PLAIN, rule: 'default', source: 'spec', unjudged: ['tenants'] },
-  { name: 'no url: a urls match never fits', object: oci(undefined, 'apps'), facts: PLAIN, rule: 'default', source: 'spec' },
+const CASES: Array<{
+  name: string;
+  object: unknown;
+  facts?: ScopeFacts;
+  rule: string;
+  source: string;
+  unjudged?: string[];
+}> = [
+  {
+    name: 'url and namespace fit: first rule',
+    object: oci('oci://ghcr.io/acme/app', 'apps'),
+    facts: PLAIN,
+    rule: 'own-apps',
+    source: 'spec.rules[0]',
+  },
+  {
+    name: 'url prefix without trailing slash in the object',
+    object: oci('oci://GHCR.io/acme/app/', 'apps-staging'),
+    facts: PLAIN,
+    rule: 'own-apps',
+    source: 'spec.rules[0]',
+  },
+  {
+    name: 'path boundary: acmex is not acme',
+    object: oci('oci://ghcr.io/acmex/app', 'apps'),
+    facts: PLAIN,
+    rule: 'default',
+    source: 'spec',
+  },
+  {
+    name: 'url fits, namespace does not (AND)',
+    object: oci('oci://ghcr.io/acme/app', 'other'),
+    facts: PLAIN,
+    rule: 'default',
+    source: 'spec',
+  },
+  {
+    name: 'any url of the list (OR)',
+    object: oci('oci://quay.io/jetstack/charts/cert-manager', 'cert-manager'),
+    facts: PLAIN,
+    rule: 'cert-manager',
+    source: 'spec.rules[1]',
+  },
+  {
+    name: 'the repository itself, not a sibling',
+    object: oci('oci://quay.io/jetstack/charts/cert-manager-csi', 'x'),
+    facts: PLAIN,
+    rule: 'default',
+    source: 'spec',
+  },
+  {
+    name: 'first match wins over a later fitting rule',
+    object: oci('oci://quay.io/jetstack/charts/cert-manager', 'team-a'),
+    facts: TENANT,
+    rule: 'cert-manager',
+    source: 'spec.rules[1]',
+  },
+  {
+    name: 'namespace labels select',
+    object: oci('oci://docker.io/x/y', 'team-a'),
+    facts: TENANT,
+    rule: 'tenants',
+    source: 'spec.rules[2]',
+  },
+  {
+    name: 'the built-in metadata.name label is always there',
+    object: oci('oci://docker.io/x/y', 'team-a'),
+    facts: { namespaceLabels: { 'pinwarden.dev/tenant': 'false' } },
+    rule: 'default',
+    source: 'spec',
+  },
+  {
+    name: 'object labels select (In)',
+    object: oci('oci://docker.io/x/y', 'n', { team: 'green' }),
+    facts: PLAIN,
+    rule: 'labelled',
+    source: 'spec.rules[3]',
+  },
+  {
+    name: 'object label value outside In',
+    object: oci('oci://docker.io/x/y', 'n', { team: 'red' }),
+    facts: PLAIN,
+    rule: 'default',
+    source: 'spec',
+  },
+  {
+    name: 'unknown namespace labels: passed over and reported',
+    object: oci('oci://docker.io/x/y', 'n', { team: 'blue' }),
+    rule: 'labelled',
+    source: 'spec.rules[3]',
+    unjudged: ['tenants'],
+  },
+  {
+    name: 'unknown labels do not matter when another part of the match fails',
+    object: oci('oci://ghcr.io/acme/app', 'apps'),
+    rule: 'own-apps',
+    source: 'spec.rules[0]',
+  },
+  {
+    name: 'no namespace: a namespaces match never fits, a namespaceSelector cannot be judged',
+    object: oci('oci://ghcr.io/acme/app', undefined),
+    facts: PLAIN,
+    rule: 'default',
+    source: 'spec',
+    unjudged: ['tenants'],
+  },
+  {
+    name: 'no url: a urls match never fits',
+    object: oci(undefined, 'apps'),
+    facts: PLAIN,
+    rule: 'default',
+    source: 'spec',
+  },
   { name: 'a Bucket never fits a urls match', object: bucket('apps'), facts: PLAIN, rule: 'default', source: 'spec' },
-  { name: 'a Bucket fits a namespace-label rule', object: bucket('team-a'), facts: TENANT, rule: 'tenants', source: 'spec.rules[2]' },
+  {
+    name: 'a Bucket fits a namespace-label rule',
+    object: bucket('team-a'),
+    facts: TENANT,
+    rule: 'tenants',
+    source: 'spec.rules[2]',
+  },
 ];
 
 for (const entry of CASES) {
@@ -78,7 +186,11 @@ for (const entry of CASES) {
 test('the effective policy carries the deciding rule settings, registry fields merged over spec.registry', () => {
   const tenants = selectRule(oci('oci://docker.io/x/y', 'team-a'), POLICY, TENANT).policy;
   assert.equal(tenants.spec.ociRepository.pinning, 'follow');
-  assert.equal(tenants.spec.ociRepository.requireDigest, true, 'a rule does not inherit spec.ociRepository: secure defaults');
+  assert.equal(
+    tenants.spec.ociRepository.requireDigest,
+    true,
+    'a rule does not inherit spec.ociRepository: secure defaults',
+  );
   assert.equal(tenants.spec.registry.timeoutSeconds, 5);
   assert.equal(tenants.spec.registry.cacheTTLSeconds, 60);
   const fallback = selectRule(oci('oci://docker.io/x/y', 'n'), POLICY, PLAIN).policy;
@@ -104,7 +216,10 @@ test('a policy without rules: every object is decided by the flat blocks, named 
 });
 
 test('a closing rule without match decides what no earlier rule fits', () => {
-  const policy = loadPolicy(`${HEADER}spec:\n  rules:\n    - {name: strict, match: {namespaces: [prod]}}\n    - {name: rest, ociRepository: {requireVerify: false}}\n`, 'p');
+  const policy = loadPolicy(
+    `${HEADER}spec:\n  rules:\n    - {name: strict, match: {namespaces: [prod]}}\n    - {name: rest, ociRepository: {requireVerify: false}}\n`,
+    'p',
+  );
   const selected = selectRule(oci('oci://docker.io/x/y', 'dev'), policy);
   assert.deepEqual(selected.rule, { name: 'rest', source: 'spec.rules[1]' });
   assert.equal(selected.policy.spec.ociRepository.requireVerify, false);
@@ -114,12 +229,30 @@ test('evaluate names the deciding rule and applies its requirements', () => {
   const own = evaluate(oci('oci://ghcr.io/acme/app', 'apps'), POLICY, { phase: 'offline', scope: PLAIN });
   assert.equal(own.rule?.name, 'own-apps');
   assert.ok(own.findings.some((finding) => finding.ruleId === 'verify-required'));
-  const chart = evaluate(oci('oci://quay.io/jetstack/charts/cert-manager', 'cert-manager'), POLICY, { phase: 'offline', scope: PLAIN });
+  const chart = evaluate(oci('oci://quay.io/jetstack/charts/cert-manager', 'cert-manager'), POLICY, {
+    phase: 'offline',
+    scope: PLAIN,
+  });
   assert.equal(chart.rule?.name, 'cert-manager');
-  assert.ok(!chart.findings.some((finding) => finding.ruleId === 'verify-required'), 'cert-manager rule does not require verify');
-  const insecure = { ...(oci('oci://docker.io/x/y', 'n', { team: 'blue' }) as object), spec: { url: 'oci://docker.io/x/y', insecure: true, ref: { digest: `sha256:${'a'.repeat(64)}` } } };
-  assert.ok(!evaluate(insecure, POLICY, { phase: 'offline', scope: PLAIN }).findings.some((finding) => finding.ruleId === 'insecure-not-allowed'));
-  assert.ok(evaluate({ ...insecure, metadata: { name: 'x', namespace: 'n' } }, POLICY, { phase: 'offline', scope: PLAIN }).findings.some((finding) => finding.ruleId === 'insecure-not-allowed'));
+  assert.ok(
+    !chart.findings.some((finding) => finding.ruleId === 'verify-required'),
+    'cert-manager rule does not require verify',
+  );
+  const insecure = {
+    ...(oci('oci://docker.io/x/y', 'n', { team: 'blue' }) as object),
+    spec: { url: 'oci://docker.io/x/y', insecure: true, ref: { digest: `sha256:${'a'.repeat(64)}` } },
+  };
+  assert.ok(
+    !evaluate(insecure, POLICY, { phase: 'offline', scope: PLAIN }).findings.some(
+      (finding) => finding.ruleId === 'insecure-not-allowed',
+    ),
+  );
+  assert.ok(
+    evaluate({ ...insecure, metadata: { name: 'x', namespace: 'n' } }, POLICY, {
+      phase: 'offline',
+      scope: PLAIN,
+    }).findings.some((finding) => finding.ruleId === 'insecure-not-allowed'),
+  );
 });
 
 test('an unjudged namespaceSelector rule: a warning offline, a denial at admission, never silence', () => {
@@ -127,7 +260,10 @@ test('an unjudged namespaceSelector rule: a warning offline, a denial at admissi
   const offline = evaluate(object, POLICY, { phase: 'offline' });
   const note = offline.findings.find((finding) => finding.ruleId === 'policy-rule-unjudged');
   assert.equal(note?.severity, 'warning');
-  assert.match(note?.message ?? '', /labels of namespace team-a are unknown here, so rule 'tenants' \(namespaceSelector\) could not be judged and rule default/);
+  assert.match(
+    note?.message ?? '',
+    /labels of namespace team-a are unknown here, so rule 'tenants' \(namespaceSelector\) could not be judged and rule default/,
+  );
   assert.match(note?.fix ?? '', /Namespace manifest of team-a/);
   const admission = evaluate(object, POLICY, { phase: 'admission' });
   assert.equal(admission.verdict, 'deny');
@@ -149,22 +285,56 @@ test('the mutation planner takes pinning settings from the deciding rule', () =>
     `${HEADER}spec:\n  rules:\n    - {name: no-pin, match: {namespaces: [legacy]}, ociRepository: {mutate: {tagToDigest: false}}}\n    - {name: semver, match: {namespaces: [charts]}, ociRepository: {mutate: {semverToDigest: true}}}\n`,
     'p',
   );
-  assert.deepEqual(planIntent(oci('oci://ghcr.io/a/b', 'legacy'), undefined, policy), { action: 'none', reason: 'tag-to-digest-off' });
+  assert.deepEqual(planIntent(oci('oci://ghcr.io/a/b', 'legacy'), undefined, policy), {
+    action: 'none',
+    reason: 'tag-to-digest-off',
+  });
   assert.equal(planIntent(oci('oci://ghcr.io/a/b', 'other'), undefined, policy).action, 'resolve');
-  const semver = { ...(oci('oci://ghcr.io/a/b', 'charts') as object), spec: { url: 'oci://ghcr.io/a/b', ref: { semver: '1.x' } } };
+  const semver = {
+    ...(oci('oci://ghcr.io/a/b', 'charts') as object),
+    spec: { url: 'oci://ghcr.io/a/b', ref: { semver: '1.x' } },
+  };
   assert.equal(planIntent(semver, undefined, policy).action, 'resolve');
-  assert.deepEqual(planIntent({ ...semver, metadata: { name: 'x', namespace: 'other' } }, undefined, policy), { action: 'none', reason: 'semver-to-digest-off' });
+  assert.deepEqual(planIntent({ ...semver, metadata: { name: 'x', namespace: 'other' } }, undefined, policy), {
+    action: 'none',
+    reason: 'semver-to-digest-off',
+  });
 });
 
-const SELECTORS: Array<{ name: string; selector: Parameters<typeof selectorMatches>[0]; labels: Record<string, string>; fits: boolean }> = [
+const SELECTORS: Array<{
+  name: string;
+  selector: Parameters<typeof selectorMatches>[0];
+  labels: Record<string, string>;
+  fits: boolean;
+}> = [
   { name: 'empty selector fits everything', selector: {}, labels: {}, fits: true },
   { name: 'matchLabels equal', selector: { matchLabels: { a: '1' } }, labels: { a: '1', b: '2' }, fits: true },
   { name: 'matchLabels differ', selector: { matchLabels: { a: '1' } }, labels: { a: '2' }, fits: false },
-  { name: 'NotIn fits an absent key', selector: { matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }, labels: {}, fits: true },
-  { name: 'NotIn refuses a listed value', selector: { matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }, labels: { a: '1' }, fits: false },
+  {
+    name: 'NotIn fits an absent key',
+    selector: { matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] },
+    labels: {},
+    fits: true,
+  },
+  {
+    name: 'NotIn refuses a listed value',
+    selector: { matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] },
+    labels: { a: '1' },
+    fits: false,
+  },
   { name: 'Exists', selector: { matchExpressions: [{ key: 'a', operator: 'Exists' }] }, labels: { a: '' }, fits: true },
-  { name: 'DoesNotExist', selector: { matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] }, labels: { a: 'x' }, fits: false },
-  { name: 'prototype keys are not labels', selector: { matchExpressions: [{ key: 'constructor', operator: 'Exists' }] }, labels: {}, fits: false },
+  {
+    name: 'DoesNotExist',
+    selector: { matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] },
+    labels: { a: 'x' },
+    fits: false,
+  },
+  {
+    name: 'prototype keys are not labels',
+    selector: { matchExpressions: [{ key: 'constructor', operator: 'Exists' }] },
+    labels: {},
+    fits: false,
+  },
 ];
 
 for (const entry of SELECTORS) {
@@ -174,8 +344,19 @@ for (const entry of SELECTORS) {
 }
 
 test('selection work is bounded per object: a huge URL is normalised once, whatever the number of rules', () => {
-  const rules = Array.from({ length: 256 }, (_, index) => ({ name: `r${index}`, match: { urls: [`oci://ghcr.io/team-${index}/`] } }));
-  const policy = loadPolicy(JSON.stringify({ apiVersion: 'pinwarden.dev/v1alpha1', kind: 'SourcePolicy', metadata: { name: 'p' }, spec: { rules } }), 'p');
+  const rules = Array.from({ length: 256 }, (_, index) => ({
+    name: `r${index}`,
+    match: { urls: [`oci://ghcr.io/team-${index}/`] },
+  }));
+  const policy = loadPolicy(
+    JSON.stringify({
+      apiVersion: 'pinwarden.dev/v1alpha1',
+      kind: 'SourcePolicy',
+      metadata: { name: 'p' },
+      spec: { rules },
+    }),
+    'p',
+  );
   const huge = `oci://ghcr.io/team-7/${'a/'.repeat(1_500_000)}`;
   const started = performance.now();
   const selected = selectRule(oci(huge, 'apps'), policy, PLAIN);
