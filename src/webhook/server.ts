@@ -86,12 +86,10 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
     answerHttpError(error, request, reply, deps),
   );
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({
-        statusCode: 404,
-        message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}: pinwarden serves POST /mutate and POST /validate`,
-      });
+    void reply.code(404).send({
+      statusCode: 404,
+      message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}: pinwarden serves POST /mutate and POST /validate`,
+    });
   });
   const watchdog = createWatchdog(WATCHDOG_TICK_MS, deps.clock ?? systemClock);
   app.addHook('onClose', (_instance, done) => {
@@ -134,15 +132,11 @@ function admitRequest(
       { code: 'PW_REVIEW_BUSY', held: budget.held, bytes },
       'request refused: the in-flight body budget is full',
     );
-    void reply
-      .code(503)
-      .header('connection', 'close')
-      .header('retry-after', '1')
-      .send({
-        statusCode: 503,
-        code: 'PW_REVIEW_BUSY',
-        message: 'pinwarden is holding its maximum of request bodies; retry',
-      });
+    void reply.code(503).header('connection', 'close').header('retry-after', '1').send({
+      statusCode: 503,
+      code: 'PW_REVIEW_BUSY',
+      message: 'pinwarden is holding its maximum of request bodies; retry',
+    });
     return;
   }
   let released = false;

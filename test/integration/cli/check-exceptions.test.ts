@@ -21,9 +21,7 @@ interface JsonResult {
   waived?: Array<{ rule: string; exception: string; reason: string; expires: string }>;
 }
 
-async function json(
-  args: string[],
-): Promise<{
+async function json(args: string[]): Promise<{
   code: number | null;
   stderr: string;
   results: Map<string, JsonResult>;
