@@ -3,6 +3,8 @@
 // foreground, and prints `export KUBECONFIG=…`. With --webhook it also starts `pinwarden serve` (the
 // example policy, or --config), a local TLS docker-registry holding a small Flux artifact at two tags, and
 // registers pinwarden's Mutating/ValidatingWebhookConfiguration by clientConfig.url + caBundle.
+// --no-flux-crds starts the apiserver without Flux's CRDs (install deploy/crds/ yourself: a cluster without
+// Flux); --registry starts an empty plain-HTTP docker-registry on loopback and prints REGISTRY=host:port.
 // Ctrl-C stops all of it and removes its temporary directories.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,14 +20,25 @@ import { startRegistry } from '../test/helpers/registry.ts';
 import type { TestRegistry } from '../test/helpers/registry.ts';
 import { pushFluxArtifact } from '../test/helpers/push-image.ts';
 
-const USAGE = 'usage: npm run cluster [-- --webhook [--config POLICY]]';
+const USAGE = 'usage: npm run cluster [-- [--webhook [--config POLICY]] [--no-flux-crds] [--registry]]';
 
-function parseArgs(argv: string[]): { webhook: boolean; config: string } {
+export interface ClusterArgs {
+  webhook: boolean;
+  config: string;
+  fluxCrds: boolean;
+  registry: boolean;
+}
+
+export function parseArgs(argv: string[]): ClusterArgs {
   let webhook = false;
   let config = 'examples/policy.yaml';
+  let fluxCrds = true;
+  let registry = false;
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index];
     if (arg === '--webhook') webhook = true;
+    else if (arg === '--no-flux-crds') fluxCrds = false;
+    else if (arg === '--registry') registry = true;
     else if (arg === '--config' && argv[index + 1] !== undefined) config = argv[++index]!;
     else if (arg?.startsWith('--config=')) config = arg.slice('--config='.length);
     else if (arg === '--help' || arg === '-h') {
@@ -36,7 +49,7 @@ function parseArgs(argv: string[]): { webhook: boolean; config: string } {
       process.exit(2);
     }
   }
-  return { webhook, config };
+  return { webhook, config, fluxCrds, registry };
 }
 
 /**
@@ -80,10 +93,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   try {
-    const cp: ControlPlane = await startControlPlane();
+    const cp: ControlPlane = await startControlPlane({ fluxCrds: args.fluxCrds ? 'current' : 'none' });
     stops.push(() => cp.stop());
     console.error(
-      `kube-apiserver ${cp.url} and etcd ${cp.etcdUrl} ready in ${(cp.startupMs / 1000).toFixed(1)} s (Flux CRDs Established)`,
+      `kube-apiserver ${cp.url} and etcd ${cp.etcdUrl} ready in ${(cp.startupMs / 1000).toFixed(1)} s ` +
+        (args.fluxCrds ? '(Flux CRDs Established)' : '(no CRDs installed)'),
     );
     const lines = [
       `export PATH="${assets.dir}:$PATH"   # kubectl ${KUBE_VERSION}`,
@@ -118,6 +132,11 @@ async function main(): Promise<void> {
       console.error(`pinwarden serve ${pw.url} (policy ${args.config}, plus this registry), webhooks registered`);
       console.error('Secret default/registry-ca holds the registry CA: set spec.certSecretRef.name: registry-ca');
       lines.push(`REGISTRY=${registry.host}`);
+    } else if (args.registry) {
+      const registry: TestRegistry = await startRegistry({ mode: 'plain' });
+      stops.push(() => registry.stop());
+      console.error(`docker-registry http://${registry.host} (plain HTTP, loopback only)`);
+      lines.push(`export REGISTRY=${registry.host}`);
     }
     console.log(lines.join('\n'));
     console.error('Ctrl-C stops it all.');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { localPolicy } from '../../../scripts/cluster.ts';
+import { localPolicy, parseArgs } from '../../../scripts/cluster.ts';
 import { REPO_ROOT } from '../../helpers/cli.ts';
 
 test('the example policy gains the local registry and loopback, and keeps everything else', () => {
@@ -26,4 +26,14 @@ test('a policy that allows any registry stays unrestricted; existing allowNetwor
   const local = parse(localPolicy(yaml, '127.0.0.1:5000'));
   assert.equal(local.spec.ociRepository, undefined);
   assert.deepEqual(local.spec.registry.allowNetworks, ['10.1.0.0/16', '127.0.0.0/8', '::1/128']);
+});
+
+test('--no-flux-crds and --registry are parsed; the default installs Flux CRDs and starts no registry', () => {
+  assert.deepEqual(parseArgs([]), { webhook: false, config: 'examples/policy.yaml', fluxCrds: true, registry: false });
+  assert.deepEqual(parseArgs(['--no-flux-crds', '--registry']), {
+    webhook: false,
+    config: 'examples/policy.yaml',
+    fluxCrds: false,
+    registry: true,
+  });
 });
