@@ -276,10 +276,13 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
           error: new PinwardenError(outcome.error.code, message, { details: outcome.error.details }),
         };
       }
+      // commitBinding: warn admits an unbound signature, and says so where Flux users look (#13).
+      const unbound =
+        outcome.binding?.decision.action === 'warn' ? `; warning: ${outcome.binding.decision.message}` : '';
       scope.conditions.markTrue(
         CONDITION.sourceVerified,
         REASON.succeeded,
-        `verified signature of revision ${facts.revision}`,
+        `verified signature of revision ${facts.revision}${unbound}`,
       );
       return CONTINUE;
     },

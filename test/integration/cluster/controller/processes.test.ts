@@ -19,18 +19,22 @@ import {
   startControllerProcess,
 } from '../../../support/controller.ts';
 import type { ControllerProcess } from '../../../support/controller.ts';
-import { registerWebhooks, startPinwarden, waitForWebhooks } from '../../../support/pinwarden.ts';
+import { registerWebhooks, startPinwarden, unregisterWebhooks, waitForWebhooks } from '../../../support/pinwarden.ts';
+import { startTestWebhook } from '../../../support/test-webhook.ts';
+import type { TestWebhook } from '../../../support/test-webhook.ts';
 
 let cp: ControlPlane;
 let registry: TestRegistry;
 let api: KubeApi;
 const processes: ControllerProcess[] = [];
+const webhooks: TestWebhook[] = [];
 before(async () => {
   [cp, registry] = await Promise.all([startControlPlane(), startRegistry()]);
   api = createKubeApi({ config: cp.kubeConfig() });
 });
 after(async () => {
   await Promise.all(processes.map((process_) => process_.kill()));
+  await Promise.all(webhooks.map((webhook) => webhook.stop()));
   await Promise.all([cp?.stop(), registry?.stop()]);
 });
 
@@ -46,6 +50,45 @@ async function namespace(name: string): Promise<string> {
     `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
   ]);
   return name;
+}
+
+let slowCreates = true;
+
+/** Registers a webhook delaying real ConfigMap creates in `ns` by `delayMs` while `slowCreates`, and waits for it. */
+async function slowConfigMapCreates(ns: string, delayMs: number): Promise<void> {
+  const webhook = await startTestWebhook(async (review) => {
+    const request = (review as { request?: { dryRun?: boolean } }).request;
+    if (slowCreates && request?.dryRun !== true) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return { allowed: true };
+  });
+  webhooks.push(webhook);
+  await cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: `slow-${ns}` },
+      webhooks: [
+        {
+          name: 'slow-configmaps.test.pinwarden.dev',
+          clientConfig: {
+            url: `${webhook.url}/validate`,
+            caBundle: Buffer.from(webhook.ca.certPem).toString('base64'),
+          },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Ignore',
+          timeoutSeconds: 10,
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
+        },
+      ],
+    }),
+  });
+  // The apiserver's webhook informer lags the write: probe with a dry-run create until the webhook is called.
+  await until('the slow webhook is called', async () => {
+    await cp.kubectl(['-n', ns, 'create', 'configmap', 'probe', '--dry-run=server']);
+    return webhook.captured.length > 0;
+  });
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
@@ -172,6 +215,9 @@ test('serve --controller: a tag is pinned at admission, then reconciled from the
     );
     assert.match(await pw.metrics(), /^pinwarden_webhook_requests_total/m);
   } finally {
+    // A validating configuration (failurePolicy Fail) left pointing at a stopped pinwarden would refuse every
+    // later OCIRepository in this control plane.
+    await unregisterWebhooks(cp);
     await pw.stop();
   }
 });
@@ -195,6 +241,9 @@ test('the leader dies in the middle of an apply: the next leader converges to th
     '--retry-period',
     '1',
   ];
+  // The apply must still be running when the leader is killed, however fast the machine: a validating webhook
+  // holds every real (not dry-run) ConfigMap create in this namespace for 300 ms, until the leader is gone.
+  await slowConfigMapCreates(ns, 300);
   const first = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
   processes.push(first);
   await until('the first leads', async () => (await holder(ns)) === `${hostname()}_${first.pid}`);
@@ -238,6 +287,7 @@ test('the leader dies in the middle of an apply: the next leader converges to th
     60_000,
   );
   await first.kill();
+  slowCreates = false;
   assert.ok(started < COUNT, `killed mid-apply (${started} of ${COUNT} applied)`);
   await until('the second takes over', async () => (await holder(ns)) === `${hostname()}_${second.pid}`, 15_000);
   const ks = await until(
