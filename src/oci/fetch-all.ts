@@ -16,6 +16,18 @@ export async function fetchAll(
   call: Call,
   maxBytes: number = DEFAULT_FETCH_ALL_BYTES,
 ): Promise<Uint8Array> {
+  checkBlobSize(descriptor, maxBytes);
+  const stream = await repository.fetch(descriptor, call, { maxBytes });
+  return collectStream(
+    stream,
+    descriptor.size,
+    (error) =>
+      new PinwardenError('PW_REGISTRY_UNREACHABLE', `blob ${descriptor.digest}: reading failed`, { cause: error }),
+  );
+}
+
+/** A blob's descriptor size must be a byte count within `maxBytes`: checked before a byte is requested. */
+export function checkBlobSize(descriptor: Descriptor, maxBytes: number): void {
   if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) {
     throw new PinwardenError(
       'PW_REGISTRY_PROTOCOL',
@@ -29,11 +41,4 @@ export async function fetchAll(
       { details: { size: descriptor.size, cap: maxBytes } },
     );
   }
-  const stream = await repository.fetch(descriptor, call, { maxBytes });
-  return collectStream(
-    stream,
-    descriptor.size,
-    (error) =>
-      new PinwardenError('PW_REGISTRY_UNREACHABLE', `blob ${descriptor.digest}: reading failed`, { cause: error }),
-  );
 }

@@ -9,6 +9,7 @@ import { readCapped } from './body.ts';
 import { createRegistryClient } from './client.ts';
 import type { RegistryClient, RegistryClientOptions, RegistryResponse } from './client.ts';
 import { credentialsIdentity } from './credentials.ts';
+import { checkBlobSize } from './fetch-all.ts';
 import { isDigest, sha256Digest } from './digest.ts';
 import { MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES, bareMediaType, manifestMediaType } from './manifest.ts';
 import { isValidTag, parseRepositoryUrl, repositoryName } from './reference.ts';
@@ -114,19 +115,7 @@ export class HttpRepository implements Repository {
     if (!isDigest(descriptor.digest))
       throw new PinwardenError('PW_REF_INVALID', `unsupported blob digest '${String(descriptor.digest).slice(0, 80)}'`);
     const maxBytes = options.maxBytes ?? this.limits.blob;
-    if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) {
-      throw new PinwardenError(
-        'PW_REGISTRY_PROTOCOL',
-        `blob ${descriptor.digest}: the descriptor's size is not a byte count`,
-      );
-    }
-    if (descriptor.size > maxBytes) {
-      throw new PinwardenError(
-        'PW_TOO_LARGE',
-        `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte cap`,
-        { details: { size: descriptor.size, cap: maxBytes } },
-      );
-    }
+    checkBlobSize(descriptor, maxBytes);
     const target = `/v2/${this.ref.path}/blobs/${descriptor.digest}`;
     const response = await this.client.send({ method: 'GET', target, endpoint: 'blob', action: 'pull' }, call);
     if (response.status < 200 || response.status >= 300) throw await this.client.failure(response, call);
