@@ -24,7 +24,7 @@ import type { BindingFlags } from '../flags/commit-binding.ts';
 import { positiveIntegerFlag, sizeFlag } from '../flags/size.ts';
 import { addRegistryOptions, callFor, openRepository } from '../registry-options.ts';
 import type { RegistryFlags } from '../registry-options.ts';
-import { claimRows, describeFailure, verificationOptions, verifyBlock } from './verify.ts';
+import { addSignerOptions, claimRows, describeFailure, verificationOptions, verifyBlock } from './verify.ts';
 
 interface PullFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
   output: string;
@@ -41,21 +41,14 @@ interface PullFlags extends RegistryFlags, CosignIdentityFlags, BindingFlags {
 }
 
 export function registerPull(program: Command, io: CliIo, setExit: SetExit): Command {
-  const command = program
+  const base = program
     .command('pull')
     .description(
       'Fetch an artifact by digest, verify its signature, then extract it safely into a directory (nothing is written unless everything passes).',
     )
     .argument('<ref>', 'oci://HOST/REPO@sha256:…')
-    .requiredOption('-o, --output <dir>', 'directory to extract into; must be absent or empty (its parent must exist)')
-    .option('--issuer <regexp>', 'Go regexp the OIDC issuer must match (keyless; with --subject)')
-    .option('--subject <regexp>', 'Go regexp one certificate SAN must match (keyless; with --issuer)')
-    .option('--key <file>', 'PEM cosign public key (key-based instead of keyless)')
-    .option(
-      '--trusted-root <file>',
-      'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)',
-    )
-    .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)')
+    .requiredOption('-o, --output <dir>', 'directory to extract into; must be absent or empty (its parent must exist)');
+  const command = addSignerOptions(base)
     .option(
       '--skip-verify',
       'extract without verifying any signature (says so on stderr); not with identity or key flags',

@@ -47,16 +47,8 @@ export function registerVerify(program: Command, io: CliIo, setExit: SetExit): C
     .description(
       'Verify the cosign signature of an artifact digest (keyless identity or public key) and print who signed it.',
     )
-    .argument('<ref>', 'oci://HOST/REPO@sha256:…')
-    .option('--issuer <regexp>', 'Go regexp the OIDC issuer must match (keyless; with --subject)')
-    .option('--subject <regexp>', 'Go regexp one certificate SAN must match (keyless; with --issuer)')
-    .option('--key <file>', 'PEM cosign public key (key-based instead of keyless)')
-    .option(
-      '--trusted-root <file>',
-      'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)',
-    )
-    .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)')
-    .option('--output <format>', 'text or json', 'text');
+    .argument('<ref>', 'oci://HOST/REPO@sha256:…');
+  addSignerOptions(command).option('--output <format>', 'text or json', 'text');
   return addRegistryOptions(addBindingOptions(addCosignIdentityOptions(command))).action(
     async (ref: string, flags: VerifyFlags) => {
       setExit(await runVerify(ref, flags, io));
@@ -196,4 +188,17 @@ export function describeFailure(reference: string, error: PinwardenError): strin
   const untried = Number(error.details.untried ?? 0);
   if (untried > 0) lines.push(`  - ${untried} more candidate(s) not tried (over the candidate cap)`);
   return `Verification FAILED: ${reference} [${error.code}]\n${lines.join('\n')}\n`;
+}
+
+/** Who must have signed: the flags `verify` and `pull` share (the cosign aliases come from flags/cosign-identity). */
+export function addSignerOptions(command: Command): Command {
+  return command
+    .option('--issuer <regexp>', 'Go regexp the OIDC issuer must match (keyless; with --subject)')
+    .option('--subject <regexp>', 'Go regexp one certificate SAN must match (keyless; with --issuer)')
+    .option('--key <file>', 'PEM cosign public key (key-based instead of keyless)')
+    .option(
+      '--trusted-root <file>',
+      'Sigstore trusted_root.json (default: the public-good root shipped with pinwarden)',
+    )
+    .option('--require-tlog', 'key-based: also require a verified transparency-log entry (keyless always requires it)');
 }
