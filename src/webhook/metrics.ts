@@ -44,15 +44,15 @@ export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {})
 
   // Label-bound children, made once per (route, verdict): prom-client hashes the labels on every call otherwise.
   // Not a cache (no bound needed): the keys are the two routes times the handful of verdicts.
-  const bound = new Map<string, { count: () => void; time: (seconds: number) => void }>();
-  const reviewSeries = (route: Route, verdict: ReviewLabel): { count: () => void; time: (seconds: number) => void } => {
-    const key = `${route}|${verdict}`;
-    let series = bound.get(key);
+  type Series = { count: () => void; time: (seconds: number) => void };
+  const bound: Record<Route, Map<ReviewLabel, Series>> = { mutate: new Map(), validate: new Map() };
+  const reviewSeries = (route: Route, verdict: ReviewLabel): Series => {
+    let series = bound[route].get(verdict);
     if (!series) {
       const counter = requests.labels({ route, verdict });
       const histogram = duration.labels({ route, verdict });
       series = { count: () => counter.inc(), time: (seconds) => histogram.observe(seconds) };
-      bound.set(key, series);
+      bound[route].set(verdict, series);
     }
     return series;
   };
