@@ -24,7 +24,7 @@ export type { EventRecorder, EventRecorderOptions } from './events.ts';
 export { createWorkQueue, jittered } from './queue.ts';
 export type { WorkQueue, WorkQueueOptions } from './queue.ts';
 export { createLeaderElector } from './leader.ts';
-export type { LeaderElectionOptions, LeaderElector } from './leader.ts';
+export type { LeaderElectionOptions, LeaderElector, LeaseSettings } from './leader.ts';
 export { createControllerMetrics } from './metrics.ts';
 export type { ControllerMetrics } from './metrics.ts';
 export { createControllerManager } from './manager.ts';
@@ -33,6 +33,7 @@ export type {
   ControllerManager,
   KindController,
   ManagerOptions,
+  ManagerSettings,
   ReconcileAnswer,
   ReconcileRequest,
   SourceRef,

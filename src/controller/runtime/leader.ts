@@ -11,8 +11,8 @@ import { pause } from '../../runtime/index.ts';
 import { RESOURCES, collectionPath, kubeStatusOf, objectPath } from '../../kube/index.ts';
 import type { KubeApi } from '../../kube/index.ts';
 
-export interface LeaderElectionOptions {
-  api: KubeApi;
+/** Which Lease a replica campaigns for, and its timing: one shape for the CLI, startController and the manager. */
+export interface LeaseSettings {
   namespace: string;
   name: string;
   identity: string;
@@ -22,6 +22,10 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   /** Ms between attempts (default 2 000). */
   retryPeriodMs?: number;
+}
+
+export interface LeaderElectionOptions extends LeaseSettings {
+  api: KubeApi;
   onStartedLeading: () => void;
   /** Leadership lost (renew failed past the deadline, or another holder took the Lease). */
   onStoppedLeading: () => void;
