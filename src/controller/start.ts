@@ -14,6 +14,7 @@ import {
   createControllerManager,
   createControllerMetrics,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from './runtime/index.ts';
 import type {
@@ -113,6 +114,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const statusWriter = (resource: KindController['resource']): StatusWriter => createStatusWriter({ api, resource });
   const oci = createOciRepositoryController({
     status: statusWriter(RESOURCES.ociRepository),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events,
     store,
     pins,
@@ -131,6 +133,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         clientFor: (account) => clients.clientFor(account),
         artifacts: store,
         status: statusWriter(RESOURCES.kustomization),
+        finalizers: createFinalizerWriter({ api, resource: RESOURCES.kustomization }),
         events,
         ...(options.kustomization === undefined ? {} : { options: options.kustomization }),
       }),

@@ -20,6 +20,15 @@ export type { DriveOptions, DriveOutcome } from './drive.ts';
 export { createStatusWriter, deepEqual, statusPatch } from './status.ts';
 export type { StatusUpdate, StatusWriter, StatusWriterOptions } from './status.ts';
 export { createEventRecorder } from './events.ts';
+export {
+  FINALIZER,
+  createFinalizerWriter,
+  finalizerPatch,
+  finalizersOf,
+  hasFinalizer,
+  isDeleting,
+} from './finalizers.ts';
+export type { FinalizerResult, FinalizerWriter, FinalizerWriterOptions } from './finalizers.ts';
 export type { EventRecorder, EventRecorderOptions } from './events.ts';
 export { createWorkQueue, jittered } from './queue.ts';
 export type { WorkQueue, WorkQueueOptions } from './queue.ts';

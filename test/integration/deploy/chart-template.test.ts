@@ -264,6 +264,13 @@ test('RBAC, controller on: sources, status, events, one Lease; applies nothing u
   assert.ok(grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'list'));
   assert.ok(grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations/status', 'update'));
   assert.ok(!grants(rules, 'source.toolkit.fluxcd.io', 'ocirepositories', 'update'), 'the controller does not rewrite specs');
+  // pinwarden's finalizer is a metadata-only patch; deleting a Kustomization looks its ServiceAccount up.
+  assert.ok(grants(rules, 'source.toolkit.fluxcd.io', 'ocirepositories', 'patch'));
+  assert.ok(grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'patch'));
+  assert.ok(!grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'update'));
+  assert.ok(!grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'delete'));
+  assert.ok(grants(rules, '', 'serviceaccounts', 'get'));
+  assert.ok(!grants(rules, '', 'serviceaccounts', 'list'));
   assert.ok(!grants(rules, '', 'configmaps', 'create'), 'nothing to apply by default');
   assert.ok(!grants(rules, '', 'secrets', 'get'), 'Secrets only through registryAuth');
   for (const rule of allRules(objects)) {

@@ -15,6 +15,7 @@ import { createKustomizationController } from '../../../../src/controller/index.
 import {
   createControllerManager,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
@@ -34,6 +35,7 @@ before(async () => {
     clientFor: (account) => clients.clientFor(account),
     artifacts: { directoryFor: async (digest) => dirs.get(digest) },
     status: createStatusWriter({ api, resource: RESOURCES.kustomization }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.kustomization }),
     events: createEventRecorder({ api }),
     options: { stageIntervalMs: 200, healthIntervalMs: 200 },
   });

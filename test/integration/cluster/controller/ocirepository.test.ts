@@ -21,6 +21,7 @@ import { flowPuller } from '../../../../src/controller/source/pull.ts';
 import {
   createControllerManager,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
@@ -70,6 +71,7 @@ spec:
   });
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
     store,
     pins,
