@@ -5,12 +5,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../../../../src/core/policy/index.ts';
 import { packArtifact, pushArtifact } from '../../../../src/artifact/index.ts';
-import { createKubeApi, objectPath, RESOURCES, createKubeSecretReader } from '../../../../src/kube/index.ts';
+import {
+  createKubeApi,
+  createKubeSecretReader,
+  kubeStatusOf,
+  objectPath,
+  RESOURCES,
+} from '../../../../src/kube/index.ts';
 import type { KubeApi, KubeObject } from '../../../../src/kube/index.ts';
 import { HttpRepository } from '../../../../src/oci/index.ts';
 import type { Descriptor } from '../../../../src/oci/index.ts';
@@ -285,6 +291,74 @@ test('a policy denial stalls the object before any registry call; a tag in the U
   // Objects of other tests may be requeued meanwhile, so count only requests for this test's repository.
   const ours = registry.requestLog.slice(before).filter((entry) => entry.path.includes('/apps/never-fetched'));
   assert.deepEqual(ours, [], 'no registry request for either');
+});
+
+test("deletion: pinwarden's finalizer, the stored artifact dropped once no other OCIRepository names it, a suspended one only gets the finalizer", async () => {
+  const ns = await namespace();
+  const pushed = await push('apps/deleted', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
+  const other = await push('apps/deleted', 'v2', { 'app.yaml': 'kind: Secret\n' });
+  for (const name of ['first', 'second'])
+    await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, name, 'apps/deleted', { tag: 'v1' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'third', 'apps/deleted', { tag: 'v2' }) });
+  const ready = (name: string) =>
+    until(`${name} Ready`, async () => {
+      const object = await live(ns, name);
+      return condition(object, 'Ready')?.status === 'True' && object;
+    });
+  for (const name of ['first', 'second', 'third'])
+    assert.deepEqual((await ready(name)).metadata.finalizers, ['finalizers.pinwarden.dev']);
+  const directory = (await store.directoryFor(pushed.digest))!;
+  assert.ok(existsSync(directory));
+  const goneFromApi = (name: string) =>
+    until(`${name} gone`, async () =>
+      api.request({ method: 'GET', path: objectPath(RESOURCES.ociRepository, ns, name) }).then(
+        () => false,
+        (error: unknown) => kubeStatusOf(error) === 404,
+      ),
+    );
+
+  // Two objects share one stored artifact: deleting the first keeps it for the second.
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'first', '--wait=false']);
+  await goneFromApi('first');
+  assert.ok(store.has(pushed.digest) && existsSync(directory), 'still named by second');
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'second', '--wait=false']);
+  await goneFromApi('second');
+  assert.equal(store.has(pushed.digest), false, 'dropped with the last object naming it');
+  assert.equal(existsSync(directory), false, 'its directory is gone');
+  assert.equal(manager.queue.failures(`OCIRepository/${ns}/second`), 0);
+
+  // Someone removed our finalizer by hand before deleting: the informer sees it go and the artifact goes too.
+  const otherDirectory = (await store.directoryFor(other.digest))!;
+  await cp.kubectlOk([
+    'patch',
+    'ocirepository',
+    '-n',
+    ns,
+    'third',
+    '--type=merge',
+    '-p',
+    '{"metadata":{"finalizers":null}}',
+  ]);
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'third']);
+  await until('the artifact of third dropped', async () => !store.has(other.digest));
+  assert.equal(existsSync(otherDirectory), false);
+
+  // Suspended from the start: the finalizer is ensured, then nothing (no registry call, no status).
+  const before = registry.requestLog.length;
+  const suspended = JSON.parse(ociRepository(ns, 'paused', 'apps/paused', { tag: 'v1' }));
+  suspended.spec.suspend = true;
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(suspended) });
+  const paused = await until('the finalizer on paused', async () => {
+    const object = await live(ns, 'paused');
+    return (object.metadata.finalizers as string[] | undefined)?.includes('finalizers.pinwarden.dev') && object;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(paused.status?.artifact, undefined);
+  assert.equal((await live(ns, 'paused')).status?.conditions, undefined, 'no status written');
+  assert.deepEqual(
+    registry.requestLog.slice(before).filter((entry) => entry.path.startsWith('/v2/apps/paused/')),
+    [],
+  );
 });
 
 test('registry down: the last good artifact stays stored and in status, FetchFailed is set, nothing deleted', async () => {
