@@ -404,10 +404,13 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
         return { result: 'success', requeue: { never: true } };
       }
       if (!hasFinalizer(object, options.finalizers.name)) {
-        const added = await options.finalizers.add(object, signal);
-        if (added.gone) return { result: 'success', requeue: { never: true } };
-        if (added.written) return { result: 'success', requeue: { afterMs: 0 } };
-        // The live object had it already (the cache was behind): go on.
+        // The finalizer write is an UPDATE that admission (pinwarden's own validating webhook among others) may
+        // refuse for an object the policy denies: then reconcile without it, so the status still says why (the
+        // policy step stalls it), and the informer's `deleted` drops the artifact when the object goes.
+        const added = await options.finalizers.add(object, signal).catch(() => undefined);
+        if (added?.gone === true) return { result: 'success', requeue: { never: true } };
+        if (added?.written === true) return { result: 'success', requeue: { afterMs: 0 } };
+        // Refused, or the live object had it already (the cache was behind): go on.
       }
       const interval = specOf(object).interval;
       const intervalMs = (typeof interval === 'string' ? parseGoDurationMs(interval) : undefined) ?? 600_000;

@@ -361,6 +361,57 @@ test("deletion: pinwarden's finalizer, the stored artifact dropped once no other
   );
 });
 
+test('admission refuses the finalizer patch: the object still reconciles to Ready, and its artifact goes when it does', async () => {
+  // A ValidatingAdmissionPolicy (CEL, in the apiserver) refusing every UPDATE of an OCIRepository named `refused`.
+  const policy = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: 'refuse-updates' },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ['source.toolkit.fluxcd.io'],
+            apiVersions: ['*'],
+            operations: ['UPDATE'],
+            resources: ['ocirepositories'],
+          },
+        ],
+      },
+      validations: [{ expression: "object.metadata.name != 'refused'", message: 'updates of refused are refused' }],
+    },
+  };
+  const binding = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: 'refuse-updates' },
+    spec: { policyName: 'refuse-updates', validationActions: ['Deny'] },
+  };
+  const probe = await namespace();
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(probe, 'refused', 'apps/probe', { tag: 'v1' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(policy) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(binding) });
+  await until('the policy in force', async () => {
+    const result = await cp.kubectl(['label', 'ocirepository', '-n', probe, 'refused', 'probe=1', '--dry-run=server']);
+    return result.code !== 0 && /updates of refused are refused/.test(result.stderr);
+  });
+
+  const ns = await namespace();
+  const pushed = await push('apps/refused', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'refused', 'apps/refused', { tag: 'v1' }) });
+  const ready = await until('Ready without the finalizer', async () => {
+    const object = await live(ns, 'refused');
+    return condition(object, 'Ready')?.status === 'True' && object;
+  });
+  assert.equal(ready.metadata.finalizers, undefined, 'admission refused the finalizer');
+  assert.ok(store.has(pushed.digest));
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'refused']);
+  await until('the artifact dropped when the object went', async () => !store.has(pushed.digest));
+  await cp.kubectlOk(['delete', 'validatingadmissionpolicybinding', 'refuse-updates']);
+  await cp.kubectlOk(['delete', 'validatingadmissionpolicy', 'refuse-updates']);
+});
+
 test('registry down: the last good artifact stays stored and in status, FetchFailed is set, nothing deleted', async () => {
   const ns = await namespace();
   const pushed = await push('apps/down', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
