@@ -159,8 +159,7 @@ async function finalize(
   return { outcome, writer, events, accounts };
 }
 
-const view = (spec: Record<string, unknown>) =>
-  readSpec({ metadata: { name: 'web', namespace: 'apps' }, spec });
+const view = (spec: Record<string, unknown>) => readSpec({ metadata: { name: 'web', namespace: 'apps' }, spec });
 
 test('deletionPolicy: MirrorPrune (default) follows prune; Delete and WaitForTermination always; Orphan never', () => {
   assert.equal(view({}).deletionPolicy, 'MirrorPrune');
