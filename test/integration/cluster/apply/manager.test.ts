@@ -6,9 +6,11 @@
 // stay, and a finalizer of the test's own to hold an object in Terminating.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { REPO_ROOT } from '../../../helpers/cli.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
 import type { Loose } from '../../../helpers/admission.ts';
@@ -419,4 +421,44 @@ test('finalizer: deletion impersonates serviceAccountName — Forbidden keeps th
   assert.ok(await configMapIn(orphaned, 'a'), 'nothing can be deleted as an account that is gone');
   const warning = (await eventsOf(orphaned)).find((item) => item.type === 'Warning');
   assert.equal(warning?.message, `unable to prune objects: \nConfigMap/${orphaned}/a`);
+});
+
+test("README's release snippet removes only pinwarden's finalizer; then a deletion is Flux's to finish and pinwarden deletes nothing", async () => {
+  const ns = await freshNamespace(cp, 'fin-release');
+  await deployed(ns, { 'a.yaml': cmYaml('a') }, { prune: true, deletionPolicy: 'Delete' });
+  // As if Flux reconciled it too: its finalizer next to ours.
+  await cp.kubectlOk([
+    'patch',
+    KS,
+    '-n',
+    ns,
+    'apps',
+    '--type=json',
+    '-p',
+    '[{"op":"add","path":"/metadata/finalizers/-","value":"finalizers.fluxcd.io"}]',
+  ]);
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const snippet = /```sh\n(kubectl get kustomizations\.kustomize\.toolkit\.fluxcd\.io,ocirepositories[\s\S]*?)```/.exec(
+    readme,
+  )?.[1];
+  assert.ok(snippet, 'the snippet is in the README');
+  const run = spawnSync('bash', ['-euo', 'pipefail', '-c', snippet], {
+    env: {
+      ...process.env,
+      KUBECONFIG: cp.adminKubeconfig,
+      PATH: `${dirname(cp.assets.kubectl)}:${process.env.PATH ?? ''}`,
+    },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual((await live(cp, [KS, '-n', ns, 'apps'])).metadata.finalizers, ['finalizers.fluxcd.io']);
+
+  await deleteKustomization(ns);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const terminating = await live(cp, [KS, '-n', ns, 'apps']);
+  assert.ok(terminating.metadata.deletionTimestamp, 'waiting for Flux');
+  assert.ok(await configMapIn(ns, 'a'), 'pinwarden deleted nothing: not its finalizer');
+  await cp.kubectlOk(['patch', KS, '-n', ns, 'apps', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+  await gone(ns);
 });
