@@ -97,11 +97,8 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
   const logger = run.logger ?? createLogger({ level: options.logLevel });
   const stopped = (run.untilStopped ?? untilStopSignal)();
   const registry = createMetricsRegistry();
-  // A policy change can lift a denial or add one: every object is reconciled again under the new policy.
-  const hooks: { requeueAll?: () => void } = {};
   const policy = await policyFromFile(options.config === undefined ? undefined : resolve(io.cwd, options.config), {
     logger,
-    onReload: (outcome) => outcome === 'ok' && hooks.requeueAll?.(),
   });
   const kubeconfig = options.kubeconfig === undefined ? undefined : resolve(io.cwd, options.kubeconfig);
   let lost!: () => void;
@@ -109,12 +106,13 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
   const controller = await startController({
     ...controllerSettings(options, io, kubeconfig),
     policy: () => policy.current(),
+    // A policy change can lift a denial or add one: every object is reconciled again under the new policy.
+    policyChanges: (listener) => policy.onChange(listener),
     secrets: cachingSecretReader(createKubeSecretReader({ ...(kubeconfig ? { kubeconfig } : {}) })),
     logger,
     metricsRegistry: registry,
     onLostLeadership: lost,
   });
-  hooks.requeueAll = () => controller.manager.requeueAll();
   const probes = await startProbeServer({
     port: options.metricsPort,
     host: options.host,

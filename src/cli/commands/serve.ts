@@ -148,6 +148,7 @@ export async function runServe(
       startController({
         ...controllerSettings(options as ControllerFlags, io, kubeconfig),
         policy: shared.policy,
+        policyChanges: shared.policyChanges,
         secrets: shared.secrets,
         logger: shared.logger,
         metricsRegistry: shared.registry,

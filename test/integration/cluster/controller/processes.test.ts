@@ -4,7 +4,9 @@
 // applied with a tag is pinned at admission, then reconciled from the pinned digest (revision keeps the tag).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { createKubeApi, objectPath, RESOURCES } from '../../../../src/kube/index.ts';
 import type { KubeApi } from '../../../../src/kube/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
@@ -218,6 +220,74 @@ test('serve --controller: a tag is pinned at admission, then reconciled from the
     // A validating configuration (failurePolicy Fail) left pointing at a stopped pinwarden would refuse every
     // later OCIRepository in this control plane.
     await unregisterWebhooks(cp);
+    await pw.stop();
+  }
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- status fields are asserted one by one
+async function withCondition(ns: string, name: string, type: string, status: string, timeoutMs: number): Promise<any> {
+  return until(
+    `${ns}/${name} ${type}=${status}`,
+    async () => {
+      const object = await api.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
+        method: 'GET',
+        path: objectPath(RESOURCES.ociRepository, ns, name),
+      });
+      return object.status?.conditions?.some((condition) => condition.type === type && condition.status === status)
+        ? object
+        : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+test('serve --controller: a policy file edit requeues at once: Ready becomes Stalled/PolicyDenied, and back', async () => {
+  const ns = await namespace('reload');
+  await pushSigned(registry.host, 'apps/reload', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
+  const permissive = controllerPolicy(registry.host);
+  const forbidding = permissive.replace(
+    `allowedRegistries: ["oci://${registry.host}/"]`,
+    'allowedRegistries: ["oci://registry.example.com/"]',
+  );
+  assert.notEqual(forbidding, permissive);
+  const pw = await startPinwarden({
+    policy: permissive,
+    kubeconfig: cp.adminKubeconfig,
+    extraArgs: ['--controller', '--no-leader-elect', '--storage-dir', `${cp.dir}/reload-store`],
+  });
+  try {
+    // An interval of an hour: only the policy change can bring the object back within this test.
+    await cp.kubectlOk(['apply', '-f', '-'], {
+      input: ociRepositoryYaml(registry.host, ns, 'app', 'apps/reload', { tag: 'v1' }, '1h'),
+    });
+    await readyObject(ns, 'app');
+    const edited = Date.now();
+    writeFileSync(join(pw.dir, 'policy.yaml'), forbidding);
+    const stalled = await withCondition(ns, 'app', 'Stalled', 'True', 60_000);
+    const denyMs = Date.now() - edited;
+    const ready = stalled.status.conditions.find((condition: { type: string }) => condition.type === 'Ready');
+    assert.equal(ready.status, 'False');
+    assert.equal(ready.reason, 'PolicyDenied');
+    assert.match(ready.message, /registry/);
+    // Generous for a loaded machine, and far below the hour the interval would take.
+    assert.ok(denyMs < 60_000, `denied ${denyMs} ms after the edit`);
+    assert.ok(
+      pw.logs().some((line) => line.includes('policy changed: every object is reconciled again')),
+      'the requeue came from the policy change',
+    );
+
+    // The converse: a stalled object is never requeued by itself; loosening the policy frees it.
+    const loosened = Date.now();
+    writeFileSync(join(pw.dir, 'policy.yaml'), permissive);
+    const back = await withCondition(ns, 'app', 'Ready', 'True', 60_000);
+    assert.ok(Date.now() - loosened < 60_000);
+    assert.ok(
+      !back.status.conditions.some(
+        (condition: { type: string; status: string }) => condition.type === 'Stalled' && condition.status === 'True',
+      ),
+      'no longer stalled',
+    );
+  } finally {
     await pw.stop();
   }
 });
