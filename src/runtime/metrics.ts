@@ -97,6 +97,8 @@ export interface AuditMetricsSink {
   pass(outcome: 'ok' | 'error', seconds: number): void;
   results(counts: Readonly<Record<string, number>>): void;
   reportsWritten(count: number): void;
+  /** 1 while this replica holds the audit Lease (or audits without election), else 0. */
+  setLeader(leading: boolean): void;
 }
 
 export function createAuditMetrics(registry: Registry): AuditMetricsSink {
@@ -125,7 +127,13 @@ export function createAuditMetrics(registry: Registry): AuditMetricsSink {
     help: 'PolicyReports written or removed by the audit (unchanged ones are not rewritten).',
     registers,
   });
+  const leader = new Gauge({
+    name: 'pinwarden_audit_leader',
+    help: 'Whether this replica runs the audit: 1 while it holds the audit Lease (or audits without election).',
+    registers,
+  });
   return {
+    setLeader: (leading) => leader.set(leading ? 1 : 0),
     pass(outcome, seconds) {
       passes.inc({ outcome });
       duration.observe(seconds);
