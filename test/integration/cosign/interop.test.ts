@@ -9,6 +9,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -312,14 +314,10 @@ test('a tampered legacy payload (claims another digest, original signature): bot
   assert.match(ours.stderr, /PW_SIGNATURE_INVALID/);
 });
 
-/** A key made by openssl and imported with `cosign import-key-pair` (cosign generate-key-pair makes only P-256). */
-async function importKey(name: string, ...genpkey: string[]): Promise<void> {
+/** A key made here and imported with `cosign import-key-pair` (cosign generate-key-pair makes only P-256). */
+async function importKey(name: string, key: KeyObject): Promise<void> {
   const pem = join(dir, `${name}.pem`);
-  await new Promise<void>((resolve, reject) =>
-    execFile('openssl', ['genpkey', ...genpkey, '-out', pem], { timeout: 60_000 }, (error) =>
-      error === null ? resolve() : reject(error),
-    ),
-  );
+  writeFileSync(pem, key.export({ format: 'pem', type: 'pkcs8' }));
   const run = await runCosign('import-key-pair', '--key', pem, '--output-key-prefix', name);
   assert.equal(run.code, 0, run.stderr);
 }
@@ -329,7 +327,7 @@ for (const format of FORMATS) {
 
   test(`an imported RSA key, ${slug}: both accept (RSA PKCS#1 v1.5 with SHA-256)`, async () => {
     if (!existsSync(join(dir, 'rsa.pub')))
-      await importKey('rsa', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
+      await importKey('rsa', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
     const signed = await push(`${slug}-rsa`, 'hello from rsa');
     const sign = await cosignSign(signed, 'rsa.key', ...format.flags);
     assert.equal(sign.code, 0, sign.stderr);
@@ -345,7 +343,7 @@ for (const format of FORMATS) {
   // SHA-256 too. pinwarden agrees with both verifiers: the same signature is refused, never half-accepted.
   test(`an imported P-384 key, ${slug}: cosign verify's default and pinwarden both refuse (cosign signed SHA-384)`, async () => {
     if (!existsSync(join(dir, 'p384.pub')))
-      await importKey('p384', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384');
+      await importKey('p384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
     const signed = await push(`${slug}-p384`, 'hello from p384');
     const sign = await cosignSign(signed, 'p384.key', ...format.flags);
     assert.equal(sign.code, 0, sign.stderr);
