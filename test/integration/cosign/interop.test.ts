@@ -361,4 +361,18 @@ for (const format of FORMATS) {
     assert.equal(ours.code, 1, ours.stdout);
     assert.match(ours.stderr, /PW_SIGNATURE_INVALID/);
   });
+
+  // cosign signs with an Ed25519 key as Ed25519ph (cosign's GetDefaultLoadOptions), which `cosign verify --key`
+  // (pure Ed25519) refuses; pinwarden checks pure Ed25519 as Flux does, and refuses it too.
+  test(`an imported Ed25519 key, ${slug}: cosign verify and pinwarden both refuse (cosign signed Ed25519ph)`, async () => {
+    if (!existsSync(join(dir, 'ed25519.pub'))) await importKey('ed25519', generateKeyPairSync('ed25519').privateKey);
+    const signed = await push(`${slug}-ed25519`, 'hello from ed25519');
+    const sign = await cosignSign(signed, 'ed25519.key', ...format.flags);
+    assert.equal(sign.code, 0, sign.stderr);
+    const theirs = await cosignVerify(signed, 'ed25519.pub', ...format.flags);
+    assert.notEqual(theirs.code, 0, theirs.stdout);
+    const ours = await verifyKey(signed, 'ed25519.pub');
+    assert.equal(ours.code, 1, ours.stdout);
+    assert.match(ours.stderr, /PW_SIGNATURE_INVALID/);
+  });
 }
