@@ -4,7 +4,7 @@
  * artifact's own manifest annotations, and the policy's certificate-claim patterns. Both run as the signature
  * room's `judge`, per candidate, so of two signatures the one from the right commit is the one taken.
  */
-import type { BindingDecision, CommitBindingMode } from '../core/binding/index.ts';
+import type { BindingDecision, CommitBindingMode } from '../../core/binding/index.ts';
 import {
   COMMIT_BINDING_ANNOTATION,
   EMPTY_CLAIMS,
@@ -13,17 +13,17 @@ import {
   constrainsClaims,
   effectiveBindingMode,
   identityMismatch,
-} from '../core/binding/index.ts';
-import { PinwardenError } from '../core/errors.ts';
-import { asRecord } from '../core/flux/index.ts';
-import type { AllowedIdentity, SourcePolicy } from '../core/policy/index.ts';
-import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
+} from '../../core/binding/index.ts';
+import { PinwardenError } from '../../core/errors.ts';
+import { asRecord } from '../../core/flux/index.ts';
+import type { AllowedIdentity, SourcePolicy } from '../../core/policy/index.ts';
+import type { Call, Descriptor, Digest, Repository } from '../../oci/index.ts';
 import type {
   OciVerifyBlock,
   SignatureRefusal,
   VerifiedSignature,
   VerifySignatureOptions,
-} from '../signature/index.ts';
+} from '../../signature/index.ts';
 
 export interface SignatureChecks {
   /** The effective commit-binding mode (policy, tightened by the object's annotation). */
