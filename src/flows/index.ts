@@ -20,10 +20,10 @@ export type {
   VerifyFunction,
   VerifyOutcome,
 } from './verify.ts';
-export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verifyWithChecks } from './binding.ts';
-export type { SignatureChecks, SignatureVerifier } from './binding.ts';
+export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verifyWithChecks } from './pull/index.ts';
+export type { SignatureChecks, SignatureVerifier } from './pull/index.ts';
 export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 export type { VerifyTrust } from './verify-trust.ts';
 export { registryMetricsSink } from './registry-metrics.ts';
-export { pullArtifact } from './pull.ts';
-export type { LayerSelector, PullArtifactRequest, PullVerification, PulledArtifact } from './pull.ts';
+export { pullArtifact } from './pull/index.ts';
+export type { LayerSelector, PullArtifactRequest, PullVerification, PulledArtifact } from './pull/index.ts';

@@ -29,8 +29,8 @@ import type {
 } from '../signature/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { BindingDecision } from '../core/binding/index.ts';
-import { admissionChecks, verifyWithChecks } from './binding.ts';
-import type { SignatureChecks } from './binding.ts';
+import { admissionChecks, verifyWithChecks } from './pull/index.ts';
+import type { SignatureChecks } from './pull/index.ts';
 import type { PinResolver } from './resolve.ts';
 import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 import type { VerifyTrust } from './verify-trust.ts';

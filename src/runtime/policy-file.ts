@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import { toPinwardenError } from '../core/errors.ts';
 import type { PinwardenError } from '../core/errors.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
-import { defaultPolicy, loadPolicy } from '../core/policy/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { watchFiles } from './file-watch.ts';
 import type { FileWatchOptions } from './file-watch.ts';
@@ -45,10 +44,17 @@ export interface PolicyFileOptions extends FileWatchOptions {
  * (messages use `file` as given).
  */
 export async function readPolicy(file: string | undefined, cwd?: string): Promise<SourcePolicy> {
+  const { defaultPolicy, loadPolicy } = await policyLoader();
   if (file === undefined) return defaultPolicy();
   const bytes = await readInputFile(cwd === undefined ? file : resolve(cwd, file), `--config ${file}`);
   return loadPolicy(bytes.toString('utf8'), file);
 }
+
+/**
+ * The policy loader (ajv, yaml, the schema), imported on first use: this room's index is imported by every
+ * command, and `pull`, `verify`, `push` and `resolve` never read a policy (BENCHMARKS.md, `pinwarden pull`).
+ */
+const policyLoader = () => import('../core/policy/index.ts');
 
 export function staticPolicy(policy: SourcePolicy): PolicySource {
   return { current: () => policy };
@@ -64,6 +70,7 @@ export async function policyFromFile(
   let lastText = await readFile(file, 'utf8').catch(() => '');
   const reload = async (): Promise<void> => {
     try {
+      const { loadPolicy } = await policyLoader();
       const text = await readFile(file, 'utf8');
       if (text === lastText) return;
       const next = loadPolicy(text, file);
