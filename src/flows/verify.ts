@@ -23,8 +23,8 @@ import {
 import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature } from '../signature/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { BindingDecision } from '../core/binding/index.ts';
-import { admissionChecks, verifyWithChecks } from './binding.ts';
-import type { SignatureChecks, SignatureVerifier } from './binding.ts';
+import { admissionChecks, verifyWithChecks } from './pull/index.ts';
+import type { SignatureChecks, SignatureVerifier } from './pull/index.ts';
 import type { PinResolver } from './resolve.ts';
 import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 import type { VerifyTrust } from './verify-trust.ts';

@@ -112,6 +112,8 @@ export interface AuditMetricsSink {
   pass(outcome: 'ok' | 'error', seconds: number): void;
   results(counts: Readonly<Record<string, number>>): void;
   reportsWritten(count: number): void;
+  /** 1 while this replica holds the audit Lease (or audits without election), else 0. */
+  setLeader(leading: boolean): void;
 }
 
 export function createAuditMetrics(registry: Registry): AuditMetricsSink {
@@ -135,7 +137,12 @@ export function createAuditMetrics(registry: Registry): AuditMetricsSink {
     'pinwarden_audit_reports_written_total',
     'PolicyReports written or removed by the audit (unchanged ones are not rewritten).',
   );
+  const leader = on.gauge(
+    'pinwarden_audit_leader',
+    'Whether this replica runs the audit: 1 while it holds the audit Lease (or audits without election).',
+  );
   return {
+    setLeader: (leading) => leader.set(leading ? 1 : 0),
     pass(outcome, seconds) {
       passes.inc({ outcome });
       duration.observe(seconds);

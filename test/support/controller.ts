@@ -26,6 +26,7 @@ import type { ArtifactStore } from '../../src/controller/index.ts';
 import {
   createControllerManager,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from '../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../src/controller/runtime/index.ts';
@@ -219,6 +220,7 @@ export async function startOciRepositoryManager(options: InProcessControllerOpti
   const ttl = options.verifyTtlMs;
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
     store: options.store,
     pins,
