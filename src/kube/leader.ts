@@ -15,7 +15,7 @@ import { kubeStatusOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import { RESOURCES, collectionPath, objectPath } from './resource.ts';
 
-/** Which Lease a replica campaigns for, and its timing: one shape for the CLI, startController and the manager. */
+/** Which Lease a replica campaigns for, and its timing: one shape for the CLI, the controller and the audit. */
 export interface LeaseSettings {
   namespace: string;
   name: string;
