@@ -32,8 +32,9 @@ export type { FinalizerResult, FinalizerWriter, FinalizerWriterOptions } from '.
 export type { EventRecorder, EventRecorderOptions } from './events.ts';
 export { createWorkQueue, jittered } from './queue.ts';
 export type { WorkQueue, WorkQueueOptions } from './queue.ts';
-export { createLeaderElector } from './leader.ts';
-export type { LeaderElectionOptions, LeaderElector } from './leader.ts';
+// The Lease elector lives in the kube room (the audit elects its leader with it too); re-exported for reconcilers' tests.
+export { createLeaderElector } from '../../kube/index.ts';
+export type { LeaderElectionOptions, LeaderElector } from '../../kube/index.ts';
 export { createControllerMetrics } from './metrics.ts';
 export type { ControllerMetrics } from './metrics.ts';
 export { createControllerManager } from './manager.ts';

@@ -9,10 +9,8 @@
  * ours, do not), and — through `sourceOf` — every object that uses a source whose artifact revision changed.
  */
 import { PinwardenError, toPinwardenError } from '../../core/errors.ts';
-import { createInformer, objectKey, splitKey } from '../../kube/index.ts';
-import type { Informer, InformerEvent, KubeApi, KubeObject, ResourceType } from '../../kube/index.ts';
-import { createLeaderElector } from './leader.ts';
-import type { LeaderElector } from './leader.ts';
+import { createInformer, createLeaderElector, objectKey, splitKey } from '../../kube/index.ts';
+import type { Informer, InformerEvent, KubeApi, KubeObject, LeaderElector, ResourceType } from '../../kube/index.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { createWorkQueue } from './queue.ts';
 import type { WorkQueue } from './queue.ts';
