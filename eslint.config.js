@@ -84,6 +84,13 @@ const IO_PACKAGES = [
   ]),
 ];
 
+/**
+ * Light entries: a sub-folder of a room whose index.ts may be imported instead of the room's index.ts, so that
+ * a command loads only the part it calls (`pinwarden pull` and `verify` import `flows/pull/`, not the admission
+ * flow; BENCHMARKS.md, `pinwarden pull`).
+ */
+const LIGHT_ENTRIES = { flows: ['pull'] };
+
 /** Another room's files are reached through its index.ts (core: through each sub-folder's index.ts). */
 const skipsIndex = (room) =>
   room === 'core'
@@ -92,7 +99,12 @@ const skipsIndex = (room) =>
         message: 'import a core sub-folder through its index.ts (see src/README.md)',
       }
     : {
-        group: [`**/${room}/*`, `!**/${room}/index.ts`, `**/${room}/*/**`],
+        group: [
+          `**/${room}/*`,
+          `!**/${room}/index.ts`,
+          `**/${room}/*/**`,
+          ...(LIGHT_ENTRIES[room] ?? []).flatMap((entry) => [`!**/${room}/${entry}`, `!**/${room}/${entry}/index.ts`]),
+        ],
         message: `import ${room}/ through its index.ts (see src/README.md)`,
       };
 

@@ -2,6 +2,7 @@
 // The only reader of process.argv and the only writer of process.exitCode.
 // The Node check runs before anything else loads: on an older Node the program's imports themselves fail
 // (tls.getCACertificates, newer built-ins), so they are imported only once the version is known to fit.
+// Then Node's module compile cache is turned on (runtime/compile-cache.ts), before the program's modules load.
 import { nodeVersionProblem } from './runtime/node-version.ts';
 
 const problem = nodeVersionProblem(process.versions.node);
@@ -9,6 +10,8 @@ if (problem !== undefined) {
   process.stderr.write(`pinwarden: ${problem} [PW_NODE_UNSUPPORTED]\n`);
   process.exitCode = 2;
 } else {
+  const { enableModuleCompileCache } = await import('./runtime/compile-cache.ts');
+  enableModuleCompileCache();
   const { runCli } = await import('./cli/program.ts');
   process.exitCode = await runCli(process.argv.slice(2));
 }

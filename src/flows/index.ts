@@ -13,17 +13,11 @@ export type { AccessProvider, AccessRequest, RegistryAccess } from './registry-a
 export { createPinFailureLog } from './pin-failures.ts';
 export type { PinFailureLog, PinFailureLogOptions } from './pin-failures.ts';
 export { createAdmissionVerifier } from './verify.ts';
-export type {
-  AdmissionVerifier,
-  AdmissionVerifierOptions,
-  BindingReport,
-  VerifyFunction,
-  VerifyOutcome,
-} from './verify.ts';
-export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verifyWithChecks } from './binding.ts';
-export type { SignatureChecks, SignatureVerifier } from './binding.ts';
+export type { AdmissionVerifier, AdmissionVerifierOptions, BindingReport, VerifyOutcome } from './verify.ts';
+export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verifyWithChecks } from './pull/index.ts';
+export type { SignatureChecks, SignatureVerifier } from './pull/index.ts';
 export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 export type { VerifyTrust } from './verify-trust.ts';
 export { registryMetricsSink } from './registry-metrics.ts';
-export { pullArtifact } from './pull.ts';
-export type { LayerSelector, PullArtifactRequest, PullVerification, PulledArtifact } from './pull.ts';
+export { pullArtifact } from './pull/index.ts';
+export type { LayerSelector, PullArtifactRequest, PullVerification, PulledArtifact } from './pull/index.ts';

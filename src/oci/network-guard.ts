@@ -15,7 +15,7 @@ import type { LookupAddress, LookupAllOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { LookupFunction } from 'node:net';
 import { PinwardenError } from '../core/errors.ts';
-import { parseCidr } from '../core/policy/index.ts';
+import { parseCidr } from '../core/network/index.ts';
 import { DOCKER_HUB_API_HOST } from './reference.ts';
 
 export interface NetworkGuard {

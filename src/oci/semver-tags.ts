@@ -4,8 +4,9 @@
  * RegExp), keep tags of exactly three dot-separated parts (a `v` prefix and leading zeros allowed), keep those
  * inside the Masterminds-style constraint, take the highest.
  */
+import { createRequire } from 'node:module';
 import { RE2JS } from 're2js';
-import semver from 'semver';
+import type * as Semver from 'semver';
 import type { Range, SemVer } from 'semver';
 import { PinwardenError } from '../core/errors.ts';
 
@@ -13,6 +14,16 @@ const RELAXED_VERSION =
   /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
 /** A version with a pre-release inside a constraint, e.g. `>= 6.1.x-0` (not the ` - ` of a hyphen range). */
 const CONSTRAINT_PRERELEASE = /\d(?:\.[\dxX*]+){0,2}-[0-9A-Za-z]/;
+
+let loaded: typeof Semver | undefined;
+/**
+ * node-semver (about 50 modules), loaded on first use: this room's index is imported by every command, and
+ * only tag resolution selects by semver (`pinwarden pull` does not: BENCHMARKS.md, `pinwarden pull`).
+ */
+function semver(): typeof Semver {
+  loaded ??= createRequire(import.meta.url)('semver') as typeof Semver;
+  return loaded;
+}
 
 export interface SemverConstraint {
   test(version: SemVer): boolean;
@@ -25,7 +36,7 @@ export function parseTagVersion(tag: string): SemVer | undefined {
   const [, major, minor, patch, prerelease] = match;
   const normalized = `${Number(major)}.${Number(minor)}.${Number(patch)}${prerelease !== undefined ? `-${prerelease}` : ''}`;
   try {
-    return new semver.SemVer(normalized, { loose: true });
+    return new (semver().SemVer)(normalized, { loose: true });
   } catch {
     return undefined;
   }
@@ -54,7 +65,7 @@ function parseGroup(group: string, constraint: string): { range: Range; allowsPr
     .trim();
   const versions = text.split(/\s+/).filter((token) => /\d/.test(token));
   try {
-    const range = new semver.Range(text === '' ? '*' : text, { loose: true, includePrerelease: true });
+    const range = new (semver().Range)(text === '' ? '*' : text, { loose: true, includePrerelease: true });
     return {
       range,
       allowsPrerelease: versions.length > 0 && versions.every((token) => CONSTRAINT_PRERELEASE.test(token)),
@@ -103,8 +114,8 @@ function better(
   if (!version || !constraint.test(version)) return best;
   if (
     !best ||
-    semver.compare(version, best.version) > 0 ||
-    (semver.compare(version, best.version) === 0 && tag > best.tag)
+    semver().compare(version, best.version) > 0 ||
+    (semver().compare(version, best.version) === 0 && tag > best.tag)
   )
     return { tag, version };
   return best;

@@ -3,8 +3,7 @@
  * (extra CA, client certificate), keep-alive agents, streaming bodies we can cap, and the abort signal on
  * every request. Failures become PinwardenErrors here, already redacted (no query strings).
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Agent as HttpAgentType, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { PinwardenError } from '../core/errors.ts';
 import { guardedLookup, literalAddress } from './network-guard.ts';
@@ -13,6 +12,11 @@ import { redactUrl } from './registry-error.ts';
 import { deadlineError } from './retry.ts';
 import { secureContextOptions } from './tls.ts';
 import type { TlsOptions } from './tls.ts';
+
+// node:http through getBuiltinModule, not an ESM import: the ESM facade of node:http reads every export, and
+// its lazy getters (WebSocket, CloseEvent, MessageEvent) load Node's bundled undici, about 50 ms of CPU on
+// every cold CLI run that never uses them (BENCHMARKS.md, `pinwarden pull`).
+const { Agent: HttpAgent, request: httpRequest } = process.getBuiltinModule('node:http');
 
 export interface TransportRequest {
   method: string;
@@ -94,7 +98,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
   };
 }
 
-function send(request: TransportRequest, agent: HttpAgent): Promise<TransportResponse> {
+function send(request: TransportRequest, agent: HttpAgentType): Promise<TransportResponse> {
   const { method, url, headers, body, signal } = request;
   if (signal.aborted) return Promise.reject(deadlineError(`${method} ${redactUrl(url)}`, signal));
   const issue = url.protocol === 'https:' ? httpsRequest : httpRequest;

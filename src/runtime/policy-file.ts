@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import { toPinwardenError } from '../core/errors.ts';
 import type { PinwardenError } from '../core/errors.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
-import { defaultPolicy, loadPolicy } from '../core/policy/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { watchFiles } from './file-watch.ts';
 import type { FileWatchOptions } from './file-watch.ts';
@@ -27,6 +26,11 @@ export interface PolicySource {
 export interface ReloadingPolicySource extends PolicySource {
   generation(): number;
   close(): void;
+  /**
+   * Calls `listener` after every policy that replaced the one in force (a file edit, a SourcePolicy change);
+   * never for a refused one. Returns the unsubscribe. The controller requeues every object with it.
+   */
+  onChange(listener: () => void): () => void;
 }
 
 export interface PolicyFileOptions extends FileWatchOptions {
@@ -40,10 +44,17 @@ export interface PolicyFileOptions extends FileWatchOptions {
  * (messages use `file` as given).
  */
 export async function readPolicy(file: string | undefined, cwd?: string): Promise<SourcePolicy> {
+  const { defaultPolicy, loadPolicy } = await policyLoader();
   if (file === undefined) return defaultPolicy();
   const bytes = await readInputFile(cwd === undefined ? file : resolve(cwd, file), `--config ${file}`);
   return loadPolicy(bytes.toString('utf8'), file);
 }
+
+/**
+ * The policy loader (ajv, yaml, the schema), imported on first use: this room's index is imported by every
+ * command, and `pull`, `verify`, `push` and `resolve` never read a policy (BENCHMARKS.md, `pinwarden pull`).
+ */
+const policyLoader = () => import('../core/policy/index.ts');
 
 export function staticPolicy(policy: SourcePolicy): PolicySource {
   return { current: () => policy };
@@ -59,6 +70,7 @@ export async function policyFromFile(
   let lastText = await readFile(file, 'utf8').catch(() => '');
   const reload = async (): Promise<void> => {
     try {
+      const { loadPolicy } = await policyLoader();
       const text = await readFile(file, 'utf8');
       if (text === lastText) return;
       const next = loadPolicy(text, file);
@@ -88,15 +100,30 @@ export function createPolicyHolder(
 ): PolicyHolder {
   let generation = 1;
   let policy = withGeneration(initial, generation);
+  const listeners = new Set<() => void>();
   return {
     current: () => policy,
     generation: () => generation,
     close: () => undefined,
+    onChange(listener) {
+      // A wrapper per subscription, so the same function subscribed twice is two subscriptions.
+      const entry = (): void => listener();
+      listeners.add(entry);
+      return () => void listeners.delete(entry);
+    },
     replace(next, context) {
       generation += 1;
       policy = withGeneration(next, generation);
       options.logger.info({ ...context, generation, policy: next.metadata.name }, 'policy reloaded');
       options.onReload?.('ok');
+      for (const listener of [...listeners]) {
+        try {
+          listener();
+        } catch (error) {
+          // A listener's failure never undoes the reload nor stops the other listeners.
+          options.logger.error({ ...context, err: (error as Error).message }, 'policy change listener failed');
+        }
+      }
     },
     refuse(error, context) {
       options.logger.error(

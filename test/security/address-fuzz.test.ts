@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseCidr } from '../../src/core/policy/index.ts';
+import { parseCidr } from '../../src/core/network/index.ts';
 import { canonicalAddress, createNetworkGuard, guardedLookup, literalAddress } from '../../src/oci/network-guard.ts';
 
 const guard = createNetworkGuard();

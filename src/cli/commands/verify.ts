@@ -19,7 +19,7 @@ import type {
 import { readInputFile } from '../../runtime/index.ts';
 import type { CliIo } from '../io.ts';
 import type { ExitCode, SetExit } from '../command.ts';
-import { verifyWithChecks } from '../../flows/index.ts';
+import { verifyWithChecks } from '../../flows/pull/index.ts';
 import { addCosignIdentityOptions, identityRegexps, type CosignIdentityFlags } from '../flags/cosign-identity.ts';
 import {
   addBindingOptions,

@@ -22,3 +22,4 @@ export {
 export type { BindingCheck, BindingDecision, BindingSigner, CommitBindingMode } from './commit-binding.ts';
 export { CLAIM_CONSTRAINTS, claimMismatch, constrainsClaims, identityMismatch } from './claim-identity.ts';
 export type { ClaimConstraintName, ClaimConstraints, IdentityPattern, SignerIdentity } from './claim-identity.ts';
+export { commitBindingAnnotation, manifestAnnotations } from './annotations.ts';

@@ -5,8 +5,8 @@
 export type * from './types.ts';
 export { defaultPolicy, describeSchemaError, loadPolicy, toFieldPath } from './load-policy.ts';
 export { default as sourcePolicySchema } from './source-policy.schema.json' with { type: 'json' };
-export { parseCidr } from './cidr.ts';
-export type { Cidr } from './cidr.ts';
+export { parseCidr } from '../network/index.ts';
+export type { Cidr } from '../network/index.ts';
 export { DEFAULT_RULE_NAME, matchesEverything } from './rules.ts';
 export { default as sourcePolicyExceptionSchema } from './source-policy-exception.schema.json' with { type: 'json' };
 export { excusedAsUnreachable } from './on-unreachable.ts';

@@ -9,7 +9,7 @@ import { PinwardenError } from '../errors.ts';
 import { CLAIM_CONSTRAINTS } from '../binding/index.ts';
 import { goRegexSyntaxError } from '../go-regex.ts';
 import { trustedKeyFingerprint } from '../trust/fingerprint.ts';
-import { parseCidr } from './cidr.ts';
+import { parseCidr } from '../network/index.ts';
 import { assertRules, flatBlocksWritten } from './rules.ts';
 import schema from './source-policy.schema.json' with { type: 'json' };
 import type { SourcePolicy } from './types.ts';

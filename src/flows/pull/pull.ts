@@ -14,14 +14,14 @@
  *    file (`copy`), in a temporary directory beside the destination that is renamed into place only after the
  *    stream ended cleanly, i.e. after the layer's digest matched; on any failure nothing is left.
  */
-import type { BindingDecision } from '../core/binding/index.ts';
-import { PinwardenError } from '../core/errors.ts';
-import { DEFAULT_EXTRACT_LIMITS, copyStream, extractTarGzip } from '../artifact/index.ts';
-import type { ExtractLimits } from '../artifact/index.ts';
-import { MEDIA_TYPES, fetchAll, isDigest } from '../oci/index.ts';
-import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
-import { verifyArtifactSignature } from '../signature/index.ts';
-import type { OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../signature/index.ts';
+import type { BindingDecision } from '../../core/binding/index.ts';
+import { PinwardenError } from '../../core/errors.ts';
+import { DEFAULT_EXTRACT_LIMITS, copyStream, extractTarGzip } from '../../artifact/index.ts';
+import type { ExtractLimits } from '../../artifact/index.ts';
+import { MEDIA_TYPES, fetchAll, isDigest } from '../../oci/index.ts';
+import type { Call, Descriptor, Digest, Repository } from '../../oci/index.ts';
+import { verifyArtifactSignature } from '../../signature/index.ts';
+import type { OciVerifyBlock, VerifiedSignature, VerifySignatureOptions } from '../../signature/index.ts';
 import { verifyWithChecks } from './binding.ts';
 import type { SignatureChecks, SignatureVerifier } from './binding.ts';
 

@@ -4,26 +4,26 @@
  * artifact's own manifest annotations, and the policy's certificate-claim patterns. Both run as the signature
  * room's `judge`, per candidate, so of two signatures the one from the right commit is the one taken.
  */
-import type { BindingDecision, CommitBindingMode } from '../core/binding/index.ts';
+import type { BindingDecision, CommitBindingMode } from '../../core/binding/index.ts';
 import {
-  COMMIT_BINDING_ANNOTATION,
   EMPTY_CLAIMS,
   bindingDecision,
   checkCommitBinding,
+  commitBindingAnnotation,
   constrainsClaims,
   effectiveBindingMode,
   identityMismatch,
-} from '../core/binding/index.ts';
-import { PinwardenError } from '../core/errors.ts';
-import { asRecord } from '../core/flux/index.ts';
-import type { AllowedIdentity, SourcePolicy } from '../core/policy/index.ts';
-import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
+  manifestAnnotations,
+} from '../../core/binding/index.ts';
+import { PinwardenError } from '../../core/errors.ts';
+import type { AllowedIdentity, SourcePolicy } from '../../core/policy/index.ts';
+import type { Call, Descriptor, Digest, Repository } from '../../oci/index.ts';
 import type {
   OciVerifyBlock,
   SignatureRefusal,
   VerifiedSignature,
   VerifySignatureOptions,
-} from '../signature/index.ts';
+} from '../../signature/index.ts';
 
 export interface SignatureChecks {
   /** The effective commit-binding mode (policy, tightened by the object's annotation). */
@@ -39,7 +39,7 @@ export interface SignatureChecks {
 /** The checks verifyAtAdmission applies to one object under one policy (annotations still to be read). */
 export function admissionChecks(object: unknown, policy: SourcePolicy): SignatureChecks {
   const settings = policy.spec.ociRepository;
-  const annotation = asRecord(asRecord(asRecord(object)?.metadata)?.annotations)?.[COMMIT_BINDING_ANNOTATION];
+  const annotation = commitBindingAnnotation(object);
   const { mode, note } = effectiveBindingMode(settings.commitBinding, annotation);
   const claimIdentities = settings.allowedIdentities.some(constrainsClaims) ? settings.allowedIdentities : undefined;
   return { bindingMode: mode, ...(note ? { bindingNote: note } : {}), ...(claimIdentities ? { claimIdentities } : {}) };
@@ -58,10 +58,7 @@ export async function artifactAnnotations(
   } catch {
     throw new PinwardenError('PW_REGISTRY_PROTOCOL', `manifest ${digest} is not JSON: its annotations cannot be read`);
   }
-  const annotations = asRecord(asRecord(manifest)?.annotations) ?? {};
-  return Object.fromEntries(
-    Object.entries(annotations).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
+  return manifestAnnotations(manifest);
 }
 
 /** The signature room's judge for these checks, or undefined when there is nothing to judge. */
