@@ -16,7 +16,12 @@ import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../sr
 import { createKubeApi, createKubeSecretReader, RESOURCES } from '../src/kube/index.ts';
 import { HttpRepository } from '../src/oci/index.ts';
 import { createArtifactStore, createOciRepositoryController, flowPuller } from '../src/controller/index.ts';
-import { createControllerManager, createEventRecorder, createStatusWriter } from '../src/controller/runtime/index.ts';
+import {
+  createControllerManager,
+  createEventRecorder,
+  createFinalizerWriter,
+  createStatusWriter,
+} from '../src/controller/runtime/index.ts';
 import type { KindController } from '../src/controller/runtime/index.ts';
 import { startControlPlane } from '../test/support/control-plane.ts';
 import { controllerPolicy, ociRepositoryYaml, pushSigned } from '../test/support/controller.ts';
@@ -68,6 +73,7 @@ try {
   const pins = createPinResolver({ access: clusterAccess(secrets), verifyOnResolve: false });
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
     store,
     pins,

@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fastify } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { HttpRepository, MEDIA_TYPES, callWithTimeout, parseReference } from '../src/oci/index.ts';
 import { loadPolicy } from '../src/core/policy/index.ts';
 import { clusterAccess, createPinFailureLog, createPinResolver } from '../src/flows/index.ts';
 import { createMemorySecretReader } from '../src/kube/index.ts';
@@ -91,6 +93,13 @@ export async function serveForBench(mode: 'webhook' | 'echo', args: Record<strin
     await app.listen({ port: 0, host: '127.0.0.1' });
     return (app.server.address() as { port: number }).port;
   }
+  const app = buildBenchWebhook(args.registry ?? '', { cert: https.cert, key: https.key });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as { port: number }).port;
+}
+
+/** The real webhook as `serve` builds it (real flows and metrics, JSON logs to /dev/null), not yet listening. */
+export function buildBenchWebhook(registryHost: string, https?: { cert: Buffer; key: Buffer }): FastifyInstance {
   // The production logger, writing where stdout would go (its buffering and redaction included).
   const logger = createLogger({ destination: '/dev/null' });
   const metrics = createWebhookMetrics();
@@ -99,14 +108,21 @@ export async function serveForBench(mode: 'webhook' | 'echo', args: Record<strin
     onEvent: metrics.onRegistryEvent,
   });
   const flows = admissionFlows({ pins, failures: createPinFailureLog(), now: () => new Date() });
-  const policy = loadPolicy(benchPolicyText(args.registry ?? ''), 'bench');
-  const app = buildServer({
-    policy: staticPolicy(policy),
-    flows,
-    logger,
-    metrics,
-    https: { cert: https.cert, key: https.key },
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return (app.server.address() as { port: number }).port;
+  const policy = loadPolicy(benchPolicyText(registryHost), 'bench');
+  return buildServer({ policy: staticPolicy(policy), flows, logger, metrics, ...(https ? { https } : {}) });
+}
+
+/** Pushes one empty image manifest under each tag to `oci://HOST/bench/app`. */
+export async function pushBenchTags(host: string, tags: readonly string[]): Promise<void> {
+  const repo = new HttpRepository(parseReference(`oci://${host}/bench/app`), { insecure: true });
+  const call = callWithTimeout(60_000);
+  const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+  const config = await repo.pushBlob(
+    json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+    'application/vnd.oci.image.config.v1+json',
+    call,
+  );
+  const manifest = json({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [] });
+  for (const tag of tags) await repo.pushManifest(manifest, MEDIA_TYPES.ociManifest, tag, call);
+  repo.close();
 }

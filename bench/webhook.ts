@@ -18,10 +18,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { HttpRepository, MEDIA_TYPES, callWithTimeout, parseReference } from '../src/oci/index.ts';
+import { MEDIA_TYPES } from '../src/oci/index.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { median, percentile, round } from './stats.ts';
-import { benchPolicyText, mutateReview, serveForBench, validateReview } from './webhook-server.ts';
+import { benchPolicyText, mutateReview, pushBenchTags, serveForBench, validateReview } from './webhook-server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = 32;
@@ -193,20 +193,6 @@ function memoryOf(pid: number): { peakRssMiB: number; rssMiB: number } {
   return { peakRssMiB: round(kib('VmHWM') / 1024, 1), rssMiB: round(kib('VmRSS') / 1024, 1) };
 }
 
-async function pushTags(host: string, tags: readonly string[]): Promise<void> {
-  const repo = new HttpRepository(parseReference(`oci://${host}/bench/app`), { insecure: true });
-  const call = callWithTimeout(60_000);
-  const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
-  const config = await repo.pushBlob(
-    json({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
-    'application/vnd.oci.image.config.v1+json',
-    call,
-  );
-  const manifest = json({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [] });
-  for (const tag of tags) await repo.pushManifest(manifest, MEDIA_TYPES.ociManifest, tag, call);
-  repo.close();
-}
-
 export async function benchWebhook(): Promise<Record<string, unknown>> {
   const work = mkdtempSync(join(tmpdir(), 'pinwarden-bench-webhook-'));
   execFileSync('sh', [fileURLToPath(new URL('../certs/make-dev-certs.sh', import.meta.url)), work], {
@@ -221,7 +207,7 @@ export async function benchWebhook(): Promise<Record<string, unknown>> {
       ...Array.from({ length: COLD_SAMPLES }, (_, i) => `cold-${i}`),
       ...Array.from({ length: COLD_SAMPLES }, (_, i) => `raw-${i}`),
     ];
-    await pushTags(registry.host, tags);
+    await pushBenchTags(registry.host, tags);
     const args = { cert: join(work, 'tls.crt'), key: join(work, 'tls.key'), registry: registry.host };
     const echo = await spawnServer('echo', args);
     const webhook = await spawnServer('webhook', args);

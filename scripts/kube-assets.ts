@@ -136,7 +136,7 @@ function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CGO_ENABLED: '0', GOWORK: 'off', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
 }
 
-function go(cwd: string, args: string[]): string {
+export function go(cwd: string, args: string[]): string {
   const result = spawnSync('go', args, {
     cwd,
     env: goEnv(),

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { ensureKubeAssets, findKubeAssets, goVersion } from './kube-assets.ts';
 import { ensureHelm } from './helm-assets.ts';
+import { ensureCosign, findCosign } from './cosign-assets.ts';
 import { ensureAppImage } from './image-assets.ts';
 import { join } from 'node:path';
 import { builtCli } from '../test/helpers/cli.ts';
@@ -25,6 +26,7 @@ const CLUSTER_TESTS = [
   'test/integration/deploy/chart-crds',
 ];
 const DEPLOY_TESTS = 'test/integration/deploy/';
+const COSIGN_TESTS = 'test/integration/cosign/';
 
 function ensureTools(): void {
   const missing = TOOLS.filter((tool) => !existsSync(tool.binary)).map((tool) => tool.pkg);
@@ -72,6 +74,19 @@ function ensureHelmStep(): void {
     ensureHelm();
   } catch (error) {
     console.error(`helm could not be built: ${(error as Error).message.split('\n').slice(0, 20).join('\n')}`);
+  }
+}
+
+/**
+ * The real cosign CLI for the interop tests, built from Go modules (~8 min cold) into ~/.cache/pinwarden/cosign.
+ * A failure is printed; the interop tests then fail with the one-line instruction: never a silent skip.
+ */
+function ensureCosignStep(): void {
+  if ('path' in findCosign()) return;
+  try {
+    ensureCosign(process.env, (line) => console.log(line));
+  } catch (error) {
+    console.error(`cosign could not be built: ${(error as Error).message.split('\n').slice(0, 20).join('\n')}`);
   }
 }
 
@@ -152,6 +167,7 @@ if (files.some((file) => file.replaceAll('\\', '/').includes(DEPLOY_TESTS))) {
   ensureHelmStep();
   ensureImageStep();
 }
+if (files.some((file) => file.replaceAll('\\', '/').includes(COSIGN_TESTS))) ensureCosignStep();
 const general = files.filter((file) => !isCluster(file));
 const cluster = files.filter(isCluster);
 const first = runNodeTests(general, 2);

@@ -1,7 +1,9 @@
 /**
  * The audit as a service of `serve --audit-interval`: the cluster target over the Kubernetes API (list the
  * sources of every namespace, server-side apply the reports, remove its own stale ones), the judge (the webhook's
- * own `/validate` flow with the policy and exceptions in force at that moment) and the metrics.
+ * own `/validate` flow with the policy and exceptions in force at that moment) and the metrics. With leader
+ * election (the default in `serve`), only the replica holding the audit Lease runs passes: the others campaign
+ * and take over when it stops or dies.
  */
 import type { Registry } from 'prom-client';
 import type { Evaluation } from '../core/evaluate.ts';
@@ -9,7 +11,7 @@ import type { ExceptionSet } from '../core/exceptions/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { PrecomputedIdentities } from '../core/rules/index.ts';
 import type { AdmissionInput, ValidateResult } from '../flows/index.ts';
-import { collectionPath, kubeStatusOf, objectPath } from '../kube/index.ts';
+import { collectionPath, createLeaderElector, kubeStatusOf, objectPath } from '../kube/index.ts';
 import type { KubeApi, KubeObject, ResourceType } from '../kube/index.ts';
 import { createAuditMetrics, systemClock } from '../runtime/index.ts';
 import type { Clock, Logger } from '../runtime/index.ts';
@@ -140,11 +142,25 @@ export interface AuditServiceOptions {
   clock?: Clock;
   /** Deadline per object (ms, default 10 000). */
   objectTimeoutMs?: number;
+  /**
+   * Run passes only while holding this coordination.k8s.io/v1 Lease (the kube room's elector, the same as the
+   * controller's). Absent: this replica audits unconditionally (a single replica, `--no-leader-elect`).
+   */
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationSeconds?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
 }
 
 export interface AuditService {
-  loop: AuditLoop;
+  /** Whether this replica runs the audit now (holds the Lease, or audits without election). */
+  isLeader(): boolean;
   isReady(): boolean;
+  /** Stops the pass in flight, then releases the Lease. */
   close(): Promise<void>;
 }
 
@@ -165,23 +181,94 @@ export function startAuditService(options: AuditServiceOptions): AuditService {
     };
     return (await options.validate(input, policy)).evaluation;
   };
-  const loop = startAudit({
-    target: kubeAuditTarget(options.api),
-    judge,
-    now: () => new Date(clock.now()),
-    intervalMs: options.intervalMs,
-    sleep: (ms, signal) => clock.sleep(ms, signal),
-    objectTimeoutMs,
-    metrics: auditMetrics(options.registry),
-    onPass(outcome, seconds) {
-      if ('error' in outcome)
-        options.logger.warn({ code: outcome.error.code, seconds }, `audit pass failed: ${outcome.error.message}`);
-      else
-        options.logger.info(
-          { seconds, ...outcome.counts, written: outcome.written, removed: outcome.removed },
-          'audit pass',
-        );
+  const metrics = createAuditMetrics(options.registry);
+  const begin = (): AuditLoop =>
+    startAudit({
+      target: kubeAuditTarget(options.api),
+      judge,
+      now: () => new Date(clock.now()),
+      intervalMs: options.intervalMs,
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      objectTimeoutMs,
+      metrics,
+      onPass(outcome, seconds) {
+        if ('error' in outcome)
+          options.logger.warn({ code: outcome.error.code, seconds }, `audit pass failed: ${outcome.error.message}`);
+        else
+          options.logger.info(
+            { seconds, ...outcome.counts, written: outcome.written, removed: outcome.removed },
+            'audit pass',
+          );
+      },
+    });
+
+  const election = options.leaderElection;
+  if (election === undefined) {
+    const loop = begin();
+    metrics.setLeader(true);
+    return {
+      isLeader: () => true,
+      isReady: () => true,
+      async close() {
+        await loop.stop();
+        metrics.setLeader(false);
+      },
+    };
+  }
+
+  // Leadership changes are applied one after the other: a loop is fully stopped before another starts.
+  let loop: AuditLoop | undefined;
+  let leading = false;
+  let closed = false;
+  let changes: Promise<void> = Promise.resolve();
+  const change = (step: () => Promise<void>): void => {
+    changes = changes.then(step).catch((error: unknown) => {
+      options.logger.error({ err: (error as Error).message }, 'audit leadership change failed');
+    });
+  };
+  const lease = `${election.namespace}/${election.name}`;
+  const elector = createLeaderElector({
+    api: options.api,
+    ...election,
+    onStartedLeading() {
+      leading = true;
+      metrics.setLeader(true);
+      options.logger.info({ identity: election.identity, lease }, 'audit leader: this replica runs the audit');
+      change(async () => {
+        if (leading && !closed && loop === undefined) loop = begin();
+      });
     },
+    onStoppedLeading() {
+      leading = false;
+      metrics.setLeader(false);
+      // Unlike the controller, the process keeps serving the webhook: the audit pauses and the elector campaigns on.
+      options.logger.warn({ identity: election.identity, lease }, 'audit Lease lost: the audit pauses here');
+      change(async () => {
+        const running = loop;
+        loop = undefined;
+        await running?.stop();
+      });
+    },
+    onError: (error) => options.logger.warn({ code: error.code, err: error.message, lease }, 'audit leader election'),
   });
-  return { loop, isReady: () => true, close: () => loop.stop() };
+  metrics.setLeader(false);
+  elector.start();
+  return {
+    isLeader: () => leading,
+    isReady: () => true,
+    async close() {
+      // The pass in flight ends first, so nothing is written after the Lease is released.
+      closed = true;
+      leading = false;
+      change(async () => {
+        const running = loop;
+        loop = undefined;
+        await running?.stop();
+      });
+      await changes;
+      await elector.stop();
+      await changes;
+      metrics.setLeader(false);
+    },
+  };
 }

@@ -14,6 +14,7 @@ import {
   createControllerManager,
   createControllerMetrics,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from './runtime/index.ts';
 import type {
@@ -49,6 +50,12 @@ export interface ControllerOptions {
   };
   storage: { dir: string; maxBytes: number };
   policy: () => SourcePolicy;
+  /**
+   * Subscribes to replacements of the policy in force (the policy holder's `onChange`: a file reload, a
+   * SourcePolicy change); every watched object is then requeued at once, so a tightened policy stalls what it
+   * now forbids, and a loosened one frees what it stalled, without waiting for each object's interval.
+   */
+  policyChanges?: (listener: () => void) => () => void;
   secrets: SecretReader;
   pull: ArtifactPuller;
   logger: ControllerLogger;
@@ -113,6 +120,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const statusWriter = (resource: KindController['resource']): StatusWriter => createStatusWriter({ api, resource });
   const oci = createOciRepositoryController({
     status: statusWriter(RESOURCES.ociRepository),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events,
     store,
     pins,
@@ -131,6 +139,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         clientFor: (account) => clients.clientFor(account),
         artifacts: store,
         status: statusWriter(RESOURCES.kustomization),
+        finalizers: createFinalizerWriter({ api, resource: RESOURCES.kustomization }),
         events,
         ...(options.kustomization === undefined ? {} : { options: options.kustomization }),
       }),
@@ -152,12 +161,19 @@ export async function startController(options: ControllerOptions): Promise<Runni
     logger,
   });
   manager.start();
+  // Only the leader's workers reconcile: on a follower the keys wait (its workers start when it leads, and
+  // then every object is queued anyway).
+  const unsubscribe = options.policyChanges?.(() => {
+    logger.info({}, 'policy changed: every object is reconciled again');
+    manager.requeueAll();
+  });
   return {
     manager,
     store,
     metrics,
     isReady: () => manager.synced(),
     async close() {
+      unsubscribe?.();
       await manager.stop();
       pins.close();
     },

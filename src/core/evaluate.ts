@@ -84,7 +84,7 @@ export function evaluate(object: unknown, policy: SourcePolicy, options: Evaluat
       verdict: verdictOf(oversized),
       findings: oversized,
     };
-  const found = RULES.filter((rule) => rule.kind === kind && rule.id !== capRule.id).flatMap((rule) =>
+  const found = rulesAfterCaps(kind).flatMap((rule) =>
     run(rule, context).map((finding) => toFinding(rule, finding, mode, selection.rule)),
   );
   if (selection.unjudged.length > 0)
@@ -127,6 +127,19 @@ function unjudgedFinding(
         ? `add the Namespace manifest of ${namespace} to the checked files, or match by namespaces instead of namespaceSelector`
         : `let pinwarden read Namespaces (RBAC get on namespaces), or match by namespaces instead of namespaceSelector`,
   };
+}
+
+/** The rules of a kind other than its input cap, in catalogue order (listed on first use, not per object). */
+const rulesByKind = new Map<string, readonly Rule[]>();
+
+function rulesAfterCaps(kind: string): readonly Rule[] {
+  let rules = rulesByKind.get(kind);
+  if (!rules) {
+    const cap = kind === 'OCIRepository' ? inputTooLarge : bucketInputTooLarge;
+    rules = RULES.filter((rule) => rule.kind === kind && rule.id !== cap.id);
+    rulesByKind.set(kind, rules);
+  }
+  return rules;
 }
 
 type RuleRunner = (rule: Rule, context: RuleContext) => RuleFinding[];

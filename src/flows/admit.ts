@@ -127,7 +127,7 @@ function validateScoped(
     if (cached === undefined) return { evaluation: first };
     if (cached !== 'miss') return withVerification({ evaluation: first }, cached, policy);
   }
-  return finishValidation(object, input, policy, deps, first);
+  return finishValidation({ object, input, policy, deps }, first);
 }
 
 /** The Secrets are read once: their facts feed the rules, and the same vetted material feeds verification. */
@@ -143,28 +143,25 @@ async function validateWithTrust(
     readVerifyTrust(readOciRepository(object), namespace, policy, secrets, call),
   );
   const first = evaluate(object, policy, { phase: 'admission', verifySecrets: trust.facts, ...extrasOf(input) });
-  return finishValidation(object, input, policy, deps, first, trust);
+  return finishValidation({ object, input, policy, deps, trust }, first);
 }
 
-async function finishValidation(
-  object: unknown,
-  input: AdmissionInput,
-  policy: SourcePolicy,
-  deps: AdmitDeps,
-  first: Evaluation,
-  trust?: VerifyTrust,
-): Promise<ValidateResult> {
-  const result = await explainUnpinned(object, input, policy, deps, first, trust);
-  return verifyAdmission(object, input, policy, deps, result, trust);
+/** One object under validation, with what its later steps share (the Secrets' trust, when they were read). */
+interface Validation {
+  object: unknown;
+  input: AdmissionInput;
+  policy: SourcePolicy;
+  deps: AdmitDeps;
+  trust?: VerifyTrust;
+}
+
+async function finishValidation(validation: Validation, first: Evaluation): Promise<ValidateResult> {
+  return verifyAdmission(validation, await explainUnpinned(validation, first));
 }
 
 async function explainUnpinned(
-  object: unknown,
-  input: AdmissionInput,
-  policy: SourcePolicy,
-  deps: AdmitDeps,
+  { object, input, policy, deps, trust }: Validation,
   first: Evaluation,
-  trust?: VerifyTrust,
 ): Promise<ValidateResult> {
   if (!first.findings.some(isUnpinnedFinding)) return { evaluation: first };
   const why = await whyUnpinned(object, input, policy, deps);
@@ -184,12 +181,8 @@ async function explainUnpinned(
  * them). Skipped when the rules already deny: the verdict cannot change, and no registry call is wasted.
  */
 async function verifyAdmission(
-  object: unknown,
-  input: AdmissionInput,
-  policy: SourcePolicy,
-  deps: AdmitDeps,
+  { object, input, policy, deps, trust }: Validation,
   result: ValidateResult,
-  trust?: VerifyTrust,
 ): Promise<ValidateResult> {
   const verifier = deps.verifier;
   if (!verifier || !needsVerification(result.evaluation, policy, deps)) return result;

@@ -13,13 +13,7 @@ export type { AccessProvider, AccessRequest, RegistryAccess } from './registry-a
 export { createPinFailureLog } from './pin-failures.ts';
 export type { PinFailureLog, PinFailureLogOptions } from './pin-failures.ts';
 export { createAdmissionVerifier } from './verify.ts';
-export type {
-  AdmissionVerifier,
-  AdmissionVerifierOptions,
-  BindingReport,
-  VerifyFunction,
-  VerifyOutcome,
-} from './verify.ts';
+export type { AdmissionVerifier, AdmissionVerifierOptions, BindingReport, VerifyOutcome } from './verify.ts';
 export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verifyWithChecks } from './pull/index.ts';
 export type { SignatureChecks, SignatureVerifier } from './pull/index.ts';
 export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';

@@ -12,7 +12,7 @@ import { isValidDigest, normalizeOciUrl, objectRefOf, readOciRepository } from '
 import type { OciRepositoryView } from '../core/flux/index.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { SecretReader } from '../kube/index.ts';
-import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
+import type { Call, Digest } from '../oci/index.ts';
 import {
   createParsedTrustRoots,
   fixedTrustRootSource,
@@ -20,17 +20,11 @@ import {
   verifyArtifactSignature,
   verifyBlockFromView,
 } from '../signature/index.ts';
-import type {
-  OciVerifyBlock,
-  SecretDataReader,
-  TrustRoot,
-  VerifiedSignature,
-  VerifySignatureOptions,
-} from '../signature/index.ts';
+import type { OciVerifyBlock, SecretDataReader, TrustRoot, VerifiedSignature } from '../signature/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import type { BindingDecision } from '../core/binding/index.ts';
 import { admissionChecks, verifyWithChecks } from './pull/index.ts';
-import type { SignatureChecks } from './pull/index.ts';
+import type { SignatureChecks, SignatureVerifier } from './pull/index.ts';
 import type { PinResolver } from './resolve.ts';
 import { PUBLIC_GOOD_TRUST, needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 import type { VerifyTrust } from './verify-trust.ts';
@@ -56,13 +50,6 @@ export interface AdmissionVerifier {
   cached(object: unknown, policy: SourcePolicy, trust?: VerifyTrust): VerifyOutcome | 'miss' | undefined;
 }
 
-export type VerifyFunction = (
-  repository: Repository,
-  subject: Descriptor,
-  verify: OciVerifyBlock,
-  options: VerifySignatureOptions,
-) => Promise<VerifiedSignature>;
-
 export interface AdmissionVerifierOptions {
   pins: PinResolver;
   /** Reads `verify.secretRef` (cosign keys) and `verify.trustedRootSecretRef` in the object's namespace. */
@@ -74,7 +61,7 @@ export interface AdmissionVerifierOptions {
   negativeTtlMs?: number;
   maxEntries?: number;
   /** The signature room's entry point (tests inject a counting fake). */
-  verifyFn?: VerifyFunction;
+  verifyFn?: SignatureVerifier;
 }
 
 interface Entry {

@@ -230,6 +230,7 @@ export function startClusterPolicySource(options: ClusterPolicyOptions): Cluster
   return {
     current: () => holder.current(),
     generation: () => holder.generation(),
+    onChange: (listener) => holder.onChange(listener),
     exceptions: () => ({ exceptions, now: new Date(clock.now()) }),
     synced: () => informers.policies.synced() && informers.exceptions.synced(),
     async waitForSync(signal) {

@@ -93,7 +93,8 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
       const hashed = cacheKeyOf(key);
       const entry = entries.get(hashed);
       if (!entry) return undefined;
-      if (entry.expiresAt <= now()) {
+      // An entry that never expires (memos: ttlMs Infinity) needs no clock read.
+      if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= now()) {
         remove(hashed, true);
         return undefined;
       }

@@ -17,8 +17,9 @@ export {
   createMetricsRegistry,
   createRegistryMetrics,
   createReloadMetrics,
+  metricsOn,
 } from './metrics.ts';
-export type { AuditMetricsSink, RegistryMetrics, ReloadTarget } from './metrics.ts';
+export type { AuditMetricsSink, MetricsOn, RegistryMetrics, ReloadTarget } from './metrics.ts';
 export { watchFiles } from './file-watch.ts';
 export type { FileWatch, FileWatchOptions } from './file-watch.ts';
 export { readInputFile } from './read-file.ts';

@@ -22,6 +22,31 @@ export function createMetricsRegistry(options: { defaultMetrics?: boolean } = {}
   return registry;
 }
 
+/** Label names, as prom-client takes them. */
+type Labels = readonly string[];
+
+/** Declares series on one registry. */
+export interface MetricsOn {
+  counter(name: string, help: string, labelNames?: Labels): PromClient.Counter;
+  gauge(name: string, help: string, labelNames?: Labels): PromClient.Gauge;
+  histogram(name: string, help: string, buckets: readonly number[], labelNames?: Labels): PromClient.Histogram;
+}
+
+/**
+ * The one way every room (runtime, webhook, controller, audit) declares its metrics: each series registered on
+ * `registry` only, prom-client loaded on first use.
+ */
+export function metricsOn(registry: Registry): MetricsOn {
+  const { Counter, Gauge, Histogram } = promClient();
+  const registers = [registry];
+  return {
+    counter: (name, help, labelNames = []) => new Counter({ name, help, labelNames, registers }),
+    gauge: (name, help, labelNames = []) => new Gauge({ name, help, labelNames, registers }),
+    histogram: (name, help, buckets, labelNames = []) =>
+      new Histogram({ name, help, labelNames, buckets: [...buckets], registers }),
+  };
+}
+
 /** Registry-side series, fed by the flows room's event sink (`registryMetricsSink`). */
 export interface RegistryMetrics {
   request(endpoint: string, method: string, outcome: string, seconds: number): void;
@@ -30,65 +55,55 @@ export interface RegistryMetrics {
   coalesced(): void;
 }
 
+/** One set per registry: the webhook and the controller in one process (`serve --controller`) feed the same series. */
+const registrySeries = new WeakMap<Registry, RegistryMetrics>();
+
 export function createRegistryMetrics(registry: Registry): RegistryMetrics {
-  const { Counter, Histogram } = promClient();
-  const registers = [registry];
-  const requests = new Counter({
-    name: 'pinwarden_registry_requests_total',
-    help: 'Registry HTTP requests, by endpoint, method and outcome (status or network/deadline).',
-    labelNames: ['endpoint', 'method', 'outcome'],
-    registers,
-  });
-  const latency = new Histogram({
-    name: 'pinwarden_registry_request_duration_seconds',
-    help: 'Registry request latency.',
-    labelNames: ['endpoint', 'outcome'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const retries = new Counter({
-    name: 'pinwarden_registry_retries_total',
-    help: 'Registry requests retried (429, 5xx, network).',
-    labelNames: ['endpoint'],
-    registers,
-  });
-  const cacheHits = new Counter({
-    name: 'pinwarden_resolver_cache_hits_total',
-    help: 'Tag lookups answered from the TTL cache.',
-    registers,
-  });
-  const cacheMisses = new Counter({
-    name: 'pinwarden_resolver_cache_misses_total',
-    help: 'Tag lookups not in the TTL cache.',
-    registers,
-  });
-  const coalesced = new Counter({
-    name: 'pinwarden_resolver_coalesced_total',
-    help: 'Lookups that waited on an identical in-flight lookup instead of asking the registry.',
-    registers,
-  });
-  return {
+  const existing = registrySeries.get(registry);
+  if (existing) return existing;
+  const on = metricsOn(registry);
+  const requests = on.counter(
+    'pinwarden_registry_requests_total',
+    'Registry HTTP requests, by endpoint, method and outcome (status or network/deadline).',
+    ['endpoint', 'method', 'outcome'],
+  );
+  const latency = on.histogram(
+    'pinwarden_registry_request_duration_seconds',
+    'Registry request latency.',
+    LATENCY_BUCKETS,
+    ['endpoint', 'outcome'],
+  );
+  const retries = on.counter('pinwarden_registry_retries_total', 'Registry requests retried (429, 5xx, network).', [
+    'endpoint',
+  ]);
+  const hits = on.counter('pinwarden_resolver_cache_hits_total', 'Tag lookups answered from the TTL cache.');
+  const misses = on.counter('pinwarden_resolver_cache_misses_total', 'Tag lookups not in the TTL cache.');
+  const coalesced = on.counter(
+    'pinwarden_resolver_coalesced_total',
+    'Lookups that waited on an identical in-flight lookup instead of asking the registry.',
+  );
+  const metrics: RegistryMetrics = {
     request(endpoint, method, outcome, seconds) {
       requests.inc({ endpoint, method, outcome });
       latency.observe({ endpoint, outcome }, seconds);
     },
     retry: (endpoint) => retries.inc({ endpoint }),
-    cache: (outcome) => (outcome === 'hit' ? cacheHits : cacheMisses).inc(),
+    cache: (outcome) => (outcome === 'hit' ? hits : misses).inc(),
     coalesced: () => coalesced.inc(),
   };
+  registrySeries.set(registry, metrics);
+  return metrics;
 }
 
 export type ReloadTarget = 'policy' | 'tls';
 
 /** Policy and certificate reloads, by outcome. */
 export function createReloadMetrics(registry: Registry): (what: ReloadTarget, outcome: 'ok' | 'error') => void {
-  const { Counter } = promClient();
-  const reloads = new Counter({
-    name: 'pinwarden_reloads_total',
-    help: 'Policy and TLS certificate reloads, by outcome.',
-    labelNames: ['what', 'outcome'],
-    registers: [registry],
-  });
+  const on = metricsOn(registry);
+  const reloads = on.counter('pinwarden_reloads_total', 'Policy and TLS certificate reloads, by outcome.', [
+    'what',
+    'outcome',
+  ]);
   return (what, outcome) => reloads.inc({ what, outcome });
 }
 
@@ -97,35 +112,37 @@ export interface AuditMetricsSink {
   pass(outcome: 'ok' | 'error', seconds: number): void;
   results(counts: Readonly<Record<string, number>>): void;
   reportsWritten(count: number): void;
+  /** 1 while this replica holds the audit Lease (or audits without election), else 0. */
+  setLeader(leading: boolean): void;
 }
 
 export function createAuditMetrics(registry: Registry): AuditMetricsSink {
-  const { Counter, Gauge, Histogram } = promClient();
-  const registers = [registry];
-  const passes = new Counter({
-    name: 'pinwarden_audit_passes_total',
-    help: 'Audit passes over the sources in the cluster, by outcome.',
-    labelNames: ['outcome'],
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'pinwarden_audit_pass_duration_seconds',
-    help: 'Duration of one audit pass.',
-    buckets: [0.1, 0.5, 1, 5, 15, 60, 300],
-    registers,
-  });
-  const results = new Gauge({
-    name: 'pinwarden_audit_results',
-    help: 'Results of the last audit pass, by result (pass, fail, warn, error, skip).',
-    labelNames: ['result'],
-    registers,
-  });
-  const written = new Counter({
-    name: 'pinwarden_audit_reports_written_total',
-    help: 'PolicyReports written or removed by the audit (unchanged ones are not rewritten).',
-    registers,
-  });
+  const on = metricsOn(registry);
+  const passes = on.counter(
+    'pinwarden_audit_passes_total',
+    'Audit passes over the sources in the cluster, by outcome.',
+    ['outcome'],
+  );
+  const duration = on.histogram(
+    'pinwarden_audit_pass_duration_seconds',
+    'Duration of one audit pass.',
+    [0.1, 0.5, 1, 5, 15, 60, 300],
+  );
+  const results = on.gauge(
+    'pinwarden_audit_results',
+    'Results of the last audit pass, by result (pass, fail, warn, error, skip).',
+    ['result'],
+  );
+  const written = on.counter(
+    'pinwarden_audit_reports_written_total',
+    'PolicyReports written or removed by the audit (unchanged ones are not rewritten).',
+  );
+  const leader = on.gauge(
+    'pinwarden_audit_leader',
+    'Whether this replica runs the audit: 1 while it holds the audit Lease (or audits without election).',
+  );
   return {
+    setLeader: (leading) => leader.set(leading ? 1 : 0),
     pass(outcome, seconds) {
       passes.inc({ outcome });
       duration.observe(seconds);

@@ -26,6 +26,11 @@ export interface PolicySource {
 export interface ReloadingPolicySource extends PolicySource {
   generation(): number;
   close(): void;
+  /**
+   * Calls `listener` after every policy that replaced the one in force (a file edit, a SourcePolicy change);
+   * never for a refused one. Returns the unsubscribe. The controller requeues every object with it.
+   */
+  onChange(listener: () => void): () => void;
 }
 
 export interface PolicyFileOptions extends FileWatchOptions {
@@ -95,15 +100,30 @@ export function createPolicyHolder(
 ): PolicyHolder {
   let generation = 1;
   let policy = withGeneration(initial, generation);
+  const listeners = new Set<() => void>();
   return {
     current: () => policy,
     generation: () => generation,
     close: () => undefined,
+    onChange(listener) {
+      // A wrapper per subscription, so the same function subscribed twice is two subscriptions.
+      const entry = (): void => listener();
+      listeners.add(entry);
+      return () => void listeners.delete(entry);
+    },
     replace(next, context) {
       generation += 1;
       policy = withGeneration(next, generation);
       options.logger.info({ ...context, generation, policy: next.metadata.name }, 'policy reloaded');
       options.onReload?.('ok');
+      for (const listener of [...listeners]) {
+        try {
+          listener();
+        } catch (error) {
+          // A listener's failure never undoes the reload nor stops the other listeners.
+          options.logger.error({ ...context, err: (error as Error).message }, 'policy change listener failed');
+        }
+      }
     },
     refuse(error, context) {
       options.logger.error(

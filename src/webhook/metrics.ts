@@ -3,7 +3,6 @@
  * shared registry-side and reload series. Each server gets a registry of its own (several live in one test
  * process).
  */
-import { Counter, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { registryMetricsSink } from '../flows/index.ts';
 import type { EventSink } from '../oci/index.ts';
@@ -12,6 +11,7 @@ import {
   createMetricsRegistry,
   createRegistryMetrics,
   createReloadMetrics,
+  metricsOn,
 } from '../runtime/index.ts';
 import type { ReloadTarget } from '../runtime/index.ts';
 import type { ReviewLabel } from './routes/answer.ts';
@@ -27,32 +27,31 @@ export interface WebhookMetrics {
 
 export function createWebhookMetrics(options: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = createMetricsRegistry(options);
-  const registers = [registry];
-  const requests = new Counter({
-    name: 'pinwarden_webhook_requests_total',
-    help: 'Admission reviews answered, by route and verdict.',
-    labelNames: ['route', 'verdict'],
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'pinwarden_webhook_request_duration_seconds',
-    help: 'Time to answer an admission review.',
-    labelNames: ['route', 'verdict'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  const on = metricsOn(registry);
+  const labels = ['route', 'verdict'];
+  const requests = on.counter(
+    'pinwarden_webhook_requests_total',
+    'Admission reviews answered, by route and verdict.',
+    labels,
+  );
+  const duration = on.histogram(
+    'pinwarden_webhook_request_duration_seconds',
+    'Time to answer an admission review.',
+    LATENCY_BUCKETS,
+    labels,
+  );
 
   // Label-bound children, made once per (route, verdict): prom-client hashes the labels on every call otherwise.
   // Not a cache (no bound needed): the keys are the two routes times the handful of verdicts.
-  const bound = new Map<string, { count: () => void; time: (seconds: number) => void }>();
-  const reviewSeries = (route: Route, verdict: ReviewLabel): { count: () => void; time: (seconds: number) => void } => {
-    const key = `${route}|${verdict}`;
-    let series = bound.get(key);
+  type Series = { count: () => void; time: (seconds: number) => void };
+  const bound: Record<Route, Map<ReviewLabel, Series>> = { mutate: new Map(), validate: new Map() };
+  const reviewSeries = (route: Route, verdict: ReviewLabel): Series => {
+    let series = bound[route].get(verdict);
     if (!series) {
       const counter = requests.labels({ route, verdict });
       const histogram = duration.labels({ route, verdict });
       series = { count: () => counter.inc(), time: (seconds) => histogram.observe(seconds) };
-      bound.set(key, series);
+      bound[route].set(verdict, series);
     }
     return series;
   };

@@ -81,6 +81,8 @@ export interface EmbeddedShared {
   logger: Logger;
   registry: WebhookMetrics['registry'];
   policy: () => SourcePolicy;
+  /** Subscribes to replacements of the policy in force (file reload or SourcePolicy change); returns the unsubscribe. */
+  policyChanges: (listener: () => void) => () => void;
   secrets: SecretReader;
   /** The SourcePolicyExceptions in force (cluster policy source), judged by now. */
   exceptions: () => ExceptionSet | undefined;
@@ -194,6 +196,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         logger,
         registry: metrics.registry,
         policy: () => policy.current(),
+        policyChanges: (listener) => policy.onChange(listener),
         secrets,
         exceptions: () => policy.exceptions?.(),
         flows,

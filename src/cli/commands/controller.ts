@@ -48,7 +48,10 @@ export function addControllerOptions(command: Command, withKubeconfig = true): C
     .option('--namespaces <list>', 'watch only these namespaces (comma-separated; default: cluster-wide)', parseList)
     .option('--label-selector <selector>', 'reconcile only objects matching this label selector (sharding)')
     .option('--workers <n>', 'objects reconciled in parallel (one worker per object at a time)', parseCount(64), 4)
-    .option('--no-leader-elect', 'reconcile without leader election (a single replica)')
+    .option(
+      '--no-leader-elect',
+      'no leader election: this process reconciles (and, in serve, audits) unconditionally (a single replica)',
+    )
     .option('--leader-election-namespace <ns>', 'namespace of the leader Lease', process.env.POD_NAMESPACE ?? 'default')
     .option('--leader-election-id <name>', 'name of the leader Lease', 'pinwarden-controller')
     .option('--lease-duration <seconds>', 'seconds a non-renewed Lease keeps others waiting', parseCount(3600), 15)
@@ -97,11 +100,8 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
   const logger = run.logger ?? createLogger({ level: options.logLevel });
   const stopped = (run.untilStopped ?? untilStopSignal)();
   const registry = createMetricsRegistry();
-  // A policy change can lift a denial or add one: every object is reconciled again under the new policy.
-  const hooks: { requeueAll?: () => void } = {};
   const policy = await policyFromFile(options.config === undefined ? undefined : resolve(io.cwd, options.config), {
     logger,
-    onReload: (outcome) => outcome === 'ok' && hooks.requeueAll?.(),
   });
   const kubeconfig = options.kubeconfig === undefined ? undefined : resolve(io.cwd, options.kubeconfig);
   let lost!: () => void;
@@ -109,12 +109,13 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
   const controller = await startController({
     ...controllerSettings(options, io, kubeconfig),
     policy: () => policy.current(),
+    // A policy change can lift a denial or add one: every object is reconciled again under the new policy.
+    policyChanges: (listener) => policy.onChange(listener),
     secrets: cachingSecretReader(createKubeSecretReader({ ...(kubeconfig ? { kubeconfig } : {}) })),
     logger,
     metricsRegistry: registry,
     onLostLeadership: lost,
   });
-  hooks.requeueAll = () => controller.manager.requeueAll();
   const probes = await startProbeServer({
     port: options.metricsPort,
     host: options.host,
@@ -163,20 +164,24 @@ export function controllerSettings(
     ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
     ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
     workers: options.workers,
-    ...(options.leaderElect
-      ? {
-          leaderElection: {
-            namespace: options.leaderElectionNamespace,
-            name: options.leaderElectionId,
-            identity: `${hostname()}_${process.pid}`,
-            leaseDurationSeconds: options.leaseDuration,
-            renewDeadlineMs: options.renewDeadline * 1000,
-            retryPeriodMs: options.retryPeriod * 1000,
-          },
-        }
-      : {}),
+    ...(options.leaderElect ? { leaderElection: leaseSettings(options, options.leaderElectionId) } : {}),
     storage: { dir: resolve(io.cwd, options.storageDir), maxBytes: options.storageMaxSize * 1024 * 1024 },
     pull: flowPuller,
+  };
+}
+
+/** One Lease's election settings from the flags (the controller's Lease, and `serve`'s audit Lease). */
+export function leaseSettings(
+  options: Pick<ControllerFlags, 'leaderElectionNamespace' | 'leaseDuration' | 'renewDeadline' | 'retryPeriod'>,
+  name: string,
+): NonNullable<ControllerOptions['leaderElection']> {
+  return {
+    namespace: options.leaderElectionNamespace,
+    name,
+    identity: `${hostname()}_${process.pid}`,
+    leaseDurationSeconds: options.leaseDuration,
+    renewDeadlineMs: options.renewDeadline * 1000,
+    retryPeriodMs: options.retryPeriod * 1000,
   };
 }
 

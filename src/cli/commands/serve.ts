@@ -18,7 +18,7 @@ import { PinwardenError } from '../../core/errors.ts';
 import { createKubeApi } from '../../kube/index.ts';
 import { durationFlagMs } from '../flags/duration.ts';
 import { startController } from '../../controller/index.ts';
-import { addControllerOptions, controllerSettings } from './controller.ts';
+import { addControllerOptions, controllerSettings, leaseSettings } from './controller.ts';
 import type { ControllerFlags } from './controller.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../command.ts';
@@ -41,6 +41,8 @@ interface ServeCliOptions {
   policySource?: 'file' | 'cluster';
   /** `--audit-interval`: audit what already runs, and report PolicyReports, this often. */
   auditInterval?: string;
+  /** `--audit-lease-name`: the Lease whose holder alone runs the audit. */
+  auditLeaseName: string;
 }
 
 const DEV_CERT = 'certs/tls.crt';
@@ -91,7 +93,13 @@ export function registerServe(program: Command, io: CliIo, setExit: SetExit): Co
     )
     .option(
       '--audit-interval <duration>',
-      'audit the sources already in the cluster this often (Go duration: 10m, 1h) and write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace; off when not given',
+      'audit the sources already in the cluster this often (Go duration: 10m, 1h) and write wgpolicyk8s.io/v1alpha2 PolicyReports per namespace; only the replica holding --audit-lease-name audits; off when not given',
+    )
+    .option(
+      '--audit-lease-name <name>',
+      'name of the Lease (in --leader-election-namespace) whose holder alone runs the audit; --no-leader-elect: every replica audits',
+      parseLeaseName,
+      'pinwarden-audit',
     )
     .addOption(
       new Option('--log-level <level>', 'log level; debug also logs allowed, unchanged reviews')
@@ -148,6 +156,7 @@ export async function runServe(
       startController({
         ...controllerSettings(options as ControllerFlags, io, kubeconfig),
         policy: shared.policy,
+        policyChanges: shared.policyChanges,
         secrets: shared.secrets,
         logger: shared.logger,
         metricsRegistry: shared.registry,
@@ -166,6 +175,9 @@ export async function runServe(
         exceptions: shared.exceptions,
         validate: (input, policy) => shared.flows.validate(input, policy),
         identities: shared.identities,
+        ...(options.leaderElect === false
+          ? {}
+          : { leaderElection: leaseSettings(options as ControllerFlags, options.auditLeaseName) }),
       }),
     );
   }
@@ -227,6 +239,12 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
   return port;
+}
+
+function parseLeaseName(value: string): string {
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(value))
+    throw new InvalidArgumentError('must be a Lease name (lower-case letters, digits, "-" and ".")');
+  return value;
 }
 
 function parseCount(value: string): number {

@@ -32,5 +32,5 @@ export { compareIds, sortForApply, sortForDelete, stageOf, stages } from './orde
 export type { Stage, StageName } from './order.ts';
 export { prune, staleEntries } from './prune.ts';
 export type { PruneAction, PruneEntry, PruneResult } from './prune.ts';
-export { waitForCurrent } from './wait.ts';
-export type { WaitOptions, WaitResult, WaitTarget } from './wait.ts';
+export { waitForCurrent, waitForTermination } from './wait.ts';
+export type { TerminationResult, WaitOptions, WaitResult, WaitTarget } from './wait.ts';

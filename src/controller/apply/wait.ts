@@ -86,6 +86,55 @@ function show(item: { target: WaitTarget; health: Health }): string {
   return `${describeObject(item.target.id)} status: '${item.health.status}'${item.health.status === 'Unknown' ? `: ${item.health.message}` : ''}`;
 }
 
+export interface TerminationResult {
+  ok: boolean;
+  elapsedMs: number;
+  /** The targets still present at the end (none when `ok`). */
+  remaining: WaitTarget[];
+  /** `timeout waiting for termination of: [...]` when not ok. */
+  message: string;
+}
+
+/**
+ * Polls until every target is gone (Flux's `WaitForSetTermination`, used by `deletionPolicy:
+ * WaitForTermination`): an object held by a finalizer stays until its controller lets it go. A read that fails
+ * counts as still present.
+ */
+export async function waitForTermination(
+  client: ObjectClient,
+  targets: readonly WaitTarget[],
+  options: WaitOptions,
+): Promise<TerminationResult> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const started = now();
+  let remaining = [...targets];
+  for (;;) {
+    const still: WaitTarget[] = [];
+    for (const target of remaining) {
+      const ref = {
+        apiVersion: joinApiVersion(target.id.group, target.version),
+        kind: target.id.kind,
+        namespace: target.id.namespace || undefined,
+        name: target.id.name,
+      };
+      try {
+        if ((await client.get(ref)) !== undefined) still.push(target);
+      } catch {
+        still.push(target);
+      }
+    }
+    remaining = still;
+    const elapsedMs = now() - started;
+    if (remaining.length === 0) return { ok: true, elapsedMs, remaining, message: '' };
+    if (elapsedMs >= options.timeoutMs || options.signal?.aborted === true) {
+      const names = remaining.map((target) => describeObject(target.id)).join(', ');
+      return { ok: false, elapsedMs, remaining, message: `timeout waiting for termination of: [${names}]` };
+    }
+    await sleep(Math.min(options.intervalMs, Math.max(1, options.timeoutMs - elapsedMs)));
+  }
+}
+
 export function waitFailed(
   code: 'PW_APPLY_FAILED' | 'PW_HEALTH_CHECK_FAILED',
   prefix: string,

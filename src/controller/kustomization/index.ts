@@ -17,8 +17,11 @@ export type {
   ReconcileOutcome,
   ReconcileResult,
 } from './reconcile.ts';
-export { readSpec } from './spec.ts';
+export { changeSetMessage, finalizeKustomization, shouldDeleteResources } from './finalize.ts';
+export type { FinalizeDeps, FinalizeOutcome, FinalizeResult } from './finalize.ts';
+export { DELETION_POLICIES, readSpec } from './spec.ts';
 export type {
+  DeletionPolicy,
   DependencyRef,
   HealthCheckRef,
   KustomizationObject,

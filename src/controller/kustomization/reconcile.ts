@@ -4,7 +4,9 @@
  *
  *   validate → source → dependsOn → artifact → build → apply → prune → health → ready
  *
- * (suspend is decided before the steps: a suspended object is left alone, status untouched). The status is
+ * (before the steps, Flux's prelude: an object being deleted is finalized — `./finalize.ts`, its inventory deleted
+ * as `deletionPolicy` says, then pinwarden's finalizer removed —; an object without the finalizer gets it and is
+ * requeued; a suspended object is left alone, status untouched). The status is
  * produced as Flux writes it: conditions Ready / Reconciling / Healthy / Stalled with Flux's reasons and
  * messages, lastAttemptedRevision, lastAppliedRevision, lastAppliedOriginRevision, inventory,
  * observedGeneration. Every failure names its Flux reason twice — on Ready (so a stale Ready never wins the
@@ -37,6 +39,8 @@ import {
   REASON,
   conditionsOf,
   drive,
+  hasFinalizer,
+  isDeleting,
   jittered,
   markProgressing,
   runSteps,
@@ -44,6 +48,7 @@ import {
 } from '../runtime/index.ts';
 import type {
   EventRecorder,
+  FinalizerWriter,
   KindController,
   ReconcileAnswer,
   ReconcileScope,
@@ -52,7 +57,9 @@ import type {
   StepResult,
   SummaryRules,
 } from '../runtime/index.ts';
+import { finalizeKustomization } from './finalize.ts';
 import { manifestsDigest, upsertHistory } from './history.ts';
+import { lines } from './lines.ts';
 import { readSpec } from './spec.ts';
 import type { KustomizationObject, KustomizationSpecView, KustomizationStatus } from './spec.ts';
 
@@ -194,14 +201,6 @@ function err(code: ErrorCode, message: string): PinwardenError {
 
 function withTimeout(run: Run, what: string): string {
   return `${what} for revision ${run.source?.revision ?? ''} with a timeout of ${formatGoDuration(run.spec.timeoutMs)}`;
-}
-
-/** One line per object, at most 50 (an Event is not a log). */
-function lines(items: readonly string[]): string {
-  const shown = items.slice(0, 50);
-  return items.length > shown.length
-    ? `${shown.join('\n')}\n… and ${items.length - shown.length} more`
-    : shown.join('\n');
 }
 
 const record = (value: unknown): Record<string, unknown> =>
@@ -596,8 +595,12 @@ function outcomeOf(result: StepResult): ReconcileResult {
 
 export interface KustomizationControllerOptions extends KustomizationDeps {
   status: StatusWriter;
+  /** pinwarden's finalizer: added on the first reconcile, removed once deletion has done what the policy says. */
+  finalizers: FinalizerWriter;
   events: EventRecorder;
   random?: () => number;
+  /** WaitForTermination polling (Flux: 2 s). */
+  terminationIntervalMs?: number;
 }
 
 /** The Kustomization reconciler for the runtime's manager: watched, queued, its status written by the runtime. */
@@ -617,6 +620,40 @@ export function createKustomizationController(options: KustomizationControllerOp
       return spec.timeoutMs + (options.options?.stageTimeoutMs ?? DEFAULTS.stageTimeoutMs) + 30_000;
     },
     async reconcile({ object, signal, stopping }): Promise<ReconcileAnswer> {
+      // kustomize-controller's prelude: deletion first, then the finalizer (and a requeue), then suspend.
+      if (isDeleting(object)) {
+        const finalized = await finalizeKustomization(
+          object,
+          {
+            client: options.client,
+            clientFor: (account) => options.clientFor(account),
+            finalizers: options.finalizers,
+            events: options.events,
+            ...(options.options?.defaultServiceAccount === undefined
+              ? {}
+              : { defaultServiceAccount: options.options.defaultServiceAccount }),
+            ...(options.terminationIntervalMs === undefined
+              ? {}
+              : { terminationIntervalMs: options.terminationIntervalMs }),
+            ...(options.now === undefined ? {} : { now: options.now }),
+            ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+          },
+          signal,
+        );
+        if (finalized.result === 'failed')
+          return {
+            result: 'failure',
+            requeue: { rateLimited: true, minMs: 0 },
+            ...(finalized.error === undefined ? {} : { error: finalized.error }),
+          };
+        return { result: 'success', requeue: { never: true } };
+      }
+      if (!hasFinalizer(object, options.finalizers.name)) {
+        const added = await options.finalizers.add(object, signal);
+        if (added.gone) return { result: 'success', requeue: { never: true } };
+        if (added.written) return { result: 'success', requeue: { afterMs: 0 } };
+        // The live object had it already (the cache was behind): go on.
+      }
       const spec = readSpec(object as unknown as KustomizationObject);
       if (spec.suspend) return { result: 'success', requeue: { never: true } };
       const outcome = await drive({

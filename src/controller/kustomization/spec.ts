@@ -39,6 +39,8 @@ export interface KustomizationSpecView {
   timeoutMs: number;
   path: string;
   prune: boolean;
+  /** What deleting the Kustomization does to its objects (Flux's default `MirrorPrune`: follow `prune`). */
+  deletionPolicy: DeletionPolicy;
   force: boolean;
   wait: boolean;
   targetNamespace?: string;
@@ -50,6 +52,10 @@ export interface KustomizationSpecView {
   unsupported: string[];
   problems: string[];
 }
+
+export const DELETION_POLICIES = ['MirrorPrune', 'Delete', 'WaitForTermination', 'Orphan'] as const;
+/** One of `DELETION_POLICIES`, or another string the CRD should have refused (then nothing is deleted). */
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number] | (string & {});
 
 export interface KustomizationStatus {
   observedGeneration?: number;
@@ -143,6 +149,8 @@ export function readSpec(object: KustomizationObject): KustomizationSpecView {
     timeoutMs,
     path: typeof spec.path === 'string' ? spec.path : '',
     prune: spec.prune === true,
+    deletionPolicy:
+      typeof spec.deletionPolicy === 'string' && spec.deletionPolicy !== '' ? spec.deletionPolicy : 'MirrorPrune',
     force: spec.force === true,
     wait: spec.wait === true,
     ...(text(spec.targetNamespace) === undefined ? {} : { targetNamespace: text(spec.targetNamespace) }),

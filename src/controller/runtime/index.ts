@@ -20,11 +20,21 @@ export type { DriveOptions, DriveOutcome } from './drive.ts';
 export { createStatusWriter, deepEqual, statusPatch } from './status.ts';
 export type { StatusUpdate, StatusWriter, StatusWriterOptions } from './status.ts';
 export { createEventRecorder } from './events.ts';
+export {
+  FINALIZER,
+  createFinalizerWriter,
+  finalizerPatch,
+  finalizersOf,
+  hasFinalizer,
+  isDeleting,
+} from './finalizers.ts';
+export type { FinalizerResult, FinalizerWriter, FinalizerWriterOptions } from './finalizers.ts';
 export type { EventRecorder, EventRecorderOptions } from './events.ts';
 export { createWorkQueue, jittered } from './queue.ts';
 export type { WorkQueue, WorkQueueOptions } from './queue.ts';
-export { createLeaderElector } from './leader.ts';
-export type { LeaderElectionOptions, LeaderElector } from './leader.ts';
+// The Lease elector lives in the kube room (the audit elects its leader with it too); re-exported for reconcilers' tests.
+export { createLeaderElector } from '../../kube/index.ts';
+export type { LeaderElectionOptions, LeaderElector } from '../../kube/index.ts';
 export { createControllerMetrics } from './metrics.ts';
 export type { ControllerMetrics } from './metrics.ts';
 export { createControllerManager } from './manager.ts';

@@ -9,10 +9,8 @@
  * ours, do not), and — through `sourceOf` — every object that uses a source whose artifact revision changed.
  */
 import { PinwardenError, toPinwardenError } from '../../core/errors.ts';
-import { createInformer, objectKey, splitKey } from '../../kube/index.ts';
-import type { Informer, InformerEvent, KubeApi, KubeObject, ResourceType } from '../../kube/index.ts';
-import { createLeaderElector } from './leader.ts';
-import type { LeaderElector } from './leader.ts';
+import { createInformer, createLeaderElector, objectKey, splitKey } from '../../kube/index.ts';
+import type { Informer, InformerEvent, KubeApi, KubeObject, LeaderElector, ResourceType } from '../../kube/index.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { createWorkQueue } from './queue.ts';
 import type { WorkQueue } from './queue.ts';
@@ -29,6 +27,8 @@ export interface ReconcileRequest {
   /** Deadline and shutdown (the step in flight finishes, no further step starts). */
   signal: AbortSignal;
   stopping: AbortSignal;
+  /** The cached objects of a watched kind (e.g. whether another object still uses a stored artifact). */
+  list?: (kind: string) => KubeObject[];
 }
 
 export type ReconcileAnswer = {
@@ -46,8 +46,8 @@ export interface SourceRef {
 export interface KindController {
   resource: ResourceType;
   reconcile(request: ReconcileRequest): Promise<ReconcileAnswer>;
-  /** The object was deleted (the informer saw it go). */
-  deleted?(object: KubeObject): Promise<void> | void;
+  /** The object was deleted (the informer saw it go); runs on every replica, for local cleanup only. */
+  deleted?(object: KubeObject, context: { list: (kind: string) => KubeObject[] }): Promise<void> | void;
   /** The source this object consumes: it is requeued at once when that source's artifact revision changes. */
   sourceOf?(object: KubeObject): SourceRef | undefined;
   /** Deadline of one reconcile in ms (default 5 minutes; reconcilers narrow it with spec.timeout). */
@@ -126,6 +126,8 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
     return undefined;
   };
 
+  const listOf = (kind: string): KubeObject[] => (informers.get(kind) ?? []).flatMap((informer) => informer.list());
+
   const enqueueUsersOf = (source: KubeObject, kind: string): void => {
     for (const controller of options.controllers) {
       if (!controller.sourceOf) continue;
@@ -152,7 +154,7 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
       const key = keyOf(kind, event.object);
       if (event.type === 'DELETED') {
         inFlight.get(key)?.abort(new PinwardenError('PW_DEADLINE', 'the object was deleted'));
-        void Promise.resolve(controller.deleted?.(event.object)).catch((error: unknown) =>
+        void Promise.resolve(controller.deleted?.(event.object, { list: listOf })).catch((error: unknown) =>
           logger.warn({ kind, key, err: toPinwardenError(error).message }, 'cleanup after delete failed'),
         );
         return;
@@ -184,7 +186,7 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
     const started = performance.now();
     let answer: ReconcileAnswer;
     try {
-      answer = await controller.reconcile({ object, signal, stopping: stopping.signal });
+      answer = await controller.reconcile({ object, signal, stopping: stopping.signal, list: listOf });
     } catch (error) {
       answer = { result: 'failure', requeue: { rateLimited: true, minMs: 0 }, error: toPinwardenError(error) };
     } finally {
@@ -280,7 +282,7 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
     enqueue: (kind, namespace, name) => queue.add(`${kind}/${namespace ? `${namespace}/${name}` : name}`),
     requeueAll: () => enqueueAll(),
     get: objectOf,
-    list: (kind) => (informers.get(kind) ?? []).flatMap((informer) => informer.list()),
+    list: listOf,
     async stop(graceMs = 30_000) {
       stopping.abort(new PinwardenError('PW_DEADLINE', 'the controller is stopping'));
       const drained = queue.stop();

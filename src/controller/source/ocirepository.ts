@@ -11,7 +11,10 @@
  *   digest ref, keeping the tag the webhook pinned from (`pinwarden.dev/pinned-from`);
  * - verification (flows' verifier: the policy's trusted keys and roots, commit binding) happens before the
  *   pull, and a failure leaves the previous artifact stored and served;
- * - the artifact is fetched by digest, digest-checked and extracted by the pull flow into the store.
+ * - the artifact is fetched by digest, digest-checked and extracted by the pull flow into the store;
+ * - before the steps, source-controller's prelude: an object being deleted has its artifact dropped from the
+ *   store (unless another OCIRepository names the same one) and pinwarden's finalizer removed; an object
+ *   without the finalizer gets it (a metadata-only patch) and is requeued; a suspended one stops there.
  */
 import { createHash } from 'node:crypto';
 import { ERRORS, PinwardenError, toPinwardenError } from '../../core/errors.ts';
@@ -23,9 +26,19 @@ import type { KubeObject } from '../../kube/index.ts';
 import { RESOURCES } from '../../kube/index.ts';
 import { compileTagFilter, highestMatchingTag, parseRepositoryUrl, parseSemverConstraint } from '../../oci/index.ts';
 import type { Call, Descriptor, Repository } from '../../oci/index.ts';
-import { CONDITION, CONTINUE, REASON, drive, jittered, markProgressing } from '../runtime/index.ts';
+import {
+  CONDITION,
+  CONTINUE,
+  REASON,
+  drive,
+  hasFinalizer,
+  isDeleting,
+  jittered,
+  markProgressing,
+} from '../runtime/index.ts';
 import type {
   EventRecorder,
+  FinalizerWriter,
   KindController,
   ReconcileAnswer,
   ReconcileScope,
@@ -91,6 +104,8 @@ export type ArtifactPuller = (request: PullRequest) => Promise<PulledArtifact>;
 
 export interface OciRepositoryReconcilerOptions {
   status: StatusWriter;
+  /** pinwarden's finalizer on the object: added on the first reconcile, removed once the artifact is dropped. */
+  finalizers: FinalizerWriter;
   events: EventRecorder;
   store: ArtifactStore;
   pins: PinResolver;
@@ -355,10 +370,48 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
     },
   ];
 
+  /**
+   * Drops the object's artifact from the store unless another OCIRepository still names the same one (the
+   * store is content-addressed: two objects at the same revision share one stored artifact).
+   */
+  const dropArtifact = async (
+    object: KubeObject,
+    list: ((kind: string) => KubeObject[]) | undefined,
+  ): Promise<void> => {
+    const digest = statusOf(object).artifact?.digest;
+    if (typeof digest !== 'string' || !options.store.has(digest)) return;
+    const same = (other: KubeObject): boolean =>
+      object.metadata.uid !== undefined
+        ? other.metadata.uid === object.metadata.uid
+        : other.metadata.namespace === object.metadata.namespace && other.metadata.name === object.metadata.name;
+    const others = (list?.(RESOURCES.ociRepository.kind) ?? []).filter((other) => !same(other));
+    if (others.some((other) => statusOf(other).artifact?.digest === digest)) return;
+    await options.store.remove(digest);
+  };
+
   return {
     resource: RESOURCES.ociRepository,
     deadlineMs: (object) => (timeoutOf(object) ?? 60_000) + 10_000,
-    async reconcile({ object, signal, stopping }): Promise<ReconcileAnswer> {
+    // The informer saw it go (our finalizer removed, or it never had one): nothing of it stays in the store.
+    deleted: (object, { list }) => dropArtifact(object, list),
+    async reconcile({ object, signal, stopping, list }): Promise<ReconcileAnswer> {
+      // source-controller's prelude: deletion first, then the finalizer (and a requeue), then suspend.
+      if (isDeleting(object)) {
+        // Without our finalizer the deletion is not ours to finish (nothing to wait for).
+        if (!hasFinalizer(object, options.finalizers.name)) return { result: 'success', requeue: { never: true } };
+        await dropArtifact(object, list);
+        await options.finalizers.remove(object, signal);
+        return { result: 'success', requeue: { never: true } };
+      }
+      if (!hasFinalizer(object, options.finalizers.name)) {
+        // The finalizer write is an UPDATE that admission (pinwarden's own validating webhook among others) may
+        // refuse for an object the policy denies: then reconcile without it, so the status still says why (the
+        // policy step stalls it), and the informer's `deleted` drops the artifact when the object goes.
+        const added = await options.finalizers.add(object, signal).catch(() => undefined);
+        if (added?.gone === true) return { result: 'success', requeue: { never: true } };
+        if (added?.written === true) return { result: 'success', requeue: { afterMs: 0 } };
+        // Refused, or the live object had it already (the cache was behind): go on.
+      }
       const interval = specOf(object).interval;
       const intervalMs = (typeof interval === 'string' ? parseGoDurationMs(interval) : undefined) ?? 600_000;
       if (specOf(object).suspend === true)

@@ -203,41 +203,35 @@ function reportFor(
     const fate = kept
       ? `the version of generation ${kept.generation ?? '?'} stays in force`
       : 'this policy is not in force';
-    return {
-      ...base,
-      condition: {
-        status: 'False',
-        reason: rejection.reason,
-        message: boundedMessage(`${rejection.problem}; ${fate}`),
-      },
-    };
+    return withCondition(base, 'False', rejection.reason, `${rejection.problem}; ${fate}`);
   }
   const position = order.indexOf(entry.name);
   if (position === 0) {
-    return {
-      ...base,
-      condition: {
-        status: 'True',
-        reason: 'Accepted',
-        message: boundedMessage(
-          `in force, first of ${order.length}: supplies mode, exemptNamespaces, the default rule and registry; its spec.rules are tried first`,
-        ),
-      },
-    };
+    return withCondition(
+      base,
+      'True',
+      'Accepted',
+      `in force, first of ${order.length}: supplies mode, exemptNamespaces, the default rule and registry; its spec.rules are tried first`,
+    );
   }
   const ignored = ignoredFields(entry.raw);
   const note =
     ignored.length > 0
       ? `; ${ignored.join(', ')} not used: ${describePolicy(order[0] ?? '')} comes first and supplies them`
       : '';
-  return {
-    ...base,
-    condition: {
-      status: 'True',
-      reason: 'Accepted',
-      message: boundedMessage(
-        `in force, ${position + 1} of ${order.length}: its spec.rules are tried after those of ${describePolicy(order[position - 1] ?? '')}${note}`,
-      ),
-    },
-  };
+  return withCondition(
+    base,
+    'True',
+    'Accepted',
+    `in force, ${position + 1} of ${order.length}: its spec.rules are tried after those of ${describePolicy(order[position - 1] ?? '')}${note}`,
+  );
+}
+
+function withCondition(
+  base: Omit<ObjectReport, 'condition'>,
+  status: 'True' | 'False',
+  reason: string,
+  message: string,
+): ObjectReport {
+  return { ...base, condition: { status, reason, message: boundedMessage(message) } };
 }

@@ -32,21 +32,28 @@ export const identityRegexInvalid: OciRepositoryRule = {
   },
 };
 
-export const identityNotAllowed: OciRepositoryRule = {
-  id: 'identity-not-allowed',
-  kind: 'OCIRepository',
-  severity: 'error',
-  summary: 'Every matchOIDCIdentity entry must accept only identities that one allowed policy identity accepts.',
-  check: (view, context) => containmentFindings(view, context, 'not-allowed'),
-};
+export const identityNotAllowed = containmentRule(
+  'identity-not-allowed',
+  'Every matchOIDCIdentity entry must accept only identities that one allowed policy identity accepts.',
+  'not-allowed',
+);
 
-export const identityTooComplex: OciRepositoryRule = {
-  id: 'identity-too-complex',
-  kind: 'OCIRepository',
-  severity: 'error',
-  summary: 'An identity regex whose automaton is too large to decide inclusion in bounded time is denied.',
-  check: (view, context) => containmentFindings(view, context, 'too-complex'),
-};
+export const identityTooComplex = containmentRule(
+  'identity-too-complex',
+  'An identity regex whose automaton is too large to decide inclusion in bounded time is denied.',
+  'too-complex',
+);
+
+/** The two rules one containment decision feeds: each reports its own kind of verdict. */
+function containmentRule(id: string, summary: string, wanted: IdentityVerdict['kind']): OciRepositoryRule {
+  return {
+    id,
+    kind: 'OCIRepository',
+    severity: 'error',
+    summary,
+    check: (view, context) => containmentFindings(view, context, wanted),
+  };
+}
 
 export const identityMultipleEntries: OciRepositoryRule = {
   id: 'identity-multiple-entries',

@@ -119,6 +119,9 @@ test('--policy-source takes file or cluster; cluster with --config, or a bad --a
     .exited;
   assert.equal(interval.code, 2);
   assert.match(interval.stderr, /--audit-interval takes a Go duration/);
+  const lease = await run(['--audit-interval', '1m', '--audit-lease-name', 'Not_A/Name']).exited;
+  assert.equal(lease.code, 2);
+  assert.match(lease.stderr, /--audit-lease-name.*must be a Lease name/);
 });
 
 test('--policy-source=cluster without a reachable apiserver does not serve: exit 1 naming the CRDs and RBAC (PW_KUBE_API)', async () => {

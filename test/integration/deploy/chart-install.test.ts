@@ -249,10 +249,14 @@ test('RBAC with the controller: its sources, status, events and one Lease, nothi
       ['create', 'events', 'apps'], ['create', 'events.events.k8s.io', 'apps'],
       ['create', 'leases.coordination.k8s.io', NS], ['update', 'leases.coordination.k8s.io/pinwarden-controller', NS], ['get', 'leases.coordination.k8s.io/pinwarden-controller', NS],
       ['get', 'secrets', 'apps'],
+      // pinwarden's finalizer (a metadata-only patch), and the ServiceAccount lookup when a Kustomization is deleted.
+      ['patch', 'ocirepositories.source.toolkit.fluxcd.io', 'apps'], ['patch', 'kustomizations.kustomize.toolkit.fluxcd.io', 'apps'],
+      ['get', 'serviceaccounts', 'apps'],
     ],
     [
       ['update', 'ocirepositories.source.toolkit.fluxcd.io', 'apps'], ['delete', 'ocirepositories.source.toolkit.fluxcd.io', 'apps'],
-      ['patch', 'ocirepositories.source.toolkit.fluxcd.io', 'apps'], ['update', 'buckets.source.toolkit.fluxcd.io#status', 'apps'],
+      ['update', 'kustomizations.kustomize.toolkit.fluxcd.io', 'apps'], ['delete', 'kustomizations.kustomize.toolkit.fluxcd.io', 'apps'],
+      ['patch', 'buckets.source.toolkit.fluxcd.io', 'apps'], ['update', 'buckets.source.toolkit.fluxcd.io#status', 'apps'],
       ['update', 'leases.coordination.k8s.io/other-lease', NS], ['create', 'leases.coordination.k8s.io', 'apps'], ['get', 'leases.coordination.k8s.io/pinwarden-controller', 'apps'],
       ['create', 'configmaps', 'apps'], ['create', 'deployments.apps', 'apps'], ['create', 'namespaces'], ['list', 'secrets'], ['*', '*'],
     ],

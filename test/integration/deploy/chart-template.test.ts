@@ -264,6 +264,13 @@ test('RBAC, controller on: sources, status, events, one Lease; applies nothing u
   assert.ok(grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'list'));
   assert.ok(grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations/status', 'update'));
   assert.ok(!grants(rules, 'source.toolkit.fluxcd.io', 'ocirepositories', 'update'), 'the controller does not rewrite specs');
+  // pinwarden's finalizer is a metadata-only patch; deleting a Kustomization looks its ServiceAccount up.
+  assert.ok(grants(rules, 'source.toolkit.fluxcd.io', 'ocirepositories', 'patch'));
+  assert.ok(grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'patch'));
+  assert.ok(!grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'update'));
+  assert.ok(!grants(rules, 'kustomize.toolkit.fluxcd.io', 'kustomizations', 'delete'));
+  assert.ok(grants(rules, '', 'serviceaccounts', 'get'));
+  assert.ok(!grants(rules, '', 'serviceaccounts', 'list'));
   assert.ok(!grants(rules, '', 'configmaps', 'create'), 'nothing to apply by default');
   assert.ok(!grants(rules, '', 'secrets', 'get'), 'Secrets only through registryAuth');
   for (const rule of allRules(objects)) {
@@ -431,4 +438,97 @@ test('audit.enabled: serve --audit-interval, list on the sources and write right
   for (const verb of ['create', 'patch', 'delete', 'list']) assert.ok(grants(rules, 'wgpolicyk8s.io', 'policyreports', verb), verb);
   const refused = await withValues(baseValues({ audit: { enabled: true, interval: 'often' } }), (flags) => helm(['template', 'pw', CHART_DIR, ...flags]));
   assert.notEqual(refused.code, 0, 'the values schema refuses a non-duration');
+});
+
+/** The flag names (`--x`) of rendered args. */
+const flagNames = (args: string[]): Set<string> => new Set(args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0] as string));
+
+test('controller on: every controller flag of the CLI is rendered from its value (workers, shard, Lease, timings, store)', async () => {
+  const objects = await template(baseValues({
+    controller: { enabled: true, workers: 8, namespaces: ['team-a', 'team-b'], labelSelector: 'shard in (a,b)', leaderElection: { leaseName: 'shard-a' }, storage: { path: '/var/lib/pw/store', maxSizeMiB: 2048, sizeLimit: '3Gi', medium: 'Memory' } },
+    leaderElection: { namespace: 'leases', leaseDuration: 30, renewDeadline: 20, retryPeriod: 4 },
+  }));
+  const args = container(objects).args;
+  for (const arg of [
+    '--controller', '--workers=8', '--namespaces=team-a,team-b', '--label-selector=shard in (a,b)', '--leader-election-id=shard-a',
+    '--leader-election-namespace=leases', '--lease-duration=30', '--renew-deadline=20', '--retry-period=4',
+    '--storage-dir=/var/lib/pw/store', '--storage-max-size=2048',
+  ]) assert.ok(args.includes(arg), `${arg} in ${JSON.stringify(args)}`);
+  assert.ok(!args.includes('--no-leader-elect'));
+  // The store has a volume of its own, capped above --storage-max-size (the root filesystem is read-only).
+  const mount = container(objects).volumeMounts.find((entry) => entry.name === 'artifacts');
+  assert.equal(mount?.mountPath, '/var/lib/pw/store');
+  assert.notEqual(mount.readOnly, true);
+  const volume = (podSpec(objects).volumes as { name: string; emptyDir?: { sizeLimit: string; medium?: string } }[]).find((entry) => entry.name === 'artifacts');
+  assert.deepEqual(volume?.emptyDir, { medium: 'Memory', sizeLimit: '3Gi' });
+  // The Lease Role follows the Lease's name and namespace.
+  const lease = only(objects, 'Role', `${FULL}-leader-election`);
+  assert.equal(lease.metadata.namespace, 'leases');
+  assert.deepEqual(rulesOf(lease)[1]?.resourceNames, ['shard-a']);
+  assert.equal(only(objects, 'RoleBinding', `${FULL}-leader-election`).metadata.namespace, 'leases');
+
+  // Defaults: the CLI's defaults, except the store, which lives on its own volume instead of the in-memory /tmp.
+  const defaults = container(await template(baseValues({ controller: { enabled: true } }))).args;
+  for (const arg of ['--workers=4', '--leader-election-id=pinwarden-controller', `--leader-election-namespace=${NS}`, '--lease-duration=15', '--renew-deadline=10', '--retry-period=2', '--storage-dir=/var/lib/pinwarden/artifacts', '--storage-max-size=1024'])
+    assert.ok(defaults.includes(arg), arg);
+  assert.ok(!defaults.some((arg) => arg.startsWith('--namespaces') || arg.startsWith('--label-selector')), 'cluster-wide, no shard by default');
+  const none = await template(baseValues());
+  assert.ok(!container(none).volumeMounts.some((entry) => entry.name === 'artifacts'), 'no store without the controller');
+  assert.ok(!container(none).args.some((arg) => /^--(workers|storage|lease|leader|retry|renew)/.test(arg)));
+});
+
+test('every controller flag the CLI declares has a chart value (the chart cannot fall behind the CLI)', async () => {
+  const { Command } = await import('commander');
+  const { addControllerOptions } = await import('../../../src/cli/commands/controller.ts');
+  const declared = addControllerOptions(new Command(), false).options.map((option) => option.long as string);
+  const rendered = new Set([
+    ...flagNames(container(await template(baseValues({ controller: { enabled: true, namespaces: ['a'], labelSelector: 'x=y' }, audit: { enabled: true } }))).args),
+    ...flagNames(container(await template(baseValues({ replicaCount: 1, controller: { enabled: true }, leaderElection: { enabled: false } }))).args),
+  ]);
+  assert.ok(declared.length >= 10, JSON.stringify(declared));
+  assert.deepEqual(declared.filter((flag) => !rendered.has(flag)), [], 'controller flags with no chart value');
+  assert.ok(rendered.has('--audit-lease-name'));
+});
+
+test('leader election off (one replica): --no-leader-elect and no Lease Role; refused with more replicas', async () => {
+  const objects = await template(baseValues({ replicaCount: 1, controller: { enabled: true }, audit: { enabled: true }, leaderElection: { enabled: false } }));
+  const args = container(objects).args;
+  assert.ok(args.includes('--no-leader-elect'));
+  assert.ok(!args.some((arg) => arg.startsWith('--leader-election-namespace') || arg.startsWith('--lease-duration')));
+  assert.equal(objects.filter((obj) => obj.metadata.name.endsWith('-leader-election')).length, 0);
+  const refused = await withValues(baseValues({ controller: { enabled: true }, leaderElection: { enabled: false } }), (flags) => helm(['template', 'pw', CHART_DIR, ...flags]));
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /leaderElection\.enabled=false with the controller or the audit needs replicaCount: 1/);
+});
+
+test('controller values the chart refuses: a store volume not above the cap, timings out of order, one Lease for two duties, a store under /tmp', async () => {
+  for (const [values, pattern] of [
+    [{ controller: { enabled: true, storage: { maxSizeMiB: 1024, sizeLimit: '1Gi' } } }, /controller\.storage\.sizeLimit \(1Gi\) must exceed controller\.storage\.maxSizeMiB \(1024Mi\)/],
+    [{ controller: { enabled: true }, leaderElection: { leaseDuration: 10, renewDeadline: 10 } }, /leaseDuration \(10\) > renewDeadline \(10\) > retryPeriod \(2\) is required/],
+    [{ controller: { enabled: true }, audit: { enabled: true, leaseName: 'pinwarden-controller' } }, /controller\.leaderElection\.leaseName and audit\.leaseName must differ/],
+    [{ controller: { enabled: true, storage: { path: '/tmp/store' } } }, /\/controller\/storage\/path/],
+    [{ controller: { enabled: true, workers: 65 } }, /\/controller\/workers/],
+    [{ controller: { enabled: true, namespaces: ['Team_A'] } }, /\/controller\/namespaces\/0/],
+  ] as const) {
+    const result = await withValues(baseValues(values), (flags) => helm(['template', 'pw', CHART_DIR, ...flags]));
+    assert.notEqual(result.code, 0, JSON.stringify(values));
+    assert.match(result.stderr, pattern);
+    assert.doesNotMatch(result.stderr, /goroutine|panic/);
+  }
+  const fits = await template(baseValues({ controller: { enabled: true, storage: { maxSizeMiB: 1023, sizeLimit: '1Gi' } } }));
+  assert.ok(container(fits).args.includes('--storage-max-size=1023'));
+});
+
+test('audit on: --audit-lease-name, and the leader-election Role names its Lease (both Leases with the controller)', async () => {
+  const objects = await template(baseValues({ audit: { enabled: true, leaseName: 'audit-lease' } }));
+  const args = container(objects).args;
+  assert.ok(args.includes('--audit-lease-name=audit-lease'));
+  assert.ok(args.includes(`--leader-election-namespace=${NS}`));
+  assert.ok(!args.includes('--controller'));
+  assert.deepEqual(rulesOf(only(objects, 'Role', `${FULL}-leader-election`)), [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['audit-lease'], verbs: ['get', 'update', 'patch'] },
+  ]);
+  const both = await template(baseValues({ audit: { enabled: true }, controller: { enabled: true } }));
+  assert.deepEqual(rulesOf(only(both, 'Role', `${FULL}-leader-election`))[1]?.resourceNames, ['pinwarden-controller', 'pinwarden-audit']);
 });

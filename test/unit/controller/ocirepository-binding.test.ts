@@ -31,7 +31,14 @@ spec:
 const OBJECT = {
   apiVersion: 'source.toolkit.fluxcd.io/v1',
   kind: 'OCIRepository',
-  metadata: { name: 'app', namespace: 'team', generation: 1, resourceVersion: '1', uid: 'u1' },
+  metadata: {
+    name: 'app',
+    namespace: 'team',
+    generation: 1,
+    resourceVersion: '1',
+    uid: 'u1',
+    finalizers: ['finalizers.pinwarden.dev'],
+  },
   spec: {
     interval: '5m',
     url: 'oci://memory.local/repo',
@@ -76,6 +83,11 @@ async function reconcileWith(decision: BindingDecision) {
         updates.push(update);
         return object;
       },
+    },
+    finalizers: {
+      name: 'finalizers.pinwarden.dev',
+      add: () => Promise.reject(new Error('the object already has the finalizer')),
+      remove: () => Promise.reject(new Error('the object is not being deleted')),
     },
     events: { record: async () => undefined, dropped: () => 0 },
     store,

@@ -11,7 +11,7 @@ import {
   validateObject,
   verifyWithChecks,
 } from '../../../src/flows/index.ts';
-import type { PinResolver, ValidateResult, VerifyFunction } from '../../../src/flows/index.ts';
+import type { PinResolver, SignatureVerifier, ValidateResult } from '../../../src/flows/index.ts';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import { MemoryRepository } from '../../../src/oci/index.ts';
 import type { Descriptor } from '../../../src/oci/index.ts';
@@ -35,7 +35,7 @@ import { PLATFORM_KEY, TRUSTS_PLATFORM_KEY, platformKeySecrets } from '../../hel
 
 const repository = new MemoryRepository('registry.example/acme/app');
 let fixture: SigstoreFixture;
-let verifyFn: VerifyFunction;
+let verifyFn: SignatureVerifier;
 before(async () => {
   fixture = await createSigstoreFixture();
   const root = fixedTrustRootSource(parseTrustedRoot(fixture.trustedRootBytes, 'test root'));

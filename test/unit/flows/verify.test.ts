@@ -12,7 +12,7 @@ import {
   validateObject,
 } from '../../../src/flows/index.ts';
 import { readOciRepository } from '../../../src/core/flux/index.ts';
-import type { PinResolver, VerifyFunction } from '../../../src/flows/index.ts';
+import type { PinResolver, SignatureVerifier } from '../../../src/flows/index.ts';
 import { MemoryRepository, callWithTimeout } from '../../../src/oci/index.ts';
 import type { VerifiedSignature } from '../../../src/signature/index.ts';
 import { ociRepository } from '../../helpers/admission.ts';
@@ -54,7 +54,7 @@ const SIGNED: VerifiedSignature = {
   keyName: 'cosign.pub',
 };
 
-function counting(answer: () => VerifiedSignature | PinwardenError): VerifyFunction & { calls: number } {
+function counting(answer: () => VerifiedSignature | PinwardenError): SignatureVerifier & { calls: number } {
   const fn = Object.assign(
     async (): Promise<VerifiedSignature> => {
       fn.calls++;
@@ -130,7 +130,7 @@ test('nothing to verify without a digest or a verify block', async () => {
   assert.equal(await verifier.verify(object({ verify: undefined }), policyFrom(KEYS), call()), undefined);
 });
 
-function deps(verifyFn: VerifyFunction) {
+function deps(verifyFn: SignatureVerifier) {
   return {
     pins,
     failures: createPinFailureLog(),
@@ -213,7 +213,7 @@ test('validate: an unsupported provider (notation) follows onUnsupportedProvider
     'warn',
   );
   let seen: boolean | undefined;
-  const spy: VerifyFunction = async (_repository, _subject, _block, options) => {
+  const spy: SignatureVerifier = async (_repository, _subject, _block, options) => {
     seen = options.requireTlog;
     return SIGNED;
   };
@@ -316,7 +316,7 @@ test('the cache key includes the key set used: a Secret rotated to another trust
 test('the verifier hands the signature room only the vetted keys and never a root it did not vet', async () => {
   let seenKeys: Readonly<Record<string, string>> | undefined;
   let seenRoot: string | undefined;
-  const spy: VerifyFunction = async (_repository, _subject, block, options) => {
+  const spy: SignatureVerifier = async (_repository, _subject, block, options) => {
     seenKeys = await options.secrets?.(block.secretRef?.name ?? '', call());
     seenRoot = (await options.trustRoots?.trustRoot(block, call()))?.source;
     await assert.rejects(options.secrets!('some-other-secret', call()), { code: 'PW_KEY_NOT_TRUSTED' });

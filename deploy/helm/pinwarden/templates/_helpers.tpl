@@ -83,3 +83,41 @@ service:
 caBundle: {{ $caBundle }}
 {{- end }}
 {{- end -}}
+
+{{/* Namespace of the leader-election Leases: leaderElection.namespace, or the release namespace. */}}
+{{- define "pinwarden.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.leaderElection.namespace -}}
+{{- end -}}
+
+{{/* The Leases this release campaigns for (JSON list): the controller's and the audit's, when enabled. */}}
+{{- define "pinwarden.leaseNames" -}}
+{{- $names := list -}}
+{{- if .Values.controller.enabled -}}{{- $names = append $names .Values.controller.leaderElection.leaseName -}}{{- end -}}
+{{- if .Values.audit.enabled -}}{{- $names = append $names .Values.audit.leaseName -}}{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* Value combinations the schema cannot express; rendering fails with the field to fix. */}}
+{{- define "pinwarden.checks" -}}
+{{- $elected := or .Values.controller.enabled .Values.audit.enabled -}}
+{{- if and $elected (not .Values.leaderElection.enabled) (gt (int .Values.replicaCount) 1) -}}
+{{- fail "leaderElection.enabled=false with the controller or the audit needs replicaCount: 1 (every replica would reconcile and audit)" -}}
+{{- end -}}
+{{- if and $elected .Values.leaderElection.enabled -}}
+{{- $le := .Values.leaderElection -}}
+{{- if not (and (gt (int $le.leaseDuration) (int $le.renewDeadline)) (gt (int $le.renewDeadline) (int $le.retryPeriod))) -}}
+{{- fail (printf "leaderElection: leaseDuration (%v) > renewDeadline (%v) > retryPeriod (%v) is required" $le.leaseDuration $le.renewDeadline $le.retryPeriod) -}}
+{{- end -}}
+{{- if and .Values.controller.enabled .Values.audit.enabled (eq .Values.controller.leaderElection.leaseName .Values.audit.leaseName) -}}
+{{- fail "controller.leaderElection.leaseName and audit.leaseName must differ (each duty has its own Lease)" -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.controller.enabled -}}
+{{- $storage := .Values.controller.storage -}}
+{{- $limit := int (trimSuffix "Gi" (trimSuffix "Mi" $storage.sizeLimit)) -}}
+{{- if hasSuffix "Gi" $storage.sizeLimit -}}{{- $limit = mul $limit 1024 -}}{{- end -}}
+{{- if ge (int $storage.maxSizeMiB) $limit -}}
+{{- fail (printf "controller.storage.sizeLimit (%s) must exceed controller.storage.maxSizeMiB (%vMi): an artifact is extracted beside the store, and the kubelet evicts a Pod past its volume limit" $storage.sizeLimit $storage.maxSizeMiB) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -19,6 +19,7 @@ import { createArtifactStore, createOciRepositoryController, flowPuller } from '
 import {
   createControllerManager,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
@@ -116,6 +117,7 @@ before(async () => {
   const pins = createPinResolver({ access: clusterAccess(secrets), verifyOnResolve: false });
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
     store,
     pins,

@@ -205,3 +205,18 @@ test('3. a new digest with a bad signature: nothing applied, the previous revisi
   const after = await get(RESOURCES.kustomization, NS, 'shop');
   assert.equal(after.status.lastAppliedRevision, before.status.lastAppliedRevision);
 });
+
+test('4. delete the Kustomization, then the OCIRepository: its objects are deleted (prune: true), then both objects go', async () => {
+  const ks = await get(RESOURCES.kustomization, NS, 'shop');
+  assert.deepEqual(ks.metadata.finalizers, ['finalizers.pinwarden.dev']);
+  assert.deepEqual((await get(RESOURCES.ociRepository, NS, 'shop')).metadata.finalizers, ['finalizers.pinwarden.dev']);
+  const applied = (ks.status.inventory.entries as Array<{ id: string }>).map((entry) => entry.id.split('_')[1]!);
+  assert.ok(applied.length > 0);
+  const missing = (resource: Parameters<typeof objectPath>[0], name: string) => async () =>
+    kubeStatusOf(await get(resource, NS, name).catch((error: unknown) => error)) === 404;
+  await cp.kubectlOk(['delete', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', NS, 'shop', '--wait=false']);
+  await until('the Kustomization gone', missing(RESOURCES.kustomization, 'shop'));
+  for (const name of applied) assert.ok(await missing(CONFIGMAPS, name)(), `${name} deleted with it`);
+  await cp.kubectlOk(['delete', 'ocirepositories.source.toolkit.fluxcd.io', '-n', NS, 'shop', '--wait=false']);
+  await until('the OCIRepository gone', missing(RESOURCES.ociRepository, 'shop'));
+});

@@ -18,6 +18,7 @@ import type { ArtifactStore } from '../../../../src/controller/index.ts';
 import {
   createControllerManager,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
@@ -52,6 +53,7 @@ before(async () => {
   const pins = createPinResolver({ access: clusterAccess(secrets), verifyOnResolve: false });
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
     store,
     pins,

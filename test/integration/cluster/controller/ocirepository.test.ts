@@ -5,12 +5,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../../../../src/core/policy/index.ts';
 import { packArtifact, pushArtifact } from '../../../../src/artifact/index.ts';
-import { createKubeApi, objectPath, RESOURCES, createKubeSecretReader } from '../../../../src/kube/index.ts';
+import {
+  createKubeApi,
+  createKubeSecretReader,
+  kubeStatusOf,
+  objectPath,
+  RESOURCES,
+} from '../../../../src/kube/index.ts';
 import type { KubeApi, KubeObject } from '../../../../src/kube/index.ts';
 import { HttpRepository } from '../../../../src/oci/index.ts';
 import type { Descriptor } from '../../../../src/oci/index.ts';
@@ -21,6 +27,7 @@ import { flowPuller } from '../../../../src/controller/source/pull.ts';
 import {
   createControllerManager,
   createEventRecorder,
+  createFinalizerWriter,
   createStatusWriter,
 } from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
@@ -70,6 +77,7 @@ spec:
   });
   const oci = createOciRepositoryController({
     status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
     events: createEventRecorder({ api }),
     store,
     pins,
@@ -283,6 +291,125 @@ test('a policy denial stalls the object before any registry call; a tag in the U
   // Objects of other tests may be requeued meanwhile, so count only requests for this test's repository.
   const ours = registry.requestLog.slice(before).filter((entry) => entry.path.includes('/apps/never-fetched'));
   assert.deepEqual(ours, [], 'no registry request for either');
+});
+
+test("deletion: pinwarden's finalizer, the stored artifact dropped once no other OCIRepository names it, a suspended one only gets the finalizer", async () => {
+  const ns = await namespace();
+  const pushed = await push('apps/deleted', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
+  const other = await push('apps/deleted', 'v2', { 'app.yaml': 'kind: Secret\n' });
+  for (const name of ['first', 'second'])
+    await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, name, 'apps/deleted', { tag: 'v1' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'third', 'apps/deleted', { tag: 'v2' }) });
+  const ready = (name: string) =>
+    until(`${name} Ready`, async () => {
+      const object = await live(ns, name);
+      return condition(object, 'Ready')?.status === 'True' && object;
+    });
+  for (const name of ['first', 'second', 'third'])
+    assert.deepEqual((await ready(name)).metadata.finalizers, ['finalizers.pinwarden.dev']);
+  const directory = (await store.directoryFor(pushed.digest))!;
+  assert.ok(existsSync(directory));
+  const goneFromApi = (name: string) =>
+    until(`${name} gone`, async () =>
+      api.request({ method: 'GET', path: objectPath(RESOURCES.ociRepository, ns, name) }).then(
+        () => false,
+        (error: unknown) => kubeStatusOf(error) === 404,
+      ),
+    );
+
+  // Two objects share one stored artifact: deleting the first keeps it for the second.
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'first', '--wait=false']);
+  await goneFromApi('first');
+  assert.ok(store.has(pushed.digest) && existsSync(directory), 'still named by second');
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'second', '--wait=false']);
+  await goneFromApi('second');
+  assert.equal(store.has(pushed.digest), false, 'dropped with the last object naming it');
+  assert.equal(existsSync(directory), false, 'its directory is gone');
+  assert.equal(manager.queue.failures(`OCIRepository/${ns}/second`), 0);
+
+  // Someone removed our finalizer by hand before deleting: the informer sees it go and the artifact goes too.
+  const otherDirectory = (await store.directoryFor(other.digest))!;
+  await cp.kubectlOk([
+    'patch',
+    'ocirepository',
+    '-n',
+    ns,
+    'third',
+    '--type=merge',
+    '-p',
+    '{"metadata":{"finalizers":null}}',
+  ]);
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'third']);
+  await until('the artifact of third dropped', async () => !store.has(other.digest));
+  assert.equal(existsSync(otherDirectory), false);
+
+  // Suspended from the start: the finalizer is ensured, then nothing (no registry call, no status).
+  const before = registry.requestLog.length;
+  const suspended = JSON.parse(ociRepository(ns, 'paused', 'apps/paused', { tag: 'v1' }));
+  suspended.spec.suspend = true;
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(suspended) });
+  const paused = await until('the finalizer on paused', async () => {
+    const object = await live(ns, 'paused');
+    return (object.metadata.finalizers as string[] | undefined)?.includes('finalizers.pinwarden.dev') && object;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(paused.status?.artifact, undefined);
+  assert.equal((await live(ns, 'paused')).status?.conditions, undefined, 'no status written');
+  assert.deepEqual(
+    registry.requestLog.slice(before).filter((entry) => entry.path.startsWith('/v2/apps/paused/')),
+    [],
+  );
+});
+
+test('admission refuses the finalizer patch: the object still reconciles to Ready, and its artifact goes when it does', async () => {
+  // A ValidatingAdmissionPolicy (CEL, in the apiserver) refusing every UPDATE of an OCIRepository named `refused`.
+  const policy = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: 'refuse-updates' },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ['source.toolkit.fluxcd.io'],
+            apiVersions: ['*'],
+            operations: ['UPDATE'],
+            resources: ['ocirepositories'],
+          },
+        ],
+      },
+      validations: [{ expression: "object.metadata.name != 'refused'", message: 'updates of refused are refused' }],
+    },
+  };
+  const binding = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: 'refuse-updates' },
+    spec: { policyName: 'refuse-updates', validationActions: ['Deny'] },
+  };
+  const probe = await namespace();
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(probe, 'refused', 'apps/probe', { tag: 'v1' }) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(policy) });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(binding) });
+  await until('the policy in force', async () => {
+    const result = await cp.kubectl(['label', 'ocirepository', '-n', probe, 'refused', 'probe=1', '--dry-run=server']);
+    return result.code !== 0 && /updates of refused are refused/.test(result.stderr);
+  });
+
+  const ns = await namespace();
+  const pushed = await push('apps/refused', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
+  await cp.kubectlOk(['apply', '-f', '-'], { input: ociRepository(ns, 'refused', 'apps/refused', { tag: 'v1' }) });
+  const ready = await until('Ready without the finalizer', async () => {
+    const object = await live(ns, 'refused');
+    return condition(object, 'Ready')?.status === 'True' && object;
+  });
+  assert.equal(ready.metadata.finalizers, undefined, 'admission refused the finalizer');
+  assert.ok(store.has(pushed.digest));
+  await cp.kubectlOk(['delete', 'ocirepository', '-n', ns, 'refused']);
+  await until('the artifact dropped when the object went', async () => !store.has(pushed.digest));
+  await cp.kubectlOk(['delete', 'validatingadmissionpolicybinding', 'refuse-updates']);
+  await cp.kubectlOk(['delete', 'validatingadmissionpolicy', 'refuse-updates']);
 });
 
 test('registry down: the last good artifact stays stored and in status, FetchFailed is set, nothing deleted', async () => {

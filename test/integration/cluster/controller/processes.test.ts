@@ -2,9 +2,15 @@
 // on a Lease; killing it hands leadership to the other within the lease duration, which then reconciles;
 // SIGTERM releases the Lease and exits 0. And `pinwarden serve --controller` in one process: an OCIRepository
 // applied with a tag is pinned at admission, then reconciled from the pinned digest (revision keeps the tag).
+// A policy change (the file edited, or a SourcePolicy object under --policy-source=cluster) requeues every object
+// in `serve --controller` at once: Ready → Stalled/PolicyDenied and back, with an interval of an hour.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { CRD_DIRS, KINDS, crdFileName } from '../../../../scripts/policy-crds.ts';
 import { createKubeApi, objectPath, RESOURCES } from '../../../../src/kube/index.ts';
 import type { KubeApi } from '../../../../src/kube/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
@@ -219,6 +225,122 @@ test('serve --controller: a tag is pinned at admission, then reconciled from the
     // later OCIRepository in this control plane.
     await unregisterWebhooks(cp);
     await pw.stop();
+  }
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- status fields are asserted one by one
+async function withCondition(ns: string, name: string, type: string, status: string, timeoutMs: number): Promise<any> {
+  return until(
+    `${ns}/${name} ${type}=${status}`,
+    async () => {
+      const object = await api.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
+        method: 'GET',
+        path: objectPath(RESOURCES.ociRepository, ns, name),
+      });
+      return object.status?.conditions?.some((condition) => condition.type === type && condition.status === status)
+        ? object
+        : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+test('serve --controller: a policy file edit requeues at once: Ready becomes Stalled/PolicyDenied, and back', async () => {
+  const ns = await namespace('reload');
+  await pushSigned(registry.host, 'apps/reload', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
+  const permissive = controllerPolicy(registry.host);
+  const forbidding = permissive.replace(
+    `allowedRegistries: ["oci://${registry.host}/"]`,
+    'allowedRegistries: ["oci://registry.example.com/"]',
+  );
+  assert.notEqual(forbidding, permissive);
+  const pw = await startPinwarden({
+    policy: permissive,
+    kubeconfig: cp.adminKubeconfig,
+    extraArgs: ['--controller', '--no-leader-elect', '--storage-dir', `${cp.dir}/reload-store`],
+  });
+  try {
+    // An interval of an hour: only the policy change can bring the object back within this test.
+    await cp.kubectlOk(['apply', '-f', '-'], {
+      input: ociRepositoryYaml(registry.host, ns, 'app', 'apps/reload', { tag: 'v1' }, '1h'),
+    });
+    await readyObject(ns, 'app');
+    const edited = Date.now();
+    writeFileSync(join(pw.dir, 'policy.yaml'), forbidding);
+    const stalled = await withCondition(ns, 'app', 'Stalled', 'True', 60_000);
+    const denyMs = Date.now() - edited;
+    const ready = stalled.status.conditions.find((condition: { type: string }) => condition.type === 'Ready');
+    assert.equal(ready.status, 'False');
+    assert.equal(ready.reason, 'PolicyDenied');
+    assert.match(ready.message, /registry/);
+    // Generous for a loaded machine, and far below the hour the interval would take.
+    assert.ok(denyMs < 60_000, `denied ${denyMs} ms after the edit`);
+    assert.ok(
+      pw.logs().some((line) => line.includes('policy changed: every object is reconciled again')),
+      'the requeue came from the policy change',
+    );
+
+    // The converse: a stalled object is never requeued by itself; loosening the policy frees it.
+    const loosened = Date.now();
+    writeFileSync(join(pw.dir, 'policy.yaml'), permissive);
+    const back = await withCondition(ns, 'app', 'Ready', 'True', 60_000);
+    assert.ok(Date.now() - loosened < 60_000);
+    assert.ok(
+      !back.status.conditions.some(
+        (condition: { type: string; status: string }) => condition.type === 'Stalled' && condition.status === 'True',
+      ),
+      'no longer stalled',
+    );
+  } finally {
+    await pw.stop();
+  }
+});
+
+test('serve --controller --policy-source=cluster: a SourcePolicy change requeues at once, both ways', async () => {
+  const ns = await namespace('clusterpolicy');
+  await pushSigned(registry.host, 'apps/clusterpolicy', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
+  for (const kind of KINDS) await cp.kubectlOk(['apply', '--server-side', '-f', `${CRD_DIRS[0]}/${crdFileName(kind)}`]);
+  for (const kind of KINDS)
+    await cp.kubectlOk(['wait', '--for=condition=Established', `crd/${kind.plural}.pinwarden.dev`, '--timeout=60s']);
+  const object = (allowed: string): string => {
+    const policy = parse(controllerPolicy(registry.host)) as { spec: { ociRepository: Record<string, unknown> } };
+    policy.spec.ociRepository.allowedRegistries = [allowed];
+    return JSON.stringify({
+      apiVersion: 'pinwarden.dev/v1alpha1',
+      kind: 'SourcePolicy',
+      metadata: { name: 'controller-cluster-test' },
+      spec: policy.spec,
+    });
+  };
+  await cp.kubectlOk(['apply', '-f', '-'], { input: object(`oci://${registry.host}/`) });
+  const pw = await startPinwarden({
+    kubeconfig: cp.adminKubeconfig,
+    extraArgs: [
+      '--policy-source',
+      'cluster',
+      '--controller',
+      '--no-leader-elect',
+      '--storage-dir',
+      `${cp.dir}/clusterpolicy-store`,
+    ],
+  });
+  try {
+    await cp.kubectlOk(['apply', '-f', '-'], {
+      input: ociRepositoryYaml(registry.host, ns, 'app', 'apps/clusterpolicy', { tag: 'v1' }, '1h'),
+    });
+    await readyObject(ns, 'app');
+    await cp.kubectlOk(['apply', '-f', '-'], { input: object('oci://registry.example.com/') });
+    const stalled = await withCondition(ns, 'app', 'Stalled', 'True', 60_000);
+    assert.equal(
+      stalled.status.conditions.find((condition: { type: string }) => condition.type === 'Ready').reason,
+      'PolicyDenied',
+    );
+    await cp.kubectlOk(['apply', '-f', '-'], { input: object(`oci://${registry.host}/`) });
+    await withCondition(ns, 'app', 'Ready', 'True', 60_000);
+  } finally {
+    await pw.stop();
+    // The next tests run `pinwarden controller` with policy files: no SourcePolicy should linger for a reader.
+    await cp.kubectlOk(['delete', 'sourcepolicy', 'controller-cluster-test']);
   }
 });
 

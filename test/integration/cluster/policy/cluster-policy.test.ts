@@ -160,6 +160,9 @@ test('both objects combine (priority, then name), and each reads Ready=True Acce
 test('an invalid change (passes the CRD schema, fails the loader) keeps the last good policy, with a status condition and an Event', async () => {
   const before = source.current();
   const generation = source.generation();
+  // What the embedded controller subscribes to (it requeues every object): refusals never notify, a fix does.
+  let changes = 0;
+  const unsubscribe = source.onChange(() => changes++);
   // allowKeyBased without trustedKeys: structurally fine, refused by the loader with the migration.
   await apply(
     policy('platform', {
@@ -192,6 +195,7 @@ test('an invalid change (passes the CRD schema, fails the loader) keeps the last
   assert.equal(warning.type, 'Warning');
   assert.equal(warning.involvedObject.kind, 'SourcePolicy');
   assert.ok(reloads.includes('error'), 'counted as a refused reload');
+  assert.equal(changes, 0, 'a refused change notifies no subscriber');
   // Fixed: taken, generation bumped, status back to Accepted.
   await apply(
     policy('platform', {
@@ -202,6 +206,8 @@ test('an invalid change (passes the CRD schema, fails the loader) keeps the last
   );
   await eventually('the fix in force', () => (source.current().spec.mode === 'warn' ? true : undefined));
   assert.ok(source.generation() > generation);
+  assert.equal(changes, source.generation() - generation, 'one notification per policy taken');
+  unsubscribe();
   await eventually('Accepted again', async () =>
     (await ready('sourcepolicy', 'platform'))?.reason === 'Accepted' ? true : undefined,
   );

@@ -5,11 +5,15 @@
  * and gives up leadership when it could not renew for `renewDeadline`. Writes use the Lease's
  * resourceVersion, so two candidates can never both win. `release()` clears the holder so a successor
  * does not wait out the lease.
+ *
+ * In the kube room so that every room needing one leader may use it: the controller's manager (the reconcilers)
+ * and the audit (one replica writes the PolicyReports).
  */
-import { PinwardenError, toPinwardenError } from '../../core/errors.ts';
-import { pause } from '../../runtime/index.ts';
-import { RESOURCES, collectionPath, kubeStatusOf, objectPath } from '../../kube/index.ts';
-import type { KubeApi } from '../../kube/index.ts';
+import { PinwardenError, toPinwardenError } from '../core/errors.ts';
+import { pause } from '../runtime/index.ts';
+import { kubeStatusOf } from './api.ts';
+import type { KubeApi } from './api.ts';
+import { RESOURCES, collectionPath, objectPath } from './resource.ts';
 
 export interface LeaderElectionOptions {
   api: KubeApi;
