@@ -3,7 +3,7 @@
  * run is a fresh Node process that turns on the compile cache as dist/main.js does, then imports what `pull`
  * loads, one step at a time, in the order the CLI reaches it, and reports the CPU time (user + system) of each
  * step; a step's figure is what it adds on top of the steps before it. The first line is Node's own start-up
- * (the CPU time before the first line of this file runs). Medians of RUNS (default 9) after one warm-up run that
+ * (the CPU time before the first line of the child script runs). Medians of RUNS (default 9) after one warm-up run that
  * also fills the compile cache. The baseline to read it against is bench/pull.ts (the whole pull, and skopeo).
  */
 import { spawnSync } from 'node:child_process';
