@@ -6,7 +6,8 @@
  *    registry (target <= 1.5x);
  *  - peak RSS of the webhook process under that load.
  * Each server runs in its own child process (this file with --serve), the load generator (autocannon) here.
- * Run: npm run bench -- webhook   (or: node bench/webhook.ts; BENCH_SECONDS=N sets each load run's length)
+ * Run: npm run bench -- webhook   (or: node bench/webhook.ts; BENCH_SECONDS=N sets each load run's length,
+ * BENCH_ROUNDS=N the paired rounds, BENCH_RATE=N a fixed request rate)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -27,6 +28,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = 32;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const COLD_SAMPLES = 40;
+/**
+ * BENCH_RATE=N: every load run at a fixed N requests/s (autocannon overallRate) instead of as fast as it goes.
+ * Throughput ratios are then 1 by construction; the figure to read is server CPU per request, which at an equal
+ * rate does not depend on how much CPU the load generator and other jobs leave the server (batching).
+ */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const SELF = fileURLToPath(import.meta.url);
 
 interface Child {
@@ -70,6 +77,7 @@ async function load(server: Child, path: string, body: string, seconds: number):
     body,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(RATE ? { overallRate: RATE } : {}),
   });
   const cpu = cpuUs(server.process.pid ?? 0) - cpuBefore;
   return {
@@ -103,6 +111,10 @@ async function compare(echo: Child, webhook: Child, path: string, body: string):
     webhookP99Ms: median(hookRuns.map((run) => run.p99)),
     echoCpuUsPerReq: round(median(echoRuns.map((run) => run.cpuUsPerRequest)), 1),
     webhookCpuUsPerReq: round(median(hookRuns.map((run) => run.cpuUsPerRequest)), 1),
+    // Paired like the throughput ratio: each webhook run against the echo run just before it.
+    cpuRatio: round(
+      median(hookRuns.map((run, index) => run.cpuUsPerRequest / (echoRuns[index]?.cpuUsPerRequest ?? Number.NaN))),
+    ),
     errors: [...echoRuns, ...hookRuns].reduce((sum, run) => sum + run.errors, 0),
   };
 }
@@ -218,6 +230,7 @@ export async function benchWebhook(): Promise<Record<string, unknown>> {
     const cold = await coldLatency(webhook, registry.host, readFileSync(join(work, 'ca.crt'), 'utf8'));
     return {
       node: process.version,
+      ...(RATE ? { rate: RATE } : {}),
       connections: CONNECTIONS,
       seconds: SECONDS,
       rounds: ROUNDS,
@@ -243,7 +256,7 @@ if (import.meta.main) {
   } else {
     const result = await benchWebhook();
     console.log(
-      `webhook over TLS: ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} rounds per server (medians), Node ${process.version}`,
+      `webhook over TLS: ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} rounds per server (medians)${RATE ? `, fixed ${RATE} req/s` : ''}, Node ${process.version}`,
     );
     console.log(`policy:\n${benchPolicyText('<registry>')}`);
     console.table({ '/validate': result.validate, '/mutate (warm)': result.warmMutate });

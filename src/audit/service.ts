@@ -12,7 +12,7 @@ import type { SourcePolicy } from '../core/policy/index.ts';
 import type { PrecomputedIdentities } from '../core/rules/index.ts';
 import type { AdmissionInput, ValidateResult } from '../flows/index.ts';
 import { collectionPath, createLeaderElector, kubeStatusOf, objectPath } from '../kube/index.ts';
-import type { KubeApi, KubeObject, ResourceType } from '../kube/index.ts';
+import type { KubeApi, KubeObject, LeaseSettings, ResourceType } from '../kube/index.ts';
 import { createAuditMetrics, systemClock } from '../runtime/index.ts';
 import type { Clock, Logger } from '../runtime/index.ts';
 import { startAudit } from './audit.ts';
@@ -146,14 +146,7 @@ export interface AuditServiceOptions {
    * Run passes only while holding this coordination.k8s.io/v1 Lease (the kube room's elector, the same as the
    * controller's). Absent: this replica audits unconditionally (a single replica, `--no-leader-elect`).
    */
-  leaderElection?: {
-    namespace: string;
-    name: string;
-    identity: string;
-    leaseDurationSeconds?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
+  leaderElection?: LeaseSettings;
 }
 
 export interface AuditService {

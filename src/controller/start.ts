@@ -6,10 +6,9 @@
  */
 import type { Registry } from 'prom-client';
 import type { SourcePolicy } from '../core/policy/index.ts';
-import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../flows/index.ts';
+import { clusterAccess, createAdmissionVerifier, createPinResolver, loggingRegistryEvents } from '../flows/index.ts';
 import { createKubeApi, createObjectClients, loadKubeConfig } from '../kube/index.ts';
 import type { KubeApi, SecretReader } from '../kube/index.ts';
-import type { EventSink } from '../oci/index.ts';
 import {
   createControllerManager,
   createControllerMetrics,
@@ -23,6 +22,7 @@ import type {
   ControllerMetrics,
   EventRecorder,
   KindController,
+  ManagerSettings,
   StatusWriter,
 } from './runtime/index.ts';
 import { createOciRepositoryController } from './source/ocirepository.ts';
@@ -33,21 +33,11 @@ import { createArtifactStore } from './source/store.ts';
 import type { ArtifactStore } from './source/store.ts';
 import { RESOURCES } from '../kube/index.ts';
 
-export interface ControllerOptions {
+/** The manager's settings (namespaces, workers, leader election, backoff…) pass through as they are. */
+export interface ControllerOptions extends ManagerSettings {
   kubeconfig?: string;
   /** Or a ready client (tests). */
   api?: KubeApi;
-  namespaces?: string[];
-  labelSelector?: string;
-  workers?: number;
-  leaderElection?: {
-    namespace: string;
-    name: string;
-    identity: string;
-    leaseDurationSeconds?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
   storage: { dir: string; maxBytes: number };
   policy: () => SourcePolicy;
   /**
@@ -70,9 +60,6 @@ export interface ControllerOptions {
   kustomization?: Partial<KustomizationOptions> | false;
   /** Extra reconcilers built on the shared parts. */
   extraControllers?: (parts: ControllerParts) => KindController[];
-  backoff?: { baseMs: number; maxMs: number };
-  watchTimeoutSeconds?: number;
-  onLostLeadership?: () => void;
 }
 
 export interface ControllerParts {
@@ -103,14 +90,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const store = createArtifactStore({ root: options.storage.dir, maxBytes: options.storage.maxBytes });
   await store.open();
   const logger = options.logger;
-  const onEvent: EventSink = (event) => {
-    if (event.type === 'response-body')
-      logger.debug(
-        { registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary },
-        'registry error body',
-      );
-    metrics.onRegistryEvent(event);
-  };
+  const onEvent = loggingRegistryEvents(logger, metrics.onRegistryEvent);
   const pins = createPinResolver({ access: clusterAccess(options.secrets), onEvent, verifyOnResolve: false });
   const verifier = createAdmissionVerifier({ pins, secrets: options.secrets });
   const events = createEventRecorder({
@@ -148,15 +128,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
     logger.warn({}, 'no kubeconfig for the Kustomization reconciler: Kustomizations are not reconciled');
   }
   const manager = createControllerManager({
+    ...managerSettings(options),
     api,
     controllers: [oci, ...kustomizations, ...(options.extraControllers?.(parts) ?? [])],
-    ...(options.namespaces ? { namespaces: options.namespaces } : {}),
-    ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.leaderElection ? { leaderElection: options.leaderElection } : {}),
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
-    ...(options.onLostLeadership ? { onLostLeadership: options.onLostLeadership } : {}),
     metrics,
     logger,
   });
@@ -177,5 +151,20 @@ export async function startController(options: ControllerOptions): Promise<Runni
       await manager.stop();
       pins.close();
     },
+  };
+}
+
+/** The manager's part of the options, and only it. */
+function managerSettings(options: ManagerSettings): ManagerSettings {
+  const { namespaces, labelSelector, workers, leaderElection, backoff, watchTimeoutSeconds, onLostLeadership } =
+    options;
+  return {
+    ...(namespaces ? { namespaces } : {}),
+    ...(labelSelector ? { labelSelector } : {}),
+    ...(workers !== undefined ? { workers } : {}),
+    ...(leaderElection ? { leaderElection } : {}),
+    ...(backoff ? { backoff } : {}),
+    ...(watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds } : {}),
+    ...(onLostLeadership ? { onLostLeadership } : {}),
   };
 }

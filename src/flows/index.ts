@@ -18,6 +18,7 @@ export { admissionChecks, artifactAnnotations, bindingOf, signatureJudge, verify
 export type { SignatureChecks, SignatureVerifier } from './pull/index.ts';
 export { needsVerifyTrust, readVerifyTrust } from './verify-trust.ts';
 export type { VerifyTrust } from './verify-trust.ts';
-export { registryMetricsSink } from './registry-metrics.ts';
+export { loggingRegistryEvents, registryMetricsSink } from './registry-metrics.ts';
+export type { DebugLogger } from './registry-metrics.ts';
 export { pullArtifact } from './pull/index.ts';
 export type { LayerSelector, PullArtifactRequest, PullVerification, PulledArtifact } from './pull/index.ts';

@@ -26,3 +26,23 @@ export function registryMetricsSink(metrics: RegistryMetrics): EventSink {
     }
   };
 }
+
+/** What `loggingRegistryEvents` needs of a logger (pino's and the controller's both fit). */
+export interface DebugLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * A process's registry event sink: error bodies never reach an admission answer or a status (no read-back), so
+ * operators see them at debug level here; every event then goes on to `next` (the metrics).
+ */
+export function loggingRegistryEvents(logger: DebugLogger, next: EventSink): EventSink {
+  return (event: RegistryEvent): void => {
+    if (event.type === 'response-body')
+      logger.debug(
+        { registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary },
+        'registry error body',
+      );
+    next(event);
+  };
+}

@@ -34,5 +34,5 @@ export { createInformer } from './informer.ts';
 export type { Informer, InformerEvent, InformerEventType, InformerOptions } from './informer.ts';
 export { POLICY_RESOURCES, startClusterPolicySource } from './cluster-policy.ts';
 export { createLeaderElector } from './leader.ts';
-export type { LeaderElectionOptions, LeaderElector } from './leader.ts';
+export type { LeaderElectionOptions, LeaderElector, LeaseSettings } from './leader.ts';
 export type { ClusterPolicyOptions, ClusterPolicySource } from './cluster-policy.ts';

@@ -15,8 +15,8 @@ import { kubeStatusOf } from './api.ts';
 import type { KubeApi } from './api.ts';
 import { RESOURCES, collectionPath, objectPath } from './resource.ts';
 
-export interface LeaderElectionOptions {
-  api: KubeApi;
+/** Which Lease a replica campaigns for, and its timing: one shape for the CLI, the controller and the audit. */
+export interface LeaseSettings {
   namespace: string;
   name: string;
   identity: string;
@@ -26,6 +26,10 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   /** Ms between attempts (default 2 000). */
   retryPeriodMs?: number;
+}
+
+export interface LeaderElectionOptions extends LeaseSettings {
+  api: KubeApi;
   onStartedLeading: () => void;
   /** Leadership lost (renew failed past the deadline, or another holder took the Lease). */
   onStoppedLeading: () => void;

@@ -19,10 +19,15 @@ import type { ClusterPolicySource, KubeApi, NamespaceReader, SecretReader } from
 import { PinwardenError } from '../core/errors.ts';
 import type { ExceptionSet } from '../core/exceptions/index.ts';
 import { defaultPolicy } from '../core/policy/index.ts';
-import { clusterAccess, createAdmissionVerifier, createPinFailureLog, createPinResolver } from '../flows/index.ts';
+import {
+  clusterAccess,
+  createAdmissionVerifier,
+  createPinFailureLog,
+  createPinResolver,
+  loggingRegistryEvents,
+} from '../flows/index.ts';
 import type { PinResolverOptions } from '../flows/index.ts';
 import { createRegistryConnections } from '../oci/index.ts';
-import type { EventSink } from '../oci/index.ts';
 import { admissionFlows } from './deps.ts';
 import type { AdmissionFlows } from './deps.ts';
 import { createLogger, loadTlsPair, policyFromFile, watchTlsPair } from '../runtime/index.ts';
@@ -120,15 +125,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   // One Kubernetes connection for every adapter, built on first use (serve starts without a cluster).
   const kube = createKubeConnection({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) });
   const secrets = options.secrets ?? cachingSecretReader(createKubeSecretReader({ connection: kube }));
-  const onEvent: EventSink = (event) => {
-    // Registry error bodies never reach an admission answer (no read-back); operators see them at debug level.
-    if (event.type === 'response-body')
-      logger.debug(
-        { registry: event.registry, method: event.method, url: event.url, status: event.status, body: event.summary },
-        'registry error body',
-      );
-    metrics.onRegistryEvent(event);
-  };
+  // Registry error bodies never reach an admission answer (no read-back); operators see them at debug level.
+  const onEvent = loggingRegistryEvents(logger, metrics.onRegistryEvent);
   // The process's registry connections and token cache: created here, closed on shutdown.
   const connections = createRegistryConnections();
   const pins = createPinResolver({

@@ -14,8 +14,23 @@ import { packArtifact, pushArtifact } from '../../src/artifact/index.ts';
 import { HttpRepository } from '../../src/oci/index.ts';
 import type { Descriptor } from '../../src/oci/index.ts';
 import { attachLegacy, legacySignature } from '../helpers/sigstore-fixtures-sign.ts';
-import { PLATFORM_KEY, PLATFORM_KEY_FINGERPRINT } from '../helpers/trust.ts';
+import { PLATFORM_KEY, PLATFORM_KEY_FINGERPRINT, PLATFORM_KEY_PEM } from '../helpers/trust.ts';
 import { REPO_ROOT, builtCli } from '../helpers/cli.ts';
+import type { SourcePolicy } from '../../src/core/policy/index.ts';
+import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../../src/flows/index.ts';
+import type { PinResolverOptions } from '../../src/flows/index.ts';
+import { createKubeSecretReader, RESOURCES } from '../../src/kube/index.ts';
+import type { KubeApi } from '../../src/kube/index.ts';
+import { createOciRepositoryController, flowPuller } from '../../src/controller/index.ts';
+import type { ArtifactStore } from '../../src/controller/index.ts';
+import {
+  createControllerManager,
+  createEventRecorder,
+  createFinalizerWriter,
+  createStatusWriter,
+} from '../../src/controller/runtime/index.ts';
+import type { ControllerManager } from '../../src/controller/runtime/index.ts';
+import type { ControlPlane } from './control-plane.ts';
 
 export function controllerPolicy(registryHost: string, extra = ''): string {
   return `apiVersion: pinwarden.dev/v1alpha1
@@ -161,4 +176,64 @@ export async function startControllerProcess(options: {
       await exited;
     },
   };
+}
+
+/** A namespace with the platform's cosign public key in Secret `cosign-pub` (what `spec.verify.secretRef` names). */
+export async function namespaceWithCosignKey(cp: ControlPlane, name: string): Promise<string> {
+  await cp.kubectlOk(['create', 'namespace', name]);
+  await cp.kubectlOk([
+    '-n',
+    name,
+    'create',
+    'secret',
+    'generic',
+    'cosign-pub',
+    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
+  ]);
+  return name;
+}
+
+export interface InProcessControllerOptions {
+  cp: ControlPlane;
+  /** The client the controller writes with (e.g. through a fault-injecting proxy). */
+  api: KubeApi;
+  store: ArtifactStore;
+  policy: SourcePolicy;
+  backoff: { baseMs: number; maxMs: number };
+  repositoryOptions?: PinResolverOptions['repositoryOptions'];
+  /** Verification cache lifetimes (default: the policy's). */
+  verifyTtlMs?: { positive: number; negative: number };
+}
+
+/**
+ * The OCIRepository reconciler as `startController` builds it (Secrets read with the admin's kubeconfig, the
+ * flows' resolver and verifier, the pull flow), under a manager with 2 workers, started and synced.
+ */
+export async function startOciRepositoryManager(options: InProcessControllerOptions): Promise<ControllerManager> {
+  const { api, policy } = options;
+  const secrets = createKubeSecretReader({ kubeconfig: options.cp.adminKubeconfig });
+  const pins = createPinResolver({
+    access: clusterAccess(secrets),
+    verifyOnResolve: false,
+    ...(options.repositoryOptions ? { repositoryOptions: options.repositoryOptions } : {}),
+  });
+  const ttl = options.verifyTtlMs;
+  const oci = createOciRepositoryController({
+    status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
+    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
+    events: createEventRecorder({ api }),
+    store: options.store,
+    pins,
+    verifier: createAdmissionVerifier({
+      pins,
+      secrets,
+      ...(ttl ? { positiveTtlMs: ttl.positive, negativeTtlMs: ttl.negative } : {}),
+    }),
+    pull: flowPuller,
+    policy: () => policy,
+  });
+  const manager = createControllerManager({ api, controllers: [oci], workers: 2, backoff: options.backoff });
+  manager.start();
+  await manager.waitForSync(AbortSignal.timeout(20_000));
+  return manager;
 }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createTestCa } from '../helpers/certs.ts';
 import type { TestCa } from '../helpers/certs.ts';
 import type { Loose } from '../helpers/admission.ts';
+import type { ControlPlane } from './control-plane.ts';
 
 export interface CapturedReview {
   path: string;
@@ -78,4 +79,44 @@ export async function startTestWebhook(handler: Handler = allowAll): Promise<Tes
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A second mutating webhook registered after pinwarden's (configurations run in name order: `z-retagger`), for
+ * OCIRepositories in namespaces labelled `pinwarden.dev/test: retag`; it answers with `handler` (a tenant's own
+ * defaulting webhook that moves spec.ref after the pin).
+ */
+export async function startRetagger(cp: ControlPlane, handler: Handler): Promise<TestWebhook> {
+  const retagger = await startTestWebhook(handler);
+  await cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: 'z-retagger' },
+      webhooks: [
+        {
+          name: 'retag.test.pinwarden.dev',
+          clientConfig: {
+            url: `${retagger.url}/mutate`,
+            caBundle: Buffer.from(retagger.ca.certPem).toString('base64'),
+          },
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 5,
+          reinvocationPolicy: 'Never',
+          namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'retag' } },
+          rules: [
+            {
+              apiGroups: ['source.toolkit.fluxcd.io'],
+              apiVersions: ['*'],
+              operations: ['CREATE', 'UPDATE'],
+              resources: ['ocirepositories'],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  return retagger;
 }

@@ -34,7 +34,7 @@ export { createWorkQueue, jittered } from './queue.ts';
 export type { WorkQueue, WorkQueueOptions } from './queue.ts';
 // The Lease elector lives in the kube room (the audit elects its leader with it too); re-exported for reconcilers' tests.
 export { createLeaderElector } from '../../kube/index.ts';
-export type { LeaderElectionOptions, LeaderElector } from '../../kube/index.ts';
+export type { LeaderElectionOptions, LeaderElector, LeaseSettings } from '../../kube/index.ts';
 export { createControllerMetrics } from './metrics.ts';
 export type { ControllerMetrics } from './metrics.ts';
 export { createControllerManager } from './manager.ts';
@@ -43,6 +43,7 @@ export type {
   ControllerManager,
   KindController,
   ManagerOptions,
+  ManagerSettings,
   ReconcileAnswer,
   ReconcileRequest,
   SourceRef,

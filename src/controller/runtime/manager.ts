@@ -10,7 +10,15 @@
  */
 import { PinwardenError, toPinwardenError } from '../../core/errors.ts';
 import { createInformer, createLeaderElector, objectKey, splitKey } from '../../kube/index.ts';
-import type { Informer, InformerEvent, KubeApi, KubeObject, LeaderElector, ResourceType } from '../../kube/index.ts';
+import type {
+  Informer,
+  InformerEvent,
+  KubeApi,
+  KubeObject,
+  LeaderElector,
+  LeaseSettings,
+  ResourceType,
+} from '../../kube/index.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { createWorkQueue } from './queue.ts';
 import type { WorkQueue } from './queue.ts';
@@ -54,29 +62,26 @@ export interface KindController {
   deadlineMs?(object: KubeObject): number;
 }
 
-export interface ManagerOptions {
-  api: KubeApi;
-  controllers: KindController[];
+/** What to watch, how many workers, leader election and retry tempo: `startController` takes the same settings. */
+export interface ManagerSettings {
   /** Namespaces to watch; empty or undefined = cluster-wide. */
   namespaces?: string[];
   labelSelector?: string;
   workers?: number;
   /** Undefined: no election, this process reconciles (single replica, tests). */
-  leaderElection?: {
-    namespace: string;
-    name: string;
-    identity: string;
-    leaseDurationSeconds?: number;
-    renewDeadlineMs?: number;
-    retryPeriodMs?: number;
-  };
+  leaderElection?: LeaseSettings;
   backoff?: { baseMs: number; maxMs: number };
-  metrics?: ControllerMetrics;
-  logger?: ControllerLogger;
   /** Informer tuning (tests). */
   watchTimeoutSeconds?: number;
   /** Called when leadership is lost (the process should exit and restart, as client-go's callers do). */
   onLostLeadership?: () => void;
+}
+
+export interface ManagerOptions extends ManagerSettings {
+  api: KubeApi;
+  controllers: KindController[];
+  metrics?: ControllerMetrics;
+  logger?: ControllerLogger;
 }
 
 export interface ControllerManager {

@@ -254,13 +254,7 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
       } else {
         scope.conditions.delete(CONDITION.sourceVerified);
       }
-      scope.conditions.delete(CONDITION.fetchFailed);
-      scope.conditions.delete(CONDITION.artifactOutdated);
-      scope.conditions.markTrue(
-        CONDITION.artifactInStorage,
-        REASON.succeeded,
-        `stored artifact for digest '${artifact.revision}'`,
-      );
+      markStored(scope.conditions, artifact.revision);
       return { kind: 'done' };
     },
     async function verify(scope) {
@@ -348,13 +342,7 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
       scope.status.artifact = artifact;
       scope.status.observedLayerSelector = Object.keys(spec.layerSelector ?? {}).length > 0 ? spec.layerSelector : null;
       scope.status.observedIgnore = typeof spec.ignore === 'string' ? spec.ignore : null;
-      scope.conditions.delete(CONDITION.fetchFailed);
-      scope.conditions.delete(CONDITION.artifactOutdated);
-      scope.conditions.markTrue(
-        CONDITION.artifactInStorage,
-        REASON.succeeded,
-        `stored artifact for digest '${revision}'`,
-      );
+      markStored(scope.conditions, revision);
       const source = metadata['org.opencontainers.image.source'];
       const origin = metadata['org.opencontainers.image.revision'];
       scope.events.push({
@@ -512,3 +500,10 @@ function contentConfigChanged(object: KubeObject): boolean {
 }
 
 export { PinwardenError };
+
+/** The artifact for `revision` is in storage: fetch failures and staleness are over. */
+function markStored(conditions: ReconcileScope['conditions'], revision: string | undefined): void {
+  conditions.delete(CONDITION.fetchFailed);
+  conditions.delete(CONDITION.artifactOutdated);
+  conditions.markTrue(CONDITION.artifactInStorage, REASON.succeeded, `stored artifact for digest '${revision}'`);
+}

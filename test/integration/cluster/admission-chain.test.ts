@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Loose } from '../../helpers/admission.ts';
 import { reviewsAnswered } from '../../support/pinwarden.ts';
-import { patchResponse, startTestWebhook } from '../../support/test-webhook.ts';
+import { patchResponse, startRetagger } from '../../support/test-webhook.ts';
 import type { TestWebhook } from '../../support/test-webhook.ts';
 import { startWebhookEnv } from '../../support/webhook-env.ts';
 import type { WebhookEnv } from '../../support/webhook-env.ts';
@@ -31,41 +31,11 @@ before(async () => {
   });
   // A second mutating webhook, called after pinwarden (configurations run in name order), that moves the
   // tag 1.0.0 → 2.0.0 once, the way a tenant's own defaulting webhook might.
-  retagger = await startTestWebhook((review: Loose) => {
+  retagger = await startRetagger(env.cp, (review: Loose) => {
     const object = review.request.object;
     return object?.spec?.ref?.tag === '1.0.0'
       ? patchResponse([{ op: 'replace', path: '/spec/ref/tag', value: '2.0.0' }])
       : { allowed: true };
-  });
-  await env.cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'z-retagger' },
-      webhooks: [
-        {
-          name: 'retag.test.pinwarden.dev',
-          clientConfig: {
-            url: `${retagger.url}/mutate`,
-            caBundle: Buffer.from(retagger.ca.certPem).toString('base64'),
-          },
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 5,
-          reinvocationPolicy: 'Never',
-          namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'retag' } },
-          rules: [
-            {
-              apiGroups: ['source.toolkit.fluxcd.io'],
-              apiVersions: ['*'],
-              operations: ['CREATE', 'UPDATE'],
-              resources: ['ocirepositories'],
-            },
-          ],
-        },
-      ],
-    }),
   });
 });
 after(async () => {

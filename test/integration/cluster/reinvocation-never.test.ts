@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Loose } from '../../helpers/admission.ts';
-import { patchResponse, startTestWebhook } from '../../support/test-webhook.ts';
+import { patchResponse, startRetagger } from '../../support/test-webhook.ts';
 import type { TestWebhook } from '../../support/test-webhook.ts';
 import { startWebhookEnv } from '../../support/webhook-env.ts';
 import type { WebhookEnv } from '../../support/webhook-env.ts';
@@ -15,41 +15,11 @@ let retagger: TestWebhook;
 before(async () => {
   env = await startWebhookEnv({ webhooks: { reinvocationPolicy: 'Never' } });
   // Called after pinwarden (configurations run in name order): moves the tag 1.0.0 → 2.0.0, or the range.
-  retagger = await startTestWebhook((review: Loose) => {
+  retagger = await startRetagger(env.cp, (review: Loose) => {
     const ref = review.request.object?.spec?.ref;
     if (ref?.tag === '1.0.0') return patchResponse([{ op: 'replace', path: '/spec/ref/tag', value: '2.0.0' }]);
     if (ref?.semver === '<2.0.0') return patchResponse([{ op: 'replace', path: '/spec/ref/semver', value: '>=2.0.0' }]);
     return { allowed: true };
-  });
-  await env.cp.kubectlOk(['apply', '--server-side', '--field-manager=pinwarden-test', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: 'z-retagger' },
-      webhooks: [
-        {
-          name: 'retag.test.pinwarden.dev',
-          clientConfig: {
-            url: `${retagger.url}/mutate`,
-            caBundle: Buffer.from(retagger.ca.certPem).toString('base64'),
-          },
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          failurePolicy: 'Fail',
-          timeoutSeconds: 5,
-          reinvocationPolicy: 'Never',
-          namespaceSelector: { matchLabels: { 'pinwarden.dev/test': 'retag' } },
-          rules: [
-            {
-              apiGroups: ['source.toolkit.fluxcd.io'],
-              apiVersions: ['*'],
-              operations: ['CREATE', 'UPDATE'],
-              resources: ['ocirepositories'],
-            },
-          ],
-        },
-      ],
-    }),
   });
 });
 after(async () => {

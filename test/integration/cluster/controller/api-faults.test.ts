@@ -12,23 +12,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadPolicy } from '../../../../src/core/policy/index.ts';
-import { createKubeApi, createKubeSecretReader, objectPath, RESOURCES } from '../../../../src/kube/index.ts';
+import { createKubeApi, objectPath, RESOURCES } from '../../../../src/kube/index.ts';
 import type { KubeApi } from '../../../../src/kube/index.ts';
-import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../../../../src/flows/index.ts';
-import { createArtifactStore, createOciRepositoryController, flowPuller } from '../../../../src/controller/index.ts';
-import {
-  createControllerManager,
-  createEventRecorder,
-  createFinalizerWriter,
-  createStatusWriter,
-} from '../../../../src/controller/runtime/index.ts';
+import { createArtifactStore } from '../../../../src/controller/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
 import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
-import { PLATFORM_KEY_PEM } from '../../../helpers/trust.ts';
-import { controllerPolicy, ociRepositoryYaml, pushSigned } from '../../../support/controller.ts';
+import {
+  controllerPolicy,
+  namespaceWithCosignKey,
+  startOciRepositoryManager,
+  ociRepositoryYaml,
+  pushSigned,
+} from '../../../support/controller.ts';
 
 let cp: ControlPlane;
 let registry: TestRegistry;
@@ -113,21 +111,7 @@ before(async () => {
   const store = createArtifactStore({ root: dir });
   await store.open();
   const policy = loadPolicy(controllerPolicy(registry.host), 'policy.yaml');
-  const secrets = createKubeSecretReader({ kubeconfig: cp.adminKubeconfig });
-  const pins = createPinResolver({ access: clusterAccess(secrets), verifyOnResolve: false });
-  const oci = createOciRepositoryController({
-    status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
-    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
-    events: createEventRecorder({ api }),
-    store,
-    pins,
-    verifier: createAdmissionVerifier({ pins, secrets }),
-    pull: flowPuller,
-    policy: () => policy,
-  });
-  manager = createControllerManager({ api, controllers: [oci], workers: 2, backoff: { baseMs: 300, maxMs: 5000 } });
-  manager.start();
-  await manager.waitForSync(AbortSignal.timeout(20_000));
+  manager = await startOciRepositoryManager({ cp, api, store, policy, backoff: { baseMs: 300, maxMs: 5000 } });
 });
 after(async () => {
   await manager?.stop(5000);
@@ -138,16 +122,7 @@ after(async () => {
 });
 
 test('429 with Retry-After, 500 and 409 on status writes: backoff, retry, then Ready', async () => {
-  await cp.kubectlOk(['create', 'namespace', 'faults']);
-  await cp.kubectlOk([
-    '-n',
-    'faults',
-    'create',
-    'secret',
-    'generic',
-    'cosign-pub',
-    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
-  ]);
+  await namespaceWithCosignKey(cp, 'faults');
   await pushSigned(registry.host, 'apps/faults', 'v1', { 'app.yaml': 'kind: ConfigMap\n' });
   // 409 is retried inside the status writer (re-read, merge again); 429 and 500 fail the reconcile and requeue it.
   faults.push({ status: 429, retryAfter: '2' }, { status: 500 }, { status: 500 }, { status: 409 });

@@ -18,10 +18,10 @@ import { runBuiltCli } from '../../../helpers/cli.ts';
 import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
 import { attachLegacy, legacySignature } from '../../../helpers/sigstore-fixtures-sign.ts';
-import { PLATFORM_KEY, PLATFORM_KEY_PEM } from '../../../helpers/trust.ts';
+import { PLATFORM_KEY } from '../../../helpers/trust.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
-import { controllerPolicy, startControllerProcess } from '../../../support/controller.ts';
+import { controllerPolicy, namespaceWithCosignKey, startControllerProcess } from '../../../support/controller.ts';
 import type { ControllerProcess } from '../../../support/controller.ts';
 
 let cp: ControlPlane;
@@ -35,16 +35,7 @@ before(async () => {
   [cp, registry] = await Promise.all([startControlPlane(), startRegistry()]);
   api = createKubeApi({ config: cp.kubeConfig() });
   dir = mkdtempSync(join(tmpdir(), 'pw-e2e-'));
-  await cp.kubectlOk(['create', 'namespace', NS]);
-  await cp.kubectlOk([
-    '-n',
-    NS,
-    'create',
-    'secret',
-    'generic',
-    'cosign-pub',
-    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
-  ]);
+  await namespaceWithCosignKey(cp, NS);
   controller = await startControllerProcess({
     kubeconfig: cp.adminKubeconfig,
     policy: controllerPolicy(registry.host),

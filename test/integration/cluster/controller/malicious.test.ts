@@ -8,29 +8,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadPolicy } from '../../../../src/core/policy/index.ts';
-import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../../../../src/flows/index.ts';
-import { createKubeApi, createKubeSecretReader, objectPath, RESOURCES } from '../../../../src/kube/index.ts';
+import { createKubeApi, objectPath, RESOURCES } from '../../../../src/kube/index.ts';
 import type { KubeApi } from '../../../../src/kube/index.ts';
 import { HttpRepository, MEDIA_TYPES } from '../../../../src/oci/index.ts';
 import type { Descriptor } from '../../../../src/oci/index.ts';
-import { createArtifactStore, createOciRepositoryController, flowPuller } from '../../../../src/controller/index.ts';
+import { createArtifactStore } from '../../../../src/controller/index.ts';
 import type { ArtifactStore } from '../../../../src/controller/index.ts';
-import {
-  createControllerManager,
-  createEventRecorder,
-  createFinalizerWriter,
-  createStatusWriter,
-} from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
-import { controllerPolicy, ociRepositoryYaml } from '../../../support/controller.ts';
+import {
+  controllerPolicy,
+  namespaceWithCosignKey,
+  startOciRepositoryManager,
+  ociRepositoryYaml,
+} from '../../../support/controller.ts';
 import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
 import { attachLegacy, legacySignature } from '../../../helpers/sigstore-fixtures-sign.ts';
 import { tarGz } from '../../../helpers/tarballs.ts';
 import type { CraftedEntry } from '../../../helpers/tarballs.ts';
-import { PLATFORM_KEY, PLATFORM_KEY_PEM } from '../../../helpers/trust.ts';
+import { PLATFORM_KEY } from '../../../helpers/trust.ts';
 
 let cp: ControlPlane;
 let registry: TestRegistry;
@@ -49,37 +47,9 @@ before(async () => {
   store = createArtifactStore({ root: join(dir, 'store') });
   await store.open();
   const policy = loadPolicy(controllerPolicy(registry.host), 'policy.yaml');
-  const secrets = createKubeSecretReader({ kubeconfig: cp.adminKubeconfig });
-  const pins = createPinResolver({ access: clusterAccess(secrets), verifyOnResolve: false });
-  const oci = createOciRepositoryController({
-    status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
-    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
-    events: createEventRecorder({ api }),
-    store,
-    pins,
-    verifier: createAdmissionVerifier({ pins, secrets }),
-    pull: flowPuller,
-    policy: () => policy,
-  });
   // A long backoff: each case is judged on its first failure.
-  manager = createControllerManager({
-    api,
-    controllers: [oci],
-    workers: 2,
-    backoff: { baseMs: 60_000, maxMs: 60_000 },
-  });
-  manager.start();
-  await manager.waitForSync(AbortSignal.timeout(20_000));
-  await cp.kubectlOk(['create', 'namespace', 'evil']);
-  await cp.kubectlOk([
-    '-n',
-    'evil',
-    'create',
-    'secret',
-    'generic',
-    'cosign-pub',
-    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
-  ]);
+  manager = await startOciRepositoryManager({ cp, api, store, policy, backoff: { baseMs: 60_000, maxMs: 60_000 } });
+  await namespaceWithCosignKey(cp, 'evil');
 });
 after(async () => {
   await manager?.stop(5000);

@@ -10,33 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../../../../src/core/policy/index.ts';
 import { packArtifact, pushArtifact } from '../../../../src/artifact/index.ts';
-import {
-  createKubeApi,
-  createKubeSecretReader,
-  kubeStatusOf,
-  objectPath,
-  RESOURCES,
-} from '../../../../src/kube/index.ts';
+import { createKubeApi, kubeStatusOf, objectPath, RESOURCES } from '../../../../src/kube/index.ts';
 import type { KubeApi, KubeObject } from '../../../../src/kube/index.ts';
 import { HttpRepository } from '../../../../src/oci/index.ts';
 import type { Descriptor } from '../../../../src/oci/index.ts';
-import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../../../../src/flows/index.ts';
-import { createArtifactStore, createOciRepositoryController } from '../../../../src/controller/index.ts';
+import { createArtifactStore } from '../../../../src/controller/index.ts';
 import type { ArtifactStore } from '../../../../src/controller/index.ts';
-import { flowPuller } from '../../../../src/controller/source/pull.ts';
-import {
-  createControllerManager,
-  createEventRecorder,
-  createFinalizerWriter,
-  createStatusWriter,
-} from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
+import { namespaceWithCosignKey, startOciRepositoryManager } from '../../../support/controller.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
 import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
 import { attachLegacy, legacySignature } from '../../../helpers/sigstore-fixtures-sign.ts';
-import { PLATFORM_KEY, PLATFORM_KEY_FINGERPRINT, PLATFORM_KEY_PEM } from '../../../helpers/trust.ts';
+import { PLATFORM_KEY, PLATFORM_KEY_FINGERPRINT } from '../../../helpers/trust.ts';
 
 let cp: ControlPlane;
 let registry: TestRegistry;
@@ -69,25 +56,15 @@ spec:
 `,
     'controller-test.yaml',
   );
-  const secrets = createKubeSecretReader({ kubeconfig: cp.adminKubeconfig });
-  const pins = createPinResolver({
-    access: clusterAccess(secrets),
-    verifyOnResolve: false,
-    repositoryOptions: { retry: { attempts: 1 } } as never,
-  });
-  const oci = createOciRepositoryController({
-    status: createStatusWriter({ api, resource: RESOURCES.ociRepository }),
-    finalizers: createFinalizerWriter({ api, resource: RESOURCES.ociRepository }),
-    events: createEventRecorder({ api }),
+  manager = await startOciRepositoryManager({
+    cp,
+    api,
     store,
-    pins,
-    verifier: createAdmissionVerifier({ pins, secrets, positiveTtlMs: 1, negativeTtlMs: 1 }),
-    pull: flowPuller,
-    policy: () => policy,
+    policy,
+    backoff: { baseMs: 200, maxMs: 2000 },
+    repositoryOptions: { retry: { attempts: 1 } } as never,
+    verifyTtlMs: { positive: 1, negative: 1 },
   });
-  manager = createControllerManager({ api, controllers: [oci], workers: 2, backoff: { baseMs: 200, maxMs: 2000 } });
-  manager.start();
-  await manager.waitForSync(AbortSignal.timeout(20_000));
 });
 after(async () => {
   await manager?.stop(5000);
@@ -97,18 +74,7 @@ after(async () => {
 
 let counter = 0;
 async function namespace(): Promise<string> {
-  const name = `oci-${++counter}`;
-  await cp.kubectlOk(['create', 'namespace', name]);
-  await cp.kubectlOk([
-    '-n',
-    name,
-    'create',
-    'secret',
-    'generic',
-    'cosign-pub',
-    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
-  ]);
-  return name;
+  return namespaceWithCosignKey(cp, `oci-${++counter}`);
 }
 
 async function push(

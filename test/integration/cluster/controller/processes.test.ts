@@ -17,9 +17,9 @@ import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
 import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
-import { PLATFORM_KEY_PEM } from '../../../helpers/trust.ts';
 import {
   controllerPolicy,
+  namespaceWithCosignKey,
   ociRepositoryYaml,
   pushSigned,
   startControllerProcess,
@@ -45,17 +45,7 @@ after(async () => {
 });
 
 async function namespace(name: string): Promise<string> {
-  await cp.kubectlOk(['create', 'namespace', name]);
-  await cp.kubectlOk([
-    '-n',
-    name,
-    'create',
-    'secret',
-    'generic',
-    'cosign-pub',
-    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
-  ]);
-  return name;
+  return namespaceWithCosignKey(cp, name);
 }
 
 let slowCreates = true;
