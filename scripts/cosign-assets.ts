@@ -35,7 +35,7 @@ export function cosignCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The one line a person needs when the binary is not there. */
 export function cosignInstruction(env: NodeJS.ProcessEnv = process.env): string {
   const go = goVersion() === undefined ? 'install Go ≥ 1.26 (https://go.dev/dl/), then ' : '';
-  return `cosign ${COSIGN_VERSION} not found in ${cosignCacheDir(env)}: ${go}run "node scripts/cosign-assets.ts" (about 8 minutes cold).`;
+  return `cosign ${COSIGN_VERSION} not found in ${cosignCacheDir(env)}: ${go}run "node scripts/cosign-assets.ts" (about 17 minutes cold on 2 shared cores).`;
 }
 
 /** The cached binary, or the instruction; never builds. */
@@ -57,7 +57,7 @@ export function ensureCosign(
   if (version === undefined) throw new Error(found.error);
   const dir = cosignCacheDir(env);
   const started = Date.now();
-  log(`building cosign ${COSIGN_VERSION} from Go modules into ${dir} (once; about 8 minutes when cold)…`);
+  log(`building cosign ${COSIGN_VERSION} from Go modules into ${dir} (once; about 17 minutes when cold)…`);
   const work = mkdtempSync(join(tmpdir(), 'pinwarden-cosign-build-'));
   try {
     const out = join(work, 'out');

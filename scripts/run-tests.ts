@@ -78,7 +78,7 @@ function ensureHelmStep(): void {
 }
 
 /**
- * The real cosign CLI for the interop tests, built from Go modules (~8 min cold) into ~/.cache/pinwarden/cosign.
+ * The real cosign CLI for the interop tests, built from Go modules (~17 min cold) into ~/.cache/pinwarden/cosign.
  * A failure is printed; the interop tests then fail with the one-line instruction: never a silent skip.
  */
 function ensureCosignStep(): void {

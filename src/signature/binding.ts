@@ -65,8 +65,9 @@ export function assertBundleNamesTarget(bundle: Bundle, target: BundleTarget): v
 
 /**
  * An OCI signature bundle and an attestation differ only in the statement's predicate type (cosign pushes both
- * as the same kind of referrer). Like cosign v3's verify, only `cosign/sign/v1` is a signature: an SLSA
- * provenance or a vulnerability scan signed by an allowed identity says something else about the artifact.
+ * as the same kind of referrer). Only `cosign/sign/v1` is a signature: an SLSA provenance or a vulnerability
+ * scan signed by an allowed identity says something else about the artifact. Stricter on purpose than Flux and
+ * than cosign v3.1.3's `verify --key`, which accept any predicate (test/integration/cosign/interop.test.ts).
  */
 export function assertCosignSignatureStatement(bundle: Bundle): void {
   if (bundle.content.$case !== 'dsseEnvelope') return;

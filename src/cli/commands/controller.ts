@@ -15,6 +15,7 @@ import type { ControllerOptions, RunningController } from '../../controller/inde
 import { cachingSecretReader, createKubeSecretReader } from '../../kube/index.ts';
 import { createLogger, createMetricsRegistry, policyFromFile, untilStopSignal } from '../../runtime/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
+import { durationFlagMs } from '../flags/duration.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../command.ts';
 
@@ -31,6 +32,12 @@ export interface ControllerFlags {
   retryPeriod: number;
   storageDir: string;
   storageMaxSize: number;
+  /** `--requeue-dependency` (ms): how soon a Kustomization waiting for its source or dependencies is retried. */
+  requeueDependency: number;
+  /** `--no-cross-namespace-refs` sets it false: a Kustomization may then name only sources in its own namespace. */
+  crossNamespaceRefs: boolean;
+  /** `--default-service-account`: impersonated by a Kustomization that names none. */
+  defaultServiceAccount?: string;
 }
 
 interface ControllerCliOptions extends ControllerFlags {
@@ -68,6 +75,23 @@ export function addControllerOptions(command: Command, withKubeconfig = true): C
       'artifact store cap; least recently used artifacts are evicted beyond it',
       parseCount(1_048_576),
       1024,
+    )
+    .addOption(
+      new Option(
+        '--requeue-dependency <duration>',
+        'retry a Kustomization waiting for its source or a dependency this often (Go duration; Flux: 30s)',
+      )
+        .argParser(parseDuration('--requeue-dependency'))
+        .default(30_000, '30s'),
+    )
+    .option(
+      '--no-cross-namespace-refs',
+      "a Kustomization may name only sources in its own namespace (Flux's multi-tenancy lockdown)",
+    )
+    .option(
+      '--default-service-account <name>',
+      "ServiceAccount (in the Kustomization's namespace) impersonated when spec.serviceAccountName is empty (Flux's multi-tenancy lockdown)",
+      parseAccountName,
     );
 }
 
@@ -157,7 +181,7 @@ export function controllerSettings(
   kubeconfig: string | undefined,
 ): Pick<
   ControllerOptions,
-  'kubeconfig' | 'namespaces' | 'labelSelector' | 'workers' | 'leaderElection' | 'storage' | 'pull'
+  'kubeconfig' | 'namespaces' | 'labelSelector' | 'workers' | 'leaderElection' | 'storage' | 'pull' | 'kustomization'
 > {
   return {
     ...(kubeconfig ? { kubeconfig } : {}),
@@ -167,6 +191,11 @@ export function controllerSettings(
     ...(options.leaderElect ? { leaderElection: leaseSettings(options, options.leaderElectionId) } : {}),
     storage: { dir: resolve(io.cwd, options.storageDir), maxBytes: options.storageMaxSize * 1024 * 1024 },
     pull: flowPuller,
+    kustomization: {
+      requeueDependencyMs: options.requeueDependency,
+      noCrossNamespaceRefs: !options.crossNamespaceRefs,
+      ...(options.defaultServiceAccount ? { defaultServiceAccount: options.defaultServiceAccount } : {}),
+    },
   };
 }
 
@@ -195,6 +224,22 @@ function parseList(value: string): string[] {
   if (items.some((item) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(item)))
     throw new InvalidArgumentError('must be comma-separated namespace names');
   return items;
+}
+
+function parseDuration(flag: string): (value: string) => number {
+  return (value) => {
+    try {
+      return durationFlagMs(flag, value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message.replace(`${flag} takes`, 'must be'));
+    }
+  };
+}
+
+function parseAccountName(value: string): string {
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(value))
+    throw new InvalidArgumentError('must be a ServiceAccount name (lower-case letters, digits, "-" and ".")');
+  return value;
 }
 
 function parsePort(value: string): number {

@@ -102,6 +102,9 @@ export interface ControllerManager {
   queue: WorkQueue;
 }
 
+/** The abort reason of a reconcile whose object the informer saw go. */
+const OBJECT_DELETED = new PinwardenError('PW_DEADLINE', 'the object was deleted');
+
 const NOOP_LOGGER: ControllerLogger = { info() {}, warn() {}, error() {}, debug() {} };
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
@@ -158,7 +161,7 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
       const controller = byKind.get(kind)!;
       const key = keyOf(kind, event.object);
       if (event.type === 'DELETED') {
-        inFlight.get(key)?.abort(new PinwardenError('PW_DEADLINE', 'the object was deleted'));
+        inFlight.get(key)?.abort(OBJECT_DELETED);
         void Promise.resolve(controller.deleted?.(event.object, { list: listOf })).catch((error: unknown) =>
           logger.warn({ kind, key, err: toPinwardenError(error).message }, 'cleanup after delete failed'),
         );
@@ -196,6 +199,12 @@ export function createControllerManager(options: ManagerOptions): ControllerMana
       answer = { result: 'failure', requeue: { rateLimited: true, minMs: 0 }, error: toPinwardenError(error) };
     } finally {
       inFlight.delete(key);
+    }
+    // The object went while it was reconciled (e.g. its finalizer was just removed): nothing is left to do.
+    if (abort.signal.reason === OBJECT_DELETED) {
+      logger.debug({ kind, key }, 'deleted while reconciled');
+      queue.forget(key);
+      return;
     }
     metrics?.observeReconcile(kind, answer.result, (performance.now() - started) / 1000);
     if (answer.error)

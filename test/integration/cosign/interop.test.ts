@@ -314,6 +314,38 @@ test('a tampered legacy payload (claims another digest, original signature): bot
   assert.match(ours.stderr, /PW_SIGNATURE_INVALID/);
 });
 
+// cosign attest pushes its DSSE bundle exactly like cosign sign (an OCI 1.1 referrer); only the in-toto predicate
+// type differs. cosign v3.1.3's `verify --key` does not look at it and passes the artifact; pinwarden refuses an
+// attestation as a signature on purpose (test/security/attestation-not-signature.test.ts): a key that also signs
+// provenance or scan results must not make every attested artifact "signed".
+test('cosign attest with the trusted key: cosign verify passes it, pinwarden refuses an attestation as a signature', async () => {
+  const attested = await push('attested', 'hello from an attestation');
+  writeFileSync(join(dir, 'provenance.json'), '{"buildType":"https://example.com/build/v1"}');
+  const attest = await runCosign(
+    'attest',
+    '--key',
+    'cosign.key',
+    '--tlog-upload=false',
+    '--use-signing-config=false',
+    '--yes',
+    '--type',
+    'slsaprovenance1',
+    '--predicate',
+    'provenance.json',
+    attested,
+  );
+  assert.equal(attest.code, 0, attest.stderr);
+  const theirs = await cosignVerify(attested, 'cosign.pub');
+  assert.equal(theirs.code, 0, theirs.stderr);
+  assert.match(theirs.stdout, /"type":"https:\/\/slsa\.dev\/provenance\/v1"/);
+  const ours = await verifyKey(attested);
+  assert.equal(ours.code, 1, ours.stdout);
+  assert.match(
+    ours.stderr,
+    /is an attestation \(predicate type "https:\/\/slsa\.dev\/provenance\/v1"\), not a cosign signature/,
+  );
+});
+
 /** A key made here and imported with `cosign import-key-pair` (cosign generate-key-pair makes only P-256). */
 async function importKey(name: string, key: KeyObject): Promise<void> {
   const pem = join(dir, `${name}.pem`);

@@ -26,7 +26,7 @@ after(() => cp?.stop());
 function release(command: 'install' | 'upgrade'): Promise<Run> {
   const values = {
     crds: { install: true },
-    controller: { enabled: true, workers: 2, labelSelector: 'shard=a', storage: { maxSizeMiB: 256, sizeLimit: '512Mi' } },
+    controller: { enabled: true, workers: 2, labelSelector: 'shard=a', storage: { maxSizeMiB: 256, sizeLimit: '512Mi' }, kustomization: { noCrossNamespaceRefs: true, defaultServiceAccount: 'tenant' } },
     audit: { enabled: true },
     leaderElection: { leaseDuration: 20 },
     networkPolicy: { webhook: { apiserverCIDRs: [APISERVER_CIDR] } },
@@ -64,13 +64,13 @@ test('the controller RBAC works against the chart CRDs (real authorizer)', async
   assert.equal((await cp.kubectl(['auth', 'can-i', 'delete', 'ocirepositories.source.toolkit.fluxcd.io', '-n', 'apps', as])).code, 1);
 });
 
-test('the controller and audit values reach the stored Deployment; the Lease Role allows their two Leases only (real authorizer)', async () => {
+test('the controller and audit values reach the stored Deployment; the Lease Role allows their two Leases only; impersonation of ServiceAccounts (real authorizer)', async () => {
   const deployment = JSON.parse(await cp.kubectlOk(['get', 'deployment', FULL, '-n', NS, '-o', 'json'])) as {
     spec: { template: { spec: { containers: { args: string[] }[]; volumes: { name: string; emptyDir?: { sizeLimit?: string } }[] } } };
   };
   const pod = deployment.spec.template.spec;
   const args = pod.containers[0]!.args;
-  for (const arg of ['--controller', '--workers=2', '--label-selector=shard=a', '--storage-max-size=256', '--lease-duration=20', '--audit-lease-name=pinwarden-audit', `--leader-election-namespace=${NS}`])
+  for (const arg of ['--controller', '--workers=2', '--label-selector=shard=a', '--storage-max-size=256', '--lease-duration=20', '--audit-lease-name=pinwarden-audit', `--leader-election-namespace=${NS}`, '--no-cross-namespace-refs', '--default-service-account=tenant'])
     assert.ok(args.includes(arg), `${arg} in ${JSON.stringify(args)}`);
   assert.equal(pod.volumes.find((volume) => volume.name === 'artifacts')?.emptyDir?.sizeLimit, '512Mi', 'the apiserver kept the store volume');
   const as = `--as=system:serviceaccount:${NS}:${FULL}`;
@@ -82,6 +82,9 @@ test('the controller and audit values reach the stored Deployment; the Lease Rol
   assert.ok(await can('create', 'leases.coordination.k8s.io', '-n', NS));
   assert.equal(await can('update', 'leases.coordination.k8s.io/other', '-n', NS), false);
   assert.equal(await can('update', 'leases.coordination.k8s.io/pinwarden-audit', '-n', 'apps'), false);
+  // --default-service-account: the controller may act as the tenant's ServiceAccount, and only impersonate that kind.
+  assert.ok(await can('impersonate', 'serviceaccounts/tenant', '-n', 'apps'));
+  assert.equal(await can('impersonate', 'users/admin'), false);
 });
 
 test('webhook down: the validating webhook fails closed; the NOTES recovery command unblocks; helm upgrade restores', async () => {

@@ -482,7 +482,7 @@ test('every controller flag the CLI declares has a chart value (the chart cannot
   const { addControllerOptions } = await import('../../../src/cli/commands/controller.ts');
   const declared = addControllerOptions(new Command(), false).options.map((option) => option.long as string);
   const rendered = new Set([
-    ...flagNames(container(await template(baseValues({ controller: { enabled: true, namespaces: ['a'], labelSelector: 'x=y' }, audit: { enabled: true } }))).args),
+    ...flagNames(container(await template(baseValues({ controller: { enabled: true, namespaces: ['a'], labelSelector: 'x=y', kustomization: { noCrossNamespaceRefs: true, defaultServiceAccount: 'tenant' } }, audit: { enabled: true } }))).args),
     ...flagNames(container(await template(baseValues({ replicaCount: 1, controller: { enabled: true }, leaderElection: { enabled: false } }))).args),
   ]);
   assert.ok(declared.length >= 10, JSON.stringify(declared));
@@ -531,4 +531,19 @@ test('audit on: --audit-lease-name, and the leader-election Role names its Lease
   ]);
   const both = await template(baseValues({ audit: { enabled: true }, controller: { enabled: true } }));
   assert.deepEqual(rulesOf(only(both, 'Role', `${FULL}-leader-election`))[1]?.resourceNames, ['pinwarden-controller', 'pinwarden-audit']);
+});
+
+test('controller.kustomization: dependency retry and the multi-tenancy lockdown; impersonation granted only when asked for', async () => {
+  const objects = await template(baseValues({ controller: { enabled: true, kustomization: { requeueDependency: '1m', noCrossNamespaceRefs: true, defaultServiceAccount: 'tenant' } } }));
+  const args = container(objects).args;
+  for (const arg of ['--requeue-dependency=1m', '--no-cross-namespace-refs', '--default-service-account=tenant']) assert.ok(args.includes(arg), arg);
+  const impersonate = (objs: K8sObject[]): boolean => grants(rulesOf(only(objs, 'ClusterRole', `${FULL}-controller`)), '', 'serviceaccounts', 'impersonate');
+  assert.ok(impersonate(objects), 'a default ServiceAccount is impersonated: the right comes with it');
+  const defaults = await template(baseValues({ controller: { enabled: true } }));
+  assert.ok(container(defaults).args.includes('--requeue-dependency=30s'));
+  assert.ok(!container(defaults).args.some((arg) => arg === '--no-cross-namespace-refs' || arg.startsWith('--default-service-account')));
+  assert.equal(impersonate(defaults), false, 'no impersonation by default');
+  assert.ok(impersonate(await template(baseValues({ controller: { enabled: true, rbac: { impersonate: true } } }))));
+  const refused = await withValues(baseValues({ controller: { enabled: true, kustomization: { requeueDependency: 'soon' } } }), (flags) => helm(['template', 'pw', CHART_DIR, ...flags]));
+  assert.match(refused.stderr, /\/controller\/kustomization\/requeueDependency/);
 });

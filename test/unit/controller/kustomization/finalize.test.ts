@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject, KubeObjectBody, ObjectClient, ObjectRef } from '../../../../src/kube/index.ts';
 import {
   changeSetMessage,
+  createKustomizationController,
   finalizeKustomization,
   readSpec,
   shouldDeleteResources,
@@ -402,4 +403,43 @@ test('finalizerPatch: metadata.finalizers only, others kept, with the resourceVe
   assert.deepEqual(finalizerPatch({ metadata: { name: 'n', resourceVersion: '1' } }, 'add'), {
     metadata: { resourceVersion: '1', finalizers: [FINALIZER] },
   });
+});
+
+test("the controller's prelude: deletion first, then the finalizer (added, then requeued at once), then suspend", async () => {
+  const calls: string[] = [];
+  const writer: FinalizerWriter = {
+    name: FINALIZER,
+    add: async (object) => {
+      calls.push(`add ${object.metadata.name}`);
+      return { object, written: true, gone: false };
+    },
+    remove: async (object) => {
+      calls.push(`remove ${object.metadata.name}`);
+      return { object: undefined, written: true, gone: false };
+    },
+  };
+  const w = world([configMap('a')]);
+  const controller = createKustomizationController({
+    client: w.client,
+    clientFor: () => w.client,
+    artifacts: { directoryFor: async () => assert.fail('no step runs') },
+    status: { write: async () => assert.fail('no status is written by the prelude') },
+    finalizers: writer,
+    events: { record: async () => undefined, dropped: () => 0 },
+  });
+  const request = (object: KubeObject) => ({
+    object,
+    signal: new AbortController().signal,
+    stopping: new AbortController().signal,
+  });
+  const fresh = kustomization({}, ['a'], { deletionTimestamp: undefined, finalizers: undefined });
+  assert.deepEqual(await controller.reconcile(request(fresh)), { result: 'success', requeue: { afterMs: 0 } });
+  const suspended = kustomization({ suspend: true }, ['a'], { deletionTimestamp: undefined, finalizers: undefined });
+  assert.deepEqual(await controller.reconcile(request(suspended)), { result: 'success', requeue: { afterMs: 0 } });
+  const suspendedWithIt = kustomization({ suspend: true }, ['a'], { deletionTimestamp: undefined });
+  assert.deepEqual(await controller.reconcile(request(suspendedWithIt)), {
+    result: 'success',
+    requeue: { never: true },
+  });
+  assert.deepEqual(calls, ['add web', 'add web'], 'the finalizer even on a suspended object; nothing else');
 });
