@@ -154,11 +154,13 @@ test("a signed artifact reconciles to Ready with Flux's status, an Event, and it
   assert.equal(ready.status.observedGeneration, ready.metadata.generation);
   const directory = await store.directoryFor(artifact.digest);
   assert.match(readFileSync(join(directory!, 'app.yaml'), 'utf8'), /kind: ConfigMap/);
-  const events = await api.request<{
-    items: Array<{ reason: string; message: string; involvedObject: { name: string } }>;
-  }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/events` });
-  const newArtifact = events.items.find((event) => event.reason === 'NewArtifact');
-  assert.ok(newArtifact, 'a NewArtifact event');
+  // The Event is recorded after the status write, so it may land a moment after Ready is seen.
+  const newArtifact = await until('a NewArtifact event', async () => {
+    const events = await api.request<{
+      items: Array<{ reason: string; message: string; involvedObject: { name: string } }>;
+    }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/events` });
+    return events.items.find((event) => event.reason === 'NewArtifact');
+  });
   assert.equal(
     newArtifact.message,
     `stored artifact with revision 'v1@${pushed.digest}' from 'oci://${registry.host}/apps/one', origin source 'https://github.com/acme/fleet', origin revision 'main@sha1:0123456789abcdef0123456789abcdef01234567'`,
