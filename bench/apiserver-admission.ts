@@ -18,7 +18,8 @@ import type { WebhookEnv } from '../test/support/webhook-env.ts';
 import { median, round } from './stats.ts';
 
 const COUNT = Number(process.argv[2] ?? 1000);
-const CONCURRENCY = 16;
+// Creates in flight: 16 measures throughput; BENCH_IN_FLIGHT=1 measures latency without queueing for the 2 cores.
+const CONCURRENCY = Number(process.env.BENCH_IN_FLIGHT ?? 16);
 const ROUNDS = 3;
 const COLD = Math.min(COUNT, 300);
 const WEBHOOKS = ['mutate.pinwarden.dev', 'validate.pinwarden.dev'] as const;
