@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, w
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { go, goVersion } from './kube-assets.ts';
+import { go, goVersion, runAssetsCommand } from './kube-assets.ts';
 
 /** The cosign release test/cosign/go.mod requires (keep the two in step; its go directive is 1.26.0). */
 export const COSIGN_VERSION = 'v3.1.3';
@@ -86,20 +86,4 @@ export function ensureCosign(
   }
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    if (process.argv.includes('--check')) {
-      const found = findCosign();
-      if ('error' in found) {
-        console.error(found.error);
-        process.exit(1);
-      }
-      console.log(found.path);
-    } else {
-      console.log(ensureCosign());
-    }
-  } catch (error) {
-    console.error((error as Error).message);
-    process.exit(1);
-  }
-}
+runAssetsCommand(import.meta.url, findCosign, () => ensureCosign());

@@ -219,20 +219,38 @@ function buildEtcd(work: string, out: string): void {
   go(work, ['build', '-trimpath', '-ldflags', '-s -w', '-o', join(out, 'etcd'), 'go.etcd.io/etcd/server/v3']);
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/**
+ * The command line of an assets script (this one and cosign-assets.ts): `--check` prints where the cached build
+ * is or why there is none (exit 1) and never builds; without it, builds when needed and prints the path.
+ */
+export function runAssetsCommand(
+  moduleUrl: string,
+  find: () => { path: string } | { error: string },
+  ensure: () => string,
+): void {
+  if (process.argv[1] === undefined || resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
   try {
     if (process.argv.includes('--check')) {
-      const found = findKubeAssets();
+      const found = find();
       if ('error' in found) {
         console.error(found.error);
         process.exit(1);
       }
-      console.log(found.dir);
+      console.log(found.path);
     } else {
-      console.log(ensureKubeAssets().dir);
+      console.log(ensure());
     }
   } catch (error) {
     console.error((error as Error).message);
     process.exit(1);
   }
 }
+
+runAssetsCommand(
+  import.meta.url,
+  () => {
+    const found = findKubeAssets();
+    return 'error' in found ? found : { path: found.dir };
+  },
+  () => ensureKubeAssets().dir,
+);

@@ -34,6 +34,16 @@ export interface WaitResult {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The reference `ObjectClient.get` reads a target by. */
+function refOf(target: WaitTarget) {
+  return {
+    apiVersion: joinApiVersion(target.id.group, target.version),
+    kind: target.id.kind,
+    namespace: target.id.namespace || undefined,
+    name: target.id.name,
+  };
+}
+
 export async function waitForCurrent(
   client: ObjectClient,
   targets: readonly WaitTarget[],
@@ -46,12 +56,7 @@ export async function waitForCurrent(
   for (;;) {
     statuses = [];
     for (const target of targets) {
-      const ref = {
-        apiVersion: joinApiVersion(target.id.group, target.version),
-        kind: target.id.kind,
-        namespace: target.id.namespace || undefined,
-        name: target.id.name,
-      };
+      const ref = refOf(target);
       let health: Health;
       try {
         const live = await client.get(ref);
@@ -112,12 +117,7 @@ export async function waitForTermination(
   for (;;) {
     const still: WaitTarget[] = [];
     for (const target of remaining) {
-      const ref = {
-        apiVersion: joinApiVersion(target.id.group, target.version),
-        kind: target.id.kind,
-        namespace: target.id.namespace || undefined,
-        name: target.id.name,
-      };
+      const ref = refOf(target);
       try {
         if ((await client.get(ref)) !== undefined) still.push(target);
       } catch {
