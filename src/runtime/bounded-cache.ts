@@ -65,9 +65,6 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
   const sizeOf = options.sizeOf ?? defaultSizeOf;
   const sweepEveryMs = options.sweepEveryMs ?? Math.min(options.ttlMs, 10_000);
   const entries = new Map<string, Entry<V>>();
-  // The key used or stored last, i.e. the Map's last entry: a hot key read again and again (the same registry,
-  // policy prefix or digest for every review) is already in LRU place, so its get skips the delete + set.
-  let newest: string | undefined;
   let bytes = 0;
   let lastSweep = now();
 
@@ -102,11 +99,8 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
         return undefined;
       }
       // Most recently used goes last: eviction takes from the front.
-      if (hashed !== newest) {
-        entries.delete(hashed);
-        entries.set(hashed, entry);
-        newest = hashed;
-      }
+      entries.delete(hashed);
+      entries.set(hashed, entry);
       return entry.value;
     },
     set(key, value, ttlMs = options.ttlMs) {
@@ -122,7 +116,6 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
         remove(oldest, true);
       }
       entries.set(hashed, { value, expiresAt: at + ttlMs, bytes: size });
-      newest = hashed;
       bytes += size;
     },
     delete(key) {
@@ -130,7 +123,6 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
     },
     clear() {
       entries.clear();
-      newest = undefined;
       bytes = 0;
     },
     sweep,
