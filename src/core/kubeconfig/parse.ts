@@ -90,8 +90,10 @@ export function parseRemoteKubeConfig(bytes: Uint8Array, rules: RemoteClusterRul
   // The parser's own messages quote the document: only the position of the first error is reported.
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const at = doc.errors[0]?.linePos?.[0];
-    throw invalid(`it is not YAML${at === undefined ? '' : ` (line ${at.line}, column ${at.col})`}`);
+    const offset = doc.errors[0]?.pos[0];
+    const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
+    const at = before === undefined ? '' : ` (line ${before.length}, column ${before.at(-1)!.length + 1})`;
+    throw invalid(`it is not YAML${at}`);
   }
   if (!isMap(doc.contents)) throw invalid('it is not a YAML mapping (apiVersion: v1, kind: Config)');
   let root: Dict;
