@@ -490,7 +490,7 @@ test('spec.kubeConfig on deletion: a missing Secret keeps the finalizer (retried
   assert.equal(denied.outcome.result, 'finalized');
   assert.equal(denied.writer.removed.length, 1, 'nothing can ever be reached: the object is let go');
   assert.equal(denied.events[0]?.type, 'Warning');
-  assert.match(denied.events[0]!.message, /unable to prune objects: .*PW_REMOTE_CLUSTER_DENIED\nConfigMap\/apps\/a/);
+  assert.match(denied.events[0].message, /unable to prune objects: .*PW_REMOTE_CLUSTER_DENIED\nConfigMap\/apps\/a/);
   // No remote clusters configured at all: the same as refused.
   const unwired = await finalize(object(), world([configMap('a')]));
   assert.equal(unwired.outcome.result, 'finalized');
