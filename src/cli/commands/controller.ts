@@ -178,6 +178,7 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
       labelSelector: options.labelSelector ?? '',
       leaderElection: options.leaderElect,
       storage: options.storageDir,
+      remoteClusters: options.remoteCluster ?? [],
     },
     'pinwarden controller running',
   );
