@@ -3,7 +3,8 @@
 // ServiceAccount whose Role allows ConfigMaps in one namespace only, so what went through the remote client is
 // visible in RBAC (a Namespace in the manifests is Forbidden for that ServiceAccount, while the controller's own
 // client is an admin). The operator's allow-list (--remote-cluster) names the apiserver's host:port; anything
-// else is Stalled before a connection is made. Secret content never reaches status, Events or logs.
+// else is Stalled before a connection is made. serviceAccountName is impersonated there by the kubeconfig identity.
+// Secret content never reaches status, Events or logs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -254,6 +255,36 @@ test('applies, health-checks and prunes on the cluster the kubeconfig names, as 
     (await kustomizationIn(ns)) === undefined ? true : undefined,
   );
   assert.equal(await live(cp, ['configmap', '-n', ns, 'a']), undefined, 'a deleted on finalize');
+});
+
+test('serviceAccountName is impersonated on the remote cluster by the kubeconfig identity', async () => {
+  const ns = await freshNamespace(cp, 'remote-sa');
+  const text = await deployerKubeconfig(ns);
+  // The kubeconfig's identity may impersonate ServiceAccounts of this namespace; `tenant` itself has no rights.
+  await cp.kubectlOk(['create', 'role', 'impersonator', '-n', ns, '--verb=impersonate', '--resource=serviceaccounts']);
+  await cp.kubectlOk([
+    'create',
+    'rolebinding',
+    'impersonator',
+    '-n',
+    ns,
+    '--role=impersonator',
+    `--serviceaccount=${ns}:remote-deployer`,
+  ]);
+  await cp.kubectlOk(['create', 'serviceaccount', '-n', ns, 'tenant']);
+  await secret(ns, 'remote', { value: text });
+  await publish(ns, { 'a.yaml': cm('a') });
+  await kustomization(ns, { serviceAccountName: 'tenant' });
+  const refused = await until(
+    'Ready=False (tenant has no rights there)',
+    readyWith(ns, 'False', 'ReconciliationFailed'),
+  );
+  assert.match(condition(refused, 'Ready').message, new RegExp(`system:serviceaccount:${ns}:tenant`));
+  assert.equal(await live(cp, ['configmap', '-n', ns, 'a']), undefined);
+  // Grant tenant ConfigMaps: the next retry applies as tenant.
+  await cp.kubectlOk(['create', 'rolebinding', 'tenant', '-n', ns, '--role=deployer', `--serviceaccount=${ns}:tenant`]);
+  await until('Ready=True as tenant', readyWith(ns, 'True', 'ReconciliationSucceeded'));
+  assert.equal((await live(cp, ['configmap', '-n', ns, 'a'])).data.v, '1');
 });
 
 test('a server the allow-list does not name: Stalled, nothing applied, no connection made', async () => {
