@@ -182,8 +182,11 @@ export function parseRemoteKubeConfig(bytes: Uint8Array, rules: RemoteClusterRul
     );
   const base64 = (value: unknown, what: string): string | undefined => {
     if (value === undefined || value === null || value === '') return undefined;
-    if (typeof value !== 'string' || !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(value)) throw invalid(`${what} is not base64`);
-    return value.replace(/\s+/g, '');
+    if (typeof value !== 'string') throw invalid(`${what} is not base64`);
+    // Whitespace first, then one linear pattern (no overlapping classes to backtrack over).
+    const compact = value.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) throw invalid(`${what} is not base64`);
+    return compact;
   };
   const plain = (value: unknown, what: string): string | undefined => {
     if (value === undefined || value === null || value === '') return undefined;

@@ -211,3 +211,11 @@ test('parseRemoteClusterAddress: HOST[:PORT] normalized like a server URL, anyth
   for (const bad of ['', 'https://x', 'x/y', 'user@x', 'x:99999', 'x y', '::1'])
     assert.equal(parseRemoteClusterAddress(bad), undefined, bad);
 });
+
+test('a hostile base64 field (a long run of spaces, then a bad character) is refused in linear time', () => {
+  const hostile = kubeconfig({ cluster: { 'certificate-authority-data': `${' '.repeat(100_000)}!` } });
+  const started = process.hrtime.bigint();
+  refused(hostile, RULES, 'PW_KUBECONFIG_INVALID', /certificate-authority-data is not base64/);
+  // Generous ceiling on a loaded machine; a quadratic scan of 100,000 characters takes many seconds.
+  assert.ok(process.hrtime.bigint() - started < 2_000_000_000n);
+});
