@@ -76,30 +76,39 @@ export class ReportBuilder {
   add(manifest: ManifestObject, evaluation: Evaluation): void {
     if (!evaluation.governed) {
       const { reason, notable } = notGovernedReason(manifest.object);
-      this.skipped.push(
-        detached({ object: evaluation.object, file: manifest.file, line: manifest.line, reason, notable }),
-      );
+      this.skipped.push({
+        object: keptRef(evaluation.object),
+        file: fresh(manifest.file),
+        line: manifest.line,
+        reason: fresh(reason),
+        notable,
+      });
       return;
     }
     const severity = this.mode === 'warn' ? 'warning' : 'error';
     const schema = evaluation.exempt
       ? []
       : (schemaFindings(manifest.object) ?? []).map((finding) => ({ ...finding, severity }) satisfies Finding);
-    const findings = [...schema, ...evaluation.findings];
-    this.results.push(
-      detached({
-        object: evaluation.object,
-        file: manifest.file,
-        line: manifest.line,
-        verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
-        exempt: evaluation.exempt,
-        violations: findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
-        ...(evaluation.rule ? { rule: evaluation.rule.name } : {}),
-        ...(evaluation.waived
-          ? { waived: evaluation.waived.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })) }
-          : {}),
-      }),
-    );
+    const findings = schema.length > 0 ? [...schema, ...evaluation.findings] : evaluation.findings;
+    this.results.push({
+      object: keptRef(evaluation.object),
+      file: fresh(manifest.file),
+      line: manifest.line,
+      verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
+      exempt: evaluation.exempt,
+      violations: findings.map((finding) => keptFinding(finding, manifest.lineOf(finding.path))),
+      ...(evaluation.rule ? { rule: fresh(evaluation.rule.name) } : {}),
+      ...(evaluation.waived
+        ? {
+            waived: evaluation.waived.map((finding) => ({
+              ...keptFinding(finding, manifest.lineOf(finding.path)),
+              exception: fresh(finding.exception),
+              reason: fresh(finding.reason),
+              expires: fresh(finding.expires),
+            })),
+          }
+        : {}),
+    });
   }
 
   finish(extra: Partial<Pick<CheckReport, 'problems' | 'emptyFiles' | 'notes'>> = {}): CheckReport {
@@ -114,13 +123,40 @@ export class ReportBuilder {
   }
 }
 
-/**
- * A deep copy with fresh, flat strings. Values read from YAML are often slices of the file's text, and V8 keeps
- * a sliced (or concatenated) string's whole parent alive: kept as-is, one short name or pattern in a message
+/*
+ * Results keep fresh copies of their strings. Values read from YAML are often slices of the file's text, and V8
+ * keeps a sliced (or concatenated) string's whole parent alive: kept as-is, one short name or pattern in a message
  * would pin every input file in memory (measured: 4 KB retained per file, 128 MB heaps thrashing at 10,000).
+ * The copies are made field by field (a JSON round trip of each result did the same at three times the cost:
+ * BENCHMARKS.md, `check` throughput); a field added to these types must be copied here too.
  */
-function detached<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+
+function keptRef(ref: ObjectRef): ObjectRef {
+  return {
+    apiVersion: fresh(ref.apiVersion),
+    kind: fresh(ref.kind),
+    ...(ref.namespace !== undefined ? { namespace: fresh(ref.namespace) } : {}),
+    name: fresh(ref.name),
+  };
+}
+
+function keptFinding(finding: Finding, line: number): Violation {
+  return {
+    ruleId: fresh(finding.ruleId),
+    severity: finding.severity,
+    path: fresh(finding.path),
+    message: fresh(finding.message),
+    fix: fresh(finding.fix),
+    line,
+  };
+}
+
+/**
+ * A new string with the same characters that refers to nothing else: prefixing makes a rope, and slicing a rope
+ * flattens it into a new sequential string first (`text.slice(0)` would return the same string).
+ */
+export function fresh(text: string): string {
+  return ` ${text}`.slice(1);
 }
 
 /** One result per governed object, with every finding's line in its file; other kinds are skipped with a reason. */
