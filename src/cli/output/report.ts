@@ -8,6 +8,7 @@ import { verdictOf } from '../../core/evaluate.ts';
 import type { ExpiredException, WaivedFinding } from '../../core/exceptions/index.ts';
 import type { Finding, ObjectRef, Verdict } from '../../core/findings.ts';
 import { notGovernedReason, schemaFindings } from '../../core/flux/index.ts';
+import { freshString } from '../../core/fresh-string.ts';
 import type { InputProblem, ManifestObject } from '../input/read-manifests.ts';
 
 export interface Violation extends Finding {
@@ -78,9 +79,9 @@ export class ReportBuilder {
       const { reason, notable } = notGovernedReason(manifest.object);
       this.skipped.push({
         object: keptRef(evaluation.object),
-        file: fresh(manifest.file),
+        file: manifest.file,
         line: manifest.line,
-        reason: fresh(reason),
+        reason: freshString(reason),
         notable,
       });
       return;
@@ -92,19 +93,19 @@ export class ReportBuilder {
     const findings = schema.length > 0 ? [...schema, ...evaluation.findings] : evaluation.findings;
     this.results.push({
       object: keptRef(evaluation.object),
-      file: fresh(manifest.file),
+      file: manifest.file,
       line: manifest.line,
       verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
       exempt: evaluation.exempt,
       violations: findings.map((finding) => keptFinding(finding, manifest.lineOf(finding.path))),
-      ...(evaluation.rule ? { rule: fresh(evaluation.rule.name) } : {}),
+      ...(evaluation.rule ? { rule: evaluation.rule.name } : {}),
       ...(evaluation.waived
         ? {
             waived: evaluation.waived.map((finding) => ({
               ...keptFinding(finding, manifest.lineOf(finding.path)),
-              exception: fresh(finding.exception),
-              reason: fresh(finding.reason),
-              expires: fresh(finding.expires),
+              exception: freshString(finding.exception),
+              reason: freshString(finding.reason),
+              expires: freshString(finding.expires),
             })),
           }
         : {}),
@@ -124,39 +125,31 @@ export class ReportBuilder {
 }
 
 /*
- * Results keep fresh copies of their strings. Values read from YAML are often slices of the file's text, and V8
- * keeps a sliced (or concatenated) string's whole parent alive: kept as-is, one short name or pattern in a message
- * would pin every input file in memory (measured: 4 KB retained per file, 128 MB heaps thrashing at 10,000).
+ * Results keep fresh copies of the strings that may come from the input (see core/fresh-string.ts: kept as-is,
+ * one name or pattern in a message would pin every input file in memory; measured: 4 KB retained per file,
+ * 128 MB heaps thrashing at 10,000). The file name, rule ids and policy rule names do not come from the input.
  * The copies are made field by field (a JSON round trip of each result did the same at three times the cost:
  * BENCHMARKS.md, `check` throughput); a field added to these types must be copied here too.
  */
 
 function keptRef(ref: ObjectRef): ObjectRef {
   return {
-    apiVersion: fresh(ref.apiVersion),
-    kind: fresh(ref.kind),
-    ...(ref.namespace !== undefined ? { namespace: fresh(ref.namespace) } : {}),
-    name: fresh(ref.name),
+    apiVersion: freshString(ref.apiVersion),
+    kind: freshString(ref.kind),
+    ...(ref.namespace !== undefined ? { namespace: freshString(ref.namespace) } : {}),
+    name: freshString(ref.name),
   };
 }
 
 function keptFinding(finding: Finding, line: number): Violation {
   return {
-    ruleId: fresh(finding.ruleId),
+    ruleId: finding.ruleId,
     severity: finding.severity,
-    path: fresh(finding.path),
-    message: fresh(finding.message),
-    fix: fresh(finding.fix),
+    path: freshString(finding.path),
+    message: freshString(finding.message),
+    fix: freshString(finding.fix),
     line,
   };
-}
-
-/**
- * A new string with the same characters that refers to nothing else: prefixing makes a rope, and slicing a rope
- * flattens it into a new sequential string first (`text.slice(0)` would return the same string).
- */
-export function fresh(text: string): string {
-  return ` ${text}`.slice(1);
 }
 
 /** One result per governed object, with every finding's line in its file; other kinds are skipped with a reason. */

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseSource } from '../../../src/cli/input/read-manifests.ts';
-import { ReportBuilder, fresh } from '../../../src/cli/output/report.ts';
+import { ReportBuilder } from '../../../src/cli/output/report.ts';
+import { freshString as fresh } from '../../../src/core/fresh-string.ts';
 import { evaluate } from '../../../src/core/evaluate.ts';
 import { loadPolicy } from '../../../src/core/policy/index.ts';
 
