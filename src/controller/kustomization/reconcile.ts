@@ -47,13 +47,11 @@ import {
   summarize,
 } from '../runtime/index.ts';
 import type {
-  EventRecorder,
-  FinalizerWriter,
   KindController,
   ReconcileAnswer,
   ReconcileScope,
   ReconcileStep,
-  StatusWriter,
+  ReconcilerWriters,
   StepResult,
   SummaryRules,
 } from '../runtime/index.ts';
@@ -609,11 +607,8 @@ function outcomeOf(result: StepResult): ReconcileResult {
   return result.error.code === 'PW_DEPENDENCY_NOT_READY' ? 'dependency-not-ready' : 'failed';
 }
 
-export interface KustomizationControllerOptions extends KustomizationDeps {
-  status: StatusWriter;
-  /** pinwarden's finalizer: added on the first reconcile, removed once deletion has done what the policy says. */
-  finalizers: FinalizerWriter;
-  events: EventRecorder;
+/** The finalizer is removed once deletion has done what the policy says (finalize.ts). */
+export interface KustomizationControllerOptions extends KustomizationDeps, ReconcilerWriters {
   random?: () => number;
   /** WaitForTermination polling (Flux: 2 s). */
   terminationIntervalMs?: number;

@@ -37,13 +37,11 @@ import {
   markProgressing,
 } from '../runtime/index.ts';
 import type {
-  EventRecorder,
-  FinalizerWriter,
   KindController,
   ReconcileAnswer,
   ReconcileScope,
   ReconcileStep,
-  StatusWriter,
+  ReconcilerWriters,
   SummaryRules,
 } from '../runtime/index.ts';
 import type { ArtifactStore, StoredArtifact } from './store.ts';
@@ -102,11 +100,8 @@ export interface PullRequest {
 /** Fetch (digest- and size-checked) and extract: the pull flow `pinwarden pull` uses too. */
 export type ArtifactPuller = (request: PullRequest) => Promise<PulledArtifact>;
 
-export interface OciRepositoryReconcilerOptions {
-  status: StatusWriter;
-  /** pinwarden's finalizer on the object: added on the first reconcile, removed once the artifact is dropped. */
-  finalizers: FinalizerWriter;
-  events: EventRecorder;
+/** The finalizer is removed once the artifact is dropped. */
+export interface OciRepositoryReconcilerOptions extends ReconcilerWriters {
   store: ArtifactStore;
   pins: PinResolver;
   verifier: AdmissionVerifier;
