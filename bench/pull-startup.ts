@@ -15,7 +15,6 @@ const STEPS: ReadonlyArray<[string, string]> = [
   ['commander', 'commander'],
   ['cli/program (core/errors, runtime/index: tls, crypto)', 'cli/program.js'],
   ['@sigstore/verify, core, bundle, protobuf-specs', '@sigstore/verify'],
-  ['refa (Go-regex programs, core/identity)', 'refa'],
   ['re2js', 're2js'],
   ['tar-stream, streamx', 'tar-stream'],
   ['oci/index (node:https, tls, dns, net; 27 files)', 'oci/index.js'],
