@@ -92,7 +92,7 @@ test('pinwarden check loads no Sigstore, extraction, Kubernetes or server code',
   assert.ok(!modules.some((name) => /undici/.test(name)), "check loaded Node's bundled undici");
 });
 
-test('a key-based pinwarden pull and verify load no automata library (refa): matching a pattern needs re2js alone', async (t) => {
+test('a key-based pinwarden pull and verify load no automata library (refa) and no packing code', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'pinwarden-startup-'));
   const registry = await startRegistry({ mode: 'plain' });
   t.after(async () => {
@@ -130,6 +130,8 @@ test('a key-based pinwarden pull and verify load no automata library (refa): mat
     for (const name of ['@sigstore/verify', 're2js']) assert.ok(used.has(name), `${args[0]}: ${name} not loaded`);
     // ... and never loaded what only the inclusion proofs (check, the webhook) need.
     assert.ok(!used.has('refa'), `${args[0]} loaded refa`);
+    // Nor the packing half of the artifact room (its ignore-file matcher).
+    assert.ok(!used.has('ignore'), `${args[0]} loaded ignore`);
     assert.ok(!ours(modules, 'core/identity/index.js'), `${args[0]} loaded dist/core/identity/index.js`);
   }
   assert.equal(readFileSync(join(cwd, 'out', 'cm.yaml'), 'utf8').includes('ConfigMap'), true);
