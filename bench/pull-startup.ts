@@ -18,8 +18,8 @@ const STEPS: ReadonlyArray<[string, string]> = [
   ['re2js', 're2js'],
   ['tar-stream, streamx', 'tar-stream'],
   ['oci/index (node:https, tls, dns, net; 27 files)', 'oci/index.js'],
-  ['signature/index (18 files, core/binding, core/identity)', 'signature/index.js'],
-  ['artifact/index', 'artifact/index.js'],
+  ['signature/index (18 files, core/binding, core/go-regex)', 'signature/index.js'],
+  ['artifact/index (extract; pack without its ignore matcher)', 'artifact/index.js'],
   ['flows/pull/index', 'flows/pull/index.js'],
   ['cli/commands/pull (flags, verify command)', 'cli/commands/pull.js'],
 ];
