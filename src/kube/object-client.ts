@@ -129,7 +129,16 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
           timeoutMs,
         );
       }),
-    ]).finally(() => clearTimeout(credentialTimer));
+    ])
+      .catch((error: unknown) => {
+        // A plugin's own message may quote its output: only that it failed is said.
+        throw error instanceof PinwardenError
+          ? error
+          : new PinwardenError('PW_KUBE_API', `${what}: the kubeconfig's credentials could not be obtained`, {
+              cause: error,
+            });
+      })
+      .finally(() => clearTimeout(credentialTimer));
     const headers: Record<string, string | string[]> = {
       ...(opts.headers as Record<string, string>),
       Accept: 'application/json',

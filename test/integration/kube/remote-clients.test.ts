@@ -90,3 +90,24 @@ test('an exec plugin that hangs is cut off at the request deadline (PW_DEADLINE)
   assert.ok(Date.now() - started < 2_500, `${Date.now() - started} ms`);
   assert.equal(seen.length, 0, 'no request without credentials');
 });
+
+test('an exec plugin that fails: PW_KUBE_API saying so, never its output', async () => {
+  seen.length = 0;
+  const clients = createRemoteObjectClients(
+    remote({
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1',
+        command: '/bin/sh',
+        args: ['-c', 'echo PLUGIN-SECRET-OUTPUT >&2; exit 3'],
+      },
+    }),
+  );
+  await assert.rejects(clients.client.get(ref), (error: unknown) => {
+    assert.ok(isPinwardenError(error), String(error));
+    assert.equal(error.code, 'PW_KUBE_API');
+    assert.match(error.message, /the kubeconfig's credentials could not be obtained/);
+    assert.ok(!error.message.includes('PLUGIN-SECRET-OUTPUT'));
+    return true;
+  });
+  assert.equal(seen.length, 0);
+});
