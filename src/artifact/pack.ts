@@ -14,10 +14,11 @@ import { createRequire } from 'node:module';
 import { createGzip } from 'node:zlib';
 import type IgnoreFactory from 'ignore';
 import type { Ignore } from 'ignore';
-import tar from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { PinwardenError } from '../core/errors.ts';
 import { MEDIA_TYPES, sha256Digest } from '../oci/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
+import { tarStream } from './tar.ts';
 
 let loadedIgnore: typeof IgnoreFactory | undefined;
 
@@ -141,7 +142,7 @@ export async function tarGzip(
   ignorePatterns: readonly string[],
 ): Promise<{ gzip: Uint8Array; diffId: Digest }> {
   const entries = await collectEntries(path, ignoreFactory()().add([...ignorePatterns]));
-  const pack = tar.pack();
+  const pack = tarStream().pack();
   const gzip = createGzip();
   const uncompressed = createHash('sha256');
   const chunks: Buffer[] = [];
@@ -159,7 +160,7 @@ export async function tarGzip(
   return { gzip: new Uint8Array(Buffer.concat(chunks)), diffId: `sha256:${uncompressed.digest('hex')}` };
 }
 
-async function addEntry(pack: tar.Pack, entry: Entry): Promise<void> {
+async function addEntry(pack: TarStream.Pack, entry: Entry): Promise<void> {
   const header = {
     name: entry.name,
     type: entry.type,
