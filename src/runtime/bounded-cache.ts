@@ -65,6 +65,9 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
   const sizeOf = options.sizeOf ?? defaultSizeOf;
   const sweepEveryMs = options.sweepEveryMs ?? Math.min(options.ttlMs, 10_000);
   const entries = new Map<string, Entry<V>>();
+  // The key used or stored last, i.e. the Map's last entry: a hot key read again and again (the same registry,
+  // policy prefix or digest for every review) is already in LRU place, so its get skips the delete + set.
+  let newest: string | undefined;
   let bytes = 0;
   let lastSweep = now();
 
@@ -99,8 +102,11 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
         return undefined;
       }
       // Most recently used goes last: eviction takes from the front.
-      entries.delete(hashed);
-      entries.set(hashed, entry);
+      if (hashed !== newest) {
+        entries.delete(hashed);
+        entries.set(hashed, entry);
+        newest = hashed;
+      }
       return entry.value;
     },
     set(key, value, ttlMs = options.ttlMs) {
@@ -116,6 +122,7 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
         remove(oldest, true);
       }
       entries.set(hashed, { value, expiresAt: at + ttlMs, bytes: size });
+      newest = hashed;
       bytes += size;
     },
     delete(key) {
@@ -123,6 +130,7 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
     },
     clear() {
       entries.clear();
+      newest = undefined;
       bytes = 0;
     },
     sweep,

@@ -113,18 +113,23 @@ function admitRequest(
   budget: BodyBudget,
   deps: WebhookDeps,
 ): void {
-  const path = request.url.split('?')[0] ?? '';
-  if (request.method !== 'POST' || !ROUTES.has(path)) {
+  // The raw request's fields, not fastify's getters, and the path cut at '?' without split's array: this hook
+  // runs for every request before the body is read.
+  const raw = request.raw;
+  const url = raw.url ?? '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (raw.method !== 'POST' || !ROUTES.has(path)) {
     void reply
       .code(404)
       .header('connection', 'close')
       .send({
         statusCode: 404,
-        message: `no route ${request.method} ${cut(path, 100)}: pinwarden serves POST /mutate and POST /validate`,
+        message: `no route ${raw.method ?? ''} ${cut(path, 100)}: pinwarden serves POST /mutate and POST /validate`,
       });
     return;
   }
-  const declared = Number(request.headers['content-length']);
+  const declared = Number(raw.headers['content-length']);
   const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_REVIEW_BYTES) : MAX_REVIEW_BYTES;
   if (!budget.reserve(bytes)) {
     deps.metrics.observeReview(path === '/mutate' ? 'mutate' : 'validate', 'busy', 0);
