@@ -1,18 +1,19 @@
 /**
  * `check` over 10,000 generated OCIRepositories, as a ratio to parsing the same text with `yaml` alone
- * (parseAllDocuments + toJS), both measured in this process, alternating, medians of several runs.
+ * (parseAllDocuments + toJS), both measured in this process, alternating, medians of several runs; wall time
+ * (`ratio`) and this process's CPU time (`cpuRatio`, steadier when the machine is shared).
  * Run: npm run bench -- check   (or: node bench/check-throughput.ts)
  */
 import { PassThrough } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { readManifests } from '../src/cli/input/read-manifests.ts';
 import { buildReport } from '../src/cli/commands/check.ts';
 import { formatJson } from '../src/cli/output/json.ts';
 import { loadPolicy } from '../src/core/policy/index.ts';
-import { median, round, timeRuns } from './stats.ts';
+import { median, round } from './stats.ts';
 
 const OBJECTS = 10_000;
 const RUNS = 7;
@@ -47,38 +48,45 @@ export async function benchCheck(): Promise<Record<string, number>> {
   const file = join(dir, 'objects.yaml');
   writeFileSync(file, text);
   try {
-    const baseline: number[] = [];
-    const check: number[] = [];
+    const baseline = { wall: [] as number[], cpu: [] as number[] };
+    const check = { wall: [] as number[], cpu: [] as number[] };
+    const parse = () => parseAllDocuments(text).map((document) => document.toJS() as unknown);
+    const checkOnce = async () => {
+      const manifests = await readManifests([file], new PassThrough(), dir);
+      return formatJson(buildReport(manifests.objects, POLICY));
+    };
+    parse(); // warm-up, untimed
+    await checkOnce();
     for (let round = 0; round < RUNS; round += 1) {
-      baseline.push(
-        ...(await timeRuns(
-          () => parseAllDocuments(text).map((document) => document.toJS() as unknown),
-          1,
-          round === 0 ? 1 : 0,
-        )),
-      );
-      check.push(
-        ...(await timeRuns(
-          async () => {
-            const manifests = await readManifests([file], new PassThrough(), dir);
-            return formatJson(buildReport(manifests.objects, POLICY));
-          },
-          1,
-          round === 0 ? 1 : 0,
-        )),
-      );
+      await timed(parse, baseline);
+      await timed(checkOnce, check);
     }
-    const baselineMs = median(baseline);
-    const checkMs = median(check);
+    const baselineMs = median(baseline.wall);
+    const checkMs = median(check.wall);
     return {
       objects: OBJECTS,
       yamlParseMedianMs: round(baselineMs),
       checkMedianMs: round(checkMs),
       ratio: round(checkMs / baselineMs),
+      // CPU time of this process (user + system) per run: steadier than wall time on a shared machine.
+      yamlParseCpuMedianMs: round(median(baseline.cpu)),
+      checkCpuMedianMs: round(median(check.cpu)),
+      cpuRatio: round(median(check.cpu) / median(baseline.cpu)),
+      loadAverage: round(loadavg()[0] ?? 0, 1),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One timed run: wall and CPU milliseconds appended to `into`. */
+async function timed(fn: () => unknown, into: { wall: number[]; cpu: number[] }): Promise<void> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await fn();
+  into.wall.push(performance.now() - started);
+  const used = process.cpuUsage(cpu);
+  into.cpu.push((used.user + used.system) / 1000);
 }
 
 if (import.meta.main) {

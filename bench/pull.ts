@@ -9,6 +9,8 @@
  *   per artifact), same verification (cosign bundle, test key) and extraction.
  * Context for the cold CLI: the same pull with NODE_DISABLE_COMPILE_CACHE=1 (a first run: no bytecode from a
  * previous run), and `node -e 0` (Node's own start-up, the floor of any Node CLI).
+ * A/B of two builds in the same run: BENCH_PULL_COMPARE=/path/to/other/dist/main.js (e.g. a `git worktree` of an
+ * older commit, built) adds that CLI's pull, alternating with this one, and reports its CPU median beside ours.
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -27,6 +29,7 @@ import { median, round } from './stats.ts';
 const RUNS = Number(process.argv[2] ?? 9);
 const FILES = 30;
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const COMPARE = process.env.BENCH_PULL_COMPARE;
 const call = () => ({ signal: AbortSignal.timeout(60_000) });
 
 const registry = await startRegistry({ mode: 'plain' });
@@ -84,11 +87,11 @@ try {
     return elapsed;
   };
   let n = 0;
-  const pinwarden = (env: Record<string, string> = {}): number =>
+  const pinwarden = (env: Record<string, string> = {}, cli = CLI): number =>
     timed(
       process.execPath,
       [
-        CLI,
+        cli,
         'pull',
         `oci://${registry.host}/bench/app@${manifest.digest}`,
         '-o',
@@ -98,8 +101,9 @@ try {
         '--insecure',
       ],
       env,
-      env.NODE_DISABLE_COMPILE_CACHE === undefined ? 'pull' : 'pullFirstRun',
+      cli !== CLI ? 'pullCompare' : env.NODE_DISABLE_COMPILE_CACHE === undefined ? 'pull' : 'pullFirstRun',
     );
+  const compare = (): number => (COMPARE === undefined ? 0 : pinwarden({}, COMPARE));
   const firstRun = (): number => pinwarden({ NODE_DISABLE_COMPILE_CACHE: '1' });
   const nodeStart = (): number => timed(process.execPath, ['-e', '0'], {}, 'nodeStart');
   const skopeo = (): number =>
@@ -140,6 +144,7 @@ try {
     return performance.now() - started;
   };
   pinwarden();
+  compare();
   skopeo();
   startup();
   firstRun();
@@ -156,6 +161,7 @@ try {
   for (let run = 0; run < RUNS; run++) {
     samples.skopeo.push(skopeo());
     samples.pinwarden.push(pinwarden());
+    compare();
     samples.startup.push(startup());
     samples.firstRun.push(firstRun());
     samples.nodeStart.push(nodeStart());
@@ -184,6 +190,9 @@ try {
       // Warm-up runs included: each command's CPU median over RUNS + 1 runs.
       childCpuMedianMs: Object.fromEntries(Object.entries(cpu).map(([label, values]) => [label, median(values)])),
       cliCpuRatio: round(median(cpu.pull ?? []) / median(cpu.skopeo ?? []), 2),
+      ...(COMPARE === undefined
+        ? {}
+        : { compareCli: COMPARE, cpuRatioToCompare: round(median(cpu.pull ?? []) / median(cpu.pullCompare ?? []), 3) }),
     }),
   );
 } finally {

@@ -22,8 +22,9 @@ import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { PinwardenError } from '../core/errors.ts';
+import { tarStream } from './tar.ts';
 
 export interface ExtractLimits {
   /** Entries of any type (files, directories, skipped links). */
@@ -36,7 +37,7 @@ export interface ExtractLimits {
 
 const GIB = 1024 * 1024 * 1024;
 
-type Entry = ReturnType<typeof tar.extract> extends AsyncIterable<infer E> ? E : never;
+type Entry = ReturnType<typeof TarStream.extract> extends AsyncIterable<infer E> ? E : never;
 
 /** Defaults a 2 GiB zip bomb or 100,000 files cannot pass; a Flux artifact of manifests is far below them. */
 export const DEFAULT_EXTRACT_LIMITS: Readonly<ExtractLimits> = { maxFiles: 10_000, maxBytes: 1 * GIB, maxRatio: 100 };
@@ -204,7 +205,7 @@ async function unpack(
       done(null, chunk);
     },
   });
-  const extract = tar.extract();
+  const extract = tarStream().extract();
   const failures: unknown[] = [];
   const piping = pipeline(
     source,

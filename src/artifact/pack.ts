@@ -10,13 +10,23 @@
 import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { createGzip } from 'node:zlib';
-import ignore from 'ignore';
+import type IgnoreFactory from 'ignore';
 import type { Ignore } from 'ignore';
-import tar from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { PinwardenError } from '../core/errors.ts';
 import { MEDIA_TYPES, sha256Digest } from '../oci/index.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
+import { tarStream } from './tar.ts';
+
+let loadedIgnore: typeof IgnoreFactory | undefined;
+
+/** `ignore` is required on first pack: `pull` and `verify` load this room only to extract (BENCHMARKS.md, `pinwarden pull`). */
+function ignoreFactory(): typeof IgnoreFactory {
+  loadedIgnore ??= createRequire(import.meta.url)('ignore') as typeof IgnoreFactory;
+  return loadedIgnore;
+}
 
 /** fluxcd/pkg `sourceignore` VCS patterns plus flux2 `excludeOCI` extensions (`flux push artifact` default). */
 export const FLUX_DEFAULT_IGNORE: readonly string[] = [
@@ -131,8 +141,8 @@ export async function tarGzip(
   path: string,
   ignorePatterns: readonly string[],
 ): Promise<{ gzip: Uint8Array; diffId: Digest }> {
-  const entries = await collectEntries(path, ignore().add([...ignorePatterns]));
-  const pack = tar.pack();
+  const entries = await collectEntries(path, ignoreFactory()().add([...ignorePatterns]));
+  const pack = tarStream().pack();
   const gzip = createGzip();
   const uncompressed = createHash('sha256');
   const chunks: Buffer[] = [];
@@ -150,7 +160,7 @@ export async function tarGzip(
   return { gzip: new Uint8Array(Buffer.concat(chunks)), diffId: `sha256:${uncompressed.digest('hex')}` };
 }
 
-async function addEntry(pack: tar.Pack, entry: Entry): Promise<void> {
+async function addEntry(pack: TarStream.Pack, entry: Entry): Promise<void> {
   const header = {
     name: entry.name,
     type: entry.type,

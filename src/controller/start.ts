@@ -7,7 +7,7 @@
 import type { Registry } from 'prom-client';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinResolver, loggingRegistryEvents } from '../flows/index.ts';
-import { createKubeApi, createObjectClients, loadKubeConfig } from '../kube/index.ts';
+import { createKubeApi, createObjectClients, createRemoteObjectClients, loadKubeConfig } from '../kube/index.ts';
 import type { KubeApi, SecretReader } from '../kube/index.ts';
 import {
   createControllerManager,
@@ -26,8 +26,8 @@ import type {
   StatusWriter,
 } from './runtime/index.ts';
 import { createOciRepositoryController } from './source/ocirepository.ts';
-import { createKustomizationController } from './kustomization/index.ts';
-import type { KustomizationOptions } from './kustomization/index.ts';
+import { createKustomizationController, createRemoteClusters } from './kustomization/index.ts';
+import type { KustomizationOptions, RemoteClusterRules } from './kustomization/index.ts';
 import type { ArtifactPuller } from './source/ocirepository.ts';
 import { createArtifactStore } from './source/store.ts';
 import type { ArtifactStore } from './source/store.ts';
@@ -58,6 +58,11 @@ export interface ControllerOptions extends ManagerSettings {
   kubeConfig?: ReturnType<typeof loadKubeConfig>;
   /** Kustomization reconciler options (`--requeue-dependency`, `--no-cross-namespace-refs`, …); `false` turns it off. */
   kustomization?: Partial<KustomizationOptions> | false;
+  /**
+   * `spec.kubeConfig` (remote clusters): the API servers a tenant's kubeconfig may name (`--remote-cluster`) and
+   * whether exec plugins / insecure TLS are honoured. Default: no remote cluster allowed.
+   */
+  remoteClusters?: RemoteClusterRules;
   /** Extra reconcilers built on the shared parts. */
   extraControllers?: (parts: ControllerParts) => KindController[];
 }
@@ -118,6 +123,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
         client: clients.client,
         clientFor: (account) => clients.clientFor(account),
         artifacts: store,
+        // The kubeconfig Secret is read as the controller, through the process's (cached) Secret reader.
+        remote: createRemoteClusters({
+          secrets: options.secrets,
+          rules: options.remoteClusters ?? { allowedServers: [], allowExec: false, allowInsecureTls: false },
+          build: (config) => createRemoteObjectClients(config),
+        }),
         status: statusWriter(RESOURCES.kustomization),
         finalizers: createFinalizerWriter({ api, resource: RESOURCES.kustomization }),
         events,

@@ -321,6 +321,27 @@ export const ERRORS = {
     status: 500,
     exit: 1,
   },
+  PW_KUBECONFIG_NOT_FOUND: {
+    kind: 'unavailable',
+    reason: 'KubeConfigNotFound',
+    summary: "a Kustomization's spec.kubeConfig Secret, or its key, is not there (yet)",
+  },
+  PW_KUBECONFIG_INVALID: {
+    kind: 'input',
+    reason: 'InvalidKubeConfig',
+    summary: "a Kustomization's spec.kubeConfig Secret does not hold a usable kubeconfig",
+  },
+  PW_KUBECONFIG_REFUSED: {
+    kind: 'input',
+    reason: 'KubeConfigRefused',
+    summary:
+      "a Kustomization's kubeconfig needs what the controller does not allow (exec, insecure TLS, files, configMapRef)",
+  },
+  PW_REMOTE_CLUSTER_DENIED: {
+    kind: 'input',
+    reason: 'RemoteClusterDenied',
+    summary: "a Kustomization's kubeconfig names an API server that is not in the controller's --remote-cluster list",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -23,6 +23,7 @@ export type {
   ObjectRef,
   Scope,
 } from './object-client.ts';
+export { createRemoteObjectClients } from './remote-clients.ts';
 export { createKubeNamespaceReader } from './namespace-reader-client.ts';
 export { createMemoryNamespaceReader } from './namespace-reader-memory.ts';
 export { cachingNamespaceReader, cachingSecretReader } from './caching-readers.ts';

@@ -116,7 +116,29 @@ export function createObjectClient(config: KubeConfig, options: ObjectClientOpti
       path: server.pathname.replace(/\/$/, '') + path,
       headers: { Accept: 'application/json' },
     };
-    await config.applyToHTTPSOptions(opts);
+    // Credentials may come from an exec plugin (a child process): it gets the request's deadline too.
+    let credentialTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      config.applyToHTTPSOptions(opts),
+      new Promise<never>((_, reject) => {
+        credentialTimer = setTimeout(
+          () =>
+            reject(
+              new PinwardenError('PW_DEADLINE', `${what}: no credentials from the kubeconfig within ${timeoutMs} ms`),
+            ),
+          timeoutMs,
+        );
+      }),
+    ])
+      .catch((error: unknown) => {
+        // A plugin's own message may quote its output: only that it failed is said.
+        throw error instanceof PinwardenError
+          ? error
+          : new PinwardenError('PW_KUBE_API', `${what}: the kubeconfig's credentials could not be obtained`, {
+              cause: error,
+            });
+      })
+      .finally(() => clearTimeout(credentialTimer));
     const headers: Record<string, string | string[]> = {
       ...(opts.headers as Record<string, string>),
       Accept: 'application/json',

@@ -17,7 +17,10 @@ export function createKubeSecretReader(options: KubeSecretReaderOptions = {}): S
       const secret = await readObject(connection, `Secret ${namespace}/${name}`, signal, (opts) =>
         core().readNamespacedSecret({ namespace, name }, opts),
       );
-      return secret === undefined ? undefined : decodeSecret(secret.type, secret.data);
+      if (secret === undefined) return undefined;
+      const decoded = decodeSecret(secret.type, secret.data);
+      const version = secret.metadata?.resourceVersion;
+      return typeof version === 'string' && version !== '' ? { ...decoded, resourceVersion: version } : decoded;
     },
     async getServiceAccount(namespace, name, signal) {
       const account = await readObject(connection, `ServiceAccount ${namespace}/${name}`, signal, (opts) =>

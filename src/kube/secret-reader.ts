@@ -8,6 +8,8 @@ export interface KubeSecret {
   /** `kubernetes.io/dockerconfigjson`, `kubernetes.io/tls`, `Opaque`… ('' when the API gave none). */
   type: string;
   data: Readonly<Record<string, Uint8Array>>;
+  /** `metadata.resourceVersion` when the API gave one (a cache key: it changes whenever the Secret does). */
+  resourceVersion?: string;
 }
 
 export interface KubeServiceAccount {

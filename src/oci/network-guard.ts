@@ -76,10 +76,19 @@ const PRIVATE_RANGES: readonly string[] = [
   'fec0::/10',
 ];
 
-const specialLists = SPECIAL_RANGES.map(([cidr, label]) => ({ list: blockListOf([cidr]), label }));
-const privateList = blockListOf(PRIVATE_RANGES);
+let builtinLists: { special: { list: BlockList; label: string }[]; private: BlockList } | undefined;
+
+/** Built with the first guard (the webhook's, the controller's), not on import: the CLI has none (~2 ms of CPU). */
+function rangeLists(): NonNullable<typeof builtinLists> {
+  builtinLists ??= {
+    special: SPECIAL_RANGES.map(([cidr, label]) => ({ list: blockListOf([cidr]), label })),
+    private: blockListOf(PRIVATE_RANGES),
+  };
+  return builtinLists;
+}
 
 export function createNetworkGuard(options: NetworkGuardOptions = {}): NetworkGuard {
+  const { special: specialLists, private: privateList } = rangeLists();
   const allow = blockListOf(options.allowNetworks ?? []);
   const deny = blockListOf(options.denyNetworks ?? []);
   const named = (options.namedHosts ?? []).flatMap(namedHosts);

@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
-import { HashAlgorithm } from '@sigstore/protobuf-specs';
+import type { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { PinwardenError } from '../core/errors.ts';
 import { signatureError } from './failure.ts';
+import { protobufSpecs } from './sigstore.ts';
 
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
@@ -23,14 +24,18 @@ export interface BundleTarget {
 }
 
 /** Node hash names for the protobuf HashAlgorithm of a message-signature bundle (sigstore-js uses the same map). */
-const HASH_NAMES: ReadonlyMap<HashAlgorithm, string> = new Map([
-  [HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED, 'sha256'],
-  [HashAlgorithm.SHA2_256, 'sha256'],
-  [HashAlgorithm.SHA2_384, 'sha384'],
-  [HashAlgorithm.SHA2_512, 'sha512'],
-  [HashAlgorithm.SHA3_256, 'sha3-256'],
-  [HashAlgorithm.SHA3_384, 'sha3-384'],
-]);
+function nodeHashName(algorithm: HashAlgorithm): string {
+  const { HashAlgorithm: Algorithms } = protobufSpecs();
+  const names: ReadonlyMap<HashAlgorithm, string> = new Map([
+    [Algorithms.HASH_ALGORITHM_UNSPECIFIED, 'sha256'],
+    [Algorithms.SHA2_256, 'sha256'],
+    [Algorithms.SHA2_384, 'sha384'],
+    [Algorithms.SHA2_512, 'sha512'],
+    [Algorithms.SHA3_256, 'sha3-256'],
+    [Algorithms.SHA3_384, 'sha3-384'],
+  ]);
+  return names.get(algorithm) ?? 'sha256';
+}
 
 export function assertBundleNamesTarget(bundle: Bundle, target: BundleTarget): void {
   const content = bundle.content;
@@ -50,10 +55,10 @@ export function assertBundleNamesTarget(bundle: Bundle, target: BundleTarget): v
     );
   }
   const { algorithm, digest } = content.messageSignature.messageDigest ?? {
-    algorithm: HashAlgorithm.SHA2_256,
+    algorithm: protobufSpecs().HashAlgorithm.SHA2_256,
     digest: Buffer.alloc(0),
   };
-  const hashName = HASH_NAMES.get(algorithm) ?? 'sha256';
+  const hashName = nodeHashName(algorithm);
   const actual = createHash(hashName).update(artifact).digest();
   if (!actual.equals(Buffer.from(digest))) {
     throw new PinwardenError(

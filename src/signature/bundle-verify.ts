@@ -7,15 +7,7 @@
  * ignores the tlog for keys).
  */
 import type { Bundle } from '@sigstore/bundle';
-import {
-  BUNDLE_V01_MEDIA_TYPE,
-  BUNDLE_V02_MEDIA_TYPE,
-  BUNDLE_V03_LEGACY_MEDIA_TYPE,
-  BUNDLE_V03_MEDIA_TYPE,
-  bundleFromJSON,
-} from '@sigstore/bundle';
 import type { TrustMaterial } from '@sigstore/verify';
-import { Verifier, toSignedEntity } from '@sigstore/verify';
 import { PinwardenError } from '../core/errors.ts';
 import type { SignatureReason } from '../core/errors.ts';
 import type { BundleTarget } from './binding.ts';
@@ -34,6 +26,7 @@ import type { PublicKeyMaterial } from './keys.ts';
 import { keyFinderFor, orderByHint } from './keys.ts';
 import type { TrustRoot } from './trust-root.ts';
 import type { VerifiedSignature } from './types.ts';
+import { sigstoreBundle, sigstoreVerify } from './sigstore.ts';
 
 export type { BundleTarget } from './binding.ts';
 
@@ -47,20 +40,27 @@ export type BundleOutcome = Pick<
   'mode' | 'issuer' | 'subjects' | 'claims' | 'keyName' | 'logIndex' | 'integratedTime'
 >;
 
-const KNOWN_MEDIA_TYPES = new Set([
-  BUNDLE_V01_MEDIA_TYPE,
-  BUNDLE_V02_MEDIA_TYPE,
-  BUNDLE_V03_LEGACY_MEDIA_TYPE,
-  BUNDLE_V03_MEDIA_TYPE,
-]);
+let knownMediaTypes: ReadonlySet<string> | undefined;
+
+function isKnownMediaType(mediaType: string): boolean {
+  const { BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } =
+    sigstoreBundle();
+  knownMediaTypes ??= new Set([
+    BUNDLE_V01_MEDIA_TYPE,
+    BUNDLE_V02_MEDIA_TYPE,
+    BUNDLE_V03_LEGACY_MEDIA_TYPE,
+    BUNDLE_V03_MEDIA_TYPE,
+  ]);
+  return knownMediaTypes.has(mediaType);
+}
 
 /** protobuf-JSON → Bundle, refusing media types we do not know (sigstore-js only pattern-matches them). */
 export function parseBundle(json: unknown): Bundle {
   const mediaType = (json as { mediaType?: unknown } | null)?.mediaType;
-  if (typeof mediaType !== 'string' || !KNOWN_MEDIA_TYPES.has(mediaType)) {
+  if (typeof mediaType !== 'string' || !isKnownMediaType(mediaType)) {
     throw signatureError('BUNDLE_ERROR', `unsupported bundle media type ${JSON.stringify(mediaType)}`);
   }
-  return guardSigstore('bundle', () => bundleFromJSON(json));
+  return guardSigstore('bundle', () => sigstoreBundle().bundleFromJSON(json));
 }
 
 /** Bundle bytes as fetched (a referrer layer, a file) → Bundle; JSON errors become a named reason. */
@@ -94,6 +94,7 @@ function verifyKeyless(
   signer: Extract<SignerPolicy, { mode: 'keyless' }>,
 ): BundleOutcome {
   const leafDer = leafCertificate(bundle);
+  const { Verifier, toSignedEntity } = sigstoreVerify();
   const entity = guardSigstore('bundle', () => toSignedEntity(bundle, artifactBuffer(target)));
   const verifier = new Verifier(signer.trustRoot.material(), {
     tlogThreshold: 1,
@@ -144,6 +145,7 @@ function verifyWithKeys(
     throw signatureError('CERTIFICATE_ERROR', 'bundle carries a certificate, but key-based verification was asked for');
   }
   const checked = signer.requireTlog ? bundle : withoutTransparency(bundle);
+  const { Verifier, toSignedEntity } = sigstoreVerify();
   const entity = guardSigstore('bundle', () => toSignedEntity(checked, artifactBuffer(target)));
   const failures: string[] = [];
   const reasons = new Set<SignatureReason>();

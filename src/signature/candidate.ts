@@ -5,7 +5,6 @@
  * bundle ≥ v0.3 with a DSSE envelope whose statement is a cosign signature (predicate `cosign/sign/v1`, not
  * an attestation); a legacy layer must be a simple-signing payload.
  */
-import { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import { PinwardenError } from '../core/errors.ts';
 import type { Call, Descriptor, Digest, Repository } from '../oci/index.ts';
 import { MEDIA_TYPES, fetchAll } from '../oci/index.ts';
@@ -17,6 +16,7 @@ import { SIGSTORE_BUNDLE_MEDIA_PREFIX, assertWithinCap, descriptorAt, parseJsonO
 import { verifyLegacySignature } from './legacy.ts';
 import type { SignatureKind, SignatureLimits } from './types.ts';
 import { signatureError } from './failure.ts';
+import { sigstoreBundle } from './sigstore.ts';
 
 export interface CandidateContext {
   repository: Repository;
@@ -63,6 +63,7 @@ async function verifyBundleReferrer(referrer: Descriptor, context: CandidateCont
   if (!layer) return null;
   assertWithinCap(layer.size, limits.maxBundleBytes, `bundle ${layer.digest}`);
   const bundle = parseBundleBytes(await fetchAll(repository, layer, call, limits.maxBundleBytes));
+  const { BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } = sigstoreBundle();
   if (bundle.mediaType !== BUNDLE_V03_MEDIA_TYPE && bundle.mediaType !== BUNDLE_V03_LEGACY_MEDIA_TYPE) {
     throw signatureError(
       'BUNDLE_ERROR',

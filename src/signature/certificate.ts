@@ -5,10 +5,11 @@
  * workflow claims (claims.ts).
  */
 import type { ASN1Obj } from '@sigstore/core';
-import { X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import type { CertificateClaims } from '../core/binding/index.ts';
 import { readClaims } from './claims.ts';
 import { signatureError } from './failure.ts';
+import { sigstoreCore } from './sigstore.ts';
 
 const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
@@ -32,7 +33,7 @@ export interface CertificateFacts {
 
 export function certificateFacts(der: Uint8Array): CertificateFacts {
   try {
-    const cert = X509Certificate.parse(Buffer.from(der));
+    const cert = sigstoreCore().X509Certificate.parse(Buffer.from(der));
     return {
       der: Buffer.from(der),
       spki: cert.publicKey,

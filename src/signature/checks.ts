@@ -6,11 +6,12 @@
  * crashes or silent skips into named reasons (see assertBundleWellFormed).
  */
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+
 import type { CertificateFacts } from './certificate.ts';
 import { OID_CODE_SIGNING } from './certificate.ts';
 import { firstPemBlock } from './pem.ts';
 import { signatureError } from './failure.ts';
+import { sigstoreCore } from './sigstore.ts';
 
 /** What signed, as the tlog body must name it. */
 export type ExpectedSigner = { certificateDer: Buffer; spki: Buffer } | { certificateDer?: undefined; spki: Buffer };
@@ -85,8 +86,8 @@ function assertIssuingOrder(chain: readonly Buffer[]): void {
     let issued = false;
     try {
       const [child, parent] = [
-        X509Certificate.parse(Buffer.from(chain[i]!)),
-        X509Certificate.parse(Buffer.from(chain[i + 1]!)),
+        sigstoreCore().X509Certificate.parse(Buffer.from(chain[i]!)),
+        sigstoreCore().X509Certificate.parse(Buffer.from(chain[i + 1]!)),
       ];
       issued = child.issuer.equals(parent.subject) && child.verify(parent);
     } catch {

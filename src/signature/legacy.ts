@@ -8,13 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { SerializedBundle } from '@sigstore/bundle';
-import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
 import { assertSimpleSigningNames } from './binding.ts';
 import type { BundleOutcome, SignerPolicy } from './bundle-verify.ts';
 import { parseBundle, verifyBundle } from './bundle-verify.ts';
 import { verifyPayloadSignature } from './keys.ts';
 import { firstPemBlock } from './pem.ts';
 import { signatureError } from './failure.ts';
+import { sigstoreBundle } from './sigstore.ts';
 
 export const LEGACY_ANNOTATIONS = {
   signature: 'dev.cosignproject.cosign/signature',
@@ -70,7 +70,7 @@ export function legacyToBundleJson(
   const rekor = parseRekorAnnotation(requireAnnotation(signature, 'bundle'));
   const body = decodeBody(rekor.Payload.body);
   return {
-    mediaType: BUNDLE_V01_MEDIA_TYPE,
+    mediaType: sigstoreBundle().BUNDLE_V01_MEDIA_TYPE,
     verificationMaterial: {
       ...('certificate' in material
         ? { x509CertificateChain: { certificates: [{ rawBytes: certificateDerBase64(material.certificate) }] } }

@@ -8,14 +8,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import type { KeyFinderFunc, TrustMaterial } from '@sigstore/verify';
-import { VerificationError, toTrustMaterial } from '@sigstore/verify';
 import { PinwardenError } from '../core/errors.ts';
 import type { Call } from '../oci/index.ts';
 import { createBoundedCache } from '../runtime/index.ts';
 import { describeSigstoreError } from './failure.ts';
 import type { OciVerifyBlock, SecretDataReader } from './types.ts';
+import { protobufSpecs, sigstoreVerify } from './sigstore.ts';
 
 const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
 export const TRUSTED_ROOT_SECRET_KEY = 'trusted_root.json';
@@ -125,7 +125,7 @@ function decodeTrustedRoot(bytes: Uint8Array, source: string): TrustedRoot {
     throw new PinwardenError('PW_INPUT_INVALID', `trusted root from ${source} has no sigstore trustedroot mediaType`);
   }
   try {
-    return TrustedRoot.fromJSON(json);
+    return protobufSpecs().TrustedRoot.fromJSON(json);
   } catch (error) {
     throw new PinwardenError(
       'PW_INPUT_INVALID',
@@ -157,7 +157,7 @@ function assertValidityStarts(root: TrustedRoot, source: string): void {
 
 function buildMaterial(root: TrustedRoot, source: string): TrustMaterial {
   try {
-    return toTrustMaterial(root);
+    return sigstoreVerify().toTrustMaterial(root);
   } catch (error) {
     throw new PinwardenError(
       'PW_INPUT_INVALID',
@@ -167,7 +167,7 @@ function buildMaterial(root: TrustedRoot, source: string): TrustMaterial {
 }
 
 const refuseKeys: KeyFinderFunc = (hint) => {
-  throw new VerificationError({
+  throw new (sigstoreVerify().VerificationError)({
     code: 'PUBLIC_KEY_ERROR',
     message: `no public key configured (bundle key hint ${hint})`,
   });

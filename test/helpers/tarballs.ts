@@ -78,7 +78,7 @@ export function manyFiles(count: number): GeneratedStream {
 }
 
 /** One ustar header block for a regular file (what tar-stream would write), built by hand for generators. */
-function tarHeader(name: string, size: number): Buffer {
+export function tarHeader(name: string, size: number): Buffer {
   const block = Buffer.alloc(512);
   block.write(name, 0, 100, 'utf8');
   block.write('0000644\0', 100);

@@ -15,6 +15,7 @@ import type { ControllerOptions, RunningController } from '../../controller/inde
 import { cachingSecretReader, createKubeSecretReader } from '../../kube/index.ts';
 import { createLogger, createMetricsRegistry, policyFromFile, untilStopSignal } from '../../runtime/index.ts';
 import type { SourcePolicy } from '../../core/policy/index.ts';
+import { parseRemoteClusterAddress } from '../../core/kubeconfig/index.ts';
 import { durationFlagMs } from '../flags/duration.ts';
 import type { CliIo } from '../io.ts';
 import type { SetExit } from '../command.ts';
@@ -38,6 +39,12 @@ export interface ControllerFlags {
   crossNamespaceRefs: boolean;
   /** `--default-service-account`: impersonated by a Kustomization that names none. */
   defaultServiceAccount?: string;
+  /** `--remote-cluster` (repeatable): normalized `host:port` of API servers a `spec.kubeConfig` may name. */
+  remoteCluster?: string[];
+  /** `--insecure-kubeconfig-exec`: exec / auth-provider plugins of a `spec.kubeConfig` may run. */
+  insecureKubeconfigExec?: boolean;
+  /** `--insecure-kubeconfig-tls`: `insecure-skip-tls-verify` of a `spec.kubeConfig` is honoured. */
+  insecureKubeconfigTls?: boolean;
 }
 
 interface ControllerCliOptions extends ControllerFlags {
@@ -92,6 +99,19 @@ export function addControllerOptions(command: Command, withKubeconfig = true): C
       '--default-service-account <name>',
       "ServiceAccount (in the Kustomization's namespace) impersonated when spec.serviceAccountName is empty (Flux's multi-tenancy lockdown)",
       parseAccountName,
+    )
+    .option(
+      '--remote-cluster <host[:port]>',
+      "an API server a Kustomization's spec.kubeConfig may name (repeatable; port default 443); none by default, so spec.kubeConfig is refused",
+      collectAddress,
+    )
+    .option(
+      '--insecure-kubeconfig-exec',
+      "let a Kustomization's spec.kubeConfig run exec / auth-provider credential plugins in this pod (Flux's flag of the same name)",
+    )
+    .option(
+      '--insecure-kubeconfig-tls',
+      "honour insecure-skip-tls-verify in a Kustomization's spec.kubeConfig (Flux's flag of the same name)",
     );
 }
 
@@ -158,6 +178,7 @@ async function runController(options: ControllerCliOptions, io: CliIo, run: RunC
       labelSelector: options.labelSelector ?? '',
       leaderElection: options.leaderElect,
       storage: options.storageDir,
+      remoteClusters: options.remoteCluster ?? [],
     },
     'pinwarden controller running',
   );
@@ -181,7 +202,15 @@ export function controllerSettings(
   kubeconfig: string | undefined,
 ): Pick<
   ControllerOptions,
-  'kubeconfig' | 'namespaces' | 'labelSelector' | 'workers' | 'leaderElection' | 'storage' | 'pull' | 'kustomization'
+  | 'kubeconfig'
+  | 'namespaces'
+  | 'labelSelector'
+  | 'workers'
+  | 'leaderElection'
+  | 'storage'
+  | 'pull'
+  | 'kustomization'
+  | 'remoteClusters'
 > {
   return {
     ...(kubeconfig ? { kubeconfig } : {}),
@@ -195,6 +224,11 @@ export function controllerSettings(
       requeueDependencyMs: options.requeueDependency,
       noCrossNamespaceRefs: !options.crossNamespaceRefs,
       ...(options.defaultServiceAccount ? { defaultServiceAccount: options.defaultServiceAccount } : {}),
+    },
+    remoteClusters: {
+      allowedServers: [...new Set(options.remoteCluster ?? [])],
+      allowExec: options.insecureKubeconfigExec === true,
+      allowInsecureTls: options.insecureKubeconfigTls === true,
     },
   };
 }
@@ -240,6 +274,16 @@ function parseAccountName(value: string): string {
   if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(value))
     throw new InvalidArgumentError('must be a ServiceAccount name (lower-case letters, digits, "-" and ".")');
   return value;
+}
+
+function collectAddress(value: string, previous: string[] | undefined): string[] {
+  const address = parseRemoteClusterAddress(value.trim());
+  if (address === undefined)
+    throw new InvalidArgumentError(
+      'must be HOST[:PORT] of an API server (an IPv6 address in brackets), no scheme or path',
+    );
+  if ((previous?.length ?? 0) >= 256) throw new InvalidArgumentError('at most 256 remote clusters');
+  return [...(previous ?? []), address];
 }
 
 function parsePort(value: string): number {

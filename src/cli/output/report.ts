@@ -8,6 +8,7 @@ import { verdictOf } from '../../core/evaluate.ts';
 import type { ExpiredException, WaivedFinding } from '../../core/exceptions/index.ts';
 import type { Finding, ObjectRef, Verdict } from '../../core/findings.ts';
 import { notGovernedReason, schemaFindings } from '../../core/flux/index.ts';
+import { freshString } from '../../core/fresh-string.ts';
 import type { InputProblem, ManifestObject } from '../input/read-manifests.ts';
 
 export interface Violation extends Finding {
@@ -76,30 +77,39 @@ export class ReportBuilder {
   add(manifest: ManifestObject, evaluation: Evaluation): void {
     if (!evaluation.governed) {
       const { reason, notable } = notGovernedReason(manifest.object);
-      this.skipped.push(
-        detached({ object: evaluation.object, file: manifest.file, line: manifest.line, reason, notable }),
-      );
+      this.skipped.push({
+        object: keptRef(evaluation.object),
+        file: manifest.file,
+        line: manifest.line,
+        reason: freshString(reason),
+        notable,
+      });
       return;
     }
     const severity = this.mode === 'warn' ? 'warning' : 'error';
     const schema = evaluation.exempt
       ? []
       : (schemaFindings(manifest.object) ?? []).map((finding) => ({ ...finding, severity }) satisfies Finding);
-    const findings = [...schema, ...evaluation.findings];
-    this.results.push(
-      detached({
-        object: evaluation.object,
-        file: manifest.file,
-        line: manifest.line,
-        verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
-        exempt: evaluation.exempt,
-        violations: findings.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })),
-        ...(evaluation.rule ? { rule: evaluation.rule.name } : {}),
-        ...(evaluation.waived
-          ? { waived: evaluation.waived.map((finding) => ({ ...finding, line: manifest.lineOf(finding.path) })) }
-          : {}),
-      }),
-    );
+    const findings = schema.length > 0 ? [...schema, ...evaluation.findings] : evaluation.findings;
+    this.results.push({
+      object: keptRef(evaluation.object),
+      file: manifest.file,
+      line: manifest.line,
+      verdict: schema.length > 0 ? verdictOf(findings) : evaluation.verdict,
+      exempt: evaluation.exempt,
+      violations: findings.map((finding) => keptFinding(finding, manifest.lineOf(finding.path))),
+      ...(evaluation.rule ? { rule: evaluation.rule.name } : {}),
+      ...(evaluation.waived
+        ? {
+            waived: evaluation.waived.map((finding) => ({
+              ...keptFinding(finding, manifest.lineOf(finding.path)),
+              exception: freshString(finding.exception),
+              reason: freshString(finding.reason),
+              expires: freshString(finding.expires),
+            })),
+          }
+        : {}),
+    });
   }
 
   finish(extra: Partial<Pick<CheckReport, 'problems' | 'emptyFiles' | 'notes'>> = {}): CheckReport {
@@ -114,13 +124,32 @@ export class ReportBuilder {
   }
 }
 
-/**
- * A deep copy with fresh, flat strings. Values read from YAML are often slices of the file's text, and V8 keeps
- * a sliced (or concatenated) string's whole parent alive: kept as-is, one short name or pattern in a message
- * would pin every input file in memory (measured: 4 KB retained per file, 128 MB heaps thrashing at 10,000).
+/*
+ * Results keep fresh copies of the strings that may come from the input (see core/fresh-string.ts: kept as-is,
+ * one name or pattern in a message would pin every input file in memory; measured: 4 KB retained per file,
+ * 128 MB heaps thrashing at 10,000). The file name, rule ids and policy rule names do not come from the input.
+ * The copies are made field by field (a JSON round trip of each result did the same at three times the cost:
+ * BENCHMARKS.md, `check` throughput); a field added to these types must be copied here too.
  */
-function detached<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+
+function keptRef(ref: ObjectRef): ObjectRef {
+  return {
+    apiVersion: freshString(ref.apiVersion),
+    kind: freshString(ref.kind),
+    ...(ref.namespace !== undefined ? { namespace: freshString(ref.namespace) } : {}),
+    name: freshString(ref.name),
+  };
+}
+
+function keptFinding(finding: Finding, line: number): Violation {
+  return {
+    ruleId: finding.ruleId,
+    severity: finding.severity,
+    path: freshString(finding.path),
+    message: freshString(finding.message),
+    fix: freshString(finding.fix),
+    line,
+  };
 }
 
 /** One result per governed object, with every finding's line in its file; other kinds are skipped with a reason. */

@@ -49,12 +49,8 @@ export async function waitForCurrent(
   targets: readonly WaitTarget[],
   options: WaitOptions,
 ): Promise<WaitResult> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const started = now();
-  let statuses: WaitResult['statuses'] = [];
-  for (;;) {
-    statuses = [];
+  const read = async (): Promise<WaitResult['statuses']> => {
+    const statuses: WaitResult['statuses'] = [];
     for (const target of targets) {
       const ref = refOf(target);
       let health: Health;
@@ -66,7 +62,9 @@ export async function waitForCurrent(
       }
       statuses.push({ target, health });
     }
-    const elapsedMs = now() - started;
+    return statuses;
+  };
+  return poll(options, read, (statuses, elapsedMs, timeUp) => {
     const pending = statuses.filter((item) => item.health.status !== 'Current');
     if (pending.length === 0) return { ok: true, statuses, elapsedMs, message: '' };
     // Flux's fail-fast: stop as soon as one object is Failed, and name the Failed ones.
@@ -79,9 +77,31 @@ export async function waitForCurrent(
         message: `failed early due to stalled resources: [${failedNow.map(show).join(', ')}]`,
       };
     }
-    if (elapsedMs >= options.timeoutMs || options.signal?.aborted === true) {
+    if (timeUp) {
       return { ok: false, statuses, elapsedMs, message: `timeout waiting for: [${pending.map(show).join(', ')}]` };
     }
+    return undefined;
+  });
+}
+
+/**
+ * Flux's polling, shared by both waits: `read` the targets, let `decide` answer from what was read, the time
+ * elapsed since the start and whether the time is up (timeout passed or aborted); no answer yet: sleep the
+ * interval (never past the timeout) and read again. The clock is read once per round, after the reads.
+ */
+async function poll<S, T>(
+  options: WaitOptions,
+  read: () => Promise<S>,
+  decide: (state: S, elapsedMs: number, timeUp: boolean) => T | undefined,
+): Promise<T> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const started = now();
+  for (;;) {
+    const state = await read();
+    const elapsedMs = now() - started;
+    const answer = decide(state, elapsedMs, elapsedMs >= options.timeoutMs || options.signal?.aborted === true);
+    if (answer !== undefined) return answer;
     await sleep(Math.min(options.intervalMs, Math.max(1, options.timeoutMs - elapsedMs)));
   }
 }
@@ -110,11 +130,8 @@ export async function waitForTermination(
   targets: readonly WaitTarget[],
   options: WaitOptions,
 ): Promise<TerminationResult> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const started = now();
   let remaining = [...targets];
-  for (;;) {
+  const read = async (): Promise<WaitTarget[]> => {
     const still: WaitTarget[] = [];
     for (const target of remaining) {
       const ref = refOf(target);
@@ -125,14 +142,16 @@ export async function waitForTermination(
       }
     }
     remaining = still;
-    const elapsedMs = now() - started;
-    if (remaining.length === 0) return { ok: true, elapsedMs, remaining, message: '' };
-    if (elapsedMs >= options.timeoutMs || options.signal?.aborted === true) {
-      const names = remaining.map((target) => describeObject(target.id)).join(', ');
-      return { ok: false, elapsedMs, remaining, message: `timeout waiting for termination of: [${names}]` };
+    return still;
+  };
+  return poll(options, read, (still, elapsedMs, timeUp) => {
+    if (still.length === 0) return { ok: true, elapsedMs, remaining: still, message: '' };
+    if (timeUp) {
+      const names = still.map((target) => describeObject(target.id)).join(', ');
+      return { ok: false, elapsedMs, remaining: still, message: `timeout waiting for termination of: [${names}]` };
     }
-    await sleep(Math.min(options.intervalMs, Math.max(1, options.timeoutMs - elapsedMs)));
-  }
+    return undefined;
+  });
 }
 
 export function waitFailed(

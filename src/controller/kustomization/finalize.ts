@@ -29,6 +29,8 @@ import type { InventoryEntry, PruneEntry, WaitTarget } from '../apply/index.ts';
 import { CONDITION, conditionsOf, hasFinalizer, isDeleting } from '../runtime/index.ts';
 import type { EventRecorder, FinalizerWriter, RecordedEvent } from '../runtime/index.ts';
 import { lines } from './lines.ts';
+import { remoteClientFor } from './remote.ts';
+import type { RemoteClusters } from './remote.ts';
 import { readSpec } from './spec.ts';
 import type { KustomizationObject, KustomizationSpecView, KustomizationStatus } from './spec.ts';
 
@@ -70,6 +72,8 @@ export interface FinalizeDeps {
   events: EventRecorder;
   /** `--default-service-account`. */
   defaultServiceAccount?: string;
+  /** `spec.kubeConfig`: the inventory lives on the remote cluster (absent: none allowed). */
+  remote?: RemoteClusters;
   /** WaitForTermination polling (Flux: 2 s). */
   terminationIntervalMs?: number;
   now?: () => Date;
@@ -129,9 +133,31 @@ export async function finalizeKustomization(
   if (shouldDeleteResources(spec, inventory.length)) {
     const account = spec.serviceAccountName ?? deps.defaultServiceAccount;
     const serviceAccount = account === undefined ? undefined : { namespace: spec.namespace, name: account };
+    // With a kubeConfig the account lives on the remote cluster: the remote apiserver judges it.
     const accountGone =
+      spec.kubeConfig === undefined &&
       serviceAccount !== undefined &&
       (await deps.client.get({ apiVersion: 'v1', kind: 'ServiceAccount', ...serviceAccount })) === undefined;
+    let client: ObjectClient | undefined;
+    if (spec.kubeConfig !== undefined) {
+      const remote = await remoteClientFor(deps.remote, spec, serviceAccount, signal);
+      if ('error' in remote) {
+        if (!remote.stalled) {
+          // Missing Secret, API error: retried with the finalizer kept, as Flux does.
+          await emit('Warning', `pruning for deleted resource failed: ${remote.error.message}`);
+          return { ...outcome, result: 'failed', error: remote.error };
+        }
+        // Refused for good (not allowed, exec, …): nothing on the remote cluster can be reached; let the object go.
+        const left = inventory.map((entry) => {
+          const id = decodeId(entry.id);
+          return id === undefined ? entry.id : describeObject(id);
+        });
+        await emit('Warning', `unable to prune objects: ${remote.error.message}\n${lines(left)}`);
+        await deps.finalizers.remove(object, signal);
+        return { ...outcome, error: remote.error };
+      }
+      client = remote.client;
+    }
     if (accountGone) {
       // Flux: the account to impersonate is gone; list what is left behind and let the object go.
       const left = inventory.map((entry) => {
@@ -140,7 +166,7 @@ export async function finalizeKustomization(
       });
       await emit('Warning', `unable to prune objects: \n${lines(left)}`);
     } else {
-      const client = deps.clientFor(serviceAccount);
+      client ??= deps.clientFor(serviceAccount);
       const result = await prune(client, { name: spec.name, namespace: spec.namespace }, inventory, []);
       outcome.entries = result.entries;
       if (result.error !== undefined) {

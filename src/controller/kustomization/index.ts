@@ -19,11 +19,14 @@ export type {
 } from './reconcile.ts';
 export { changeSetMessage, finalizeKustomization, shouldDeleteResources } from './finalize.ts';
 export type { FinalizeDeps, FinalizeOutcome, FinalizeResult } from './finalize.ts';
+export { createRemoteClusters, KUBECONFIG_KEYS, remoteClientFor } from './remote.ts';
+export type { RemoteClusterRules, RemoteClusters, RemoteClustersOptions } from './remote.ts';
 export { DELETION_POLICIES, readSpec } from './spec.ts';
 export type {
   DeletionPolicy,
   DependencyRef,
   HealthCheckRef,
+  KubeConfigRef,
   KustomizationObject,
   KustomizationSpecView,
   KustomizationStatus,

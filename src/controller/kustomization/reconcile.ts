@@ -47,19 +47,19 @@ import {
   summarize,
 } from '../runtime/index.ts';
 import type {
-  EventRecorder,
-  FinalizerWriter,
   KindController,
   ReconcileAnswer,
   ReconcileScope,
   ReconcileStep,
-  StatusWriter,
+  ReconcilerWriters,
   StepResult,
   SummaryRules,
 } from '../runtime/index.ts';
 import { finalizeKustomization } from './finalize.ts';
 import { manifestsDigest, upsertHistory } from './history.ts';
 import { lines } from './lines.ts';
+import { remoteClientFor } from './remote.ts';
+import type { RemoteClusters } from './remote.ts';
 import { readSpec } from './spec.ts';
 import type { KustomizationObject, KustomizationSpecView, KustomizationStatus } from './spec.ts';
 
@@ -100,6 +100,11 @@ export interface KustomizationDeps {
   /** The client applies, prunes and health checks go through: impersonating `serviceAccountName` when given. */
   clientFor(serviceAccount: { namespace: string; name: string } | undefined): ObjectClient;
   artifacts: ArtifactLookup;
+  /**
+   * `spec.kubeConfig`: the remote clusters the operator allowed (`--remote-cluster`); absent = none, and a
+   * Kustomization with a kubeConfig is Stalled (`PW_REMOTE_CLUSTER_DENIED`).
+   */
+  remote?: RemoteClusters;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
   options?: Partial<KustomizationOptions>;
@@ -394,7 +399,16 @@ export function kustomizationSteps(deps: KustomizationDeps): ReconcileStep[] {
     async function apply(scope) {
       const run = runOf(scope, deps);
       const account = run.spec.serviceAccountName ?? run.options.defaultServiceAccount;
-      run.client = deps.clientFor(account === undefined ? undefined : { namespace: run.spec.namespace, name: account });
+      const serviceAccount = account === undefined ? undefined : { namespace: run.spec.namespace, name: account };
+      if (run.spec.kubeConfig !== undefined) {
+        // Flux: apply, prune, health checks and wait all go to the remote cluster, as the ServiceAccount there.
+        const remote = await remoteClientFor(deps.remote, run.spec, serviceAccount, scope.signal);
+        if ('error' in remote) {
+          recordHistory(scope, run, remote.error.reason);
+          return fail(scope, remote.error.reason, remote.error, run.spec.retryIntervalMs, remote.stalled);
+        }
+        run.client = remote.client;
+      } else run.client = deps.clientFor(serviceAccount);
       scope.conditions.markTrue(CONDITION.reconciling, REASON.progressing, withTimeout(run, 'Detecting drift'));
       try {
         run.applied = await applySet(run.objects!, {
@@ -593,11 +607,8 @@ function outcomeOf(result: StepResult): ReconcileResult {
   return result.error.code === 'PW_DEPENDENCY_NOT_READY' ? 'dependency-not-ready' : 'failed';
 }
 
-export interface KustomizationControllerOptions extends KustomizationDeps {
-  status: StatusWriter;
-  /** pinwarden's finalizer: added on the first reconcile, removed once deletion has done what the policy says. */
-  finalizers: FinalizerWriter;
-  events: EventRecorder;
+/** The finalizer is removed once deletion has done what the policy says (finalize.ts). */
+export interface KustomizationControllerOptions extends KustomizationDeps, ReconcilerWriters {
   random?: () => number;
   /** WaitForTermination polling (Flux: 2 s). */
   terminationIntervalMs?: number;
@@ -629,6 +640,7 @@ export function createKustomizationController(options: KustomizationControllerOp
             clientFor: (account) => options.clientFor(account),
             finalizers: options.finalizers,
             events: options.events,
+            ...(options.remote === undefined ? {} : { remote: options.remote }),
             ...(options.options?.defaultServiceAccount === undefined
               ? {}
               : { defaultServiceAccount: options.options.defaultServiceAccount }),

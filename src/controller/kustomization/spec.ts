@@ -27,6 +27,15 @@ export interface DependencyRef {
   readyExpr?: string;
 }
 
+/**
+ * `spec.kubeConfig`: a Secret in the Kustomization's namespace (`key`, else `value` then `value.yaml`), or a
+ * ConfigMap for cloud workload identity (`configMapRef`), which pinwarden cannot use.
+ */
+export type KubeConfigRef =
+  | { kind: 'Secret'; name: string; key?: string }
+  | { kind: 'ConfigMap'; name: string }
+  | { kind: 'invalid'; problem: string };
+
 export interface KustomizationSpecView {
   name: string;
   namespace: string;
@@ -45,6 +54,8 @@ export interface KustomizationSpecView {
   wait: boolean;
   targetNamespace?: string;
   serviceAccountName?: string;
+  /** Apply, prune, health checks and wait go to this remote cluster instead. */
+  kubeConfig?: KubeConfigRef;
   sourceRef: SourceRef;
   dependsOn: DependencyRef[];
   healthChecks: HealthCheckRef[];
@@ -96,7 +107,6 @@ const BUILD_FIELDS = [
   'commonMetadata',
   'namePrefix',
   'nameSuffix',
-  'kubeConfig',
   'healthCheckExprs',
 ];
 
@@ -155,6 +165,9 @@ export function readSpec(object: KustomizationObject): KustomizationSpecView {
     wait: spec.wait === true,
     ...(text(spec.targetNamespace) === undefined ? {} : { targetNamespace: text(spec.targetNamespace) }),
     ...(text(spec.serviceAccountName) === undefined ? {} : { serviceAccountName: text(spec.serviceAccountName) }),
+    ...(spec.kubeConfig === undefined || spec.kubeConfig === null
+      ? {}
+      : { kubeConfig: kubeConfigRef(spec.kubeConfig) }),
     sourceRef,
     dependsOn,
     healthChecks,
@@ -166,4 +179,20 @@ export function readSpec(object: KustomizationObject): KustomizationSpecView {
     ).map((field) => `spec.${field}`),
     problems,
   };
+}
+
+function kubeConfigRef(value: unknown): KubeConfigRef {
+  const ref = record(value);
+  const secret = record(ref.secretRef);
+  const configMap = record(ref.configMapRef);
+  if (ref.secretRef !== undefined && ref.configMapRef !== undefined)
+    return { kind: 'invalid', problem: 'spec.kubeConfig names both secretRef and configMapRef' };
+  if (ref.secretRef !== undefined) {
+    const name = text(secret.name);
+    if (name === undefined) return { kind: 'invalid', problem: 'spec.kubeConfig.secretRef.name is missing' };
+    const key = text(secret.key);
+    return { kind: 'Secret', name, ...(key === undefined ? {} : { key }) };
+  }
+  if (ref.configMapRef !== undefined) return { kind: 'ConfigMap', name: text(configMap.name) ?? '' };
+  return { kind: 'invalid', problem: 'spec.kubeConfig names neither secretRef nor configMapRef' };
 }

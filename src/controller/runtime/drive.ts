@@ -10,7 +10,16 @@ import { CONDITION } from './conditions.ts';
 import type { EventRecorder } from './events.ts';
 import { conditionsOf, summarize } from './reconcile.ts';
 import type { ReconcileScope, ReconcileStep, StepResult, Summary, SummaryRules } from './reconcile.ts';
+import type { FinalizerWriter } from './finalizers.ts';
 import type { StatusWriter } from './status.ts';
+
+/** What every kind's controller writes through: the status subresource, pinwarden's finalizer, Events. */
+export interface ReconcilerWriters {
+  status: StatusWriter;
+  /** Added on the first reconcile, removed once the kind's finalize step has cleaned up (finalizers.ts). */
+  finalizers: FinalizerWriter;
+  events: EventRecorder;
+}
 
 export interface DriveOptions<S extends Record<string, unknown>> {
   object: KubeObject;

@@ -16,7 +16,7 @@ export type {
   SummaryRules,
 } from './reconcile.ts';
 export { drive } from './drive.ts';
-export type { DriveOptions, DriveOutcome } from './drive.ts';
+export type { DriveOptions, DriveOutcome, ReconcilerWriters } from './drive.ts';
 export { createStatusWriter, deepEqual, statusPatch } from './status.ts';
 export type { StatusUpdate, StatusWriter, StatusWriterOptions } from './status.ts';
 export { createEventRecorder } from './events.ts';

@@ -37,13 +37,11 @@ import {
   markProgressing,
 } from '../runtime/index.ts';
 import type {
-  EventRecorder,
-  FinalizerWriter,
   KindController,
   ReconcileAnswer,
   ReconcileScope,
   ReconcileStep,
-  StatusWriter,
+  ReconcilerWriters,
   SummaryRules,
 } from '../runtime/index.ts';
 import type { ArtifactStore, StoredArtifact } from './store.ts';
@@ -102,11 +100,8 @@ export interface PullRequest {
 /** Fetch (digest- and size-checked) and extract: the pull flow `pinwarden pull` uses too. */
 export type ArtifactPuller = (request: PullRequest) => Promise<PulledArtifact>;
 
-export interface OciRepositoryReconcilerOptions {
-  status: StatusWriter;
-  /** pinwarden's finalizer on the object: added on the first reconcile, removed once the artifact is dropped. */
-  finalizers: FinalizerWriter;
-  events: EventRecorder;
+/** The finalizer is removed once the artifact is dropped. */
+export interface OciRepositoryReconcilerOptions extends ReconcilerWriters {
   store: ArtifactStore;
   pins: PinResolver;
   verifier: AdmissionVerifier;
@@ -365,29 +360,58 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
   const dropArtifact = async (
     object: KubeObject,
     list: ((kind: string) => KubeObject[]) | undefined,
-  ): Promise<void> => {
+  ): Promise<'removed' | 'kept' | 'none'> => {
     const digest = statusOf(object).artifact?.digest;
-    if (typeof digest !== 'string' || !options.store.has(digest)) return;
+    if (typeof digest !== 'string' || !options.store.has(digest)) return 'none';
     const same = (other: KubeObject): boolean =>
       object.metadata.uid !== undefined
         ? other.metadata.uid === object.metadata.uid
         : other.metadata.namespace === object.metadata.namespace && other.metadata.name === object.metadata.name;
     const others = (list?.(RESOURCES.ociRepository.kind) ?? []).filter((other) => !same(other));
-    if (others.some((other) => statusOf(other).artifact?.digest === digest)) return;
+    if (others.some((other) => statusOf(other).artifact?.digest === digest)) return 'kept';
     await options.store.remove(digest);
+    return 'removed';
   };
 
   return {
     resource: RESOURCES.ociRepository,
     deadlineMs: (object) => (timeoutOf(object) ?? 60_000) + 10_000,
     // The informer saw it go (our finalizer removed, or it never had one): nothing of it stays in the store.
-    deleted: (object, { list }) => dropArtifact(object, list),
+    deleted: async (object, { list }) => {
+      await dropArtifact(object, list);
+    },
     async reconcile({ object, signal, stopping, list }): Promise<ReconcileAnswer> {
       // source-controller's prelude: deletion first, then the finalizer (and a requeue), then suspend.
       if (isDeleting(object)) {
         // Without our finalizer the deletion is not ours to finish (nothing to wait for).
         if (!hasFinalizer(object, options.finalizers.name)) return { result: 'success', requeue: { never: true } };
-        await dropArtifact(object, list);
+        // source-controller's garbage collection of a deleted object, with its Events (reasons as Flux's).
+        let dropped: Awaited<ReturnType<typeof dropArtifact>>;
+        try {
+          dropped = await dropArtifact(object, list);
+        } catch (error) {
+          const problem = toPinwardenError(error, 'PW_INTERNAL');
+          await options.events.record(
+            object,
+            {
+              type: 'Warning',
+              reason: 'GarbageCollectionFailed',
+              message: `garbage collection for deleted resource failed: ${problem.message}`,
+            },
+            signal,
+          );
+          throw problem;
+        }
+        if (dropped === 'removed')
+          await options.events.record(
+            object,
+            {
+              type: 'Normal',
+              reason: 'GarbageCollectionSucceeded',
+              message: 'garbage collected artifacts for deleted resource',
+            },
+            signal,
+          );
         await options.finalizers.remove(object, signal);
         return { result: 'success', requeue: { never: true } };
       }

@@ -1,12 +1,13 @@
 /**
- * Go regexp → instruction program. re2js (a port of RE2/J, which mirrors Go's regexp/syntax) parses,
- * simplifies and compiles the pattern exactly as Go does; we read its compiled program (`re2Input.prog`,
+ * Go regexp → instruction program. `parseGoRegex` (core/go-regex.ts) has re2js (a port of RE2/J, which
+ * mirrors Go's regexp/syntax) parse, simplify and compile the pattern exactly as Go does; we read its program (`re2Input.prog`,
  * a public field of the typed API) and copy it into our own small, typed instruction list with every
  * character set resolved to a refa CharSet over Unicode code points. Flags, case folding, POSIX/Unicode
  * classes, `\Q…\E` and repeats are therefore already applied by the same code that matches at runtime.
  */
-import { RE2JS, RE2JSSyntaxException } from 're2js';
+import { RE2JS } from 're2js';
 import { CharSet } from 'refa';
+import { parseGoRegex } from '../go-regex.ts';
 
 export const MAX_RUNE = 0x10ffff;
 
@@ -82,19 +83,13 @@ interface RawInst {
 class UnexpectedProgram extends Error {}
 
 /**
- * Parses `pattern` with Go's RE2 syntax. A pattern Go rejects gives Go's own message, e.g.
- * "error parsing regexp: invalid or unsupported Perl syntax: `(?=`".
+ * Reads a pattern with `parseGoRegex` (core/go-regex.ts, the one reader: Go's syntax and Go's error text) and
+ * turns the program re2js compiled into ours.
  */
 export function compileGoRegex(pattern: string): CompileResult {
-  const encodingError = invalidUtf8(pattern);
-  if (encodingError) return { ok: false, message: encodingError };
-  let compiled: RE2JS;
-  try {
-    compiled = RE2JS.compile(pattern);
-  } catch (error) {
-    if (error instanceof RE2JSSyntaxException) return { ok: false, message: error.message };
-    return { ok: false, message: `error parsing regexp: ${error instanceof Error ? error.message : String(error)}` };
-  }
+  const parsed = parseGoRegex(pattern);
+  if (!parsed.ok) return parsed;
+  const compiled = parsed.re2;
   try {
     const program = readProgram(compiled);
     return { ok: true, regex: { source: pattern, matchString: (value) => compiled.test(value), program } };
@@ -102,21 +97,6 @@ export function compileGoRegex(pattern: string): CompileResult {
     if (!(error instanceof UnexpectedProgram)) throw error;
     return { ok: false, message: `pinwarden cannot analyse this regexp (${error.message}); please report it` };
   }
-}
-
-/**
- * Go patterns are UTF-8, where a lone surrogate cannot exist; re2js would silently accept one. Same
- * message shape as Go's parser (the rest of the pattern from the bad character, shown with U+FFFD).
- */
-function invalidUtf8(pattern: string): string | undefined {
-  if (pattern.isWellFormed()) return undefined;
-  let index = 0;
-  for (const char of pattern) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code >= 0xd800 && code <= 0xdfff) break;
-    index += char.length;
-  }
-  return `error parsing regexp: invalid UTF-8: \`${pattern.slice(index).toWellFormed()}\``;
 }
 
 /** The union of several regexes: matches when any of them does. Used to ask "does ANY allowed identity accept s". */

@@ -8,9 +8,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { runCli } from '../../../src/cli/program.ts';
+import { runCliInProcess } from '../../helpers/cli-in-process.ts';
 import { packArtifact, pushArtifact } from '../../../src/artifact/index.ts';
 import { HttpRepository, MEDIA_TYPES } from '../../../src/oci/index.ts';
 import type { Call, Descriptor } from '../../../src/oci/index.ts';
@@ -20,7 +19,7 @@ import type { TestRegistry } from '../../helpers/registry.ts';
 import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
 import { attachBundle, attachLegacy, dsseBundle, legacySignature } from '../../helpers/sigstore-fixtures-sign.ts';
 import type { KeySigner } from '../../helpers/sigstore-fixtures-sign.ts';
-import { tarGz } from '../../helpers/tarballs.ts';
+import { tarGz, tarHeader } from '../../helpers/tarballs.ts';
 import { startCountingProxy } from '../../helpers/counting-proxy.ts';
 import { COMMIT, OTHER_COMMIT, signKeyless } from '../../helpers/binding-fixtures.ts';
 import { githubClaims } from '../../helpers/sigstore-fixtures.ts';
@@ -153,7 +152,7 @@ before(async () => {
   // 256 MiB of zeros: about 250 KB compressed, 1000:1 (the default ratio cap stops it after 16 MiB).
   refs.bomb = await pushSignedLayer(
     'bomb',
-    gzipSync(Buffer.concat([tarHeaderFor('bomb.yaml', 256 * 1024 * 1024), Buffer.alloc(256 * 1024 * 1024 + 1024)]), {
+    gzipSync(Buffer.concat([tarHeader('bomb.yaml', 256 * 1024 * 1024), Buffer.alloc(256 * 1024 * 1024 + 1024)]), {
       level: 9,
     }),
   );
@@ -176,37 +175,8 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A ustar header for one regular file of `size` bytes (the bomb's body follows it). */
-function tarHeaderFor(name: string, size: number): Buffer {
-  const block = Buffer.alloc(512);
-  block.write(name, 0);
-  block.write('0000644\0', 100);
-  block.write('0000000\0', 108);
-  block.write('0000000\0', 116);
-  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  block.write('00000000000\0', 136);
-  block.write('        ', 148);
-  block.write('0', 156);
-  block.write('ustar\x0000', 257, 'binary');
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return block;
-}
-
 async function pull(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (t: string) => void (stdout += t),
-    stderr: (t: string) => void (stderr += t),
-    stdin: Readable.from([]),
-    isTty: false,
-    env: {},
-    cwd: dir,
-  };
-  const code = await runCli(['pull', ...args, '--insecure', '--timeout', '60s'], io);
-  return { code, stdout, stderr };
+  return runCliInProcess(['pull', ...args, '--insecure', '--timeout', '60s'], { cwd: dir });
 }
 
 /** A fresh output path under its own parent, to check that nothing is left beside it either. */

@@ -14,8 +14,7 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { runCli } from '../../../src/cli/program.ts';
+import { runCliInProcess } from '../../helpers/cli-in-process.ts';
 import { HttpRepository, MEDIA_TYPES } from '../../../src/oci/index.ts';
 import type { Call, Descriptor } from '../../../src/oci/index.ts';
 import { findCosign } from '../../../scripts/cosign-assets.ts';
@@ -64,18 +63,7 @@ function runCosign(...args: string[]): Promise<Run> {
 
 /** pinwarden in-process, in the test's directory. */
 async function pinwarden(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (t: string) => void (stdout += t),
-    stderr: (t: string) => void (stderr += t),
-    stdin: Readable.from([]),
-    isTty: false,
-    env: {},
-    cwd: dir,
-  };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
+  return runCliInProcess(args, { cwd: dir });
 }
 
 /** `pinwarden push` of a one-file artifact; returns its digest reference without the scheme. */

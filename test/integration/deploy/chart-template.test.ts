@@ -482,7 +482,7 @@ test('every controller flag the CLI declares has a chart value (the chart cannot
   const { addControllerOptions } = await import('../../../src/cli/commands/controller.ts');
   const declared = addControllerOptions(new Command(), false).options.map((option) => option.long as string);
   const rendered = new Set([
-    ...flagNames(container(await template(baseValues({ controller: { enabled: true, namespaces: ['a'], labelSelector: 'x=y', kustomization: { noCrossNamespaceRefs: true, defaultServiceAccount: 'tenant' } }, audit: { enabled: true } }))).args),
+    ...flagNames(container(await template(baseValues({ controller: { enabled: true, namespaces: ['a'], labelSelector: 'x=y', kustomization: { noCrossNamespaceRefs: true, defaultServiceAccount: 'tenant', remoteClusters: ['api.example.com:6443'], insecureKubeconfigExec: true, insecureKubeconfigTls: true } }, audit: { enabled: true } }))).args),
     ...flagNames(container(await template(baseValues({ replicaCount: 1, controller: { enabled: true }, leaderElection: { enabled: false } }))).args),
   ]);
   assert.ok(declared.length >= 10, JSON.stringify(declared));
@@ -546,4 +546,16 @@ test('controller.kustomization: dependency retry and the multi-tenancy lockdown;
   assert.ok(impersonate(await template(baseValues({ controller: { enabled: true, rbac: { impersonate: true } } }))));
   const refused = await withValues(baseValues({ controller: { enabled: true, kustomization: { requeueDependency: 'soon' } } }), (flags) => helm(['template', 'pw', CHART_DIR, ...flags]));
   assert.match(refused.stderr, /\/controller\/kustomization\/requeueDependency/);
+});
+
+test('controller.kustomization.remoteClusters and the insecure kubeconfig switches: none by default, one flag per entry', async () => {
+  const args = container(await template(baseValues({ controller: { enabled: true, kustomization: { remoteClusters: ['10.0.0.1:6443', 'api.example.com', '[fd00::1]:443'], insecureKubeconfigTls: true } } }))).args;
+  for (const arg of ['--remote-cluster=10.0.0.1:6443', '--remote-cluster=api.example.com', '--remote-cluster=[fd00::1]:443', '--insecure-kubeconfig-tls'])
+    assert.ok(args.includes(arg), arg);
+  assert.ok(!args.includes('--insecure-kubeconfig-exec'));
+  const defaults = container(await template(baseValues({ controller: { enabled: true } }))).args;
+  assert.ok(!defaults.some((arg) => /^--(remote-cluster|insecure-kubeconfig)/.test(arg)), 'no remote cluster allowed by default');
+  const refused = await withValues(baseValues({ controller: { enabled: true, kustomization: { remoteClusters: ['https://api.example.com/'] } } }), (flags) => helm(['template', 'pw', CHART_DIR, ...flags]));
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /remoteClusters/);
 });

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { runCli } from '../../../src/cli/program.ts';
+import { runCliInProcess } from '../../helpers/cli-in-process.ts';
 import { HttpRepository } from '../../../src/oci/index.ts';
 import type { Descriptor } from '../../../src/oci/index.ts';
 import {
@@ -76,18 +75,7 @@ before(async () => {
 after(() => registry.stop());
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdout: (t: string) => void (stdout += t),
-    stderr: (t: string) => void (stderr += t),
-    stdin: Readable.from([]),
-    isTty: false,
-    env: {},
-    cwd: dir,
-  };
-  const code = await runCli(['verify', ...args, '--insecure', '--timeout', '20'], io);
-  return { code, stdout, stderr };
+  return runCliInProcess(['verify', ...args, '--insecure', '--timeout', '20'], { cwd: dir });
 }
 const keyless = (ref: string, ...more: string[]) =>
   cli(ref, '--issuer', ISSUER, '--subject', SUBJECT, '--trusted-root', 'trusted_root.json', ...more);

@@ -35,6 +35,35 @@ test('--requeue-dependency, --no-cross-namespace-refs and --default-service-acco
   });
 });
 
+test('--remote-cluster (repeatable, normalized, port 443 by default) and the insecure kubeconfig flags; none by default', () => {
+  assert.deepEqual(controllerSettings(parse([]), io, undefined).remoteClusters, {
+    allowedServers: [],
+    allowExec: false,
+    allowInsecureTls: false,
+  });
+  const settings = controllerSettings(
+    parse([
+      '--remote-cluster',
+      'API.example.com',
+      '--remote-cluster',
+      '10.0.0.1:6443',
+      '--remote-cluster',
+      '[::1]:6443',
+      '--remote-cluster',
+      'api.example.com:443',
+      '--insecure-kubeconfig-exec',
+      '--insecure-kubeconfig-tls',
+    ]),
+    io,
+    undefined,
+  );
+  assert.deepEqual(settings.remoteClusters, {
+    allowedServers: ['api.example.com:443', '10.0.0.1:6443', '[::1]:6443'],
+    allowExec: true,
+    allowInsecureTls: true,
+  });
+});
+
 test('one Lease settings function: name, namespace and timings from the flags; --no-leader-elect leaves election out', () => {
   const flags = parse([
     '--leader-election-namespace',
@@ -62,6 +91,8 @@ test('bad values are refused by the parser with the flag named', () => {
     [['--requeue-dependency', 'often'], /--requeue-dependency.*must be a Go duration/],
     [['--requeue-dependency', '2h'], /--requeue-dependency.*at most 60m/],
     [['--default-service-account', 'Not/An_Account'], /--default-service-account.*must be a ServiceAccount name/],
+    [['--remote-cluster', 'https://10.0.0.1:6443'], /--remote-cluster.*must be HOST\[:PORT\]/],
+    [['--remote-cluster', '10.0.0.1:99999'], /--remote-cluster.*must be HOST\[:PORT\]/],
   ] as const) {
     assert.throws(
       () => parse([...args]),

@@ -4,11 +4,13 @@
 //   1. the objects appear, owned by field manager `pinwarden`, labelled as Flux labels them;
 //   2. a new digest under the same tag: objects updated, the removed one pruned, inventory and revisions move;
 //   3. a new digest with a bad signature: nothing applied, the previous revision stays, the status says why.
+//   3b. a Kustomization with spec.kubeConfig (a ServiceAccount token for the same apiserver, allowed by
+//       `--remote-cluster`): applied and finalized there, the token never in the process's logs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKubeApi, objectPath, RESOURCES, kubeStatusOf } from '../../../../src/kube/index.ts';
@@ -39,7 +41,8 @@ before(async () => {
   controller = await startControllerProcess({
     kubeconfig: cp.adminKubeconfig,
     policy: controllerPolicy(registry.host),
-    args: ['--no-leader-elect'],
+    // The apiserver is also the "remote cluster" of test 3b (spec.kubeConfig, reached with a ServiceAccount token).
+    args: ['--no-leader-elect', '--remote-cluster', new URL(cp.url).host],
   });
 });
 after(async () => {
@@ -195,6 +198,69 @@ test('3. a new digest with a bad signature: nothing applied, the previous revisi
   assert.equal((await get(CONFIGMAPS, NS, 'web')).data.value, 'two', 'nothing applied');
   const after = await get(RESOURCES.kustomization, NS, 'shop');
   assert.equal(after.status.lastAppliedRevision, before.status.lastAppliedRevision);
+});
+
+test('3b. spec.kubeConfig through `pinwarden controller --remote-cluster`: applied and finalized as the kubeconfig identity', async () => {
+  const remoteNs = 'shop-remote';
+  await cp.kubectlOk(['create', 'namespace', remoteNs]);
+  await cp.kubectlOk([
+    'create',
+    'role',
+    'deployer',
+    '-n',
+    remoteNs,
+    '--verb=get,list,create,update,patch,delete',
+    '--resource=configmaps',
+  ]);
+  await cp.kubectlOk(['create', 'serviceaccount', '-n', remoteNs, 'deployer']);
+  await cp.kubectlOk([
+    'create',
+    'rolebinding',
+    'deployer',
+    '-n',
+    remoteNs,
+    '--role=deployer',
+    `--serviceaccount=${remoteNs}:deployer`,
+  ]);
+  const kubeconfig = await cp.serviceAccountKubeconfig(remoteNs, 'deployer');
+  await cp.kubectlOk(['create', 'secret', 'generic', 'remote-kc', '-n', NS, `--from-file=value=${kubeconfig}`]);
+  await cp.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+      kind: 'Kustomization',
+      metadata: { name: 'shop-remote', namespace: NS },
+      spec: {
+        interval: '10m',
+        prune: true,
+        targetNamespace: remoteNs,
+        sourceRef: { kind: 'OCIRepository', name: 'shop' },
+        kubeConfig: { secretRef: { name: 'remote-kc' } },
+      },
+    }),
+  });
+  const web = await until('web applied in the remote namespace', () => get(CONFIGMAPS, remoteNs, 'web'));
+  assert.equal(web.data.value, 'two', 'the last verified revision');
+  await until('shop-remote Ready', async () => {
+    const object = await get(RESOURCES.kustomization, NS, 'shop-remote');
+    return object.status?.conditions?.some(
+      (condition: { type: string; status: string }) => condition.type === 'Ready' && condition.status === 'True',
+    );
+  });
+  await cp.kubectlOk(['delete', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', NS, 'shop-remote', '--wait=false']);
+  await until(
+    'shop-remote finalized',
+    async () =>
+      kubeStatusOf(await get(RESOURCES.kustomization, NS, 'shop-remote').catch((error: unknown) => error)) === 404,
+  );
+  assert.equal(
+    kubeStatusOf(await get(CONFIGMAPS, remoteNs, 'web').catch((error: unknown) => error)),
+    404,
+    'pruned there',
+  );
+  const token = /token: *"?([^"\s]+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1];
+  assert.ok(token !== undefined && token.length > 20);
+  assert.ok(!controller.logs().some((line) => line.includes(token)), 'the token never reaches the logs');
+  assert.ok(controller.logs().some((line) => line.includes(`"remoteClusters":["${new URL(cp.url).host}"]`)));
 });
 
 test('4. delete the Kustomization, then the OCIRepository: its objects are deleted (prune: true), then both objects go', async () => {

@@ -26,7 +26,7 @@ import {
 import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
 import { attachLegacy, legacySignature } from '../../../helpers/sigstore-fixtures-sign.ts';
-import { tarGz } from '../../../helpers/tarballs.ts';
+import { tarGz, tarHeader } from '../../../helpers/tarballs.ts';
 import type { CraftedEntry } from '../../../helpers/tarballs.ts';
 import { PLATFORM_KEY } from '../../../helpers/trust.ts';
 
@@ -168,20 +168,8 @@ test('more entries than the file-count cap are refused', async () =>
   ));
 
 test('a zip bomb is stopped by the compression ratio cap', async () => {
-  const header = Buffer.alloc(512);
   const size = 64 * 1024 * 1024;
-  header.write('bomb.yaml', 0);
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  header.write('00000000000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\x0000', 257, 'binary');
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const header = tarHeader('bomb.yaml', size);
   await refused(
     'bomb',
     gzipSync(Buffer.concat([header, Buffer.alloc(size + 1024)]), { level: 9 }),

@@ -294,6 +294,26 @@ test("deletion: pinwarden's finalizer, the stored artifact dropped once no other
   assert.equal(store.has(pushed.digest), false, 'dropped with the last object naming it');
   assert.equal(existsSync(directory), false, 'its directory is gone');
   assert.equal(manager.queue.failures(`OCIRepository/${ns}/second`), 0);
+  // Flux's garbage-collection Event, recorded before the finalizer goes: for second (its artifact removed), not
+  // for first (the artifact was kept for second).
+  const gcEvents = async () =>
+    (
+      await api.request<{
+        items: Array<{ type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }>;
+      }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/events` })
+    ).items.filter((event) => event.reason.startsWith('GarbageCollection'));
+  const collected = await until('a GarbageCollectionSucceeded event for second', async () =>
+    (await gcEvents()).find((event) => event.involvedObject.name === 'second'),
+  );
+  assert.deepEqual(
+    [collected.type, collected.reason, collected.message, collected.involvedObject.kind],
+    ['Normal', 'GarbageCollectionSucceeded', 'garbage collected artifacts for deleted resource', 'OCIRepository'],
+  );
+  assert.deepEqual(
+    (await gcEvents()).filter((event) => event.involvedObject.name === 'first'),
+    [],
+    'no event when the artifact is kept',
+  );
 
   // Someone removed our finalizer by hand before deleting: the informer sees it go and the artifact goes too.
   const otherDirectory = (await store.directoryFor(other.digest))!;

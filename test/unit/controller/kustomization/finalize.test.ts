@@ -443,3 +443,56 @@ test("the controller's prelude: deletion first, then the finalizer (added, then 
   });
   assert.deepEqual(calls, ['add web', 'add web'], 'the finalizer even on a suspended object; nothing else');
 });
+
+test('spec.kubeConfig: the inventory is deleted on the remote cluster, as the ServiceAccount there, no local account read', async () => {
+  const local = world([configMap('a')]);
+  const far = world([configMap('a')]);
+  const asked: unknown[] = [];
+  const remote = {
+    size: 0,
+    clientsFor: async () => ({
+      client: far.client,
+      clientFor: (account: unknown) => {
+        asked.push(account);
+        return far.client;
+      },
+    }),
+  };
+  const { outcome, writer, accounts } = await finalize(
+    kustomization({ kubeConfig: { secretRef: { name: 'kc' } }, serviceAccountName: 'deployer' }, ['a']),
+    local,
+    { remote },
+  );
+  assert.equal(outcome.result, 'finalized');
+  assert.deepEqual(far.deleted, ['a'], 'deleted on the remote cluster');
+  assert.deepEqual(local.deleted, [], 'nothing deleted locally');
+  assert.deepEqual(asked, [{ namespace: 'apps', name: 'deployer' }], 'impersonated there');
+  assert.deepEqual(accounts, [], 'the local impersonating client is not used');
+  assert.ok(!local.reads.includes('ServiceAccount/apps/deployer'), 'the account lives on the remote cluster');
+  assert.equal(writer.removed.length, 1);
+});
+
+test('spec.kubeConfig on deletion: a missing Secret keeps the finalizer (retried); a refused one releases it with a Warning', async () => {
+  const { PinwardenError } = await import('../../../../src/core/errors.ts');
+  const failing = (code: 'PW_KUBECONFIG_NOT_FOUND' | 'PW_REMOTE_CLUSTER_DENIED') => ({
+    size: 0,
+    clientsFor: async () => {
+      throw new PinwardenError(code, `spec.kubeConfig: Secret 'apps/kc' ${code}`);
+    },
+  });
+  const object = () => kustomization({ kubeConfig: { secretRef: { name: 'kc' } } }, ['a']);
+  const missing = await finalize(object(), world([configMap('a')]), { remote: failing('PW_KUBECONFIG_NOT_FOUND') });
+  assert.equal(missing.outcome.result, 'failed');
+  assert.equal(missing.outcome.error?.code, 'PW_KUBECONFIG_NOT_FOUND');
+  assert.equal(missing.writer.removed.length, 0, 'finalizer kept');
+  assert.equal(missing.events[0]?.type, 'Warning');
+  const denied = await finalize(object(), world([configMap('a')]), { remote: failing('PW_REMOTE_CLUSTER_DENIED') });
+  assert.equal(denied.outcome.result, 'finalized');
+  assert.equal(denied.writer.removed.length, 1, 'nothing can ever be reached: the object is let go');
+  assert.equal(denied.events[0]?.type, 'Warning');
+  assert.match(denied.events[0].message, /unable to prune objects: .*PW_REMOTE_CLUSTER_DENIED\nConfigMap\/apps\/a/);
+  // No remote clusters configured at all: the same as refused.
+  const unwired = await finalize(object(), world([configMap('a')]));
+  assert.equal(unwired.outcome.result, 'finalized');
+  assert.match(unwired.events[0]!.message, /--remote-cluster/);
+});

@@ -192,3 +192,23 @@ test('suspend returns the status untouched; lastHandledReconcileAt copies the re
   );
   assert.equal(requested.outcome.status.lastHandledReconcileAt, '2026-12-03T06:59:00Z');
 });
+
+test('spec.kubeConfig is read (no longer a build field): secretRef with an optional key, configMapRef, malformed refs', () => {
+  assert.deepEqual(readSpec(ks({ kubeConfig: { secretRef: { name: 'kc' } } })).kubeConfig, {
+    kind: 'Secret',
+    name: 'kc',
+  });
+  assert.deepEqual(readSpec(ks({ kubeConfig: { secretRef: { name: 'kc', key: 'cfg' } } })).kubeConfig, {
+    kind: 'Secret',
+    name: 'kc',
+    key: 'cfg',
+  });
+  assert.deepEqual(readSpec(ks({ kubeConfig: { configMapRef: { name: 'wi' } } })).kubeConfig, {
+    kind: 'ConfigMap',
+    name: 'wi',
+  });
+  assert.equal(readSpec(ks({ kubeConfig: { secretRef: {} } })).kubeConfig?.kind, 'invalid');
+  assert.equal(readSpec(ks({ kubeConfig: {} })).kubeConfig?.kind, 'invalid');
+  assert.deepEqual(readSpec(ks({ kubeConfig: { secretRef: { name: 'kc' } } })).unsupported, []);
+  assert.equal(readSpec(ks({})).kubeConfig, undefined);
+});

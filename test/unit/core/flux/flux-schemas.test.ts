@@ -53,3 +53,21 @@ test('schema findings: required, enum and pattern, with field paths; unknown ver
     ['spec.verify.matchOIDCIdentity[0].subject'],
   );
 });
+
+test('pattern results stay right when values repeat and when more values than the memo holds are seen', () => {
+  const intervalOf = (interval: string) =>
+    schemaFindings({
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: { name: 'x' },
+      spec: { interval, url: 'oci://ghcr.io/a/b' },
+    })?.map((finding) => finding.path);
+  for (let round = 0; round < 2; round += 1) {
+    for (let index = 0; index < 600; index += 1) {
+      assert.deepEqual(intervalOf(`${index}m`), [], `${index}m, round ${round}`);
+      assert.deepEqual(intervalOf(`${index} minutes`), ['spec.interval'], `${index} minutes, round ${round}`);
+    }
+  }
+  assert.deepEqual(intervalOf(`${'1'.repeat(100)}s`), []);
+  assert.deepEqual(intervalOf(`${'1'.repeat(100)}x`), ['spec.interval']);
+});
