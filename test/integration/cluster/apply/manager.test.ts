@@ -7,91 +7,34 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../../helpers/cli.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
 import type { Loose } from '../../../helpers/admission.ts';
-import { RESOURCES, createKubeApi, createObjectClients } from '../../../../src/kube/index.ts';
+import { createObjectClients } from '../../../../src/kube/index.ts';
 import type { ObjectClients } from '../../../../src/kube/index.ts';
-import { createKustomizationController } from '../../../../src/controller/index.ts';
-import {
-  createControllerManager,
-  createEventRecorder,
-  createFinalizerWriter,
-  createStatusWriter,
-} from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
-import { freshNamespace, live, managers } from './fixtures.ts';
+import { createArtifactDirs, freshNamespace, live, managers, startKustomizationManager } from './fixtures.ts';
 
 let cp: ControlPlane;
 let manager: ControllerManager;
 let clients: ObjectClients;
-const dirs = new Map<string, string>();
+const artifacts = createArtifactDirs('e');
+const publish = (ns: string, files: Record<string, string>): Promise<string> =>
+  artifacts.publish(clients.client, ns, files);
 
 before(async () => {
   cp = await startControlPlane();
-  const api = createKubeApi({ config: cp.kubeConfig() });
   clients = createObjectClients(cp.kubeConfig());
-  const kustomizations = createKustomizationController({
-    client: clients.client,
-    clientFor: (account) => clients.clientFor(account),
-    artifacts: { directoryFor: async (digest) => dirs.get(digest) },
-    status: createStatusWriter({ api, resource: RESOURCES.kustomization }),
-    finalizers: createFinalizerWriter({ api, resource: RESOURCES.kustomization }),
-    events: createEventRecorder({ api }),
-    options: { stageIntervalMs: 200, healthIntervalMs: 200 },
-    terminationIntervalMs: 200,
-  });
-  // The OCIRepository reconciler is not under test: a stand-in that only lets the manager watch the sources.
-  const sources = {
-    resource: RESOURCES.ociRepository,
-    reconcile: async () => ({ result: 'success' as const, requeue: { never: true as const } }),
-  };
-  manager = createControllerManager({
-    api,
-    controllers: [sources, kustomizations],
-    workers: 2,
-    backoff: { baseMs: 100, maxMs: 2_000 },
-  });
-  manager.start();
-  await manager.waitForSync(AbortSignal.timeout(30_000));
+  manager = await startKustomizationManager(cp, clients, { artifacts });
 });
 after(async () => {
   await manager?.stop();
   await cp?.stop();
-  for (const dir of dirs.values()) rmSync(dir, { recursive: true, force: true });
+  artifacts.remove();
 });
-
-let n = 0;
-async function publish(ns: string, files: Record<string, string>): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'pinwarden-artifact-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const digest = `sha256:${(++n).toString(16).padStart(64, 'e')}`;
-  dirs.set(digest, dir);
-  const revision = `latest@${digest}`;
-  await clients.client.apply(
-    {
-      apiVersion: 'source.toolkit.fluxcd.io/v1',
-      kind: 'OCIRepository',
-      metadata: { name: 'app', namespace: ns },
-      spec: { url: 'oci://registry.example/app', interval: '10m' },
-    },
-    { fieldManager: 'test', force: true },
-  );
-  await clients.client.applyStatus(
-    {
-      apiVersion: 'source.toolkit.fluxcd.io/v1',
-      kind: 'OCIRepository',
-      metadata: { name: 'app', namespace: ns },
-      status: { artifact: { digest, revision, path: 'x', url: 'file:///x', lastUpdateTime: '2026-12-03T00:00:00Z' } },
-    },
-    { fieldManager: 'test', force: true },
-  );
-  return revision;
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

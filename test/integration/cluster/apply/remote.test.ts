@@ -15,24 +15,11 @@ import { join } from 'node:path';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
 import type { Loose } from '../../../helpers/admission.ts';
-import {
-  RESOURCES,
-  createKubeApi,
-  createKubeSecretReader,
-  createObjectClients,
-  createRemoteObjectClients,
-} from '../../../../src/kube/index.ts';
+import { createKubeSecretReader, createObjectClients, createRemoteObjectClients } from '../../../../src/kube/index.ts';
 import type { ObjectClients } from '../../../../src/kube/index.ts';
-import { createKustomizationController } from '../../../../src/controller/index.ts';
 import { createRemoteClusters } from '../../../../src/controller/kustomization/index.ts';
-import {
-  createControllerManager,
-  createEventRecorder,
-  createFinalizerWriter,
-  createStatusWriter,
-} from '../../../../src/controller/runtime/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
-import { freshNamespace, live, managers } from './fixtures.ts';
+import { createArtifactDirs, freshNamespace, live, managers, startKustomizationManager } from './fixtures.ts';
 
 let cp: ControlPlane;
 let manager: ControllerManager;
@@ -40,7 +27,7 @@ let clients: ObjectClients;
 let listener: Server;
 let connections = 0;
 let listenerPort = 0;
-const dirs = new Map<string, string>();
+const artifacts = createArtifactDirs('c');
 const logs: string[] = [];
 /** Every credential the tests put into Secrets: none may appear in a status, an Event or a log line. */
 const secrets: string[] = [];
@@ -55,76 +42,31 @@ before(async () => {
   });
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   listenerPort = (listener.address() as { port: number }).port;
-  const api = createKubeApi({ config: cp.kubeConfig() });
   clients = createObjectClients(cp.kubeConfig());
   const capture = (level: string) => (fields: object, message: string) =>
     logs.push(`${level} ${message} ${JSON.stringify(fields)}`);
   const logger = { info: capture('info'), warn: capture('warn'), error: capture('error'), debug: capture('debug') };
-  const kustomizations = createKustomizationController({
-    client: clients.client,
-    clientFor: (account) => clients.clientFor(account),
-    artifacts: { directoryFor: async (digest) => dirs.get(digest) },
+  manager = await startKustomizationManager(cp, clients, {
+    artifacts,
     remote: createRemoteClusters({
       // Uncached here so a Secret created mid-test is seen at the next retry (the controller caches 10 s).
       secrets: createKubeSecretReader({ kubeconfig: cp.adminKubeconfig }),
       rules: { allowedServers: [new URL(cp.url).host], allowExec: false, allowInsecureTls: false },
       build: (config) => createRemoteObjectClients(config),
     }),
-    status: createStatusWriter({ api, resource: RESOURCES.kustomization }),
-    finalizers: createFinalizerWriter({ api, resource: RESOURCES.kustomization }),
-    events: createEventRecorder({ api }),
-    options: { stageIntervalMs: 200, healthIntervalMs: 200 },
-    terminationIntervalMs: 200,
-  });
-  const sources = {
-    resource: RESOURCES.ociRepository,
-    reconcile: async () => ({ result: 'success' as const, requeue: { never: true as const } }),
-  };
-  manager = createControllerManager({
-    api,
-    controllers: [sources, kustomizations],
-    workers: 2,
-    backoff: { baseMs: 100, maxMs: 2_000 },
     logger,
   });
-  manager.start();
-  await manager.waitForSync(AbortSignal.timeout(30_000));
 });
 after(async () => {
   await manager?.stop();
   await cp?.stop();
   await new Promise((resolve) => listener?.close(resolve));
-  for (const dir of dirs.values()) rmSync(dir, { recursive: true, force: true });
+  artifacts.remove();
   rmSync(work, { recursive: true, force: true });
 });
 
-let n = 0;
-async function publish(ns: string, files: Record<string, string>): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'pinwarden-artifact-'));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const digest = `sha256:${(++n).toString(16).padStart(64, 'c')}`;
-  dirs.set(digest, dir);
-  const revision = `latest@${digest}`;
-  await clients.client.apply(
-    {
-      apiVersion: 'source.toolkit.fluxcd.io/v1',
-      kind: 'OCIRepository',
-      metadata: { name: 'app', namespace: ns },
-      spec: { url: 'oci://registry.example/app', interval: '10m' },
-    },
-    { fieldManager: 'test', force: true },
-  );
-  await clients.client.applyStatus(
-    {
-      apiVersion: 'source.toolkit.fluxcd.io/v1',
-      kind: 'OCIRepository',
-      metadata: { name: 'app', namespace: ns },
-      status: { artifact: { digest, revision, path: 'x', url: 'file:///x', lastUpdateTime: '2026-12-03T00:00:00Z' } },
-    },
-    { fieldManager: 'test', force: true },
-  );
-  return revision;
-}
+const publish = (ns: string, files: Record<string, string>): Promise<string> =>
+  artifacts.publish(clients.client, ns, files);
 
 const cm = (name: string, v = '1'): string =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  v: "${v}"\n`;
