@@ -37,6 +37,7 @@ import {
   CONDITION,
   CONTINUE,
   REASON,
+  answerOf,
   conditionsOf,
   drive,
   hasFinalizer,
@@ -679,10 +680,7 @@ export function createKustomizationController(options: KustomizationControllerOp
         stopping,
         ...(options.now === undefined ? {} : { now: options.now }),
       });
-      if (outcome.interrupted) return { result: 'interrupted', requeue: { never: true } };
-      const result = outcome.result;
-      if (result.kind !== 'fail') return { result: 'success', requeue: outcome.requeue };
-      return { result: result.stalled === true ? 'stalled' : 'failure', requeue: outcome.requeue, error: result.error };
+      return answerOf(outcome);
     },
   };
 }

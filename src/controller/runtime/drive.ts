@@ -11,6 +11,7 @@ import type { EventRecorder } from './events.ts';
 import { conditionsOf, summarize } from './reconcile.ts';
 import type { ReconcileScope, ReconcileStep, StepResult, Summary, SummaryRules } from './reconcile.ts';
 import type { FinalizerWriter } from './finalizers.ts';
+import type { ReconcileAnswer } from './manager.ts';
 import type { StatusWriter } from './status.ts';
 
 /** What every kind's controller writes through: the status subresource, pinwarden's finalizer, Events. */
@@ -97,6 +98,14 @@ export async function drive<S extends Record<string, unknown>>(options: DriveOpt
   }
   for (const event of summary.events) await options.events.record(stored, event, options.signal);
   return { interrupted: false, ...summary, object: stored };
+}
+
+/** The manager's answer for a driven reconcile: its requeue, and the step's error when it failed or stalled. */
+export function answerOf(outcome: DriveOutcome): ReconcileAnswer {
+  if (outcome.interrupted) return { result: 'interrupted', requeue: { never: true } };
+  const result = outcome.result;
+  if (result.kind !== 'fail') return { result: 'success', requeue: outcome.requeue };
+  return { result: result.stalled === true ? 'stalled' : 'failure', requeue: outcome.requeue, error: result.error };
 }
 
 function retryAfter(error: PinwardenError): number {

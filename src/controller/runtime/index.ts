@@ -15,7 +15,7 @@ export type {
   Summary,
   SummaryRules,
 } from './reconcile.ts';
-export { drive } from './drive.ts';
+export { answerOf, drive } from './drive.ts';
 export type { DriveOptions, DriveOutcome, ReconcilerWriters } from './drive.ts';
 export { createStatusWriter, deepEqual, statusPatch } from './status.ts';
 export type { StatusUpdate, StatusWriter, StatusWriterOptions } from './status.ts';

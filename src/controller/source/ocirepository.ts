@@ -30,6 +30,7 @@ import {
   CONDITION,
   CONTINUE,
   REASON,
+  answerOf,
   drive,
   hasFinalizer,
   isDeleting,
@@ -439,10 +440,7 @@ export function createOciRepositoryController(options: OciRepositoryReconcilerOp
         stopping,
         now,
       });
-      if (outcome.interrupted) return { result: 'interrupted', requeue: { never: true } };
-      const result = outcome.result;
-      if (result.kind !== 'fail') return { result: 'success', requeue: outcome.requeue };
-      return { result: result.stalled ? 'stalled' : 'failure', requeue: outcome.requeue, error: result.error };
+      return answerOf(outcome);
     },
   };
 }
