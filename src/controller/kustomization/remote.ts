@@ -8,10 +8,9 @@
  * and key only.
  */
 import { createHash } from 'node:crypto';
-import { PinwardenError } from '../../core/errors.ts';
+import { PinwardenError, toPinwardenError } from '../../core/errors.ts';
 import { parseRemoteKubeConfig } from '../../core/kubeconfig/index.ts';
 import type { RemoteClusterRules, RemoteKubeConfig } from '../../core/kubeconfig/index.ts';
-import { toPinwardenError } from '../../core/errors.ts';
 import type { ObjectClient, ObjectClients, SecretReader } from '../../kube/index.ts';
 import { createBoundedCache } from '../../runtime/index.ts';
 import type { KubeConfigRef, KustomizationSpecView } from './spec.ts';
