@@ -2,8 +2,7 @@
  * The embedded controller's public surface: `startController` (what `pinwarden controller` and
  * `serve --controller` run), the runtime for other reconcilers, and the artifact store's lookup.
  */
-export { startController } from './start.ts';
-export type { ControllerOptions, ControllerParts, RunningController } from './start.ts';
+export * from './start.ts';
 export { createArtifactStore } from './source/store.ts';
 export type { ArtifactLookup, ArtifactStore, StoredArtifact } from './source/store.ts';
 export { OCI_RULES, PINNED_FROM, createOciRepositoryController, storeKey } from './source/ocirepository.ts';
@@ -14,7 +13,7 @@ export type {
   PulledArtifact,
 } from './source/ocirepository.ts';
 export { startProbeServer } from './runtime/index.ts';
-export { flowPuller } from './source/pull.ts';
+export * from './source/pull.ts';
 export {
   createKustomizationController,
   kustomizationSteps,

@@ -4,30 +4,8 @@
  * (`crd-schema.ts`, `flux-schemas.ts`) and which objects pinwarden does not govern (`not-governed.ts`).
  * Pure: no I/O. Other rooms import only from here.
  */
-export { CrdSchemas } from './crd-schema.ts';
-export type { SchemaCheck } from './crd-schema.ts';
-export { SCHEMA_RULE, schemaFindings, schemaKeys } from './flux-schemas.ts';
-export { OPERATOR_GROUP, notGovernedReason } from './not-governed.ts';
-export type { NotGoverned } from './not-governed.ts';
-export {
-  GOVERNED_KINDS,
-  GOVERNED_VERSIONS,
-  SOURCE_GROUP,
-  asBoolean,
-  asRecord,
-  asString,
-  governedKindOf,
-  objectRefOf,
-  readBucket,
-  readOciRepository,
-} from './objects.ts';
-export type {
-  BucketView,
-  GovernedKind,
-  Json,
-  OciRefView,
-  OciRepositoryView,
-  OidcIdentity,
-  VerifyView,
-} from './objects.ts';
-export { isValidDigest, isValidTag, normalizeOciUrl, urlHasAnyPrefix, urlHasPrefix } from './oci-url.ts';
+export * from './crd-schema.ts';
+export * from './flux-schemas.ts';
+export * from './not-governed.ts';
+export * from './objects.ts';
+export * from './oci-url.ts';
