@@ -7,6 +7,7 @@
 import { createServer, request } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './close-server.ts';
 
 export interface TamperDecision {
   /** Answer without contacting the registry. */
@@ -53,11 +54,7 @@ export async function startCountingProxy(targetUrl: string): Promise<CountingPro
   return Object.assign(proxy, {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeServer(server),
   });
 }
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './close-server.ts';
 
 export interface FakeRequest {
   method: string;
@@ -46,11 +47,7 @@ export async function startFakeRegistry(route: FakeRoute = () => false, host = '
   fake.url = `http://${host}:${port}`;
   fake.host = `${host}:${port}`;
   fake.count = (method, path) => requests.filter((r) => r.method === method && r.path === path).length;
-  fake.stop = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  fake.stop = () => closeServer(server);
   return fake;
 }
 

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSelfSignedSigner } from './certs.ts';
 import type { KeyPairPem } from './certs.ts';
+import { closeServer } from './close-server.ts';
 
 export interface TokenServerOptions {
   service: string;
@@ -46,11 +47,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     url: `http://127.0.0.1:${port}/token`,
     signerCertPem: signer.certPem,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }
 

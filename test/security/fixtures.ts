@@ -17,6 +17,7 @@ import type { RegistryEvent } from '../../src/oci/index.ts';
 import { startHarness } from '../integration/webhook/harness.ts';
 import type { Harness } from '../integration/webhook/harness.ts';
 import { json, sha256 } from '../helpers/fake-registry.ts';
+import { closeServer } from '../helpers/close-server.ts';
 
 export const TENANT_ADDRESS = '127.0.0.2';
 export const INTERNAL_ADDRESS = '127.0.0.1';
@@ -58,11 +59,7 @@ export async function startInternalService(tls?: { cert: string; key: string }):
     host: `${INTERNAL_ADDRESS}:${port}`,
     port,
     requests,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeServer(server),
   };
 }
 

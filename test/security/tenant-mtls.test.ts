@@ -15,6 +15,7 @@ import { createTestCa } from '../helpers/certs.ts';
 import type { KeyPairPem, TestCa } from '../helpers/certs.ts';
 import { sha256 } from '../helpers/fake-registry.ts';
 import { TENANT_ADDRESS, manifestBytes, webhook } from './fixtures.ts';
+import { closeServer } from '../helpers/close-server.ts';
 
 let ca: TestCa;
 let tenantA: KeyPairPem;
@@ -50,10 +51,7 @@ before(async () => {
   host = `${TENANT_ADDRESS}:${(server.address() as AddressInfo).port}`;
 });
 
-after(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+after(() => closeServer(server));
 
 const digestOf = (name: string): string => sha256(manifestBytes(`private to ${name}`));
 

@@ -8,6 +8,7 @@ import { createTestCa } from '../helpers/certs.ts';
 import type { TestCa } from '../helpers/certs.ts';
 import type { Loose } from '../helpers/admission.ts';
 import type { ControlPlane } from './control-plane.ts';
+import { closeServer } from '../helpers/close-server.ts';
 
 export interface CapturedReview {
   path: string;
@@ -73,11 +74,7 @@ export async function startTestWebhook(handler: Handler = allowAll): Promise<Tes
     url: `https://127.0.0.1:${port}`,
     ca,
     captured,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeServer(server),
   };
 }
 

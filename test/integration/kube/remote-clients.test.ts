@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteObjectClients } from '../../../src/kube/index.ts';
 import type { RemoteKubeConfig } from '../../../src/core/kubeconfig/index.ts';
 import { isPinwardenError } from '../../../src/core/errors.ts';
+import { closeServer } from '../../helpers/close-server.ts';
 
 let server: Server;
 const seen: Array<IncomingMessage['headers']> = [];
@@ -23,13 +24,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
-after(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+after(() => closeServer(server));
 
 // createRemoteObjectClients takes an already judged config; plain http (which client-node allows only with
 // skipTLSVerify) because the stand-in has no TLS.

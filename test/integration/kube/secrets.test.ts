@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import { createKubeSecretReader } from '../../../src/kube/index.ts';
 import { createTestCa } from '../../helpers/certs.ts';
+import { closeServer } from '../../helpers/close-server.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'pinwarden-kube-'));
 let api: Server;
@@ -70,8 +71,7 @@ current-context: test
 });
 
 after(async () => {
-  api.closeAllConnections();
-  await new Promise<void>((resolve) => api.close(() => resolve()));
+  await closeServer(api);
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -16,6 +16,7 @@ import {
 import type { Descriptor, Digest } from '../../../src/oci/index.ts';
 import type { Transport, TransportResponse } from '../../../src/oci/transport.ts';
 import { callUntil, fakeTransport, manualClock } from '../../helpers/fake-transport.ts';
+import { closeServer } from '../../helpers/close-server.ts';
 
 const CONTENT = Buffer.from('layer bytes, exactly as pushed\n'.repeat(100));
 const DESCRIPTOR: Descriptor = {
@@ -205,8 +206,7 @@ test('registry connections: repositories of one owner share its sockets; the own
     connections.close();
     await waitFor(() => closed === httpSockets);
   } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await closeServer(server);
   }
 });
 
