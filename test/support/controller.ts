@@ -20,7 +20,7 @@ import type { SourcePolicy } from '../../src/core/policy/index.ts';
 import { clusterAccess, createAdmissionVerifier, createPinResolver } from '../../src/flows/index.ts';
 import type { PinResolverOptions } from '../../src/flows/index.ts';
 import { createKubeSecretReader, RESOURCES } from '../../src/kube/index.ts';
-import type { KubeApi } from '../../src/kube/index.ts';
+import type { KubeApi, KubeObjectBody } from '../../src/kube/index.ts';
 import { createOciRepositoryController, flowPuller } from '../../src/controller/index.ts';
 import type { ArtifactStore } from '../../src/controller/index.ts';
 import {
@@ -94,6 +94,43 @@ export function ociRepositoryYaml(
       verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
     },
   });
+}
+
+/**
+ * A Kustomization `name` in `ns` that applies the OCIRepository `source` of its namespace every 10 minutes, as
+ * the tests create it; `spec` adds fields (prune, targetNamespace, kubeConfig…) or overrides these.
+ */
+export function kustomizationObject(
+  ns: string,
+  name: string,
+  source: string,
+  spec: Record<string, unknown> = {},
+): KubeObjectBody {
+  return {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    kind: 'Kustomization',
+    metadata: { name, namespace: ns },
+    spec: { interval: '10m', sourceRef: { kind: 'OCIRepository', name: source }, ...spec },
+  };
+}
+
+/** An object's status condition `type`, as a Flux controller writes it. */
+export interface StatusCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+/** Whether `object`'s status has condition `type` at `status` ('True', 'False', 'Unknown'). */
+export function hasCondition(
+  object: { status?: { conditions?: StatusCondition[] } } | undefined,
+  type: string,
+  status: string,
+): boolean {
+  return (
+    object?.status?.conditions?.some((condition) => condition.type === type && condition.status === status) ?? false
+  );
 }
 
 export interface ControllerProcess {

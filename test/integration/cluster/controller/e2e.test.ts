@@ -21,9 +21,17 @@ import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
 import { attachLegacy, legacySignature } from '../../../helpers/sigstore-fixtures-sign.ts';
 import { PLATFORM_KEY } from '../../../helpers/trust.ts';
+import { poll } from '../../../helpers/poll.ts';
 import { startControlPlane } from '../../../support/control-plane.ts';
 import type { ControlPlane } from '../../../support/control-plane.ts';
-import { controllerPolicy, namespaceWithCosignKey, startControllerProcess } from '../../../support/controller.ts';
+import {
+  controllerPolicy,
+  hasCondition,
+  kustomizationObject,
+  namespaceWithCosignKey,
+  ociRepositoryYaml,
+  startControllerProcess,
+} from '../../../support/controller.ts';
 import type { ControllerProcess } from '../../../support/controller.ts';
 
 let cp: ControlPlane;
@@ -88,15 +96,14 @@ async function get(resource: Parameters<typeof objectPath>[0], namespace: string
 }
 const CONFIGMAPS = { group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${controller.logs().slice(-15).join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** Every wait here: up to a minute, a failed GET is "not yet", the controller's last log lines on timeout. */
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> =>
+  poll(what, probe, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    ignoreErrors: true,
+    detail: () => controller.logs().slice(-15).join('\n'),
+  });
 
 test('1. push, create the OCIRepository and the Kustomization: the objects appear, owned by field manager pinwarden', async () => {
   const digest = await publish({ 'web.yaml': configMap('web', 'one'), 'db.yaml': configMap('db', 'one') });
@@ -105,29 +112,8 @@ test('1. push, create the OCIRepository and the Kustomization: the objects appea
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        {
-          apiVersion: 'source.toolkit.fluxcd.io/v1',
-          kind: 'OCIRepository',
-          metadata: { name: 'shop', namespace: NS },
-          spec: {
-            url: `oci://${registry.host}/apps/shop`,
-            interval: '2s',
-            insecure: true,
-            ref: { tag: 'v1' },
-            verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
-          },
-        },
-        {
-          apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-          kind: 'Kustomization',
-          metadata: { name: 'shop', namespace: NS },
-          spec: {
-            interval: '10m',
-            prune: true,
-            targetNamespace: NS,
-            sourceRef: { kind: 'OCIRepository', name: 'shop' },
-          },
-        },
+        JSON.parse(ociRepositoryYaml(registry.host, NS, 'shop', 'apps/shop', { tag: 'v1' }, '2s')),
+        kustomizationObject(NS, 'shop', 'shop', { prune: true, targetNamespace: NS }),
       ],
     }),
   });
@@ -181,12 +167,7 @@ test('3. a new digest with a bad signature: nothing applied, the previous revisi
   );
   const source = await until('SourceVerified=False', async () => {
     const object = await get(RESOURCES.ociRepository, NS, 'shop');
-    return (
-      object.status?.conditions?.some(
-        (condition: { type: string; status: string }) =>
-          condition.type === 'SourceVerified' && condition.status === 'False',
-      ) && object
-    );
+    return hasCondition(object, 'SourceVerified', 'False') && object;
   });
   const ready = source.status.conditions.find((condition: { type: string }) => condition.type === 'Ready');
   assert.equal(ready.status, 'False');
@@ -225,27 +206,19 @@ test('3b. spec.kubeConfig through `pinwarden controller --remote-cluster`: appli
   const kubeconfig = await cp.serviceAccountKubeconfig(remoteNs, 'deployer');
   await cp.kubectlOk(['create', 'secret', 'generic', 'remote-kc', '-n', NS, `--from-file=value=${kubeconfig}`]);
   await cp.kubectlOk(['apply', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-      kind: 'Kustomization',
-      metadata: { name: 'shop-remote', namespace: NS },
-      spec: {
-        interval: '10m',
+    input: JSON.stringify(
+      kustomizationObject(NS, 'shop-remote', 'shop', {
         prune: true,
         targetNamespace: remoteNs,
-        sourceRef: { kind: 'OCIRepository', name: 'shop' },
         kubeConfig: { secretRef: { name: 'remote-kc' } },
-      },
-    }),
+      }),
+    ),
   });
   const web = await until('web applied in the remote namespace', () => get(CONFIGMAPS, remoteNs, 'web'));
   assert.equal(web.data.value, 'two', 'the last verified revision');
-  await until('shop-remote Ready', async () => {
-    const object = await get(RESOURCES.kustomization, NS, 'shop-remote');
-    return object.status?.conditions?.some(
-      (condition: { type: string; status: string }) => condition.type === 'Ready' && condition.status === 'True',
-    );
-  });
+  await until('shop-remote Ready', async () =>
+    hasCondition(await get(RESOURCES.kustomization, NS, 'shop-remote'), 'Ready', 'True'),
+  );
   await cp.kubectlOk(['delete', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', NS, 'shop-remote', '--wait=false']);
   await until(
     'shop-remote finalized',

@@ -19,12 +19,15 @@ import { startRegistry } from '../../../helpers/registry.ts';
 import type { TestRegistry } from '../../../helpers/registry.ts';
 import {
   controllerPolicy,
+  hasCondition,
+  kustomizationObject,
   namespaceWithCosignKey,
   ociRepositoryYaml,
   pushSigned,
   startControllerProcess,
 } from '../../../support/controller.ts';
-import type { ControllerProcess } from '../../../support/controller.ts';
+import type { ControllerProcess, StatusCondition } from '../../../support/controller.ts';
+import { poll } from '../../../helpers/poll.ts';
 import { registerWebhooks, startPinwarden, unregisterWebhooks, waitForWebhooks } from '../../../support/pinwarden.ts';
 import { startTestWebhook } from '../../../support/test-webhook.ts';
 import type { TestWebhook } from '../../../support/test-webhook.ts';
@@ -87,15 +90,21 @@ async function slowConfigMapCreates(ns: string, delayMs: number): Promise<void> 
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Every wait here: a failed request is "not yet" (a leader being killed, an object not created yet). */
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> =>
+  poll(what, probe, { timeoutMs, ignoreErrors: true });
+
+/** Leader election on a Lease in `ns` that a killed leader loses within seconds. */
+const electionFlags = (ns: string): string[] => [
+  '--leader-election-namespace',
+  ns,
+  '--lease-duration',
+  '4',
+  '--renew-deadline',
+  '3',
+  '--retry-period',
+  '1',
+];
 
 async function holder(ns: string): Promise<string | undefined> {
   const lease = await api.request<{ spec?: { holderIdentity?: string } }>({
@@ -107,19 +116,7 @@ async function holder(ns: string): Promise<string | undefined> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- status fields are asserted one by one
 async function readyObject(ns: string, name: string): Promise<any> {
-  return until(
-    `${ns}/${name} Ready`,
-    async () => {
-      const object = await api.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
-        method: 'GET',
-        path: objectPath(RESOURCES.ociRepository, ns, name),
-      });
-      return object.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')
-        ? object
-        : undefined;
-    },
-    40_000,
-  );
+  return withCondition(ns, name, 'Ready', 'True', 40_000);
 }
 
 async function text(url: string): Promise<{ status: number; body: string }> {
@@ -130,16 +127,7 @@ async function text(url: string): Promise<{ status: number; body: string }> {
 test('two controllers: one leader; kill it and the other takes over within the lease duration and reconciles; SIGTERM releases', async () => {
   const ns = await namespace('election');
   const policy = controllerPolicy(registry.host);
-  const flags = [
-    '--leader-election-namespace',
-    ns,
-    '--lease-duration',
-    '4',
-    '--renew-deadline',
-    '3',
-    '--retry-period',
-    '1',
-  ];
+  const flags = electionFlags(ns);
   const first = await startControllerProcess({ kubeconfig: cp.adminKubeconfig, policy, args: flags });
   processes.push(first);
   const firstId = `${hostname()}_${first.pid}`;
@@ -218,18 +206,17 @@ test('serve --controller: a tag is pinned at admission, then reconciled from the
   }
 });
 
+/** The OCIRepository once its condition `type` is `status`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- status fields are asserted one by one
 async function withCondition(ns: string, name: string, type: string, status: string, timeoutMs: number): Promise<any> {
   return until(
     `${ns}/${name} ${type}=${status}`,
     async () => {
-      const object = await api.request<{ status?: { conditions?: Array<{ type: string; status: string }> } }>({
+      const object = await api.request<{ status?: { conditions?: StatusCondition[] } }>({
         method: 'GET',
         path: objectPath(RESOURCES.ociRepository, ns, name),
       });
-      return object.status?.conditions?.some((condition) => condition.type === type && condition.status === status)
-        ? object
-        : undefined;
+      return hasCondition(object, type, status) ? object : undefined;
     },
     timeoutMs,
   );
@@ -275,12 +262,7 @@ test('serve --controller: a policy file edit requeues at once: Ready becomes Sta
     writeFileSync(join(pw.dir, 'policy.yaml'), permissive);
     const back = await withCondition(ns, 'app', 'Ready', 'True', 60_000);
     assert.ok(Date.now() - loosened < 60_000);
-    assert.ok(
-      !back.status.conditions.some(
-        (condition: { type: string; status: string }) => condition.type === 'Stalled' && condition.status === 'True',
-      ),
-      'no longer stalled',
-    );
+    assert.ok(!hasCondition(back, 'Stalled', 'True'), 'no longer stalled');
   } finally {
     await pw.stop();
   }
@@ -343,16 +325,7 @@ test('the leader dies in the middle of an apply: the next leader converges to th
       `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${index}\ndata:\n  index: "${index}"\n`;
   const pushed = await pushSigned(registry.host, 'apps/midapply', 'v1', files);
   const policy = controllerPolicy(registry.host);
-  const flags = [
-    '--leader-election-namespace',
-    ns,
-    '--lease-duration',
-    '4',
-    '--renew-deadline',
-    '3',
-    '--retry-period',
-    '1',
-  ];
+  const flags = electionFlags(ns);
   // The apply must still be running when the leader is killed, however fast the machine: a validating webhook
   // holds every real (not dry-run) ConfigMap create in this namespace for 300 ms, until the leader is gone.
   await slowConfigMapCreates(ns, 300);
@@ -367,17 +340,7 @@ test('the leader dies in the middle of an apply: the next leader converges to th
       kind: 'List',
       items: [
         JSON.parse(ociRepositoryYaml(registry.host, ns, 'mid', 'apps/midapply', { tag: 'v1' })),
-        {
-          apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-          kind: 'Kustomization',
-          metadata: { name: 'mid', namespace: ns },
-          spec: {
-            interval: '10m',
-            prune: true,
-            targetNamespace: ns,
-            sourceRef: { kind: 'OCIRepository', name: 'mid' },
-          },
-        },
+        kustomizationObject(ns, 'mid', 'mid', { prune: true, targetNamespace: ns }),
       ],
     }),
   });
