@@ -10,7 +10,7 @@ import type { ObjectClient } from '../../../../src/kube/index.ts';
 import { applySet, prune, waitForCurrent } from '../../../../src/controller/apply/index.ts';
 import type { KubeObject } from '../../../../src/controller/apply/index.ts';
 import { isPinwardenError } from '../../../../src/core/errors.ts';
-import { WIDGET_CRD, configMap, freshNamespace, live, managers } from './fixtures.ts';
+import { WIDGET_CRD, configMap, configMapDeployer, freshNamespace, live, managers } from './fixtures.ts';
 
 let cp: ControlPlane;
 let client: ObjectClient;
@@ -383,25 +383,7 @@ test('kstatus waits: Ready=True is Current, Stalled fails early, a Deployment wi
 
 test('impersonation: a ServiceAccount allowed only ConfigMaps in its namespace applies them, and is refused a Secret (Forbidden)', async () => {
   const ns = await freshNamespace(cp, 'tenant');
-  await cp.kubectlOk(['create', 'serviceaccount', '-n', ns, 'deployer']);
-  await cp.kubectlOk([
-    'create',
-    'role',
-    '-n',
-    ns,
-    'configmaps',
-    '--verb=get,list,watch,create,update,patch,delete',
-    '--resource=configmaps',
-  ]);
-  await cp.kubectlOk([
-    'create',
-    'rolebinding',
-    '-n',
-    ns,
-    'deployer',
-    '--role=configmaps',
-    `--serviceaccount=${ns}:deployer`,
-  ]);
+  await configMapDeployer(cp, ns, 'get,list,watch,create,update,patch,delete');
   const tenant = createObjectClient(cp.kubeConfig(), { impersonate: { user: serviceAccountUser(ns, 'deployer') } });
   const ok = await applySet([configMap(ns, 'allowed', { a: '1' })], { client: tenant, owner, ...fast });
   assert.equal(ok.entries[0]!.action, 'created');

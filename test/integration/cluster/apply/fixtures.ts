@@ -53,6 +53,13 @@ export async function freshNamespace(cp: ControlPlane, prefix: string): Promise<
   return name;
 }
 
+/** ServiceAccount `deployer` in `ns`, allowed `verbs` on the ConfigMaps of `ns` only (Role `cm` and its RoleBinding). */
+export async function configMapDeployer(cp: ControlPlane, ns: string, verbs: string): Promise<void> {
+  await cp.kubectlOk(['create', 'serviceaccount', '-n', ns, 'deployer']);
+  await cp.kubectlOk(['create', 'role', '-n', ns, 'cm', `--verb=${verbs}`, '--resource=configmaps']);
+  await cp.kubectlOk(['create', 'rolebinding', '-n', ns, 'deployer', '--role=cm', `--serviceaccount=${ns}:deployer`]);
+}
+
 export async function live(cp: ControlPlane, args: string[]): Promise<Loose> {
   const result = await cp.kubectl(['get', ...args, '-o', 'json', '--show-managed-fields']);
   return result.code === 0 ? JSON.parse(result.stdout) : undefined;

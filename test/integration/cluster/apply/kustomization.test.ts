@@ -18,7 +18,8 @@ import type {
   KustomizationObject,
   ReconcileOutcome,
 } from '../../../../src/controller/kustomization/index.ts';
-import { WIDGET_CRD, freshNamespace, live, managers } from './fixtures.ts';
+import { kustomizationObject } from '../../../support/controller.ts';
+import { WIDGET_CRD, configMapDeployer, freshNamespace, live, managers } from './fixtures.ts';
 
 let cp: ControlPlane;
 let client: ObjectClient;
@@ -97,15 +98,10 @@ async function publish(
 }
 
 async function kustomization(ns: string, name: string, spec: Loose): Promise<void> {
-  await client.apply(
-    {
-      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-      kind: 'Kustomization',
-      metadata: { name, namespace: ns },
-      spec: { interval: '10m', prune: true, sourceRef: { kind: 'OCIRepository', name: 'app' }, ...spec },
-    },
-    { fieldManager: 'test', force: true },
-  );
+  await client.apply(kustomizationObject(ns, name, 'app', { prune: true, ...spec }), {
+    fieldManager: 'test',
+    force: true,
+  });
 }
 
 function deps(overrides: Partial<KustomizationDeps> = {}): KustomizationDeps {
@@ -457,17 +453,7 @@ test('healthChecks: only the listed objects are checked (an unlisted InProgress 
 
 test('serviceAccountName: applies by impersonation, so RBAC limits the tenant (Forbidden names the object)', async () => {
   const ns = await freshNamespace(cp, 'ks-tenant');
-  await cp.kubectlOk(['create', 'serviceaccount', '-n', ns, 'deployer']);
-  await cp.kubectlOk([
-    'create',
-    'role',
-    '-n',
-    ns,
-    'cm',
-    '--verb=get,list,watch,create,update,patch,delete',
-    '--resource=configmaps',
-  ]);
-  await cp.kubectlOk(['create', 'rolebinding', '-n', ns, 'deployer', '--role=cm', `--serviceaccount=${ns}:deployer`]);
+  await configMapDeployer(cp, ns, 'get,list,watch,create,update,patch,delete');
   await publish(
     ns,
     'app',

@@ -16,7 +16,16 @@ import type { Loose } from '../../../helpers/admission.ts';
 import { createObjectClients } from '../../../../src/kube/index.ts';
 import type { ObjectClients } from '../../../../src/kube/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
-import { createArtifactDirs, freshNamespace, live, managers, startKustomizationManager } from './fixtures.ts';
+import { poll } from '../../../helpers/poll.ts';
+import { kustomizationObject } from '../../../support/controller.ts';
+import {
+  configMapDeployer,
+  createArtifactDirs,
+  freshNamespace,
+  live,
+  managers,
+  startKustomizationManager,
+} from './fixtures.ts';
 
 let cp: ControlPlane;
 let manager: ControllerManager;
@@ -36,16 +45,8 @@ after(async () => {
   artifacts.remove();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last !== undefined) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  poll(what, probe, { timeoutMs, intervalMs: 200 });
 
 const readyFor = (ns: string, revision: string) => async (): Promise<Loose> => {
   const ks = await live(cp, ['kustomizations.kustomize.toolkit.fluxcd.io', '-n', ns, 'apps']);
@@ -59,15 +60,9 @@ test('the manager reconciles a Kustomization to Ready, then a new artifact is ap
     'a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  v: "1"\n',
     'b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  v: "1"\n',
   });
-  await clients.client.apply(
-    {
-      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-      kind: 'Kustomization',
-      metadata: { name: 'apps', namespace: ns },
-      spec: { interval: '10m', prune: true, targetNamespace: ns, sourceRef: { kind: 'OCIRepository', name: 'app' } },
-    },
-    { fieldManager: 'test' },
-  );
+  await clients.client.apply(kustomizationObject(ns, 'apps', 'app', { prune: true, targetNamespace: ns }), {
+    fieldManager: 'test',
+  });
   const ks = await until('Ready=True at the first revision', readyFor(ns, first));
   const ready = ks.status.conditions.find((item: Loose) => item.type === 'Ready');
   assert.deepEqual([ready.reason, ready.message], ['ReconciliationSucceeded', `Applied revision: ${first}`]);
@@ -115,18 +110,7 @@ test('a broken revision under the manager: Ready=False with the apiserver reason
     'a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  v: "1"\n',
   });
   await clients.client.apply(
-    {
-      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-      kind: 'Kustomization',
-      metadata: { name: 'apps', namespace: ns },
-      spec: {
-        interval: '10m',
-        retryInterval: '2s',
-        prune: true,
-        targetNamespace: ns,
-        sourceRef: { kind: 'OCIRepository', name: 'app' },
-      },
-    },
+    kustomizationObject(ns, 'apps', 'app', { retryInterval: '2s', prune: true, targetNamespace: ns }),
     { fieldManager: 'test' },
   );
   await until('Ready=True', readyFor(ns, good));
@@ -160,18 +144,7 @@ const cmYaml = (name: string, extra = ''): string =>
 
 async function applyKustomization(ns: string, spec: Loose): Promise<void> {
   await clients.client.apply(
-    {
-      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-      kind: 'Kustomization',
-      metadata: { name: 'apps', namespace: ns },
-      spec: {
-        interval: '10m',
-        retryInterval: '2s',
-        targetNamespace: ns,
-        sourceRef: { kind: 'OCIRepository', name: 'app' },
-        ...spec,
-      },
-    },
+    kustomizationObject(ns, 'apps', 'app', { retryInterval: '2s', targetNamespace: ns, ...spec }),
     { fieldManager: 'test' },
   );
 }
@@ -303,17 +276,7 @@ test('finalizer: WaitForTermination holds the Kustomization until the deleted ob
 
 test('finalizer: deletion impersonates serviceAccountName — Forbidden keeps the finalizer and retries; the account gone lets it go and keeps the objects', async () => {
   const ns = await freshNamespace(cp, 'fin-tenant');
-  await cp.kubectlOk(['create', 'serviceaccount', '-n', ns, 'deployer']);
-  await cp.kubectlOk([
-    'create',
-    'role',
-    '-n',
-    ns,
-    'cm',
-    '--verb=get,list,watch,create,update,patch',
-    '--resource=configmaps',
-  ]);
-  await cp.kubectlOk(['create', 'rolebinding', '-n', ns, 'deployer', '--role=cm', `--serviceaccount=${ns}:deployer`]);
+  await configMapDeployer(cp, ns, 'get,list,watch,create,update,patch');
   await deployed(ns, { 'a.yaml': cmYaml('a') }, { prune: true, serviceAccountName: 'deployer' });
   await deleteKustomization(ns);
   await until('a Warning Event for the failed deletion', async () =>
@@ -338,25 +301,7 @@ test('finalizer: deletion impersonates serviceAccountName — Forbidden keeps th
   assert.equal(await configMapIn(ns, 'a'), undefined, 'deleted once the tenant may');
 
   const orphaned = await freshNamespace(cp, 'fin-nosa');
-  await cp.kubectlOk(['create', 'serviceaccount', '-n', orphaned, 'deployer']);
-  await cp.kubectlOk([
-    'create',
-    'role',
-    '-n',
-    orphaned,
-    'cm',
-    '--verb=get,list,watch,create,update,patch,delete',
-    '--resource=configmaps',
-  ]);
-  await cp.kubectlOk([
-    'create',
-    'rolebinding',
-    '-n',
-    orphaned,
-    'deployer',
-    '--role=cm',
-    `--serviceaccount=${orphaned}:deployer`,
-  ]);
+  await configMapDeployer(cp, orphaned, 'get,list,watch,create,update,patch,delete');
   await deployed(orphaned, { 'a.yaml': cmYaml('a') }, { prune: true, serviceAccountName: 'deployer' });
   await cp.kubectlOk(['delete', 'serviceaccount', '-n', orphaned, 'deployer']);
   await deleteKustomization(orphaned);

@@ -19,6 +19,8 @@ import { createKubeSecretReader, createObjectClients, createRemoteObjectClients 
 import type { ObjectClients } from '../../../../src/kube/index.ts';
 import { createRemoteClusters } from '../../../../src/controller/kustomization/index.ts';
 import type { ControllerManager } from '../../../../src/controller/runtime/index.ts';
+import { poll } from '../../../helpers/poll.ts';
+import { kustomizationObject } from '../../../support/controller.ts';
 import { createArtifactDirs, freshNamespace, live, managers, startKustomizationManager } from './fixtures.ts';
 
 let cp: ControlPlane;
@@ -125,33 +127,19 @@ async function secret(ns: string, name: string, data: Record<string, string>): P
 
 async function kustomization(ns: string, spec: Loose): Promise<void> {
   await clients.client.apply(
-    {
-      apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-      kind: 'Kustomization',
-      metadata: { name: 'apps', namespace: ns },
-      spec: {
-        interval: '10m',
-        retryInterval: '2s',
-        prune: true,
-        targetNamespace: ns,
-        sourceRef: { kind: 'OCIRepository', name: 'app' },
-        kubeConfig: { secretRef: { name: 'remote' } },
-        ...spec,
-      },
-    },
+    kustomizationObject(ns, 'apps', 'app', {
+      retryInterval: '2s',
+      prune: true,
+      targetNamespace: ns,
+      kubeConfig: { secretRef: { name: 'remote' } },
+      ...spec,
+    }),
     { fieldManager: 'test', force: true },
   );
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  poll(what, probe, { timeoutMs, intervalMs: 200 });
 
 const condition = (ks: Loose, type: string): Loose => ks?.status?.conditions?.find((item: Loose) => item.type === type);
 const kustomizationIn = (ns: string): Promise<Loose> =>
