@@ -9,19 +9,22 @@
  * by the source change, then apply); both are polled every ~50 ms plus two GETs, so the second part is only
  * resolved to that granularity. The baseline for the first is the interval's expectation, interval ÷ 2.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicy } from '../src/core/policy/index.ts';
 import { flowPuller, startController } from '../src/controller/index.ts';
 import { createKubeApi, createKubeSecretReader, objectPath, RESOURCES } from '../src/kube/index.ts';
-import { packArtifact, pushArtifact } from '../src/artifact/index.ts';
-import { HttpRepository } from '../src/oci/index.ts';
 import { startControlPlane } from '../test/support/control-plane.ts';
-import { controllerPolicy } from '../test/support/controller.ts';
+import {
+  controllerPolicy,
+  kustomizationObject,
+  namespaceWithCosignKey,
+  ociRepositoryYaml,
+  pushSigned,
+} from '../test/support/controller.ts';
+import { poll } from '../test/helpers/poll.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
-import { attachLegacy, legacySignature } from '../test/helpers/sigstore-fixtures-sign.ts';
-import { PLATFORM_KEY, PLATFORM_KEY_PEM } from '../test/helpers/trust.ts';
 import { median, percentile, round } from './stats.ts';
 
 const PUSHES = Number(process.argv[2] ?? 10);
@@ -34,35 +37,10 @@ const dir = mkdtempSync(join(tmpdir(), 'pw-bench-latency-'));
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 try {
   const api = createKubeApi({ config: cp.kubeConfig() });
-  await cp.kubectlOk(['create', 'namespace', NS]);
-  await cp.kubectlOk([
-    '-n',
-    NS,
-    'create',
-    'secret',
-    'generic',
-    'cosign-pub',
-    `--from-literal=cosign.pub=${PLATFORM_KEY_PEM}`,
-  ]);
-  const repository = HttpRepository.fromUrl(`oci://${registry.host}/bench/latency`, { insecure: true });
+  await namespaceWithCosignKey(cp, NS);
   const publish = async (value: number): Promise<string> => {
-    const source = join(dir, `src-${value}`);
-    mkdirSync(source);
-    writeFileSync(
-      join(source, 'cm.yaml'),
-      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {value: "${value}"}\n`,
-    );
-    const packed = await packArtifact({
-      path: source,
-      source: 'https://github.com/acme/app',
-      revision: `main@sha1:${String(value % 10).repeat(40)}`,
-    });
-    const call = { signal: AbortSignal.timeout(20_000) };
-    const descriptor = await pushArtifact(repository, packed, 'v1', call);
-    await attachLegacy(repository, descriptor, [
-      legacySignature(PLATFORM_KEY, `${registry.host}/bench/latency`, descriptor.digest),
-    ]);
-    return descriptor.digest;
+    const configMap = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {value: "${value}"}\n`;
+    return (await pushSigned(registry.host, 'bench/latency', 'v1', { 'cm.yaml': configMap })).digest;
   };
   await publish(0);
   const policy = loadPolicy(controllerPolicy(registry.host), 'bench-policy.yaml');
@@ -82,29 +60,8 @@ try {
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        {
-          apiVersion: 'source.toolkit.fluxcd.io/v1',
-          kind: 'OCIRepository',
-          metadata: { name: 'app', namespace: NS },
-          spec: {
-            url: `oci://${registry.host}/bench/latency`,
-            interval: `${INTERVAL_S}s`,
-            insecure: true,
-            ref: { tag: 'v1' },
-            verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
-          },
-        },
-        {
-          apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
-          kind: 'Kustomization',
-          metadata: { name: 'app', namespace: NS },
-          spec: {
-            interval: '10m',
-            prune: true,
-            targetNamespace: NS,
-            sourceRef: { kind: 'OCIRepository', name: 'app' },
-          },
-        },
+        JSON.parse(ociRepositoryYaml(registry.host, NS, 'app', 'bench/latency', { tag: 'v1' }, `${INTERVAL_S}s`)),
+        kustomizationObject(NS, 'app', 'app', { prune: true, targetNamespace: NS }),
       ],
     }),
   });
@@ -123,11 +80,7 @@ try {
       .catch(() => undefined);
     return object?.status?.artifact?.revision;
   };
-  const deadline = Date.now() + 120_000;
-  while ((await valueNow()) !== '0') {
-    if (Date.now() > deadline) throw new Error('the first artifact was never applied');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await poll('the first artifact applied', async () => (await valueNow()) === '0', { timeoutMs: 120_000 });
   const totals: number[] = [];
   const waits: number[] = [];
   const works: number[] = [];
@@ -137,12 +90,11 @@ try {
     const digest = await publish(push);
     const pushed = performance.now();
     let seen: number | undefined;
-    for (;;) {
+    const probe = async (): Promise<boolean> => {
       if (seen === undefined && (await revisionNow()) === `v1@${digest}`) seen = performance.now();
-      if ((await valueNow()) === String(push)) break;
-      if (performance.now() - pushed > 120_000) throw new Error(`push ${push} not applied within 120 s`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return (await valueNow()) === String(push);
+    };
+    await poll(`push ${push} applied`, probe, { timeoutMs: 120_000, intervalMs: 50 });
     const applied = performance.now();
     seen ??= applied;
     totals.push((applied - pushed) / 1000);
