@@ -4,19 +4,17 @@
 // with the trusted key, so verification passes and only the extraction rule can stop it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, lstatSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runCliInProcess } from '../../helpers/cli-in-process.ts';
 import { packArtifact, pushArtifact } from '../../../src/artifact/index.ts';
-import { HttpRepository, MEDIA_TYPES } from '../../../src/oci/index.ts';
-import type { Call, Descriptor } from '../../../src/oci/index.ts';
+import { MEDIA_TYPES } from '../../../src/oci/index.ts';
+import type { Call, HttpRepository } from '../../../src/oci/index.ts';
 import { runBuiltCli } from '../../helpers/cli.ts';
-import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
-import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
+import { TEST_SUBJECT, mintLeaf } from '../../helpers/sigstore-fixtures.ts';
 import { attachBundle, attachLegacy, dsseBundle, legacySignature } from '../../helpers/sigstore-fixtures-sign.ts';
 import type { KeySigner } from '../../helpers/sigstore-fixtures-sign.ts';
 import { tarGz, tarHeader } from '../../helpers/tarballs.ts';
@@ -24,20 +22,19 @@ import { startCountingProxy } from '../../helpers/counting-proxy.ts';
 import { COMMIT, OTHER_COMMIT, signKeyless } from '../../helpers/binding-fixtures.ts';
 import { githubClaims } from '../../helpers/sigstore-fixtures.ts';
 import type { CraftedEntry } from '../../helpers/tarballs.ts';
+import { keyPairIn, sigstoreIn, startSigningWorkspace } from '../../helpers/signing-workspace.ts';
+import type { SigningWorkspace } from '../../helpers/signing-workspace.ts';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const WORKFLOW = 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main';
 const call = (): Call => ({ signal: AbortSignal.timeout(30_000) });
 
+let workspace: SigningWorkspace;
 let registry: TestRegistry;
 let repo: HttpRepository;
 let dir: string;
 let keys: KeySigner;
 const refs: Record<string, string> = {};
-
-function refOf(descriptor: Descriptor): string {
-  return `oci://${registry.host}/acme/app@${descriptor.digest}`;
-}
 
 /** A Flux-shaped artifact whose layer is exactly `layer` (crafted bytes), signed with the test key. */
 async function pushSignedLayer(name: string, layer: Uint8Array): Promise<string> {
@@ -54,19 +51,15 @@ async function pushSignedLayer(name: string, layer: Uint8Array): Promise<string>
   );
   const manifest = await repo.pushManifest(manifestBytes, MEDIA_TYPES.ociManifest, name, call());
   await attachBundle(repo, manifest, dsseBundle(keys, manifest.digest));
-  return refOf(manifest);
+  return workspace.refOf(manifest);
 }
 
 before(async () => {
-  registry = await startRegistry({ mode: 'plain' });
-  dir = mkdtempSync(join(tmpdir(), 'pinwarden-pull-'));
-  repo = new HttpRepository({ registry: registry.host, host: registry.host, path: 'acme/app' }, { insecure: true });
-  const fixture = await createSigstoreFixture();
-  writeFileSync(join(dir, 'trusted_root.json'), fixture.trustedRootBytes);
-  keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(join(dir, 'cosign.pub'), pemOfPublicKey(keys.publicKey));
-  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(join(dir, 'other.pub'), pemOfPublicKey(other.publicKey));
+  workspace = await startSigningWorkspace('pinwarden-pull-');
+  ({ registry, repo, dir } = workspace);
+  const fixture = await sigstoreIn(dir);
+  keys = keyPairIn(dir, 'cosign.pub');
+  keyPairIn(dir, 'other.pub');
 
   const source = join(dir, 'source');
   mkdirSync(join(source, 'apps'), { recursive: true });
@@ -87,7 +80,7 @@ before(async () => {
   await attachLegacy(repo, good, [
     legacySignature(await mintLeaf(fixture.ca), repo.name, good.digest, { rekor: fixture.rekor, logIndex: 7 }),
   ]);
-  refs.good = refOf(good);
+  refs.good = workspace.refOf(good);
   // Commit binding: signed keyless by a workflow run of acme/app on COMMIT; one artifact claims COMMIT, one another.
   const claims = githubClaims({ repository: 'acme/app', sha: COMMIT, ref: 'refs/heads/main' });
   for (const [name, commit] of [
@@ -106,7 +99,7 @@ before(async () => {
       call(),
     );
     await signKeyless(fixture, repo, artifact, { claims, subject: WORKFLOW, format: 'bundle' });
-    refs[name] = refOf(artifact);
+    refs[name] = workspace.refOf(artifact);
   }
   const unsigned = await pushArtifact(
     repo,
@@ -119,7 +112,7 @@ before(async () => {
     'unsigned',
     call(),
   );
-  refs.unsigned = refOf(unsigned);
+  refs.unsigned = workspace.refOf(unsigned);
 
   const crafted = async (name: string, entries: CraftedEntry[]) =>
     (refs[name] = await pushSignedLayer(name, await tarGz(entries)));
@@ -169,11 +162,7 @@ before(async () => {
   mkdirSync(join(dir, 'outside'));
 });
 
-after(async () => {
-  repo?.close();
-  await registry?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => workspace?.stop());
 
 async function pull(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runCliInProcess(['pull', ...args, '--insecure', '--timeout', '60s'], { cwd: dir });

@@ -11,21 +11,22 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliInProcess } from '../../helpers/cli-in-process.ts';
-import { HttpRepository, MEDIA_TYPES } from '../../../src/oci/index.ts';
-import type { Call, Descriptor } from '../../../src/oci/index.ts';
+import { MEDIA_TYPES } from '../../../src/oci/index.ts';
+import type { Call, Descriptor, HttpRepository } from '../../../src/oci/index.ts';
 import { findCosign } from '../../../scripts/cosign-assets.ts';
-import { startRegistry } from '../../helpers/registry.ts';
 import type { TestRegistry } from '../../helpers/registry.ts';
+import { startSigningWorkspace } from '../../helpers/signing-workspace.ts';
+import type { SigningWorkspace } from '../../helpers/signing-workspace.ts';
 import { attachBundle } from '../../helpers/sigstore-fixtures-sign.ts';
 
 const PASSWORD = 'interop-test-password';
 const call = (): Call => ({ signal: AbortSignal.timeout(30_000) });
 
 let cosign: string;
+let workspace: SigningWorkspace;
 let registry: TestRegistry;
 let repo: HttpRepository;
 let dir: string;
@@ -111,20 +112,15 @@ before(async () => {
   const found = findCosign();
   if ('error' in found) throw new Error(found.error);
   cosign = found.path;
-  registry = await startRegistry({ mode: 'plain' });
-  repo = new HttpRepository({ registry: registry.host, host: registry.host, path: 'apps/shop' }, { insecure: true });
-  dir = mkdtempSync(join(tmpdir(), 'pinwarden-cosign-interop-'));
+  workspace = await startSigningWorkspace('pinwarden-cosign-interop-', 'apps/shop');
+  ({ registry, repo, dir } = workspace);
   for (const prefix of ['cosign', 'intruder']) {
     const run = await runCosign('generate-key-pair', '--output-key-prefix', prefix);
     assert.equal(run.code, 0, run.stderr);
   }
 });
 
-after(async () => {
-  repo?.close();
-  await registry?.stop();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+after(() => workspace?.stop());
 
 test('cosign generate-key-pair writes an encrypted private key and a P-256 public key', () => {
   const key = readFileSync(join(dir, 'cosign.key'), 'utf8');

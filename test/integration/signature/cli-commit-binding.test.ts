@@ -3,12 +3,9 @@
 // them. Asserts the exit code and the printed outcome of each case.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliInProcess } from '../../helpers/cli-in-process.ts';
-import { HttpRepository } from '../../../src/oci/index.ts';
-import type { Descriptor } from '../../../src/oci/index.ts';
 import {
   COMMIT,
   OTHER_COMMIT,
@@ -16,13 +13,13 @@ import {
   pushAnnotatedArtifact,
   signKeyless,
 } from '../../helpers/binding-fixtures.ts';
-import { startRegistry } from '../../helpers/registry.ts';
-import type { TestRegistry } from '../../helpers/registry.ts';
-import { createSigstoreFixture, githubClaims } from '../../helpers/sigstore-fixtures.ts';
+import { githubClaims } from '../../helpers/sigstore-fixtures.ts';
 import { attachBundle, dsseBundle } from '../../helpers/sigstore-fixtures-sign.ts';
 import { PLATFORM_KEY, PLATFORM_KEY_PEM } from '../../helpers/trust.ts';
+import { sigstoreIn, startSigningWorkspace } from '../../helpers/signing-workspace.ts';
+import type { SigningWorkspace } from '../../helpers/signing-workspace.ts';
 
-let registry: TestRegistry;
+let workspace: SigningWorkspace;
 let dir: string;
 let boundRef: string;
 let otherRef: string;
@@ -32,16 +29,11 @@ const ISSUER = '^https://token\\.actions\\.githubusercontent\\.com$';
 const SUBJECT = '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/heads/main$';
 
 before(async () => {
-  registry = await startRegistry({ mode: 'plain' });
-  dir = mkdtempSync(join(tmpdir(), 'pinwarden-binding-'));
-  const fixture = await createSigstoreFixture();
-  writeFileSync(join(dir, 'trusted_root.json'), fixture.trustedRootBytes);
+  workspace = await startSigningWorkspace('pinwarden-binding-');
+  const { repo, refOf: ref } = workspace;
+  dir = workspace.dir;
+  const fixture = await sigstoreIn(dir);
   writeFileSync(join(dir, 'cosign.pub'), PLATFORM_KEY_PEM);
-  const repo = new HttpRepository(
-    { registry: registry.host, host: registry.host, path: 'acme/app' },
-    { insecure: true },
-  );
-  const ref = (d: Descriptor) => `oci://${registry.host}/acme/app@${d.digest}`;
   const claims = githubClaims({ repository: 'acme/app', sha: COMMIT, ref: 'refs/heads/main' });
   const bound = await pushAnnotatedArtifact(
     repo,
@@ -70,9 +62,8 @@ before(async () => {
     subject: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
   });
   [boundRef, otherRef, keyedRef, oddRef] = [ref(bound), ref(other), ref(keyed), ref(odd)];
-  repo.close();
 });
-after(() => registry.stop());
+after(() => workspace?.stop());
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runCliInProcess(['verify', ...args, '--insecure', '--timeout', '20'], { cwd: dir });

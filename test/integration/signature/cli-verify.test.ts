@@ -2,16 +2,8 @@
 // every candidate's reason, exit 2 for usage errors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runCliInProcess } from '../../helpers/cli-in-process.ts';
-import { HttpRepository } from '../../../src/oci/index.ts';
-import type { Descriptor } from '../../../src/oci/index.ts';
-import { startRegistry } from '../../helpers/registry.ts';
-import type { TestRegistry } from '../../helpers/registry.ts';
-import { TEST_SUBJECT, createSigstoreFixture, mintLeaf, pemOfPublicKey } from '../../helpers/sigstore-fixtures.ts';
+import { TEST_SUBJECT, mintLeaf } from '../../helpers/sigstore-fixtures.ts';
 import {
   attachBundle,
   attachLegacy,
@@ -19,8 +11,10 @@ import {
   legacySignature,
   pushArtifact,
 } from '../../helpers/sigstore-fixtures-sign.ts';
+import { keyPairIn, sigstoreIn, startSigningWorkspace } from '../../helpers/signing-workspace.ts';
+import type { SigningWorkspace } from '../../helpers/signing-workspace.ts';
 
-let registry: TestRegistry;
+let workspace: SigningWorkspace;
 let dir: string;
 let keylessRef: string;
 let keyedRef: string;
@@ -29,28 +23,21 @@ const ISSUER = '^https://token\\.actions\\.githubusercontent\\.com$';
 const SUBJECT = '^https://github\\.com/acme/app/';
 
 before(async () => {
-  registry = await startRegistry({ mode: 'plain' });
-  dir = mkdtempSync(join(tmpdir(), 'pinwarden-verify-'));
-  const fixture = await createSigstoreFixture();
-  writeFileSync(join(dir, 'trusted_root.json'), fixture.trustedRootBytes);
-  const repo = new HttpRepository(
-    { registry: registry.host, host: registry.host, path: 'acme/app' },
-    { insecure: true },
-  );
-  const ref = (d: Descriptor) => `oci://${registry.host}/acme/app@${d.digest}`;
+  workspace = await startSigningWorkspace('pinwarden-verify-');
+  const { repo, refOf: ref } = workspace;
+  dir = workspace.dir;
+  const fixture = await sigstoreIn(dir);
   const keyless = await pushArtifact(repo, 'keyless');
   await attachLegacy(repo, keyless, [
     legacySignature(await mintLeaf(fixture.ca), repo.name, keyless.digest, { rekor: fixture.rekor, logIndex: 31 }),
   ]);
-  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(join(dir, 'cosign.pub'), pemOfPublicKey(keys.publicKey));
+  const keys = keyPairIn(dir, 'cosign.pub');
   const keyed = await pushArtifact(repo, 'keyed');
   await attachBundle(repo, keyed, dsseBundle(keys, keyed.digest));
   const unsigned = await pushArtifact(repo, 'unsigned');
   [keylessRef, keyedRef, unsignedRef] = [ref(keyless), ref(keyed), ref(unsigned)];
-  repo.close();
 });
-after(() => registry.stop());
+after(() => workspace?.stop());
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runCliInProcess(['verify', ...args, '--insecure', '--timeout', '20'], { cwd: dir });
@@ -153,7 +140,13 @@ test('verify usage errors: exit 2', async () => {
     2,
     'both modes',
   );
-  const tagRef = await cli(`oci://${registry.host}/acme/app:keyless`, '--issuer', ISSUER, '--subject', SUBJECT);
+  const tagRef = await cli(
+    `oci://${workspace.registry.host}/acme/app:keyless`,
+    '--issuer',
+    ISSUER,
+    '--subject',
+    SUBJECT,
+  );
   assert.equal(tagRef.code, 2);
   assert.match(tagRef.stderr, /needs a digest reference/);
   const badRegex = await cli(keylessRef, '--issuer', '(?<=x)', '--subject', SUBJECT);
