@@ -136,6 +136,7 @@ function baselineColumns(baselineRuns: readonly LoadRun[], hookRuns: readonly Lo
     baselineWorstRatio: baseline.worstRatio,
     baselineCpuUsPerReq: baseline.cpuUsPerReq,
     baselineCpuRatio: baseline.cpuRatio,
+    baselineErrors: baselineRuns.reduce((sum, run) => sum + run.errors, 0),
     // Above 1: today's tree answers more requests per second than the baseline's.
     currentOverBaselineRps: paired((run) => run.rps),
     // Above 1: today's tree spends more server CPU per request than the baseline's.
@@ -180,7 +181,7 @@ async function compare(
     echoCpuUsPerReq: round(median(echoRuns.map((run) => run.cpuUsPerRequest)), 1),
     webhookCpuUsPerReq: current.cpuUsPerReq,
     cpuRatio: current.cpuRatio,
-    errors: [...echoRuns, ...hookRuns, ...baselineRuns].reduce((sum, run) => sum + run.errors, 0),
+    errors: [...echoRuns, ...hookRuns].reduce((sum, run) => sum + run.errors, 0),
     ...(baseline ? baselineColumns(baselineRuns, hookRuns, echoRuns) : {}),
   };
 }
@@ -200,6 +201,7 @@ function serverRows(path: string, load: Load): [string, Record<string, number | 
         worstRatio: load.worstRatio,
         cpuUsPerReq: load.webhookCpuUsPerReq,
         cpuRatio: load.cpuRatio,
+        errors: load.errors,
         rpsOverBaseline: load.currentOverBaselineRps,
         cpuOverBaseline: load.currentOverBaselineCpu,
       },
@@ -213,6 +215,7 @@ function serverRows(path: string, load: Load): [string, Record<string, number | 
         worstRatio: load.baselineWorstRatio,
         cpuUsPerReq: load.baselineCpuUsPerReq,
         cpuRatio: load.baselineCpuRatio,
+        errors: load.baselineErrors,
       },
     ],
   ];
