@@ -154,6 +154,11 @@ if (import.meta.main) {
     );
   } finally {
     await registry.stop();
-    rmSync(work, { recursive: true, force: true });
+    // A server under callgrind may still be writing its last dump: retry, and never hide the run's own error.
+    try {
+      rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (error) {
+      console.error(`could not remove ${work}: ${(error as Error).message}`);
+    }
   }
 }
