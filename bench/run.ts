@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
-const HELPERS = new Set(['run.ts', 'stats.ts', 'webhook-server.ts']);
+const HELPERS = new Set(['baseline-tree.ts', 'run.ts', 'stats.ts', 'webhook-server.ts']);
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const filters = process.argv.slice(2);
 const files = readdirSync(dir)

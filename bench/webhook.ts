@@ -7,7 +7,8 @@
  *  - peak RSS of the webhook process under that load.
  * Each server runs in its own child process (this file with --serve), the load generator (autocannon) here.
  * Run: npm run bench -- webhook   (or: node bench/webhook.ts; BENCH_SECONDS=N sets each load run's length,
- * BENCH_ROUNDS=N the paired rounds, BENCH_RATE=N a fixed request rate)
+ * BENCH_ROUNDS=N the paired rounds, BENCH_RATE=N a fixed request rate, BENCH_BASELINE=<git rev> a third server:
+ * that revision's webhook, see baseline-tree.ts)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -22,6 +23,8 @@ import autocannon from 'autocannon';
 import { MEDIA_TYPES } from '../src/oci/index.ts';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { median, percentile, round } from './stats.ts';
+import { baselineOrExit, baselineServeArgs } from './baseline-tree.ts';
+import type { BaselineTree } from './baseline-tree.ts';
 import { benchPolicyText, mutateReview, pushBenchTags, serveForBench, validateReview } from './webhook-server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -41,8 +44,9 @@ interface Child {
   port: number;
 }
 
-async function spawnServer(mode: 'webhook' | 'echo', args: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [SELF, '--serve', mode, JSON.stringify(args)], {
+/** Starts `script --serve mode args` with this Node: this file, or a baseline tree's own `bench/webhook.ts`. */
+async function spawnServer(mode: 'webhook' | 'echo', args: Record<string, string>, script = SELF): Promise<Child> {
+  const child = spawn(process.execPath, [script, '--serve', mode, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -88,35 +92,133 @@ async function load(server: Child, path: string, body: string, seconds: number):
   };
 }
 
+interface ServerSummary {
+  rps: number;
+  p99Ms: number;
+  /** Median of rps / the same round's echo rps. */
+  throughputRatio: number;
+  worstRatio: number;
+  cpuUsPerReq: number;
+  /** Median of CPU per request / the same round's echo CPU per request. */
+  cpuRatio: number;
+}
+
+/** Medians of one server's runs, each paired with the echo run of the same round. */
+function summarize(runs: readonly LoadRun[], echoRuns: readonly LoadRun[]): ServerSummary {
+  const ratios = runs.map((run, i) => run.rps / (echoRuns[i]?.rps ?? Number.NaN));
+  const cpuRatios = runs.map((run, i) => run.cpuUsPerRequest / (echoRuns[i]?.cpuUsPerRequest ?? Number.NaN));
+  return {
+    rps: round(median(runs.map((run) => run.rps)), 0),
+    p99Ms: median(runs.map((run) => run.p99)),
+    throughputRatio: round(median(ratios)),
+    worstRatio: round(Math.min(...ratios)),
+    cpuUsPerReq: round(median(runs.map((run) => run.cpuUsPerRequest)), 1),
+    cpuRatio: round(median(cpuRatios)),
+  };
+}
+
+/** The baseline tree's figures beside today's, and today's against the baseline's within each round. */
+function baselineColumns(baselineRuns: readonly LoadRun[], hookRuns: readonly LoadRun[], echoRuns: readonly LoadRun[]) {
+  const baseline = summarize(baselineRuns, echoRuns);
+  const paired = (value: (run: LoadRun) => number): number =>
+    round(
+      median(
+        hookRuns.map((run, i) => {
+          const base = baselineRuns[i];
+          return base ? value(run) / value(base) : Number.NaN;
+        }),
+      ),
+    );
+  return {
+    baselineRps: baseline.rps,
+    baselineP99Ms: baseline.p99Ms,
+    baselineRatio: baseline.throughputRatio,
+    baselineWorstRatio: baseline.worstRatio,
+    baselineCpuUsPerReq: baseline.cpuUsPerReq,
+    baselineCpuRatio: baseline.cpuRatio,
+    baselineErrors: baselineRuns.reduce((sum, run) => sum + run.errors, 0),
+    // Above 1: today's tree answers more requests per second than the baseline's.
+    currentOverBaselineRps: paired((run) => run.rps),
+    // Above 1: today's tree spends more server CPU per request than the baseline's.
+    currentOverBaselineCpu: paired((run) => run.cpuUsPerRequest),
+  };
+}
+
 /**
  * Alternates echo and webhook runs (after a warm-up of each). The machine is shared and noisy, so each
  * webhook run is compared with the echo run just before it, and the ratio reported is the median of those.
+ * With a baseline tree's webhook, each round is the echo then both webhooks, in turns current-first and
+ * baseline-first (so neither always runs straight after the echo); both are paired with that round's echo
+ * run, and current with baseline within the round.
  */
-async function compare(echo: Child, webhook: Child, path: string, body: string): Promise<Record<string, number>> {
+async function compare(
+  echo: Child,
+  webhook: Child,
+  path: string,
+  body: string,
+  baseline?: Child,
+): Promise<Record<string, number>> {
   await load(echo, '/echo', body, 2);
   await load(webhook, path, body, 2);
+  if (baseline) await load(baseline, path, body, 2);
   const echoRuns: LoadRun[] = [];
   const hookRuns: LoadRun[] = [];
+  const baselineRuns: LoadRun[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     echoRuns.push(await load(echo, '/echo', body, SECONDS));
+    if (baseline && i % 2 === 1) baselineRuns.push(await load(baseline, path, body, SECONDS));
     hookRuns.push(await load(webhook, path, body, SECONDS));
+    if (baseline && i % 2 === 0) baselineRuns.push(await load(baseline, path, body, SECONDS));
   }
-  const ratios = hookRuns.map((run, index) => run.rps / (echoRuns[index]?.rps ?? Number.NaN));
+  const current = summarize(hookRuns, echoRuns);
   return {
     echoRps: round(median(echoRuns.map((run) => run.rps)), 0),
-    webhookRps: round(median(hookRuns.map((run) => run.rps)), 0),
-    throughputRatio: round(median(ratios)),
-    worstRatio: round(Math.min(...ratios)),
+    webhookRps: current.rps,
+    throughputRatio: current.throughputRatio,
+    worstRatio: current.worstRatio,
     echoP99Ms: median(echoRuns.map((run) => run.p99)),
-    webhookP99Ms: median(hookRuns.map((run) => run.p99)),
+    webhookP99Ms: current.p99Ms,
     echoCpuUsPerReq: round(median(echoRuns.map((run) => run.cpuUsPerRequest)), 1),
-    webhookCpuUsPerReq: round(median(hookRuns.map((run) => run.cpuUsPerRequest)), 1),
-    // Paired like the throughput ratio: each webhook run against the echo run just before it.
-    cpuRatio: round(
-      median(hookRuns.map((run, index) => run.cpuUsPerRequest / (echoRuns[index]?.cpuUsPerRequest ?? Number.NaN))),
-    ),
+    webhookCpuUsPerReq: current.cpuUsPerReq,
+    cpuRatio: current.cpuRatio,
     errors: [...echoRuns, ...hookRuns].reduce((sum, run) => sum + run.errors, 0),
+    ...(baseline ? baselineColumns(baselineRuns, hookRuns, echoRuns) : {}),
   };
+}
+
+type Load = Record<string, number>;
+
+/** One path's figures as a row per server (echo, current, baseline), for reading the baseline beside today. */
+function serverRows(path: string, load: Load): [string, Record<string, number | undefined>][] {
+  return [
+    [`${path} echo`, { rps: load.echoRps, p99Ms: load.echoP99Ms, cpuUsPerReq: load.echoCpuUsPerReq }],
+    [
+      `${path} current`,
+      {
+        rps: load.webhookRps,
+        p99Ms: load.webhookP99Ms,
+        ratio: load.throughputRatio,
+        worstRatio: load.worstRatio,
+        cpuUsPerReq: load.webhookCpuUsPerReq,
+        cpuRatio: load.cpuRatio,
+        errors: load.errors,
+        rpsOverBaseline: load.currentOverBaselineRps,
+        cpuOverBaseline: load.currentOverBaselineCpu,
+      },
+    ],
+    [
+      `${path} baseline`,
+      {
+        rps: load.baselineRps,
+        p99Ms: load.baselineP99Ms,
+        ratio: load.baselineRatio,
+        worstRatio: load.baselineWorstRatio,
+        cpuUsPerReq: load.baselineCpuUsPerReq,
+        cpuRatio: load.baselineCpuRatio,
+        errors: load.baselineErrors,
+      },
+    ],
+  ];
 }
 
 function timed(send: (done: () => void) => void): Promise<number> {
@@ -205,7 +307,8 @@ function memoryOf(pid: number): { peakRssMiB: number; rssMiB: number } {
   return { peakRssMiB: round(kib('VmHWM') / 1024, 1), rssMiB: round(kib('VmRSS') / 1024, 1) };
 }
 
-export async function benchWebhook(): Promise<Record<string, unknown>> {
+/** `tree`: a baseline tree (`BENCH_BASELINE`) whose webhook is measured beside today's in the same rounds. */
+export async function benchWebhook(tree?: BaselineTree): Promise<Record<string, unknown>> {
   const work = mkdtempSync(join(tmpdir(), 'pinwarden-bench-webhook-'));
   execFileSync('sh', [fileURLToPath(new URL('../certs/make-dev-certs.sh', import.meta.url)), work], {
     stdio: 'ignore',
@@ -222,21 +325,32 @@ export async function benchWebhook(): Promise<Record<string, unknown>> {
     await pushBenchTags(registry.host, tags);
     const args = { cert: join(work, 'tls.crt'), key: join(work, 'tls.key'), registry: registry.host };
     const echo = await spawnServer('echo', args);
+    children.push(echo.process);
     const webhook = await spawnServer('webhook', args);
-    children.push(echo.process, webhook.process);
-    const validate = await compare(echo, webhook, '/validate', validateReview(registry.host));
-    const warmMutate = await compare(echo, webhook, '/mutate', mutateReview(registry.host, 'v1'));
-    const memory = { webhook: memoryOf(webhook.process.pid!), echo: memoryOf(echo.process.pid!) };
-    const cold = await coldLatency(webhook, registry.host, readFileSync(join(work, 'ca.crt'), 'utf8'));
+    children.push(webhook.process);
+    const baseline = tree ? await spawnServer('webhook', baselineServeArgs(args), tree.serveScript) : undefined;
+    if (baseline) children.push(baseline.process);
+    const validate = await compare(echo, webhook, '/validate', validateReview(registry.host), baseline);
+    const warmMutate = await compare(echo, webhook, '/mutate', mutateReview(registry.host, 'v1'), baseline);
+    const memory = {
+      webhook: memoryOf(webhook.process.pid!),
+      ...(baseline ? { baseline: memoryOf(baseline.process.pid!) } : {}),
+      echo: memoryOf(echo.process.pid!),
+    };
+    const ca = readFileSync(join(work, 'ca.crt'), 'utf8');
+    const cold = await coldLatency(webhook, registry.host, ca);
+    const baselineCold = baseline ? await coldLatency(baseline, registry.host, ca) : undefined;
     return {
       node: process.version,
       ...(RATE ? { rate: RATE } : {}),
+      ...(tree ? { baseline: { rev: tree.rev, sha: tree.sha } } : {}),
       connections: CONNECTIONS,
       seconds: SECONDS,
       rounds: ROUNDS,
       validate,
       warmMutate,
       cold,
+      ...(baselineCold ? { baselineCold } : {}),
       memory,
     };
   } finally {
@@ -254,13 +368,20 @@ if (import.meta.main) {
     );
     console.log(JSON.stringify({ port }));
   } else {
-    const result = await benchWebhook();
+    const tree = baselineOrExit('webhook');
+    const result = await benchWebhook(tree);
     console.log(
       `webhook over TLS: ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} rounds per server (medians)${RATE ? `, fixed ${RATE} req/s` : ''}, Node ${process.version}`,
     );
     console.log(`policy:\n${benchPolicyText('<registry>')}`);
-    console.table({ '/validate': result.validate, '/mutate (warm)': result.warmMutate });
-    console.table([result.cold]);
+    const paths = { '/validate': result.validate, '/mutate (warm)': result.warmMutate } as Record<string, Load>;
+    if (tree) {
+      console.log(`current = this tree, baseline = ${tree.rev} (${tree.sha.slice(0, 12)}), same rounds`);
+      console.table(Object.fromEntries(Object.entries(paths).flatMap(([path, load]) => serverRows(path, load))));
+    } else {
+      console.table(paths);
+    }
+    console.table(result.baselineCold ? { current: result.cold, baseline: result.baselineCold } : [result.cold]);
     console.table(result.memory);
     console.log(JSON.stringify({ bench: 'webhook', ...result }));
   }

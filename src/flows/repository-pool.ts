@@ -23,10 +23,21 @@ export function createRepositoryPool(options: PinResolverOptions, connections: R
     sizeOf: () => 0,
     onEvict: (repository) => void setTimeout(() => repository.close(), 60_000).unref(),
   });
+  // The credentials and TLS half of the key hashes Secret material (a CA bundle can be many KiB): it is made once
+  // per access object, which the resolver reuses for as long as the Secret cache keeps it.
+  const accessKeys = new WeakMap<RegistryAccess, string>();
+  const accessKeyOf = (access: RegistryAccess): string => {
+    let key = accessKeys.get(access);
+    if (key === undefined) {
+      key = `${credentialsIdentity(access.credentials)}|${tlsKey(access)}`;
+      accessKeys.set(access, key);
+    }
+    return key;
+  };
   return {
     get(url, access, objectInsecure, guard) {
       const insecure = objectInsecure || access.insecure === true;
-      const key = `${url}|${credentialsIdentity(access.credentials)}|${tlsKey(access)}|${insecure}|${guard?.identity ?? 'unguarded'}`;
+      const key = `${url}|${accessKeyOf(access)}|${insecure}|${guard?.identity ?? 'unguarded'}`;
       const found = entries.get(key);
       if (found) return found;
       const repository = HttpRepository.fromUrl(url, {

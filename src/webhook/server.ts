@@ -6,6 +6,9 @@
  * with the uid echoed, before the apiserver's `?timeout=` runs out. Connections are bounded in number, time
  * and held body bytes (see connection-limits.ts).
  */
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, RequestListener, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { fastify } from 'fastify';
 import { serverTlsOptions, systemClock } from '../runtime/index.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,7 +18,7 @@ import type { SourcePolicy } from '../core/policy/index.ts';
 import type { WebhookDeps } from './deps.ts';
 import type { Route } from './metrics.ts';
 import { DEFAULT_LIMITS, createBodyBudget, jsonDepthExceeds } from './connection-limits.ts';
-import type { BodyBudget } from './connection-limits.ts';
+import type { BodyBudget, ConnectionLimits } from './connection-limits.ts';
 import { decodeReview, encodeReview } from './review.ts';
 import type { AdmissionRequest } from './review.ts';
 import { createWatchdog, type Watchdog } from './watchdog.ts';
@@ -35,31 +38,25 @@ const MIN_MARGIN_MS = 150;
 const IDENTITY_MARGIN_MS = 100;
 /** How often overdue reviews are swept; well inside MIN_MARGIN_MS. */
 const WATCHDOG_TICK_MS = 25;
+/** fastify's default: longer than the apiserver's own idle keep-alive, so the apiserver closes first. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export function buildServer(deps: WebhookDeps): FastifyInstance {
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const budget = createBodyBudget(limits.bodyBudgetBytes);
   const app = fastify({
     // No fastify logger: it would build a child logger per request. Reviews and errors log through
     // deps.logger instead (one line per review).
     logger: false,
     bodyLimit: MAX_REVIEW_BYTES,
     return503OnClosing: true,
-    requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
-    ...(deps.https
-      ? {
-          https: {
-            ...serverTlsOptions(deps.https),
-            connectionsCheckingInterval: limits.checkIntervalMs,
-            headersTimeout: limits.headersTimeoutMs,
-          },
-        }
-      : {}),
+    // The server is ours so that every request passes the gate (admitRequest) before fastify sees it: the gate
+    // needs nothing of fastify's, and a hook there would cost each review a trip through fastify's hook runner.
+    serverFactory: (handler) =>
+      createReviewServer(limits, deps, (request, response) => {
+        if (admitRequest(request, response, budget, deps)) handler(request, response);
+      }),
   }) as unknown as FastifyInstance;
-  app.server.maxConnections = limits.maxConnections;
-  app.server.headersTimeout = limits.headersTimeoutMs;
-  const budget = createBodyBudget(limits.bodyBudgetBytes);
-  app.addHook('onRequest', (request, reply, done) => admitRequest(request, reply, done, budget, deps));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     const bytes = body as Buffer;
@@ -101,28 +98,42 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
   return app;
 }
 
+/** The HTTPS (or, in tests, plain HTTP) server with the connection limits of connection-limits.ts. */
+function createReviewServer(limits: ConnectionLimits, deps: WebhookDeps, listener: RequestListener): HttpServer {
+  const timeouts = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  };
+  const server = deps.https
+    ? createHttpsServer({ ...serverTlsOptions(deps.https), ...timeouts }, listener)
+    : createHttpServer(timeouts, listener);
+  server.setTimeout(limits.idleTimeoutMs);
+  server.maxConnections = limits.maxConnections;
+  return server;
+}
+
 /**
  * Before any body byte is read: unknown paths get their 404, and the request's body is reserved against the
  * in-flight budget (its declared length, or the body limit when chunked), or refused with 503. Either early
- * answer closes the connection, so an unread body is never parsed as a next request.
+ * answer closes the connection, so an unread body is never parsed as a next request. True: pass it on.
  */
 function admitRequest(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  done: () => void,
+  request: IncomingMessage,
+  response: ServerResponse,
   budget: BodyBudget,
   deps: WebhookDeps,
-): void {
-  const path = request.url.split('?')[0] ?? '';
+): boolean {
+  const url = request.url ?? '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   if (request.method !== 'POST' || !ROUTES.has(path)) {
-    void reply
-      .code(404)
-      .header('connection', 'close')
-      .send({
-        statusCode: 404,
-        message: `no route ${request.method} ${cut(path, 100)}: pinwarden serves POST /mutate and POST /validate`,
-      });
-    return;
+    answerEarly(response, 404, {
+      statusCode: 404,
+      message: `no route ${request.method ?? ''} ${cut(path, 100)}: pinwarden serves POST /mutate and POST /validate`,
+    });
+    return false;
   }
   const declared = Number(request.headers['content-length']);
   const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, MAX_REVIEW_BYTES) : MAX_REVIEW_BYTES;
@@ -132,17 +143,35 @@ function admitRequest(
       { code: 'PW_REVIEW_BUSY', held: budget.held, bytes },
       'request refused: the in-flight body budget is full',
     );
-    void reply.code(503).header('connection', 'close').header('retry-after', '1').send({
-      statusCode: 503,
-      code: 'PW_REVIEW_BUSY',
-      message: 'pinwarden is holding its maximum of request bodies; retry',
-    });
-    return;
+    answerEarly(
+      response,
+      503,
+      { statusCode: 503, code: 'PW_REVIEW_BUSY', message: 'pinwarden is holding its maximum of request bodies; retry' },
+      { 'retry-after': '1' },
+    );
+    return false;
   }
   // 'close' follows 'finish' on every response, and also comes alone when the connection drops first: one
   // plain listener releases the bytes either way (two `once` wrappers and their emits cost more per request).
-  reply.raw.on('close', () => budget.release(bytes));
-  done();
+  response.on('close', () => budget.release(bytes));
+  return true;
+}
+
+/** A JSON answer sent before the body is read; `connection: close` so the unread body is never parsed. */
+function answerEarly(
+  response: ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    connection: 'close',
+    ...headers,
+  });
+  response.end(text);
 }
 
 function cut(text: string, max: number): string {
@@ -284,14 +313,25 @@ function envelopeMessage(code: ErrorCode, request: FastifyRequest, ours: Pinward
   return ours?.message ?? 'malformed AdmissionReview: empty body or invalid Content-Length';
 }
 
+const GO_DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+const GO_DURATION_PART = /(\d+(\.\d+)?)(ms|s|m|h)/g;
+const GO_DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** The apiserver sends the same `?timeout=` on every call of a webhook: the last one parsed is kept. */
+let lastDuration: { text: string; ms: number | undefined } = { text: '', ms: undefined };
+
 /** The apiserver appends `?timeout=10s` (a Go duration) to every webhook call. */
 export function parseGoDuration(text: string | undefined): number | undefined {
-  if (text === undefined || !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g))
-    total += Number(value) * (units[unit ?? 's'] ?? 1000);
-  return total > 0 ? total : undefined;
+  if (text === undefined) return undefined;
+  if (text === lastDuration.text) return lastDuration.ms;
+  let ms: number | undefined;
+  if (text.length <= 64 && GO_DURATION.test(text)) {
+    let total = 0;
+    for (const [, value, , unit] of text.matchAll(GO_DURATION_PART))
+      total += Number(value) * (GO_DURATION_UNITS[unit ?? 's'] ?? 1000);
+    ms = total > 0 ? total : undefined;
+  }
+  lastDuration = { text, ms };
+  return ms;
 }
 
 function logFields(

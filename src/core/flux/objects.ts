@@ -37,12 +37,20 @@ export function objectRefOf(object: unknown): ObjectRef {
   };
 }
 
-/** The governed kind of an object, or undefined for anything pinwarden does not govern. */
+/** `source.toolkit.fluxcd.io/v1`, `…/v1beta2`: the apiVersions pinwarden governs. */
+const GOVERNED_API_VERSIONS: ReadonlySet<unknown> = new Set(
+  GOVERNED_VERSIONS.map((version) => `${SOURCE_GROUP}/${version}`),
+);
+const GOVERNED_KIND_SET: ReadonlySet<unknown> = new Set(GOVERNED_KINDS);
+
+/**
+ * The governed kind of an object, or undefined for anything pinwarden does not govern. Two set lookups on the
+ * raw fields: every admission asks this several times, so it builds nothing.
+ */
 export function governedKindOf(object: unknown): GovernedKind | undefined {
-  const { apiVersion, kind } = objectRefOf(object);
-  const [group, version] = apiVersion.split('/');
-  if (group !== SOURCE_GROUP || !(GOVERNED_VERSIONS as readonly string[]).includes(version ?? '')) return undefined;
-  return (GOVERNED_KINDS as readonly string[]).includes(kind) ? (kind as GovernedKind) : undefined;
+  const record = asRecord(object);
+  if (!record || !GOVERNED_API_VERSIONS.has(record.apiVersion)) return undefined;
+  return GOVERNED_KIND_SET.has(record.kind) ? (record.kind as GovernedKind) : undefined;
 }
 
 export interface OidcIdentity {

@@ -34,6 +34,19 @@ test('parseGoDuration: the apiserver timeout query', () => {
     assert.equal(parseGoDuration(bad), undefined, String(bad));
 });
 
+test("parseGoDuration: the value kept for a repeated query is that query's own, and a long one is refused", () => {
+  for (const [text, expected] of [
+    ['10s', 10_000],
+    ['10s', 10_000],
+    ['ten', undefined],
+    ['ten', undefined],
+    ['30s', 30_000],
+    ['10s', 10_000],
+  ] as const)
+    assert.equal(parseGoDuration(text), expected, text);
+  assert.equal(parseGoDuration(`${'1'.repeat(70)}s`), undefined);
+});
+
 test('decodeReview: strict envelope, tolerant content', () => {
   const request = decodeReview({
     apiVersion: 'admission.k8s.io/v1',
