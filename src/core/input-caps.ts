@@ -31,7 +31,7 @@ export interface CapViolation {
 export function inputCapViolations(view: OciRepositoryView): CapViolation[] {
   const violations: CapViolation[] = [];
   const bytes = (path: string, value: unknown, limit: number): void => {
-    if (typeof value !== 'string') return;
+    if (typeof value !== 'string' || surelyWithin(value, limit)) return;
     const size = utf8LengthUpTo(value, limit);
     if (size > limit) violations.push({ path, cap: `${limit} bytes`, actual: describeSize(value, size, limit) });
   };
@@ -61,7 +61,7 @@ export function inputCapViolations(view: OciRepositoryView): CapViolation[] {
 }
 
 export function bucketCapViolations(view: BucketView): CapViolation[] {
-  if (typeof view.ignore !== 'string') return [];
+  if (typeof view.ignore !== 'string' || surelyWithin(view.ignore, INPUT_CAPS.bucketIgnoreBytes)) return [];
   const size = utf8LengthUpTo(view.ignore, INPUT_CAPS.bucketIgnoreBytes);
   if (size <= INPUT_CAPS.bucketIgnoreBytes) return [];
   return [
@@ -71,6 +71,14 @@ export function bucketCapViolations(view: BucketView): CapViolation[] {
       actual: describeSize(view.ignore, size, INPUT_CAPS.bucketIgnoreBytes),
     },
   ];
+}
+
+/**
+ * No UTF-16 unit takes more than 3 bytes in UTF-8 (a surrogate pair: 2 units, 4 bytes), so a string of at most
+ * limit / 3 units is within the cap without walking it: every real URL and pattern, on every admission.
+ */
+function surelyWithin(text: string, limitBytes: number): boolean {
+  return text.length * 3 <= limitBytes;
 }
 
 /** UTF-8 length of `text`; a string longer than `limit` characters is not walked (a 3 MB string costs O(1)). */
