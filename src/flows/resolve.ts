@@ -139,7 +139,7 @@ export function createPinResolver(options: PinResolverOptions): PinResolver {
     refuseByPolicy(target.url, view.insecure, policy);
     const registry = parsed(target.url).registry;
     const namespace = objectRefOf(object).namespace ?? 'default';
-    const key = [namespace, registry, view.secretName, view.serviceAccountName, view.certSecretName].join('\u0000');
+    const key = `${namespace}\u0000${registry}\u0000${view.secretName ?? ''}\u0000${view.serviceAccountName ?? ''}\u0000${view.certSecretName ?? ''}`;
     return { request: { namespace, view, registry }, key };
   };
   const repositoryFor = async (

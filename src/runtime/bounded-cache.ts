@@ -3,8 +3,10 @@
  * (a 3 MB `spec.url` costs a 44-character key, not 6 MB; keys of up to 96 characters are kept as they are,
  * so the hot path hashes nothing), entries expire after a TTL, and expired ones are swept
  * (not only skipped) on a timer-free schedule driven by writes. The clock is injected so tests step time.
- * Least recently used entries are dropped first when either bound is reached. A value larger than the whole
- * byte budget is not stored at all.
+ * When either bound is reached, entries leave in least-recently-used order, approximated the CLOCK way: a read
+ * only marks its entry, and an entry at the front that was read since it came there gets one more round at the
+ * back instead of leaving (reordering the Map on every hit would cost each cache hit a delete and an insert; the
+ * webhook's warm path hits five caches per review). A value larger than the whole byte budget is not stored at all.
  */
 import { createHash } from 'node:crypto';
 
@@ -30,7 +32,7 @@ export interface BoundedCache<V> {
   clear(): void;
   /** Drops every expired entry now; returns how many went. */
   sweep(): number;
-  /** The live values, least recently used first (no expiry check, no reordering). */
+  /** The live values, oldest first (no expiry check, no reordering). */
   values(): IterableIterator<V>;
   readonly size: number;
   readonly bytes: number;
@@ -40,6 +42,8 @@ interface Entry<V> {
   value: V;
   expiresAt: number;
   bytes: number;
+  /** Read since it was stored or last passed over for eviction. */
+  used: boolean;
 }
 
 /** Keys up to this length are stored as they are (no hashing on the hot path); longer ones as their sha256. */
@@ -75,6 +79,18 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
     bytes -= entry.bytes;
     if (evicted) options.onEvict?.(entry.value);
   };
+  /** The front entry leaves, unless it was read since it got there: then it goes to the back, unmarked. */
+  const evictOne = (): void => {
+    for (const [hashed, entry] of entries) {
+      if (!entry.used) {
+        remove(hashed, true);
+        return;
+      }
+      entry.used = false;
+      entries.delete(hashed);
+      entries.set(hashed, entry);
+    }
+  };
   const sweep = (): number => {
     const at = now();
     lastSweep = at;
@@ -98,9 +114,7 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
         remove(hashed, true);
         return undefined;
       }
-      // Most recently used goes last: eviction takes from the front.
-      entries.delete(hashed);
-      entries.set(hashed, entry);
+      entry.used = true;
       return entry.value;
     },
     set(key, value, ttlMs = options.ttlMs) {
@@ -110,12 +124,8 @@ export function createBoundedCache<V>(options: BoundedCacheOptions<V>): BoundedC
       remove(hashed);
       const size = ENTRY_OVERHEAD_BYTES + Math.max(0, sizeOf(value));
       if (size > options.maxBytes || ttlMs <= 0 || options.maxEntries <= 0) return;
-      while (entries.size > 0 && (entries.size >= options.maxEntries || bytes + size > options.maxBytes)) {
-        const oldest = entries.keys().next().value;
-        if (oldest === undefined) break;
-        remove(oldest, true);
-      }
-      entries.set(hashed, { value, expiresAt: at + ttlMs, bytes: size });
+      while (entries.size > 0 && (entries.size >= options.maxEntries || bytes + size > options.maxBytes)) evictOne();
+      entries.set(hashed, { value, expiresAt: at + ttlMs, bytes: size, used: false });
       bytes += size;
     },
     delete(key) {

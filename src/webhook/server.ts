@@ -239,10 +239,14 @@ function answerInTime(
     // Identity containment the rules would compute inline runs in the worker first (off the event loop).
     // Its deadline comes before answerBy, so an undecided identity is denied by the rules (identity-too-complex)
     // rather than reaching the watchdog, whose deadline answer `registry.onUnreachable: warn` would admit.
-    const identitiesBy = Math.max(clock.now() + 1, answerBy - IDENTITY_MARGIN_MS);
     const identities =
-      route === 'validate' && !isOutOfScope(review)
-        ? deps.identityOffload?.prepare(review.object, review.namespace, current, identitiesBy)
+      route === 'validate' && deps.identityOffload && !isOutOfScope(review)
+        ? deps.identityOffload.prepare(
+            review.object,
+            review.namespace,
+            current,
+            Math.max(clock.now() + 1, answerBy - IDENTITY_MARGIN_MS),
+          )
         : undefined;
     const exceptions = route === 'validate' ? deps.policy.exceptions?.() : undefined;
     const run = (env: Pick<RouteEnv, 'identities'>): Answer | Promise<Answer> =>

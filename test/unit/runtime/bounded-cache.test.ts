@@ -43,6 +43,21 @@ test('the entry bound drops the least recently used entry', () => {
   assert.equal(cache.get('d'), 4);
 });
 
+test('an entry read between writes outlives the entries never read; when all were read, the oldest leaves', () => {
+  const cache = createBoundedCache<number>({ maxEntries: 4, maxBytes: 1 << 20, ttlMs: 10_000 });
+  cache.set('hot', 0);
+  for (let index = 0; index < 100; index++) {
+    assert.equal(cache.get('hot'), 0, `hot survives write ${index}`);
+    cache.set(`cold${index}`, index);
+    assert.equal(cache.size, Math.min(4, index + 2));
+  }
+  assert.deepEqual([...cache.values()].sort(), [0, 97, 98, 99]);
+  for (const key of ['cold97', 'cold98', 'cold99', 'hot']) cache.get(key);
+  cache.set('new', 1);
+  assert.equal(cache.get('cold97'), undefined, 'every entry was read: the one longest in the cache left');
+  assert.deepEqual([...cache.values()].sort(), [0, 1, 98, 99]);
+});
+
 test('the byte bound holds whatever the values weigh; a value above the whole budget is not stored', () => {
   const cache = createBoundedCache<string>({ maxEntries: 1_000_000, maxBytes: 64 * 1024, ttlMs: 10_000 });
   for (let index = 0; index < 1000; index++) cache.set(`k${index}`, 'x'.repeat(1000));
