@@ -52,39 +52,36 @@ export function createBodyBudget(limitBytes: number): BodyBudget {
 }
 
 /**
- * The deepest nesting of arrays and objects in a JSON text, counted on the bytes (strings skipped) and
- * stopping at `limit + 1`: a linear scan without recursion, so a body nested 100,000 deep is refused before
- * anything recursive (JSON.stringify, a logger, a JSON Patch) ever walks it.
+ * Whether a JSON text nests arrays and objects deeper than `limit`, counted on the characters (strings
+ * skipped): a linear scan without recursion, so a body nested 100,000 deep is refused before anything
+ * recursive (JSON.stringify, a logger, a JSON Patch) ever walks it. It reads the decoded text, not the bytes:
+ * JSON.parse needs that text anyway, and a string's own indexOf is a builtin, not a call into C++.
  */
-export function jsonDepthExceeds(body: Buffer, limit: number): boolean {
-  // Nesting past `limit` needs more than `limit` opening brackets: a review has a few dozen, found by native
-  // searches (1.7 µs for the 1.2 KB bench review, against 3.5 µs for the byte-by-byte walk below, measured).
-  if (!moreThan(body, 0x7b, 0x5b, limit)) return false;
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  // Nesting past `limit` needs more than `limit` opening brackets; a review has a few dozen.
+  if (!moreThan(text, '{', '[', limit)) return false;
   let depth = 0;
   let inString = false;
-  for (let index = 0; index < body.length; index++) {
-    const byte = body[index];
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
     if (inString) {
-      if (byte === 0x5c) index++;
-      else if (byte === 0x22) inString = false;
+      if (code === 0x5c) index++;
+      else if (code === 0x22) inString = false;
       continue;
     }
-    if (byte === 0x22) inString = true;
-    else if (byte === 0x7b || byte === 0x5b) {
+    if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
       depth++;
       if (depth > limit) return true;
-    } else if (byte === 0x7d || byte === 0x5d) depth--;
+    } else if (code === 0x7d || code === 0x5d) depth--;
   }
   return false;
 }
 
-/** Whether `body` holds more than `limit` bytes equal to `a` or `b`, counted with native searches. */
-function moreThan(body: Buffer, a: number, b: number, limit: number): boolean {
+/** Whether `text` holds more than `limit` characters equal to `a` or `b`. */
+function moreThan(text: string, a: string, b: string, limit: number): boolean {
   let count = 0;
-  for (const byte of [a, b]) {
-    for (let at = body.indexOf(byte); at >= 0; at = body.indexOf(byte, at + 1)) {
-      if (++count > limit) return true;
-    }
-  }
+  for (let at = text.indexOf(a); at >= 0; at = text.indexOf(a, at + 1)) if (++count > limit) return true;
+  for (let at = text.indexOf(b); at >= 0; at = text.indexOf(b, at + 1)) if (++count > limit) return true;
   return false;
 }

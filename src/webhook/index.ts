@@ -3,7 +3,7 @@
  * AdmissionReview admission.k8s.io/v1), `startServe` (HTTPS + metrics port + reloads, used by
  * `pinwarden serve`), and the pieces tests and benchmarks reuse.
  */
-export { buildServer, MAX_JSON_DEPTH, MAX_REVIEW_BYTES, parseGoDuration } from './server.ts';
+export { buildServer, MAX_JSON_DEPTH, MAX_REVIEW_BYTES, timeoutQueryReader } from './server.ts';
 export { DEFAULT_LIMITS, createBodyBudget, jsonDepthExceeds } from './connection-limits.ts';
 export type { ConnectionLimits } from './connection-limits.ts';
 export { admissionFlows } from './deps.ts';

@@ -14,6 +14,7 @@ import { serverTlsOptions, systemClock } from '../runtime/index.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinwardenError, errorLogFields, isPinwardenError, statusFor } from '../core/errors.ts';
 import type { ErrorCode } from '../core/errors.ts';
+import { parseGoDurationMs } from '../core/duration.ts';
 import type { SourcePolicy } from '../core/policy/index.ts';
 import type { WebhookDeps } from './deps.ts';
 import type { Route } from './metrics.ts';
@@ -59,8 +60,8 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
-    const bytes = body as Buffer;
-    if (jsonDepthExceeds(bytes, MAX_JSON_DEPTH)) {
+    const text = (body as Buffer).toString('utf8');
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
       done(
         new PinwardenError(
           'PW_REVIEW_MALFORMED',
@@ -71,7 +72,7 @@ export function buildServer(deps: WebhookDeps): FastifyInstance {
       return;
     }
     try {
-      done(null, JSON.parse(bytes.toString('utf8')));
+      done(null, JSON.parse(text));
     } catch {
       done(
         new PinwardenError('PW_REVIEW_MALFORMED', 'malformed AdmissionReview: the body is not valid JSON'),
@@ -180,6 +181,7 @@ function cut(text: string, max: number): string {
 
 function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, watchdog: Watchdog) {
   const clock = deps.clock ?? systemClock;
+  const timeoutOf = timeoutQueryReader();
   // Not async: a review the rules decide without I/O is answered in the same tick (fastify sends a plain
   // return value); only a review that waits on a registry goes through a promise.
   return (
@@ -187,7 +189,7 @@ function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, wat
   ): AdmissionReviewBody | Promise<AdmissionReviewBody> => {
     const started = clock.now();
     const review = decodeReview(request.body);
-    const timeoutMs = parseGoDuration(request.query.timeout) ?? deps.defaultTimeoutMs ?? APISERVER_DEFAULT_TIMEOUT_MS;
+    const timeoutMs = timeoutOf(request.query.timeout) ?? deps.defaultTimeoutMs ?? APISERVER_DEFAULT_TIMEOUT_MS;
     const answerBy = started + timeoutMs - Math.max(MIN_MARGIN_MS, timeoutMs * 0.05);
     const answer = answerInTime(route, handler, review, deps, answerBy, watchdog);
     return answer instanceof Promise
@@ -317,25 +319,22 @@ function envelopeMessage(code: ErrorCode, request: FastifyRequest, ours: Pinward
   return ours?.message ?? 'malformed AdmissionReview: empty body or invalid Content-Length';
 }
 
-const GO_DURATION = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
-const GO_DURATION_PART = /(\d+(\.\d+)?)(ms|s|m|h)/g;
-const GO_DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** The apiserver sends the same `?timeout=` on every call of a webhook: the last one parsed is kept. */
-let lastDuration: { text: string; ms: number | undefined } = { text: '', ms: undefined };
-
-/** The apiserver appends `?timeout=10s` (a Go duration) to every webhook call. */
-export function parseGoDuration(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (text === lastDuration.text) return lastDuration.ms;
-  let ms: number | undefined;
-  if (text.length <= 64 && GO_DURATION.test(text)) {
-    let total = 0;
-    for (const [, value, , unit] of text.matchAll(GO_DURATION_PART))
-      total += Number(value) * (GO_DURATION_UNITS[unit ?? 's'] ?? 1000);
-    ms = total > 0 ? total : undefined;
-  }
-  lastDuration = { text, ms };
-  return ms;
+/**
+ * The apiserver appends `?timeout=10s` (a Go duration) to every webhook call, the same text each time, so each
+ * server keeps the last text it parsed. Zero, negative and malformed values give undefined (the default applies).
+ */
+export function timeoutQueryReader(): (text: string | undefined) => number | undefined {
+  let lastText = '';
+  let lastMs: number | undefined;
+  return (text) => {
+    if (text === undefined) return undefined;
+    if (text !== lastText) {
+      const ms = parseGoDurationMs(text);
+      lastMs = ms !== undefined && ms > 0 ? ms : undefined;
+      lastText = text;
+    }
+    return lastMs;
+  };
 }
 
 function logFields(

@@ -37,14 +37,15 @@ function validateAnswer(
   kind: string | undefined,
   { evaluation, pinFailure }: ValidateResult,
 ): Answer {
-  const warnings = [
-    ...evaluation.findings.filter((finding) => finding.severity === 'warning').map(warningLine),
-    // A waiver is never silent: the cause first (warnings are cut at 120 characters).
-    ...(evaluation.waived ?? []).map(
-      (waived) => `waived until ${waived.expires} by SourcePolicyException ${waived.exception} [${waived.ruleId}]`,
-    ),
-  ];
-  const ruleIds = evaluation.findings.map((finding) => finding.ruleId);
+  const warnings: string[] = [];
+  const ruleIds: string[] = [];
+  for (const finding of evaluation.findings) {
+    ruleIds.push(finding.ruleId);
+    if (finding.severity === 'warning') warnings.push(warningLine(finding));
+  }
+  // A waiver is never silent: the cause first (warnings are cut at 120 characters).
+  for (const waived of evaluation.waived ?? [])
+    warnings.push(`waived until ${waived.expires} by SourcePolicyException ${waived.exception} [${waived.ruleId}]`);
   const base = {
     verdict: evaluation.verdict,
     ...(kind ? { kind } : {}),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { PinwardenError } from '../../../src/core/errors.ts';
 import { createLogger } from '../../../src/runtime/index.ts';
-import { MAX_WARNING_LENGTH, decodeReview, parseGoDuration, truncateWarning } from '../../../src/webhook/index.ts';
+import { MAX_WARNING_LENGTH, decodeReview, timeoutQueryReader, truncateWarning } from '../../../src/webhook/index.ts';
 import { limitWarnings } from '../../../src/webhook/warnings.ts';
 
 test('truncateWarning: at most 120 characters, cut at a word boundary, whitespace flattened', () => {
@@ -25,16 +25,19 @@ test('limitWarnings: deduplicated, bounded, with a note for the rest', () => {
   assert.match(many.at(-1) ?? '', /21 more warnings/);
 });
 
-test('parseGoDuration: the apiserver timeout query', () => {
-  assert.equal(parseGoDuration('10s'), 10_000);
-  assert.equal(parseGoDuration('1m0s'), 60_000);
-  assert.equal(parseGoDuration('1.5s'), 1500);
-  assert.equal(parseGoDuration('250ms'), 250);
-  for (const bad of [undefined, '', '10', 'ten', '-1s', '0s'])
-    assert.equal(parseGoDuration(bad), undefined, String(bad));
+test('timeoutQueryReader: the apiserver timeout query, read as a Go duration', () => {
+  const timeoutOf = timeoutQueryReader();
+  assert.equal(timeoutOf('10s'), 10_000);
+  assert.equal(timeoutOf('1m0s'), 60_000);
+  assert.equal(timeoutOf('1.5s'), 1500);
+  assert.equal(timeoutOf('250ms'), 250);
+  assert.equal(timeoutOf('1500000us'), 1500);
+  for (const bad of [undefined, '', '10', 'ten', '-1s', '0s', '0', '1s-'])
+    assert.equal(timeoutOf(bad), undefined, String(bad));
 });
 
-test("parseGoDuration: the value kept for a repeated query is that query's own, and a long one is refused", () => {
+test("timeoutQueryReader: the value kept for a repeated query is that query's own, and a long one is refused", () => {
+  const timeoutOf = timeoutQueryReader();
   for (const [text, expected] of [
     ['10s', 10_000],
     ['10s', 10_000],
@@ -42,9 +45,18 @@ test("parseGoDuration: the value kept for a repeated query is that query's own, 
     ['ten', undefined],
     ['30s', 30_000],
     ['10s', 10_000],
+    ['', undefined],
   ] as const)
-    assert.equal(parseGoDuration(text), expected, text);
-  assert.equal(parseGoDuration(`${'1'.repeat(70)}s`), undefined);
+    assert.equal(timeoutOf(text), expected, text);
+  assert.equal(timeoutOf(`${'1'.repeat(70)}s`), undefined);
+});
+
+test('timeoutQueryReader: each server keeps its own last query', () => {
+  const first = timeoutQueryReader();
+  const second = timeoutQueryReader();
+  assert.equal(first('10s'), 10_000);
+  assert.equal(second('5s'), 5000);
+  assert.equal(first('10s'), 10_000);
 });
 
 test('decodeReview: strict envelope, tolerant content', () => {
