@@ -185,7 +185,7 @@ function reviewRoute(route: Route, handler: RouteHandler, deps: WebhookDeps, wat
   // Not async: a review the rules decide without I/O is answered in the same tick (fastify sends a plain
   // return value); only a review that waits on a registry goes through a promise.
   return (
-    request: FastifyRequest<{ Querystring: { timeout?: string } }>,
+    request: FastifyRequest<{ Querystring: { timeout?: unknown } }>,
   ): AdmissionReviewBody | Promise<AdmissionReviewBody> => {
     const started = clock.now();
     const review = decodeReview(request.body);
@@ -321,13 +321,15 @@ function envelopeMessage(code: ErrorCode, request: FastifyRequest, ours: Pinward
 
 /**
  * The apiserver appends `?timeout=10s` (a Go duration) to every webhook call, the same text each time, so each
- * server keeps the last text it parsed. Zero, negative and malformed values give undefined (the default applies).
+ * server keeps the last text it parsed. Zero, negative, repeated and malformed values give undefined (the default
+ * applies).
  */
-export function timeoutQueryReader(): (text: string | undefined) => number | undefined {
+export function timeoutQueryReader(): (text: unknown) => number | undefined {
   let lastText = '';
   let lastMs: number | undefined;
   return (text) => {
-    if (text === undefined) return undefined;
+    // A repeated `?timeout=` arrives as an array: not a duration.
+    if (typeof text !== 'string') return undefined;
     if (text !== lastText) {
       const ms = parseGoDurationMs(text);
       lastMs = ms !== undefined && ms > 0 ? ms : undefined;

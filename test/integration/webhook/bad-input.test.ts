@@ -98,6 +98,16 @@ test('application/json with a charset parameter is accepted', async () => {
   assert.equal(status, 200);
 });
 
+test('a repeated, malformed or absurd ?timeout= is answered under the default deadline, not a 500', async () => {
+  for (const query of ['?timeout=1s&timeout=2s', '?timeout=ten', '?timeout=-5s', `?timeout=${'9'.repeat(80)}h`]) {
+    for (const route of ['/validate', '/mutate']) {
+      const { status, body } = await post(`${route}${query}`, JSON.stringify(valid));
+      assert.equal(status, 200, `${route}${query}`);
+      assert.equal(body.response.uid, valid.request.uid, `${route}${query}`);
+    }
+  }
+});
+
 test('unknown path and wrong method → 404', async () => {
   assert.equal((await post('/mutating', JSON.stringify(valid))).status, 404);
   assert.equal((await post('/', JSON.stringify(valid))).status, 404);

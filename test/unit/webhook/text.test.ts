@@ -32,7 +32,7 @@ test('timeoutQueryReader: the apiserver timeout query, read as a Go duration', (
   assert.equal(timeoutOf('1.5s'), 1500);
   assert.equal(timeoutOf('250ms'), 250);
   assert.equal(timeoutOf('1500000us'), 1500);
-  for (const bad of [undefined, '', '10', 'ten', '-1s', '0s', '0', '1s-'])
+  for (const bad of [undefined, '', '10', 'ten', '-1s', '0s', '0', '1s-', ['10s', '5s'], 10])
     assert.equal(timeoutOf(bad), undefined, String(bad));
 });
 
